@@ -1,0 +1,35 @@
+// Positions and diagnostics of the configuration language: every token, node and
+// message carries where it came from, so a check names FILE:LINE:COLUMN.
+
+/** A place in a configuration file; line and column are 1-based. */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** How bad a diagnostic is: errors reject the file, warnings only inform. */
+export type Severity = "error" | "warning";
+
+/** One problem found in a configuration, with where it is. */
+export interface Diagnostic {
+  readonly severity: Severity;
+  readonly message: string;
+  readonly position: SourcePosition;
+}
+
+/** Thrown when a configuration has errors; carries all of them, in file order. */
+export class ConfigError extends Error {
+  readonly diagnostics: readonly Diagnostic[];
+  constructor(diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.map(formatDiagnosticLine).join("\n"));
+    this.name = "ConfigError";
+    this.diagnostics = diagnostics;
+  }
+}
+
+/** `FILE:LINE:COLUMN: message` (warnings say so after the position). */
+export function formatDiagnosticLine(d: Diagnostic): string {
+  const where = `${d.position.file}:${d.position.line}:${d.position.column}`;
+  return d.severity === "warning" ? `${where}: warning: ${d.message}` : `${where}: ${d.message}`;
+}

@@ -1,0 +1,43 @@
+// The plain data that goes into and comes out of the queue: a message with its
+// envelopes (one per recipient and action), as the SMTP side hands it over.
+
+/** One recipient of an incoming message, as decided by the ruleset. */
+export interface NewEnvelope {
+  /** The recipient address as given at RCPT TO. */
+  readonly rcpt: string;
+  /** The name of the action that delivers it. */
+  readonly action: string;
+  /** The local user it resolves to, for local actions. */
+  readonly user?: string;
+}
+
+/** A message as received, ready to be committed. */
+export interface NewMessage {
+  /** MAIL FROM; "" for the null sender. */
+  readonly sender: string;
+  /** The name the client gave at HELO/EHLO. */
+  readonly helo: string;
+  /** The client address ("local" for the local socket). */
+  readonly src: string;
+  /** The whole message: headers (with our Received: first) and body, CRLF line ends. */
+  readonly content: Uint8Array;
+  readonly envelopes: readonly NewEnvelope[];
+  /** The queue id to use; the queue makes one when absent. */
+  readonly msgid?: string;
+}
+
+/** A queued envelope, as the scheduler sees it. */
+export interface QueuedEnvelope {
+  /** 16 hex digits: the message id followed by 8 of its own. */
+  readonly evpid: string;
+  /** 8 hex digits. */
+  readonly msgid: string;
+  readonly sender: string;
+  readonly rcpt: string;
+  readonly action: string;
+  readonly user?: string;
+  /** Unix milliseconds. */
+  readonly createdAt: number;
+  readonly attempts: number;
+  readonly lastError?: string;
+}

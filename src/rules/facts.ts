@@ -1,0 +1,37 @@
+// What the ruleset is asked about: facts of the session and of one envelope, and the
+// verdict it gives back. Plain data, so the caller may live in another worker.
+
+/** Facts about the SMTP session that sent the envelope. */
+export interface SessionFacts {
+  /** Client IP address as text (no brackets), or "local" for the local socket. */
+  readonly src: string;
+  /** True for the local socket and for connections from the machine's own addresses. */
+  readonly local: boolean;
+  /** True for the local enqueue socket (sendmail). */
+  readonly socket: boolean;
+  readonly rdns?: string;
+  readonly helo?: string;
+  readonly authUser?: string;
+  readonly tls: boolean;
+  /** The tag of the listener (`listen … tag T`). */
+  readonly tag?: string;
+}
+
+/** Facts about one envelope: its sender and one recipient. */
+export interface EnvelopeFacts {
+  /** The MAIL FROM address; "" for the null sender. */
+  readonly mailFrom: string;
+  readonly rcptTo: string;
+}
+
+/** The outcome of evaluating the ruleset for one recipient. */
+export type RuleVerdict =
+  | {
+    readonly kind: "accept";
+    /** The name of the action that will deliver it. */
+    readonly action: string;
+    /** The local user it resolves to, for local actions. */
+    readonly user?: string;
+  }
+  | { readonly kind: "reject"; readonly reason: string }
+  | { readonly kind: "tempfail"; readonly reason: string };
