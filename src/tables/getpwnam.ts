@@ -1,0 +1,47 @@
+// System users, as getpwnam(3) would give them: read from /etc/passwd (the path is an
+// option so tests and chroots can point elsewhere).
+
+/** A system account. */
+export interface SystemUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+  readonly shell: string;
+}
+
+/** Parses passwd(5) text into users by name. */
+export function parsePasswd(text: string): Map<string, SystemUser> {
+  const users = new Map<string, SystemUser>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const fields = line.split(":");
+    if (fields.length < 7) continue;
+    const [name, , uid, gid, , home, shell] = fields as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    users.set(name, { name, uid: Number(uid), gid: Number(gid), home, shell });
+  }
+  return users;
+}
+
+/** Looks users up in a passwd file, rereading it when it changes on disk. */
+export function createUserLookup(
+  path = "/etc/passwd",
+): (name: string) => Promise<SystemUser | undefined> {
+  let cached: { mtime: number; users: Map<string, SystemUser> } | undefined;
+  return async (name) => {
+    const info = await Deno.stat(path);
+    const mtime = info.mtime?.getTime() ?? 0;
+    if (!cached || cached.mtime !== mtime) {
+      cached = { mtime, users: parsePasswd(await Deno.readTextFile(path)) };
+    }
+    return cached.users.get(name);
+  };
+}

@@ -1,0 +1,8 @@
+// Public face of the tables box.
+export type { Table, TableService } from "./table.ts";
+export { StaticTable } from "./static.ts";
+export { loadTableFile, parseTableFile } from "./file.ts";
+export { createUserLookup, parsePasswd } from "./getpwnam.ts";
+export type { SystemUser } from "./getpwnam.ts";
+export { BACKENDS, openTable, openTables, resolvePath } from "./registry.ts";
+export type { OpenTablesOptions } from "./registry.ts";

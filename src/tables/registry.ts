@@ -1,0 +1,60 @@
+// Opens every table a configuration declares, through the backend its source names.
+// Backends are a plain map from name to opener, with no import side effects.
+
+import type { Config, TableDecl } from "../config/mod.ts";
+import { loadTableFile } from "./file.ts";
+import { StaticTable } from "./static.ts";
+import type { Table } from "./table.ts";
+
+type Opener = (decl: TableDecl, path: string) => Promise<Table>;
+
+/** Backends this build can open, by the prefix used in `table NAME prefix:CONFIG`. */
+export const BACKENDS: Readonly<Record<string, Opener>> = {
+  file: (decl, path) => loadTableFile(decl.name, path),
+};
+
+/** Options of {@link openTables}. */
+export interface OpenTablesOptions {
+  /** Relative table paths are resolved against this directory (the config file's). */
+  readonly baseDir: string;
+}
+
+/** Opens all tables of a configuration, by name; the error names the table and path. */
+export async function openTables(
+  config: Config,
+  options: OpenTablesOptions,
+): Promise<Map<string, Table>> {
+  const tables = new Map<string, Table>();
+  for (const decl of config.tables) {
+    tables.set(decl.name, await openTable(decl, options.baseDir));
+  }
+  return tables;
+}
+
+/** Opens one declared table. */
+export function openTable(decl: TableDecl, baseDir: string): Promise<Table> {
+  const source = decl.source;
+  switch (source.kind) {
+    case "list":
+      return Promise.resolve(StaticTable.fromList(decl.name, source.values));
+    case "map":
+      return Promise.resolve(new StaticTable(decl.name, "map", source.entries));
+    case "backend": {
+      const opener = BACKENDS[source.backend];
+      if (!opener) {
+        return Promise.reject(
+          new Error(
+            `Cannot open table "${decl.name}": backend "${source.backend}" is not supported by this build`,
+          ),
+        );
+      }
+      return opener(decl, resolvePath(baseDir, source.config));
+    }
+  }
+}
+
+/** Resolves a configuration path against the config file's directory. */
+export function resolvePath(baseDir: string, path: string): string {
+  if (path.startsWith("/")) return path;
+  return `${baseDir.replace(/\/+$/, "")}/${path}`;
+}
