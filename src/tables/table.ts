@@ -1,5 +1,5 @@
-// The one interface every table backend implements: a set of keys, or a map from keys to
-// values. Service-specific matching (domains, addresses, networks) lives in rules/.
+// The one interface every table backend implements. A table answers, for a service
+// (table(5)), whether a key matches and what value a key maps to.
 
 /** What a table is consulted for (table(5) services). */
 export type TableService =
@@ -12,17 +12,24 @@ export type TableService =
   | "mailaddr"
   | "mailaddrmap"
   | "addrname"
-  | "relayhost";
+  | "relayhost"
+  | "string";
 
-/** A loaded table. Keys are compared as stored; callers normalise case where the service says so. */
+/** A loaded table. */
 export interface Table {
   readonly name: string;
   /** "list" tables hold keys only; "map" tables hold key → value. */
   readonly shape: "list" | "map";
-  /** True when the key is present. */
-  has(key: string): boolean;
-  /** The value stored for the key (for lists, the key itself when present). */
-  get(key: string): string | undefined;
-  /** Every key, for services that must scan (wildcards, networks). */
+  /**
+   * True when the key matches an entry under the service's rules: `domain` is
+   * case-insensitive with `*.` wildcards of exactly one label; `mailaddr` accepts `user`,
+   * `@domain` and `user@domain` entries (an entry without `+tag` matches tagged addresses;
+   * the null sender "" matches nothing); `netaddr`/`source` match addresses against
+   * addresses and CIDR blocks; `string` compares case-insensitively.
+   */
+  match(service: TableService, key: string): boolean;
+  /** The value stored for the key, for map services (alias, credentials, userinfo…). */
+  lookup(service: TableService, key: string): string | undefined;
+  /** Every key (small tables; some backends may refuse). */
   keys(): Iterable<string>;
 }
