@@ -38,6 +38,49 @@ export function blockContains(block: NetBlock, ip: { family: 4 | 6; value: bigin
   return (ip.value >> shift) << shift === block.base;
 }
 
+/** The block of the given prefix length that contains the address. */
+export function enclosingBlock(ip: { family: 4 | 6; value: bigint }, prefix: number): NetBlock {
+  const shift = BigInt((ip.family === 4 ? 32 : 128) - prefix);
+  return { family: ip.family, base: (ip.value >> shift) << shift, prefix };
+}
+
+/**
+ * The canonical text of a block: the address alone for a host (`/32`, `/128`), otherwise
+ * `ADDRESS/PREFIX`; IPv6 in RFC 5952 form (lowercase, longest zero run as `::`).
+ */
+export function formatNetBlock(block: NetBlock): string {
+  const max = block.family === 4 ? 32 : 128;
+  const address = formatIp(block.family, block.base);
+  return block.prefix === max ? address : `${address}/${block.prefix}`;
+}
+
+/** An address in its canonical text form. */
+export function formatIp(family: 4 | 6, value: bigint): string {
+  if (family === 4) {
+    return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join(".");
+  }
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
+  // RFC 5952 §4.2: the longest run of two or more zero groups becomes `::`.
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart === -1) return hex.join(":");
+  const head = hex.slice(0, bestStart).join(":");
+  const tail = hex.slice(bestStart + bestLength).join(":");
+  return `${head}::${tail}`;
+}
+
 function parseIpv4(text: string): bigint | undefined {
   const parts = text.split(".");
   if (parts.length !== 4) return undefined;

@@ -2,6 +2,7 @@
 // parsed contents of file tables. Per-service indexes are built on first use.
 
 import { blockContains, type NetBlock, parseIp, parseNetBlock } from "./netaddr.ts";
+import { type KeyProbe, matchMailaddrKey } from "./key_match.ts";
 import type { Table, TableService } from "./table.ts";
 
 /** A table held in memory. */
@@ -12,6 +13,7 @@ export class StaticTable implements Table {
   #lower?: Map<string, string>;
   #domains?: { exact: Set<string>; wildcard: Set<string>; any: boolean };
   #blocks?: NetBlock[];
+  #hasLowered?: KeyProbe;
 
   constructor(name: string, shape: "list" | "map", entries: Iterable<readonly [string, string]>) {
     this.name = name;
@@ -69,6 +71,7 @@ export class StaticTable implements Table {
       this.#domains = { exact, wildcard, any };
     }
     const { exact, wildcard, any } = this.#domains;
+    if (domain === "") return false;
     if (any) return true;
     const d = domain.toLowerCase();
     if (exact.has(d)) return true;
@@ -83,21 +86,10 @@ export class StaticTable implements Table {
     return ip !== undefined && this.#blocks.some((b) => blockContains(b, ip));
   }
 
-  // table(5) mailaddr entries: `user@domain`, `user`, `@domain`; the tag of the key is
-  // ignored unless the entry has one; the null sender matches nothing.
+  // table(5) mailaddr entries, by the rules every backend shares.
   #matchMailaddr(address: string): boolean {
-    if (address === "") return false;
     const entries = this.#lowered();
-    const lower = address.toLowerCase();
-    const at = lower.lastIndexOf("@");
-    const local = at === -1 ? lower : lower.slice(0, at);
-    const domain = at === -1 ? "" : lower.slice(at + 1);
-    const plus = local.indexOf("+");
-    const bare = plus > 0 ? local.slice(0, plus) : local;
-    if (domain !== "") {
-      if (entries.has(`${local}@${domain}`) || entries.has(`${bare}@${domain}`)) return true;
-      if (entries.has(`@${domain}`)) return true;
-    }
-    return entries.has(local) || entries.has(bare);
+    this.#hasLowered ??= (key) => entries.has(key);
+    return matchMailaddrKey(address, this.#hasLowered);
   }
 }

@@ -32,4 +32,12 @@ export interface Table {
   lookup(service: TableService, key: string): string | undefined;
   /** Every key (small tables; some backends may refuse). */
   keys(): Iterable<string>;
+  /**
+   * Whether the table can answer lookups for the service. Backends whose abilities do not
+   * follow from their shape (an sqlite table serves the services it has queries for)
+   * implement it; otherwise {@link servesService} decides from the shape.
+   */
+  serves?(service: TableService): boolean;
+  /** Releases what the table holds open (database handles). */
+  close?(): void;
 }
