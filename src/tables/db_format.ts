@@ -1,0 +1,92 @@
+// The on-disk format of `db:` tables, as makemap writes them: an SQLite file with a
+// key/value table indexed by key and by lowercased key, parsed network blocks, and markers.
+
+import { DatabaseSync } from "node:sqlite";
+import type { TableEntries } from "./file.ts";
+import { type NetBlock, parseNetBlock } from "./netaddr.ts";
+
+/** `PRAGMA application_id` of a table db ("SMTT"). */
+export const DB_APPLICATION_ID = 0x534d5454;
+/** `PRAGMA user_version`: the format version this build reads and writes. */
+export const DB_FORMAT_VERSION = 1;
+
+const SCHEMA = `
+  CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE entries (key TEXT PRIMARY KEY, lkey TEXT NOT NULL, value TEXT NOT NULL)
+    WITHOUT ROWID;
+  CREATE INDEX entries_lkey ON entries (lkey);
+  CREATE TABLE netblocks (
+    family INTEGER NOT NULL, prefix INTEGER NOT NULL, base TEXT NOT NULL,
+    PRIMARY KEY (family, prefix, base)
+  ) WITHOUT ROWID;
+`;
+
+/** What writing a db table did. */
+export interface DbWriteResult {
+  readonly entries: number;
+  /** Keys seen again after their first entry (the first one is kept, as makemap(8) does). */
+  readonly duplicates: readonly string[];
+}
+
+/**
+ * The text under which a block's base is stored: fixed-width hex, so equal blocks have
+ * equal keys whatever their written form.
+ */
+export function blockBaseKey(block: NetBlock): string {
+  return block.base.toString(16).padStart(block.family === 4 ? 8 : 32, "0");
+}
+
+/**
+ * Writes a table db at `path` atomically: it is built in a temporary file beside it,
+ * synced, and renamed over `path`, so a reader never sees half a table.
+ */
+export async function writeDbTable(path: string, contents: TableEntries): Promise<DbWriteResult> {
+  const slash = path.lastIndexOf("/");
+  const base = path.slice(slash + 1);
+  const dir = slash === -1 ? "." : path.slice(0, slash) || "/";
+  const temp = `${dir}/.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    const result = buildDb(temp, contents);
+    using file = await Deno.open(temp, { read: true, write: true });
+    await file.sync();
+    await Deno.rename(temp, path);
+    return result;
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+}
+
+function buildDb(path: string, contents: TableEntries): DbWriteResult {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;");
+    db.exec(`PRAGMA application_id = ${DB_APPLICATION_ID};`);
+    db.exec(`PRAGMA user_version = ${DB_FORMAT_VERSION};`);
+    db.exec(SCHEMA);
+    const meta = db.prepare("INSERT INTO meta (name, value) VALUES (?, ?)");
+    const entry = db.prepare(
+      "INSERT OR IGNORE INTO entries (key, lkey, value) VALUES (?, ?, ?)",
+    );
+    const block = db.prepare(
+      "INSERT OR IGNORE INTO netblocks (family, prefix, base) VALUES (?, ?, ?)",
+    );
+    const duplicates: string[] = [];
+    db.exec("BEGIN");
+    meta.run("format", String(DB_FORMAT_VERSION));
+    meta.run("shape", contents.shape);
+    for (const [key, value] of contents.entries) {
+      if (entry.run(key, key.toLowerCase(), value).changes === 0) {
+        duplicates.push(key);
+        continue;
+      }
+      const parsed = parseNetBlock(key);
+      if (parsed) block.run(parsed.family, parsed.prefix, blockBaseKey(parsed));
+    }
+    meta.run("entries", String(contents.entries.length - duplicates.length));
+    db.exec("COMMIT");
+    return { entries: contents.entries.length - duplicates.length, duplicates };
+  } finally {
+    db.close();
+  }
+}
