@@ -17,3 +17,8 @@ export {
 export type { NetBlock } from "./netaddr.ts";
 export { BACKENDS, openTable, openTables, resolvePath } from "./registry.ts";
 export type { OpenTablesOptions } from "./registry.ts";
+export { DbTable } from "./db.ts";
+export { DB_FORMAT_VERSION, writeDbTable } from "./db_format.ts";
+export type { DbWriteResult } from "./db_format.ts";
+export { parseAliases, splitValues } from "./aliases_text.ts";
+export type { AliasesError, ParsedAliases } from "./aliases_text.ts";

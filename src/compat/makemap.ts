@@ -1,0 +1,189 @@
+// makemap(8) and newaliases(8): build a `db:` table file from table(5), aliases(5) or set
+// text. The db format and its atomic write belong to the tables box; this is the front-end.
+
+import { Command, CommanderError } from "commander";
+import {
+  DbTable,
+  parseAliases,
+  parseTableEntries,
+  type TableEntries,
+  writeDbTable,
+} from "../tables/mod.ts";
+
+/** sysexits(3) codes makemap answers with. */
+const EXIT = {
+  ok: 0,
+  usage: 64,
+  dataErr: 65,
+  noInput: 66,
+  cantCreate: 73,
+} as const;
+
+/** The text a makemap input is read as. */
+export type MakemapType = "table" | "aliases" | "set";
+
+/** Options of {@link runMakemap} and {@link runNewaliases}. */
+export interface MakemapOptions {
+  /** The program name in messages (`makemap`, `newaliases`). */
+  readonly argv0?: string;
+  /** Where diagnostics go (default: standard error). */
+  readonly stderr?: (line: string) => void;
+  /** Where `-U` dumps go (default: standard output). */
+  readonly stdout?: (line: string) => void;
+}
+
+/** The aliases file newaliases rebuilds when none is named. */
+export const DEFAULT_ALIASES_PATH = "/etc/mail/aliases";
+
+/**
+ * `makemap [-U] [-d hash|btree] [-o DBFILE] [-t aliases|set] FILE`: writes `FILE.db` (or
+ * DBFILE). `-U` prints the entries of an existing db instead. Resolves to an exit status.
+ */
+export async function runMakemap(
+  args: readonly string[],
+  options: MakemapOptions = {},
+): Promise<number> {
+  const argv0 = options.argv0 ?? "makemap";
+  const say = options.stderr ?? ((line: string) => console.error(line));
+  const program = commandFor(argv0, say, options.stdout)
+    .description("build a db table from a table(5), aliases(5) or set file")
+    .option("-t <type>", "aliases | set (default: a table(5) file)")
+    .option("-o <dbfile>", "output file (default: FILE.db)")
+    .option("-d <dbtype>", "hash | btree (accepted, both build the same file)")
+    .option("-U", "print the entries of the db FILE instead of building it")
+    .argument("<file>", "input file");
+  const parsed = parse(program, args);
+  if (typeof parsed === "number") return parsed;
+  const opts = program.opts<{ t?: string; o?: string; d?: string; U?: boolean }>();
+  const file = program.args[0]!;
+  if (opts.t !== undefined && opts.t !== "aliases" && opts.t !== "set") {
+    say(`${argv0}: unsupported type "${opts.t}": expected "aliases" or "set"`);
+    return EXIT.usage;
+  }
+  if (opts.d !== undefined && opts.d !== "hash" && opts.d !== "btree") {
+    say(`${argv0}: unsupported db type "${opts.d}": expected "hash" or "btree"`);
+    return EXIT.usage;
+  }
+  if (opts.U) return dumpDb(file, { argv0, say, out: options.stdout ?? console.log });
+  return await buildDb(file, opts.o ?? `${file}.db`, opts.t ?? "table", { argv0, say });
+}
+
+/**
+ * `newaliases [-f FILE] [FILE]`: rebuilds `FILE.db` from the aliases(5) file (default
+ * /etc/mail/aliases), as `makemap -t aliases FILE` does.
+ */
+export async function runNewaliases(
+  args: readonly string[],
+  options: MakemapOptions = {},
+): Promise<number> {
+  const argv0 = options.argv0 ?? "newaliases";
+  const say = options.stderr ?? ((line: string) => console.error(line));
+  const program = commandFor(argv0, say, options.stdout)
+    .description("rebuild the aliases db")
+    .option("-f <file>", `aliases file (default: ${DEFAULT_ALIASES_PATH})`)
+    .argument("[file]", "aliases file");
+  const parsed = parse(program, args);
+  if (typeof parsed === "number") return parsed;
+  const opts = program.opts<{ f?: string }>();
+  const file = opts.f ?? program.args[0] ?? DEFAULT_ALIASES_PATH;
+  return await buildDb(file, `${file}.db`, "aliases", { argv0, say });
+}
+
+/** Parses makemap input text of the given type into table contents, or line errors. */
+export function parseMakemapInput(
+  text: string,
+  type: MakemapType,
+): { contents: TableEntries } | { errors: { line: number; message: string }[] } {
+  switch (type) {
+    case "aliases": {
+      const { entries, errors } = parseAliases(text);
+      return errors.length > 0 ? { errors: [...errors] } : { contents: { shape: "map", entries } };
+    }
+    case "set":
+      return { contents: parseTableEntries(`# @list\n${text}`) };
+    case "table":
+      return { contents: parseTableEntries(text) };
+  }
+}
+
+interface Reporter {
+  readonly argv0: string;
+  readonly say: (line: string) => void;
+}
+
+async function buildDb(
+  file: string,
+  output: string,
+  type: MakemapType,
+  { argv0, say }: Reporter,
+): Promise<number> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    say(`${argv0}: cannot read "${file}": ${reason(error)}`);
+    return EXIT.noInput;
+  }
+  const parsed = parseMakemapInput(text, type);
+  if ("errors" in parsed) {
+    for (const e of parsed.errors) say(`${argv0}: ${file}:${e.line}: ${e.message}`);
+    return EXIT.dataErr;
+  }
+  try {
+    const result = await writeDbTable(output, parsed.contents);
+    for (const key of result.duplicates) say(`${argv0}: ${file}: duplicate entry for "${key}"`);
+  } catch (error) {
+    say(`${argv0}: cannot create "${output}": ${reason(error)}`);
+    return EXIT.cantCreate;
+  }
+  return EXIT.ok;
+}
+
+function dumpDb(
+  file: string,
+  { argv0, say, out }: Reporter & { out: (line: string) => void },
+): number {
+  let table: DbTable;
+  try {
+    table = DbTable.open(file, file);
+  } catch (error) {
+    say(`${argv0}: ${reason(error)}`);
+    return EXIT.noInput;
+  }
+  try {
+    for (const key of table.keys()) {
+      out(table.shape === "list" ? key : `${key}\t${table.lookup("string", key) ?? ""}`);
+    }
+  } finally {
+    table.close();
+  }
+  return EXIT.ok;
+}
+
+function commandFor(
+  argv0: string,
+  say: (line: string) => void,
+  out: ((line: string) => void) | undefined,
+): Command {
+  return new Command(argv0)
+    .exitOverride()
+    .configureOutput({
+      writeErr: (text) => say(text.trimEnd()),
+      writeOut: (text) => (out ?? console.log)(text.trimEnd()),
+    });
+}
+
+// Runs commander; a number is the exit status to return at once (help, usage errors).
+function parse(program: Command, args: readonly string[]): number | undefined {
+  try {
+    program.parse([...args], { from: "user" });
+    return undefined;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw error;
+  }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,94 @@
+import { assertEquals, assertStringIncludes } from "../../test/assert.ts";
+import { DbTable } from "../tables/mod.ts";
+import { runMakemap, runNewaliases } from "./makemap.ts";
+
+function capture(): { lines: string[]; write: (line: string) => void } {
+  const lines: string[] = [];
+  return { lines, write: (line) => lines.push(line) };
+}
+
+Deno.test("runMakemap() builds FILE.db from a table(5) file", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/virtual`,
+    "# users\ngilles@example.org  gilles\n@example.org eric\n",
+  );
+  assertEquals(await runMakemap([`${dir}/virtual`]), 0);
+  const table = DbTable.open("virtual", `${dir}/virtual.db`);
+  assertEquals(table.shape, "map");
+  assertEquals(table.lookup("alias", "gilles@example.org"), "gilles");
+  assertEquals(table.lookup("alias", "@example.org"), "eric");
+  table.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runMakemap() -t aliases parses aliases(5) and -o names the output", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/aliases`, "Root: gilles,\n  eric\nabuse: root\n");
+  assertEquals(await runMakemap(["-t", "aliases", "-o", `${dir}/out.db`, `${dir}/aliases`]), 0);
+  const table = DbTable.open("aliases", `${dir}/out.db`);
+  assertEquals(table.lookup("alias", "root"), "gilles, eric");
+  assertEquals(table.lookup("alias", "abuse"), "root");
+  table.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runMakemap() -t set makes a list table of whole lines", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/domains`, "example.org\n*.example.net # subs\n");
+  assertEquals(await runMakemap(["-t", "set", `${dir}/domains`]), 0);
+  const table = DbTable.open("domains", `${dir}/domains.db`);
+  assertEquals(table.shape, "list");
+  assertEquals(table.match("domain", "a.example.net"), true);
+  table.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runMakemap() answers with sysexits codes and says why", async () => {
+  const dir = await Deno.makeTempDir();
+  const err = capture();
+  assertEquals(await runMakemap([], { stderr: err.write }), 64);
+  assertEquals(await runMakemap(["-t", "hash", "x"], { stderr: err.write }), 64);
+  assertEquals(await runMakemap(["-z", "x"], { stderr: err.write }), 64);
+  assertEquals(await runMakemap([`${dir}/missing`], { stderr: err.write }), 66);
+  assertStringIncludes(err.lines.join("\n"), `makemap: cannot read "${dir}/missing"`);
+  await Deno.writeTextFile(`${dir}/aliases`, "root gilles\n");
+  assertEquals(await runMakemap(["-t", "aliases", `${dir}/aliases`], { stderr: err.write }), 65);
+  assertStringIncludes(err.lines.join("\n"), `${dir}/aliases:1: expected "name: value"`);
+  await Deno.writeTextFile(`${dir}/list`, "a\n");
+  const out = `${dir}/no/such/dir/list.db`;
+  assertEquals(await runMakemap(["-o", out, `${dir}/list`], { stderr: err.write }), 73);
+  assertStringIncludes(err.lines.join("\n"), `cannot create "${out}"`);
+  assertEquals(await runMakemap(["-h"], { stdout: err.write }), 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runMakemap() warns about duplicate keys and keeps the first", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/map`, "root gilles\nroot eric\n");
+  const err = capture();
+  assertEquals(await runMakemap([`${dir}/map`], { stderr: err.write }), 0);
+  assertEquals(err.lines, [`makemap: ${dir}/map: duplicate entry for "root"`]);
+  const out = capture();
+  assertEquals(await runMakemap(["-U", `${dir}/map.db`], { stdout: out.write }), 0);
+  assertEquals(out.lines, ["root\tgilles"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runNewaliases() rebuilds the aliases db named by -f or by argument", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/aliases`, "postmaster: root\n");
+  assertEquals(await runNewaliases(["-f", `${dir}/aliases`]), 0);
+  const table = DbTable.open("aliases", `${dir}/aliases.db`);
+  assertEquals(table.lookup("alias", "postmaster"), "root");
+  table.close();
+  await Deno.writeTextFile(`${dir}/aliases`, "postmaster: gilles\n");
+  assertEquals(await runNewaliases([`${dir}/aliases`]), 0);
+  const again = DbTable.open("aliases", `${dir}/aliases.db`);
+  assertEquals(again.lookup("alias", "postmaster"), "gilles");
+  again.close();
+  const err = capture();
+  assertEquals(await runNewaliases([`${dir}/none`], { stderr: err.write }), 66);
+  assertStringIncludes(err.lines[0] ?? "", "newaliases: cannot read");
+  await Deno.remove(dir, { recursive: true });
+});

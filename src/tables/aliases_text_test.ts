@@ -1,0 +1,38 @@
+import { assertEquals } from "../../test/assert.ts";
+import { parseAliases, splitValues } from "./aliases_text.ts";
+
+Deno.test("parseAliases() reads entries, comments and both kinds of continuation", () => {
+  const text = [
+    "# system aliases",
+    "Root: gilles, eric",
+    "staff: a@example.org,",
+    "  b@example.org,",
+    "\tc",
+    "lists: one, \\",
+    "two",
+    "",
+    'pipe: "|/usr/bin/filter -a, -b", /var/mail/archive',
+  ].join("\n");
+  assertEquals(parseAliases(text), {
+    entries: [
+      ["root", "gilles, eric"],
+      ["staff", "a@example.org, b@example.org, c"],
+      ["lists", "one, two"],
+      ["pipe", '"|/usr/bin/filter -a, -b", /var/mail/archive'],
+    ],
+    errors: [],
+  });
+});
+
+Deno.test("parseAliases() reports lines without a name or a value", () => {
+  const { entries, errors } = parseAliases("root gilles\nempty:\nok: x\n");
+  assertEquals(entries, [["ok", "x"]]);
+  assertEquals(errors, [
+    { line: 1, message: 'expected "name: value", got "root gilles"' },
+    { line: 2, message: 'alias "empty" has no value' },
+  ]);
+});
+
+Deno.test("splitValues() drops empty items", () => {
+  assertEquals(splitValues(" a ,, b,"), ["a", "b"]);
+});
