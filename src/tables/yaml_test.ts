@@ -1,0 +1,53 @@
+import { assertEquals, assertRejects } from "../../test/assert.ts";
+import { type ContractContents, runTableContract } from "./_table_contract.ts";
+import { loadYamlTable } from "./yaml.ts";
+
+runTableContract("yaml", async (name, contents) => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/${name}.yaml`, toYaml(contents));
+  const table = await loadYamlTable(name, `${dir}/${name}.yaml`);
+  await Deno.remove(dir, { recursive: true });
+  return table;
+});
+
+// Lists as sequences; comma-separated map values as YAML lists, to exercise the joining.
+function toYaml(contents: ContractContents): string {
+  const q = (s: string) => JSON.stringify(s);
+  if (contents.shape === "list") return contents.entries.map(([k]) => `- ${q(k)}\n`).join("");
+  return contents.entries.map(([k, v]) => {
+    const items = v.split(", ");
+    return items.length > 1 ? `${q(k)}: [${items.map(q).join(", ")}]\n` : `${q(k)}: ${q(v)}\n`;
+  }).join("");
+}
+
+Deno.test("loadYamlTable() reads scalars of any type and an empty file", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/users.yaml`, "gilles: 1000\nstaff:\n  - a\n  - b\n");
+  const users = await loadYamlTable("users", `${dir}/users.yaml`);
+  assertEquals(users.lookup("userinfo", "gilles"), "1000");
+  assertEquals(users.lookup("alias", "staff"), "a, b");
+  await Deno.writeTextFile(`${dir}/empty.yaml`, "# nothing yet\n");
+  const empty = await loadYamlTable("empty", `${dir}/empty.yaml`);
+  assertEquals([empty.shape, [...empty.keys()]], ["list", []]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadYamlTable() names the table and the path of a bad or missing file", async () => {
+  const dir = await Deno.makeTempDir();
+  await assertRejects(
+    () => loadYamlTable("t", `${dir}/missing.yaml`),
+    Error,
+    `Cannot load table "t" from "${dir}/missing.yaml"`,
+  );
+  await Deno.writeTextFile(`${dir}/nested.yaml`, "a:\n  b: c\n");
+  await assertRejects(
+    () => loadYamlTable("t", `${dir}/nested.yaml`),
+    Error,
+    `Cannot load table "t" from "${dir}/nested.yaml": "a" must be a string, got object`,
+  );
+  await Deno.writeTextFile(`${dir}/scalar.yaml`, "just text\n");
+  await assertRejects(() => loadYamlTable("t", `${dir}/scalar.yaml`), Error, "list or a mapping");
+  await Deno.writeTextFile(`${dir}/broken.yaml`, "a: [b\n");
+  await assertRejects(() => loadYamlTable("t", `${dir}/broken.yaml`), Error, `${dir}/broken.yaml`);
+  await Deno.remove(dir, { recursive: true });
+});
