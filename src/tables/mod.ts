@@ -22,3 +22,7 @@ export { DB_FORMAT_VERSION, writeDbTable } from "./db_format.ts";
 export type { DbWriteResult } from "./db_format.ts";
 export { parseAliases, splitValues } from "./aliases_text.ts";
 export type { AliasesError, ParsedAliases } from "./aliases_text.ts";
+export { loadYamlTable, parseYamlTable } from "./yaml.ts";
+export { SqliteTable } from "./sqlite.ts";
+export { parseSqliteConfig, SQLITE_QUERY_KEYS } from "./sqlite_config.ts";
+export type { SqliteConfig, SqliteService } from "./sqlite_config.ts";

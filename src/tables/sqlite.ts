@@ -1,0 +1,145 @@
+// The `sqlite:` backend: an SQLite database queried with the statements of a table-sqlite
+// configuration, prepared once. A service without a query is refused when used.
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { readTableText } from "./file.ts";
+import { matchDomainKey, matchMailaddrKey } from "./key_match.ts";
+import { enclosingBlock, formatNetBlock, parseIp } from "./netaddr.ts";
+import {
+  isSqliteService,
+  parseSqliteConfig,
+  SQLITE_QUERY_KEYS,
+  type SqliteService,
+} from "./sqlite_config.ts";
+import type { Table, TableService } from "./table.ts";
+
+const MAP_QUERIES: readonly SqliteService[] = [
+  "alias",
+  "credentials",
+  "userinfo",
+  "mailaddrmap",
+  "addrname",
+];
+
+// Services whose value is the columns of one row joined by `:` (table-sqlite's formats).
+const COLUMN_JOINED: ReadonlySet<SqliteService> = new Set(["credentials", "userinfo"]);
+// Services whose value is the first column of every row, as a `a, b` list.
+const ROW_JOINED: ReadonlySet<SqliteService> = new Set(["alias", "mailaddrmap"]);
+
+/** A table answered by SQL queries over an SQLite file. */
+export class SqliteTable implements Table {
+  readonly name: string;
+  readonly shape: "list" | "map";
+  /** The configuration file the table was opened from. */
+  readonly configPath: string;
+  #db: DatabaseSync;
+  #statements: Partial<Record<SqliteService, StatementSync>>;
+
+  private constructor(
+    name: string,
+    configPath: string,
+    db: DatabaseSync,
+    statements: Partial<Record<SqliteService, StatementSync>>,
+  ) {
+    this.name = name;
+    this.configPath = configPath;
+    this.#db = db;
+    this.#statements = statements;
+    this.shape = MAP_QUERIES.some((s) => statements[s]) ? "map" : "list";
+  }
+
+  /**
+   * Reads the configuration, opens the database read-only and prepares every query. The
+   * error names the table and the file at fault.
+   */
+  static async open(name: string, configPath: string): Promise<SqliteTable> {
+    const text = await readTableText(name, configPath);
+    const fail = (path: string, error: unknown): never => {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(`Cannot load table "${name}" from "${path}": ${why}`);
+    };
+    let config;
+    try {
+      config = parseSqliteConfig(text, configPath);
+    } catch (error) {
+      return fail(configPath, error);
+    }
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(config.dbpath, { readOnly: true });
+      db.exec("PRAGMA busy_timeout = 2000");
+    } catch (error) {
+      return fail(config.dbpath, error);
+    }
+    const statements: Partial<Record<SqliteService, StatementSync>> = {};
+    for (const [service, sql] of Object.entries(config.queries) as [SqliteService, string][]) {
+      try {
+        statements[service] = db.prepare(sql);
+      } catch (error) {
+        db.close();
+        return fail(configPath, new Error(`${SQLITE_QUERY_KEYS[service]}: ${String(error)}`));
+      }
+    }
+    return new SqliteTable(name, configPath, db, statements);
+  }
+
+  serves(service: TableService): boolean {
+    return isSqliteService(service) && this.#statements[service] !== undefined;
+  }
+
+  match(service: TableService, key: string): boolean {
+    const statement = this.#statement(service);
+    const has = (k: string) => statement.get(k) !== undefined;
+    switch (service) {
+      case "domain":
+        return matchDomainKey(key, has);
+      case "mailaddr":
+        return matchMailaddrKey(key, has);
+      case "netaddr":
+      case "source":
+        return matchNetaddrByText(key, has);
+      default:
+        return has(key);
+    }
+  }
+
+  lookup(service: TableService, key: string): string | undefined {
+    const statement = this.#statement(service);
+    const rows = statement.all(key);
+    const first = rows[0];
+    if (first === undefined) return undefined;
+    if (COLUMN_JOINED.has(service as SqliteService)) return Object.values(first).join(":");
+    if (ROW_JOINED.has(service as SqliteService)) {
+      return rows.map((row) => String(Object.values(row)[0])).join(", ");
+    }
+    return String(Object.values(first)[0]);
+  }
+
+  keys(): Iterable<string> {
+    throw new Error(`Table "${this.name}" (sqlite) cannot list its keys`);
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  #statement(service: TableService): StatementSync {
+    const statement = isSqliteService(service) ? this.#statements[service] : undefined;
+    if (statement) return statement;
+    const key = isSqliteService(service) ? SQLITE_QUERY_KEYS[service] : undefined;
+    const why = key ? `"${this.configPath}" has no ${key}` : "table-sqlite has no such query";
+    throw new Error(`Table "${this.name}" cannot be used for ${service} lookups: ${why}`);
+  }
+}
+
+// A query can only compare text: the address as given, then the canonical text of every
+// block that contains it, most specific first (`192.0.2.0/24`, `2001:db8::/32`).
+function matchNetaddrByText(address: string, has: (key: string) => boolean): boolean {
+  const ip = parseIp(address);
+  if (!ip) return false;
+  if (has(address)) return true;
+  for (let prefix = ip.family === 4 ? 32 : 128; prefix >= 0; prefix--) {
+    if (has(formatNetBlock(enclosingBlock(ip, prefix)))) return true;
+  }
+  return false;
+}
