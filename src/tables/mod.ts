@@ -15,7 +15,7 @@ export {
   parseNetBlock,
 } from "./netaddr.ts";
 export type { NetBlock } from "./netaddr.ts";
-export { BACKENDS, openTable, openTables, resolvePath } from "./registry.ts";
+export { BACKENDS, openTable, openTables, resolvePath, tableSource } from "./registry.ts";
 export type { OpenTablesOptions } from "./registry.ts";
 export { DbTable } from "./db.ts";
 export { DB_FORMAT_VERSION, writeDbTable } from "./db_format.ts";
@@ -26,3 +26,6 @@ export { loadYamlTable, parseYamlTable } from "./yaml.ts";
 export { SqliteTable } from "./sqlite.ts";
 export { parseSqliteConfig, SQLITE_QUERY_KEYS } from "./sqlite_config.ts";
 export type { SqliteConfig, SqliteService } from "./sqlite_config.ts";
+export { ReloadableTable, TableReloadError } from "./reloadable.ts";
+export type { ReloadableTableOptions } from "./reloadable.ts";
+export { TableSet } from "./table_set.ts";
