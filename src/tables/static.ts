@@ -1,8 +1,8 @@
 // Tables whose entries are held in memory: inline `{ a, b }` / `{ k = v }` tables and the
 // parsed contents of file tables. Per-service indexes are built on first use.
 
-import { blockContains, type NetBlock, parseIp, parseNetBlock } from "./netaddr.ts";
-import { type KeyProbe, matchMailaddrKey } from "./key_match.ts";
+import { parseNetBlock } from "./netaddr.ts";
+import { NetSet } from "./net_set.ts";
 import type { Table, TableService } from "./table.ts";
 
 /** A table held in memory. */
@@ -12,8 +12,8 @@ export class StaticTable implements Table {
   #entries: Map<string, string>;
   #lower?: Map<string, string>;
   #domains?: { exact: Set<string>; wildcard: Set<string>; any: boolean };
-  #blocks?: NetBlock[];
-  #hasLowered?: KeyProbe;
+  #nets?: NetSet;
+  #mail?: MailaddrIndex;
 
   constructor(name: string, shape: "list" | "map", entries: Iterable<readonly [string, string]>) {
     this.name = name;
@@ -81,15 +81,54 @@ export class StaticTable implements Table {
   }
 
   #matchNetaddr(address: string): boolean {
-    this.#blocks ??= [...this.#entries.keys()].map(parseNetBlock).filter((b) => b !== undefined);
-    const ip = parseIp(address);
-    return ip !== undefined && this.#blocks.some((b) => blockContains(b, ip));
+    this.#nets ??= new NetSet(
+      [...this.#entries.keys()].map(parseNetBlock).filter((b) => b !== undefined),
+    );
+    return this.#nets.has(address);
   }
 
-  // table(5) mailaddr entries, by the rules every backend shares.
+  // table(5) mailaddr entries, by the rules of key_match.ts's matchMailaddrKey(), over an
+  // index that needs no string building per lookup.
   #matchMailaddr(address: string): boolean {
-    const entries = this.#lowered();
-    this.#hasLowered ??= (key) => entries.has(key);
-    return matchMailaddrKey(address, this.#hasLowered);
+    if (address === "") return false;
+    const { byDomain, domains, locals } = this.#mail ??= indexMailaddrs(this.#entries.keys());
+    const lower = address.toLowerCase();
+    const at = lower.lastIndexOf("@");
+    const local = at === -1 ? lower : lower.slice(0, at);
+    const plus = local.indexOf("+");
+    const bare = plus > 0 ? local.slice(0, plus) : local;
+    if (at !== -1 && at < lower.length - 1) {
+      const domain = lower.slice(at + 1);
+      const users = byDomain.get(domain);
+      if (users && (users.has(local) || users.has(bare))) return true;
+      if (domains.has(domain)) return true;
+    }
+    return local !== "" && (locals.has(local) || locals.has(bare));
   }
+}
+
+interface MailaddrIndex {
+  /** `user@domain` entries: users by domain. */
+  readonly byDomain: Map<string, Set<string>>;
+  /** `@domain` entries. */
+  readonly domains: Set<string>;
+  /** `user` entries. */
+  readonly locals: Set<string>;
+}
+
+function indexMailaddrs(keys: Iterable<string>): MailaddrIndex {
+  const index: MailaddrIndex = { byDomain: new Map(), domains: new Set(), locals: new Set() };
+  for (const key of keys) {
+    const k = key.toLowerCase();
+    const at = k.lastIndexOf("@");
+    if (at === -1) index.locals.add(k);
+    else if (at === 0) index.domains.add(k.slice(1));
+    else {
+      const domain = k.slice(at + 1);
+      let users = index.byDomain.get(domain);
+      if (!users) index.byDomain.set(domain, users = new Set());
+      users.add(k.slice(0, at));
+    }
+  }
+  return index;
 }

@@ -1,5 +1,6 @@
 import { assertEquals } from "../../test/assert.ts";
 import { runTableContract } from "./_table_contract.ts";
+import { matchMailaddrKey } from "./key_match.ts";
 import { serviceRefusal } from "./services.ts";
 import { StaticTable } from "./static.ts";
 
@@ -18,4 +19,31 @@ Deno.test("serviceRefusal() names the table and the service a list cannot serve"
   const table = StaticTable.fromList("domains", ["example.org"]);
   assertEquals(serviceRefusal(table, "alias"), 'table "domains" cannot be used for alias lookups');
   assertEquals(serviceRefusal(table, "domain"), undefined);
+});
+
+Deno.test("StaticTable mailaddr index agrees with matchMailaddrKey() on mixed entries", () => {
+  const entries = ["a@x.test", "a+t@x.test", "@y.test", "b", "b+t", "c@", "@", "d@e@x.test"];
+  const addresses = [
+    "a@x.test",
+    "a+t@x.test",
+    "a+u@x.test",
+    "A@X.TEST",
+    "z@y.test",
+    "b@any.test",
+    "b+t@any.test",
+    "b+u",
+    "c@",
+    "c",
+    "@",
+    "d@e@x.test",
+    "x.test",
+    "",
+    "+t@x.test",
+  ];
+  const table = StaticTable.fromList("mixed", entries);
+  const lowered = new Set(entries.map((e) => e.toLowerCase()));
+  for (const address of addresses) {
+    const expected = matchMailaddrKey(address, (k) => lowered.has(k));
+    assertEquals(table.match("mailaddr", address), expected, address);
+  }
 });
