@@ -1,0 +1,84 @@
+// Every reply the SMTP server sends, in one table: code, enhanced status code (RFC 3463)
+// and text. Temporary or permanent follows from the code, never from a separate flag.
+
+/** One SMTP reply. */
+export interface Reply {
+  readonly code: number;
+  /** The RFC 3463 enhanced status code, e.g. "5.1.1"; absent for the greeting. */
+  readonly enhanced?: string;
+  readonly text: string;
+}
+
+/** Renders a reply as it goes on the wire (multi-line when the text has several lines). */
+export function formatReply(reply: Reply): string {
+  const lines = reply.text.split("\n");
+  const prefix = reply.enhanced ? `${reply.enhanced} ` : "";
+  let out = "";
+  for (let i = 0; i < lines.length; i++) {
+    const sep = i === lines.length - 1 ? " " : "-";
+    out += `${reply.code}${sep}${prefix}${lines[i]}\r\n`;
+  }
+  return out;
+}
+
+/** A reply with its text completed by a detail (an address, a queue id…). */
+export function withText(reply: Reply, text: string): Reply {
+  return { ...reply, text };
+}
+
+/** The fixed replies, by what they answer. Texts follow OpenSMTPD where it has one. */
+export const REPLIES = {
+  ok: { code: 250, enhanced: "2.0.0", text: "Ok" },
+  reset: { code: 250, enhanced: "2.0.0", text: "Reset state" },
+  bye: { code: 221, enhanced: "2.0.0", text: "Bye" },
+  help: {
+    code: 214,
+    enhanced: "2.0.0",
+    text:
+      "This is OpenSMTPD for Deno\nTo report bugs in the implementation, see the README\nEnd of HELP info",
+  },
+  vrfy: {
+    code: 252,
+    enhanced: "2.5.2",
+    text: "Cannot VRFY user, but will accept message and attempt delivery",
+  },
+  expn: { code: 502, enhanced: "5.5.1", text: "Invalid command: EXPN is not supported" },
+  recipientOk: { code: 250, enhanced: "2.1.5", text: "Destination address valid: Recipient ok" },
+  startData: { code: 354, text: 'Enter mail, end with "." on a line by itself' },
+  unrecognized: { code: 500, enhanced: "5.5.1", text: "Invalid command: Command unrecognized" },
+  lineTooLong: { code: 500, enhanced: "5.5.2", text: "Line too long" },
+  textLineTooLong: {
+    code: 500,
+    enhanced: "5.5.2",
+    text: "Message refused: a line is longer than 1000 octets (RFC 5321 4.5.3.1.6)",
+  },
+  badSequence: {
+    code: 503,
+    enhanced: "5.5.1",
+    text: "Invalid command: Command not allowed at this point.",
+  },
+  helloFirst: { code: 503, enhanced: "5.5.1", text: "Invalid command: Say HELO or EHLO first" },
+  nestedMail: { code: 503, enhanced: "5.5.1", text: "Invalid command: Nested MAIL command" },
+  noRecipient: { code: 503, enhanced: "5.5.1", text: "Invalid command: No recipient specified" },
+  syntax: { code: 501, enhanced: "5.5.4", text: "Invalid command arguments" },
+  helloSyntax: { code: 501, enhanced: "5.5.4", text: "Syntax: EHLO/HELO domain" },
+  senderSyntax: { code: 553, enhanced: "5.1.7", text: "Sender address syntax error" },
+  recipientSyntax: { code: 501, enhanced: "5.1.3", text: "Recipient address syntax error" },
+  unsupportedOption: { code: 555, enhanced: "5.5.4", text: "Unsupported option" },
+  sizeExceeded: {
+    code: 552,
+    enhanced: "5.3.4",
+    text: "Message size exceeds fixed maximum message size",
+  },
+  tooBig: { code: 552, enhanced: "5.3.4", text: "Message too big for system" },
+  loop: { code: 554, enhanced: "5.4.6", text: "Routing loop detected: Too many hops" },
+  invalidRecipient: { code: 550, enhanced: "5.1.1", text: "Invalid recipient" },
+  tempFailure: { code: 451, enhanced: "4.3.0", text: "Temporary failure" },
+  queueFailure: { code: 451, enhanced: "4.3.0", text: "Temporary failure: message not queued" },
+  tooManyRecipients: { code: 452, enhanced: "4.5.3", text: "Too many recipients" },
+  tooManyMessages: { code: 452, enhanced: "4.5.3", text: "Too many messages sent" },
+  tooManyErrors: { code: 421, enhanced: "4.7.0", text: "Too many errors, closing connection" },
+  timeout: { code: 421, enhanced: "4.4.2", text: "Timeout, closing connection" },
+  shuttingDown: { code: 421, enhanced: "4.3.2", text: "Service shutting down, closing connection" },
+  localError: { code: 421, enhanced: "4.3.0", text: "Temporary error, closing connection" },
+} as const satisfies Record<string, Reply>;

@@ -1,0 +1,89 @@
+// A listener: accepts TCP connections and runs one Session per connection. Listeners are
+// node:net servers so that STARTTLS can later upgrade the same socket (DESIGN.md).
+
+import { createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "../log/mod.ts";
+import type { NewMessage } from "../queue/mod.ts";
+import type { EnvelopeFacts, RuleVerdict, SessionFacts } from "../rules/mod.ts";
+import { formatReply, REPLIES } from "./replies.ts";
+import { DEFAULT_LIMITS, Session, type SmtpLimits } from "./session.ts";
+
+/** Options of {@link startSmtpServer}. */
+export interface SmtpListenerOptions {
+  readonly address: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** The name in the banner, EHLO reply and Received: header. */
+  readonly hostname: string;
+  readonly tag?: string;
+  readonly limits?: Partial<SmtpLimits>;
+  /** Decides one recipient. */
+  decide(session: SessionFacts, envelope: EnvelopeFacts): RuleVerdict | Promise<RuleVerdict>;
+  /** Commits a message; resolves only once it is durable. A rejection answers 451. */
+  submit(message: NewMessage): Promise<void>;
+  /** Whether a client address is one of the machine's own (`from local`). */
+  isLocalAddress?(ip: string): boolean;
+  readonly log: Logger;
+}
+
+/** A running listener. */
+export interface SmtpServer {
+  readonly address: string;
+  readonly port: number;
+  /** Stops accepting, tells open sessions 421 and closes them. */
+  close(): Promise<void>;
+}
+
+// Benchmarks and real clients reconnect for every message; a short accept queue drops SYNs.
+const LISTEN_BACKLOG = 511;
+
+/** Starts a listener. */
+export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServer> {
+  const limits: SmtpLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const sockets = new Set<Socket>();
+  const ctx = {
+    hostname: options.hostname,
+    ...(options.tag === undefined ? {} : { tag: options.tag }),
+    limits,
+    decide: options.decide,
+    submit: options.submit,
+    isLocalAddress: options.isLocalAddress ?? defaultIsLocal,
+    log: options.log,
+  };
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    void new Session(socket, ctx).run();
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.address, port: options.port, backlog: LISTEN_BACKLOG }, () => {
+      server.off("error", reject);
+      server.on("error", (error) => options.log.warn(`smtp-in: listener: ${error.message}`));
+      const bound = server.address();
+      const port = typeof bound === "object" && bound ? bound.port : options.port;
+      resolve({
+        address: options.address,
+        port,
+        close: () => closeServer(server, sockets),
+      });
+    });
+  });
+}
+
+function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    for (const socket of sockets) {
+      if (socket.destroyed) continue;
+      socket.end(formatReply(REPLIES.shuttingDown));
+      // Give the reply a moment to go out, then make sure nothing lingers.
+      const timer = setTimeout(() => socket.destroy(), 100);
+      socket.once("close", () => clearTimeout(timer));
+    }
+  });
+}
+
+function defaultIsLocal(ip: string): boolean {
+  return ip === "127.0.0.1" || ip === "::1";
+}

@@ -1,0 +1,394 @@
+// One SMTP session: reads command lines and message data from the LineReader, runs the
+// command table, batches replies (PIPELINING), and hands finished messages to `submit`.
+
+import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
+import type { Logger } from "../log/mod.ts";
+import type { NewMessage } from "../queue/mod.ts";
+import type { RuleVerdict, SessionFacts } from "../rules/mod.ts";
+import { parsePathArgument } from "./address.ts";
+import { findCommand, invalidRecipient, refusalFor } from "./commands.ts";
+import { LineReader } from "./line_reader.ts";
+import { formatReceived } from "./received.ts";
+import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
+import type { SessionState } from "./states.ts";
+import { Transaction } from "./transaction.ts";
+
+/** Limits of one listener's sessions. */
+export interface SmtpLimits {
+  /** Largest message in bytes (SIZE). */
+  readonly maxMessageSize: number;
+  /** Recipients per transaction. */
+  readonly maxRcpt: number;
+  /** Messages per session. */
+  readonly maxMails: number;
+  /** Idle time before the session is closed with 421. */
+  readonly idleTimeoutMs: number;
+  /** Longest command line, CRLF included. */
+  readonly commandLineMax: number;
+  /** Longest text line, CRLF included. */
+  readonly textLineMax: number;
+  /** Protocol errors tolerated before the session is closed with 421. */
+  readonly maxErrors: number;
+}
+
+/** OpenSMTPD's defaults, and RFC 5321's line limits. */
+export const DEFAULT_LIMITS: SmtpLimits = {
+  maxMessageSize: 35 * 1024 * 1024,
+  maxRcpt: 1000,
+  maxMails: 100,
+  idleTimeoutMs: 300_000,
+  commandLineMax: 512,
+  textLineMax: 1000,
+  maxErrors: 10,
+};
+
+/** What a session needs from its listener. */
+export interface SessionContext {
+  readonly hostname: string;
+  readonly tag?: string;
+  readonly limits: SmtpLimits;
+  decide(session: SessionFacts, envelope: { mailFrom: string; rcptTo: string }):
+    | RuleVerdict
+    | Promise<RuleVerdict>;
+  submit(message: NewMessage): Promise<void>;
+  isLocalAddress(ip: string): boolean;
+  readonly log: Logger;
+}
+
+// Input buffered beyond this pauses the socket until the session catches up.
+const HIGH_WATER = 1 << 20;
+
+/** One connection's SMTP conversation. */
+export class Session {
+  readonly id = randomHex(8);
+  readonly limits: SmtpLimits;
+  state: SessionState = "greeting";
+  #ctx: SessionContext;
+  #socket: Socket;
+  #reader: LineReader;
+  #facts: { -readonly [K in keyof SessionFacts]: SessionFacts[K] };
+  #esmtp = false;
+  #transaction: Transaction | undefined;
+  #messages = 0;
+  #errors = 0;
+  #out: string[] = [];
+  #wake: (() => void) | undefined;
+  #ended = false;
+
+  constructor(socket: Socket, ctx: SessionContext) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.limits = ctx.limits;
+    this.#reader = new LineReader(ctx.limits);
+    const ip = normaliseIp(socket.remoteAddress ?? "");
+    this.#facts = {
+      src: ip,
+      local: ctx.isLocalAddress(ip),
+      socket: false,
+      tls: false,
+      ...(ctx.tag === undefined ? {} : { tag: ctx.tag }),
+    };
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#reader.push(chunk);
+      if (this.#reader.buffered > HIGH_WATER) socket.pause();
+      this.#wakeUp();
+    });
+    const ended = () => {
+      this.#ended = true;
+      this.#wakeUp();
+    };
+    socket.on("end", ended);
+    socket.on("close", ended);
+    socket.on("error", (error: Error) => {
+      ctx.log.debug(`smtp-in: session ${this.id}: ${error.message}`);
+      ended();
+    });
+    socket.setTimeout(ctx.limits.idleTimeoutMs, () => {
+      this.reply(withText(REPLIES.timeout, `${ctx.hostname} ${REPLIES.timeout.text}`));
+      this.close();
+    });
+  }
+
+  /** Messages accepted in this session. */
+  get messageCount(): number {
+    return this.#messages;
+  }
+
+  /** Recipients accepted in the current transaction. */
+  get recipientCount(): number {
+    return this.#transaction?.recipients.length ?? 0;
+  }
+
+  /** Runs the conversation until QUIT, an error, a timeout or the client's disconnect. */
+  async run(): Promise<void> {
+    const { log } = this.#ctx;
+    log.info(`smtp-in: session ${this.id} connected from ${this.#facts.src}`);
+    this.reply({ code: 220, text: `${this.#ctx.hostname} ESMTP OpenSMTPD` });
+    try {
+      while (this.state !== "closing") {
+        if (this.state === "data") {
+          if (this.#reader.takeData(this.#transaction!)) await this.#endOfData();
+          else if (!(await this.#moreInput())) break;
+          continue;
+        }
+        const line = this.#reader.takeCommand();
+        if (!line) {
+          if (!(await this.#moreInput())) break;
+          continue;
+        }
+        if (line.kind === "too-long") {
+          this.#protocolError(REPLIES.lineTooLong);
+          continue;
+        }
+        await this.#dispatch(line.text);
+      }
+    } catch (error) {
+      // A bug ends this session, never the server.
+      log.warn(`smtp-in: session ${this.id}: ${error instanceof Error ? error.stack : error}`);
+      this.reply(REPLIES.localError);
+    }
+    this.close();
+    log.info(`smtp-in: session ${this.id} disconnected`);
+  }
+
+  /** Queues a reply; replies go out together when the session waits (PIPELINING). */
+  reply(reply: Reply): void {
+    this.#out.push(formatReply(reply));
+  }
+
+  /** Ends the session: sends pending replies and closes the connection. */
+  close(): void {
+    this.#enter("closing");
+    this.#flush();
+    if (!this.#socket.destroyed) this.#socket.end();
+    this.#wakeUp();
+  }
+
+  /** HELO/EHLO: identifies the client and resets any transaction (RFC 5321 §4.1.4). */
+  hello(name: string, esmtp: boolean): void {
+    this.#facts.helo = name;
+    this.#esmtp = esmtp;
+    this.#transaction = undefined;
+    this.#enter("ready");
+    const greeting =
+      `${this.#ctx.hostname} Hello ${name} [${this.#facts.src}], pleased to meet you`;
+    if (!esmtp) return this.reply({ code: 250, text: greeting });
+    const lines = [
+      greeting,
+      "8BITMIME",
+      "ENHANCEDSTATUSCODES",
+      `SIZE ${this.limits.maxMessageSize}`,
+      "PIPELINING",
+      "HELP",
+    ];
+    this.reply({ code: 250, text: lines.join("\n") });
+  }
+
+  /** MAIL FROM: starts a transaction. */
+  mailFrom(args: string): void {
+    const path = parsePathArgument(args);
+    if (!path) return this.#protocolError(REPLIES.senderSyntax);
+    for (const [key, value] of path.params) {
+      const refusal = this.#checkMailParam(key, value);
+      if (refusal) return this.reply(refusal);
+    }
+    this.#transaction = new Transaction(path.address, path.params, this.limits.maxMessageSize);
+    this.#enter("mail");
+    this.reply(REPLIES.ok);
+  }
+
+  /** RCPT TO: asks the rules about one recipient. */
+  rcptTo(args: string): void | Promise<void> {
+    const path = parsePathArgument(args)!;
+    if (path.address === "") return this.#protocolError(REPLIES.recipientSyntax);
+    const unsupported = [...path.params.keys()][0];
+    if (unsupported) {
+      return this.reply(withText(REPLIES.unsupportedOption, `Unsupported option: ${unsupported}`));
+    }
+    const tx = this.#transaction!;
+    const verdict = this.#ctx.decide(this.#facts, { mailFrom: tx.sender, rcptTo: path.address });
+    if (verdict instanceof Promise) {
+      return verdict.then((v) => this.#recipientDecided(v, path.address));
+    }
+    this.#recipientDecided(verdict, path.address);
+  }
+
+  /** DATA: from now on input is message content. */
+  startData(): void {
+    this.#reader.beginData();
+    this.#enter("data");
+    this.reply(REPLIES.startData);
+  }
+
+  /** RSET: drops the transaction. */
+  reset(): void {
+    this.#transaction = undefined;
+    this.#enter(this.#facts.helo === undefined ? "greeting" : "ready");
+    this.reply(REPLIES.reset);
+  }
+
+  /** QUIT */
+  quit(): void {
+    this.reply(REPLIES.bye);
+    this.close();
+  }
+
+  #recipientDecided(verdict: RuleVerdict, address: string): void {
+    const tx = this.#transaction;
+    if (!tx) return;
+    if (verdict.kind === "reject") {
+      this.#ctx.log.info(
+        `smtp-in: session ${this.id} rcpt=<${address}> refused: ${verdict.reason}`,
+      );
+      return this.reply(invalidRecipient(address));
+    }
+    if (verdict.kind === "tempfail") {
+      this.#ctx.log.warn(
+        `smtp-in: session ${this.id} rcpt=<${address}> tempfail: ${verdict.reason}`,
+      );
+      return this.reply(REPLIES.tempFailure);
+    }
+    tx.recipients.push(address);
+    tx.envelopes.push(
+      verdict.user === undefined
+        ? { rcpt: address, action: verdict.action }
+        : { rcpt: address, action: verdict.action, user: verdict.user },
+    );
+    this.#enter("rcpt");
+    this.reply(REPLIES.recipientOk);
+  }
+
+  #checkMailParam(key: string, value: string): Reply | undefined {
+    switch (key) {
+      case "SIZE": {
+        if (!/^\d{1,20}$/.test(value)) return REPLIES.syntax;
+        return Number(value) > this.limits.maxMessageSize ? REPLIES.sizeExceeded : undefined;
+      }
+      case "BODY":
+        return /^(7BIT|8BITMIME)$/i.test(value) ? undefined : REPLIES.syntax;
+      case "AUTH":
+        // RFC 4954 §5: accepted, and ignored without an authenticated session.
+        return undefined;
+      default:
+        return withText(REPLIES.unsupportedOption, `Unsupported option: ${key}`);
+    }
+  }
+
+  async #dispatch(line: string): Promise<void> {
+    const found = findCommand(line);
+    if (!found) return this.#protocolError(REPLIES.unrecognized);
+    const { command, args } = found;
+    if (!command.allowedIn.includes(this.state)) {
+      return this.#protocolError(refusalFor(command, this.state));
+    }
+    const refusal = command.check?.(this, args);
+    if (refusal) return this.#protocolError(refusal);
+    const pending = command.run(this, args);
+    if (pending) {
+      this.#flush();
+      await pending;
+    }
+  }
+
+  async #endOfData(): Promise<void> {
+    const tx = this.#transaction!;
+    this.#transaction = undefined;
+    this.#enter("ready");
+    switch (tx.problem) {
+      case "too-big":
+        return this.reply(REPLIES.tooBig);
+      case "line-too-long":
+        return this.reply(REPLIES.textLineTooLong);
+      case "loop":
+        return this.reply(REPLIES.loop);
+    }
+    const msgid = randomHex(4);
+    const received = formatReceived({
+      helo: this.#facts.helo ?? "unknown",
+      ip: this.#facts.src,
+      hostname: this.#ctx.hostname,
+      msgid,
+      protocol: this.#esmtp ? "ESMTP" : "SMTP",
+      recipients: tx.recipients,
+      date: new Date(),
+    });
+    const content = Buffer.concat([Buffer.from(received, "latin1"), ...tx.chunks]);
+    this.#flush();
+    try {
+      await this.#ctx.submit({
+        msgid,
+        sender: tx.sender,
+        helo: this.#facts.helo ?? "",
+        src: this.#facts.src,
+        content,
+        envelopes: tx.envelopes,
+      });
+    } catch (error) {
+      this.#ctx.log.warn(
+        `smtp-in: session ${this.id} message ${msgid} not queued: ${
+          error instanceof Error ? error.message : error
+        }`,
+      );
+      return this.reply(REPLIES.queueFailure);
+    }
+    this.#messages++;
+    this.#ctx.log.info(
+      `smtp-in: session ${this.id} message ${msgid} from=<${tx.sender}> rcpt=<${
+        tx.recipients.join(">,<")
+      }> size=${content.byteLength} result=Ok`,
+    );
+    this.reply({ code: 250, enhanced: "2.0.0", text: `${msgid} Message accepted for delivery` });
+  }
+
+  #protocolError(reply: Reply): void {
+    this.reply(reply);
+    if (++this.#errors >= this.limits.maxErrors) {
+      this.reply(REPLIES.tooManyErrors);
+      this.close();
+    }
+  }
+
+  #enter(next: SessionState): void {
+    if (this.state === next) return;
+    this.state = next;
+  }
+
+  #flush(): void {
+    if (this.#out.length === 0 || this.#socket.destroyed) {
+      this.#out.length = 0;
+      return;
+    }
+    const text = this.#out.length === 1 ? this.#out[0]! : this.#out.join("");
+    this.#out.length = 0;
+    this.#socket.write(text);
+  }
+
+  // Sends what is pending and waits for input; false once the client is gone.
+  #moreInput(): Promise<boolean> {
+    this.#flush();
+    if (this.#ended) return Promise.resolve(false);
+    if (this.#socket.isPaused()) this.#socket.resume();
+    return new Promise((resolve) => {
+      this.#wake = () => resolve(!this.#ended || this.#reader.buffered > 0);
+    });
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+function normaliseIp(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+/** Random hex digits from the system's CSPRNG (`bytes` bytes, twice as many digits). */
+export function randomHex(bytes: number): string {
+  const data = crypto.getRandomValues(new Uint8Array(bytes));
+  let out = "";
+  for (const b of data) out += b.toString(16).padStart(2, "0");
+  return out;
+}

@@ -1,0 +1,12 @@
+// The states of an SMTP session. Which command is allowed in which state is written in
+// the command table (commands.ts), not here.
+
+/**
+ * - `greeting`: connected, no HELO/EHLO yet
+ * - `ready`: identified, no transaction
+ * - `mail`: MAIL FROM accepted, no recipient yet
+ * - `rcpt`: at least one recipient accepted
+ * - `data`: reading the message
+ * - `closing`: QUIT, an error or a timeout; nothing more is read
+ */
+export type SessionState = "greeting" | "ready" | "mail" | "rcpt" | "data" | "closing";

@@ -1,0 +1,74 @@
+// One mail transaction, MAIL FROM to the end of DATA: the sender, accepted recipients
+// and the message content as it arrives. RSET and end-of-message drop it.
+
+import type { NewEnvelope } from "../queue/mod.ts";
+import type { DataSink } from "./line_reader.ts";
+
+const RECEIVED_PREFIX = "received:";
+
+/** The transaction in progress, and the sink its message data is read into. */
+export class Transaction implements DataSink {
+  readonly sender: string;
+  /** MAIL FROM parameters (SIZE, BODY…), upper-cased keywords. */
+  readonly params: ReadonlyMap<string, string>;
+  readonly envelopes: NewEnvelope[] = [];
+  /** Recipients as given, in order, one per accepted RCPT. */
+  readonly recipients: string[] = [];
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+  #maxSize: number;
+  #tooBig = false;
+  #longLine = false;
+  #hops = 0;
+
+  constructor(sender: string, params: ReadonlyMap<string, string>, maxSize: number) {
+    this.sender = sender;
+    this.params = params;
+    this.#maxSize = maxSize;
+  }
+
+  write(bytes: Uint8Array): void {
+    this.#size += bytes.byteLength;
+    if (this.#size > this.#maxSize) {
+      // Keep reading to the end of the data, but stop holding it.
+      this.#tooBig = true;
+      this.#chunks = [];
+      return;
+    }
+    this.#chunks.push(bytes);
+  }
+
+  headerLine(line: Uint8Array): void {
+    if (line.byteLength < RECEIVED_PREFIX.length) return;
+    for (let i = 0; i < RECEIVED_PREFIX.length; i++) {
+      if ((line[i]! | 0x20) !== RECEIVED_PREFIX.charCodeAt(i)) return;
+    }
+    this.#hops++;
+  }
+
+  lineTooLong(): void {
+    this.#longLine = true;
+  }
+
+  /** Bytes of message data read so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** What is wrong with the data, if anything, once it has all been read. */
+  get problem(): "too-big" | "line-too-long" | "loop" | undefined {
+    if (this.#tooBig) return "too-big";
+    if (this.#longLine) return "line-too-long";
+    // RFC 5321 §6.3: a message with too many Received: headers is looping.
+    if (this.#hops >= MAX_HOPS) return "loop";
+    return undefined;
+  }
+
+  /** The content read, as chunks in order. */
+  get chunks(): readonly Uint8Array[] {
+    return this.#chunks;
+  }
+}
+
+/** OpenSMTPD's hop limit: 100 Received: headers. */
+export const MAX_HOPS = 100;

@@ -1,0 +1,146 @@
+// Helpers for cross-box tests: free ports, a raw SMTP conversation, polling with a bound,
+// and reading Maildirs back.
+
+/** A port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Polls until the check returns a value other than undefined, or fails after the bound. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** The files in a Maildir's new/ directory, sorted, with their contents. */
+export async function readMaildir(dir: string): Promise<{ name: string; text: string }[]> {
+  const files: { name: string; text: string }[] = [];
+  try {
+    for await (const entry of Deno.readDir(`${dir}/new`)) {
+      if (entry.isFile) {
+        files.push({ name: entry.name, text: await Deno.readTextFile(`${dir}/new/${entry.name}`) });
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return files.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A raw SMTP client for dialogue tests: send lines, read whole replies. */
+export class SmtpTestClient implements AsyncDisposable {
+  #conn: Deno.Conn;
+  #pending = "";
+  #closed = false;
+
+  private constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Connects to 127.0.0.1:port. */
+  static async connect(port: number): Promise<SmtpTestClient> {
+    return new SmtpTestClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  /** Sends one line (CRLF added). */
+  async send(line: string): Promise<void> {
+    await this.#conn.write(encoder.encode(line + "\r\n"));
+  }
+
+  /** Sends raw bytes as they are. */
+  async sendRaw(text: string): Promise<void> {
+    await this.#conn.write(encoder.encode(text));
+  }
+
+  /** Reads one whole reply (all its lines); the last line starts with `NNN `. */
+  async reply(): Promise<string> {
+    const buffer = new Uint8Array(8192);
+    while (true) {
+      const match = /^\d{3} [^\r\n]*\r\n/m.exec(this.#pending);
+      if (match) {
+        const end = match.index + match[0].length;
+        const text = this.#pending.slice(0, end - 2);
+        this.#pending = this.#pending.slice(end);
+        return text;
+      }
+      const n = await this.#conn.read(buffer);
+      if (n === null) {
+        throw new Error(`Connection closed; unread: ${JSON.stringify(this.#pending)}`);
+      }
+      this.#pending += decoder.decode(buffer.subarray(0, n));
+    }
+  }
+
+  /** Reads a reply and checks that it starts with the prefix; returns it. */
+  async expect(prefix: string): Promise<string> {
+    const text = await this.reply();
+    const last = text.split("\r\n").at(-1) ?? "";
+    if (!last.startsWith(prefix)) throw new Error(`Expected "${prefix}…", got "${text}"`);
+    return text;
+  }
+
+  /** Resolves true once the server has closed the connection. */
+  async closedByServer(): Promise<boolean> {
+    const buffer = new Uint8Array(1024);
+    try {
+      while ((await this.#conn.read(buffer)) !== null) { /* drain */ }
+    } catch {
+      // A reset also means closed.
+    }
+    return true;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+/** Sends one message in its own session; resolves with the reply to the final dot. */
+export async function sendMessage(
+  port: number,
+  message: { from: string; to: readonly string[]; body: string },
+): Promise<string> {
+  await using client = await SmtpTestClient.connect(port);
+  await client.expect("220 ");
+  await client.send("EHLO client.test");
+  await client.expect("250 ");
+  await client.send(`MAIL FROM:<${message.from}>`);
+  await client.expect("250 ");
+  for (const rcpt of message.to) {
+    await client.send(`RCPT TO:<${rcpt}>`);
+    await client.expect("250 ");
+  }
+  await client.send("DATA");
+  await client.expect("354 ");
+  await client.sendRaw(message.body.replace(/\r?\n/g, "\r\n") + "\r\n.\r\n");
+  const reply = await client.expect("250 ");
+  await client.send("QUIT");
+  await client.expect("221 ");
+  return reply;
+}

@@ -1,0 +1,57 @@
+// A listener on 127.0.0.1:0 with a small fixed policy, recording what it was asked and
+// given: the SMTP box's own boundary, for dialogue tests.
+
+import type { NewMessage } from "../../src/queue/mod.ts";
+import type { RuleVerdict } from "../../src/rules/mod.ts";
+import { type SmtpLimits, startSmtpServer } from "../../src/smtp/mod.ts";
+import { SILENT_LOGGER } from "../../src/log/mod.ts";
+import { SmtpTestClient } from "../_helpers.ts";
+
+/** Options of {@link startDialogueServer}. */
+export interface DialogueOptions {
+  readonly limits?: Partial<SmtpLimits>;
+  /** Make every submit fail (a queue that cannot write). */
+  readonly failSubmit?: boolean;
+}
+
+/** Accepts recipients at example.test, tempfails at tempfail.test, refuses the rest. */
+export async function startDialogueServer(options: DialogueOptions = {}) {
+  const submitted: NewMessage[] = [];
+  const server = await startSmtpServer({
+    address: "127.0.0.1",
+    port: 0,
+    hostname: "mx.example.test",
+    ...(options.limits ? { limits: options.limits } : {}),
+    decide: (_session, envelope): RuleVerdict => {
+      const domain = envelope.rcptTo.split("@")[1]?.toLowerCase();
+      if (domain === "example.test") return { kind: "accept", action: "local", user: "u" };
+      if (domain === "tempfail.test") return { kind: "tempfail", reason: "test" };
+      return { kind: "reject", reason: "test" };
+    },
+    submit: (message) => {
+      if (options.failSubmit) return Promise.reject(new Error("disk full"));
+      submitted.push(message);
+      return Promise.resolve();
+    },
+    log: SILENT_LOGGER,
+  });
+  return {
+    submitted,
+    port: server.port,
+    connect: () => SmtpTestClient.connect(server.port),
+    /** Connects, reads the banner and says EHLO. */
+    async greeted() {
+      const client = await SmtpTestClient.connect(server.port);
+      await client.expect("220 ");
+      await client.send("EHLO client.test");
+      await client.expect("250 ");
+      return client;
+    },
+    [Symbol.asyncDispose]: () => server.close(),
+  };
+}
+
+/** The submitted content as text. */
+export function contentText(message: NewMessage): string {
+  return new TextDecoder().decode(message.content);
+}
