@@ -1,0 +1,123 @@
+// OpenSMTPD's format specifiers (smtpd.conf(5) FORMAT SPECIFIERS): `%{rcpt.user}`,
+// `%{sender.domain[0:3]}`, `%{user.username:lowercase|strip}`, `~/` for the home.
+
+/** The values a format may refer to. */
+export interface FormatVars {
+  /** The envelope sender, "" for the null sender. */
+  readonly sender: string;
+  /** The original recipient. */
+  readonly rcpt: string;
+  /** The recipient after expansion (aliases, virtual). */
+  readonly dest: string;
+  readonly username: string;
+  /** The user's home directory, when known. */
+  readonly directory?: string;
+}
+
+// Characters that could mean something to a shell or a path, replaced unless `raw`.
+const UNSAFE_REGEXP = /[!#$%&'*?`{|}~]/g;
+const TOKEN_REGEXP = /%\{([^}]*)\}/g;
+const SPEC_REGEXP = /^([a-z.]+)(?:\[(-?\d*)(?::(-?\d*))?\])?(?::([a-z|]+))?$/;
+
+/** Expands every `%{…}` of a template; throws on an unknown token or modifier. */
+export function expandFormat(template: string, vars: FormatVars): string {
+  let text = template;
+  if (text.startsWith("~/")) text = `%{user.directory}${text.slice(1)}`;
+  return text.replace(TOKEN_REGEXP, (_all, spec: string) => expandToken(spec, vars));
+}
+
+/** True when the template needs the user's home directory. */
+export function needsDirectory(template: string): boolean {
+  return template.startsWith("~/") || /%\{user\.directory/i.test(template);
+}
+
+function expandToken(spec: string, vars: FormatVars): string {
+  const m = SPEC_REGEXP.exec(spec.toLowerCase());
+  if (!m) throw new Error(`Bad format specifier "%{${spec}}"`);
+  const [, name, from, to, modifiers] = m as unknown as [string, string, string?, string?, string?];
+  let value = tokenValue(name, vars);
+  if (from !== undefined) value = slice(value, from, to);
+  let raw = false;
+  for (const modifier of modifiers ? modifiers.split("|") : []) {
+    switch (modifier) {
+      case "lowercase":
+        value = value.toLowerCase();
+        break;
+      case "uppercase":
+        value = value.toUpperCase();
+        break;
+      case "strip":
+        value = stripTag(value);
+        break;
+      case "raw":
+        raw = true;
+        break;
+      default:
+        throw new Error(`Unknown format modifier "${modifier}" in "%{${spec}}"`);
+    }
+  }
+  return raw ? value : value.replace(UNSAFE_REGEXP, ":");
+}
+
+function tokenValue(name: string, vars: FormatVars): string {
+  switch (name) {
+    case "sender":
+      return vars.sender;
+    case "sender.user":
+      return userPart(vars.sender);
+    case "sender.domain":
+      return domainPart(vars.sender);
+    case "rcpt":
+      return vars.rcpt;
+    case "rcpt.user":
+      return userPart(vars.rcpt);
+    case "rcpt.domain":
+      return domainPart(vars.rcpt);
+    case "dest":
+      return vars.dest;
+    case "dest.user":
+      return userPart(vars.dest);
+    case "dest.domain":
+      return domainPart(vars.dest);
+    case "user.username":
+      return vars.username;
+    case "user.directory":
+      if (vars.directory === undefined) throw new Error("The user's home directory is unknown");
+      return vars.directory;
+    case "mbox.from":
+      return vars.sender === "" ? "MAILER-DAEMON" : vars.sender;
+    default:
+      throw new Error(`Unknown format specifier "%{${name}}"`);
+  }
+}
+
+// Python-like slice offsets; `[n]` alone is the single character at n. Bounds clamp.
+function slice(value: string, from: string, to: string | undefined): string {
+  const length = value.length;
+  const index = (text: string, fallback: number) => {
+    if (text === "") return fallback;
+    const n = Number(text);
+    return Math.min(length, Math.max(0, n < 0 ? length + n : n));
+  };
+  const begin = index(from, 0);
+  if (to === undefined) return value.slice(begin, begin + 1);
+  return value.slice(begin, Math.max(begin, index(to, length)));
+}
+
+function userPart(address: string): string {
+  const at = address.lastIndexOf("@");
+  return at === -1 ? address : address.slice(0, at);
+}
+
+function domainPart(address: string): string {
+  const at = address.lastIndexOf("@");
+  return at === -1 ? "" : address.slice(at + 1);
+}
+
+function stripTag(value: string): string {
+  const at = value.lastIndexOf("@");
+  const local = at === -1 ? value : value.slice(0, at);
+  const plus = local.indexOf("+");
+  if (plus <= 0) return value;
+  return local.slice(0, plus) + (at === -1 ? "" : value.slice(at));
+}

@@ -1,0 +1,66 @@
+import { assertEquals, assertThrows } from "../../test/assert.ts";
+import { expandFormat, type FormatVars } from "./format.ts";
+
+const VARS: FormatVars = {
+  sender: "Gilles@Example.org",
+  rcpt: "Bob+News@Example.test",
+  dest: "bob@example.test",
+  username: "bob",
+  directory: "/home/bob",
+};
+
+const CASES: readonly [string, string][] = [
+  ["%{sender}", "Gilles@Example.org"],
+  ["%{sender.user}", "Gilles"],
+  ["%{sender.domain}", "Example.org"],
+  ["%{rcpt}", "Bob+News@Example.test"],
+  ["%{rcpt.user}", "Bob+News"],
+  ["%{rcpt.domain}", "Example.test"],
+  ["%{dest}", "bob@example.test"],
+  ["%{dest.user}", "bob"],
+  ["%{dest.domain}", "example.test"],
+  ["%{user.username}", "bob"],
+  ["%{user.directory}", "/home/bob"],
+  ["%{mbox.from}", "Gilles@Example.org"],
+  ["%{rcpt.user:lowercase}", "bob+news"],
+  ["%{rcpt.user:uppercase}", "BOB+NEWS"],
+  ["%{rcpt.user:strip}", "Bob"],
+  ["%{rcpt:strip|lowercase}", "bob@example.test"],
+  ["%{RCPT.USER:LOWERCASE}", "bob+news"],
+  ["%{rcpt.domain[0]}", "E"],
+  ["%{rcpt.domain[1]}", "x"],
+  ["%{rcpt.domain[8:]}", "test"],
+  ["%{rcpt.domain[-4:]}", "test"],
+  ["%{rcpt.domain[0:7]}", "Example"],
+  ["%{rcpt.domain[0:-5]}", "Example"],
+  ["%{rcpt.domain[0:100]}", "Example.test"],
+  ["~/Maildir", "/home/bob/Maildir"],
+  ["/var/mail/%{user.username}/Maildir", "/var/mail/bob/Maildir"],
+  ["/x/~/y", "/x/~/y"],
+];
+
+Deno.test("expandFormat() expands every specifier, slice and modifier", () => {
+  for (const [template, expected] of CASES) {
+    assertEquals(expandFormat(template, VARS), expected, template);
+  }
+});
+
+Deno.test("expandFormat() replaces shell and path metacharacters unless raw", () => {
+  const hostile = { ...VARS, sender: "`rm -rf ~`;$(x)|y&z@evil.test" };
+  assertEquals(
+    expandFormat("%{sender}", hostile),
+    ":rm -rf ::;:(x):y:z@evil.test",
+  );
+  assertEquals(expandFormat("%{sender:raw}", hostile), hostile.sender);
+  assertEquals(expandFormat("%{mbox.from}", { ...VARS, sender: "" }), "MAILER-DAEMON");
+});
+
+Deno.test("expandFormat() refuses unknown specifiers and modifiers", () => {
+  assertThrows(() => expandFormat("%{nope}", VARS), Error, 'Unknown format specifier "%{nope}"');
+  assertThrows(() => expandFormat("%{rcpt:shout}", VARS), Error, 'Unknown format modifier "shout"');
+  assertThrows(
+    () => expandFormat("~/Maildir", { ...VARS, directory: undefined } as unknown as FormatVars),
+    Error,
+    "home directory is unknown",
+  );
+});

@@ -1,0 +1,109 @@
+// Maildir delivery (maildir(5)): the message is written into tmp/, synced, then renamed
+// into new/, so a reader never sees half a message. The file name carries the envelope
+// id, which lets a delivery interrupted by a crash be recognised and not repeated.
+
+import { Buffer } from "node:buffer";
+
+/** What is added on top of the stored message. */
+export interface MaildirDelivery {
+  /** The envelope sender, for `Return-Path:`. */
+  readonly returnPath: string;
+  /** The recipient, for `Delivered-To:`. */
+  readonly deliveredTo: string;
+  /** The envelope id, part of the unique file name. */
+  readonly evpid: string;
+}
+
+const SUBDIRS = ["tmp", "new", "cur"] as const;
+const CRLF = Buffer.from("\r\n");
+const LF = 0x0a;
+const created = new Set<string>();
+let hostname: string | undefined;
+
+/** Writes a message into a Maildir (created when missing); resolves with the file path. */
+export async function deliverToMaildir(
+  dir: string,
+  content: Uint8Array,
+  delivery: MaildirDelivery,
+): Promise<string> {
+  await ensureMaildir(dir);
+  const name = uniqueName(delivery.evpid);
+  const tmp = `${dir}/tmp/${name}`;
+  const header = `Return-Path: <${delivery.returnPath}>\nDelivered-To: ${delivery.deliveredTo}\n`;
+  const body = toLf(content);
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  try {
+    await writeAll(file, new TextEncoder().encode(header));
+    await writeAll(file, body);
+    await file.syncData();
+  } catch (error) {
+    file.close();
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+  file.close();
+  const final = `${dir}/new/${name}`;
+  try {
+    await Deno.rename(tmp, final);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+  return final;
+}
+
+/**
+ * True when a message of this envelope is already in the Maildir (new/ or cur/): a
+ * delivery that completed just before a crash, whose result never reached the queue.
+ */
+export async function isAlreadyDelivered(dir: string, evpid: string): Promise<boolean> {
+  const marker = `Q${evpid}.`;
+  for (const sub of ["new", "cur"]) {
+    try {
+      for await (const entry of Deno.readDir(`${dir}/${sub}`)) {
+        if (entry.name.includes(marker)) return true;
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return false;
+}
+
+async function ensureMaildir(dir: string): Promise<void> {
+  if (created.has(dir)) return;
+  for (const sub of SUBDIRS) await Deno.mkdir(`${dir}/${sub}`, { recursive: true, mode: 0o700 });
+  created.add(dir);
+}
+
+// maildir(5): time.unique.host, with `/` and `:` of the host name escaped. The unique
+// part names the process, the microsecond and the envelope (Q = delivery identifier).
+function uniqueName(evpid: string): string {
+  hostname ??= Deno.hostname().replaceAll("/", "\\057").replaceAll(":", "\\072");
+  const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const seconds = Math.floor(micros / 1_000_000);
+  return `${seconds}.M${micros % 1_000_000}P${Deno.pid}Q${evpid}.${hostname}`;
+}
+
+// Maildir files use the local line end: CRLF becomes LF.
+function toLf(content: Uint8Array): Uint8Array {
+  const buf = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  let pos = buf.indexOf(CRLF);
+  if (pos === -1) return content;
+  const out = Buffer.allocUnsafe(buf.length);
+  let written = 0;
+  let start = 0;
+  while (pos !== -1) {
+    written += buf.copy(out, written, start, pos);
+    out[written++] = LF;
+    start = pos + 2;
+    pos = buf.indexOf(CRLF, start);
+  }
+  written += buf.copy(out, written, start);
+  return out.subarray(0, written);
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+}

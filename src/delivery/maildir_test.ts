@@ -1,0 +1,37 @@
+import { assertEquals, assertMatch, assertTrue } from "../../test/assert.ts";
+import { deliverToMaildir, isAlreadyDelivered } from "./maildir.ts";
+
+const CONTENT = new TextEncoder().encode("Subject: hi\r\n\r\nline 1\r\nline 2\r\n");
+
+Deno.test("deliverToMaildir() writes into new/ with Return-Path, Delivered-To and LF ends", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = await deliverToMaildir(`${dir}/Maildir`, CONTENT, {
+    returnPath: "a@client.test",
+    deliveredTo: "u@example.test",
+    evpid: "0123456789abcdef",
+  });
+  assertMatch(path, /\/Maildir\/new\/\d+\.M\d+P\d+Q0123456789abcdef\.[^/]+$/);
+  assertEquals(
+    await Deno.readTextFile(path),
+    "Return-Path: <a@client.test>\nDelivered-To: u@example.test\nSubject: hi\n\nline 1\nline 2\n",
+  );
+  assertEquals([...Deno.readDirSync(`${dir}/Maildir/tmp`)].length, 0);
+  assertTrue(Deno.statSync(`${dir}/Maildir/cur`).isDirectory);
+  assertEquals(await isAlreadyDelivered(`${dir}/Maildir`, "0123456789abcdef"), true);
+  assertEquals(await isAlreadyDelivered(`${dir}/Maildir`, "fedcba9876543210"), false);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("deliverToMaildir() gives 1000 parallel deliveries 1000 distinct files", async () => {
+  const dir = await Deno.makeTempDir();
+  await Promise.all(
+    Array.from({ length: 1000 }, (_, n) =>
+      deliverToMaildir(dir, CONTENT, {
+        returnPath: "",
+        deliveredTo: "u@example.test",
+        evpid: n.toString(16).padStart(16, "0"),
+      })),
+  );
+  assertEquals([...Deno.readDirSync(`${dir}/new`)].length, 1000);
+  await Deno.remove(dir, { recursive: true });
+});

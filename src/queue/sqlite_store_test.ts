@@ -1,0 +1,90 @@
+import { DatabaseSync } from "node:sqlite";
+import { assertEquals, assertRejects, assertTrue } from "../../test/assert.ts";
+import type { NewMessage } from "./envelope.ts";
+import { openQueue } from "./sqlite_store.ts";
+
+function message(n: number, rcpts = ["u@example.test"]): NewMessage {
+  return {
+    sender: "a@client.test",
+    helo: "client.test",
+    src: "127.0.0.1",
+    content: new TextEncoder().encode(`Subject: ${n}\r\n\r\nbody ${n}\r\n`),
+    envelopes: rcpts.map((rcpt) => ({ rcpt, action: "local", user: "u" })),
+  };
+}
+
+Deno.test("Queue.commit() stores a message row and one envelope per recipient, durably", async () => {
+  const dir = await Deno.makeTempDir();
+  const queue = openQueue(dir);
+  const msgid = await queue.commit(message(1, ["a@example.test", "b@example.test"]));
+  queue.close();
+  // Read the file as another program would.
+  const db = new DatabaseSync(`${dir}/queue.sqlite`, { readOnly: true });
+  const rows = db.prepare("SELECT msgid, rcpt, state FROM envelopes ORDER BY rcpt").all();
+  assertEquals(rows.map((r) => [r.msgid, r.rcpt, r.state]), [
+    [msgid, "a@example.test", "queued"],
+    [msgid, "b@example.test", "queued"],
+  ]);
+  const journal = db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
+  assertEquals(journal.journal_mode, "wal");
+  db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("Queue.commit() puts the commits of one event-loop turn in one transaction", async () => {
+  const dir = await Deno.makeTempDir();
+  const queue = openQueue(dir);
+  const before = queue.stats().commits;
+  const ids = await Promise.all(Array.from({ length: 50 }, (_, n) => queue.commit(message(n))));
+  assertEquals(new Set(ids).size, 50);
+  assertEquals(queue.stats().commits - before, 1);
+  assertEquals(queue.stats().queued, 50);
+  queue.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("Queue.commit() fails alone on a duplicate id and the rest of the batch commits", async () => {
+  const dir = await Deno.makeTempDir();
+  const queue = openQueue(dir);
+  await queue.commit({ ...message(1), msgid: "0000abcd" });
+  const [dup, ok] = await Promise.allSettled([
+    queue.commit({ ...message(2), msgid: "0000abcd" }),
+    queue.commit(message(3)),
+  ]);
+  assertEquals(dup.status, "rejected");
+  assertEquals(ok.status, "fulfilled");
+  assertEquals(queue.stats().messages, 2);
+  queue.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("Queue.commit() rejects a write the file refuses, and later commits succeed", async () => {
+  const dir = await Deno.makeTempDir();
+  const queue = openQueue(dir);
+  // A message without content violates the schema, so its write fails.
+  const bad = { ...message(1), content: null as unknown as Uint8Array };
+  await assertRejects(() => queue.commit(bad));
+  await queue.commit(message(2));
+  assertEquals(queue.stats().messages, 1);
+  queue.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("Queue results: delivered envelopes go, the message goes with its last one", async () => {
+  const dir = await Deno.makeTempDir();
+  const queue = openQueue(dir);
+  await queue.commit(message(1, ["a@example.test", "b@example.test"]));
+  const [a, b] = queue.due(Date.now() + 1, 10);
+  assertTrue(a && b);
+  await queue.markDelivered(a);
+  assertEquals(queue.stats(), { ...queue.stats(), messages: 1, queued: 1 });
+  await queue.markDeferred(b, Date.now() + 60_000, "mailbox busy");
+  assertEquals(queue.due(Date.now() + 1, 10).length, 0);
+  const [deferred] = queue.envelopes();
+  assertEquals([deferred?.attempts, deferred?.lastError], [1, "mailbox busy"]);
+  await queue.markFailed(b, "no such user");
+  assertEquals(queue.stats().failed, 1);
+  assertEquals(queue.nextTry(), undefined);
+  queue.close();
+  await Deno.remove(dir, { recursive: true });
+});
