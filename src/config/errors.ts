@@ -21,10 +21,13 @@ export interface Diagnostic {
 /** Thrown when a configuration has errors; carries all of them, in file order. */
 export class ConfigError extends Error {
   readonly diagnostics: readonly Diagnostic[];
-  constructor(diagnostics: readonly Diagnostic[]) {
+  /** The text of each file read, by name, to show the offending lines. */
+  readonly sources?: ReadonlyMap<string, string>;
+  constructor(diagnostics: readonly Diagnostic[], sources?: ReadonlyMap<string, string>) {
     super(diagnostics.map(formatDiagnosticLine).join("\n"));
     this.name = "ConfigError";
     this.diagnostics = diagnostics;
+    if (sources) this.sources = sources;
   }
 }
 

@@ -92,7 +92,12 @@ export interface Criterion {
 
 /** What a match decides. */
 export type Decision =
-  | { readonly kind: "action"; readonly action: string }
+  | {
+    readonly kind: "action";
+    readonly action: string;
+    /** Where the action's name is written, for errors. */
+    readonly position?: SourcePosition;
+  }
   | { readonly kind: "reject" };
 
 /** `match CRITERIA action "NAME"` or `match CRITERIA reject`. */

@@ -1,0 +1,78 @@
+// Reading configuration files: parse, validate, and report every diagnostic with the
+// text it refers to, so the caller can show the line and a caret.
+
+import { ConfigError, type Diagnostic, formatDiagnosticLine } from "./errors.ts";
+import type { Config } from "./model.ts";
+import { parseTokens } from "./parser.ts";
+import { validateConfig } from "./validate.ts";
+
+/** Options of {@link parseConfig}. */
+export interface ParseConfigOptions {
+  /** The name used in positions. */
+  readonly file: string;
+  /** Macros defined from outside (`smtpd -D name=value`); they override the file's. */
+  readonly defines?: Readonly<Record<string, string>>;
+}
+
+/** Parses and validates configuration text; `config` is present only without errors. */
+export function parseConfig(
+  text: string,
+  options: ParseConfigOptions,
+): { config?: Config; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const config = parseTokens(text, options, diagnostics);
+  validateConfig(config, diagnostics);
+  diagnostics.sort((a, b) =>
+    a.position.line - b.position.line || a.position.column - b.position.column
+  );
+  const failed = diagnostics.some((d) => d.severity === "error");
+  return failed ? { diagnostics } : { config, diagnostics };
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  readonly defines?: Readonly<Record<string, string>>;
+}
+
+/** A loaded configuration with its warnings and the text of each file read. */
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: ReadonlyMap<string, string>;
+}
+
+/** Reads and checks a file; throws a {@link ConfigError} carrying every error. */
+export async function loadConfigWithDiagnostics(
+  path: string,
+  options: LoadConfigOptions = {},
+): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot read configuration "${path}": ${why}`);
+  }
+  const sources = new Map([[path, text]]);
+  const { config, diagnostics } = parseConfig(text, {
+    file: path,
+    ...(options.defines ? { defines: options.defines } : {}),
+  });
+  if (!config) throw new ConfigError(diagnostics, sources);
+  return { config, diagnostics, sources };
+}
+
+/** Reads and checks a file; throws a {@link ConfigError} on errors, ignores warnings. */
+export async function loadConfig(path: string, options: LoadConfigOptions = {}): Promise<Config> {
+  return (await loadConfigWithDiagnostics(path, options)).config;
+}
+
+/** `FILE:LINE:COLUMN: message`, the line itself, and a caret under the column. */
+export function formatDiagnostic(d: Diagnostic, source: string): string {
+  const head = formatDiagnosticLine(d);
+  const line = source.split("\n")[d.position.line - 1];
+  if (line === undefined) return head;
+  const text = line.replace(/\r$/, "");
+  const pad = text.slice(0, d.position.column - 1).replace(/[^\t]/g, " ");
+  return `${head}\n${text}\n${pad}^`;
+}
