@@ -1,0 +1,121 @@
+// The `smtpd` command: OpenSMTPD's flags (-d -f -n -v -D -h), parsed with commander,
+// then either a configuration check or a running daemon until SIGINT/SIGTERM.
+
+import { Command } from "commander";
+import { ConfigError, formatDiagnostic, loadConfigWithDiagnostics } from "../config/mod.ts";
+import { startDaemon } from "../daemon/mod.ts";
+import { createLogger } from "../log/mod.ts";
+
+/** Where `smtpd` looks for its configuration when -f is not given. */
+export const DEFAULT_CONFIG_PATH = "/etc/mail/smtpd.conf";
+
+interface SmtpdFlags {
+  debug?: boolean;
+  file?: string;
+  noaction?: boolean;
+  verbose?: number;
+  define: string[];
+}
+
+/** Runs `smtpd` with the given arguments; resolves with the exit code. */
+export async function runSmtpd(args: readonly string[]): Promise<number> {
+  const program = new Command("smtpd")
+    .description("SMTP daemon: receives mail and delivers or relays it per smtpd.conf")
+    .option("-d", "stay in the foreground and log to stderr", false)
+    .option("-f <file>", "use this configuration file", Deno.env.get("SMTPD_CONFIG"))
+    .option("-n", "check the configuration, print `configuration OK`, and exit", false)
+    .option("-v", "verbose logging (with -n: print the configuration back)", increase, 0)
+    .option("-D <name=value>", "define a macro, overriding the file's", collect, [])
+    .helpOption("-h, --help", "show this help")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
+  try {
+    program.parse(args as string[], { from: "user" });
+  } catch (error) {
+    const code = (error as { exitCode?: number }).exitCode;
+    return code === 0 ? 0 : 64; // EX_USAGE
+  }
+  const raw = program.opts<Record<string, unknown>>();
+  const flags: SmtpdFlags = {
+    debug: raw["d"] as boolean,
+    noaction: raw["n"] as boolean,
+    verbose: raw["v"] as number,
+    define: raw["D"] as string[],
+    ...(raw["f"] ? { file: raw["f"] as string } : {}),
+  };
+  return await runWithFlags(flags);
+}
+
+function increase(_value: string, previous: number): number {
+  return previous + 1;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function runWithFlags(flags: SmtpdFlags): Promise<number> {
+  const path = flags.file ?? DEFAULT_CONFIG_PATH;
+  const defines: Record<string, string> = {};
+  for (const d of flags.define) {
+    const eq = d.indexOf("=");
+    if (eq <= 0) {
+      console.error(`smtpd: -D ${d}: expected name=value`);
+      return 64;
+    }
+    defines[d.slice(0, eq)] = d.slice(eq + 1);
+  }
+
+  let loaded;
+  try {
+    loaded = await loadConfigWithDiagnostics(path, { defines });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      printDiagnostics(error.diagnostics, error.sources);
+    } else {
+      console.error(`smtpd: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return 1;
+  }
+  printDiagnostics(loaded.diagnostics, loaded.sources);
+  if (flags.noaction) {
+    console.log("configuration OK");
+    return 0;
+  }
+
+  const log = createLogger({ verbose: (flags.verbose ?? 0) > 0 });
+  let daemon;
+  try {
+    daemon = await startDaemon({ config: loaded.config, log });
+  } catch (error) {
+    log.warn(`smtpd: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  const reload = () => void daemon.reloadTables();
+  Deno.addSignalListener("SIGHUP", reload);
+  await waitForStopSignal();
+  Deno.removeSignalListener("SIGHUP", reload);
+  await daemon.stop();
+  return 0;
+}
+
+function printDiagnostics(
+  diagnostics: readonly import("../config/mod.ts").Diagnostic[],
+  sources: ReadonlyMap<string, string> | undefined,
+): void {
+  for (const d of diagnostics) {
+    console.error(formatDiagnostic(d, sources?.get(d.position.file) ?? ""));
+  }
+}
+
+function waitForStopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+}

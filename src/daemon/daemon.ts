@@ -1,0 +1,110 @@
+// Wires the boxes into a running daemon: config → tables → ruleset → listeners → queue →
+// scheduler → delivery. Owns start-up order and orderly shutdown, nothing else.
+
+import { type Config, DEFAULTS } from "../config/mod.ts";
+import { createDeliveryAgent } from "../delivery/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { openQueue, type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
+import { compileRuleset } from "../rules/mod.ts";
+import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
+import { createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
+import { findServerName, localAddresses } from "./server_name.ts";
+
+/** Options of {@link startDaemon}. */
+export interface DaemonOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  /** Overrides the queue location (as SMTPD_QUEUE_DIR does). */
+  readonly queueDir?: string;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  readonly serverName: string;
+  readonly queueDir: string;
+  /** The bound listeners (a configured port 0 shows the real port here). */
+  readonly listeners: readonly { readonly address: string; readonly port: number }[];
+  readonly queue: Queue;
+  /** Reloads every table from its source (SIGHUP); a failed table keeps its old contents. */
+  reloadTables(): Promise<void>;
+  /** Stops listening, lets running deliveries finish, closes the queue. */
+  stop(): Promise<void>;
+}
+
+/** The queue directory: the override, else SMTPD_QUEUE_DIR, else `queue path`, else the default. */
+export function queueDirectory(config: Config, override?: string): string {
+  const fromEnv = Deno.env.get("SMTPD_QUEUE_DIR");
+  const chosen = override ?? (fromEnv || undefined) ?? config.queue.path;
+  return chosen ? resolvePath(configDir(config), chosen) : DEFAULTS.queuePath;
+}
+
+/** The directory relative paths of a configuration are resolved against. */
+export function configDir(config: Config): string {
+  const slash = config.file.lastIndexOf("/");
+  return slash === -1 ? Deno.cwd() : slash === 0 ? "/" : config.file.slice(0, slash);
+}
+
+/** Starts a daemon for a loaded configuration. */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { config, log } = options;
+  const baseDir = configDir(config);
+  const serverName = await findServerName(config.hostname);
+  const tables = await TableSet.open(config, { baseDir });
+  const ruleset = compileRuleset(config, { tables: tables.tables, localNames: [serverName] });
+  const queueDir = queueDirectory(config, options.queueDir);
+  const queue = openQueue(queueDir, { log });
+  const local = localAddresses();
+  const isLocalAddress = (ip: string) => local.has(ip.startsWith("::ffff:") ? ip.slice(7) : ip);
+
+  const deliver = createDeliveryAgent({ config, baseDir, lookupUser: createUserLookup(), log });
+  const scheduler: Scheduler = startScheduler({ queue, deliver, log });
+
+  const servers: SmtpServer[] = [];
+  try {
+    for (const listener of config.listeners) {
+      servers.push(
+        await startSmtpServer({
+          address: listener.address === "localhost" ? "127.0.0.1" : listener.address,
+          port: listener.port,
+          hostname: listener.hostname ?? serverName,
+          ...(listener.tag === undefined ? {} : { tag: listener.tag }),
+          limits: {
+            maxMessageSize: config.smtp.maxMessageSize,
+            maxRcpt: config.smtp.maxRcpt,
+            maxMails: config.smtp.maxMails,
+          },
+          decide: ruleset,
+          submit: (message) => queue.commit(message).then(() => undefined),
+          isLocalAddress,
+          log,
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.close()));
+    await scheduler.stop();
+    queue.close();
+    tables.close();
+    throw error;
+  }
+  for (const s of servers) log.info(`smtpd: listening on ${s.address} port ${s.port}`);
+  log.info(`smtpd: ready, queue in ${queueDir}`);
+
+  return {
+    serverName,
+    queueDir,
+    listeners: servers.map((s) => ({ address: s.address, port: s.port })),
+    queue,
+    async reloadTables() {
+      for (const failure of await tables.reloadAll()) log.warn(`smtpd: ${failure.message}`);
+      log.info("smtpd: tables reloaded");
+    },
+    async stop() {
+      await Promise.all(servers.map((s) => s.close()));
+      await scheduler.stop();
+      queue.close();
+      tables.close();
+      log.info("smtpd: stopped");
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// The server's own name (banner, Received:, `for local`): the config's `hostname`,
+// else the first line of /etc/mailname, else the machine's host name.
+
+/** Finds the server name as smtpd(8) does. */
+export async function findServerName(configured: string | undefined): Promise<string> {
+  if (configured) return configured;
+  for (const path of ["/etc/mail/mailname", "/etc/mailname"]) {
+    try {
+      const first = (await Deno.readTextFile(path)).split("\n")[0]?.trim();
+      if (first) return first;
+    } catch {
+      // Not there: try the next source.
+    }
+  }
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
+/** The machine's own interface addresses (what `from local` means, besides the socket). */
+export function localAddresses(): Set<string> {
+  const addresses = new Set<string>(["127.0.0.1", "::1"]);
+  try {
+    for (const iface of Deno.networkInterfaces()) addresses.add(iface.address);
+  } catch {
+    // Without --allow-sys the loopback addresses still count as local.
+  }
+  return addresses;
+}

@@ -1,0 +1,60 @@
+// The smtpd command as an operator runs it: -n checks a file, errors name FILE:LINE:COLUMN.
+
+import { assertEquals, assertStringIncludes } from "../assert.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+async function smtpd(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}cli.ts`, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+Deno.test("smtpd -n accepts the quick start configuration", async () => {
+  const result = await smtpd("-n", "-f", "examples/smtpd.conf");
+  assertEquals(result.stdout, "configuration OK\n");
+  assertEquals(result.code, 0);
+});
+
+Deno.test("smtpd -n names file, line and column of a mistake and exits 1", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/broken.conf`;
+  await Deno.writeTextFile(
+    path,
+    `listen on 127.0.0.1 port 2525\nmatch from any for any acton "x"\n`,
+  );
+  const result = await smtpd("-n", "-f", path);
+  assertEquals(result.code, 1);
+  assertStringIncludes(result.stderr, `${path}:2:24: `);
+  assertStringIncludes(result.stderr, `match from any for any acton "x"\n`);
+  assertStringIncludes(result.stderr, "\n                       ^");
+  assertEquals(result.stdout, "");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("smtpd -D overrides a macro of the file", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/macro.conf`;
+  await Deno.writeTextFile(
+    path,
+    `port = 2525\nlisten on 127.0.0.1 port $port\naction "a" maildir\nmatch for local action "a"\n`,
+  );
+  assertEquals((await smtpd("-n", "-D", "port=2626", "-f", path)).code, 0);
+  const bad = await smtpd("-n", "-D", "port=nope", "-f", path);
+  assertEquals(bad.code, 1);
+  assertStringIncludes(bad.stderr, `${path}:2:`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("smtpd -h prints the flags and exits 0", async () => {
+  const result = await smtpd("-h");
+  assertEquals(result.code, 0);
+  for (const flag of ["-d", "-f <file>", "-n", "-v", "-D <name=value>"]) {
+    assertStringIncludes(result.stdout, flag);
+  }
+});
