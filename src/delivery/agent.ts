@@ -1,6 +1,7 @@
 // Turns a queued envelope into a delivery: finds its action, works out the user and the
 // destination from the format specifiers, and calls the method's writer.
 
+import { resolve } from "node:path";
 import type { Action, Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { DeliverFunction, DeliveryOutcome, QueuedEnvelope } from "../queue/mod.ts";
@@ -71,7 +72,7 @@ async function deliverMaildir(
   } catch (error) {
     return permfail(error instanceof Error ? error.message : String(error));
   }
-  if (!dir.startsWith("/")) dir = `${options.baseDir}/${dir}`;
+  if (!dir.startsWith("/")) dir = resolve(options.baseDir, dir);
   if (recovered && await isAlreadyDelivered(dir, envelope.evpid)) {
     options.log.info(`delivery: ${envelope.evpid} was delivered before a restart; not again`);
     return { kind: "ok" };

@@ -1,6 +1,7 @@
 // Opens every table a configuration declares, through the backend its source names.
 // Backends are a plain map from name to opener, with no import side effects.
 
+import { resolve } from "node:path";
 import type { Config, TableDecl } from "../config/mod.ts";
 import { DbTable } from "./db.ts";
 import { loadTableFile } from "./file.ts";
@@ -73,6 +74,5 @@ export function tableSource(decl: TableDecl, baseDir: string): string {
 
 /** Resolves a configuration path against the config file's directory. */
 export function resolvePath(baseDir: string, path: string): string {
-  if (path.startsWith("/")) return path;
-  return `${baseDir.replace(/\/+$/, "")}/${path}`;
+  return resolve(baseDir, path);
 }
