@@ -78,7 +78,8 @@ export class Queue {
   #db: DatabaseSync;
   #now: () => number;
   #pending: PendingWrite[] = [];
-  #flushScheduled = false;
+  #urgentScheduled = false;
+  #lazyScheduled = false;
   #commits = 0;
   #listeners: CommitListener[] = [];
   #closed = false;
@@ -222,20 +223,29 @@ export class Queue {
     this.#db.close();
   }
 
+  // New messages are flushed in the next task: a client waits for that 250. Delivery
+  // results can wait a timer tick, so that many of them share one transaction.
   #enqueue(write: Write): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("The queue is closed"));
     return new Promise((resolve, reject) => {
       this.#pending.push({ write, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        // A macrotask: every session whose data arrived in this turn joins the same commit.
-        setTimeout(() => this.#flush(), 0);
+      if (write.kind === "message") {
+        if (!this.#urgentScheduled) {
+          this.#urgentScheduled = true;
+          nextTask(() => this.#flush());
+        }
+      } else if (!this.#lazyScheduled) {
+        this.#lazyScheduled = true;
+        setTimeout(() => {
+          this.#lazyScheduled = false;
+          this.#flush();
+        }, 0);
       }
     });
   }
 
   #flush(): void {
-    this.#flushScheduled = false;
+    this.#urgentScheduled = false;
     const batch = this.#pending;
     if (batch.length === 0 || this.#closed) return;
     this.#pending = [];
@@ -328,6 +338,26 @@ function toEnvelope(row: Row): QueuedEnvelope {
     attempts: row.attempts,
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
   };
+}
+
+// Runs a function as a new task, after the tasks already queued. (setImmediate waits for
+// unrelated I/O in this runtime, and setTimeout(0) for a whole timer tick.) The channel
+// exists only while a task is pending, so it never keeps an idle process alive.
+const taskQueue: (() => void)[] = [];
+let taskChannel: MessageChannel | undefined;
+
+function nextTask(fn: () => void): void {
+  taskQueue.push(fn);
+  if (taskChannel) return;
+  const channel = new MessageChannel();
+  taskChannel = channel;
+  channel.port1.onmessage = () => {
+    taskChannel = undefined;
+    channel.port1.close();
+    channel.port2.close();
+    for (const task of taskQueue.splice(0)) task();
+  };
+  channel.port2.postMessage(0);
 }
 
 /** Random hex digits from the system's CSPRNG. */
