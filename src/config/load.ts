@@ -12,6 +12,10 @@ export interface ParseConfigOptions {
   readonly file: string;
   /** Macros defined from outside (`smtpd -D name=value`); they override the file's. */
   readonly defines?: Readonly<Record<string, string>>;
+  /** Reads included files; without it `include` is an error. */
+  readonly readFile?: (path: string) => string;
+  /** Receives the text of every file read, by name. */
+  readonly sources?: Map<string, string>;
 }
 
 /** Parses and validates configuration text; `config` is present only without errors. */
@@ -20,7 +24,7 @@ export function parseConfig(
   options: ParseConfigOptions,
 ): { config?: Config; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const config = parseTokens(text, options, diagnostics);
+  const config = parseTokens(text, options, diagnostics, options.sources);
   validateConfig(config, diagnostics);
   diagnostics.sort((a, b) =>
     a.position.line - b.position.line || a.position.column - b.position.column
@@ -53,9 +57,11 @@ export async function loadConfigWithDiagnostics(
     const why = error instanceof Error ? error.message : String(error);
     throw new Error(`Cannot read configuration "${path}": ${why}`);
   }
-  const sources = new Map([[path, text]]);
+  const sources = new Map<string, string>();
   const { config, diagnostics } = parseConfig(text, {
     file: path,
+    sources,
+    readFile: (included) => Deno.readTextFileSync(included),
     ...(options.defines ? { defines: options.defines } : {}),
   });
   if (!config) throw new ConfigError(diagnostics, sources);

@@ -24,14 +24,97 @@ export interface TableDecl {
   readonly position: SourcePosition;
 }
 
-/** `listen on ADDRESS [port N] [hostname NAME] [tag T]`. */
+/** How a listener offers TLS. */
+export type ListenerTls =
+  /** `tls`: STARTTLS offered. */
+  | "starttls"
+  /** `tls-require`: STARTTLS required before MAIL. */
+  | "starttls-require"
+  /** `smtps`: TLS from the first byte. */
+  | "smtps";
+
+/** `listen on ADDRESS [options]`. */
 export interface Listener {
   /** An IP address, `localhost`, `all`, an interface or host name, or `socket`. */
   readonly address: string;
   readonly port: number;
+  readonly family?: "inet4" | "inet6";
   readonly hostname?: string;
+  /** `hostnames <t>`: the server name per local address. */
+  readonly hostnames?: TableRef;
   readonly tag?: string;
+  readonly tls?: ListenerTls;
+  /** `tls-require verify` / `smtps verify`: client certificates are required. */
+  readonly verifyClient?: boolean;
+  /** `pki NAME`, possibly several (chosen by SNI). */
+  readonly pki?: readonly string[];
+  readonly ca?: string;
+  /** `auth [<t>]` (required) or `auth-optional [<t>]`; no table means system accounts. */
+  readonly auth?: { readonly required: boolean; readonly table?: TableRef };
+  /** `senders <t> [masquerade]`. */
+  readonly senders?: { readonly table: TableRef; readonly masquerade: boolean };
+  readonly maskSource?: boolean;
+  readonly noDsn?: boolean;
+  readonly proxyV2?: boolean;
+  readonly receivedAuth?: boolean;
+  /** `filter NAME` or `filter { a, b }`. */
+  readonly filters?: readonly string[];
   readonly position: SourcePosition;
+}
+
+/** `pki NAME cert|key FILE`, `pki NAME dhe …`. */
+export interface PkiDecl {
+  readonly name: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly dhe?: "none" | "legacy" | "auto";
+  readonly position: SourcePosition;
+}
+
+/** `ca NAME cert FILE`. */
+export interface CaDecl {
+  readonly name: string;
+  readonly cert: string;
+  readonly position: SourcePosition;
+}
+
+/** `filter NAME …` and `proc NAME …` declarations, kept for the filter runtime. */
+export interface FilterDecl {
+  readonly name: string;
+  /** `proc`, `proc-exec`, `chain`, or `phase` (a builtin filter). */
+  readonly kind: "proc" | "proc-exec" | "chain" | "phase";
+  /** The rest of the declaration as written, in order (normalized words). */
+  readonly words: readonly string[];
+  readonly position: SourcePosition;
+}
+
+/** `proc NAME "CMD" [user U] [group G] [chroot DIR]`. */
+export interface ProcDecl {
+  readonly name: string;
+  readonly command: string;
+  readonly user?: string;
+  readonly group?: string;
+  readonly chroot?: string;
+  readonly position: SourcePosition;
+}
+
+/** Options of the `relay` method. */
+export interface RelayOptions {
+  /** `host URL` (or `via URL` in the legacy grammar). */
+  readonly host?: string;
+  /** `backup [mx NAME]`. */
+  readonly backup?: { readonly mx?: string };
+  readonly helo?: string;
+  readonly heloSrc?: TableRef;
+  readonly domain?: TableRef;
+  /** `tls` (required) or `tls no-verify`. */
+  readonly tls?: "required" | "no-verify";
+  readonly auth?: TableRef;
+  readonly mailFrom?: string;
+  readonly src?: TableRef;
+  readonly pki?: string;
+  readonly ca?: string;
+  readonly srs?: boolean;
 }
 
 /** How an action delivers. */
@@ -42,7 +125,7 @@ export type DeliveryMethod =
   | { readonly kind: "lmtp"; readonly destination: string; readonly rcptTo: boolean }
   | { readonly kind: "forward-only" }
   | { readonly kind: "expand-only" }
-  | { readonly kind: "relay"; readonly host?: string };
+  | ({ readonly kind: "relay" } & RelayOptions);
 
 /** `action "NAME" METHOD [options]`. */
 export interface Action {
@@ -52,6 +135,8 @@ export interface Action {
   readonly virtual?: TableRef;
   readonly userbase?: TableRef;
   readonly user?: string;
+  /** `wrapper NAME`: an `mda wrapper` the commands run through. */
+  readonly wrapper?: string;
   /** Seconds an envelope of this action may stay queued. */
   readonly ttl?: number;
   readonly position: SourcePosition;
@@ -120,6 +205,8 @@ export interface QueueOptions {
 
 /** `smtp …` statements. */
 export interface SmtpOptions {
+  /** `smtp ciphers STR`. */
+  readonly ciphers?: string;
   /** Bytes (default 35 MB). */
   readonly maxMessageSize: number;
   /** Recipients per transaction (default 1000). */
@@ -135,6 +222,8 @@ export interface Config {
   readonly file: string;
   readonly macros: ReadonlyMap<string, string>;
   readonly tables: readonly TableDecl[];
+  readonly pkis: readonly PkiDecl[];
+  readonly cas: readonly CaDecl[];
   readonly listeners: readonly Listener[];
   readonly actions: readonly Action[];
   readonly matches: readonly Match[];
@@ -142,6 +231,20 @@ export interface Config {
   readonly smtp: SmtpOptions;
   /** The server name when the file sets one (legacy `hostname`). */
   readonly hostname?: string;
+  /** `bounce warn-interval D[, D…]`, seconds (default one warning after 4 hours). */
+  readonly bounceWarnIntervals: readonly number[];
+  /** `mta max-deferred N`. */
+  readonly mtaMaxDeferred?: number;
+  /** `srs key …` / `srs ttl …`. */
+  readonly srs?: { readonly key?: string; readonly backupKey?: string; readonly ttl?: number };
+  /** `mda wrapper NAME "CMD"`, by name. */
+  readonly mdaWrappers: ReadonlyMap<string, string>;
+  readonly filters: readonly FilterDecl[];
+  readonly procs: readonly ProcDecl[];
+  /** `admd AUTHSERVID`. */
+  readonly admd?: string;
+  /** Which rule grammar the file used. */
+  readonly grammar: "modern" | "legacy";
 }
 
 /** OpenSMTPD's defaults (smtpd.conf(5)). */
@@ -153,4 +256,6 @@ export const DEFAULTS = {
   subAddrDelim: "+",
   queueTtl: 4 * 24 * 3600,
   queuePath: "/var/spool/smtpd",
+  bounceWarnInterval: 4 * 3600,
+  smtpsPort: 465,
 } as const;

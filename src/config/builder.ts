@@ -1,0 +1,179 @@
+// The model under construction while statements are parsed, and the pieces of syntax
+// several statements share: table arguments (`<name>`, `"value"`, `{ … }`), durations.
+
+import type { SourcePosition } from "./errors.ts";
+import {
+  type Action,
+  type CaDecl,
+  type Config,
+  DEFAULTS,
+  type FilterDecl,
+  type Listener,
+  type Match,
+  type PkiDecl,
+  type ProcDecl,
+  type TableDecl,
+  type TableRef,
+} from "./model.ts";
+import { StatementError, type TokenStream } from "./stream.ts";
+import { parseDuration } from "./units.ts";
+
+/** A writable view of a model type. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Everything parsed so far. */
+export class ConfigBuilder {
+  readonly file: string;
+  readonly macros: Map<string, string>;
+  readonly tables: TableDecl[] = [];
+  readonly pkis: Mutable<PkiDecl>[] = [];
+  readonly cas: CaDecl[] = [];
+  readonly listeners: Listener[] = [];
+  readonly actions: Action[] = [];
+  readonly matches: Match[] = [];
+  readonly filters: FilterDecl[] = [];
+  readonly procs: ProcDecl[] = [];
+  readonly mdaWrappers = new Map<string, string>();
+  queue: Mutable<Config["queue"]> = { compression: false, ttl: DEFAULTS.queueTtl };
+  smtp: Mutable<Config["smtp"]> = {
+    maxMessageSize: DEFAULTS.maxMessageSize,
+    maxRcpt: DEFAULTS.maxRcpt,
+    maxMails: DEFAULTS.maxMails,
+    subAddrDelim: DEFAULTS.subAddrDelim,
+  };
+  hostname: string | undefined;
+  bounceWarnIntervals: number[] = [DEFAULTS.bounceWarnInterval];
+  mtaMaxDeferred: number | undefined;
+  srs: Mutable<NonNullable<Config["srs"]>> | undefined;
+  admd: string | undefined;
+  /** The first rule line of each grammar, to refuse a file that mixes them. */
+  firstModernRule: SourcePosition | undefined;
+  firstLegacyRule: SourcePosition | undefined;
+
+  constructor(file: string, macros: Map<string, string>) {
+    this.file = file;
+    this.macros = macros;
+  }
+
+  /** The finished model. */
+  build(): Config {
+    return {
+      file: this.file,
+      macros: this.macros,
+      tables: this.tables,
+      pkis: this.pkis,
+      cas: this.cas,
+      listeners: this.listeners,
+      actions: this.actions,
+      matches: this.matches,
+      queue: this.queue,
+      smtp: this.smtp,
+      ...(this.hostname === undefined ? {} : { hostname: this.hostname }),
+      bounceWarnIntervals: this.bounceWarnIntervals,
+      ...(this.mtaMaxDeferred === undefined ? {} : { mtaMaxDeferred: this.mtaMaxDeferred }),
+      ...(this.srs === undefined ? {} : { srs: this.srs }),
+      mdaWrappers: this.mdaWrappers,
+      filters: this.filters,
+      procs: this.procs,
+      ...(this.admd === undefined ? {} : { admd: this.admd }),
+      grammar: this.firstLegacyRule ? "legacy" : "modern",
+    };
+  }
+
+  /** Declares a named table, refusing a second one of the same name. */
+  declareTable(decl: TableDecl): void {
+    if (this.tables.some((t) => t.name === decl.name)) {
+      throw new StatementError(`Table "${decl.name}" is already declared`, decl.position);
+    }
+    this.tables.push(decl);
+  }
+}
+
+/** True when the next tokens start a table argument. */
+export function startsTable(stream: TokenStream): boolean {
+  const kind = stream.peek().kind;
+  return kind === "<" || kind === "{" || kind === "string";
+}
+
+/** `<name>`, or an inline table (`"value"`, a bare word, `{ … }`) declared anonymously. */
+export function parseTableArgument(stream: TokenStream, builder: ConfigBuilder): TableRef {
+  const token = stream.peek();
+  if (token.kind === "<") {
+    stream.next();
+    const name = stream.expectWord("a table name");
+    stream.expect(">");
+    return { name: name.value, position: name.position };
+  }
+  const name = `<inline:${token.position.file}:${token.position.line}:${token.position.column}>`;
+  if (token.kind === "{") {
+    builder.tables.push(parseInlineTable(stream, name, true, token.position));
+  } else {
+    const value = stream.value("a table");
+    builder.tables.push({
+      name,
+      source: { kind: "list", values: [value.value] },
+      anonymous: true,
+      position: value.position,
+    });
+  }
+  return { name, position: token.position };
+}
+
+/** `{ a, b }` or `{ k = v, k2 => v2 }`, entries possibly on several lines. */
+export function parseInlineTable(
+  stream: TokenStream,
+  name: string,
+  anonymous: boolean,
+  position: SourcePosition,
+): TableDecl {
+  stream.expect("{");
+  const values: string[] = [];
+  const entries: [string, string][] = [];
+  while (true) {
+    stream.skipNewlines();
+    const token = stream.next();
+    if (token.kind === "}") break;
+    if (token.kind === ",") continue;
+    if (token.kind !== "word" && token.kind !== "string") {
+      throw stream.unexpected(token, 'a table entry or "}"');
+    }
+    if (stream.peek().kind === "=") {
+      stream.next();
+      entries.push([token.value, stream.value("a value").value]);
+    } else {
+      values.push(token.value);
+    }
+  }
+  if (values.length > 0 && entries.length > 0) {
+    throw new StatementError(
+      "A table holds either values or key = value pairs, not both",
+      position,
+    );
+  }
+  const source = entries.length > 0
+    ? { kind: "map" as const, entries }
+    : { kind: "list" as const, values };
+  return { name, source, anonymous, position };
+}
+
+/** A duration (`30s`, `4h`, `4d`), in seconds. */
+export function parseDurationToken(stream: TokenStream): number {
+  const value = stream.value("a duration");
+  const seconds = parseDuration(value.value);
+  if (seconds === undefined) {
+    throw new StatementError(
+      `Bad duration "${value.value}": expected a number with s, m, h or d`,
+      value.position,
+    );
+  }
+  return seconds;
+}
+
+/** A positive whole number. */
+export function parseCount(stream: TokenStream, what: string): number {
+  const value = stream.value(what);
+  if (!/^\d+$/.test(value.value) || Number(value.value) < 1) {
+    throw new StatementError(`Bad ${what} "${value.value}"`, value.position);
+  }
+  return Number(value.value);
+}

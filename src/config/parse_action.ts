@@ -1,0 +1,239 @@
+// `action "NAME" METHOD [options]`: local delivery methods and relaying.
+
+import type { Token } from "./lexer.ts";
+import {
+  type ConfigBuilder,
+  type Mutable,
+  parseDurationToken,
+  parseTableArgument,
+} from "./builder.ts";
+import type { Action, DeliveryMethod, RelayOptions } from "./model.ts";
+import { StatementError, type TokenStream } from "./stream.ts";
+
+const METHODS = ["maildir", "mbox", "mda", "lmtp", "forward-only", "expand-only", "relay"];
+const LOCAL_OPTIONS = ["alias", "virtual", "userbase", "user", "wrapper", "ttl"];
+const RELAY_OPTIONS = [
+  "host",
+  "backup",
+  "helo",
+  "helo-src",
+  "domain",
+  "tls",
+  "auth",
+  "mail-from",
+  "src",
+  "pki",
+  "ca",
+  "srs",
+  "ttl",
+];
+
+/** Parses the statement after `action`. */
+export function parseAction(stream: TokenStream, builder: ConfigBuilder, first: Token): void {
+  const name = stream.value("an action name");
+  if (builder.actions.some((a) => a.name === name.value)) {
+    throw new StatementError(`Action "${name.value}" is already declared`, name.position);
+  }
+  const method = parseMethod(stream);
+  const action: Mutable<Action> = { name: name.value, method, position: first.position };
+  if (method.kind === "relay") {
+    action.method = parseRelayOptions(stream, builder, action);
+  } else {
+    parseLocalOptions(stream, builder, action);
+  }
+  builder.actions.push(action);
+}
+
+/** The delivery method and its own arguments. */
+export function parseMethod(stream: TokenStream): DeliveryMethod {
+  const word = stream.expectWord("a delivery method");
+  switch (word.value) {
+    case "maildir": {
+      const path = stream.peek().kind === "string" ? stream.next().value : undefined;
+      const junk = stream.accept("junk");
+      return { kind: "maildir", ...(path === undefined ? {} : { path }), junk };
+    }
+    case "mbox":
+      return { kind: "mbox" };
+    case "mda":
+      return { kind: "mda", command: stream.value("a command").value };
+    case "lmtp": {
+      const destination = stream.value("an LMTP destination").value;
+      return { kind: "lmtp", destination, rcptTo: stream.accept("rcpt-to") };
+    }
+    case "forward-only":
+      return { kind: "forward-only" };
+    case "expand-only":
+      return { kind: "expand-only" };
+    case "relay":
+      return { kind: "relay" };
+    default:
+      throw stream.unknown(word, METHODS, "delivery method");
+  }
+}
+
+/** `alias`, `virtual`, `userbase`, `user`, `wrapper`, `ttl` of a local action. */
+export function parseLocalOptions(
+  stream: TokenStream,
+  builder: ConfigBuilder,
+  action: Mutable<Action>,
+): void {
+  while (!stream.atEnd()) {
+    const option = stream.expectWord("an action option");
+    if (!parseLocalOption(stream, builder, action, option)) {
+      throw stream.unknown(option, LOCAL_OPTIONS, "action option");
+    }
+  }
+}
+
+/** One local option; false when the word is not one. */
+export function parseLocalOption(
+  stream: TokenStream,
+  builder: ConfigBuilder,
+  action: Mutable<Action>,
+  option: Token,
+): boolean {
+  switch (option.value) {
+    case "alias":
+    case "virtual": {
+      const other = option.value === "alias" ? "virtual" : "alias";
+      if (action[option.value]) {
+        throw new StatementError(`"${option.value}" is given twice`, option.position);
+      }
+      if (action[other]) {
+        throw new StatementError('"alias" and "virtual" cannot be used together', option.position);
+      }
+      action[option.value] = parseTableArgument(stream, builder);
+      return true;
+    }
+    case "userbase":
+      action.userbase = parseTableArgument(stream, builder);
+      return true;
+    case "user":
+      if (["mbox", "forward-only", "expand-only"].includes(action.method.kind)) {
+        throw new StatementError(
+          `"user" cannot be used with ${action.method.kind}`,
+          option.position,
+        );
+      }
+      action.user = stream.value("a user name").value;
+      return true;
+    case "wrapper":
+      action.wrapper = stream.value("a wrapper name").value;
+      return true;
+    case "ttl":
+      action.ttl = parseDurationToken(stream);
+      return true;
+    default:
+      return false;
+  }
+}
+
+function parseRelayOptions(
+  stream: TokenStream,
+  builder: ConfigBuilder,
+  action: Mutable<Action>,
+): DeliveryMethod {
+  const relay: Mutable<RelayOptions> = {};
+  while (!stream.atEnd()) {
+    const option = stream.expectWord("a relay option");
+    if (!parseRelayOption(stream, builder, relay, option)) {
+      if (option.value === "ttl") {
+        action.ttl = parseDurationToken(stream);
+        continue;
+      }
+      throw stream.unknown(option, RELAY_OPTIONS, "relay option");
+    }
+  }
+  checkRelay(relay, action.position);
+  return { kind: "relay", ...relay };
+}
+
+/** One relay option (also used by the legacy `relay …` rules); false when not one. */
+export function parseRelayOption(
+  stream: TokenStream,
+  builder: ConfigBuilder,
+  relay: Mutable<RelayOptions>,
+  option: Token,
+): boolean {
+  switch (option.value) {
+    case "host":
+    case "via":
+      relay.host = parseRelayUrl(stream);
+      return true;
+    case "backup":
+      relay.backup = stream.accept("mx") ? { mx: stream.value("an MX name").value } : {};
+      return true;
+    case "helo":
+      if (stream.peek().kind === "<" || stream.peek().kind === "{") {
+        // Legacy `helo <table>` is the modern `helo-src <table>`.
+        relay.heloSrc = parseTableArgument(stream, builder);
+      } else {
+        relay.helo = stream.value("a HELO name").value;
+      }
+      return true;
+    case "helo-src":
+      relay.heloSrc = parseTableArgument(stream, builder);
+      return true;
+    case "domain":
+      relay.domain = parseTableArgument(stream, builder);
+      return true;
+    case "tls":
+      relay.tls = stream.accept("no-verify") ? "no-verify" : "required";
+      return true;
+    case "auth":
+      relay.auth = parseTableArgument(stream, builder);
+      return true;
+    case "mail-from":
+      relay.mailFrom = stream.value("an address").value;
+      return true;
+    case "src":
+    case "source":
+      relay.src = parseTableArgument(stream, builder);
+      return true;
+    case "pki":
+      relay.pki = stream.value("a pki name").value;
+      return true;
+    case "ca":
+      relay.ca = stream.value("a ca name").value;
+      return true;
+    case "srs":
+      relay.srs = true;
+      return true;
+    default:
+      return false;
+  }
+}
+
+const RELAY_URL_REGEXP =
+  /^(?:(smtp|smtp\+tls|smtp\+notls|smtps|lmtp|tls|ssl|secure):\/\/)?(?:([^@/\s]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
+
+function parseRelayUrl(stream: TokenStream): string {
+  const url = stream.value("a relay URL");
+  const m = RELAY_URL_REGEXP.exec(url.value);
+  if (!m) {
+    throw new StatementError(
+      `Bad relay URL "${url.value}": expected [proto://][label@]host[:port]`,
+      url.position,
+    );
+  }
+  if (m[4] !== undefined && Number(m[4]) > 65535) {
+    throw new StatementError(`Bad port in relay URL "${url.value}"`, url.position);
+  }
+  if (m[1] === "lmtp" && m[4] === undefined) {
+    throw new StatementError(`An lmtp relay URL needs a port: "${url.value}"`, url.position);
+  }
+  return url.value;
+}
+
+function checkRelay(relay: RelayOptions, position: Action["position"]): void {
+  if (relay.backup && (relay.host || relay.domain)) {
+    throw new StatementError('"backup" cannot be used with "host" or "domain"', position);
+  }
+  if (relay.auth && !relay.host) {
+    throw new StatementError('"auth" needs a "host" to authenticate to', position);
+  }
+  if (relay.host?.startsWith("smtp+notls://") && relay.tls) {
+    throw new StatementError('"tls" contradicts an smtp+notls:// host', position);
+  }
+}

@@ -1,0 +1,252 @@
+// Top-level statements other than listeners and rules: tables, certificates, queue and
+// SMTP settings, bounces, filters and procs.
+
+import type { Token } from "./lexer.ts";
+import { type ConfigBuilder, parseCount, parseDurationToken, parseInlineTable } from "./builder.ts";
+import type { FilterDecl, ProcDecl } from "./model.ts";
+import { StatementError, type TokenStream } from "./stream.ts";
+import { parseSize } from "./units.ts";
+
+/** `table NAME [backend:]CONFIG` or `table NAME { … }`. */
+export function parseTable(stream: TokenStream, builder: ConfigBuilder): void {
+  const name = stream.expectWord("a table name");
+  if (stream.peek().kind === "{") {
+    builder.declareTable(parseInlineTable(stream, name.value, false, name.position));
+    return;
+  }
+  const source = stream.value("a table source");
+  const colon = source.value.indexOf(":");
+  const [backend, config] = colon > 0 && !source.value.startsWith("/")
+    ? [source.value.slice(0, colon), source.value.slice(colon + 1)]
+    : ["file", source.value];
+  if (config === "") throw new StatementError("Missing table path", source.position);
+  builder.declareTable({
+    name: name.value,
+    source: { kind: "backend", backend, config },
+    anonymous: false,
+    position: name.position,
+  });
+}
+
+/** `pki NAME cert|certificate|key FILE`, `pki NAME dhe none|legacy|auto`. */
+export function parsePki(stream: TokenStream, builder: ConfigBuilder): void {
+  const name = stream.value("a pki name");
+  let pki = builder.pkis.find((p) => p.name === name.value);
+  if (!pki) {
+    pki = { name: name.value, position: name.position };
+    builder.pkis.push(pki);
+  }
+  const what = stream.expectWord("cert, key or dhe");
+  switch (what.value) {
+    case "cert":
+    case "certificate":
+      pki.cert = stream.value("a certificate file").value;
+      return;
+    case "key":
+      pki.key = stream.value("a key file").value;
+      return;
+    case "dhe": {
+      const dhe = stream.expectWord("none, legacy or auto");
+      if (dhe.value !== "none" && dhe.value !== "legacy" && dhe.value !== "auto") {
+        throw stream.unknown(dhe, ["none", "legacy", "auto"], "dhe setting");
+      }
+      pki.dhe = dhe.value;
+      return;
+    }
+    default:
+      throw stream.unknown(what, ["cert", "key", "dhe"], "pki setting");
+  }
+}
+
+/** `ca NAME cert FILE`. */
+export function parseCa(stream: TokenStream, builder: ConfigBuilder): void {
+  const name = stream.value("a ca name");
+  const what = stream.expectWord("cert");
+  if (what.value !== "cert" && what.value !== "certificate") throw stream.unknown(what, ["cert"]);
+  if (builder.cas.some((c) => c.name === name.value)) {
+    throw new StatementError(`CA "${name.value}" is already declared`, name.position);
+  }
+  builder.cas.push({
+    name: name.value,
+    cert: stream.value("a CA file").value,
+    position: name.position,
+  });
+}
+
+/** `srs key [backup] SECRET`, `srs ttl DELAY`. */
+export function parseSrs(stream: TokenStream, builder: ConfigBuilder): void {
+  const what = stream.expectWord("key or ttl");
+  builder.srs ??= {};
+  if (what.value === "ttl") {
+    const ttl = parseDurationToken(stream);
+    if (ttl < 86400) throw new StatementError("The SRS ttl is at least one day", what.position);
+    builder.srs.ttl = ttl;
+    return;
+  }
+  if (what.value !== "key") throw stream.unknown(what, ["key", "ttl"]);
+  if (stream.accept("backup")) builder.srs.backupKey = stream.value("a secret").value;
+  else builder.srs.key = stream.value("a secret").value;
+}
+
+/** `queue compression|encryption [KEY]|ttl DELAY|path DIR`. */
+export function parseQueue(stream: TokenStream, builder: ConfigBuilder): void {
+  const option = stream.expectWord("a queue option");
+  switch (option.value) {
+    case "path":
+      builder.queue.path = stream.value("a directory").value;
+      return;
+    case "compression":
+      builder.queue.compression = true;
+      return;
+    case "encryption": {
+      // Legacy spelling: `queue encryption key K`.
+      stream.accept("key");
+      const key = stream.atEnd() ? undefined : stream.value("a key").value;
+      builder.queue.encryption = key === undefined ? {} : { key };
+      return;
+    }
+    case "ttl":
+      builder.queue.ttl = parseDurationToken(stream);
+      return;
+    default:
+      throw stream.unknown(option, ["path", "compression", "encryption", "ttl"], "queue option");
+  }
+}
+
+/** `smtp ciphers|limit|max-message-size|sub-addr-delim …`. */
+export function parseSmtp(stream: TokenStream, builder: ConfigBuilder): void {
+  const option = stream.expectWord("an smtp option");
+  switch (option.value) {
+    case "max-message-size":
+      builder.smtp.maxMessageSize = parseSizeToken(stream);
+      return;
+    case "limit": {
+      while (!stream.atEnd()) {
+        const key = stream.expectWord("a limit");
+        if (key.value === "max-rcpt") builder.smtp.maxRcpt = parseCount(stream, "number");
+        else if (key.value === "max-mails") builder.smtp.maxMails = parseCount(stream, "number");
+        else throw stream.unknown(key, ["max-rcpt", "max-mails"], "smtp limit");
+      }
+      return;
+    }
+    case "ciphers":
+      builder.smtp.ciphers = stream.value("a cipher list").value;
+      return;
+    case "sub-addr-delim": {
+      const value = stream.value("a character");
+      if (!/^[\x21-\x3f\x41-\x7e]$/.test(value.value)) {
+        throw new StatementError(
+          `Bad sub-address delimiter "${value.value}": one printable character, not "@"`,
+          value.position,
+        );
+      }
+      builder.smtp.subAddrDelim = value.value;
+      return;
+    }
+    default:
+      throw stream.unknown(
+        option,
+        ["max-message-size", "limit", "ciphers", "sub-addr-delim"],
+        "smtp option",
+      );
+  }
+}
+
+/** `max-message-size SIZE` (legacy top level) and the smtp option share this. */
+export function parseSizeToken(stream: TokenStream): number {
+  const value = stream.value("a size");
+  const size = parseSize(value.value);
+  if (size === undefined) {
+    throw new StatementError(
+      `Bad size "${value.value}": expected a number with K, M or G`,
+      value.position,
+    );
+  }
+  return size;
+}
+
+/** `bounce warn-interval D[, D…]` (at most four). */
+export function parseBounce(stream: TokenStream, builder: ConfigBuilder): void {
+  const option = stream.expectWord("warn-interval");
+  if (option.value !== "warn-interval") throw stream.unknown(option, ["warn-interval"]);
+  const intervals = [parseDurationToken(stream)];
+  while (stream.peek().kind === ",") {
+    stream.next();
+    intervals.push(parseDurationToken(stream));
+  }
+  if (intervals.length > 4) {
+    throw new StatementError("At most four bounce warn intervals", option.position);
+  }
+  builder.bounceWarnIntervals = intervals;
+}
+
+/** `mta max-deferred N` (other mta limits are accepted and ignored). */
+export function parseMta(stream: TokenStream, builder: ConfigBuilder): void {
+  const option = stream.expectWord("an mta option");
+  if (option.value === "max-deferred") {
+    builder.mtaMaxDeferred = parseCount(stream, "number");
+    return;
+  }
+  if (option.value === "limit") return skipRest(stream);
+  throw stream.unknown(option, ["max-deferred", "limit"], "mta option");
+}
+
+/** `mda wrapper NAME "CMD"` (and `mda limit …`, accepted). */
+export function parseMda(stream: TokenStream, builder: ConfigBuilder): void {
+  const option = stream.expectWord("wrapper or limit");
+  if (option.value === "limit") return skipRest(stream);
+  if (option.value !== "wrapper") throw stream.unknown(option, ["wrapper", "limit"]);
+  const name = stream.value("a wrapper name");
+  builder.mdaWrappers.set(name.value, stream.value("a command").value);
+}
+
+/** `proc NAME "CMD" [user U] [group G] [chroot DIR]`. */
+export function parseProc(stream: TokenStream, builder: ConfigBuilder): void {
+  const name = stream.value("a proc name");
+  const proc: { -readonly [K in keyof ProcDecl]: ProcDecl[K] } = {
+    name: name.value,
+    command: stream.value("a command").value,
+    position: name.position,
+  };
+  while (!stream.atEnd()) {
+    const option = stream.expectWord("user, group or chroot");
+    if (option.value !== "user" && option.value !== "group" && option.value !== "chroot") {
+      throw stream.unknown(option, ["user", "group", "chroot"]);
+    }
+    proc[option.value] = stream.value(option.value).value;
+  }
+  builder.procs.push(proc);
+}
+
+/** `filter NAME proc P | proc-exec "CMD" … | chain { … } | phase P match … DECISION`. */
+export function parseFilter(stream: TokenStream, builder: ConfigBuilder): void {
+  const name = stream.value("a filter name");
+  const kind = stream.expectWord("proc, proc-exec, chain or phase");
+  if (!["proc", "proc-exec", "chain", "phase"].includes(kind.value)) {
+    throw stream.unknown(kind, ["proc", "proc-exec", "chain", "phase"], "filter kind");
+  }
+  const words: string[] = [];
+  while (!stream.atEnd()) {
+    const token = stream.next();
+    words.push(token.kind === "string" ? JSON.stringify(token.value) : token.value);
+  }
+  if (words.length === 0) throw stream.unexpected(stream.peek(), `the ${kind.value} arguments`);
+  builder.filters.push({
+    name: name.value,
+    kind: kind.value as FilterDecl["kind"],
+    words,
+    position: name.position,
+  });
+}
+
+/** Statements accepted for compatibility whose settings have no effect here. */
+export function skipRest(stream: TokenStream): void {
+  while (!stream.atEnd()) stream.next();
+}
+
+/** `include "FILE"`. */
+export function parseInclude(stream: TokenStream, _builder: ConfigBuilder, _first: Token): void {
+  const path = stream.value("a file name");
+  stream.endOfStatement();
+  stream.include(path);
+}

@@ -1,0 +1,173 @@
+// The rule grammar before OpenSMTPD 6.4: `accept|reject [tagged T] [from …] [sender <t>]
+// [for …] [alias|virtual <t>] [userbase <t>] deliver to …|relay …`. Each rule becomes an
+// action and a match of the one model (identical actions are shared).
+
+import type { Token } from "./lexer.ts";
+import { type ConfigBuilder, type Mutable, parseTableArgument } from "./builder.ts";
+import type { Action, Criterion, DeliveryMethod, RelayOptions, TableRef } from "./model.ts";
+import { parseLocalOption, parseRelayOption } from "./parse_action.ts";
+import { StatementError, type TokenStream } from "./stream.ts";
+import { parseDuration } from "./units.ts";
+
+const RULE_WORDS = ["tagged", "from", "sender", "for", "deliver", "relay"];
+const LEGACY_FROM = ["any", "local", "source"];
+const LEGACY_FOR = ["any", "local", "domain"];
+
+/** Parses `accept …` or `reject …` (the first word already read). */
+export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, first: Token): void {
+  const criteria: Criterion[] = [];
+  // Named and given its method once the rule is read.
+  const action: Mutable<Action> = { name: "", method: { kind: "mbox" }, position: first.position };
+  let method: DeliveryMethod | undefined;
+  const relay: Mutable<RelayOptions> = {};
+  const criterion = (word: Token, kind: Criterion["kind"], negated: boolean, table?: TableRef) =>
+    criteria.push({ kind, negated, ...(table ? { table } : {}), position: word.position });
+  const bang = () => {
+    if (stream.peek().kind !== "!") return false;
+    stream.next();
+    return true;
+  };
+
+  while (!stream.atEnd()) {
+    const word = stream.expectWord("a rule keyword");
+    if (method?.kind === "relay" && parseRelayOption(stream, builder, relay, word)) continue;
+    if (method && method.kind !== "relay" && parseLocalOption(stream, builder, action, word)) {
+      continue;
+    }
+    switch (word.value) {
+      case "tagged": {
+        const negated = bang();
+        criteria.push({
+          kind: "tag",
+          negated,
+          value: stream.value("a tag").value,
+          position: word.position,
+        });
+        break;
+      }
+      case "from": {
+        const negated = bang();
+        const what = stream.expectWord("any, local or source");
+        if (what.value === "any") criterion(word, "from-any", negated);
+        else if (what.value === "local") criterion(word, "from-local", negated);
+        else if (what.value === "source") {
+          criterion(word, "from-src", negated, parseTableArgument(stream, builder));
+        } else throw stream.unknown(what, LEGACY_FROM);
+        break;
+      }
+      case "sender": {
+        const negated = bang();
+        criterion(word, "mail-from", negated, parseTableArgument(stream, builder));
+        break;
+      }
+      case "for": {
+        const negated = bang();
+        const what = stream.expectWord("any, local or domain");
+        if (what.value === "any") criterion(word, "for-any", negated);
+        else if (what.value === "local") criterion(word, "for-local", negated);
+        else if (what.value === "domain") {
+          criterion(word, "for-domain", negated, parseTableArgument(stream, builder));
+        } else throw stream.unknown(what, LEGACY_FOR);
+        break;
+      }
+      case "alias":
+      case "virtual":
+      case "userbase":
+        // Before `deliver to`, these still belong to the rule.
+        parseLocalOption(stream, builder, action, word);
+        break;
+      case "deliver":
+        if (first.value === "reject") throw rejectHasNoDelivery(word);
+        stream.expectKeyword("to");
+        method = parseLegacyMethod(stream);
+        action.method = method;
+        break;
+      case "relay":
+        if (first.value === "reject") throw rejectHasNoDelivery(word);
+        method = { kind: "relay" };
+        break;
+      case "expire": {
+        const value = stream.value("a duration");
+        const ttl = parseDuration(value.value);
+        if (ttl === undefined) {
+          throw new StatementError(`Bad duration "${value.value}"`, value.position);
+        }
+        action.ttl = ttl;
+        break;
+      }
+      default:
+        throw stream.unknown(word, RULE_WORDS);
+    }
+  }
+
+  // A legacy rule without `from` means `from local`, without `for` means `for local`,
+  // as in the modern grammar; the model spells the defaults out.
+  if (!criteria.some((c) => c.kind.startsWith("from-"))) {
+    criteria.unshift({ kind: "from-local", negated: false, position: first.position });
+  }
+  if (!criteria.some((c) => c.kind.startsWith("for-"))) {
+    criteria.push({ kind: "for-local", negated: false, position: first.position });
+  }
+  if (first.value === "reject") {
+    builder.matches.push({ criteria, decision: { kind: "reject" }, position: first.position });
+    return;
+  }
+  if (!method) {
+    throw new StatementError('An accept rule needs "deliver to …" or "relay"', first.position);
+  }
+  const finalMethod: DeliveryMethod = method.kind === "relay"
+    ? { kind: "relay", ...relay }
+    : method;
+  const { name: _unnamed, ...rest } = action;
+  const name = shareAction(builder, { ...rest, method: finalMethod });
+  builder.matches.push({
+    criteria,
+    decision: { kind: "action", action: name },
+    position: first.position,
+  });
+}
+
+function parseLegacyMethod(stream: TokenStream): DeliveryMethod {
+  const word = stream.expectWord("mbox, maildir, mda or lmtp");
+  switch (word.value) {
+    case "mbox":
+      return { kind: "mbox" };
+    case "maildir": {
+      const path = stream.peek().kind === "string" ? stream.next().value : undefined;
+      return { kind: "maildir", ...(path === undefined ? {} : { path }), junk: false };
+    }
+    case "mda":
+      return { kind: "mda", command: stream.value("a command").value };
+    case "lmtp":
+      return {
+        kind: "lmtp",
+        destination: stream.value("an LMTP destination").value,
+        rcptTo: false,
+      };
+    default:
+      throw stream.unknown(word, ["mbox", "maildir", "mda", "lmtp"], "delivery method");
+  }
+}
+
+function rejectHasNoDelivery(word: Token): StatementError {
+  return new StatementError(`A reject rule cannot "${word.value}"`, word.position);
+}
+
+// Rules that deliver the same way share one action, named after its method.
+function shareAction(
+  builder: ConfigBuilder,
+  candidate: Omit<Action, "name">,
+): string {
+  const key = actionKey(candidate);
+  const existing = builder.actions.find((a) => actionKey(a) === key);
+  if (existing) return existing.name;
+  const base = candidate.method.kind;
+  let name: string = base;
+  for (let n = 2; builder.actions.some((a) => a.name === name); n++) name = `${base}-${n}`;
+  builder.actions.push({ ...candidate, name });
+  return name;
+}
+
+function actionKey(action: Omit<Action, "name">): string {
+  return JSON.stringify(action, (key, value) => (key === "position" ? undefined : value));
+}

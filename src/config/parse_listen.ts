@@ -1,0 +1,184 @@
+// `listen on ADDRESS [options]`, in both grammars: the legacy options are a subset.
+
+import type { Token } from "./lexer.ts";
+import { type ConfigBuilder, type Mutable, parseTableArgument, startsTable } from "./builder.ts";
+import { DEFAULTS, type Listener } from "./model.ts";
+import { StatementError, type TokenStream } from "./stream.ts";
+import { NAMED_PORTS } from "./units.ts";
+
+const LISTEN_OPTIONS = [
+  "port",
+  "family",
+  "inet4",
+  "inet6",
+  "hostname",
+  "hostnames",
+  "tag",
+  "tls",
+  "tls-require",
+  "smtps",
+  "pki",
+  "ca",
+  "auth",
+  "auth-optional",
+  "senders",
+  "mask-src",
+  "no-dsn",
+  "proxy-v2",
+  "received-auth",
+  "filter",
+  "secure",
+];
+
+/** Parses the statement after `listen`. */
+export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: Token): void {
+  stream.expectKeyword("on");
+  const address = stream.value("an address or interface");
+  const listener: Mutable<Listener> = {
+    address: address.value,
+    port: DEFAULTS.port,
+    position: first.position,
+  };
+  let portGiven = false;
+  const once = (option: Token, set: boolean) => {
+    if (set) throw new StatementError(`"${option.value}" is given twice`, option.position);
+  };
+  while (!stream.atEnd()) {
+    const option = stream.expectWord("a listen option");
+    switch (option.value) {
+      case "port":
+        once(option, portGiven);
+        listener.port = parsePort(stream);
+        portGiven = true;
+        break;
+      case "submission":
+        // Legacy: `listen on IF submission` means port 587.
+        listener.port = NAMED_PORTS.submission!;
+        portGiven = true;
+        break;
+      case "family": {
+        const family = stream.expectWord("inet4 or inet6");
+        if (family.value !== "inet4" && family.value !== "inet6") {
+          throw stream.unknown(family, ["inet4", "inet6"], "address family");
+        }
+        listener.family = family.value;
+        break;
+      }
+      case "inet4":
+      case "inet6":
+        listener.family = option.value;
+        break;
+      case "hostname":
+        listener.hostname = stream.value("a host name").value;
+        break;
+      case "hostnames":
+        listener.hostnames = parseTableArgument(stream, builder);
+        break;
+      case "tag": {
+        const tag = stream.value("a tag");
+        if (tag.value.length > 32) {
+          throw new StatementError("A tag is at most 32 characters", tag.position);
+        }
+        listener.tag = tag.value;
+        break;
+      }
+      case "tls":
+      case "tls-require":
+      case "smtps": {
+        if (listener.tls) {
+          throw new StatementError(
+            `"${option.value}" conflicts with "${tlsWord(listener.tls)}"`,
+            option.position,
+          );
+        }
+        listener.tls = option.value === "tls"
+          ? "starttls"
+          : option.value === "smtps"
+          ? "smtps"
+          : "starttls-require";
+        if (option.value !== "tls" && stream.accept("verify")) listener.verifyClient = true;
+        break;
+      }
+      case "secure":
+        // Legacy: `secure` offered both STARTTLS and SMTPS; STARTTLS is kept.
+        listener.tls = "starttls";
+        break;
+      case "pki":
+        listener.pki = [...(listener.pki ?? []), stream.value("a pki name").value];
+        break;
+      case "ca":
+        listener.ca = stream.value("a ca name").value;
+        break;
+      case "auth":
+      case "auth-optional": {
+        once(option, listener.auth !== undefined);
+        const table = startsTable(stream) ? parseTableArgument(stream, builder) : undefined;
+        listener.auth = { required: option.value === "auth", ...(table ? { table } : {}) };
+        break;
+      }
+      case "senders": {
+        const table = parseTableArgument(stream, builder);
+        listener.senders = { table, masquerade: stream.accept("masquerade") };
+        break;
+      }
+      case "mask-src":
+      case "mask-source":
+        listener.maskSource = true;
+        break;
+      case "no-dsn":
+        listener.noDsn = true;
+        break;
+      case "proxy-v2":
+        listener.proxyV2 = true;
+        break;
+      case "received-auth":
+        listener.receivedAuth = true;
+        break;
+      case "filter":
+        listener.filters = parseNames(stream, "a filter name");
+        break;
+      default:
+        throw stream.unknown(option, LISTEN_OPTIONS, "listen option");
+    }
+  }
+  if (listener.tls === "smtps" && !portGiven) listener.port = DEFAULTS.smtpsPort;
+  if (listener.address === "socket") listener.port = 0;
+  builder.listeners.push(listener);
+}
+
+/** A port number or a service name (smtp, submission, smtps). */
+export function parsePort(stream: TokenStream): number {
+  const value = stream.value("a port");
+  const named = NAMED_PORTS[value.value];
+  if (named !== undefined) return named;
+  if (!/^\d+$/.test(value.value)) {
+    throw new StatementError(
+      `Bad port "${value.value}": expected a number or smtp, submission, smtps`,
+      value.position,
+    );
+  }
+  const port = Number(value.value);
+  if (port > 65535) {
+    throw new StatementError(`Bad port "${value.value}": must be 0 to 65535`, value.position);
+  }
+  return port;
+}
+
+/** `NAME` or `{ a, b }`. */
+export function parseNames(stream: TokenStream, what: string): string[] {
+  if (stream.peek().kind !== "{") return [stream.value(what).value];
+  stream.next();
+  const names: string[] = [];
+  while (true) {
+    stream.skipNewlines();
+    const token = stream.next();
+    if (token.kind === "}") return names;
+    if (token.kind === ",") continue;
+    if (token.kind !== "word" && token.kind !== "string") throw stream.unexpected(token, what);
+    names.push(token.value);
+  }
+}
+
+function tlsWord(tls: NonNullable<Listener["tls"]>): string {
+  return tls === "starttls" ? "tls" : tls === "smtps" ? "smtps" : "tls-require";
+}
