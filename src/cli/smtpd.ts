@@ -2,7 +2,12 @@
 // then either a configuration check or a running daemon until SIGINT/SIGTERM.
 
 import { Command } from "commander";
-import { ConfigError, formatDiagnostic, loadConfigWithDiagnostics } from "../config/mod.ts";
+import {
+  ConfigError,
+  formatDiagnostic,
+  loadConfigWithDiagnostics,
+  printConfig,
+} from "../config/mod.ts";
 import { startDaemon } from "../daemon/mod.ts";
 import { createLogger } from "../log/mod.ts";
 
@@ -79,6 +84,8 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
   }
   printDiagnostics(loaded.diagnostics, loaded.sources);
   if (flags.noaction) {
+    // -n -v prints the normalized model: a legacy file comes out in the modern grammar.
+    if ((flags.verbose ?? 0) > 0) console.log(printConfig(loaded.config));
     console.log("configuration OK");
     return 0;
   }

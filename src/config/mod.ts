@@ -5,3 +5,4 @@ export { ConfigError, formatDiagnosticLine } from "./errors.ts";
 export type { Diagnostic, Severity, SourcePosition } from "./errors.ts";
 export * from "./model.ts";
 export { formatDuration, parseDuration, parseSize } from "./units.ts";
+export { printConfig } from "./print.ts";

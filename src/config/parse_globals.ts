@@ -132,17 +132,8 @@ export function parseSmtp(stream: TokenStream, builder: ConfigBuilder): void {
     case "ciphers":
       builder.smtp.ciphers = stream.value("a cipher list").value;
       return;
-    case "sub-addr-delim": {
-      const value = stream.value("a character");
-      if (!/^[\x21-\x3f\x41-\x7e]$/.test(value.value)) {
-        throw new StatementError(
-          `Bad sub-address delimiter "${value.value}": one printable character, not "@"`,
-          value.position,
-        );
-      }
-      builder.smtp.subAddrDelim = value.value;
-      return;
-    }
+    case "sub-addr-delim":
+      return parseSubAddrDelim(stream, builder);
     default:
       throw stream.unknown(
         option,
@@ -169,13 +160,19 @@ export function parseSizeToken(stream: TokenStream): number {
 export function parseBounce(stream: TokenStream, builder: ConfigBuilder): void {
   const option = stream.expectWord("warn-interval");
   if (option.value !== "warn-interval") throw stream.unknown(option, ["warn-interval"]);
+  parseBounceIntervals(stream, builder);
+}
+
+/** `D[, D…]`: the delays of delayed-delivery warnings (legacy `bounce-warn` too). */
+export function parseBounceIntervals(stream: TokenStream, builder: ConfigBuilder): void {
   const intervals = [parseDurationToken(stream)];
   while (stream.peek().kind === ",") {
     stream.next();
+    const at = stream.peek();
     intervals.push(parseDurationToken(stream));
-  }
-  if (intervals.length > 4) {
-    throw new StatementError("At most four bounce warn intervals", option.position);
+    if (intervals.length > 4) {
+      throw new StatementError("At most four bounce warn intervals", at.position);
+    }
   }
   builder.bounceWarnIntervals = intervals;
 }
@@ -249,4 +246,16 @@ export function parseInclude(stream: TokenStream, _builder: ConfigBuilder, _firs
   const path = stream.value("a file name");
   stream.endOfStatement();
   stream.include(path);
+}
+
+/** One printable character other than "@" (`smtp sub-addr-delim`). */
+export function parseSubAddrDelim(stream: TokenStream, builder: ConfigBuilder): void {
+  const value = stream.value("a character");
+  if (!/^[\x21-\x3f\x41-\x7e]$/.test(value.value)) {
+    throw new StatementError(
+      `Bad sub-address delimiter "${value.value}": one printable character, not "@"`,
+      value.position,
+    );
+  }
+  builder.smtp.subAddrDelim = value.value;
 }

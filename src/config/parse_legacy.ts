@@ -9,7 +9,21 @@ import { parseLocalOption, parseRelayOption } from "./parse_action.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { parseDuration } from "./units.ts";
 
-const RULE_WORDS = ["tagged", "from", "sender", "for", "deliver", "relay"];
+const RULE_WORDS = [
+  "tagged",
+  "authenticated",
+  "from",
+  "sender",
+  "for",
+  "recipient",
+  "alias",
+  "virtual",
+  "userbase",
+  "deliver",
+  "relay",
+  "expire",
+  "forward-only",
+];
 const LEGACY_FROM = ["any", "local", "source"];
 const LEGACY_FOR = ["any", "local", "domain"];
 
@@ -29,8 +43,12 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
   };
 
   while (!stream.atEnd()) {
+    const negatedWord = bang();
     const word = stream.expectWord("a rule keyword");
-    if (method?.kind === "relay" && parseRelayOption(stream, builder, relay, word)) continue;
+    if (negatedWord && word.value !== "authenticated") {
+      throw new StatementError(`"!" cannot stand before "${word.value}"`, word.position);
+    }
+    if (method?.kind === "relay" && parseLegacyRelayOption(stream, builder, relay, word)) continue;
     if (method && method.kind !== "relay" && parseLocalOption(stream, builder, action, word)) {
       continue;
     }
@@ -55,6 +73,22 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
         } else throw stream.unknown(what, LEGACY_FROM);
         break;
       }
+      case "authenticated":
+        criteria.push({ kind: "auth", negated: negatedWord, position: word.position });
+        break;
+      case "recipient": {
+        const negated = bang();
+        criterion(word, "rcpt-to", negated, parseTableArgument(stream, builder));
+        break;
+      }
+      case "forward-only":
+        method = { kind: "forward-only" };
+        action.method = method;
+        break;
+      case "as":
+        // `deliver to mda|lmtp … as USER`
+        action.user = stream.value("a user name").value;
+        break;
       case "sender": {
         const negated = bang();
         criterion(word, "mail-from", negated, parseTableArgument(stream, builder));
@@ -170,4 +204,58 @@ function shareAction(
 
 function actionKey(action: Omit<Action, "name">): string {
   return JSON.stringify(action, (key, value) => (key === "position" ? undefined : value));
+}
+
+// Relay options as the legacy grammar spelt them, mapped to their modern meaning.
+function parseLegacyRelayOption(
+  stream: TokenStream,
+  builder: ConfigBuilder,
+  relay: Mutable<RelayOptions>,
+  word: Token,
+): boolean {
+  switch (word.value) {
+    case "as":
+      relay.mailFrom = stream.value("an address").value;
+      return true;
+    case "hostname":
+      relay.helo = stream.value("a host name").value;
+      return true;
+    case "hostnames":
+      relay.heloSrc = parseTableArgument(stream, builder);
+      return true;
+    case "tls":
+      // Legacy `tls` required STARTTLS without verifying; `tls verify` verified.
+      relay.tls = stream.accept("verify") ? "required" : "no-verify";
+      return true;
+    case "verify":
+      relay.tls = "required";
+      return true;
+    case "via": {
+      const url = stream.value("a relay URL");
+      relay.host = modernRelayUrl(url.value);
+      return true;
+    }
+    default:
+      return parseRelayOption(stream, builder, relay, word);
+  }
+}
+
+// Legacy URL schemes → modern ones (smtp+tls used to mean "TLS if offered").
+const LEGACY_SCHEMES: Readonly<Record<string, string>> = {
+  "smtp+tls": "smtp",
+  "tls": "smtp+tls",
+  "tls+auth": "smtp+tls",
+  "smtps+auth": "smtps",
+  "secure": "smtps",
+  "secure+auth": "smtps",
+  "ssl": "smtps",
+  "backup": "smtp",
+  "tls+backup": "smtp+tls",
+};
+
+function modernRelayUrl(url: string): string {
+  const m = /^([a-z+]+):\/\/(.*)$/.exec(url);
+  if (!m) return url;
+  const scheme = LEGACY_SCHEMES[m[1]!] ?? m[1]!;
+  return `${scheme}://${m[2]}`;
 }

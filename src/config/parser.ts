@@ -1,13 +1,14 @@
 // The statement loop of smtpd.conf: dispatches each statement to its parser, reports
 // errors with their positions and resumes at the next line, so one check finds them all.
 
-import { ConfigBuilder } from "./builder.ts";
+import { ConfigBuilder, parseCount } from "./builder.ts";
 import type { Diagnostic } from "./errors.ts";
 import type { Token } from "./lexer.ts";
 import type { Config } from "./model.ts";
 import { parseAction } from "./parse_action.ts";
 import {
   parseBounce,
+  parseBounceIntervals,
   parseCa,
   parseFilter,
   parseInclude,
@@ -19,6 +20,7 @@ import {
   parseSizeToken,
   parseSmtp,
   parseSrs,
+  parseSubAddrDelim,
   parseTable,
   skipRest,
 } from "./parse_globals.ts";
@@ -71,6 +73,24 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   // Legacy globals.
   "max-message-size": (stream, builder) => {
     builder.smtp.maxMessageSize = parseSizeToken(stream);
+  },
+  "bounce-warn": (stream, builder) => parseBounceIntervals(stream, builder),
+  "max-mta-deferred": (stream, builder) => {
+    builder.mtaMaxDeferred = parseCount(stream, "number");
+  },
+  "subaddressing-delimiter": (stream, builder) => parseSubAddrDelim(stream, builder),
+  ciphers: (stream, builder) => {
+    builder.smtp.ciphers = stream.value("a cipher list").value;
+  },
+  limit: (stream, builder) => {
+    const scope = stream.expectWord("session, mta, mda or scheduler");
+    if (scope.value !== "session") return skipRest(stream);
+    while (!stream.atEnd()) {
+      const key = stream.expectWord("a limit");
+      if (key.value === "max-rcpt") builder.smtp.maxRcpt = parseCount(stream, "number");
+      else if (key.value === "max-mails") builder.smtp.maxMails = parseCount(stream, "number");
+      else throw stream.unknown(key, ["max-rcpt", "max-mails"], "session limit");
+    }
   },
   expire: (stream, builder) => {
     const value = stream.value("a duration");

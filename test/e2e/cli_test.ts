@@ -58,3 +58,25 @@ Deno.test("smtpd -h prints the flags and exits 0", async () => {
     assertStringIncludes(result.stdout, flag);
   }
 });
+
+Deno.test("smtpd -n -v prints a legacy file converted to the modern grammar", async () => {
+  const result = await smtpd("-n", "-v", "-f", "examples/seed-order.conf");
+  assertEquals(result.code, 0);
+  assertEquals(
+    result.stdout,
+    'action "relay" relay\n\nmatch from local for any reject\nmatch from local for any action "relay"\n\nconfiguration OK\n',
+  );
+});
+
+Deno.test("smtpd -n prints warnings but accepts the file", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/warn.conf`;
+  await Deno.writeTextFile(
+    path,
+    `action "a" maildir\naction "b" mbox\nmatch for local action "a"\n`,
+  );
+  const result = await smtpd("-n", "-f", path);
+  assertEquals(result.code, 0);
+  assertStringIncludes(result.stderr, `${path}:2:1: warning: Action "b" is never used`);
+  await Deno.remove(dir, { recursive: true });
+});
