@@ -63,6 +63,9 @@ table s { u = a@b }
 pki mx cert "/c"
 pki mx key "/k"
 ca c cert "/ca"
+proc p "/usr/bin/filter"
+filter f1 proc p
+filter f2 proc p
 listen on 192.0.2.1 inet4 port submission tls-require verify pki mx ca c auth <creds> senders <s> masquerade hostname mx.test hostnames <names> tag T mask-src no-dsn proxy-v2 received-auth filter { f1, f2 }
 listen on ::1 smtps auth-optional
 listen on socket
@@ -78,21 +81,21 @@ listen on socket
     ca: "c",
     auth: {
       required: true,
-      table: { name: "creds", position: { file: "t.conf", line: 7, column: 80 } },
+      table: { name: "creds", position: { file: "t.conf", line: 10, column: 80 } },
     },
     senders: {
-      table: { name: "s", position: { file: "t.conf", line: 7, column: 96 } },
+      table: { name: "s", position: { file: "t.conf", line: 10, column: 96 } },
       masquerade: true,
     },
     hostname: "mx.test",
-    hostnames: { name: "names", position: { file: "t.conf", line: 7, column: 138 } },
+    hostnames: { name: "names", position: { file: "t.conf", line: 10, column: 138 } },
     tag: "T",
     maskSource: true,
     noDsn: true,
     proxyV2: true,
     receivedAuth: true,
     filters: ["f1", "f2"],
-    position: { file: "t.conf", line: 7, column: 1 },
+    position: { file: "t.conf", line: 10, column: 1 },
   });
   assertEquals([b!.port, b!.tls, b!.auth], [465, "smtps", { required: false }]);
   assertEquals(c!.address, "socket");
@@ -101,6 +104,9 @@ listen on socket
 Deno.test("parseConfig() reads every action method and option", () => {
   const config = parse(`table t { a = b }
 table l { 192.0.2.1 }
+pki mx cert "/c"
+pki mx key "/k"
+ca c cert "/ca"
 mda wrapper w "/usr/bin/wrap %{mda}"
 action "m1" maildir "~/Mail" junk alias <t> userbase <t> user vmail ttl 2d
 action "m2" mbox virtual <t>
@@ -163,8 +169,9 @@ match from any for any action "m1"
 
 Deno.test("parseConfig() reads every match criterion, negated or not", () => {
   const config = parse(`table t { a }
+table n { 192.0.2.0/24 }
 action "a" maildir
-match ! from src <t> for domain regex <t> action "a"
+match ! from src <n> for domain regex <t> action "a"
 match from rdns for rcpt-to <t> auth <t> helo <t> mail-from <t> rcpt-to { x@y } tag T tls action "a"
 match from rdns <t> for local ! auth action "a"
 match from auth <t> for any action "a"
@@ -358,6 +365,20 @@ const BAD: readonly [string, string][] = [
   ],
   ["bounce warn-interval 1h, 2h, 3h, 4h, 5h\n", "1:38: At most four bounce warn intervals"],
   ["table t { a, b = c }\n", "1:7: A table holds either values or key = value pairs, not both"],
+  [
+    "match from src { 192.0.2.1, 300.1.1.1 } reject\n",
+    '1:16: Bad address or network "300.1.1.1": expected an IP address or CIDR block',
+  ],
+  [
+    'table t { a, b }\naction "a" maildir alias <t>\nmatch for local action "a"\n',
+    '2:27: Table "t" is a list and cannot be used for alias lookups',
+  ],
+  ["listen on 127.0.0.1 auth\n", "1:1: auth requires tls or smtps on the same listener"],
+  [
+    "listen on 127.0.0.1 tls pki nope\n",
+    '1:1: Undefined pki "nope": no pki of that name is declared',
+  ],
+  ['pki mx cert "/c"\n', '1:5: pki "mx" needs both a cert and a key'],
 ];
 
 Deno.test("parseConfig() reports each misuse at its line and column", () => {

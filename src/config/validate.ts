@@ -2,7 +2,8 @@
 // what is legal but likely a mistake (an unused action, a rule after a catch-all).
 
 import type { Diagnostic } from "./errors.ts";
-import type { Config, Criterion } from "./model.ts";
+import type { Config, Criterion, TableRef } from "./model.ts";
+import { parseNetBlock } from "../net/mod.ts";
 
 /** Appends the problems of a model to the diagnostics. */
 export function validateConfig(config: Config, diagnostics: Diagnostic[]): void {
@@ -13,20 +14,93 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
   const warn = (message: string, position: Diagnostic["position"]) =>
     diagnostics.push({ severity: "warning", message, position });
 
+  // Inline networks are checked now; file tables when they are loaded.
+  const checkAddresses = (ref: TableRef) => {
+    const decl = config.tables.find((t) => t.name === ref.name);
+    if (decl?.source.kind !== "list") return;
+    for (const value of decl.source.values) {
+      if (!parseNetBlock(value)) {
+        error(
+          `Bad address or network "${value}": expected an IP address or CIDR block`,
+          ref.position,
+        );
+      }
+    }
+  };
   const checkTable = (ref: { name: string; position: Diagnostic["position"] } | undefined) => {
     if (ref && !tables.has(ref.name)) {
       error(`Undefined table "${ref.name}": no table of that name is declared`, ref.position);
     }
   };
+  const tableDecls = new Map(config.tables.map((t) => [t.name, t] as const));
+  // An inline list where a mapping is needed can never answer: say so now.
+  const needsMap = (ref: TableRef | undefined, use: string) => {
+    if (!ref) return;
+    checkTable(ref);
+    const decl = tableDecls.get(ref.name);
+    if (decl?.source.kind === "list") {
+      const name = decl.anonymous ? "This inline table" : `Table "${decl.name}"`;
+      error(`${name} is a list and cannot be used for ${use} lookups`, ref.position);
+    }
+  };
+  const pkis = new Set(config.pkis.map((p) => p.name));
+  const cas = new Set(config.cas.map((c) => c.name));
+  const filters = new Set(config.filters.map((f) => f.name));
+  const checkName = (
+    kind: string,
+    known: ReadonlySet<string>,
+    name: string | undefined,
+    position: Diagnostic["position"],
+  ) => {
+    if (name !== undefined && !known.has(name)) {
+      error(`Undefined ${kind} "${name}": no ${kind} of that name is declared`, position);
+    }
+  };
+  for (const pki of config.pkis) {
+    if (!pki.cert || !pki.key) {
+      error(`pki "${pki.name}" needs both a cert and a key`, pki.position);
+    }
+  }
+  for (const listener of config.listeners) {
+    for (const pki of listener.pki ?? []) checkName("pki", pkis, pki, listener.position);
+    checkName("ca", cas, listener.ca, listener.position);
+    for (const filter of listener.filters ?? []) {
+      checkName("filter", filters, filter, listener.position);
+    }
+    needsMap(listener.auth?.table, "credentials");
+    needsMap(listener.senders?.table, "mailaddrmap");
+    needsMap(listener.hostnames, "addrname");
+    if (listener.auth && !listener.tls && listener.address !== "socket") {
+      error("auth requires tls or smtps on the same listener", listener.position);
+    }
+    if (listener.tls && !listener.pki?.length) {
+      warn("tls without a pki: name a certificate with pki NAME", listener.position);
+    }
+  }
   for (const action of config.actions) {
-    checkTable(action.alias);
-    checkTable(action.virtual);
-    checkTable(action.userbase);
+    needsMap(action.alias, "alias");
+    needsMap(action.virtual, "alias");
+    needsMap(action.userbase, "userinfo");
+    const m = action.method;
+    if (m.kind === "relay") {
+      needsMap(m.auth, "credentials");
+      needsMap(m.heloSrc, "addrname");
+      needsMap(m.domain, "relayhost");
+      checkTable(m.src);
+      checkName("pki", pkis, m.pki, action.position);
+      checkName("ca", cas, m.ca, action.position);
+    }
+    if (action.wrapper !== undefined && !config.mdaWrappers.has(action.wrapper)) {
+      error(`Undefined mda wrapper "${action.wrapper}"`, action.position);
+    }
   }
   const used = new Set<string>();
   let catchAll: Diagnostic["position"] | undefined;
   for (const match of config.matches) {
-    for (const c of match.criteria) checkTable(c.table);
+    for (const c of match.criteria) {
+      checkTable(c.table);
+      if (c.kind === "from-src" && c.table && !c.regex) checkAddresses(c.table);
+    }
     if (catchAll) {
       warn(
         `This match can never be reached: the match at line ${catchAll.line} matches everything`,

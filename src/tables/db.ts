@@ -5,7 +5,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { blockBaseKey, DB_APPLICATION_ID, DB_FORMAT_VERSION } from "./db_format.ts";
 import { type KeyProbe, matchDomainKey, matchMailaddrKey } from "./key_match.ts";
-import { enclosingBlock, parseIp } from "./netaddr.ts";
+import { enclosingBlock, parseIp } from "../net/mod.ts";
 import type { Table, TableService } from "./table.ts";
 
 /** A table read from a makemap-built SQLite file. */

@@ -3,7 +3,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import type { TableEntries } from "./file.ts";
-import { type NetBlock, parseNetBlock } from "./netaddr.ts";
+import { type NetBlock, parseNetBlock } from "../net/mod.ts";
 
 /** `PRAGMA application_id` of a table db ("SMTT"). */
 export const DB_APPLICATION_ID = 0x534d5454;

@@ -13,8 +13,8 @@ export {
   formatNetBlock,
   parseIp,
   parseNetBlock,
-} from "./netaddr.ts";
-export type { NetBlock } from "./netaddr.ts";
+} from "../net/mod.ts";
+export type { NetBlock } from "../net/mod.ts";
 export { BACKENDS, openTable, openTables, resolvePath, tableSource } from "./registry.ts";
 export type { OpenTablesOptions } from "./registry.ts";
 export { DbTable } from "./db.ts";

@@ -1,7 +1,7 @@
 // A set of address blocks answering "is this address inside any of them" in one hash
 // probe per distinct prefix length, IPv4 with plain numbers: what netaddr matching needs.
 
-import { type NetBlock, parseIp } from "./netaddr.ts";
+import { type NetBlock, parseIp } from "../net/mod.ts";
 
 /** Address blocks indexed by prefix length. */
 export class NetSet {

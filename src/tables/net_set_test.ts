@@ -1,5 +1,5 @@
 import { assertEquals } from "../../test/assert.ts";
-import { blockContains, parseIp, parseNetBlock } from "./netaddr.ts";
+import { blockContains, parseIp, parseNetBlock } from "../net/mod.ts";
 import { NetSet } from "./net_set.ts";
 
 const BLOCKS = [

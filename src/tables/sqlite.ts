@@ -4,7 +4,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { readTableText } from "./file.ts";
 import { matchDomainKey, matchMailaddrKey } from "./key_match.ts";
-import { enclosingBlock, formatNetBlock, parseIp } from "./netaddr.ts";
+import { enclosingBlock, formatNetBlock, parseIp } from "../net/mod.ts";
 import {
   isSqliteService,
   parseSqliteConfig,

@@ -1,7 +1,7 @@
 // Tables whose entries are held in memory: inline `{ a, b }` / `{ k = v }` tables and the
 // parsed contents of file tables. Per-service indexes are built on first use.
 
-import { parseNetBlock } from "./netaddr.ts";
+import { parseNetBlock } from "../net/mod.ts";
 import { NetSet } from "./net_set.ts";
 import type { Table, TableService } from "./table.ts";
 
