@@ -9,6 +9,7 @@ import { compileRuleset } from "../rules/mod.ts";
 import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
 import { createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
 import { findServerName, localAddresses } from "./server_name.ts";
+import { checkTableUses } from "./table_uses.ts";
 
 /** Options of {@link startDaemon}. */
 export interface DaemonOptions {
@@ -50,6 +51,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const baseDir = configDir(config);
   const serverName = await findServerName(config.hostname);
   const tables = await TableSet.open(config, { baseDir });
+  try {
+    checkTableUses(config, tables);
+  } catch (error) {
+    tables.close();
+    throw error;
+  }
   const ruleset = compileRuleset(config, { tables: tables.tables, localNames: [serverName] });
   const queueDir = queueDirectory(config, options.queueDir);
   const queue = openQueue(queueDir, { log });
