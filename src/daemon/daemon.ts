@@ -10,6 +10,7 @@ import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
 import { createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
 import { findServerName, localAddresses } from "./server_name.ts";
 import { checkTableUses } from "./table_uses.ts";
+import { createRdnsResolver, type RdnsOptions } from "./rdns.ts";
 
 /** Options of {@link startDaemon}. */
 export interface DaemonOptions {
@@ -17,6 +18,8 @@ export interface DaemonOptions {
   readonly log: Logger;
   /** Overrides the queue location (as SMTPD_QUEUE_DIR does). */
   readonly queueDir?: string;
+  /** DNS settings (tests point the resolver at a server of their own). */
+  readonly dns?: RdnsOptions;
 }
 
 /** A running daemon. */
@@ -61,6 +64,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const queueDir = queueDirectory(config, options.queueDir);
   const queue = openQueue(queueDir, { log });
   const local = localAddresses();
+  // Reverse DNS costs a lookup per connection: done only when a rule asks about it.
+  const resolveRdns = config.matches.some((m) => m.criteria.some((c) => c.kind === "from-rdns"))
+    ? createRdnsResolver(options.dns ?? {})
+    : undefined;
   const isLocalAddress = (ip: string) => local.has(ip.startsWith("::ffff:") ? ip.slice(7) : ip);
 
   const deliver = createDeliveryAgent({ config, baseDir, lookupUser: createUserLookup(), log });
@@ -83,6 +90,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           decide: ruleset,
           submit: (message) => queue.commit(message).then(() => undefined),
           isLocalAddress,
+          ...(resolveRdns ? { resolveRdns } : {}),
           log,
         }),
       );

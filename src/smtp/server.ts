@@ -23,6 +23,8 @@ export interface SmtpListenerOptions {
   submit(message: NewMessage): Promise<void>;
   /** Whether a client address is one of the machine's own (`from local`). */
   isLocalAddress?(ip: string): boolean;
+  /** Looks up the client's reverse DNS name (`from rdns`, Received:); skipped when absent. */
+  resolveRdns?(ip: string): Promise<string | undefined>;
   readonly log: Logger;
 }
 
@@ -48,6 +50,7 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     decide: options.decide,
     submit: options.submit,
     isLocalAddress: options.isLocalAddress ?? defaultIsLocal,
+    ...(options.resolveRdns ? { resolveRdns: options.resolveRdns } : {}),
     log: options.log,
   };
   const server: Server = createServer({ noDelay: true }, (socket) => {

@@ -53,6 +53,8 @@ export interface SessionContext {
     | Promise<RuleVerdict>;
   submit(message: NewMessage): Promise<void>;
   isLocalAddress(ip: string): boolean;
+  /** The client's reverse DNS name; looked up at connect when given. Never rejects. */
+  resolveRdns?(ip: string): Promise<string | undefined>;
   readonly log: Logger;
 }
 
@@ -74,6 +76,7 @@ export class Session {
   #errors = 0;
   #out: string[] = [];
   #wake: (() => void) | undefined;
+  #rdns: Promise<void> | undefined;
   #ended = false;
 
   constructor(socket: Socket, ctx: SessionContext) {
@@ -89,6 +92,12 @@ export class Session {
       tls: false,
       ...(ctx.tag === undefined ? {} : { tag: ctx.tag }),
     };
+    if (ctx.resolveRdns) {
+      this.#rdns = ctx.resolveRdns(ip).then((name) => {
+        this.#rdns = undefined;
+        if (name) this.#facts.rdns = name;
+      });
+    }
     socket.on("data", (chunk: Uint8Array) => {
       this.#reader.push(chunk);
       if (this.#reader.buffered > HIGH_WATER) socket.pause();
@@ -206,6 +215,10 @@ export class Session {
     if (unsupported) {
       return this.reply(withText(REPLIES.unsupportedOption, `Unsupported option: ${unsupported}`));
     }
+    if (this.#rdns) {
+      // The rules may ask about the client's name: wait for the lookup once.
+      return this.#rdns.then(() => this.rcptTo(args));
+    }
     const tx = this.#transaction!;
     const verdict = this.#ctx.decide(this.#facts, { mailFrom: tx.sender, rcptTo: path.address });
     if (verdict instanceof Promise) {
@@ -304,8 +317,10 @@ export class Session {
         return this.reply(REPLIES.loop);
     }
     const msgid = randomHex(4);
+    await this.#rdns;
     const received = formatReceived({
       helo: this.#facts.helo ?? "unknown",
+      ...(this.#facts.rdns === undefined ? {} : { rdns: this.#facts.rdns }),
       ip: this.#facts.src,
       hostname: this.#ctx.hostname,
       msgid,
