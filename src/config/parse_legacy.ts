@@ -193,7 +193,7 @@ function shareAction(
   candidate: Omit<Action, "name">,
 ): string {
   const key = actionKey(candidate);
-  const existing = builder.actions.find((a) => actionKey(a) === key);
+  const existing = builder.actions.find(({ name: _name, ...rest }) => actionKey(rest) === key);
   if (existing) return existing.name;
   const base = candidate.method.kind;
   let name: string = base;
