@@ -32,7 +32,9 @@ await Deno.writeTextFile(
   [
     `queue path "${dir}/queue"`,
     `listen on 127.0.0.1 port ${port}`,
-    `action "bench" maildir "${dir}/mail/%{rcpt.user:lowercase}"`,
+    `table vusers { "@bench.test" = "vmail" }`,
+    `table vbase { vmail = "1000:1000:/nonexistent" }`,
+    `action "bench" maildir "${dir}/mail/%{rcpt.user:lowercase}" virtual <vusers> userbase <vbase>`,
     `match from any for domain "bench.test" action "bench"`,
   ].join("\n") + "\n",
 );

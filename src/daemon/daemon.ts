@@ -7,7 +7,7 @@ import type { Logger } from "../log/mod.ts";
 import { openQueue, type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
 import { compileRuleset } from "../rules/mod.ts";
 import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
-import { createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
+import { createUserExists, createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
 import { findServerName, localAddresses } from "./server_name.ts";
 import { checkTableUses } from "./table_uses.ts";
 import { createRdnsResolver, type RdnsOptions } from "./rdns.ts";
@@ -60,7 +60,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     tables.close();
     throw error;
   }
-  const ruleset = compileRuleset(config, { tables: tables.tables, localNames: [serverName] });
+  const ruleset = compileRuleset(config, {
+    tables: tables.tables,
+    localNames: [serverName],
+    userExists: createUserExists(),
+  });
   const queueDir = queueDirectory(config, options.queueDir);
   const queue = openQueue(queueDir, { log });
   const local = localAddresses();

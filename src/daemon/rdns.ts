@@ -25,17 +25,18 @@ export function createRdnsResolver(
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       const names = await Deno.resolveDns(reverseName(parsed), "PTR", { ...dns, signal });
-      const name = names[0]?.replace(/\.$/, "");
-      if (!name) return undefined;
-      const forward = await Deno.resolveDns(name, parsed.family === 4 ? "A" : "AAAA", {
-        ...dns,
-        signal,
-      });
       const same = (a: string) => {
         const back = parseIp(a);
         return back !== undefined && back.value === parsed.value && back.family === parsed.family;
       };
-      return forward.some(same) ? name : undefined;
+      // The first name that resolves back to the client is its name.
+      for (const ptr of names) {
+        const name = ptr.replace(/\.$/, "");
+        const type = parsed.family === 4 ? "A" : "AAAA";
+        const forward = await Deno.resolveDns(name, type, { ...dns, signal }).catch(() => []);
+        if (forward.some(same)) return name;
+      }
+      return undefined;
     } catch {
       return undefined;
     }

@@ -16,6 +16,8 @@ export interface RulesetOptions {
   readonly tables: ReadonlyMap<string, Table>;
   /** Names that `for local` accepts besides `localhost` (the server's names). */
   readonly localNames: readonly string[];
+  /** Whether a system account exists (getpwnam); without it every user is taken to exist. */
+  readonly userExists?: (name: string) => boolean;
 }
 
 type Test = (session: SessionFacts, envelope: EnvelopeFacts) => boolean;

@@ -98,3 +98,36 @@ match from any tag DKIM for any action "a"
   );
   assertEquals(verdictName(decide(REMOTE, { mailFrom: "", rcptTo: "u@x.test" })), "reject");
 });
+
+Deno.test("compileRuleset() refuses a local recipient who is no user, trying no later rule", async () => {
+  const { config } = parseConfig(
+    `table base { vmail = "1000:1000:/var/vmail" }
+table aliases { postmaster = root }
+action "system" maildir alias <aliases>
+action "based" maildir userbase <base>
+action "relay" relay
+match from any for domain "system.test" action "system"
+match from any for domain "based.test" action "based"
+match from any for any action "relay"
+`,
+    { file: "users.conf" },
+  );
+  const tables = await openTables(config!, { baseDir: "/" });
+  const decide = compileRuleset(config!, {
+    tables,
+    localNames: [],
+    userExists: (name) => name === "root" || name === "alice",
+  });
+  const cases: [string, string][] = [
+    ["alice@system.test", "system:alice"],
+    ["Alice+list@system.test", "system:alice"],
+    ["mallory@system.test", "reject"],
+    ["postmaster@system.test", "system:postmaster"],
+    ["vmail@based.test", "based:vmail"],
+    ["alice@based.test", "reject"],
+    ["anyone@far.test", "relay:"],
+  ];
+  for (const [rcptTo, expected] of cases) {
+    assertEquals(verdictName(decide(REMOTE, { mailFrom: "", rcptTo })), expected, rcptTo);
+  }
+});

@@ -1,5 +1,6 @@
-// Which local user a recipient of a local action becomes: through the action's
-// `virtual <table>` when it has one, otherwise the recipient's local part.
+// Which local user a recipient of a local action becomes, decided at RCPT as OpenSMTPD
+// does: through `virtual <t>` or `alias <t>` when the action has one, and the user must
+// exist (in `userbase <t>`, else among the system's accounts) or the recipient is refused.
 
 import type { Action } from "../config/mod.ts";
 import type { Table } from "../tables/mod.ts";
@@ -8,20 +9,31 @@ import { splitAddress } from "./matchers.ts";
 interface UserContext {
   readonly tables: ReadonlyMap<string, Table>;
   readonly subAddrDelim: string;
+  /** Whether a system account exists; without it every user is taken to exist. */
+  readonly userExists?: (name: string) => boolean;
 }
 
 /**
  * Returns a resolver: the user name, `undefined` when the action is not local (relay),
- * or `null` when the recipient resolves to no user (refused at RCPT).
+ * or `null` when the recipient resolves to no user (refused at RCPT, no later rule tried).
  */
 export function resolveLocalUser(
   action: Action,
   ctx: UserContext,
 ): (rcpt: string) => string | null | undefined {
   if (action.method.kind === "relay") return () => undefined;
+  const table = (ref: Action["virtual"]) => {
+    if (!ref) return undefined;
+    const found = ctx.tables.get(ref.name);
+    if (!found) throw new Error(`Table "${ref.name}" is not open`);
+    return found;
+  };
+  const virtual = table(action.virtual);
+  const alias = table(action.alias);
+  const userbase = table(action.userbase);
+  const exists = (user: string): boolean =>
+    userbase ? userbase.lookup("userinfo", user) !== undefined : ctx.userExists?.(user) ?? true;
   const fixed = action.user;
-  const virtual = action.virtual ? ctx.tables.get(action.virtual.name) : undefined;
-  if (action.virtual && !virtual) throw new Error(`Table "${action.virtual.name}" is not open`);
   const delim = ctx.subAddrDelim;
   return (rcpt) => {
     const { local, domain } = splitAddress(rcpt.toLowerCase());
@@ -32,8 +44,14 @@ export function resolveLocalUser(
       const found = virtual.lookup("alias", `${local}@${domain}`) ??
         virtual.lookup("alias", `${bare}@${domain}`) ?? virtual.lookup("alias", `@${domain}`);
       if (found === undefined) return null;
-      return fixed ?? found.split(",")[0]!.trim();
+      const target = found.split(",")[0]!.trim();
+      // A virtual entry naming addresses is expanded at delivery; a user must exist now.
+      if (!target.includes("@") && !exists(target)) return null;
+      return fixed ?? target;
     }
+    // An alias is expanded at delivery; its targets are checked there.
+    if (alias?.lookup("alias", bare) !== undefined) return fixed ?? bare;
+    if (!exists(bare)) return null;
     return fixed ?? bare;
   };
 }

@@ -45,3 +45,32 @@ export function createUserLookup(
     return cached.users.get(name);
   };
 }
+
+/**
+ * A synchronous "does this account exist" check for the rules, over a passwd file that
+ * is read again when it changes (looked at no more than once a second).
+ */
+export function createUserExists(path = "/etc/passwd"): (name: string) => boolean {
+  let users = new Map<string, SystemUser>();
+  let mtime = -1;
+  let checkedAt = 0;
+  const refresh = () => {
+    const now = Date.now();
+    if (now - checkedAt < 1000) return;
+    checkedAt = now;
+    try {
+      const stat = Deno.statSync(path);
+      const changed = stat.mtime?.getTime() ?? 0;
+      if (changed !== mtime) {
+        users = parsePasswd(Deno.readTextFileSync(path));
+        mtime = changed;
+      }
+    } catch {
+      // An unreadable passwd file keeps what was known.
+    }
+  };
+  return (name) => {
+    refresh();
+    return users.has(name);
+  };
+}

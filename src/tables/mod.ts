@@ -4,7 +4,7 @@ export { MAP_SERVICES, servesService, serviceRefusal } from "./services.ts";
 export { StaticTable } from "./static.ts";
 export { loadTableFile, parseTableEntries, parseTableFile } from "./file.ts";
 export type { TableEntries } from "./file.ts";
-export { createUserLookup, parsePasswd } from "./getpwnam.ts";
+export { createUserExists, createUserLookup, parsePasswd } from "./getpwnam.ts";
 export type { SystemUser } from "./getpwnam.ts";
 export {
   blockContains,

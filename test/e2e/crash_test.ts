@@ -35,7 +35,7 @@ Deno.test("no message that got a 250 is lost or duplicated across a SIGKILL", as
     conf,
     `queue path "${dir}/queue"
 listen on 127.0.0.1 port ${port}
-action "local" maildir "${dir}/mail"
+action "local" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
 match from any for domain "example.test" action "local"
 `,
   );

@@ -15,7 +15,7 @@ async function startFixture(extra = "") {
     path,
     `queue path "${dir}/queue"
 listen on 127.0.0.1 port ${port} hostname mx.example.test
-action "local" maildir "${dir}/mail/%{rcpt.user:lowercase}/Maildir"
+action "local" maildir "${dir}/mail/%{rcpt.user:lowercase}/Maildir" virtual { "@example.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
 ${extra}
 match from any for domain "example.test" action "local"
 `,
