@@ -60,11 +60,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     tables.close();
     throw error;
   }
-  const ruleset = compileRuleset(config, {
-    tables: tables.tables,
-    localNames: [serverName],
-    userExists: createUserExists(),
-  });
+  const userExists = createUserExists();
+  const compile = () =>
+    compileRuleset(config, { tables: tables.tables, localNames: [serverName], userExists });
+  // Compiled rules copy small tables into memory: a reload compiles them again.
+  let ruleset = compile();
   const queueDir = queueDirectory(config, options.queueDir);
   const queue = openQueue(queueDir, { log });
   const local = localAddresses();
@@ -91,7 +91,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             maxRcpt: config.smtp.maxRcpt,
             maxMails: config.smtp.maxMails,
           },
-          decide: ruleset,
+          decide: (session, envelope) => ruleset(session, envelope),
           submit: (message) => queue.commit(message).then(() => undefined),
           isLocalAddress,
           ...(resolveRdns ? { resolveRdns } : {}),
@@ -116,6 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     queue,
     async reloadTables() {
       for (const failure of await tables.reloadAll()) log.warn(`smtpd: ${failure.message}`);
+      ruleset = compile();
       log.info("smtpd: tables reloaded");
     },
     async stop() {

@@ -1,7 +1,8 @@
 // Every place a configuration uses a table, with the service it is consulted for, so a
 // table that cannot serve its use (a list where a mapping is needed) stops the start.
 
-import type { Config, CriterionKind, TableRef } from "../config/mod.ts";
+import type { Config, TableRef } from "../config/mod.ts";
+import { CRITERION_SERVICES } from "../rules/mod.ts";
 import { serviceRefusal, type TableService, type TableSet } from "../tables/mod.ts";
 
 /** One use of a table. */
@@ -9,17 +10,6 @@ export interface TableUse {
   readonly ref: TableRef;
   readonly service: TableService;
 }
-
-const CRITERION_SERVICES: Readonly<Partial<Record<CriterionKind, TableService>>> = {
-  "from-src": "netaddr",
-  "from-rdns": "domain",
-  "from-mail-from": "mailaddr",
-  "for-domain": "domain",
-  "for-rcpt-to": "mailaddr",
-  "helo": "domain",
-  "mail-from": "mailaddr",
-  "rcpt-to": "mailaddr",
-};
 
 /** Lists the table uses of a configuration. */
 export function tableUses(config: Config): TableUse[] {

@@ -1,5 +1,6 @@
-// Key matchers for criteria: a table consulted for the criterion's service, or a table
-// of regular expressions (the `regex` keyword).
+// Key matchers for criteria. Small enumerable tables are copied into sets at compile time
+// (the daemon compiles again after a table reload); others are asked through
+// `table.match`; `regex` tables become regular expressions.
 
 import type { Table, TableService } from "../tables/mod.ts";
 
@@ -13,11 +14,6 @@ export function splitAddress(address: string): { local: string; domain: string }
   return { local: address.slice(0, at), domain: address.slice(at + 1) };
 }
 
-/** Matches keys through the table's own rules for the service. */
-export function serviceMatcher(table: Table, service: TableService): KeyMatcher {
-  return (key) => table.match(service, key);
-}
-
 /** Regular expressions: unanchored, `(?i)` prefix for case-insensitive. */
 export function regexMatcher(table: Table): KeyMatcher {
   const patterns: RegExp[] = [];
@@ -25,4 +21,121 @@ export function regexMatcher(table: Table): KeyMatcher {
     patterns.push(key.startsWith("(?i)") ? new RegExp(key.slice(4), "i") : new RegExp(key));
   }
   return (key) => patterns.some((p) => p.test(key));
+}
+
+// Tables up to this size are copied into sets; larger ones are asked entry by entry.
+const SNAPSHOT_LIMIT = 10_000;
+const snapshots = new WeakMap<Table, Map<TableService, KeyMatcher | undefined>>();
+
+/**
+ * An in-memory matcher equal to `table.match(service, key)` for the table's current
+ * contents, for keys already lower-cased; undefined when the table is large, cannot list
+ * its keys, or the service is not one copied this way (networks are already fast in the
+ * tables themselves).
+ */
+export function snapshotMatcher(table: Table, service: TableService): KeyMatcher | undefined {
+  let byService = snapshots.get(table);
+  if (!byService) snapshots.set(table, byService = new Map());
+  if (byService.has(service)) return byService.get(service);
+  const keys = listKeys(table);
+  let matcher: KeyMatcher | undefined;
+  if (keys) {
+    if (service === "domain") matcher = domainSet(keys);
+    else if (service === "string") matcher = stringSet(keys);
+  }
+  byService.set(service, matcher);
+  return matcher;
+}
+
+function listKeys(table: Table): string[] | undefined {
+  try {
+    const keys: string[] = [];
+    for (const key of table.keys()) {
+      if (keys.length >= SNAPSHOT_LIMIT) return undefined;
+      keys.push(key.toLowerCase());
+    }
+    return keys;
+  } catch {
+    return undefined;
+  }
+}
+
+// Domains: case-insensitive; `*.example.org` matches exactly one more label; `*` anything.
+function domainSet(keys: readonly string[]): KeyMatcher {
+  const exact = new Set<string>();
+  const wildcard = new Set<string>();
+  let any = false;
+  for (const k of keys) {
+    if (k === "*") any = true;
+    else if (k.startsWith("*.")) wildcard.add(k.slice(2));
+    else exact.add(k);
+  }
+  if (any) return () => true;
+  if (wildcard.size === 0) {
+    if (exact.size === 1) {
+      const only = [...exact][0]!;
+      return (key) => key === only;
+    }
+    return (key) => exact.has(key);
+  }
+  return (key) => {
+    if (exact.has(key)) return true;
+    const dot = key.indexOf(".");
+    return dot > 0 && wildcard.has(key.slice(dot + 1));
+  };
+}
+
+/** An address split once per decision, lower-cased, for mailaddr lookups. */
+export interface AddressParts {
+  /** The whole address ("" for the null sender). */
+  readonly full: string;
+  /** Without its `+tag` (the same as `full` when untagged). */
+  readonly bare: string;
+  /** `@domain`, or "" without a domain. */
+  readonly atDomain: string;
+  readonly local: string;
+  readonly localBare: string;
+}
+
+/** Splits a lower-cased address for {@link mailaddrPartsMatcher}. */
+export function addressParts(address: string): AddressParts {
+  const at = address.lastIndexOf("@");
+  const local = at === -1 ? address : address.slice(0, at);
+  const atDomain = at === -1 ? "" : address.slice(at);
+  const plus = local.indexOf("+");
+  const localBare = plus > 0 ? local.slice(0, plus) : local;
+  return {
+    full: address,
+    bare: plus > 0 ? localBare + atDomain : address,
+    atDomain,
+    local,
+    localBare,
+  };
+}
+
+/**
+ * table(5) mailaddr over a snapshot: `user@domain`, `user`, `@domain`; an entry without
+ * `+tag` matches tagged addresses, one with a tag only itself; the null sender matches
+ * nothing. Undefined when the table cannot be copied.
+ */
+export function mailaddrPartsMatcher(table: Table): ((parts: AddressParts) => boolean) | undefined {
+  const keys = listKeys(table);
+  if (!keys) return undefined;
+  const entries = new Set(keys);
+  if (entries.size === 1) {
+    const only = keys[0]!;
+    return (p) =>
+      p.full !== "" &&
+      (p.full === only || p.bare === only || p.atDomain === only || p.local === only ||
+        p.localBare === only);
+  }
+  return (p) =>
+    p.full !== "" &&
+    (entries.has(p.full) || entries.has(p.bare) || (p.atDomain !== "" && entries.has(p.atDomain)) ||
+      entries.has(p.local) || entries.has(p.localBare));
+}
+
+function stringSet(keys: readonly string[]): KeyMatcher {
+  const entries = new Set(keys);
+  return (key) => entries.has(key);
 }
