@@ -18,6 +18,8 @@ const { values } = parseArgs({
     recipients: { type: "string", default: "1" },
   },
 });
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const MESSAGES = Number(values.messages);
 const SESSIONS = Number(values.sessions);
 const SIZE = Number(values.size);
@@ -115,9 +117,6 @@ function makeBody(size: number): string {
   }
   return lines.join("\r\n") + "\r\n.\r\n";
 }
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 async function sendSession(port: number, count: number, body: string): Promise<void> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
