@@ -3,13 +3,16 @@
 
 import { Command } from "commander";
 import {
+  type Config,
   ConfigError,
+  type Diagnostic,
   formatDiagnostic,
   loadConfigWithDiagnostics,
   printConfig,
 } from "../config/mod.ts";
 import { startDaemon } from "../daemon/mod.ts";
 import { createLogger } from "../log/mod.ts";
+import { BACKENDS } from "../tables/mod.ts";
 
 /** Where `smtpd` looks for its configuration when -f is not given. */
 export const DEFAULT_CONFIG_PATH = "/etc/mail/smtpd.conf";
@@ -82,7 +85,7 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
     }
     return 1;
   }
-  printDiagnostics(loaded.diagnostics, loaded.sources);
+  printDiagnostics([...loaded.diagnostics, ...unsupportedBackends(loaded.config)], loaded.sources);
   if (flags.noaction) {
     // -n -v prints the normalized model: a legacy file comes out in the modern grammar.
     if ((flags.verbose ?? 0) > 0) console.log(printConfig(loaded.config));
@@ -107,7 +110,7 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
 }
 
 function printDiagnostics(
-  diagnostics: readonly import("../config/mod.ts").Diagnostic[],
+  diagnostics: readonly Diagnostic[],
   sources: ReadonlyMap<string, string> | undefined,
 ): void {
   for (const d of diagnostics) {
@@ -125,4 +128,17 @@ function waitForStopSignal(): Promise<void> {
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
   });
+}
+
+// Tables whose backend this build lacks parse, and are refused when the daemon starts.
+function unsupportedBackends(config: Config): Diagnostic[] {
+  return config.tables.flatMap((t): Diagnostic[] =>
+    t.source.kind === "backend" && !Object.hasOwn(BACKENDS, t.source.backend)
+      ? [{
+        severity: "warning",
+        message: `Table "${t.name}": backend "${t.source.backend}" is not supported by this build`,
+        position: t.position,
+      }]
+      : []
+  );
 }

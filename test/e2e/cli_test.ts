@@ -80,3 +80,27 @@ Deno.test("smtpd -n prints warnings but accepts the file", async () => {
   assertStringIncludes(result.stderr, `${path}:2:1: warning: Action "b" is never used`);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("smtpd -n warns about a table backend this build does not have", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/ldap.conf`;
+  await Deno.writeTextFile(path, "table users ldap:/etc/mail/ldap.conf\n");
+  const result = await smtpd("-n", "-f", path);
+  assertEquals(result.code, 0);
+  assertStringIncludes(
+    result.stderr,
+    `${path}:1:7: warning: Table "users": backend "ldap" is not supported by this build`,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("makemap and newaliases build db tables the daemon reads", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/aliases`, "postmaster: root\nstaff: alice, bob\n");
+  const made = await smtpd("newaliases", "-f", `${dir}/aliases`);
+  assertEquals(made.code, 0);
+  const dump = await smtpd("makemap", "-U", `${dir}/aliases.db`);
+  assertEquals(dump.stdout, "postmaster\troot\nstaff\talice, bob\n");
+  assertEquals((await smtpd("makemap", `${dir}/missing`)).code, 66);
+  await Deno.remove(dir, { recursive: true });
+});
