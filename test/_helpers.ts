@@ -57,6 +57,17 @@ export class SmtpTestClient implements AsyncDisposable {
     return new SmtpTestClient(await Deno.connect({ hostname: "127.0.0.1", port }));
   }
 
+  /** Connects with TLS from the first byte (SMTPS), verifying the given name. */
+  static async connectTls(port: number, options: { hostname: string; caCerts: string[] }) {
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+    return new SmtpTestClient(await Deno.startTls(tcp, options));
+  }
+
+  /** Starts TLS on the connection (after the server's 220 to STARTTLS). */
+  async startTls(options: { hostname: string; caCerts: string[] }): Promise<void> {
+    this.#conn = await Deno.startTls(this.#conn as Deno.TcpConn, options);
+  }
+
   /** Sends one line (CRLF added). */
   async send(line: string): Promise<void> {
     await this.#conn.write(encoder.encode(line + "\r\n"));

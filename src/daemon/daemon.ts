@@ -10,6 +10,7 @@ import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
 import { createUserExists, createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
 import { findServerName, localAddresses } from "./server_name.ts";
 import { checkTableUses } from "./table_uses.ts";
+import { listenerTls } from "./certificates.ts";
 import { createRdnsResolver, type RdnsOptions } from "./rdns.ts";
 
 /** Options of {@link startDaemon}. */
@@ -80,8 +81,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const servers: SmtpServer[] = [];
   try {
     for (const listener of config.listeners) {
+      const tls = await listenerTls(config, listener, baseDir);
       servers.push(
         await startSmtpServer({
+          ...(tls ? { tls } : {}),
           address: listener.address === "localhost" ? "127.0.0.1" : listener.address,
           port: listener.port,
           hostname: listener.hostname ?? serverName,

@@ -56,6 +56,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
         rcpt: REPLIES.nestedMail,
       },
       check: (s, args) => {
+        if (s.tlsMissing) return REPLIES.tlsRequired;
         if (!/^FROM:/i.test(args)) return REPLIES.syntax;
         if (s.messageCount >= s.limits.maxMails) return REPLIES.tooManyMessages;
         return undefined;
@@ -85,6 +86,16 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
       allowedIn: ANY_STATE,
       check: noArguments,
       run: (s) => s.reset(),
+    },
+    {
+      verb: "STARTTLS",
+      // RFC 3207 §4: not inside a transaction; only where offered, and only once.
+      allowedIn: ["greeting", "ready"],
+      check: (s, args) => {
+        if (!s.canStartTls) return REPLIES.notSupported;
+        return args.trim() === "" ? undefined : REPLIES.syntax;
+      },
+      run: (s) => s.startTls(),
     },
     { verb: "NOOP", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.ok) },
     { verb: "HELP", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.help) },

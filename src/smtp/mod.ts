@@ -6,3 +6,4 @@ export type { SmtpLimits } from "./session.ts";
 export { formatReply, REPLIES } from "./replies.ts";
 export type { Reply } from "./replies.ts";
 export { isValidMailbox, parsePathArgument } from "./address.ts";
+export type { Certificate, ListenerTls } from "./tls.ts";

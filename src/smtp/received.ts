@@ -12,6 +12,8 @@ export interface ReceivedInfo {
   readonly protocol: string;
   /** Named only when the message has exactly one recipient. */
   readonly recipients: readonly string[];
+  /** The TLS parameters, `TLSv1.3:CIPHER:BITS:NO`, for encrypted sessions. */
+  readonly tls?: string;
   /** Omit the `from` clause (`listen … mask-src`). */
   readonly maskSource?: boolean;
   readonly date: Date;
@@ -24,6 +26,7 @@ export function formatReceived(info: ReceivedInfo): string {
     text += `from ${info.helo} (${info.rdns ?? "<unknown>"} [${info.ip}])\r\n\t`;
   }
   text += `by ${info.hostname} (OpenSMTPD) with ${info.protocol} id ${info.msgid}\r\n\t`;
+  if (info.tls) text += `(${info.tls})\r\n\t`;
   if (info.recipients.length === 1) text += `for <${info.recipients[0]}>;\r\n\t`;
   else text = text.slice(0, -3) + ";\r\n\t";
   return text + formatDate(info.date) + "\r\n";

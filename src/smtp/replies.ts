@@ -80,5 +80,8 @@ export const REPLIES = {
   tooManyErrors: { code: 421, enhanced: "4.7.0", text: "Too many errors, closing connection" },
   timeout: { code: 421, enhanced: "4.4.2", text: "Timeout, closing connection" },
   shuttingDown: { code: 421, enhanced: "4.3.2", text: "Service shutting down, closing connection" },
+  readyToStartTls: { code: 220, enhanced: "2.0.0", text: "Ready to start TLS" },
+  tlsRequired: { code: 530, enhanced: "5.7.0", text: "Must issue a STARTTLS command first" },
+  notSupported: { code: 502, enhanced: "5.5.1", text: "Invalid command: Command not supported" },
   localError: { code: 421, enhanced: "4.3.0", text: "Temporary error, closing connection" },
 } as const satisfies Record<string, Reply>;

@@ -2,11 +2,13 @@
 // node:net servers so that STARTTLS can later upgrade the same socket (DESIGN.md).
 
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { EnvelopeFacts, RuleVerdict, SessionFacts } from "../rules/mod.ts";
 import { formatReply, REPLIES } from "./replies.ts";
 import { DEFAULT_LIMITS, Session, type SmtpLimits } from "./session.ts";
+import { createTlsContexts, type ListenerTls } from "./tls.ts";
 
 /** Options of {@link startSmtpServer}. */
 export interface SmtpListenerOptions {
@@ -16,6 +18,8 @@ export interface SmtpListenerOptions {
   /** The name in the banner, EHLO reply and Received: header. */
   readonly hostname: string;
   readonly tag?: string;
+  /** STARTTLS (optional or required) or SMTPS, with the listener's certificates. */
+  readonly tls?: ListenerTls;
   readonly limits?: Partial<SmtpLimits>;
   /** Decides one recipient. */
   decide(session: SessionFacts, envelope: EnvelopeFacts): RuleVerdict | Promise<RuleVerdict>;
@@ -43,8 +47,10 @@ const LISTEN_BACKLOG = 511;
 export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServer> {
   const limits: SmtpLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const sockets = new Set<Socket>();
+  const contexts = options.tls ? createTlsContexts(options.tls.certificates) : undefined;
   const ctx = {
     hostname: options.hostname,
+    ...(options.tls && contexts ? { tls: { mode: options.tls.mode, contexts } } : {}),
     ...(options.tag === undefined ? {} : { tag: options.tag }),
     limits,
     decide: options.decide,
@@ -53,11 +59,19 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     ...(options.resolveRdns ? { resolveRdns: options.resolveRdns } : {}),
     log: options.log,
   };
-  const server: Server = createServer({ noDelay: true }, (socket) => {
+  const accept = (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     void new Session(socket, ctx).run();
-  });
+  };
+  // SMTPS: TLS from the first byte; otherwise plain, upgraded by STARTTLS when offered.
+  const server: Server = options.tls?.mode === "smtps" && contexts
+    ? createTlsServer({
+      noDelay: true,
+      secureContext: contexts.secureContext,
+      SNICallback: contexts.SNICallback,
+    }, accept)
+    : createServer({ noDelay: true }, accept);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: options.address, port: options.port, backlog: LISTEN_BACKLOG }, () => {

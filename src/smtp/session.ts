@@ -13,6 +13,7 @@ import { formatReceived } from "./received.ts";
 import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { SessionState } from "./states.ts";
 import { Transaction } from "./transaction.ts";
+import { describeTls, type TlsContexts, upgradeToTls } from "./tls.ts";
 
 /** Limits of one listener's sessions. */
 export interface SmtpLimits {
@@ -53,6 +54,11 @@ export interface SessionContext {
     | Promise<RuleVerdict>;
   submit(message: NewMessage): Promise<void>;
   isLocalAddress(ip: string): boolean;
+  /** TLS offered on this listener: STARTTLS (optional or required) or SMTPS. */
+  readonly tls?: {
+    readonly mode: "starttls" | "starttls-require" | "smtps";
+    readonly contexts: TlsContexts;
+  };
   /** The client's reverse DNS name; looked up at connect when given. Never rejects. */
   resolveRdns?(ip: string): Promise<string | undefined>;
   readonly log: Logger;
@@ -77,6 +83,7 @@ export class Session {
   #out: string[] = [];
   #wake: (() => void) | undefined;
   #rdns: Promise<void> | undefined;
+  #tlsDescription: string | undefined;
   #ended = false;
 
   constructor(socket: Socket, ctx: SessionContext) {
@@ -98,12 +105,22 @@ export class Session {
         if (name) this.#facts.rdns = name;
       });
     }
+    if (ctx.tls?.mode === "smtps") this.#facts.tls = true;
+    this.#attach(socket);
+  }
+
+  // Listens to a socket: the accepted one, then the TLS one after STARTTLS.
+  #attach(socket: Socket): void {
+    this.#socket = socket;
+    const ctx = this.#ctx;
     socket.on("data", (chunk: Uint8Array) => {
+      if (socket !== this.#socket) return;
       this.#reader.push(chunk);
       if (this.#reader.buffered > HIGH_WATER) socket.pause();
       this.#wakeUp();
     });
     const ended = () => {
+      if (socket !== this.#socket) return;
       this.#ended = true;
       this.#wakeUp();
     };
@@ -114,6 +131,7 @@ export class Session {
       ended();
     });
     socket.setTimeout(ctx.limits.idleTimeoutMs, () => {
+      if (socket !== this.#socket) return;
       this.reply(withText(REPLIES.timeout, `${ctx.hostname} ${REPLIES.timeout.text}`));
       this.close();
     });
@@ -189,9 +207,44 @@ export class Session {
       "ENHANCEDSTATUSCODES",
       `SIZE ${this.limits.maxMessageSize}`,
       "PIPELINING",
+      ...(this.canStartTls ? ["STARTTLS"] : []),
       "HELP",
     ];
     this.reply({ code: 250, text: lines.join("\n") });
+  }
+
+  /** True when STARTTLS is offered and the session is not yet encrypted. */
+  get canStartTls(): boolean {
+    const mode = this.#ctx.tls?.mode;
+    return (mode === "starttls" || mode === "starttls-require") && !this.#facts.tls;
+  }
+
+  /** True when this listener requires STARTTLS and the session has not done it yet. */
+  get tlsMissing(): boolean {
+    return this.#ctx.tls?.mode === "starttls-require" && !this.#facts.tls;
+  }
+
+  /**
+   * STARTTLS (RFC 3207): answers 220, then handshakes on the same connection. Anything
+   * the client sent after the command is dropped unread (the CVE-2011-0411 class), and
+   * the session starts over: the client must say EHLO again (RFC 3207 §4.2).
+   */
+  startTls(): void {
+    const tls = this.#ctx.tls!;
+    this.reply(REPLIES.readyToStartTls);
+    this.#flush();
+    this.#reader = new LineReader(this.limits);
+    this.#transaction = undefined;
+    delete this.#facts.helo;
+    this.#esmtp = false;
+    this.#enter("greeting");
+    const secure = upgradeToTls(this.#socket, tls.contexts);
+    secure.once("secure", () => {
+      this.#facts.tls = true;
+      this.#tlsDescription = describeTls(secure);
+      this.#ctx.log.info(`smtp-in: session ${this.id} STARTTLS ${this.#tlsDescription ?? ""}`);
+    });
+    this.#attach(secure);
   }
 
   /** MAIL FROM: starts a transaction. */
@@ -324,7 +377,10 @@ export class Session {
       ip: this.#facts.src,
       hostname: this.#ctx.hostname,
       msgid,
-      protocol: this.#esmtp ? "ESMTP" : "SMTP",
+      protocol: (this.#esmtp ? "ESMTP" : "SMTP") + (this.#facts.tls ? "S" : ""),
+      ...(this.#facts.tls
+        ? { tls: this.#tlsDescription ?? describeTls(this.#socket) ?? "TLS" }
+        : {}),
       recipients: tx.recipients,
       date: new Date(),
     });

@@ -3,13 +3,14 @@
 
 import type { NewMessage } from "../../src/queue/mod.ts";
 import type { RuleVerdict } from "../../src/rules/mod.ts";
-import { type SmtpLimits, startSmtpServer } from "../../src/smtp/mod.ts";
+import { type ListenerTls, type SmtpLimits, startSmtpServer } from "../../src/smtp/mod.ts";
 import { SILENT_LOGGER } from "../../src/log/mod.ts";
 import { SmtpTestClient } from "../_helpers.ts";
 
 /** Options of {@link startDialogueServer}. */
 export interface DialogueOptions {
   readonly limits?: Partial<SmtpLimits>;
+  readonly tls?: ListenerTls;
   /** Make every submit fail (a queue that cannot write). */
   readonly failSubmit?: boolean;
 }
@@ -22,6 +23,7 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
     port: 0,
     hostname: "mx.example.test",
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
     decide: (_session, envelope): RuleVerdict => {
       const domain = envelope.rcptTo.split("@")[1]?.toLowerCase();
       if (domain === "example.test") return { kind: "accept", action: "local", user: "u" };

@@ -1,0 +1,40 @@
+// Reads the certificates a listener's `pki` names, so a missing or unreadable file stops
+// the start with the pki's name and the path.
+
+import type { Config, Listener } from "../config/mod.ts";
+import type { ListenerTls } from "../smtp/mod.ts";
+import { resolvePath } from "../tables/mod.ts";
+
+/** The TLS settings of a listener, or undefined when it offers none. */
+export async function listenerTls(
+  config: Config,
+  listener: Listener,
+  baseDir: string,
+): Promise<ListenerTls | undefined> {
+  if (!listener.tls) return undefined;
+  const where = `${listener.position.file}:${listener.position.line}:${listener.position.column}`;
+  const names = listener.pki ?? [];
+  if (names.length === 0) {
+    throw new Error(`${where}: listen on ${listener.address} offers TLS but names no pki`);
+  }
+  const certificates = [];
+  for (const name of names) {
+    const pki = config.pkis.find((p) => p.name === name);
+    if (!pki?.cert || !pki.key) throw new Error(`${where}: pki "${name}" needs a cert and a key`);
+    certificates.push({
+      name,
+      cert: await readPem(name, "cert", resolvePath(baseDir, pki.cert)),
+      key: await readPem(name, "key", resolvePath(baseDir, pki.key)),
+    });
+  }
+  return { mode: listener.tls, certificates };
+}
+
+async function readPem(pki: string, what: string, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot read the ${what} of pki "${pki}" from "${path}": ${why}`);
+  }
+}

@@ -1,0 +1,64 @@
+// TLS for listeners, the only file that touches node:tls: certificate contexts chosen by
+// SNI, STARTTLS upgrades of an accepted socket, and the cipher line of Received:.
+
+import type { Socket } from "node:net";
+import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
+
+/** A certificate and its key, PEM text, under the name clients ask for (SNI). */
+export interface Certificate {
+  /** The pki name: a host name, or `*`. */
+  readonly name: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** How a listener offers TLS, with the certificates it serves. */
+export interface ListenerTls {
+  readonly mode: "starttls" | "starttls-require" | "smtps";
+  readonly certificates: readonly Certificate[];
+}
+
+/** Contexts ready for handshakes: the first certificate unless SNI names another. */
+export interface TlsContexts {
+  readonly secureContext: SecureContext;
+  SNICallback(servername: string, done: (error: Error | null, ctx?: SecureContext) => void): void;
+}
+
+/** Builds the contexts of a listener; TLS 1.2 at least (OpenSMTPD 7.4 dropped 1.0/1.1). */
+export function createTlsContexts(certificates: readonly Certificate[]): TlsContexts {
+  if (certificates.length === 0) throw new Error("TLS needs at least one certificate");
+  const contexts = certificates.map((c) => ({
+    name: c.name.toLowerCase(),
+    context: createSecureContext({ cert: c.cert, key: c.key, minVersion: "TLSv1.2" }),
+  }));
+  const fallback = contexts[0]!.context;
+  return {
+    secureContext: fallback,
+    SNICallback(servername, done) {
+      const name = servername.toLowerCase();
+      const found = contexts.find((c) => c.name === name) ??
+        contexts.find((c) => c.name.startsWith("*.") && name.endsWith(c.name.slice(1))) ??
+        contexts.find((c) => c.name === "*");
+      done(null, found?.context ?? fallback);
+    },
+  };
+}
+
+/** Upgrades an accepted plain socket to TLS as the server side (STARTTLS). */
+export function upgradeToTls(socket: Socket, contexts: TlsContexts): TLSSocket {
+  socket.pause();
+  return new TLSSocket(socket, {
+    isServer: true,
+    secureContext: contexts.secureContext,
+    SNICallback: contexts.SNICallback,
+  });
+}
+
+/** `TLSv1.3:TLS_AES_256_GCM_SHA384:256:NO`, as OpenSMTPD writes it into Received:. */
+export function describeTls(socket: Socket): string | undefined {
+  if (!(socket instanceof TLSSocket)) return undefined;
+  const protocol = socket.getProtocol() ?? "TLS";
+  const cipher = socket.getCipher();
+  const bits = /_(\d{3})_/.exec(cipher?.standardName ?? cipher?.name ?? "")?.[1] ?? "0";
+  return `${protocol}:${cipher?.standardName ?? cipher?.name ?? "unknown"}:${bits}:NO`;
+}

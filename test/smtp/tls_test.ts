@@ -1,0 +1,160 @@
+// STARTTLS and SMTPS with a real certificate: real handshakes from Deno's client,
+// nodemailer and openssl s_client, and the refusals around them.
+
+import nodemailer from "nodemailer";
+import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
+import { SmtpTestClient } from "../_helpers.ts";
+import { testCertificate } from "../_certificate.ts";
+import { contentText, startDialogueServer } from "./_server.ts";
+
+const certificate = await testCertificate();
+const ignore = !certificate;
+if (ignore) {
+  console.log("TLS tests skipped: openssl is not installed (it makes the test certificate)");
+}
+const certificates = certificate ? [certificate] : [];
+const trust = { hostname: "mx.example.test", caCerts: certificate ? [certificate.ca] : [] };
+
+Deno.test({
+  name: "STARTTLS is offered, upgrades the session and requires EHLO again",
+  ignore,
+  async fn() {
+    await using server = await startDialogueServer({ tls: { mode: "starttls", certificates } });
+    await using client = await server.greeted();
+    await client.send("EHLO client.test");
+    assertStringIncludes(await client.reply(), "250-STARTTLS\r\n");
+    await client.send("STARTTLS");
+    assertEquals(await client.reply(), "220 2.0.0 Ready to start TLS");
+    await client.startTls(trust);
+    await client.send("MAIL FROM:<a@client.test>");
+    await client.expect("503 5.5.1 "); // RFC 3207 §4.2: the session starts over
+    await client.send("EHLO client.test");
+    const ehlo = await client.reply();
+    assertEquals(ehlo.includes("STARTTLS"), false, "no STARTTLS once encrypted");
+    await client.send("STARTTLS");
+    await client.expect("502 5.5.1 ");
+    await client.send("MAIL FROM:<a@client.test>");
+    await client.expect("250 ");
+    await client.send("RCPT TO:<u@example.test>");
+    await client.expect("250 ");
+    await client.send("DATA");
+    await client.expect("354 ");
+    await client.sendRaw("Subject: tls\r\n\r\nsecret\r\n.\r\n");
+    await client.expect("250 ");
+    assertMatch(
+      contentText(server.submitted[0]!),
+      /with ESMTPS id [0-9a-f]{8}\r\n\t\(TLSv1\.[23]:[A-Z0-9_]+:\d+:NO\)\r\n/,
+    );
+  },
+});
+
+Deno.test({
+  name: "commands pipelined after STARTTLS are dropped, never run inside TLS",
+  ignore,
+  async fn() {
+    await using server = await startDialogueServer({ tls: { mode: "starttls", certificates } });
+    await using client = await server.greeted();
+    await client.sendRaw("STARTTLS\r\nMAIL FROM:<evil@attacker.test>\r\n");
+    assertEquals(await client.reply(), "220 2.0.0 Ready to start TLS");
+    await client.startTls(trust);
+    await client.send("NOOP");
+    // Had the injected MAIL run, its 503 (no EHLO yet) would come first.
+    assertEquals(await client.reply(), "250 2.0.0 Ok");
+  },
+});
+
+Deno.test({
+  name: "tls-require refuses MAIL before STARTTLS with 530",
+  ignore,
+  async fn() {
+    await using server = await startDialogueServer({
+      tls: { mode: "starttls-require", certificates },
+    });
+    await using client = await server.greeted();
+    await client.send("MAIL FROM:<a@client.test>");
+    assertEquals(await client.reply(), "530 5.7.0 Must issue a STARTTLS command first");
+  },
+});
+
+Deno.test({
+  name: "a listener without tls does not offer or accept STARTTLS",
+  async fn() {
+    await using server = await startDialogueServer();
+    await using client = await server.greeted();
+    await client.send("STARTTLS");
+    assertEquals(await client.reply(), "502 5.5.1 Invalid command: Command not supported");
+  },
+});
+
+Deno.test({
+  name: "SMTPS speaks TLS from the first byte",
+  ignore,
+  async fn() {
+    await using server = await startDialogueServer({ tls: { mode: "smtps", certificates } });
+    await using client = await SmtpTestClient.connectTls(server.port, trust);
+    await client.expect("220 mx.example.test ESMTP");
+    await client.send("EHLO client.test");
+    assertEquals((await client.reply()).includes("STARTTLS"), false);
+  },
+});
+
+Deno.test({
+  name: "nodemailer sends over STARTTLS",
+  ignore,
+  async fn() {
+    await using server = await startDialogueServer({ tls: { mode: "starttls", certificates } });
+    const transport = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: server.port,
+      secure: false,
+      requireTLS: true,
+      name: "client.test",
+      tls: { ca: [certificate!.ca], servername: "mx.example.test" },
+    });
+    const info = await transport.sendMail({
+      from: "a@client.test",
+      to: "u@example.test",
+      subject: "over tls",
+      text: "hello",
+    });
+    transport.close();
+    assertMatch(info.response, /^250 2\.0\.0 [0-9a-f]{8} Message accepted for delivery$/);
+    assertStringIncludes(contentText(server.submitted[0]!), "with ESMTPS id");
+  },
+});
+
+Deno.test({
+  name: "openssl s_client negotiates STARTTLS and SMTPS",
+  ignore,
+  async fn() {
+    for (const mode of ["starttls", "smtps"] as const) {
+      await using server = await startDialogueServer({ tls: { mode, certificates } });
+      const args = [
+        "s_client",
+        "-connect",
+        `127.0.0.1:${server.port}`,
+        "-servername",
+        "mx.example.test",
+        "-quiet",
+        "-crlf",
+      ];
+      if (mode === "starttls") args.push("-starttls", "smtp");
+      const child = new Deno.Command("openssl", {
+        args,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      if (mode === "smtps") await new Promise((r) => setTimeout(r, 200));
+      await writer.write(new TextEncoder().encode("EHLO client.test\nQUIT\n"));
+      await writer.close();
+      const output = await child.output();
+      const stdout = new TextDecoder().decode(output.stdout);
+      const stderr = new TextDecoder().decode(output.stderr);
+      assertStringIncludes(stderr, "CN = mx.example.test", mode);
+      assertStringIncludes(stdout, "221 2.0.0 Bye", mode);
+      assertTrue(stdout.includes("250 HELP"), mode);
+    }
+  },
+});
