@@ -2,6 +2,7 @@
 // by (a link named sendmail, makemap, …) or by a first argument naming it; smtpd otherwise.
 
 import { runMakemap, runNewaliases } from "./src/compat/mod.ts";
+import { runSmtpctl } from "./src/cli/smtpctl.ts";
 import { runSmtpd } from "./src/cli/smtpd.ts";
 
 type Runner = (args: readonly string[]) => Promise<number>;
@@ -9,6 +10,7 @@ type Runner = (args: readonly string[]) => Promise<number>;
 /** Every command by name: the executable's own name or a first argument selects one. */
 const COMMANDS: Readonly<Record<string, Runner>> = {
   smtpd: runSmtpd,
+  smtpctl: runSmtpctl,
   makemap: (args) => runMakemap(args),
   newaliases: (args) => runNewaliases(args),
 };

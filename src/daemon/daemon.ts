@@ -11,6 +11,7 @@ import { createUserExists, createUserLookup, resolvePath, TableSet } from "../ta
 import { findServerName, localAddresses } from "./server_name.ts";
 import { checkTableUses } from "./table_uses.ts";
 import { listenerTls } from "./certificates.ts";
+import { listenerAuth } from "./listener_auth.ts";
 import { createRdnsResolver, type RdnsOptions } from "./rdns.ts";
 
 /** Options of {@link startDaemon}. */
@@ -82,9 +83,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   try {
     for (const listener of config.listeners) {
       const tls = await listenerTls(config, listener, baseDir);
+      const auth = listenerAuth(listener, tables);
       servers.push(
         await startSmtpServer({
           ...(tls ? { tls } : {}),
+          ...(auth ? { auth } : {}),
           address: listener.address === "localhost" ? "127.0.0.1" : listener.address,
           port: listener.port,
           hostname: listener.hostname ?? serverName,

@@ -20,6 +20,7 @@ export interface Command {
 }
 
 const ANY_STATE: readonly SessionState[] = ["greeting", "ready", "mail", "rcpt"];
+const AUTH_REGEXP = /^([A-Za-z0-9_-]+)(?: ([^ ]+))?$/;
 
 function checkHello(_s: Session, args: string): Reply | undefined {
   const name = args.trim();
@@ -57,6 +58,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
       },
       check: (s, args) => {
         if (s.tlsMissing) return REPLIES.tlsRequired;
+        if (s.authMissing) return REPLIES.authRequired;
         if (!/^FROM:/i.test(args)) return REPLIES.syntax;
         if (s.messageCount >= s.limits.maxMails) return REPLIES.tooManyMessages;
         return undefined;
@@ -96,6 +98,22 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
         return args.trim() === "" ? undefined : REPLIES.syntax;
       },
       run: (s) => s.startTls(),
+    },
+    {
+      verb: "AUTH",
+      // RFC 4954 §4: after EHLO, outside a transaction, once per session.
+      allowedIn: ["ready"],
+      refusedIn: { greeting: REPLIES.helloFirst },
+      check: (s, args) => {
+        if (!s.canAuthenticate) {
+          return s.authenticated ? REPLIES.authAlready : REPLIES.notSupported;
+        }
+        return AUTH_REGEXP.test(args.trim()) ? undefined : REPLIES.syntax;
+      },
+      run: (s, args) => {
+        const [, mechanism, initial] = AUTH_REGEXP.exec(args.trim())!;
+        return s.authenticate(mechanism!, initial);
+      },
     },
     { verb: "NOOP", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.ok) },
     { verb: "HELP", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.help) },

@@ -14,6 +14,8 @@ export interface ReceivedInfo {
   readonly recipients: readonly string[];
   /** The TLS parameters, `TLSv1.3:CIPHER:BITS:NO`, for encrypted sessions. */
   readonly tls?: string;
+  /** The authenticated user, with `received-auth`. */
+  readonly authUser?: string;
   /** Omit the `from` clause (`listen … mask-src`). */
   readonly maskSource?: boolean;
   readonly date: Date;
@@ -26,7 +28,12 @@ export function formatReceived(info: ReceivedInfo): string {
     text += `from ${info.helo} (${info.rdns ?? "<unknown>"} [${info.ip}])\r\n\t`;
   }
   text += `by ${info.hostname} (OpenSMTPD) with ${info.protocol} id ${info.msgid}\r\n\t`;
-  if (info.tls) text += `(${info.tls})\r\n\t`;
+  if (info.tls) {
+    // The user name came from the client: nothing but visible characters goes in a header.
+    const user = info.authUser?.replace(/[^\x21-\x7e]/g, "?");
+    const auth = user === undefined ? "" : ` auth=yes user=${user}`;
+    text += `(${info.tls})${auth}\r\n\t`;
+  }
   if (info.recipients.length === 1) text += `for <${info.recipients[0]}>;\r\n\t`;
   else text = text.slice(0, -3) + ";\r\n\t";
   return text + formatDate(info.date) + "\r\n";

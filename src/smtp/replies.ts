@@ -83,5 +83,22 @@ export const REPLIES = {
   readyToStartTls: { code: 220, enhanced: "2.0.0", text: "Ready to start TLS" },
   tlsRequired: { code: 530, enhanced: "5.7.0", text: "Must issue a STARTTLS command first" },
   notSupported: { code: 502, enhanced: "5.5.1", text: "Invalid command: Command not supported" },
+  authOk: { code: 235, enhanced: "2.0.0", text: "Authentication succeeded" },
+  authFailed: { code: 535, enhanced: "5.7.8", text: "Authentication failed" },
+  authRequired: { code: 530, enhanced: "5.7.0", text: "Must issue an AUTH command first" },
+  authAlready: { code: 503, enhanced: "5.5.1", text: "Invalid command: Already authenticated" },
+  authMechanism: { code: 504, enhanced: "5.5.4", text: "Unrecognized authentication type" },
+  authCancelled: { code: 501, enhanced: "5.7.0", text: "Authentication cancelled" },
+  authSyntax: { code: 501, enhanced: "5.5.2", text: "Syntax error in authentication data" },
+  tooManyAuthFailures: {
+    code: 421,
+    enhanced: "4.7.0",
+    text: "Too many authentication failures, closing connection",
+  },
+  senderNotOwned: {
+    code: 553,
+    enhanced: "5.7.1",
+    text: "Sender address rejected: not owned by the authenticated user",
+  },
   localError: { code: 421, enhanced: "4.3.0", text: "Temporary error, closing connection" },
 } as const satisfies Record<string, Reply>;

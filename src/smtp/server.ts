@@ -7,7 +7,7 @@ import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { EnvelopeFacts, RuleVerdict, SessionFacts } from "../rules/mod.ts";
 import { formatReply, REPLIES } from "./replies.ts";
-import { DEFAULT_LIMITS, Session, type SmtpLimits } from "./session.ts";
+import { DEFAULT_LIMITS, Session, type SessionContext, type SmtpLimits } from "./session.ts";
 import { createTlsContexts, type ListenerTls } from "./tls.ts";
 
 /** Options of {@link startSmtpServer}. */
@@ -20,6 +20,10 @@ export interface SmtpListenerOptions {
   readonly tag?: string;
   /** STARTTLS (optional or required) or SMTPS, with the listener's certificates. */
   readonly tls?: ListenerTls;
+  /** SMTP AUTH, offered over TLS: required or optional, and the credentials check. */
+  readonly auth?: SessionContext["auth"];
+  /** Delay before answering a failed AUTH (default about a second, at random). */
+  readonly authFailureDelayMs?: number;
   readonly limits?: Partial<SmtpLimits>;
   /** Decides one recipient. */
   decide(session: SessionFacts, envelope: EnvelopeFacts): RuleVerdict | Promise<RuleVerdict>;
@@ -51,6 +55,10 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
   const ctx = {
     hostname: options.hostname,
     ...(options.tls && contexts ? { tls: { mode: options.tls.mode, contexts } } : {}),
+    ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.authFailureDelayMs === undefined
+      ? {}
+      : { authFailureDelayMs: options.authFailureDelayMs }),
     ...(options.tag === undefined ? {} : { tag: options.tag }),
     limits,
     decide: options.decide,

@@ -14,6 +14,7 @@ import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { SessionState } from "./states.ts";
 import { Transaction } from "./transaction.ts";
 import { describeTls, type TlsContexts, upgradeToTls } from "./tls.ts";
+import { SASL_MECHANISMS, type SaslExchange, type SaslStep, startSasl } from "./sasl.ts";
 
 /** Limits of one listener's sessions. */
 export interface SmtpLimits {
@@ -59,10 +60,24 @@ export interface SessionContext {
     readonly mode: "starttls" | "starttls-require" | "smtps";
     readonly contexts: TlsContexts;
   };
+  /** SMTP AUTH on this listener: required or optional, and how credentials are checked. */
+  readonly auth?: {
+    readonly required: boolean;
+    check(user: string, password: string): Promise<{ ok: boolean; reason?: string }>;
+    /** `senders <t>`: whether the authenticated user may use this MAIL FROM. */
+    senderAllowed?(user: string, sender: string): boolean;
+    /** `received-auth`: name the user in Received:. */
+    readonly inReceived?: boolean;
+  };
+  /** Delay before answering a failed AUTH (default about a second, at random). */
+  readonly authFailureDelayMs?: number;
   /** The client's reverse DNS name; looked up at connect when given. Never rejects. */
   resolveRdns?(ip: string): Promise<string | undefined>;
   readonly log: Logger;
 }
+
+// Failed AUTH attempts a session may make before it is closed.
+const MAX_AUTH_FAILURES = 3;
 
 // Input buffered beyond this pauses the socket until the session catches up.
 const HIGH_WATER = 1 << 20;
@@ -84,6 +99,8 @@ export class Session {
   #wake: (() => void) | undefined;
   #rdns: Promise<void> | undefined;
   #tlsDescription: string | undefined;
+  #sasl: SaslExchange | undefined;
+  #authFailures = 0;
   #ended = false;
 
   constructor(socket: Socket, ctx: SessionContext) {
@@ -168,7 +185,8 @@ export class Session {
           this.#protocolError(REPLIES.lineTooLong);
           continue;
         }
-        await this.#dispatch(line.text);
+        if (this.state === "auth") await this.#saslStep(this.#sasl!.next(line.text.trim()));
+        else await this.#dispatch(line.text);
       }
     } catch (error) {
       // A bug ends this session, never the server.
@@ -208,6 +226,7 @@ export class Session {
       `SIZE ${this.limits.maxMessageSize}`,
       "PIPELINING",
       ...(this.canStartTls ? ["STARTTLS"] : []),
+      ...(this.canAuthenticate ? [`AUTH ${SASL_MECHANISMS.join(" ")}`] : []),
       "HELP",
     ];
     this.reply({ code: 250, text: lines.join("\n") });
@@ -247,6 +266,74 @@ export class Session {
     this.#attach(secure);
   }
 
+  /** True when AUTH is offered now: configured, over TLS, not yet done. */
+  get canAuthenticate(): boolean {
+    return this.#ctx.auth !== undefined && this.#facts.tls && !this.authenticated;
+  }
+
+  /** True once AUTH succeeded. */
+  get authenticated(): boolean {
+    return this.#facts.authUser !== undefined;
+  }
+
+  /** True when this listener requires AUTH and the session has not done it. */
+  get authMissing(): boolean {
+    return this.#ctx.auth?.required === true && !this.authenticated;
+  }
+
+  /** AUTH MECHANISM [initial-response] (RFC 4954). */
+  authenticate(mechanism: string, initial: string | undefined): Promise<void> | void {
+    const started = startSasl(mechanism, initial);
+    if (!started) return this.#protocolError(REPLIES.authMechanism);
+    this.#sasl = started.exchange;
+    this.#enter("auth");
+    return this.#saslStep(started.first);
+  }
+
+  async #saslStep(step: SaslStep): Promise<void> {
+    switch (step.kind) {
+      case "challenge":
+        return this.reply({ code: 334, text: step.text });
+      case "error":
+        this.#endSasl();
+        return this.#protocolError(
+          step.reason === "cancelled" ? REPLIES.authCancelled : REPLIES.authSyntax,
+        );
+      case "credentials": {
+        this.#endSasl();
+        const auth = this.#ctx.auth!;
+        const result = await auth.check(step.user, step.password);
+        if (result.ok) {
+          this.#facts.authUser = step.user;
+          this.#ctx.log.info(
+            `smtp-in: session ${this.id} authentication user=${step.user} result=ok`,
+          );
+          return this.reply(REPLIES.authOk);
+        }
+        this.#ctx.log.info(
+          `smtp-in: session ${this.id} authentication user=${step.user} result=failed: ${
+            result.reason ?? ""
+          }`,
+        );
+        // Failures are answered late, so guessing is slow; too many end the session.
+        this.#flush();
+        const delay = this.#ctx.authFailureDelayMs ?? 500 + Math.random() * 500;
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        this.reply(REPLIES.authFailed);
+        if (++this.#authFailures >= MAX_AUTH_FAILURES) {
+          this.reply(REPLIES.tooManyAuthFailures);
+          this.close();
+        }
+        return;
+      }
+    }
+  }
+
+  #endSasl(): void {
+    this.#sasl = undefined;
+    this.#enter("ready");
+  }
+
   /** MAIL FROM: starts a transaction. */
   mailFrom(args: string): void {
     const path = parsePathArgument(args);
@@ -254,6 +341,14 @@ export class Session {
     for (const [key, value] of path.params) {
       const refusal = this.#checkMailParam(key, value);
       if (refusal) return this.reply(refusal);
+    }
+    const user = this.#facts.authUser;
+    const allowed = this.#ctx.auth?.senderAllowed;
+    if (user !== undefined && allowed && !allowed(user, path.address)) {
+      this.#ctx.log.info(
+        `smtp-in: session ${this.id} user=${user} may not send as <${path.address}>`,
+      );
+      return this.reply(REPLIES.senderNotOwned);
     }
     this.#transaction = new Transaction(path.address, path.params, this.limits.maxMessageSize);
     this.#enter("mail");
@@ -377,7 +472,11 @@ export class Session {
       ip: this.#facts.src,
       hostname: this.#ctx.hostname,
       msgid,
-      protocol: (this.#esmtp ? "ESMTP" : "SMTP") + (this.#facts.tls ? "S" : ""),
+      protocol: (this.#esmtp ? "ESMTP" : "SMTP") + (this.#facts.tls ? "S" : "") +
+        (this.#facts.authUser !== undefined ? "A" : ""),
+      ...(this.#ctx.auth?.inReceived && this.#facts.authUser !== undefined
+        ? { authUser: this.#facts.authUser }
+        : {}),
       ...(this.#facts.tls
         ? { tls: this.#tlsDescription ?? describeTls(this.#socket) ?? "TLS" }
         : {}),

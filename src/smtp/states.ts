@@ -6,7 +6,8 @@
  * - `ready`: identified, no transaction
  * - `mail`: MAIL FROM accepted, no recipient yet
  * - `rcpt`: at least one recipient accepted
+ * - `auth`: in a SASL exchange; lines are answers to the server's challenges
  * - `data`: reading the message
  * - `closing`: QUIT, an error or a timeout; nothing more is read
  */
-export type SessionState = "greeting" | "ready" | "mail" | "rcpt" | "data" | "closing";
+export type SessionState = "greeting" | "ready" | "auth" | "mail" | "rcpt" | "data" | "closing";

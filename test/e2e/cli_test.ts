@@ -104,3 +104,22 @@ Deno.test("makemap and newaliases build db tables the daemon reads", async () =>
   assertEquals((await smtpd("makemap", `${dir}/missing`)).code, 66);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("smtpctl encrypt prints a SHA-512 crypt hash of its argument or of stdin", async () => {
+  const byArg = await smtpd("smtpctl", "encrypt", "wonderland");
+  assertEquals(byArg.code, 0);
+  const hash = byArg.stdout.trim();
+  assertEquals(/^\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}$/.test(hash), true, hash);
+  const { checkPassword } = await import("../../src/auth/mod.ts");
+  assertEquals(checkPassword(hash, "wonderland"), { ok: true });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}cli.ts`, "smtpctl", "encrypt"],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode("from stdin\n"));
+  await writer.close();
+  const output = new TextDecoder().decode((await child.output()).stdout).trim();
+  assertEquals(checkPassword(output, "from stdin"), { ok: true });
+});

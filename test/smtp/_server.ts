@@ -3,7 +3,12 @@
 
 import type { NewMessage } from "../../src/queue/mod.ts";
 import type { RuleVerdict } from "../../src/rules/mod.ts";
-import { type ListenerTls, type SmtpLimits, startSmtpServer } from "../../src/smtp/mod.ts";
+import {
+  type ListenerTls,
+  type SmtpLimits,
+  type SmtpListenerOptions,
+  startSmtpServer,
+} from "../../src/smtp/mod.ts";
 import { SILENT_LOGGER } from "../../src/log/mod.ts";
 import { SmtpTestClient } from "../_helpers.ts";
 
@@ -11,6 +16,7 @@ import { SmtpTestClient } from "../_helpers.ts";
 export interface DialogueOptions {
   readonly limits?: Partial<SmtpLimits>;
   readonly tls?: ListenerTls;
+  readonly auth?: SmtpListenerOptions["auth"];
   /** Make every submit fail (a queue that cannot write). */
   readonly failSubmit?: boolean;
 }
@@ -24,7 +30,11 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
     hostname: "mx.example.test",
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
-    decide: (_session, envelope): RuleVerdict => {
+    ...(options.auth ? { auth: options.auth, authFailureDelayMs: 0 } : {}),
+    decide: (session, envelope): RuleVerdict => {
+      if (session.authUser !== undefined && envelope.rcptTo.endsWith("@far.test")) {
+        return { kind: "accept", action: "relay" };
+      }
       const domain = envelope.rcptTo.split("@")[1]?.toLowerCase();
       if (domain === "example.test") return { kind: "accept", action: "local", user: "u" };
       if (domain === "tempfail.test") return { kind: "tempfail", reason: "test" };

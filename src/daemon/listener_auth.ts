@@ -1,0 +1,46 @@
+// SMTP AUTH for a listener: where its credentials come from (`auth <table>` or the
+// system's accounts) and which senders an authenticated user may use (`senders <t>`).
+
+import { systemAuthenticator, tableAuthenticator } from "../auth/mod.ts";
+import type { Listener } from "../config/mod.ts";
+import type { SmtpListenerOptions } from "../smtp/mod.ts";
+import type { TableSet } from "../tables/mod.ts";
+
+/** The `auth` option of a listener, or undefined when it offers no AUTH. */
+export function listenerAuth(
+  listener: Listener,
+  tables: TableSet,
+): SmtpListenerOptions["auth"] | undefined {
+  if (!listener.auth) return undefined;
+  const credentials = listener.auth.table ? tables.get(listener.auth.table.name) : undefined;
+  const check = credentials ? tableAuthenticator(credentials) : systemAuthenticator();
+  const senders = listener.senders ? tables.get(listener.senders.table.name) : undefined;
+  return {
+    required: listener.auth.required,
+    check,
+    ...(senders
+      ? {
+        senderAllowed: (user: string, sender: string) =>
+          ownsSender(senders.lookup("mailaddrmap", user), sender),
+      }
+      : {}),
+    ...(listener.receivedAuth ? { inReceived: true } : {}),
+  };
+}
+
+/**
+ * Whether a `senders` entry (`a@example.org, @example.net, …`) allows the address: the
+ * whole address, its domain (`@domain`), or the address without its `+tag`.
+ */
+export function ownsSender(entry: string | undefined, sender: string): boolean {
+  if (entry === undefined || sender === "") return false;
+  const address = sender.toLowerCase();
+  const at = address.lastIndexOf("@");
+  const domain = at === -1 ? "" : address.slice(at);
+  const local = at === -1 ? address : address.slice(0, at);
+  const plus = local.indexOf("+");
+  const bare = plus > 0 ? local.slice(0, plus) + domain : address;
+  return entry.split(",").map((e) => e.trim().toLowerCase()).some((allowed) =>
+    allowed === address || allowed === bare || (allowed.startsWith("@") && allowed === domain)
+  );
+}
