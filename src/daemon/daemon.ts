@@ -88,6 +88,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await startSmtpServer({
           ...(tls ? { tls } : {}),
           ...(auth ? { auth } : {}),
+          ...(listener.noDsn ? { dsn: false } : {}),
           address: listener.address === "localhost" ? "127.0.0.1" : listener.address,
           port: listener.port,
           hostname: listener.hostname ?? serverName,

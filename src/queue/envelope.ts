@@ -9,6 +9,10 @@ export interface NewEnvelope {
   readonly action: string;
   /** The local user it resolves to, for local actions. */
   readonly user?: string;
+  /** DSN NOTIFY (RFC 3461): NEVER, or any of SUCCESS, FAILURE, DELAY. */
+  readonly dsnNotify?: readonly string[];
+  /** DSN ORCPT: `addr-type;address`. */
+  readonly dsnOrcpt?: string;
 }
 
 /** A message as received, ready to be committed. */
@@ -24,6 +28,12 @@ export interface NewMessage {
   readonly envelopes: readonly NewEnvelope[];
   /** The queue id to use; the queue makes one when absent. */
   readonly msgid?: string;
+  /** DSN RET: return the full message or only its headers in a bounce. */
+  readonly dsnRet?: "FULL" | "HDRS";
+  /** DSN ENVID. */
+  readonly dsnEnvid?: string;
+  /** The transaction used SMTPUTF8 (RFC 6531). */
+  readonly smtputf8?: boolean;
 }
 
 /** A queued envelope, as the scheduler sees it. */
@@ -40,4 +50,6 @@ export interface QueuedEnvelope {
   readonly createdAt: number;
   readonly attempts: number;
   readonly lastError?: string;
+  readonly dsnNotify?: readonly string[];
+  readonly dsnOrcpt?: string;
 }

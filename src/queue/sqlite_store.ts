@@ -18,7 +18,7 @@ export interface QueueStats {
 /** Called with the envelopes of messages just committed, and their content. */
 export type CommitListener = (envelopes: readonly QueuedEnvelope[], content: Uint8Array) => void;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
@@ -29,7 +29,10 @@ CREATE TABLE IF NOT EXISTS messages (
   created_at INTEGER NOT NULL,
   size INTEGER NOT NULL,
   flags INTEGER NOT NULL DEFAULT 0,
-  content BLOB NOT NULL
+  content BLOB NOT NULL,
+  dsn_ret TEXT,
+  dsn_envid TEXT,
+  smtputf8 INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE TABLE IF NOT EXISTS envelopes (
   evpid TEXT PRIMARY KEY,
@@ -41,10 +44,21 @@ CREATE TABLE IF NOT EXISTS envelopes (
   created_at INTEGER NOT NULL,
   next_try INTEGER NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT
+  last_error TEXT,
+  dsn_notify TEXT,
+  dsn_orcpt TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS envelopes_due ON envelopes(state, next_try);
 CREATE INDEX IF NOT EXISTS envelopes_msgid ON envelopes(msgid);
+`;
+
+// Version 2 adds the DSN parameters (RFC 3461) and the SMTPUTF8 flag.
+const MIGRATE_1_TO_2 = `
+ALTER TABLE messages ADD COLUMN dsn_ret TEXT;
+ALTER TABLE messages ADD COLUMN dsn_envid TEXT;
+ALTER TABLE messages ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE envelopes ADD COLUMN dsn_notify TEXT;
+ALTER TABLE envelopes ADD COLUMN dsn_orcpt TEXT;
 `;
 
 type Write =
@@ -108,15 +122,16 @@ export class Queue {
       this.#db.close();
       throw new Error(`Queue "${path}" has schema version ${version}, newer than this build's`);
     }
+    if (version === 1) this.#db.exec(MIGRATE_1_TO_2);
     this.#db.exec(SCHEMA);
     this.#db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
     const db = this.#db;
     this.#stmt = {
       insertMessage: db.prepare(
-        "INSERT INTO messages (msgid, sender, helo, src, created_at, size, content) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (msgid, sender, helo, src, created_at, size, content, dsn_ret, dsn_envid, smtputf8) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       insertEnvelope: db.prepare(
-        "INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+        "INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, dsn_notify, dsn_orcpt) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
       ),
       deleteEnvelope: db.prepare("DELETE FROM envelopes WHERE evpid = ?"),
       deleteMessageIfDone: db.prepare(
@@ -129,12 +144,12 @@ export class Queue {
         "UPDATE envelopes SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE evpid = ?",
       ),
       due: db.prepare(
-        "SELECT e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, e.created_at, e.attempts, e.last_error FROM envelopes e JOIN messages m USING (msgid) WHERE e.state = 'queued' AND e.next_try <= ? ORDER BY e.next_try LIMIT ?",
+        "SELECT e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, e.created_at, e.attempts, e.last_error, e.dsn_notify, e.dsn_orcpt FROM envelopes e JOIN messages m USING (msgid) WHERE e.state = 'queued' AND e.next_try <= ? ORDER BY e.next_try LIMIT ?",
       ),
       content: db.prepare("SELECT content FROM messages WHERE msgid = ?"),
       nextTry: db.prepare("SELECT min(next_try) AS at FROM envelopes WHERE state = 'queued'"),
       all: db.prepare(
-        "SELECT e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, e.created_at, e.attempts, e.last_error, e.state, e.next_try FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid",
+        "SELECT e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, e.created_at, e.attempts, e.last_error, e.dsn_notify, e.dsn_orcpt, e.state, e.next_try FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid",
       ),
     };
   }
@@ -153,6 +168,8 @@ export class Queue {
       rcpt: e.rcpt,
       action: e.action,
       ...(e.user === undefined ? {} : { user: e.user }),
+      ...(e.dsnNotify === undefined ? {} : { dsnNotify: e.dsnNotify }),
+      ...(e.dsnOrcpt === undefined ? {} : { dsnOrcpt: e.dsnOrcpt }),
       createdAt: now,
       attempts: 0,
     }));
@@ -294,9 +311,22 @@ export class Queue {
           now,
           m.content.byteLength,
           m.content,
+          m.dsnRet ?? null,
+          m.dsnEnvid ?? null,
+          m.smtputf8 ? 1 : 0,
         );
         for (const e of write.envelopes) {
-          s.insertEnvelope.run(e.evpid, e.msgid, e.rcpt, e.action, e.user ?? null, now, now);
+          s.insertEnvelope.run(
+            e.evpid,
+            e.msgid,
+            e.rcpt,
+            e.action,
+            e.user ?? null,
+            now,
+            now,
+            e.dsnNotify?.join(",") ?? null,
+            e.dsnOrcpt ?? null,
+          );
         }
         return;
       }
@@ -324,6 +354,8 @@ interface Row {
   created_at: number;
   attempts: number;
   last_error: string | null;
+  dsn_notify: string | null;
+  dsn_orcpt: string | null;
 }
 
 function toEnvelope(row: Row): QueuedEnvelope {
@@ -337,6 +369,8 @@ function toEnvelope(row: Row): QueuedEnvelope {
     createdAt: row.created_at,
     attempts: row.attempts,
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    ...(row.dsn_notify === null ? {} : { dsnNotify: row.dsn_notify.split(",") }),
+    ...(row.dsn_orcpt === null ? {} : { dsnOrcpt: row.dsn_orcpt }),
   };
 }
 

@@ -9,11 +9,13 @@ export interface PathArgument {
   readonly params: ReadonlyMap<string, string>;
 }
 
-// RFC 5321 §4.1.2 Local-part: dot-atom or quoted string; atext per RFC 5322.
-const DOT_ATOM_REGEXP = /^[A-Za-z0-9!#$%&'*+\/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+\/=?^_`{|}~-]+)*$/;
+// RFC 5321 §4.1.2 Local-part: dot-atom or quoted string; atext per RFC 5322, widened by
+// RFC 6531 §3.3 to UTF-8 (whether a UTF-8 address is allowed is the session's decision).
+const DOT_ATOM_REGEXP =
+  /^[A-Za-z0-9!#$%&'*+\/=?^_`{|}~\u0080-\uffff-]+(\.[A-Za-z0-9!#$%&'*+\/=?^_`{|}~\u0080-\uffff-]+)*$/;
 const QUOTED_REGEXP = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
 const DOMAIN_REGEXP =
-  /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+  /^[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?)*\.?$/;
 const LITERAL_REGEXP = /^\[(?:IPv6:[0-9A-Fa-f:.]+|[0-9.]+)\]$/;
 const PARAM_REGEXP = /^([A-Za-z0-9][A-Za-z0-9-]*)(?:=([\x21-\x3c\x3e-\x7e]+))?$/;
 
@@ -60,4 +62,9 @@ export function isValidMailbox(address: string): boolean {
 /** A HELO/EHLO argument: a domain or an address literal. */
 export function isValidHelo(name: string): boolean {
   return DOMAIN_REGEXP.test(name) || LITERAL_REGEXP.test(name);
+}
+
+/** True when the address has characters beyond ASCII (it needs SMTPUTF8). */
+export function isUtf8Address(address: string): boolean {
+  return /[^\x00-\x7f]/.test(address);
 }

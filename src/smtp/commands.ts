@@ -80,8 +80,19 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
       verb: "DATA",
       allowedIn: ["rcpt"],
       refusedIn: { greeting: REPLIES.helloFirst, mail: REPLIES.noRecipient },
-      check: noArguments,
+      check: (s, args) => s.dataAfterBdat ? REPLIES.dataAfterBdat : noArguments(s, args),
       run: (s) => s.startData(),
+    },
+    {
+      verb: "BDAT",
+      // RFC 3030: the chunk follows the command at once and is read whatever the answer,
+      // so the session decides after reading it (Session.bdat), not here.
+      allowedIn: ANY_STATE,
+      check: (_s, args) => (/^\d{1,15}( LAST)?$/i.test(args.trim()) ? undefined : REPLIES.syntax),
+      run: (s, args) => {
+        const [size, last] = args.trim().split(" ");
+        s.bdat(Number(size), last !== undefined);
+      },
     },
     {
       verb: "RSET",

@@ -148,4 +148,14 @@ export class LineReader {
     this.#start = keep;
     return false;
   }
+
+  /** Takes up to `count` raw bytes (a BDAT chunk, RFC 3030); returns how many it took. */
+  takeBytes(count: number, write: (bytes: Uint8Array) => void): number {
+    const available = Math.min(count, this.#buf.length - this.#start);
+    if (available > 0) {
+      write(this.#buf.subarray(this.#start, this.#start + available));
+      this.#start += available;
+    }
+    return available;
+  }
 }

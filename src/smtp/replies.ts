@@ -100,5 +100,20 @@ export const REPLIES = {
     enhanced: "5.7.1",
     text: "Sender address rejected: not owned by the authenticated user",
   },
+  utf8Required: {
+    code: 553,
+    enhanced: "5.6.7",
+    text: "SMTPUTF8 is required for a UTF-8 address",
+  },
+  dataAfterBdat: {
+    code: 503,
+    enhanced: "5.5.1",
+    text: "Invalid command: DATA cannot follow BDAT in one transaction",
+  },
+  bdatRefused: {
+    code: 503,
+    enhanced: "5.5.1",
+    text: "Invalid command: BDAT needs MAIL FROM and a recipient first",
+  },
   localError: { code: 421, enhanced: "4.3.0", text: "Temporary error, closing connection" },
 } as const satisfies Record<string, Reply>;

@@ -24,6 +24,8 @@ export interface SmtpListenerOptions {
   readonly auth?: SessionContext["auth"];
   /** Delay before answering a failed AUTH (default about a second, at random). */
   readonly authFailureDelayMs?: number;
+  /** Offer DSN (RFC 3461); `listen … no-dsn` turns it off. Default on. */
+  readonly dsn?: boolean;
   readonly limits?: Partial<SmtpLimits>;
   /** Decides one recipient. */
   decide(session: SessionFacts, envelope: EnvelopeFacts): RuleVerdict | Promise<RuleVerdict>;
@@ -56,6 +58,7 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     hostname: options.hostname,
     ...(options.tls && contexts ? { tls: { mode: options.tls.mode, contexts } } : {}),
     ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.dsn === false ? { dsn: false } : {}),
     ...(options.authFailureDelayMs === undefined
       ? {}
       : { authFailureDelayMs: options.authFailureDelayMs }),

@@ -6,7 +6,8 @@ import type { Socket } from "node:net";
 import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { RuleVerdict, SessionFacts } from "../rules/mod.ts";
-import { parsePathArgument } from "./address.ts";
+import { isUtf8Address, parsePathArgument } from "./address.ts";
+import { parseMailDsn, parseRcptDsn, type RcptDsn } from "./dsn.ts";
 import { findCommand, invalidRecipient, refusalFor } from "./commands.ts";
 import { LineReader } from "./line_reader.ts";
 import { formatReceived } from "./received.ts";
@@ -71,6 +72,8 @@ export interface SessionContext {
   };
   /** Delay before answering a failed AUTH (default about a second, at random). */
   readonly authFailureDelayMs?: number;
+  /** DSN (RFC 3461) offered; `listen … no-dsn` turns it off. Default on. */
+  readonly dsn?: boolean;
   /** The client's reverse DNS name; looked up at connect when given. Never rejects. */
   resolveRdns?(ip: string): Promise<string | undefined>;
   readonly log: Logger;
@@ -100,6 +103,15 @@ export class Session {
   #rdns: Promise<void> | undefined;
   #tlsDescription: string | undefined;
   #sasl: SaslExchange | undefined;
+  #chunk:
+    | {
+      remaining: number;
+      size: number;
+      last: boolean;
+      accepted: boolean;
+      write(b: Uint8Array): void;
+    }
+    | undefined;
   #authFailures = 0;
   #ended = false;
 
@@ -176,6 +188,13 @@ export class Session {
           else if (!(await this.#moreInput())) break;
           continue;
         }
+        if (this.state === "bdat") {
+          const chunk = this.#chunk!;
+          chunk.remaining -= this.#reader.takeBytes(chunk.remaining, chunk.write);
+          if (chunk.remaining === 0) await this.#endOfChunk();
+          else if (!(await this.#moreInput())) break;
+          continue;
+        }
         const line = this.#reader.takeCommand();
         if (!line) {
           if (!(await this.#moreInput())) break;
@@ -225,6 +244,9 @@ export class Session {
       "ENHANCEDSTATUSCODES",
       `SIZE ${this.limits.maxMessageSize}`,
       "PIPELINING",
+      ...(this.#ctx.dsn === false ? [] : ["DSN"]),
+      "SMTPUTF8",
+      "CHUNKING",
       ...(this.canStartTls ? ["STARTTLS"] : []),
       ...(this.canAuthenticate ? [`AUTH ${SASL_MECHANISMS.join(" ")}`] : []),
       "HELP",
@@ -350,7 +372,15 @@ export class Session {
       );
       return this.reply(REPLIES.senderNotOwned);
     }
-    this.#transaction = new Transaction(path.address, path.params, this.limits.maxMessageSize);
+    const dsn = parseMailDsn(this.#ctx.dsn === false ? new Map() : path.params);
+    if ("error" in dsn) return this.reply(withText(REPLIES.syntax, dsn.error));
+    const smtputf8 = path.params.has("SMTPUTF8");
+    // RFC 6531 §3.7.4.1: a UTF-8 address needs SMTPUTF8 on MAIL FROM.
+    if (isUtf8Address(path.address) && !smtputf8) return this.reply(REPLIES.utf8Required);
+    const tx = new Transaction(path.address, path.params, this.limits.maxMessageSize);
+    tx.dsn = dsn.dsn;
+    tx.smtputf8 = smtputf8;
+    this.#transaction = tx;
     this.#enter("mail");
     this.reply(REPLIES.ok);
   }
@@ -359,9 +389,17 @@ export class Session {
   rcptTo(args: string): void | Promise<void> {
     const path = parsePathArgument(args)!;
     if (path.address === "") return this.#protocolError(REPLIES.recipientSyntax);
-    const unsupported = [...path.params.keys()][0];
+    const dsnOn = this.#ctx.dsn !== false;
+    const unsupported = [...path.params.keys()].find((k) =>
+      !(dsnOn && (k === "NOTIFY" || k === "ORCPT"))
+    );
     if (unsupported) {
       return this.reply(withText(REPLIES.unsupportedOption, `Unsupported option: ${unsupported}`));
+    }
+    const dsn = parseRcptDsn(path.params);
+    if ("error" in dsn) return this.reply(withText(REPLIES.syntax, dsn.error));
+    if (isUtf8Address(path.address) && !this.#transaction!.smtputf8) {
+      return this.reply(REPLIES.utf8Required);
     }
     if (this.#rdns) {
       // The rules may ask about the client's name: wait for the lookup once.
@@ -370,9 +408,9 @@ export class Session {
     const tx = this.#transaction!;
     const verdict = this.#ctx.decide(this.#facts, { mailFrom: tx.sender, rcptTo: path.address });
     if (verdict instanceof Promise) {
-      return verdict.then((v) => this.#recipientDecided(v, path.address));
+      return verdict.then((v) => this.#recipientDecided(v, path.address, dsn.dsn));
     }
-    this.#recipientDecided(verdict, path.address);
+    this.#recipientDecided(verdict, path.address, dsn.dsn);
   }
 
   /** DATA: from now on input is message content. */
@@ -380,6 +418,41 @@ export class Session {
     this.#reader.beginData();
     this.#enter("data");
     this.reply(REPLIES.startData);
+  }
+
+  /** True when the transaction's content started with BDAT (RFC 3030 §2: no DATA then). */
+  get dataAfterBdat(): boolean {
+    return this.#transaction?.transfer === "bdat";
+  }
+
+  /** BDAT SIZE [LAST] (RFC 3030): reads the chunk, then answers. */
+  bdat(size: number, last: boolean): void {
+    const tx = this.#transaction;
+    const accepted = tx !== undefined && this.state === "rcpt";
+    if (accepted) tx.transfer = "bdat";
+    const discard = () => {};
+    this.#chunk = {
+      remaining: size,
+      size,
+      last,
+      accepted,
+      write: accepted ? (bytes) => tx.write(bytes.slice()) : discard,
+    };
+    this.#chunkReturn = this.state;
+    this.#enter("bdat");
+  }
+
+  #chunkReturn: SessionState = "ready";
+
+  async #endOfChunk(): Promise<void> {
+    const chunk = this.#chunk!;
+    this.#chunk = undefined;
+    this.#enter(this.#chunkReturn);
+    if (!chunk.accepted) return this.#protocolError(REPLIES.bdatRefused);
+    if (!chunk.last) {
+      return this.reply({ code: 250, enhanced: "2.0.0", text: `${chunk.size} octets received` });
+    }
+    await this.#endOfData();
   }
 
   /** RSET: drops the transaction. */
@@ -395,7 +468,7 @@ export class Session {
     this.close();
   }
 
-  #recipientDecided(verdict: RuleVerdict, address: string): void {
+  #recipientDecided(verdict: RuleVerdict, address: string, dsn: RcptDsn): void {
     const tx = this.#transaction;
     if (!tx) return;
     if (verdict.kind === "reject") {
@@ -411,11 +484,13 @@ export class Session {
       return this.reply(REPLIES.tempFailure);
     }
     tx.recipients.push(address);
-    tx.envelopes.push(
-      verdict.user === undefined
-        ? { rcpt: address, action: verdict.action }
-        : { rcpt: address, action: verdict.action, user: verdict.user },
-    );
+    tx.envelopes.push({
+      rcpt: address,
+      action: verdict.action,
+      ...(verdict.user === undefined ? {} : { user: verdict.user }),
+      ...(dsn.notify ? { dsnNotify: dsn.notify } : {}),
+      ...(dsn.orcpt ? { dsnOrcpt: dsn.orcpt } : {}),
+    });
     this.#enter("rcpt");
     this.reply(REPLIES.recipientOk);
   }
@@ -431,6 +506,13 @@ export class Session {
       case "AUTH":
         // RFC 4954 §5: accepted, and ignored without an authenticated session.
         return undefined;
+      case "SMTPUTF8":
+        return value === "" ? undefined : REPLIES.syntax;
+      case "RET":
+      case "ENVID":
+        return this.#ctx.dsn === false
+          ? withText(REPLIES.unsupportedOption, `Unsupported option: ${key}`)
+          : undefined;
       default:
         return withText(REPLIES.unsupportedOption, `Unsupported option: ${key}`);
     }
@@ -456,6 +538,7 @@ export class Session {
     const tx = this.#transaction!;
     this.#transaction = undefined;
     this.#enter("ready");
+    tx.countHops();
     switch (tx.problem) {
       case "too-big":
         return this.reply(REPLIES.tooBig);
@@ -493,6 +576,9 @@ export class Session {
         src: this.#facts.src,
         content,
         envelopes: tx.envelopes,
+        ...(tx.dsn.ret ? { dsnRet: tx.dsn.ret } : {}),
+        ...(tx.dsn.envid ? { dsnEnvid: tx.dsn.envid } : {}),
+        ...(tx.smtputf8 ? { smtputf8: true } : {}),
       });
     } catch (error) {
       this.#ctx.log.warn(

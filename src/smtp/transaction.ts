@@ -3,6 +3,7 @@
 
 import type { NewEnvelope } from "../queue/mod.ts";
 import type { DataSink } from "./line_reader.ts";
+import type { MailDsn } from "./dsn.ts";
 
 const RECEIVED_PREFIX = "received:";
 
@@ -12,6 +13,12 @@ export class Transaction implements DataSink {
   /** MAIL FROM parameters (SIZE, BODY…), upper-cased keywords. */
   readonly params: ReadonlyMap<string, string>;
   readonly envelopes: NewEnvelope[] = [];
+  /** RET and ENVID of MAIL FROM (RFC 3461). */
+  dsn: MailDsn = {};
+  /** MAIL FROM carried SMTPUTF8 (RFC 6531). */
+  smtputf8 = false;
+  /** How the content is coming: unknown until DATA or the first BDAT (RFC 3030 §2). */
+  transfer: "none" | "data" | "bdat" = "none";
   /** Recipients as given, in order, one per accepted RCPT. */
   readonly recipients: string[] = [];
   #chunks: Uint8Array[] = [];
@@ -64,6 +71,18 @@ export class Transaction implements DataSink {
     return undefined;
   }
 
+  /** Counts Received: headers of content that came by BDAT (DATA counts while reading). */
+  countHops(): void {
+    if (this.transfer !== "bdat") return;
+    const text = new TextDecoder("latin1").decode(
+      this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks),
+    );
+    for (const line of text.split("\r\n")) {
+      if (line === "") break;
+      this.headerLine(new TextEncoder().encode(line.slice(0, RECEIVED_PREFIX.length)));
+    }
+  }
+
   /** The content read, as chunks in order. */
   get chunks(): readonly Uint8Array[] {
     return this.#chunks;
@@ -72,3 +91,13 @@ export class Transaction implements DataSink {
 
 /** OpenSMTPD's hop limit: 100 Received: headers. */
 export const MAX_HOPS = 100;
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}

@@ -17,6 +17,7 @@ export interface DialogueOptions {
   readonly limits?: Partial<SmtpLimits>;
   readonly tls?: ListenerTls;
   readonly auth?: SmtpListenerOptions["auth"];
+  readonly dsn?: boolean;
   /** Make every submit fail (a queue that cannot write). */
   readonly failSubmit?: boolean;
 }
@@ -30,6 +31,7 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
     hostname: "mx.example.test",
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.dsn === false ? { dsn: false } : {}),
     ...(options.auth ? { auth: options.auth, authFailureDelayMs: 0 } : {}),
     decide: (session, envelope): RuleVerdict => {
       if (session.authUser !== undefined && envelope.rcptTo.endsWith("@far.test")) {

@@ -16,6 +16,9 @@ Deno.test("EHLO lists the extensions, HELO answers one line", async () => {
       "250-ENHANCEDSTATUSCODES",
       `250-SIZE ${35 * 1024 * 1024}`,
       "250-PIPELINING",
+      "250-DSN",
+      "250-SMTPUTF8",
+      "250-CHUNKING",
       "250 HELP",
     ].join("\r\n"),
   );

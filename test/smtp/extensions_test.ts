@@ -1,0 +1,129 @@
+// DSN (RFC 3461), SMTPUTF8 (RFC 6531) and CHUNKING/BDAT (RFC 3030) on the wire: what is
+// accepted, what is refused, and what reaches the queue.
+
+import { assertEquals, assertTrue } from "../assert.ts";
+import { contentText, startDialogueServer } from "./_server.ts";
+
+Deno.test("DSN parameters are validated and carried on the message and its envelopes", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.send("MAIL FROM:<a@client.test> RET=HDRS ENVID=QQ+2B314");
+  assertEquals(await client.reply(), "250 2.0.0 Ok");
+  await client.send(
+    "RCPT TO:<u@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;u+2Bx@example.test",
+  );
+  await client.expect("250 ");
+  await client.send("RCPT TO:<v@example.test> NOTIFY=NEVER");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<w@example.test> NOTIFY=NEVER,DELAY");
+  assertEquals(await client.reply(), "501 5.5.4 NOTIFY=NEVER stands alone");
+  await client.send("RCPT TO:<w@example.test> NOTIFY=SOMETIMES");
+  assertEquals(await client.reply(), "501 5.5.4 Invalid NOTIFY parameter");
+  await client.send("RCPT TO:<w@example.test> ORCPT=nosemicolon");
+  assertEquals(await client.reply(), "501 5.5.4 Invalid ORCPT parameter");
+  await client.send("DATA");
+  await client.expect("354 ");
+  await client.sendRaw("Subject: dsn\r\n\r\nx\r\n.\r\n");
+  await client.expect("250 ");
+  const message = server.submitted[0]!;
+  assertEquals([message.dsnRet, message.dsnEnvid], ["HDRS", "QQ+314"]);
+  assertEquals(message.envelopes.map((e) => [e.rcpt, e.dsnNotify, e.dsnOrcpt]), [
+    ["u@example.test", ["SUCCESS", "FAILURE"], "rfc822;u+x@example.test"],
+    ["v@example.test", ["NEVER"], undefined],
+  ]);
+  await client.send("MAIL FROM:<a@client.test> RET=MOST");
+  assertEquals(await client.reply(), "501 5.5.4 Invalid RET parameter");
+});
+
+Deno.test("no-dsn neither offers DSN nor accepts its parameters", async () => {
+  await using server = await startDialogueServer({ dsn: false });
+  await using client = await server.connect();
+  await client.expect("220 ");
+  await client.send("EHLO client.test");
+  assertEquals((await client.reply()).includes("DSN"), false);
+  await client.send("MAIL FROM:<a@client.test> RET=FULL");
+  assertEquals(await client.reply(), "555 5.5.4 Unsupported option: RET");
+  await client.send("MAIL FROM:<a@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<u@example.test> NOTIFY=NEVER");
+  assertEquals(await client.reply(), "555 5.5.4 Unsupported option: NOTIFY");
+});
+
+Deno.test("UTF-8 addresses are accepted only with SMTPUTF8", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.send("MAIL FROM:<jörg@client.test>");
+  assertEquals(await client.reply(), "553 5.6.7 SMTPUTF8 is required for a UTF-8 address");
+  await client.send("MAIL FROM:<a@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<δοκιμή@example.test>");
+  assertEquals(await client.reply(), "553 5.6.7 SMTPUTF8 is required for a UTF-8 address");
+  await client.send("RSET");
+  await client.expect("250 ");
+  await client.send("MAIL FROM:<jörg@client.test> SMTPUTF8");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<δοκιμή@example.test>");
+  await client.expect("250 ");
+  await client.send("DATA");
+  await client.expect("354 ");
+  await client.sendRaw("Subject: ünïcode\r\n\r\nx\r\n.\r\n");
+  await client.expect("250 ");
+  assertEquals(server.submitted[0]!.smtputf8, true);
+  assertEquals(server.submitted[0]!.sender, "jörg@client.test");
+});
+
+Deno.test("BDAT chunks make one message, binary as sent, no dot-unstuffing", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.send("MAIL FROM:<a@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<u@example.test>");
+  await client.expect("250 ");
+  const first = "Subject: chunks\r\n\r\n.a dot stays\r\n";
+  const second = "last part\r\n.\r\n";
+  await client.sendRaw(`BDAT ${first.length}\r\n${first}`);
+  assertEquals(await client.reply(), `250 2.0.0 ${first.length} octets received`);
+  await client.sendRaw(`BDAT ${second.length} LAST\r\n${second}`);
+  await client.expect("250 2.0.0 ");
+  assertTrue(contentText(server.submitted[0]!).endsWith(first + second));
+  await client.send("NOOP");
+  await client.expect("250 ");
+});
+
+Deno.test("BDAT without recipients is read and refused; DATA after BDAT is refused", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.sendRaw("BDAT 12 LAST\r\nNOOP\r\nNOOP\r\n");
+  assertEquals(
+    await client.reply(),
+    "503 5.5.1 Invalid command: BDAT needs MAIL FROM and a recipient first",
+  );
+  // The chunk was consumed: the NOOPs inside it were not run as commands.
+  await client.send("MAIL FROM:<a@client.test>");
+  assertEquals(await client.reply(), "250 2.0.0 Ok");
+  await client.send("RCPT TO:<u@example.test>");
+  await client.expect("250 ");
+  await client.sendRaw("BDAT 3\r\nabc");
+  await client.expect("250 ");
+  await client.send("DATA");
+  assertEquals(
+    await client.reply(),
+    "503 5.5.1 Invalid command: DATA cannot follow BDAT in one transaction",
+  );
+  await client.sendRaw("BDAT 0 LAST\r\n");
+  await client.expect("250 2.0.0 ");
+  assertEquals(server.submitted.length, 1);
+});
+
+Deno.test("a BDAT message over the size limit is read whole and refused", async () => {
+  await using server = await startDialogueServer({ limits: { maxMessageSize: 100 } });
+  await using client = await server.greeted();
+  await client.send("MAIL FROM:<a@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<u@example.test>");
+  await client.expect("250 ");
+  await client.sendRaw(`BDAT 500 LAST\r\n${"x".repeat(500)}`);
+  assertEquals(await client.reply(), "552 5.3.4 Message too big for system");
+  await client.send("NOOP");
+  await client.expect("250 ");
+});
