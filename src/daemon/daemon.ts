@@ -89,6 +89,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           ...(tls ? { tls } : {}),
           ...(auth ? { auth } : {}),
           ...(listener.noDsn ? { dsn: false } : {}),
+          ...(listener.maskSource ? { maskSource: true } : {}),
           address: listener.address === "localhost" ? "127.0.0.1" : listener.address,
           port: listener.port,
           hostname: listener.hostname ?? serverName,

@@ -115,5 +115,7 @@ export const REPLIES = {
     enhanced: "5.5.1",
     text: "Invalid command: BDAT needs MAIL FROM and a recipient first",
   },
+  earlyTalker: { code: 554, enhanced: "5.5.0", text: "Talking before the greeting is not allowed" },
+  tooManySessions: { code: 421, enhanced: "4.7.0", text: "Too many connections, try again later" },
   localError: { code: 421, enhanced: "4.3.0", text: "Temporary error, closing connection" },
 } as const satisfies Record<string, Reply>;

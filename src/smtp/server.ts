@@ -26,6 +26,8 @@ export interface SmtpListenerOptions {
   readonly authFailureDelayMs?: number;
   /** Offer DSN (RFC 3461); `listen … no-dsn` turns it off. Default on. */
   readonly dsn?: boolean;
+  /** Leave the client out of Received: (`listen … mask-src`). */
+  readonly maskSource?: boolean;
   readonly limits?: Partial<SmtpLimits>;
   /** Decides one recipient. */
   decide(session: SessionFacts, envelope: EnvelopeFacts): RuleVerdict | Promise<RuleVerdict>;
@@ -59,6 +61,7 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     ...(options.tls && contexts ? { tls: { mode: options.tls.mode, contexts } } : {}),
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.dsn === false ? { dsn: false } : {}),
+    ...(options.maskSource ? { maskSource: true } : {}),
     ...(options.authFailureDelayMs === undefined
       ? {}
       : { authFailureDelayMs: options.authFailureDelayMs }),
@@ -70,9 +73,25 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     ...(options.resolveRdns ? { resolveRdns: options.resolveRdns } : {}),
     log: options.log,
   };
+  const perClient = new Map<string, number>();
   const accept = (socket: Socket) => {
+    const client = socket.remoteAddress ?? "";
+    const fromClient = perClient.get(client) ?? 0;
+    if (sockets.size >= limits.maxSessions || fromClient >= limits.maxSessionsPerClient) {
+      // Over a cap: say so and close, without a session.
+      options.log.info(`smtp-in: refused connection from ${client}: too many sessions`);
+      socket.on("error", () => {});
+      socket.end(formatReply(REPLIES.tooManySessions));
+      return;
+    }
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    perClient.set(client, fromClient + 1);
+    socket.on("close", () => {
+      sockets.delete(socket);
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left > 0) perClient.set(client, left);
+      else perClient.delete(client);
+    });
     void new Session(socket, ctx).run();
   };
   // SMTPS: TLS from the first byte; otherwise plain, upgraded by STARTTLS when offered.

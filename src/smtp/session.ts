@@ -25,8 +25,16 @@ export interface SmtpLimits {
   readonly maxRcpt: number;
   /** Messages per session. */
   readonly maxMails: number;
-  /** Idle time before the session is closed with 421. */
+  /** Idle time before the session is closed with 421, between commands. */
   readonly idleTimeoutMs: number;
+  /** Idle time while message data is being received (RFC 5321 §4.5.3.2.6: 3 minutes). */
+  readonly dataTimeoutMs: number;
+  /** Sessions open at once on this listener; one more is answered 421 and closed. */
+  readonly maxSessions: number;
+  /** Sessions open at once from one client address. */
+  readonly maxSessionsPerClient: number;
+  /** Wait this long before the greeting; a client that talks first is refused. */
+  readonly greetingDelayMs: number;
   /** Longest command line, CRLF included. */
   readonly commandLineMax: number;
   /** Longest text line, CRLF included. */
@@ -41,6 +49,10 @@ export const DEFAULT_LIMITS: SmtpLimits = {
   maxRcpt: 1000,
   maxMails: 100,
   idleTimeoutMs: 300_000,
+  dataTimeoutMs: 180_000,
+  maxSessions: 10_000,
+  maxSessionsPerClient: 500,
+  greetingDelayMs: 0,
   commandLineMax: 512,
   textLineMax: 1000,
   maxErrors: 10,
@@ -74,6 +86,8 @@ export interface SessionContext {
   readonly authFailureDelayMs?: number;
   /** DSN (RFC 3461) offered; `listen … no-dsn` turns it off. Default on. */
   readonly dsn?: boolean;
+  /** `listen … mask-src`: leave the client out of Received:. */
+  readonly maskSource?: boolean;
   /** The client's reverse DNS name; looked up at connect when given. Never rejects. */
   resolveRdns?(ip: string): Promise<string | undefined>;
   readonly log: Logger;
@@ -180,6 +194,18 @@ export class Session {
   async run(): Promise<void> {
     const { log } = this.#ctx;
     log.info(`smtp-in: session ${this.id} connected from ${this.#facts.src}`);
+    if (this.limits.greetingDelayMs > 0) {
+      await new Promise((r) => setTimeout(r, this.limits.greetingDelayMs));
+      // RFC 5321 §4.3.1: the client waits for the greeting; one that talks first is not
+      // a well-behaved client.
+      if (this.#reader.buffered > 0) {
+        log.info(`smtp-in: session ${this.id} refused: client talked before the greeting`);
+        this.reply(REPLIES.earlyTalker);
+        this.close();
+        return;
+      }
+    }
+    if (this.#ended) return;
     this.reply({ code: 220, text: `${this.#ctx.hostname} ESMTP OpenSMTPD` });
     try {
       while (this.state !== "closing") {
@@ -564,6 +590,7 @@ export class Session {
         ? { tls: this.#tlsDescription ?? describeTls(this.#socket) ?? "TLS" }
         : {}),
       recipients: tx.recipients,
+      ...(this.#ctx.maskSource ? { maskSource: true } : {}),
       date: new Date(),
     });
     const content = Buffer.concat([Buffer.from(received, "latin1"), ...tx.chunks]);
@@ -607,7 +634,13 @@ export class Session {
 
   #enter(next: SessionState): void {
     if (this.state === next) return;
+    const wasData = this.state === "data" || this.state === "bdat";
+    const isData = next === "data" || next === "bdat";
     this.state = next;
+    // RFC 5321 §4.5.3.2: data blocks and commands have timeouts of their own.
+    if (wasData !== isData && next !== "closing") {
+      this.#socket.setTimeout(isData ? this.limits.dataTimeoutMs : this.limits.idleTimeoutMs);
+    }
   }
 
   #flush(): void {

@@ -18,6 +18,7 @@ export interface DialogueOptions {
   readonly tls?: ListenerTls;
   readonly auth?: SmtpListenerOptions["auth"];
   readonly dsn?: boolean;
+  readonly maskSource?: boolean;
   /** Make every submit fail (a queue that cannot write). */
   readonly failSubmit?: boolean;
 }
@@ -32,6 +33,7 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.dsn === false ? { dsn: false } : {}),
+    ...(options.maskSource ? { maskSource: true } : {}),
     ...(options.auth ? { auth: options.auth, authFailureDelayMs: 0 } : {}),
     decide: (session, envelope): RuleVerdict => {
       if (session.authUser !== undefined && envelope.rcptTo.endsWith("@far.test")) {
