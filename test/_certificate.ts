@@ -8,14 +8,18 @@ export interface TestCertificate {
   readonly key: string;
   /** The test CA clients trust (rustls refuses a self-signed leaf). */
   readonly ca: string;
+  /** A client certificate and key signed by the same CA, for `verify` listeners. */
+  readonly clientCert: string;
+  readonly clientKey: string;
 }
 
-let cached: Promise<TestCertificate | undefined> | undefined;
+const cached = new Map<string, Promise<TestCertificate | undefined>>();
 
-/** Makes (once per process) a P-256 certificate for mx.example.test. */
+/** Makes (once per process and name) a P-256 certificate, with a CA of its own. */
 export function testCertificate(name = "mx.example.test"): Promise<TestCertificate | undefined> {
-  cached ??= make(name);
-  return cached;
+  let made = cached.get(name);
+  if (!made) cached.set(name, made = make(name));
+  return made;
 }
 
 async function make(name: string): Promise<TestCertificate | undefined> {
@@ -70,8 +74,41 @@ async function make(name: string): Promise<TestCertificate | undefined> {
       "-extfile",
       "leaf.ext",
     ]);
+    await openssl(dir, [
+      "req",
+      ...ec,
+      "-keyout",
+      "client.key",
+      "-out",
+      "client.csr",
+      "-subj",
+      "/CN=client.test",
+    ]);
+    await Deno.writeTextFile(
+      `${dir}/client.ext`,
+      "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    );
+    await openssl(dir, [
+      "x509",
+      "-req",
+      "-in",
+      "client.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "client.pem",
+      "-days",
+      "2",
+      "-extfile",
+      "client.ext",
+    ]);
     return {
       name,
+      clientCert: await Deno.readTextFile(`${dir}/client.pem`),
+      clientKey: await Deno.readTextFile(`${dir}/client.key`),
       cert: await Deno.readTextFile(`${dir}/cert.pem`),
       key: await Deno.readTextFile(`${dir}/key.pem`),
       ca: await Deno.readTextFile(`${dir}/ca.pem`),

@@ -27,14 +27,28 @@ export async function listenerTls(
       key: await readPem(name, "key", resolvePath(baseDir, pki.key)),
     });
   }
-  return { mode: listener.tls, certificates };
+  let ca: string | undefined;
+  if (listener.ca) {
+    const decl = config.cas.find((c) => c.name === listener.ca);
+    if (!decl) throw new Error(`${where}: no ca named "${listener.ca}"`);
+    ca = await readPem(listener.ca, "CA certificate", resolvePath(baseDir, decl.cert));
+  }
+  if (listener.verifyClient && !ca) {
+    throw new Error(`${where}: verify needs a ca to check client certificates against`);
+  }
+  return {
+    mode: listener.tls,
+    certificates,
+    ...(listener.verifyClient ? { verifyClient: true } : {}),
+    ...(ca ? { ca } : {}),
+  };
 }
 
-async function readPem(pki: string, what: string, path: string): Promise<string> {
+async function readPem(name: string, what: string, path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot read the ${what} of pki "${pki}" from "${path}": ${why}`);
+    throw new Error(`Cannot read the ${what} of "${name}" from "${path}": ${why}`);
   }
 }

@@ -55,7 +55,12 @@ const LISTEN_BACKLOG = 511;
 export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServer> {
   const limits: SmtpLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const sockets = new Set<Socket>();
-  const contexts = options.tls ? createTlsContexts(options.tls.certificates) : undefined;
+  const contexts = options.tls
+    ? createTlsContexts(options.tls.certificates, {
+      ...(options.tls.verifyClient ? { verifyClient: true } : {}),
+      ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+    })
+    : undefined;
   const ctx = {
     hostname: options.hostname,
     ...(options.tls && contexts ? { tls: { mode: options.tls.mode, contexts } } : {}),
@@ -100,6 +105,8 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       noDelay: true,
       secureContext: contexts.secureContext,
       SNICallback: contexts.SNICallback,
+      requestCert: contexts.verifyClient,
+      rejectUnauthorized: contexts.verifyClient,
     }, accept)
     : createServer({ noDelay: true }, accept);
   return new Promise((resolve, reject) => {

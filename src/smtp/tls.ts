@@ -16,24 +16,40 @@ export interface Certificate {
 export interface ListenerTls {
   readonly mode: "starttls" | "starttls-require" | "smtps";
   readonly certificates: readonly Certificate[];
+  /** `verify`: the client must present a certificate signed by `ca`. */
+  readonly verifyClient?: boolean;
+  /** PEM of the CAs client certificates are checked against (`listen … ca NAME`). */
+  readonly ca?: string;
 }
 
 /** Contexts ready for handshakes: the first certificate unless SNI names another. */
 export interface TlsContexts {
   readonly secureContext: SecureContext;
+  /** Ask for a client certificate and refuse the handshake without a valid one. */
+  readonly verifyClient: boolean;
   SNICallback(servername: string, done: (error: Error | null, ctx?: SecureContext) => void): void;
 }
 
 /** Builds the contexts of a listener; TLS 1.2 at least (OpenSMTPD 7.4 dropped 1.0/1.1). */
-export function createTlsContexts(certificates: readonly Certificate[]): TlsContexts {
+export function createTlsContexts(
+  certificates: readonly Certificate[],
+  options: { verifyClient?: boolean; ca?: string } = {},
+): TlsContexts {
   if (certificates.length === 0) throw new Error("TLS needs at least one certificate");
+  if (options.verifyClient && !options.ca) throw new Error("verify needs a ca to check against");
   const contexts = certificates.map((c) => ({
     name: c.name.toLowerCase(),
-    context: createSecureContext({ cert: c.cert, key: c.key, minVersion: "TLSv1.2" }),
+    context: createSecureContext({
+      cert: c.cert,
+      key: c.key,
+      minVersion: "TLSv1.2",
+      ...(options.ca ? { ca: options.ca } : {}),
+    }),
   }));
   const fallback = contexts[0]!.context;
   return {
     secureContext: fallback,
+    verifyClient: options.verifyClient ?? false,
     SNICallback(servername, done) {
       const name = servername.toLowerCase();
       const found = contexts.find((c) => c.name === name) ??
@@ -51,6 +67,8 @@ export function upgradeToTls(socket: Socket, contexts: TlsContexts): TLSSocket {
     isServer: true,
     secureContext: contexts.secureContext,
     SNICallback: contexts.SNICallback,
+    requestCert: contexts.verifyClient,
+    rejectUnauthorized: contexts.verifyClient,
   });
 }
 

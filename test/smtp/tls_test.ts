@@ -158,3 +158,67 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "tls-require verify accepts a client certificate from the ca and refuses none",
+  ignore,
+  async fn() {
+    await using server = await startDialogueServer({
+      tls: { mode: "starttls-require", certificates, verifyClient: true, ca: certificate!.ca },
+    });
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${dir}/client.pem`, certificate!.clientCert);
+    await Deno.writeTextFile(`${dir}/client.key`, certificate!.clientKey);
+    const talk = async (withCert: boolean) => {
+      const args = [
+        "s_client",
+        "-connect",
+        `127.0.0.1:${server.port}`,
+        "-starttls",
+        "smtp",
+        "-quiet",
+        "-crlf",
+        "-servername",
+        "mx.example.test",
+        ...(withCert ? ["-cert", `${dir}/client.pem`, "-key", `${dir}/client.key`] : []),
+      ];
+      const child = new Deno.Command("openssl", {
+        args,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(
+        new TextEncoder().encode("EHLO client.test\nMAIL FROM:<a@client.test>\nQUIT\n"),
+      );
+      await writer.close();
+      const output = await child.output();
+      return new TextDecoder().decode(output.stdout);
+    };
+    try {
+      const good = await talk(true);
+      assertStringIncludes(good, "250 2.0.0 Ok");
+      assertStringIncludes(good, "221 2.0.0 Bye");
+      const bad = await talk(false);
+      assertEquals(bad.includes("250 2.0.0 Ok"), false, bad);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "several certificates on one listener are chosen by the name the client asks for",
+  ignore,
+  async fn() {
+    const other = (await testCertificate("other.example.test"))!;
+    await using server = await startDialogueServer({
+      tls: { mode: "smtps", certificates: [other, certificate!] },
+    });
+    // The first certificate is another name's, from another CA: only choosing by SNI
+    // makes the client's verification of mx.example.test pass.
+    await using client = await SmtpTestClient.connectTls(server.port, trust);
+    await client.expect("220 ");
+  },
+});
