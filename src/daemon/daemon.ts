@@ -86,6 +86,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const auth = listenerAuth(listener, tables);
       servers.push(
         await startSmtpServer({
+          ...(listener.address === "socket" ? { socketPath: `${queueDir}/smtpd.sock` } : {}),
           ...(tls ? { tls } : {}),
           ...(auth ? { auth } : {}),
           ...(listener.noDsn ? { dsn: false } : {}),

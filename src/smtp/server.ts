@@ -12,7 +12,10 @@ import { createTlsContexts, type ListenerTls } from "./tls.ts";
 
 /** Options of {@link startSmtpServer}. */
 export interface SmtpListenerOptions {
+  /** An IP address, or the path of a unix socket when `socketPath` is given. */
   readonly address: string;
+  /** Listen on this unix socket instead (`listen on socket`: the local enqueuer). */
+  readonly socketPath?: string;
   /** 0 picks a free port. */
   readonly port: number;
   /** The name in the banner, EHLO reply and Received: header. */
@@ -67,6 +70,7 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.dsn === false ? { dsn: false } : {}),
     ...(options.maskSource ? { maskSource: true } : {}),
+    ...(options.socketPath ? { unixSocket: true } : {}),
     ...(options.authFailureDelayMs === undefined
       ? {}
       : { authFailureDelayMs: options.authFailureDelayMs }),
@@ -111,13 +115,17 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     : createServer({ noDelay: true }, accept);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ host: options.address, port: options.port, backlog: LISTEN_BACKLOG }, () => {
+    const where = options.socketPath
+      ? { path: options.socketPath, backlog: LISTEN_BACKLOG }
+      : { host: options.address, port: options.port, backlog: LISTEN_BACKLOG };
+    if (options.socketPath) removeStaleSocket(options.socketPath);
+    server.listen(where, () => {
       server.off("error", reject);
       server.on("error", (error) => options.log.warn(`smtp-in: listener: ${error.message}`));
       const bound = server.address();
       const port = typeof bound === "object" && bound ? bound.port : options.port;
       resolve({
-        address: options.address,
+        address: options.socketPath ?? options.address,
         port,
         close: () => closeServer(server, sockets),
       });
@@ -140,4 +148,13 @@ function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
 
 function defaultIsLocal(ip: string): boolean {
   return ip === "127.0.0.1" || ip === "::1";
+}
+
+// A socket file left by a daemon that did not stop cleanly would make listen() fail.
+function removeStaleSocket(path: string): void {
+  try {
+    if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
+  } catch {
+    // Nothing there.
+  }
 }

@@ -88,6 +88,8 @@ export interface SessionContext {
   readonly dsn?: boolean;
   /** `listen … mask-src`: leave the client out of Received:. */
   readonly maskSource?: boolean;
+  /** The local enqueuer's unix socket: clients are local, and `from socket` matches. */
+  readonly unixSocket?: boolean;
   /** The client's reverse DNS name; looked up at connect when given. Never rejects. */
   resolveRdns?(ip: string): Promise<string | undefined>;
   readonly log: Logger;
@@ -134,15 +136,15 @@ export class Session {
     this.#ctx = ctx;
     this.limits = ctx.limits;
     this.#reader = new LineReader(ctx.limits);
-    const ip = normaliseIp(socket.remoteAddress ?? "");
+    const ip = ctx.unixSocket ? "local" : normaliseIp(socket.remoteAddress ?? "");
     this.#facts = {
       src: ip,
-      local: ctx.isLocalAddress(ip),
-      socket: false,
+      local: ctx.unixSocket === true || ctx.isLocalAddress(ip),
+      socket: ctx.unixSocket === true,
       tls: false,
       ...(ctx.tag === undefined ? {} : { tag: ctx.tag }),
     };
-    if (ctx.resolveRdns) {
+    if (ctx.resolveRdns && !ctx.unixSocket) {
       this.#rdns = ctx.resolveRdns(ip).then((name) => {
         this.#rdns = undefined;
         if (name) this.#facts.rdns = name;
