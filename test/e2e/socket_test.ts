@@ -6,11 +6,15 @@ import { SILENT_LOGGER } from "../../src/log/mod.ts";
 import { assertEquals } from "../assert.ts";
 import { freePort, readMaildir, waitFor } from "../_helpers.ts";
 
+// Unix sockets need a net permission naming their exact path: the test task grants this one.
+const QUEUE = "/tmp/smtpd-socket-test";
+
 Deno.test("listen on socket accepts local mail over a unix socket", async () => {
   const dir = await Deno.makeTempDir();
+  await Deno.remove(QUEUE, { recursive: true }).catch(() => {});
   await Deno.writeTextFile(
     `${dir}/smtpd.conf`,
-    `queue path "${dir}/queue"
+    `queue path "${QUEUE}"
 listen on 127.0.0.1 port ${freePort()}
 listen on socket
 action "a" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
@@ -22,8 +26,8 @@ match from socket for any action "a"
     log: SILENT_LOGGER,
   });
   try {
-    assertEquals(daemon.listeners[1]!.address, `${dir}/queue/smtpd.sock`);
-    const conn = await Deno.connect({ transport: "unix", path: `${dir}/queue/smtpd.sock` });
+    assertEquals(daemon.listeners[1]!.address, `${QUEUE}/smtpd.sock`);
+    const conn = await Deno.connect({ transport: "unix", path: `${QUEUE}/smtpd.sock` });
     const encoder = new TextEncoder();
     const lines = [
       "EHLO localhost",
@@ -70,5 +74,6 @@ match from socket for any action "a"
   } finally {
     await daemon.stop();
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(QUEUE, { recursive: true });
   }
 });
