@@ -93,6 +93,8 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       socket.end(formatReply(REPLIES.tooManySessions));
       return;
     }
+    // Replies are small and come in bursts (TLS records above all): send them at once.
+    socket.setNoDelay(true);
     sockets.add(socket);
     perClient.set(client, fromClient + 1);
     socket.on("close", () => {
