@@ -214,6 +214,8 @@ export interface SmtpOptions {
   /** Messages per session (default 100). */
   readonly maxMails: number;
   readonly subAddrDelim: string;
+  /** `smtp greeting-delay D` (ours): wait before the banner; a client talking first is refused. */
+  readonly greetingDelay?: number;
 }
 
 /** The whole configuration, as one model whatever grammar it came from. */

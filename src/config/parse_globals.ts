@@ -134,10 +134,13 @@ export function parseSmtp(stream: TokenStream, builder: ConfigBuilder): void {
       return;
     case "sub-addr-delim":
       return parseSubAddrDelim(stream, builder);
+    case "greeting-delay":
+      builder.smtp.greetingDelay = parseDurationToken(stream);
+      return;
     default:
       throw stream.unknown(
         option,
-        ["max-message-size", "limit", "ciphers", "sub-addr-delim"],
+        ["max-message-size", "limit", "ciphers", "sub-addr-delim", "greeting-delay"],
         "smtp option",
       );
   }

@@ -431,3 +431,9 @@ Deno.test("formatDiagnostic() shows the line and a caret under the column", () =
     't.conf:2:25: Unknown match criterion "acton": did you mean "action"?\n\tmatch from any for any acton "x"\n\t                       ^',
   );
 });
+
+Deno.test("parseConfig() reads smtp greeting-delay (an extension) and prints it back", () => {
+  const config = parse("smtp greeting-delay 2s\n");
+  assertEquals(config.smtp.greetingDelay, 2);
+  assertEquals(printConfig(config), "smtp greeting-delay 2s\n");
+});

@@ -73,6 +73,9 @@ function printGlobals(config: Config): string[] {
     lines.push(`smtp sub-addr-delim ${q(smtp.subAddrDelim)}`);
   }
   if (smtp.ciphers !== undefined) lines.push(`smtp ciphers ${q(smtp.ciphers)}`);
+  if (smtp.greetingDelay !== undefined) {
+    lines.push(`smtp greeting-delay ${formatDuration(smtp.greetingDelay)}`);
+  }
   const warn = config.bounceWarnIntervals;
   if (warn.length !== 1 || warn[0] !== DEFAULTS.bounceWarnInterval) {
     lines.push(`bounce warn-interval ${warn.map(formatDuration).join(", ")}`);

@@ -99,6 +99,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             maxMessageSize: config.smtp.maxMessageSize,
             maxRcpt: config.smtp.maxRcpt,
             maxMails: config.smtp.maxMails,
+            ...(config.smtp.greetingDelay === undefined
+              ? {}
+              : { greetingDelayMs: config.smtp.greetingDelay * 1000 }),
           },
           decide: (session, envelope) => ruleset(session, envelope),
           submit: (message) => queue.commit(message).then(() => undefined),
