@@ -86,7 +86,11 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
   const accept = (socket: Socket) => {
     const client = socket.remoteAddress ?? "";
     const fromClient = perClient.get(client) ?? 0;
-    if (sockets.size >= limits.maxSessions || fromClient >= limits.maxSessionsPerClient) {
+    // The machine's own addresses are not held to the per-client cap (as Postfix exempts
+    // mynetworks): local submission and benchmarks open many sessions from one address.
+    const capped = !ctx.isLocalAddress(normaliseAddress(client)) &&
+      fromClient >= limits.maxSessionsPerClient;
+    if (sockets.size >= limits.maxSessions || capped) {
       // Over a cap: say so and close, without a session.
       options.log.info(`smtp-in: refused connection from ${client}: too many sessions`);
       socket.on("error", () => {});
@@ -159,4 +163,8 @@ function removeStaleSocket(path: string): void {
   } catch {
     // Nothing there.
   }
+}
+
+function normaliseAddress(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }

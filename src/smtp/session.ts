@@ -31,7 +31,7 @@ export interface SmtpLimits {
   readonly dataTimeoutMs: number;
   /** Sessions open at once on this listener; one more is answered 421 and closed. */
   readonly maxSessions: number;
-  /** Sessions open at once from one client address. */
+  /** Sessions open at once from one client address (the machine's own are not capped). */
   readonly maxSessionsPerClient: number;
   /** Wait this long before the greeting; a client that talks first is refused. */
   readonly greetingDelayMs: number;
@@ -51,7 +51,7 @@ export const DEFAULT_LIMITS: SmtpLimits = {
   idleTimeoutMs: 300_000,
   dataTimeoutMs: 180_000,
   maxSessions: 10_000,
-  maxSessionsPerClient: 500,
+  maxSessionsPerClient: 100,
   greetingDelayMs: 0,
   commandLineMax: 512,
   textLineMax: 1000,

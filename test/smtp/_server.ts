@@ -19,6 +19,8 @@ export interface DialogueOptions {
   readonly auth?: SmtpListenerOptions["auth"];
   readonly dsn?: boolean;
   readonly maskSource?: boolean;
+  /** Treat 127.0.0.1 as a remote client (for limits that spare local clients). */
+  readonly remote?: boolean;
   /** Make every submit fail (a queue that cannot write). */
   readonly failSubmit?: boolean;
 }
@@ -34,6 +36,7 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.dsn === false ? { dsn: false } : {}),
     ...(options.maskSource ? { maskSource: true } : {}),
+    ...(options.remote ? { isLocalAddress: () => false } : {}),
     ...(options.auth ? { auth: options.auth, authFailureDelayMs: 0 } : {}),
     decide: (session, envelope): RuleVerdict => {
       if (session.authUser !== undefined && envelope.rcptTo.endsWith("@far.test")) {

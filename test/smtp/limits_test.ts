@@ -6,7 +6,10 @@ import { SmtpTestClient, waitFor } from "../_helpers.ts";
 import { contentText, startDialogueServer } from "./_server.ts";
 
 Deno.test("a connection over the per-client cap gets 421 and is closed", async () => {
-  await using server = await startDialogueServer({ limits: { maxSessionsPerClient: 2 } });
+  await using server = await startDialogueServer({
+    limits: { maxSessionsPerClient: 2 },
+    remote: true,
+  });
   await using a = await server.connect();
   await using b = await server.connect();
   await a.expect("220 ");
@@ -72,4 +75,12 @@ Deno.test("mask-src leaves the client out of Received:", async () => {
   const text = contentText(server.submitted[0]!);
   assertStringIncludes(text, "Received: by mx.example.test (OpenSMTPD) with ESMTP id ");
   assertEquals(text.includes("127.0.0.1"), false);
+});
+
+Deno.test("the machine's own addresses are not held to the per-client cap", async () => {
+  await using server = await startDialogueServer({ limits: { maxSessionsPerClient: 1 } });
+  await using a = await server.connect();
+  await using b = await server.connect();
+  await a.expect("220 ");
+  await b.expect("220 ");
 });
