@@ -24,6 +24,18 @@ export async function waitFor<T>(
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/** Waits until something accepts connections on 127.0.0.1:port (a daemon starting). */
+export function waitListening(port: number, timeoutMs = 30_000): Promise<true> {
+  return waitFor("the daemon to listen", async () => {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true as const;
+    } catch {
+      return undefined;
+    }
+  }, timeoutMs);
+}
+
 /** The files in a Maildir's new/ directory, sorted, with their contents. */
 export async function readMaildir(dir: string): Promise<{ name: string; text: string }[]> {
   const files: { name: string; text: string }[] = [];
@@ -103,6 +115,18 @@ export class SmtpTestClient implements AsyncDisposable {
     const last = text.split("\r\n").at(-1) ?? "";
     if (!last.startsWith(prefix)) throw new Error(`Expected "${prefix}…", got "${text}"`);
     return text;
+  }
+
+  /** MAIL FROM, RCPT TO for each recipient and DATA, each answered as it should be. */
+  async startData(from: string, to: readonly string[]): Promise<void> {
+    await this.send(`MAIL FROM:<${from}>`);
+    await this.expect("250 ");
+    for (const rcpt of to) {
+      await this.send(`RCPT TO:<${rcpt}>`);
+      await this.expect("250 ");
+    }
+    await this.send("DATA");
+    await this.expect("354 ");
   }
 
   /** Resolves true once the server has closed the connection. */

@@ -66,5 +66,5 @@ export function isValidHelo(name: string): boolean {
 
 /** True when the address has characters beyond ASCII (it needs SMTPUTF8). */
 export function isUtf8Address(address: string): boolean {
-  return /[^\x00-\x7f]/.test(address);
+  return /[\u0080-\uffff]/.test(address);
 }

@@ -2,7 +2,7 @@
 // last 250, restarted, and every accepted message must then be in the Maildir exactly once.
 
 import { assertEquals } from "../assert.ts";
-import { freePort, readMaildir, sendMessage, waitFor } from "../_helpers.ts";
+import { freePort, readMaildir, sendMessage, waitFor, waitListening } from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const MESSAGES = 60;
@@ -14,17 +14,6 @@ function spawnDaemon(conf: string): Deno.ChildProcess {
     stdout: "null",
     stderr: "piped",
   }).spawn();
-}
-
-async function waitListening(port: number): Promise<void> {
-  await waitFor("the daemon to listen", async () => {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return true;
-    } catch {
-      return undefined;
-    }
-  }, 30_000);
 }
 
 Deno.test("no message that got a 250 is lost or duplicated across a SIGKILL", async () => {

@@ -109,14 +109,7 @@ Deno.test("one message to two recipients is one message row and two envelopes", 
   await client.expect("220 ");
   await client.send("EHLO client.test");
   await client.expect("250 ");
-  await client.send("MAIL FROM:<a@client.test>");
-  await client.expect("250 ");
-  await client.send("RCPT TO:<bob@example.test>");
-  await client.expect("250 ");
-  await client.send("RCPT TO:<carol@example.test>");
-  await client.expect("250 ");
-  await client.send("DATA");
-  await client.expect("354 ");
+  await client.startData("a@client.test", ["bob@example.test", "carol@example.test"]);
   await client.sendRaw("Subject: two\r\n\r\nbody\r\n.\r\n");
   await client.expect("250 2.0.0 ");
   for (const user of ["bob", "carol"]) {

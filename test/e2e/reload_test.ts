@@ -2,7 +2,7 @@
 // accepted afterwards without a restart, and a broken file keeps the old contents.
 
 import { assertEquals } from "../assert.ts";
-import { freePort, SmtpTestClient, waitFor } from "../_helpers.ts";
+import { freePort, SmtpTestClient, waitFor, waitListening } from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -40,14 +40,7 @@ match from any for rcpt-to <recipients> action "a"
     new WritableStream({ write: (text) => void (log += text) }),
   );
   try {
-    await waitFor("the daemon to listen", async () => {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        return true;
-      } catch {
-        return undefined;
-      }
-    }, 30_000);
+    await waitListening(port);
     assertEquals(await rcptReply(port, "alice@example.test"), "250");
     assertEquals(await rcptReply(port, "bob@example.test"), "550");
 

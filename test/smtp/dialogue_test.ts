@@ -169,12 +169,7 @@ Deno.test("SIZE above the limit is refused at MAIL, a bigger body after the data
 Deno.test("dot-stuffed lines are unstuffed; bare LF and LF.LF never end the data", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
-  await client.send("MAIL FROM:<a@client.test>");
-  await client.expect("250 ");
-  await client.send("RCPT TO:<a@example.test>");
-  await client.expect("250 ");
-  await client.send("DATA");
-  await client.expect("354 ");
+  await client.startData("a@client.test", ["a@example.test"]);
   await client.sendRaw("Subject: dots\r\n\r\n..leading dot\r\nbare\n.\nstill data\r\n...\r\n");
   await client.sendRaw(".\r\n");
   await client.expect("250 ");
@@ -186,12 +181,7 @@ Deno.test("an empty message and a terminator split across packets are handled", 
   await using server = await startDialogueServer();
   await using client = await server.greeted();
   for (const pieces of [[".\r\n"], ["Subject: x\r\n\r\nbody\r", "\n.", "\r", "\n"]]) {
-    await client.send("MAIL FROM:<a@client.test>");
-    await client.expect("250 ");
-    await client.send("RCPT TO:<a@example.test>");
-    await client.expect("250 ");
-    await client.send("DATA");
-    await client.expect("354 ");
+    await client.startData("a@client.test", ["a@example.test"]);
     for (const piece of pieces) {
       await client.sendRaw(piece);
       await new Promise((r) => setTimeout(r, 5));
@@ -239,12 +229,7 @@ Deno.test("a command line over 512 octets is refused and the session goes on", a
 Deno.test("a text line over 1000 octets fails the message after the data", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
-  await client.send("MAIL FROM:<a@client.test>");
-  await client.expect("250 ");
-  await client.send("RCPT TO:<a@example.test>");
-  await client.expect("250 ");
-  await client.send("DATA");
-  await client.expect("354 ");
+  await client.startData("a@client.test", ["a@example.test"]);
   await client.sendRaw("Subject: long\r\n\r\n" + "y".repeat(5000) + "\r\n.\r\n");
   await client.expect("500 5.5.2 Message refused: a line is longer than 1000 octets");
   assertEquals(server.submitted.length, 0);
@@ -253,12 +238,7 @@ Deno.test("a text line over 1000 octets fails the message after the data", async
 Deno.test("a message with 100 Received: headers is refused as a loop", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
-  await client.send("MAIL FROM:<a@client.test>");
-  await client.expect("250 ");
-  await client.send("RCPT TO:<a@example.test>");
-  await client.expect("250 ");
-  await client.send("DATA");
-  await client.expect("354 ");
+  await client.startData("a@client.test", ["a@example.test"]);
   await client.sendRaw("Received: from x by y; now\r\n".repeat(100) + "\r\nbody\r\n.\r\n");
   assertEquals(await client.reply(), "554 5.4.6 Routing loop detected: Too many hops");
 });
@@ -266,12 +246,7 @@ Deno.test("a message with 100 Received: headers is refused as a loop", async () 
 Deno.test("a queue that cannot write answers 451 and never 250", async () => {
   await using server = await startDialogueServer({ failSubmit: true });
   await using client = await server.greeted();
-  await client.send("MAIL FROM:<a@client.test>");
-  await client.expect("250 ");
-  await client.send("RCPT TO:<a@example.test>");
-  await client.expect("250 ");
-  await client.send("DATA");
-  await client.expect("354 ");
+  await client.startData("a@client.test", ["a@example.test"]);
   await client.sendRaw("x\r\n.\r\n");
   assertEquals(await client.reply(), "451 4.3.0 Temporary failure: message not queued");
   await client.send("NOOP");
@@ -294,12 +269,7 @@ Deno.test("the recipient limit answers 452 for one too many", async () => {
 Deno.test("the message limit per session answers 452", async () => {
   await using server = await startDialogueServer({ limits: { maxMails: 1 } });
   await using client = await server.greeted();
-  await client.send("MAIL FROM:<a@client.test>");
-  await client.expect("250 ");
-  await client.send("RCPT TO:<a@example.test>");
-  await client.expect("250 ");
-  await client.send("DATA");
-  await client.expect("354 ");
+  await client.startData("a@client.test", ["a@example.test"]);
   await client.sendRaw("x\r\n.\r\n");
   await client.expect("250 ");
   await client.send("MAIL FROM:<a@client.test>");

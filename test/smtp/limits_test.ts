@@ -50,12 +50,7 @@ Deno.test("a client that stops sending in the middle of the data times out with 
     limits: { idleTimeoutMs: 10_000, dataTimeoutMs: 150 },
   });
   await using client = await server.greeted();
-  await client.send("MAIL FROM:<a@client.test>");
-  await client.expect("250 ");
-  await client.send("RCPT TO:<u@example.test>");
-  await client.expect("250 ");
-  await client.send("DATA");
-  await client.expect("354 ");
+  await client.startData("a@client.test", ["u@example.test"]);
   await client.sendRaw("Subject: stalled\r\n");
   assertEquals(await client.reply(), "421 4.4.2 mx.example.test Timeout, closing connection");
   assertEquals(server.submitted.length, 0);
@@ -64,12 +59,7 @@ Deno.test("a client that stops sending in the middle of the data times out with 
 Deno.test("mask-src leaves the client out of Received:", async () => {
   await using server = await startDialogueServer({ maskSource: true });
   await using client = await server.greeted();
-  await client.send("MAIL FROM:<a@client.test>");
-  await client.expect("250 ");
-  await client.send("RCPT TO:<u@example.test>");
-  await client.expect("250 ");
-  await client.send("DATA");
-  await client.expect("354 ");
+  await client.startData("a@client.test", ["u@example.test"]);
   await client.sendRaw("Subject: masked\r\n\r\nx\r\n.\r\n");
   await client.expect("250 ");
   const text = contentText(server.submitted[0]!);

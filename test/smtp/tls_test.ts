@@ -33,12 +33,7 @@ Deno.test({
     assertEquals(ehlo.includes("STARTTLS"), false, "no STARTTLS once encrypted");
     await client.send("STARTTLS");
     await client.expect("502 5.5.1 ");
-    await client.send("MAIL FROM:<a@client.test>");
-    await client.expect("250 ");
-    await client.send("RCPT TO:<u@example.test>");
-    await client.expect("250 ");
-    await client.send("DATA");
-    await client.expect("354 ");
+    await client.startData("a@client.test", ["u@example.test"]);
     await client.sendRaw("Subject: tls\r\n\r\nsecret\r\n.\r\n");
     await client.expect("250 ");
     assertMatch(
