@@ -25,6 +25,7 @@ export function listenerAuth(
       }
       : {}),
     ...(listener.receivedAuth ? { inReceived: true } : {}),
+    ...(listener.senders?.masquerade ? { masquerade: true } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ import { formatReceived } from "./received.ts";
 import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { SessionState } from "./states.ts";
 import { Transaction } from "./transaction.ts";
+import { masqueradeFrom } from "./masquerade.ts";
 import { describeTls, type TlsContexts, upgradeToTls } from "./tls.ts";
 import { SASL_MECHANISMS, type SaslExchange, type SaslStep, startSasl } from "./sasl.ts";
 
@@ -81,6 +82,8 @@ export interface SessionContext {
     senderAllowed?(user: string, sender: string): boolean;
     /** `received-auth`: name the user in Received:. */
     readonly inReceived?: boolean;
+    /** `senders <t> masquerade`: From: shows the envelope sender. */
+    readonly masquerade?: boolean;
   };
   /** Delay before answering a failed AUTH (default about a second, at random). */
   readonly authFailureDelayMs?: number;
@@ -595,7 +598,11 @@ export class Session {
       ...(this.#ctx.maskSource ? { maskSource: true } : {}),
       date: new Date(),
     });
-    const content = Buffer.concat([Buffer.from(received, "latin1"), ...tx.chunks]);
+    let body: Uint8Array = Buffer.concat(tx.chunks);
+    if (this.#ctx.auth?.masquerade && this.#facts.authUser !== undefined && tx.sender !== "") {
+      body = masqueradeFrom(body, tx.sender);
+    }
+    const content = Buffer.concat([Buffer.from(received, "latin1"), body]);
     this.#flush();
     try {
       await this.#ctx.submit({

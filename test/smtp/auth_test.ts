@@ -22,7 +22,7 @@ const credentials = new StaticTable("creds", "map", [
 ]);
 const senders = new StaticTable("senders", "map", [["alice", "alice@example.test, @alice.test"]]);
 
-function server(required = true) {
+function server(required = true, masquerade = false) {
   return startDialogueServer({
     tls: { mode: "starttls", certificates: certificate ? [certificate] : [] },
     auth: {
@@ -30,6 +30,7 @@ function server(required = true) {
       check: tableAuthenticator(credentials),
       senderAllowed: (user, sender) => ownsSender(senders.lookup("mailaddrmap", user), sender),
       inReceived: true,
+      ...(masquerade ? { masquerade: true } : {}),
     },
   });
 }
@@ -195,5 +196,24 @@ Deno.test({
       /with ESMTPSA id [0-9a-f]{8}\r\n\t\(TLSv1\.[23]:[^)]+\) auth=yes user=alice\r\n/,
     );
     assertEquals(srv.submitted[0]!.envelopes[0]!.action, "relay");
+  },
+});
+
+Deno.test({
+  name: "senders … masquerade shows the envelope sender in From:",
+  ignore,
+  async fn() {
+    await using srv = await server(true, true);
+    const { client } = await secured(srv.port);
+    await using _ = client;
+    await client.send(`AUTH PLAIN ${b64("\0alice\0wonderland")}`);
+    await client.expect("235 ");
+    await client.startData("alice@example.test", ["someone@far.test"]);
+    await client.sendRaw("From: The Boss <boss@example.test>\r\nSubject: hi\r\n\r\nx\r\n.\r\n");
+    await client.expect("250 ");
+    assertStringIncludes(
+      contentText(srv.submitted[0]!),
+      "\r\nFrom: The Boss <alice@example.test>\r\n",
+    );
   },
 });
