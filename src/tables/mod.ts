@@ -6,15 +6,8 @@ export { loadTableFile, parseTableEntries, parseTableFile } from "./file.ts";
 export type { TableEntries } from "./file.ts";
 export { createUserExists, createUserLookup, parsePasswd } from "./getpwnam.ts";
 export type { SystemUser } from "./getpwnam.ts";
-export {
-  blockContains,
-  enclosingBlock,
-  formatIp,
-  formatNetBlock,
-  parseIp,
-  parseNetBlock,
-} from "../net/mod.ts";
-export type { NetBlock } from "../net/mod.ts";
+// Network addresses live in src/net; re-exported for the tables' callers.
+export * from "../net/mod.ts";
 export { BACKENDS, openTable, openTables, resolvePath, tableSource } from "./registry.ts";
 export type { OpenTablesOptions } from "./registry.ts";
 export { DbTable } from "./db.ts";
