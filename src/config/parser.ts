@@ -32,6 +32,14 @@ import { parseDuration } from "./units.ts";
 
 type StatementParser = (stream: TokenStream, builder: ConfigBuilder, first: Token) => void;
 
+/** A rule statement, refused when the file already uses the other rule grammar. */
+function inGrammar(grammar: "modern" | "legacy", parse: StatementParser): StatementParser {
+  return (stream, builder, first) => {
+    ruleGrammar(builder, first, grammar);
+    parse(stream, builder, first);
+  };
+}
+
 /** Every top-level statement, by its first word. */
 const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   include: parseInclude,
@@ -40,22 +48,10 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   ca: parseCa,
   srs: parseSrs,
   listen: parseListen,
-  action: (stream, builder, first) => {
-    ruleGrammar(builder, first, "modern");
-    parseAction(stream, builder, first);
-  },
-  match: (stream, builder, first) => {
-    ruleGrammar(builder, first, "modern");
-    parseMatch(stream, builder, first);
-  },
-  accept: (stream, builder, first) => {
-    ruleGrammar(builder, first, "legacy");
-    parseLegacyRule(stream, builder, first);
-  },
-  reject: (stream, builder, first) => {
-    ruleGrammar(builder, first, "legacy");
-    parseLegacyRule(stream, builder, first);
-  },
+  action: inGrammar("modern", parseAction),
+  match: inGrammar("modern", parseMatch),
+  accept: inGrammar("legacy", parseLegacyRule),
+  reject: inGrammar("legacy", parseLegacyRule),
   queue: parseQueue,
   smtp: parseSmtp,
   bounce: parseBounce,
