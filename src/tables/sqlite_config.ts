@@ -3,17 +3,8 @@
 
 import type { TableService } from "./table.ts";
 
-/** The services a table-sqlite configuration can name a query for. */
-export type SqliteService =
-  | "alias"
-  | "domain"
-  | "credentials"
-  | "netaddr"
-  | "userinfo"
-  | "source"
-  | "mailaddr"
-  | "mailaddrmap"
-  | "addrname";
+/** The services a table-sqlite configuration can name a query for: all but two. */
+export type SqliteService = Exclude<TableService, "relayhost" | "string">;
 
 /** The query key of each service, as the configuration spells it. */
 export const SQLITE_QUERY_KEYS: Readonly<Record<SqliteService, string>> = {
