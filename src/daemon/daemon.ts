@@ -4,7 +4,7 @@
 import { type Config, DEFAULTS } from "../config/mod.ts";
 import { createDeliveryAgent } from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { openQueue, type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
+import { type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
 import { compileRuleset } from "../rules/mod.ts";
 import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
 import { createUserExists, createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
@@ -13,6 +13,7 @@ import { checkTableUses } from "./table_uses.ts";
 import { listenerTls } from "./certificates.ts";
 import { listenerAuth } from "./listener_auth.ts";
 import { createRdnsResolver, type RdnsOptions } from "./rdns.ts";
+import { openConfiguredQueue, routeReport } from "./queue_setup.ts";
 
 /** Options of {@link startDaemon}. */
 export interface DaemonOptions {
@@ -68,7 +69,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // Compiled rules copy small tables into memory: a reload compiles them again.
   let ruleset = compile();
   const queueDir = queueDirectory(config, options.queueDir);
-  const queue = openQueue(queueDir, { log });
+  let queue: Queue;
+  try {
+    queue = await openConfiguredQueue(config, queueDir, { log, leaseOnCommit: true });
+  } catch (error) {
+    tables.close();
+    throw error;
+  }
   const local = localAddresses();
   // Reverse DNS costs a lookup per connection: done only when a rule asks about it.
   const resolveRdns = config.matches.some((m) => m.criteria.some((c) => c.kind === "from-rdns"))
@@ -77,7 +84,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const isLocalAddress = (ip: string) => local.has(ip.startsWith("::ffff:") ? ip.slice(7) : ip);
 
   const deliver = createDeliveryAgent({ config, baseDir, lookupUser: createUserLookup(), log });
-  const scheduler: Scheduler = startScheduler({ queue, deliver, log });
+  const scheduler: Scheduler = startScheduler({
+    queue,
+    deliver,
+    log,
+    hostname: serverName,
+    warnIntervals: config.bounceWarnIntervals,
+    routeReport: (rcpt) => routeReport(ruleset, rcpt),
+  });
 
   const servers: SmtpServer[] = [];
   try {

@@ -52,4 +52,27 @@ export interface QueuedEnvelope {
   readonly lastError?: string;
   readonly dsnNotify?: readonly string[];
   readonly dsnOrcpt?: string;
+  /** Unix milliseconds after which the envelope expires and is bounced (`ttl`). */
+  readonly expiresAt: number;
+  /** How many `bounce warn-interval` warnings were sent already. */
+  readonly warned: number;
+}
+
+/** Where an envelope is in its life. */
+export type EnvelopeState =
+  /** Waiting for (another) delivery attempt. */
+  | "queued"
+  /** Failed for good; waits for its failure report to be queued. */
+  | "failed"
+  /** Delivered with NOTIFY=SUCCESS; waits for its success report to be queued. */
+  | "delivered";
+
+/** A queued envelope with everything a listing shows. */
+export interface ListedEnvelope extends QueuedEnvelope {
+  readonly state: EnvelopeState;
+  readonly nextTry: number;
+  /** Unix milliseconds of the last attempt, 0 before the first. */
+  readonly lastTry: number;
+  /** The process holding the envelope for delivery, if any. */
+  readonly leaseOwner?: string;
 }

@@ -1,8 +1,15 @@
 // Public face of the queue box: the SQLite store and the scheduler that drains it.
-export type { NewEnvelope, NewMessage, QueuedEnvelope } from "./envelope.ts";
+export type {
+  EnvelopeState,
+  ListedEnvelope,
+  NewEnvelope,
+  NewMessage,
+  QueuedEnvelope,
+} from "./envelope.ts";
 export { openQueue, Queue, randomHex } from "./sqlite_store.ts";
-export type { CommitListener, QueueOptions, QueueStats } from "./sqlite_store.ts";
+export type { CommitListener, CommitOptions, QueueOptions, QueueStats } from "./sqlite_store.ts";
 export { startScheduler } from "./scheduler.ts";
 export type { DeliverFunction, DeliveryOutcome, Scheduler, SchedulerOptions } from "./scheduler.ts";
 export { ManualClock, SYSTEM_CLOCK } from "./clock.ts";
 export type { Clock } from "./clock.ts";
+export { parseQueueKey } from "./content_codec.ts";

@@ -1,23 +1,15 @@
 // The scheduler: delivers envelopes as soon as they are committed, retries temporary
-// failures on OpenSMTPD's schedule, and after a restart picks up whatever is still queued.
+// failures on OpenSMTPD's schedule, expires and reports what cannot be delivered, and
+// after a restart picks up whatever is still queued. It also notices mail written into
+// the file by other processes (`sendmail` while the daemon runs).
 
 import type { Logger } from "../log/mod.ts";
+import { createAttempt, type DeliverFunction, type ReadyEnvelope } from "./attempt.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
-import type { QueuedEnvelope } from "./envelope.ts";
+import { createReporter, type ReportRoute } from "./reporter.ts";
 import type { Queue } from "./sqlite_store.ts";
 
-/** How one delivery attempt ended. */
-export type DeliveryOutcome =
-  | { readonly kind: "ok" }
-  | { readonly kind: "tempfail"; readonly reason: string }
-  | { readonly kind: "permfail"; readonly reason: string };
-
-/** Delivers one envelope. `recovered` is true for envelopes found queued at start-up. */
-export type DeliverFunction = (
-  envelope: QueuedEnvelope,
-  content: Uint8Array,
-  context: { readonly recovered: boolean },
-) => Promise<DeliveryOutcome>;
+export type { DeliverFunction, DeliveryOutcome } from "./attempt.ts";
 
 /** Options of {@link startScheduler}. */
 export interface SchedulerOptions {
@@ -29,37 +21,69 @@ export interface SchedulerOptions {
   readonly concurrency?: number;
   /** Seconds of the retry base: next try = now + base × attempts² (OpenSMTPD: 10 s local). */
   readonly retryBaseSeconds?: number;
+  /** `bounce warn-interval`, seconds (default 4 hours). */
+  readonly warnIntervals?: readonly number[];
+  /** This host's name, for reports (default "localhost"). */
+  readonly hostname?: string;
+  /** Routes a report to its recipient (default: reports are dropped with a log line). */
+  readonly routeReport?: (rcpt: string) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
+  /** How long reports of one message are gathered, ms (default 1000). */
+  readonly reportBatchMs?: number;
+  /** How often the file is looked at for other processes' mail, ms (default 1000). */
+  readonly pollMs?: number;
 }
 
 /** A running scheduler. */
 export interface Scheduler {
-  /** Stops starting deliveries and waits for those in flight. */
+  /** Stops starting deliveries and waits for those in flight and the reports gathered. */
   stop(): Promise<void>;
   /** Deliveries in flight now. */
   readonly inFlight: number;
 }
 
-interface Ready {
-  envelope: QueuedEnvelope;
-  content?: Uint8Array;
-  recovered: boolean;
-}
-
 const REFILL_BATCH = 1024;
+const STALE_LEASE_CHECK_MS = 60_000;
 
 /** Starts delivering. */
 export function startScheduler(options: SchedulerOptions): Scheduler {
-  const { queue, deliver, log } = options;
+  const { queue, log } = options;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const concurrency = options.concurrency ?? 64;
-  const base = (options.retryBaseSeconds ?? 10) * 1000;
-  const ready: Ready[] = [];
+  const reporter = createReporter({
+    queue,
+    clock,
+    log,
+    hostname: options.hostname ?? "localhost",
+    route: options.routeReport ?? (() => undefined),
+    ...(options.reportBatchMs === undefined ? {} : { batchMs: options.reportBatchMs }),
+  });
+  const attempt = createAttempt({
+    queue,
+    deliver: options.deliver,
+    log,
+    clock,
+    reporter,
+    ...(options.retryBaseSeconds === undefined
+      ? {}
+      : { retryBaseSeconds: options.retryBaseSeconds }),
+    ...(options.warnIntervals === undefined ? {} : { warnIntervals: options.warnIntervals }),
+  });
+  const ready: ReadyEnvelope[] = [];
   const known = new Set<string>(); // evpids ready or in flight
   const running = new Set<Promise<void>>();
   const startedAt = clock.now();
   let stopped = false;
   let queueMayHaveDue = true; // at start-up, everything queued is due
   let timer: { handle: number; at: number } | undefined;
+
+  // Leases of this process's earlier life, or of a flush that died, are freed; the
+  // reports a crash left unqueued are queued now.
+  const released = queue.releaseStaleLeases();
+  if (released > 0) log.info(`scheduler: took back ${released} envelope(s) from gone processes`);
+  for (const envelope of queue.claimReports(100_000)) {
+    if (envelope.state === "failed") reporter.failed(envelope);
+    else reporter.delivered(envelope);
+  }
 
   queue.onCommit((envelopes, content) => {
     if (stopped) return;
@@ -70,11 +94,29 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     pump();
   });
 
+  // Mail committed by another process changes the file's data version.
+  let dataVersion = queue.dataVersion();
+  let lastStaleCheck = Date.now();
+  const poll = setInterval(() => {
+    if (stopped) return;
+    const version = queue.dataVersion();
+    const now = Date.now();
+    if (now - lastStaleCheck >= STALE_LEASE_CHECK_MS) {
+      lastStaleCheck = now;
+      if (queue.releaseStaleLeases() > 0) queueMayHaveDue = true;
+    }
+    if (version !== dataVersion) {
+      dataVersion = version;
+      queueMayHaveDue = true;
+    }
+    if (queueMayHaveDue) pump();
+  }, options.pollMs ?? 1000);
+
   // Loads due envelopes from the file: at start-up and when a retry comes due.
   function refill(): void {
     if (!queueMayHaveDue) return;
-    const limit = REFILL_BATCH + known.size;
-    const rows = queue.due(clock.now(), limit);
+    queueMayHaveDue = false;
+    const rows = queue.claimDue(clock.now(), REFILL_BATCH);
     for (const envelope of rows) {
       if (known.has(envelope.evpid)) continue;
       known.add(envelope.evpid);
@@ -82,7 +124,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       // crash, so the delivery agent checks before writing it again.
       ready.push({ envelope, recovered: envelope.createdAt < startedAt });
     }
-    if (rows.length < limit) queueMayHaveDue = false;
+    if (rows.length === REFILL_BATCH) queueMayHaveDue = true;
   }
 
   function pump(): void {
@@ -90,7 +132,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     if (ready.length === 0) refill();
     while (running.size < concurrency && ready.length > 0) {
       const item = ready.shift()!;
-      const task = attempt(item).finally(() => {
+      const task = attempt(item).then(({ retryAt }) => {
+        if (retryAt !== undefined) wakeAt(retryAt);
+      }).finally(() => {
         running.delete(task);
         known.delete(item.envelope.evpid);
         pump();
@@ -115,52 +159,6 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     timer = { handle, at };
   }
 
-  async function attempt(item: Ready): Promise<void> {
-    const { envelope } = item;
-    const started = clock.now();
-    let outcome: DeliveryOutcome;
-    const content = item.content ?? queue.content(envelope.msgid);
-    if (!content) {
-      outcome = { kind: "permfail", reason: "message content missing from the queue" };
-    } else {
-      try {
-        outcome = await deliver(envelope, content, { recovered: item.recovered });
-      } catch (error) {
-        outcome = {
-          kind: "tempfail",
-          reason: error instanceof Error ? error.message : String(error),
-        };
-      }
-    }
-    const delay = ((clock.now() - started) / 1000).toFixed(2);
-    const what = `${envelope.evpid}: from=<${envelope.sender}> to=<${envelope.rcpt}> user=${
-      envelope.user ?? "-"
-    } action=${envelope.action} delay=${delay}s`;
-    try {
-      switch (outcome.kind) {
-        case "ok":
-          log.info(`delivery: Ok for ${what}`);
-          await queue.markDelivered(envelope);
-          return;
-        case "tempfail": {
-          const attempts = envelope.attempts + 1;
-          const next = clock.now() + base * attempts * attempts;
-          log.info(`delivery: TempFail for ${what}: ${outcome.reason}`);
-          await queue.markDeferred(envelope, next, outcome.reason);
-          wakeAt(next);
-          return;
-        }
-        case "permfail":
-          log.info(`delivery: PermFail for ${what}: ${outcome.reason}`);
-          await queue.markFailed(envelope, outcome.reason);
-          return;
-      }
-    } catch (error) {
-      // The result could not be recorded: the envelope stays queued and is tried again.
-      log.warn(`delivery: cannot record result for ${envelope.evpid}: ${error}`);
-    }
-  }
-
   pump();
 
   return {
@@ -169,9 +167,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     },
     async stop() {
       stopped = true;
+      clearInterval(poll);
       if (timer) clock.clearTimer(timer.handle);
       timer = undefined;
       while (running.size > 0) await Promise.all([...running]);
+      await reporter.flush();
     },
   };
 }

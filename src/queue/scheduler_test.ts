@@ -23,7 +23,7 @@ function commitOne(queue: Queue, rcpt = "u@example.test") {
 
 Deno.test("startScheduler() delivers committed envelopes and removes them from the queue", async () => {
   const dir = await Deno.makeTempDir();
-  const queue = openQueue(dir);
+  const queue = await openQueue(dir);
   const delivered: string[] = [];
   const scheduler = startScheduler({
     queue,
@@ -45,7 +45,7 @@ Deno.test("startScheduler() delivers committed envelopes and removes them from t
 Deno.test("startScheduler() retries a temporary failure after 10 s × attempts²", async () => {
   const dir = await Deno.makeTempDir();
   const clock = new ManualClock();
-  const queue = openQueue(dir, { now: () => clock.now() });
+  const queue = await openQueue(dir, { now: () => clock.now() });
   const outcomes: DeliveryOutcome[] = [
     { kind: "tempfail", reason: "busy" },
     { kind: "tempfail", reason: "busy" },
@@ -81,11 +81,11 @@ Deno.test("startScheduler() retries a temporary failure after 10 s × attempts²
 Deno.test("startScheduler() delivers what was queued before a restart, flagged as recovered", async () => {
   const dir = await Deno.makeTempDir();
   const clock = new ManualClock();
-  const first = openQueue(dir, { now: () => clock.now() });
+  const first = await openQueue(dir, { now: () => clock.now() });
   await commitOne(first);
   first.close();
   clock.advance(1000);
-  const queue = openQueue(dir, { now: () => clock.now() });
+  const queue = await openQueue(dir, { now: () => clock.now() });
   const seen: boolean[] = [];
   const scheduler = startScheduler({
     queue,
@@ -105,7 +105,7 @@ Deno.test("startScheduler() delivers what was queued before a restart, flagged a
 
 Deno.test("startScheduler() marks a permanent failure and keeps it for the bounce", async () => {
   const dir = await Deno.makeTempDir();
-  const queue = openQueue(dir);
+  const queue = await openQueue(dir);
   const scheduler = startScheduler({
     queue,
     log: SILENT_LOGGER,

@@ -1,10 +1,18 @@
 // The queue's only durable state: one SQLite file (WAL, synchronous=FULL) with a row per
 // message and a row per envelope. Every write of one event-loop turn — new messages and
 // delivery results alike — goes into one transaction with one fsync (group commit).
+// Envelopes being delivered carry a lease naming the process, so a daemon and a
+// `queue flush` sharing the file never deliver the same envelope twice.
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Logger } from "../log/mod.ts";
-import type { NewMessage, QueuedEnvelope } from "./envelope.ts";
+import { CONTENT_ENCRYPTED, type ContentCodec, createContentCodec } from "./content_codec.ts";
+import type {
+  EnvelopeState,
+  ListedEnvelope,
+  NewMessage,
+  QueuedEnvelope,
+} from "./envelope.ts";
 
 /** What the queue holds, by envelope state. */
 export interface QueueStats {
@@ -18,7 +26,28 @@ export interface QueueStats {
 /** Called with the envelopes of messages just committed, and their content. */
 export type CommitListener = (envelopes: readonly QueuedEnvelope[], content: Uint8Array) => void;
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
+
+const ENVELOPES_TABLE = `
+CREATE TABLE IF NOT EXISTS envelopes (
+  evpid TEXT PRIMARY KEY,
+  msgid TEXT NOT NULL REFERENCES messages(msgid),
+  rcpt TEXT NOT NULL,
+  action TEXT NOT NULL,
+  user TEXT,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'failed', 'delivered')),
+  created_at INTEGER NOT NULL,
+  next_try INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  dsn_notify TEXT,
+  dsn_orcpt TEXT,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  warned INTEGER NOT NULL DEFAULT 0,
+  last_try INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_until INTEGER NOT NULL DEFAULT 0
+) STRICT;`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
@@ -34,22 +63,10 @@ CREATE TABLE IF NOT EXISTS messages (
   dsn_envid TEXT,
   smtputf8 INTEGER NOT NULL DEFAULT 0
 ) STRICT;
-CREATE TABLE IF NOT EXISTS envelopes (
-  evpid TEXT PRIMARY KEY,
-  msgid TEXT NOT NULL REFERENCES messages(msgid),
-  rcpt TEXT NOT NULL,
-  action TEXT NOT NULL,
-  user TEXT,
-  state TEXT NOT NULL CHECK (state IN ('queued', 'failed')),
-  created_at INTEGER NOT NULL,
-  next_try INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT,
-  dsn_notify TEXT,
-  dsn_orcpt TEXT
-) STRICT;
+${ENVELOPES_TABLE}
 CREATE INDEX IF NOT EXISTS envelopes_due ON envelopes(state, next_try);
 CREATE INDEX IF NOT EXISTS envelopes_msgid ON envelopes(msgid);
+CREATE TABLE IF NOT EXISTS queue_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
 `;
 
 // Version 2 adds the DSN parameters (RFC 3461) and the SMTPUTF8 flag.
@@ -61,11 +78,40 @@ ALTER TABLE envelopes ADD COLUMN dsn_notify TEXT;
 ALTER TABLE envelopes ADD COLUMN dsn_orcpt TEXT;
 `;
 
+// Version 3 adds expiry, warnings, leases and the 'delivered' state. SQLite cannot
+// change a CHECK constraint in place, so the envelopes table is rebuilt.
+const MIGRATE_2_TO_3 = `
+BEGIN;
+ALTER TABLE envelopes RENAME TO envelopes_v2;
+DROP INDEX IF EXISTS envelopes_due;
+DROP INDEX IF EXISTS envelopes_msgid;
+${ENVELOPES_TABLE}
+INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, attempts,
+  last_error, dsn_notify, dsn_orcpt, expires_at)
+  SELECT evpid, msgid, rcpt, action, user, state, created_at, next_try, attempts, last_error,
+    dsn_notify, dsn_orcpt, created_at + 345600000 FROM envelopes_v2;
+DROP TABLE envelopes_v2;
+COMMIT;
+`;
+
+const KEY_CHECK = new TextEncoder().encode("queue key check");
+const DEFAULT_TTL_SECONDS = 4 * 24 * 3600;
+const DEFAULT_LEASE_MS = 30 * 60 * 1000;
+
 type Write =
-  | { kind: "message"; message: NewMessage; msgid: string; envelopes: QueuedEnvelope[] }
-  | { kind: "delivered"; envelope: QueuedEnvelope }
-  | { kind: "deferred"; envelope: QueuedEnvelope; nextTry: number; error: string }
-  | { kind: "failed"; envelope: QueuedEnvelope; error: string };
+  | {
+    kind: "message";
+    message: NewMessage;
+    msgid: string;
+    envelopes: QueuedEnvelope[];
+    stored: Uint8Array;
+    /** Envelopes whose report this message is: removed in the same transaction. */
+    consumes: readonly QueuedEnvelope[];
+  }
+  | { kind: "delivered"; envelope: QueuedEnvelope; keepForReport: boolean }
+  | { kind: "deferred"; envelope: QueuedEnvelope; nextTry: number; error: string; warned: number }
+  | { kind: "failed"; envelope: QueuedEnvelope; error: string }
+  | { kind: "removed"; envelopes: readonly QueuedEnvelope[] };
 
 interface PendingWrite {
   write: Write;
@@ -78,19 +124,57 @@ export interface QueueOptions {
   readonly log?: Logger;
   /** Current time in Unix milliseconds (tests pass a manual clock). */
   readonly now?: () => number;
+  /** `queue compression`. */
+  readonly compression?: boolean;
+  /** `queue encryption`: the 32-byte key. */
+  readonly key?: Uint8Array;
+  /** Lifetime of an envelope of an action, seconds (`queue ttl`, action `ttl`); 4 days. */
+  readonly ttl?: (action: string) => number | undefined;
+  /** The name leases are taken under (default host:pid). */
+  readonly owner?: string;
+  /**
+   * New envelopes are leased to this process at once (a daemon delivers what it
+   * receives); an enqueuer that does not deliver leaves them free.
+   */
+  readonly leaseOnCommit?: boolean;
+  /** How long a lease lasts, should its holder die without a trace (30 minutes). */
+  readonly leaseMs?: number;
 }
 
-/** Opens (creating if needed) the queue in a directory. */
-export function openQueue(dir: string, options: QueueOptions = {}): Queue {
+/** Options of {@link Queue.commit}. */
+export interface CommitOptions {
+  /** The failed or delivered envelopes this message reports on; they go with its commit. */
+  readonly consumes?: readonly QueuedEnvelope[];
+}
+
+/** Opens (creating if needed) the queue in a directory, checking the encryption key. */
+export async function openQueue(dir: string, options: QueueOptions = {}): Promise<Queue> {
   Deno.mkdirSync(dir, { recursive: true });
-  return new Queue(`${dir}/queue.sqlite`, options);
+  const codec = await createContentCodec({
+    ...(options.compression ? { compression: true } : {}),
+    ...(options.key ? { key: options.key } : {}),
+  });
+  const queue = new Queue(`${dir}/queue.sqlite`, codec, options);
+  try {
+    await queue.checkKey();
+  } catch (error) {
+    queue.close();
+    throw error;
+  }
+  return queue;
 }
 
 /** The SQLite queue. */
 export class Queue {
   readonly path: string;
+  /** The name this process takes leases under. */
+  readonly owner: string;
   #db: DatabaseSync;
+  #codec: ContentCodec;
   #now: () => number;
+  #ttl: (action: string) => number | undefined;
+  #leaseOnCommit: boolean;
+  #leaseMs: number;
   #pending: PendingWrite[] = [];
   #urgentScheduled = false;
   #lazyScheduled = false;
@@ -103,17 +187,26 @@ export class Queue {
     | "deleteEnvelope"
     | "deleteMessageIfDone"
     | "defer"
-    | "fail"
+    | "settle"
     | "due"
+    | "schedule"
+    | "reports"
+    | "lease"
     | "content"
     | "nextTry"
-    | "all",
+    | "all"
+    | "dataVersion",
     StatementSync
   >;
 
-  constructor(path: string, options: QueueOptions = {}) {
+  constructor(path: string, codec: ContentCodec, options: QueueOptions = {}) {
     this.path = path;
+    this.#codec = codec;
     this.#now = options.now ?? Date.now;
+    this.#ttl = options.ttl ?? (() => undefined);
+    this.owner = options.owner ?? defaultOwner();
+    this.#leaseOnCommit = options.leaseOnCommit ?? false;
+    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.#db = new DatabaseSync(path);
     this.#db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
     const version = (this.#db.prepare("PRAGMA user_version").get() as { user_version: number })
@@ -123,42 +216,93 @@ export class Queue {
       throw new Error(`Queue "${path}" has schema version ${version}, newer than this build's`);
     }
     if (version === 1) this.#db.exec(MIGRATE_1_TO_2);
+    if (version === 1 || version === 2) this.#db.exec(MIGRATE_2_TO_3);
     this.#db.exec(SCHEMA);
     this.#db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
     const db = this.#db;
+    const columns = "e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, e.created_at, " +
+      "e.attempts, e.last_error, e.dsn_notify, e.dsn_orcpt, e.expires_at, e.warned";
+    const free = "(e.lease_owner IS NULL OR e.lease_until <= ?)";
     this.#stmt = {
       insertMessage: db.prepare(
-        "INSERT INTO messages (msgid, sender, helo, src, created_at, size, content, dsn_ret, dsn_envid, smtputf8) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (msgid, sender, helo, src, created_at, size, flags, content, dsn_ret, dsn_envid, smtputf8) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       insertEnvelope: db.prepare(
-        "INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, dsn_notify, dsn_orcpt) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+        "INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, dsn_notify, dsn_orcpt, expires_at, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
       ),
       deleteEnvelope: db.prepare("DELETE FROM envelopes WHERE evpid = ?"),
       deleteMessageIfDone: db.prepare(
         "DELETE FROM messages WHERE msgid = ? AND NOT EXISTS (SELECT 1 FROM envelopes WHERE msgid = ?)",
       ),
       defer: db.prepare(
-        "UPDATE envelopes SET next_try = ?, attempts = attempts + 1, last_error = ? WHERE evpid = ?",
+        "UPDATE envelopes SET next_try = ?, attempts = attempts + 1, last_try = ?, last_error = ?, warned = ?, lease_owner = NULL, lease_until = 0 WHERE evpid = ?",
       ),
-      fail: db.prepare(
-        "UPDATE envelopes SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE evpid = ?",
+      // A failed or delivered envelope keeps its lease: its holder queues the report.
+      settle: db.prepare(
+        "UPDATE envelopes SET state = ?, attempts = attempts + 1, last_try = ?, last_error = ? WHERE evpid = ?",
       ),
       due: db.prepare(
-        "SELECT e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, e.created_at, e.attempts, e.last_error, e.dsn_notify, e.dsn_orcpt FROM envelopes e JOIN messages m USING (msgid) WHERE e.state = 'queued' AND e.next_try <= ? ORDER BY e.next_try LIMIT ?",
+        `SELECT ${columns} FROM envelopes e JOIN messages m USING (msgid) WHERE e.state = 'queued' AND e.next_try <= ? AND ${free} ORDER BY e.next_try LIMIT ?`,
       ),
-      content: db.prepare("SELECT content FROM messages WHERE msgid = ?"),
-      nextTry: db.prepare("SELECT min(next_try) AS at FROM envelopes WHERE state = 'queued'"),
+      schedule: db.prepare(
+        "UPDATE envelopes SET next_try = ? WHERE state = 'queued' AND next_try > ? AND (lease_owner IS NULL OR lease_until <= ?)",
+      ),
+      reports: db.prepare(
+        `SELECT ${columns}, e.state FROM envelopes e JOIN messages m USING (msgid) WHERE e.state IN ('failed', 'delivered') AND ${free} LIMIT ?`,
+      ),
+      lease: db.prepare("UPDATE envelopes SET lease_owner = ?, lease_until = ? WHERE evpid = ?"),
+      content: db.prepare("SELECT content, flags FROM messages WHERE msgid = ?"),
+      nextTry: db.prepare(
+        "SELECT min(next_try) AS at FROM envelopes WHERE state = 'queued' AND lease_owner IS NULL",
+      ),
       all: db.prepare(
-        "SELECT e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, e.created_at, e.attempts, e.last_error, e.dsn_notify, e.dsn_orcpt, e.state, e.next_try FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid",
+        `SELECT ${columns}, e.state, e.next_try, e.last_try, e.lease_owner FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid`,
       ),
+      dataVersion: db.prepare("PRAGMA data_version"),
     };
+  }
+
+  /**
+   * Refuses to start with the wrong key: the first encrypted start stores a sealed
+   * check value, later starts must open it. A queue holding encrypted bodies needs a key.
+   */
+  async checkKey(): Promise<void> {
+    const row = this.#db.prepare("SELECT value FROM queue_meta WHERE key = 'key_check'").get() as
+      | { value: Uint8Array }
+      | undefined;
+    if (this.#codec.flags & CONTENT_ENCRYPTED) {
+      if (row) {
+        try {
+          await this.#codec.decode(row.value, CONTENT_ENCRYPTED);
+        } catch {
+          throw new Error(
+            `The queue encryption key is not the one "${this.path}" was written with`,
+          );
+        }
+      } else {
+        const sealed = await this.#codec.encode(KEY_CHECK);
+        this.#db.prepare("INSERT INTO queue_meta (key, value) VALUES ('key_check', ?)").run(
+          sealed,
+        );
+      }
+      return;
+    }
+    const encrypted = this.#db.prepare(
+      "SELECT count(*) AS n FROM messages WHERE flags & ? != 0",
+    ).get(CONTENT_ENCRYPTED) as { n: number };
+    if (encrypted.n > 0) {
+      throw new Error(
+        `The queue "${this.path}" holds ${encrypted.n} encrypted message(s) and no ` +
+          "`queue encryption` key is configured",
+      );
+    }
   }
 
   /**
    * Commits a message and its envelopes. Resolves with the message id once the
    * transaction holding it is durable; rejects if it could not be written.
    */
-  commit(message: NewMessage): Promise<string> {
+  async commit(message: NewMessage, options: CommitOptions = {}): Promise<string> {
     const msgid = message.msgid ?? randomHex(4);
     const now = this.#now();
     const envelopes = message.envelopes.map((e): QueuedEnvelope => ({
@@ -172,49 +316,149 @@ export class Queue {
       ...(e.dsnOrcpt === undefined ? {} : { dsnOrcpt: e.dsnOrcpt }),
       createdAt: now,
       attempts: 0,
+      expiresAt: now + (this.#ttl(e.action) ?? DEFAULT_TTL_SECONDS) * 1000,
+      warned: 0,
     }));
-    return this.#enqueue({ kind: "message", message, msgid, envelopes }).then(() => {
-      for (const listener of this.#listeners) listener(envelopes, message.content);
-      return msgid;
+    // The common case (no compression, no encryption) adds no await before the write.
+    const stored = this.#codec.flags === 0
+      ? message.content
+      : await this.#codec.encode(message.content);
+    await this.#enqueue({
+      kind: "message",
+      message,
+      msgid,
+      envelopes,
+      stored,
+      consumes: options.consumes ?? [],
     });
+    for (const listener of this.#listeners) listener(envelopes, message.content);
+    return msgid;
   }
 
-  /** Records a successful delivery; the message goes once no envelope is left. */
-  markDelivered(envelope: QueuedEnvelope): Promise<void> {
-    return this.#enqueue({ kind: "delivered", envelope });
+  /**
+   * Records a successful delivery; the message goes once no envelope is left. With
+   * `keepForReport` the envelope stays, as 'delivered', until its success report is queued.
+   */
+  markDelivered(envelope: QueuedEnvelope, keepForReport = false): Promise<void> {
+    return this.#enqueue({ kind: "delivered", envelope, keepForReport });
   }
 
-  /** Records a temporary failure and when to try again. */
-  markDeferred(envelope: QueuedEnvelope, nextTry: number, error: string): Promise<void> {
-    return this.#enqueue({ kind: "deferred", envelope, nextTry, error });
+  /** Records a temporary failure, when to try again, and how many warnings were sent. */
+  markDeferred(
+    envelope: QueuedEnvelope,
+    nextTry: number,
+    error: string,
+    warned = envelope.warned,
+  ): Promise<void> {
+    return this.#enqueue({ kind: "deferred", envelope, nextTry, error, warned });
   }
 
-  /** Records a permanent failure (kept for the bounce). */
+  /** Records a permanent failure (kept, as 'failed', until its report is queued). */
   markFailed(envelope: QueuedEnvelope, error: string): Promise<void> {
     return this.#enqueue({ kind: "failed", envelope, error });
   }
 
-  /** Queued envelopes due at `now`, oldest due first. */
-  due(now: number, limit: number): QueuedEnvelope[] {
-    return (this.#stmt.due.all(now, limit) as unknown as Row[]).map(toEnvelope);
+  /** Removes envelopes for good (reports that need not or cannot be sent). */
+  remove(envelopes: readonly QueuedEnvelope[]): Promise<void> {
+    return this.#enqueue({ kind: "removed", envelopes });
   }
 
-  /** When the earliest queued envelope is due, if any is queued. */
+  /** Leases queued envelopes due at `now`, oldest due first, skipping those another process holds. */
+  claimDue(now: number, limit: number): QueuedEnvelope[] {
+    return this.#claim(() =>
+      (this.#stmt.due.all(now, now, limit) as unknown as Row[]).map(toEnvelope)
+    );
+  }
+
+  /** Makes every free queued envelope due at `now` (`smtpctl schedule all`); returns how many. */
+  scheduleAll(now: number): number {
+    return Number(this.#stmt.schedule.run(now, now, now).changes);
+  }
+
+  /** Leases failed and delivered envelopes whose reports are still to be queued. */
+  claimReports(limit: number): (QueuedEnvelope & { state: EnvelopeState })[] {
+    return this.#claim(() =>
+      (this.#stmt.reports.all(this.#now(), limit) as unknown as (Row & {
+        state: EnvelopeState;
+      })[]).map((row) => ({ ...toEnvelope(row), state: row.state }))
+    );
+  }
+
+  /**
+   * Frees the leases of this owner from an earlier life and of processes on this host
+   * that are gone (killed, crashed): their envelopes can be delivered again.
+   */
+  releaseStaleLeases(isAlive: (pid: number) => boolean = processIsAlive): number {
+    const owners = this.#db.prepare(
+      "SELECT DISTINCT lease_owner AS owner FROM envelopes WHERE lease_owner IS NOT NULL",
+    ).all() as { owner: string }[];
+    const host = this.owner.slice(0, this.owner.lastIndexOf(":"));
+    let released = 0;
+    for (const { owner } of owners) {
+      const colon = owner.lastIndexOf(":");
+      const sameHost = owner.slice(0, colon) === host;
+      const pid = Number(owner.slice(colon + 1));
+      if (owner === this.owner || (sameHost && !isAlive(pid))) {
+        released += Number(
+          this.#db.prepare(
+            "UPDATE envelopes SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?",
+          ).run(owner).changes,
+        );
+      }
+    }
+    return released;
+  }
+
+  /** When the earliest free queued envelope is due, if any. */
   nextTry(): number | undefined {
     return (this.#stmt.nextTry.get() as { at: number | null }).at ?? undefined;
   }
 
-  /** Every envelope with its state and next try (for listings and tests). */
-  envelopes(): (QueuedEnvelope & { state: "queued" | "failed"; nextTry: number })[] {
-    return (this.#stmt.all
-      .all() as unknown as (Row & { state: "queued" | "failed"; next_try: number })[])
-      .map((row) => ({ ...toEnvelope(row), state: row.state, nextTry: row.next_try }));
+  /** A number that changes when another process commits to the file. */
+  dataVersion(): number {
+    return (this.#stmt.dataVersion.get() as { data_version: number }).data_version;
   }
 
-  /** The stored message, Received: header first. */
-  content(msgid: string): Uint8Array | undefined {
-    const row = this.#stmt.content.get(msgid) as { content: Uint8Array } | undefined;
-    return row?.content;
+  /** Every envelope with its state, tries and lease (for listings and tests). */
+  envelopes(): ListedEnvelope[] {
+    return (this.#stmt.all.all() as unknown as (Row & {
+      state: EnvelopeState;
+      next_try: number;
+      last_try: number;
+      lease_owner: string | null;
+    })[]).map((row) => ({
+      ...toEnvelope(row),
+      state: row.state,
+      nextTry: row.next_try,
+      lastTry: row.last_try,
+      ...(row.lease_owner === null ? {} : { leaseOwner: row.lease_owner }),
+    }));
+  }
+
+  /** The stored message as received (decompressed, decrypted), Received: header first. */
+  async content(msgid: string): Promise<Uint8Array | undefined> {
+    const row = this.#stmt.content.get(msgid) as
+      | { content: Uint8Array; flags: number }
+      | undefined;
+    if (!row) return undefined;
+    return row.flags === 0 ? row.content : await this.#codec.decode(row.content, row.flags);
+  }
+
+  /** The message's DSN settings and arrival, for reports. */
+  messageInfo(
+    msgid: string,
+  ): { createdAt: number; dsnRet?: "FULL" | "HDRS"; dsnEnvid?: string } | undefined {
+    const row = this.#db.prepare(
+      "SELECT created_at, dsn_ret, dsn_envid FROM messages WHERE msgid = ?",
+    ).get(msgid) as
+      | { created_at: number; dsn_ret: "FULL" | "HDRS" | null; dsn_envid: string | null }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      createdAt: row.created_at,
+      ...(row.dsn_ret === null ? {} : { dsnRet: row.dsn_ret }),
+      ...(row.dsn_envid === null ? {} : { dsnEnvid: row.dsn_envid }),
+    };
   }
 
   /** Calls the listener after every durable commit of a new message. */
@@ -232,12 +476,35 @@ export class Queue {
     return { messages, queued: count("queued"), failed: count("failed"), commits: this.#commits };
   }
 
+  /** Runs `PRAGMA integrity_check`; "ok" when the file is sound. */
+  integrityCheck(): string {
+    const rows = this.#db.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
+    return rows.map((r) => r.integrity_check).join("; ");
+  }
+
   /** Writes what is pending, then closes the file. */
   close(): void {
     if (this.#closed) return;
     this.#flush();
     this.#closed = true;
     this.#db.close();
+  }
+
+  // A claim is its own short transaction: the rows read are leased before anyone else
+  // can read them as free.
+  #claim<T extends QueuedEnvelope>(select: () => T[]): T[] {
+    if (this.#closed) return [];
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const rows = select();
+      const until = this.#now() + this.#leaseMs;
+      for (const row of rows) this.#stmt.lease.run(this.owner, until, row.evpid);
+      this.#db.exec("COMMIT");
+      return rows;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 
   // New messages are flushed in the next task: a client waits for that 250. Delivery
@@ -299,10 +566,10 @@ export class Queue {
 
   #apply(write: Write): void {
     const s = this.#stmt;
+    const now = this.#now();
     switch (write.kind) {
       case "message": {
         const m = write.message;
-        const now = this.#now();
         s.insertMessage.run(
           write.msgid,
           m.sender,
@@ -310,11 +577,14 @@ export class Queue {
           m.src,
           now,
           m.content.byteLength,
-          m.content,
+          write.stored === m.content ? 0 : this.#codec.flags,
+          write.stored,
           m.dsnRet ?? null,
           m.dsnEnvid ?? null,
           m.smtputf8 ? 1 : 0,
         );
+        const owner = this.#leaseOnCommit ? this.owner : null;
+        const leaseUntil = this.#leaseOnCommit ? now + this.#leaseMs : 0;
         for (const e of write.envelopes) {
           s.insertEnvelope.run(
             e.evpid,
@@ -326,21 +596,36 @@ export class Queue {
             now,
             e.dsnNotify?.join(",") ?? null,
             e.dsnOrcpt ?? null,
+            e.expiresAt,
+            owner,
+            leaseUntil,
           );
         }
+        for (const e of write.consumes) this.#removeEnvelope(e);
         return;
       }
       case "delivered":
-        s.deleteEnvelope.run(write.envelope.evpid);
-        s.deleteMessageIfDone.run(write.envelope.msgid, write.envelope.msgid);
+        if (write.keepForReport) {
+          s.settle.run("delivered", now, null, write.envelope.evpid);
+        } else {
+          this.#removeEnvelope(write.envelope);
+        }
         return;
       case "deferred":
-        s.defer.run(write.nextTry, write.error, write.envelope.evpid);
+        s.defer.run(write.nextTry, now, write.error, write.warned, write.envelope.evpid);
         return;
       case "failed":
-        s.fail.run(write.error, write.envelope.evpid);
+        s.settle.run("failed", now, write.error, write.envelope.evpid);
+        return;
+      case "removed":
+        for (const e of write.envelopes) this.#removeEnvelope(e);
         return;
     }
+  }
+
+  #removeEnvelope(envelope: QueuedEnvelope): void {
+    this.#stmt.deleteEnvelope.run(envelope.evpid);
+    this.#stmt.deleteMessageIfDone.run(envelope.msgid, envelope.msgid);
   }
 }
 
@@ -356,6 +641,8 @@ interface Row {
   last_error: string | null;
   dsn_notify: string | null;
   dsn_orcpt: string | null;
+  expires_at: number;
+  warned: number;
 }
 
 function toEnvelope(row: Row): QueuedEnvelope {
@@ -371,7 +658,39 @@ function toEnvelope(row: Row): QueuedEnvelope {
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
     ...(row.dsn_notify === null ? {} : { dsnNotify: row.dsn_notify.split(",") }),
     ...(row.dsn_orcpt === null ? {} : { dsnOrcpt: row.dsn_orcpt }),
+    expiresAt: row.expires_at,
+    warned: row.warned,
   };
+}
+
+function defaultOwner(): string {
+  let host = "localhost";
+  try {
+    host = Deno.hostname();
+  } catch {
+    // Without --allow-sys the pid alone still tells processes of this host apart.
+  }
+  return `${host}:${Deno.pid}`;
+}
+
+// A process is alive while /proc has it (Linux). Where /proc cannot be read, a lease
+// is taken as held, and only its expiry frees it.
+function processIsAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      try {
+        Deno.statSync("/proc/self");
+        return false;
+      } catch {
+        return true;
+      }
+    }
+    return true;
+  }
 }
 
 // Runs a function as a new task, after the tasks already queued. (setImmediate waits for

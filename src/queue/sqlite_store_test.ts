@@ -15,7 +15,7 @@ function message(n: number, rcpts = ["u@example.test"]): NewMessage {
 
 Deno.test("Queue.commit() stores a message row and one envelope per recipient, durably", async () => {
   const dir = await Deno.makeTempDir();
-  const queue = openQueue(dir);
+  const queue = await openQueue(dir);
   const msgid = await queue.commit(message(1, ["a@example.test", "b@example.test"]));
   queue.close();
   // Read the file as another program would.
@@ -33,7 +33,7 @@ Deno.test("Queue.commit() stores a message row and one envelope per recipient, d
 
 Deno.test("Queue.commit() puts the commits of one event-loop turn in one transaction", async () => {
   const dir = await Deno.makeTempDir();
-  const queue = openQueue(dir);
+  const queue = await openQueue(dir);
   const before = queue.stats().commits;
   const ids = await Promise.all(Array.from({ length: 50 }, (_, n) => queue.commit(message(n))));
   assertEquals(new Set(ids).size, 50);
@@ -45,7 +45,7 @@ Deno.test("Queue.commit() puts the commits of one event-loop turn in one transac
 
 Deno.test("Queue.commit() fails alone on a duplicate id and the rest of the batch commits", async () => {
   const dir = await Deno.makeTempDir();
-  const queue = openQueue(dir);
+  const queue = await openQueue(dir);
   await queue.commit({ ...message(1), msgid: "0000abcd" });
   const [dup, ok] = await Promise.allSettled([
     queue.commit({ ...message(2), msgid: "0000abcd" }),
@@ -60,7 +60,7 @@ Deno.test("Queue.commit() fails alone on a duplicate id and the rest of the batc
 
 Deno.test("Queue.commit() rejects a write the file refuses, and later commits succeed", async () => {
   const dir = await Deno.makeTempDir();
-  const queue = openQueue(dir);
+  const queue = await openQueue(dir);
   // A message without content violates the schema, so its write fails.
   const bad = { ...message(1), content: null as unknown as Uint8Array };
   await assertRejects(() => queue.commit(bad));
@@ -72,14 +72,14 @@ Deno.test("Queue.commit() rejects a write the file refuses, and later commits su
 
 Deno.test("Queue results: delivered envelopes go, the message goes with its last one", async () => {
   const dir = await Deno.makeTempDir();
-  const queue = openQueue(dir);
+  const queue = await openQueue(dir);
   await queue.commit(message(1, ["a@example.test", "b@example.test"]));
-  const [a, b] = queue.due(Date.now() + 1, 10);
+  const [a, b] = queue.claimDue(Date.now() + 1, 10);
   assertTrue(a && b);
   await queue.markDelivered(a);
   assertEquals(queue.stats(), { ...queue.stats(), messages: 1, queued: 1 });
   await queue.markDeferred(b, Date.now() + 60_000, "mailbox busy");
-  assertEquals(queue.due(Date.now() + 1, 10).length, 0);
+  assertEquals(queue.claimDue(Date.now() + 1, 10).length, 0);
   const [deferred] = queue.envelopes();
   assertEquals([deferred?.attempts, deferred?.lastError], [1, "mailbox busy"]);
   await queue.markFailed(b, "no such user");

@@ -1,0 +1,53 @@
+// The queue as the configuration describes it — compression, encryption key, lifetimes
+// per action — and the route reports take through the ruleset. Shared by the daemon
+// and the commands that open the queue themselves (sendmail, mailq, queue flush).
+
+import type { Config } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { openQueue, parseQueueKey, type Queue, type QueueOptions } from "../queue/mod.ts";
+import type { Ruleset } from "../rules/mod.ts";
+
+/** Opens the queue of a configuration; a bad or wrong key is an error here. */
+export async function openConfiguredQueue(
+  config: Config,
+  dir: string,
+  options: Pick<QueueOptions, "log" | "leaseOnCommit" | "now"> = {},
+): Promise<Queue> {
+  const ttls = new Map(
+    config.actions.flatMap((a) => a.ttl === undefined ? [] : [[a.name, a.ttl] as const]),
+  );
+  return await openQueue(dir, {
+    ...options,
+    compression: config.queue.compression,
+    ...(config.queue.encryption ? { key: await queueKey(config.queue.encryption.key) } : {}),
+    ttl: (action) => ttls.get(action) ?? config.queue.ttl,
+  });
+}
+
+// `queue encryption KEY`; without a key, or with `stdin` or `-`, the key is read from
+// standard input, as OpenSMTPD reads it when none is given.
+async function queueKey(text: string | undefined): Promise<Uint8Array> {
+  if (text !== undefined && text !== "stdin" && text !== "-") return parseQueueKey(text);
+  const input = await new Response(Deno.stdin.readable).text();
+  const line = input.split("\n")[0] ?? "";
+  if (line.trim() === "") throw new Error("queue encryption: no key on standard input");
+  return parseQueueKey(line);
+}
+
+/**
+ * A report is injected as if from the local socket with the null sender: the first rule
+ * that accepts it decides its action (OpenSMTPD's behaviour); none means it is dropped.
+ */
+export function routeReport(
+  ruleset: Ruleset,
+  rcpt: string,
+): { action: string; user?: string } | undefined {
+  const verdict = ruleset({ src: "local", local: true, socket: true, tls: false }, {
+    mailFrom: "",
+    rcptTo: rcpt,
+  });
+  if (verdict.kind !== "accept") return undefined;
+  return verdict.user === undefined
+    ? { action: verdict.action }
+    : { action: verdict.action, user: verdict.user };
+}

@@ -1,0 +1,128 @@
+// One delivery attempt and the transition it causes: delivered, deferred (with a delay
+// warning when one is due), failed (reported to the sender) or expired. Shared by the
+// daemon's scheduler and by `queue flush`, so both follow exactly the same rules.
+
+import type { Logger } from "../log/mod.ts";
+import type { Clock } from "./clock.ts";
+import type { QueuedEnvelope } from "./envelope.ts";
+import type { Reporter } from "./reporter.ts";
+import type { Queue } from "./sqlite_store.ts";
+
+/** How one delivery attempt ended. */
+export type DeliveryOutcome =
+  | { readonly kind: "ok" }
+  | { readonly kind: "tempfail"; readonly reason: string }
+  | { readonly kind: "permfail"; readonly reason: string };
+
+/** Delivers one envelope. `recovered` is true for envelopes that may have been delivered already. */
+export type DeliverFunction = (
+  envelope: QueuedEnvelope,
+  content: Uint8Array,
+  context: { readonly recovered: boolean },
+) => Promise<DeliveryOutcome>;
+
+/** What became of an envelope after an attempt. */
+export type Transition = "delivered" | "deferred" | "failed" | "expired" | "unrecorded";
+
+/** Options shared by the scheduler and the one-pass flush. */
+export interface AttemptOptions {
+  readonly queue: Queue;
+  readonly deliver: DeliverFunction;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly reporter: Reporter;
+  /** Seconds of the retry base: next try = now + base × attempts² (OpenSMTPD: 10 s local). */
+  readonly retryBaseSeconds?: number;
+  /** `bounce warn-interval`, seconds after arrival (default one warning at 4 hours). */
+  readonly warnIntervals?: readonly number[];
+}
+
+/** An envelope ready to be tried. */
+export interface ReadyEnvelope {
+  readonly envelope: QueuedEnvelope;
+  readonly content?: Uint8Array;
+  readonly recovered: boolean;
+}
+
+/** Builds the attempt function; it never throws. */
+export function createAttempt(
+  options: AttemptOptions,
+): (item: ReadyEnvelope) => Promise<{ transition: Transition; retryAt?: number }> {
+  const { queue, deliver, log, clock, reporter } = options;
+  const base = (options.retryBaseSeconds ?? 10) * 1000;
+  const warnIntervals = options.warnIntervals ?? [4 * 3600];
+
+  return async (item) => {
+    const { envelope } = item;
+    const started = clock.now();
+    let outcome: DeliveryOutcome;
+    let expired = false;
+    if (started >= envelope.expiresAt) {
+      expired = true;
+      outcome = { kind: "permfail", reason: expiryReason(envelope) };
+    } else {
+      outcome = await tryDelivery(item);
+    }
+    const delay = ((clock.now() - started) / 1000).toFixed(2);
+    const what = `${envelope.evpid}: from=<${envelope.sender}> to=<${envelope.rcpt}> user=${
+      envelope.user ?? "-"
+    } action=${envelope.action} delay=${delay}s`;
+    try {
+      switch (outcome.kind) {
+        case "ok": {
+          log.info(`delivery: Ok for ${what}`);
+          const report = envelope.sender !== "" && envelope.dsnNotify?.includes("SUCCESS") === true;
+          await queue.markDelivered(envelope, report);
+          if (report) reporter.delivered({ ...envelope, lastError: "delivered" });
+          return { transition: "delivered" };
+        }
+        case "tempfail": {
+          const now = clock.now();
+          const attempts = envelope.attempts + 1;
+          // The last try is at the moment of expiry, so the envelope expires on time.
+          const next = Math.min(now + base * attempts * attempts, envelope.expiresAt);
+          const passed = warnIntervals.filter((s) => envelope.createdAt + s * 1000 <= now).length;
+          log.info(`delivery: TempFail for ${what}: ${outcome.reason}`);
+          await queue.markDeferred(envelope, next, outcome.reason, Math.max(passed, envelope.warned));
+          if (passed > envelope.warned) reporter.delayed({ ...envelope, lastError: outcome.reason });
+          return { transition: "deferred", retryAt: next };
+        }
+        case "permfail":
+          log.info(`delivery: ${expired ? "Expired" : "PermFail"} for ${what}: ${outcome.reason}`);
+          await queue.markFailed(envelope, outcome.reason);
+          reporter.failed({ ...envelope, lastError: outcome.reason });
+          return { transition: expired ? "expired" : "failed" };
+      }
+    } catch (error) {
+      // The result could not be recorded: the envelope stays queued and is tried again.
+      log.warn(`delivery: cannot record result for ${envelope.evpid}: ${error}`);
+      return { transition: "unrecorded" };
+    }
+  };
+
+  async function tryDelivery(item: ReadyEnvelope): Promise<DeliveryOutcome> {
+    try {
+      const content = item.content ?? await queue.content(item.envelope.msgid);
+      if (!content) return { kind: "permfail", reason: "message content missing from the queue" };
+      return await deliver(item.envelope, content, { recovered: item.recovered });
+    } catch (error) {
+      return { kind: "tempfail", reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+}
+
+function expiryReason(envelope: QueuedEnvelope): string {
+  const last = envelope.lastError ? ` (last error: ${envelope.lastError})` : "";
+  return `4.4.7 Envelope expired after ${
+    describeDuration(envelope.expiresAt - envelope.createdAt)
+  } in the queue${last}`;
+}
+
+/** "4 days", "1 hour", "90 minutes": the largest unit that gives a whole number. */
+export function describeDuration(ms: number): string {
+  for (const [unit, size] of [["day", 86_400_000], ["hour", 3_600_000], ["minute", 60_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms === size ? "" : "s"}`;
+  }
+  const seconds = Math.round(ms / 1000);
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,106 @@
+// How a message body is stored: as received, deflated (`queue compression`), encrypted
+// with AES-256-GCM (`queue encryption`), or both — compressed first, since ciphertext
+// does not compress. The flags saved beside each body say which, so a queue written
+// under one configuration is still read correctly under another.
+
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+
+/** Bits of the `flags` column of a stored message. */
+export const CONTENT_COMPRESSED = 1;
+export const CONTENT_ENCRYPTED = 2;
+
+const IV_BYTES = 12;
+
+/** Turns bodies into their stored form and back. */
+export interface ContentCodec {
+  /** The flags new bodies are stored with (0: as received). */
+  readonly flags: number;
+  encode(content: Uint8Array): Promise<Uint8Array>;
+  /** Throws when a body is encrypted and there is no key, or the key is not the one used. */
+  decode(stored: Uint8Array, flags: number): Promise<Uint8Array>;
+}
+
+/** Options of {@link createContentCodec}. */
+export interface CodecOptions {
+  readonly compression?: boolean;
+  /** The AES-256 key, 32 bytes (see {@link parseQueueKey}). */
+  readonly key?: Uint8Array;
+}
+
+/** A codec for the configured compression and encryption. */
+export async function createContentCodec(options: CodecOptions): Promise<ContentCodec> {
+  const key = options.key
+    ? await crypto.subtle.importKey("raw", toArrayBuffer(options.key), "AES-GCM", false, [
+      "encrypt",
+      "decrypt",
+    ])
+    : undefined;
+  const flags = (options.compression ? CONTENT_COMPRESSED : 0) | (key ? CONTENT_ENCRYPTED : 0);
+  return {
+    flags,
+    async encode(content) {
+      let data = content;
+      if (flags & CONTENT_COMPRESSED) data = deflateRawSync(data);
+      if (key) data = await encrypt(key, data);
+      return data;
+    },
+    async decode(stored, storedFlags) {
+      let data = stored;
+      if (storedFlags & CONTENT_ENCRYPTED) {
+        if (!key) throw new Error("The message is encrypted and no queue encryption key is set");
+        data = await decrypt(key, data);
+      }
+      if (storedFlags & CONTENT_COMPRESSED) data = new Uint8Array(inflateRawSync(data));
+      return data;
+    },
+  };
+}
+
+/**
+ * The 32-byte key from the configuration: 64 hex digits, base64 of 32 bytes, or a
+ * 32-character string used as it is (OpenSMTPD's own key form). Anything else is refused:
+ * a short or mistyped key must fail at start, not weaken the encryption.
+ */
+export function parseQueueKey(text: string): Uint8Array {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) {
+    return Uint8Array.from(trimmed.match(/../g)!, (h) => parseInt(h, 16));
+  }
+  if (/^[A-Za-z0-9+/]{43}=$/.test(trimmed)) {
+    const binary = atob(trimmed);
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  }
+  const bytes = new TextEncoder().encode(trimmed);
+  if (bytes.byteLength === 32) return bytes;
+  throw new Error(
+    "The queue encryption key must be 32 bytes: 64 hex digits, base64 of 32 bytes, " +
+      `or 32 characters (got ${bytes.byteLength} characters)`,
+  );
+}
+
+async function encrypt(key: CryptoKey, data: Uint8Array): Promise<Uint8Array> {
+  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, toArrayBuffer(data)),
+  );
+  const out = new Uint8Array(IV_BYTES + sealed.byteLength);
+  out.set(iv);
+  out.set(sealed, IV_BYTES);
+  return out;
+}
+
+async function decrypt(key: CryptoKey, data: Uint8Array): Promise<Uint8Array> {
+  const iv = toArrayBuffer(data.subarray(0, IV_BYTES));
+  try {
+    return new Uint8Array(
+      await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, toArrayBuffer(data.subarray(IV_BYTES))),
+    );
+  } catch {
+    // GCM authenticates: a wrong key or a damaged body fails here instead of yielding garbage.
+    throw new Error("The message cannot be decrypted: wrong queue encryption key or damaged data");
+  }
+}
+
+function toArrayBuffer(data: Uint8Array): ArrayBuffer {
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+}

@@ -1,0 +1,119 @@
+// One delivery pass over the queue in the calling process (`queue flush`, `sendmail -q`):
+// what is due (or everything, with `all`) is leased, tried once, and recorded; reports
+// are queued and delivered in the same pass. Leases keep a running daemon off the same
+// envelopes, so the two never deliver one envelope twice.
+
+import type { Logger } from "../log/mod.ts";
+import { createAttempt, type DeliverFunction, type ReadyEnvelope } from "./attempt.ts";
+import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { createReporter, type ReportRoute } from "./reporter.ts";
+import type { Queue } from "./sqlite_store.ts";
+
+/** Options of {@link flushQueue}. */
+export interface FlushOptions {
+  readonly queue: Queue;
+  readonly deliver: DeliverFunction;
+  readonly log: Logger;
+  readonly clock?: Clock;
+  /** Try every queued envelope, due or not. */
+  readonly all?: boolean;
+  readonly concurrency?: number;
+  readonly retryBaseSeconds?: number;
+  readonly warnIntervals?: readonly number[];
+  readonly hostname?: string;
+  readonly routeReport?: (rcpt: string) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
+  /** Called after each attempt with the counts so far and the total found. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** What a pass did. */
+export interface FlushSummary {
+  delivered: number;
+  deferred: number;
+  failed: number;
+  expired: number;
+  /** Results that could not be written (the envelopes stay queued). */
+  unrecorded: number;
+  /** Envelopes tried in all. */
+  total: number;
+}
+
+const BATCH = 256;
+
+/** Runs one pass; resolves with its counts. */
+export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
+  const { queue, log } = options;
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const concurrency = options.concurrency ?? 16;
+  // Reports are queued at the end of the pass, all at once.
+  const reporter = createReporter({
+    queue,
+    clock,
+    log,
+    hostname: options.hostname ?? "localhost",
+    route: options.routeReport ?? (() => undefined),
+    batchMs: 24 * 3600 * 1000,
+  });
+  const attempt = createAttempt({
+    queue,
+    deliver: options.deliver,
+    log,
+    clock,
+    reporter,
+    ...(options.retryBaseSeconds === undefined
+      ? {}
+      : { retryBaseSeconds: options.retryBaseSeconds }),
+    ...(options.warnIntervals === undefined ? {} : { warnIntervals: options.warnIntervals }),
+  });
+  const summary: FlushSummary = {
+    delivered: 0,
+    deferred: 0,
+    failed: 0,
+    expired: 0,
+    unrecorded: 0,
+    total: 0,
+  };
+  const fresh: ReadyEnvelope[] = [];
+  queue.onCommit((envelopes, content) => {
+    for (const envelope of envelopes) fresh.push({ envelope, content, recovered: false });
+  });
+
+  queue.releaseStaleLeases();
+  for (const envelope of queue.claimReports(100_000)) {
+    if (envelope.state === "failed") reporter.failed(envelope);
+    else reporter.delivered(envelope);
+  }
+
+  const run = async (items: ReadyEnvelope[]) => {
+    summary.total += items.length;
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        const { transition } = await attempt(item);
+        summary[transition]++;
+        options.onProgress?.(
+          summary.delivered + summary.deferred + summary.failed + summary.expired +
+            summary.unrecorded,
+          summary.total,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  };
+
+  // Everything due when the pass starts; what is deferred during the pass waits for the next.
+  const now = clock.now();
+  if (options.all) queue.scheduleAll(now);
+  while (true) {
+    const batch = queue.claimDue(now, BATCH)
+      .map((envelope): ReadyEnvelope => ({ envelope, recovered: true }));
+    if (batch.length === 0) break;
+    await run(batch);
+  }
+  // Reports of this pass, then their delivery.
+  await reporter.flush();
+  while (fresh.length > 0) await run(fresh.splice(0));
+  await reporter.flush();
+  return summary;
+}

@@ -1,0 +1,288 @@
+// Every transition of an envelope's life, on a real queue file with a clock the test
+// moves by hand: deliver, defer, retry, expire, bounce, warn — and the reports read back
+// by a real MIME parser.
+
+import { Buffer } from "node:buffer";
+import { type ParsedMail, simpleParser } from "mailparser";
+import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../../test/assert.ts";
+import { SILENT_LOGGER } from "../log/mod.ts";
+import type { DeliveryOutcome } from "./attempt.ts";
+import { ManualClock } from "./clock.ts";
+import type { NewMessage, QueuedEnvelope } from "./envelope.ts";
+import { startScheduler } from "./scheduler.ts";
+import { openQueue, type Queue } from "./sqlite_store.ts";
+
+const HOUR = 3600_000;
+
+function parseMail(raw: Uint8Array): Promise<ParsedMail> {
+  return simpleParser(Buffer.from(raw));
+}
+
+interface Harness {
+  queue: Queue;
+  clock: ManualClock;
+  /** Every attempt, in order: recipient and the attempt number. */
+  attempts: { rcpt: string; sender: string; attempts: number }[];
+  /** Reports delivered to their recipients (the original senders). */
+  reports: { rcpt: string; sender: string; text: string; raw: Uint8Array }[];
+  stop(): Promise<void>;
+}
+
+/** A queue and scheduler whose delivery agent answers per recipient local part. */
+async function harness(options: { ttlSeconds?: number; warnIntervals?: number[] } = {}) {
+  const dir = await Deno.makeTempDir();
+  const clock = new ManualClock();
+  const queue = await openQueue(dir, {
+    now: () => clock.now(),
+    ...(options.ttlSeconds === undefined ? {} : { ttl: () => options.ttlSeconds }),
+  });
+  const h: Harness = {
+    queue,
+    clock,
+    attempts: [],
+    reports: [],
+    async stop() {
+      await scheduler.stop();
+      queue.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+  const scheduler = startScheduler({
+    queue,
+    clock,
+    log: SILENT_LOGGER,
+    hostname: "mx.example.test",
+    reportBatchMs: 1000,
+    ...(options.warnIntervals ? { warnIntervals: options.warnIntervals } : {}),
+    routeReport: (rcpt) => rcpt.endsWith("@nowhere.test") ? undefined : { action: "reports" },
+    deliver: (e: QueuedEnvelope, content: Uint8Array): Promise<DeliveryOutcome> => {
+      if (e.action === "reports") {
+        h.reports.push({
+          rcpt: e.rcpt,
+          sender: e.sender,
+          text: new TextDecoder().decode(content),
+          raw: content,
+        });
+        return Promise.resolve({ kind: "ok" });
+      }
+      h.attempts.push({ rcpt: e.rcpt, sender: e.sender, attempts: e.attempts });
+      const local = e.rcpt.slice(0, e.rcpt.indexOf("@"));
+      if (local.startsWith("perm")) {
+        return Promise.resolve({ kind: "permfail", reason: "550 5.1.1 no such mailbox" });
+      }
+      if (local.startsWith("temp")) {
+        return Promise.resolve({ kind: "tempfail", reason: "452 4.2.2 mailbox full" });
+      }
+      return Promise.resolve({ kind: "ok" });
+    },
+  });
+  return h;
+}
+
+function message(rcpts: string[], extra: Partial<NewMessage> = {}): NewMessage {
+  return {
+    sender: "alice@client.test",
+    helo: "client.test",
+    src: "127.0.0.1",
+    content: new TextEncoder().encode(
+      "From: alice@client.test\r\nSubject: quarterly figures\r\n\r\nthe body line\r\n",
+    ),
+    envelopes: rcpts.map((rcpt) => ({ rcpt, action: "local" })),
+    ...extra,
+  };
+}
+
+/** Moves the clock in steps until the check holds (reports wait for their batch timer). */
+async function advanceUntil(h: Harness, check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) {
+    h.clock.advance(500);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assertTrue(check(), `timed out waiting for ${what}`);
+}
+
+/** Lets queued writes and deliveries run (real time, bounded), then checks. */
+async function settle(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  assertTrue(check(), `timed out waiting for ${what}`);
+}
+
+Deno.test("a permanent failure is reported to the sender as an RFC 3464 report", async () => {
+  const h = await harness();
+  await h.queue.commit(
+    message(["perm1@example.test", "perm2@example.test", "ok@example.test"], {
+      dsnEnvid: "ENV-42",
+    }),
+  );
+  await settle(() => h.attempts.length === 3, "three attempts");
+  await settle(() => h.queue.stats().failed === 2, "two failed envelopes");
+  assertEquals(h.reports.length, 0, "reports wait for the batch");
+  await advanceUntil(h, () => h.reports.length === 1, "one report for both failures");
+  const report = h.reports[0]!;
+  assertEquals([report.rcpt, report.sender], ["alice@client.test", ""]);
+  const parsed = await parseMail(report.raw);
+  const type = parsed.headers.get("content-type") as { value: string; params: Record<string, string> };
+  assertEquals(type.value, "multipart/report");
+  assertEquals(type.params["report-type"], "delivery-status");
+  assertEquals(parsed.subject, "Delivery status notification: failed");
+  assertMatch(parsed.from?.text ?? "", /MAILER-DAEMON@mx\.example\.test/);
+  // The delivery-status part: one block per failed recipient.
+  const status = parsed.text ?? "";
+  assertStringIncludes(status, "Reporting-MTA: dns; mx.example.test");
+  assertStringIncludes(status, "Original-Envelope-Id: ENV-42");
+  for (const rcpt of ["perm1@example.test", "perm2@example.test"]) {
+    assertStringIncludes(status, `Final-Recipient: rfc822; ${rcpt}`);
+  }
+  assertEquals(status.match(/Action: failed/g)?.length, 2);
+  assertEquals(status.match(/Status: 5\.1\.1/g)?.length, 2);
+  assertStringIncludes(status, "Diagnostic-Code: smtp; 550 5.1.1 no such mailbox");
+  assertTrue(!status.includes("ok@example.test"), "the delivered recipient is not reported");
+  // Without RET, a failure returns the whole message.
+  const original = parsed.attachments.find((a) => a.contentType === "message/rfc822");
+  assertTrue(original, "the original message is attached");
+  assertStringIncludes(original.content.toString(), "the body line");
+  // The failed envelopes went with the report's commit; only the report is left, delivered.
+  await settle(() => h.queue.stats().messages === 0, "an empty queue");
+  await h.stop();
+});
+
+Deno.test("no report for the null sender, for NOTIFY=NEVER, or when no rule routes it", async () => {
+  const h = await harness();
+  await h.queue.commit(message(["perm@example.test"], { sender: "" }));
+  await h.queue.commit({
+    ...message([]),
+    envelopes: [{ rcpt: "perm@example.test", action: "local", dsnNotify: ["NEVER"] }],
+  });
+  await h.queue.commit(message(["perm@example.test"], { sender: "bob@nowhere.test" }));
+  await settle(() => h.attempts.length === 3, "three attempts");
+  await advanceUntil(h, () => h.queue.stats().messages === 0, "an empty queue");
+  assertEquals(h.reports, []);
+  await h.stop();
+});
+
+Deno.test("NOTIFY=SUCCESS gets a delivered report with the headers only", async () => {
+  const h = await harness();
+  await h.queue.commit({
+    ...message([]),
+    envelopes: [{
+      rcpt: "ok@example.test",
+      action: "local",
+      dsnNotify: ["SUCCESS"],
+      dsnOrcpt: "rfc822;Ok+2BTag@example.test",
+    }],
+  });
+  await settle(() => h.attempts.length === 1, "the delivery");
+  await advanceUntil(h, () => h.reports.length === 1, "the success report");
+  const parsed = await parseMail(h.reports[0]!.raw);
+  assertEquals(parsed.subject, "Delivery status notification: delivered");
+  assertStringIncludes(parsed.text ?? "", "Action: delivered");
+  assertStringIncludes(parsed.text ?? "", "Status: 2.0.0");
+  assertStringIncludes(parsed.text ?? "", "Original-Recipient: rfc822; Ok+Tag@example.test");
+  const headers = parsed.attachments.find((a) => a.contentType === "text/rfc822-headers");
+  assertTrue(headers, "the original headers are attached");
+  assertStringIncludes(headers.content.toString(), "Subject: quarterly figures");
+  assertTrue(!h.reports[0]!.text.includes("the body line"), "the body is not returned");
+  await settle(() => h.queue.stats().messages === 0, "an empty queue");
+  await h.stop();
+});
+
+Deno.test("RET=HDRS returns only the headers of a failed message", async () => {
+  const h = await harness();
+  await h.queue.commit(message(["perm@example.test"], { dsnRet: "HDRS" }));
+  await settle(() => h.queue.stats().failed === 1, "the failure");
+  await advanceUntil(h, () => h.reports.length === 1, "the report");
+  assertStringIncludes(h.reports[0]!.text, "Content-Type: text/rfc822-headers");
+  assertTrue(!h.reports[0]!.text.includes("the body line"));
+  await h.stop();
+});
+
+Deno.test("a deferred envelope is retried after 10 s × attempts², never before", async () => {
+  const h = await harness();
+  await h.queue.commit(message(["temp@example.test"]));
+  await settle(() => h.attempts.length === 1, "the first attempt");
+  for (const [n, delay] of [[1, 10_000], [2, 40_000], [3, 90_000]] as const) {
+    await settle(() => h.queue.envelopes()[0]?.attempts === n, "the deferral");
+    const [envelope] = h.queue.envelopes();
+    assertEquals(envelope?.nextTry, h.clock.now() + delay);
+    assertEquals(envelope?.lastError, "452 4.2.2 mailbox full");
+    h.clock.advance(delay - 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assertEquals(h.attempts.length, n, "not tried before it is due");
+    h.clock.advance(1);
+    await settle(() => h.attempts.length === n + 1, "the retry");
+  }
+  assertEquals(h.attempts.map((a) => a.attempts), [0, 1, 2, 3]);
+  await h.stop();
+});
+
+Deno.test("an envelope that outlives its ttl expires and is bounced with 4.4.7", async () => {
+  const h = await harness({ ttlSeconds: 3600 });
+  await h.queue.commit(message(["temp@example.test"]));
+  await settle(() => h.attempts.length === 1, "the first attempt");
+  // Move an hour forward in steps; every due retry runs, the last one at the expiry.
+  for (let i = 0; i < 120 && h.reports.length === 0; i++) {
+    h.clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await settle(() => h.reports.length === 1, "the expiry report");
+  const expiredAfter = h.clock.now() - 1_700_000_000_000;
+  assertTrue(expiredAfter >= HOUR && expiredAfter <= HOUR + 120_000, `expired at ${expiredAfter}`);
+  const parsed = await parseMail(h.reports[0]!.raw);
+  assertStringIncludes(parsed.text ?? "", "Action: failed");
+  assertStringIncludes(parsed.text ?? "", "Status: 4.4.7");
+  assertStringIncludes(h.reports[0]!.text, "Envelope expired after 1 hour in the queue");
+  assertStringIncludes(h.reports[0]!.text, "last error: 452 4.2.2 mailbox full");
+  await settle(() => h.queue.stats().messages === 0, "an empty queue");
+  await h.stop();
+});
+
+Deno.test("bounce warn-interval sends one delay warning per interval, headers only", async () => {
+  const h = await harness({ warnIntervals: [60, 600] });
+  await h.queue.commit(message(["temp@example.test"]));
+  await settle(() => h.attempts.length === 1, "the first attempt");
+  // Tries at 10 s, 50 s, 140 s (first warning), 300 s, 550 s, 910 s (second warning), …
+  for (let i = 0; i < 120; i++) {
+    h.clock.advance(10_000);
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  await settle(() => h.reports.length === 2, "two warnings");
+  for (const report of h.reports) {
+    const parsed = await parseMail(report.raw);
+    assertEquals(parsed.subject, "Delivery status notification: delayed");
+    assertStringIncludes(parsed.text ?? "", "Action: delayed");
+    assertStringIncludes(parsed.text ?? "", "Status: 4.2.2");
+    assertStringIncludes(parsed.text ?? "", "Will-Retry-Until:");
+    assertTrue(!report.text.includes("the body line"), "a warning carries the headers only");
+  }
+  const [envelope] = h.queue.envelopes();
+  assertEquals([envelope?.state, envelope?.warned], ["queued", 2]);
+  await h.stop();
+});
+
+Deno.test("a failure report survives a restart between the failure and the report", async () => {
+  const dir = await Deno.makeTempDir();
+  const clock = new ManualClock();
+  const first = await openQueue(dir, { now: () => clock.now() });
+  await first.commit(message(["perm@example.test"]));
+  const [envelope] = first.claimDue(clock.now(), 10);
+  await first.markFailed(envelope!, "550 5.1.1 no such mailbox");
+  first.close(); // the report was never queued
+  const queue = await openQueue(dir, { now: () => clock.now() });
+  const reports: string[] = [];
+  const scheduler = startScheduler({
+    queue,
+    clock,
+    log: SILENT_LOGGER,
+    routeReport: () => ({ action: "reports" }),
+    deliver: (e, content) => {
+      if (e.action === "reports") reports.push(new TextDecoder().decode(content));
+      return Promise.resolve({ kind: "ok" });
+    },
+  });
+  clock.advance(1000);
+  await settle(() => reports.length === 1, "the report after the restart");
+  assertStringIncludes(reports[0]!, "550 5.1.1 no such mailbox");
+  await scheduler.stop();
+  queue.close();
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,224 @@
+// Delivery status notifications (RFC 3464): a multipart/report with a human-readable
+// part, a message/delivery-status part with one block per recipient, and the original
+// message or only its headers (RFC 3461 RET). Pure: bytes in, bytes out.
+
+/** What a report says happened. */
+export type ReportKind = "failed" | "delayed" | "delivered";
+
+/** One recipient a report is about. */
+export interface ReportRecipient {
+  readonly rcpt: string;
+  /** DSN ORCPT as given at RCPT: `addr-type;address` (xtext). */
+  readonly orcpt?: string;
+  /** Why, as the delivery agent put it (may start with an SMTP reply code). */
+  readonly reason: string;
+  /** Unix milliseconds of the last attempt. */
+  readonly lastAttempt?: number;
+}
+
+/** Everything a report is made from. */
+export interface ReportInput {
+  readonly kind: ReportKind;
+  /** The name of this host, for From: and Reporting-MTA. */
+  readonly hostname: string;
+  /** The original sender, who receives the report. */
+  readonly to: string;
+  readonly recipients: readonly ReportRecipient[];
+  /** The original message, CRLF line ends. */
+  readonly original: Uint8Array;
+  /** Unix milliseconds the original arrived. */
+  readonly arrival: number;
+  /** Unix milliseconds now. */
+  readonly now: number;
+  readonly ret?: "FULL" | "HDRS";
+  readonly envid?: string;
+  /** For delay warnings: until when delivery is retried (Unix milliseconds). */
+  readonly retryUntil?: number;
+}
+
+const STATUS_REGEXP = /\b([245]\.\d{1,3}\.\d{1,3})\b/;
+const DEFAULT_STATUS: Record<ReportKind, string> = {
+  failed: "5.0.0",
+  delayed: "4.0.0",
+  delivered: "2.0.0",
+};
+const SUBJECT: Record<ReportKind, string> = {
+  failed: "failed",
+  delayed: "delayed",
+  delivered: "delivered",
+};
+
+/** Builds the report as a whole message (headers and body, CRLF line ends). */
+export function buildReport(input: ReportInput): Uint8Array {
+  const boundary = `${randomDigits(16)}/${input.hostname}`;
+  const encoder = new TextEncoder();
+  const { included, type, full } = originalPart(input);
+  const head = [
+    `Date: ${rfc5322Date(input.now)}`,
+    `From: Mailer Daemon <MAILER-DAEMON@${input.hostname}>`,
+    `To: ${input.to}`,
+    `Subject: Delivery status notification: ${SUBJECT[input.kind]}`,
+    `Message-ID: <${randomDigits(20)}.report@${input.hostname}>`,
+    "Auto-Submitted: auto-replied",
+    "MIME-Version: 1.0",
+    `Content-Type: multipart/report; report-type=delivery-status;`,
+    `\tboundary="${boundary}"`,
+    "",
+    "This is a MIME-encapsulated message.",
+    "",
+    `--${boundary}`,
+    "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: 8bit",
+    "",
+    ...humanText(input, full),
+    "",
+    `--${boundary}`,
+    "Content-Type: message/delivery-status",
+    "",
+    ...statusFields(input),
+    `--${boundary}`,
+    `Content-Type: ${type}`,
+    "",
+    "",
+  ].join("\r\n");
+  const tail = `\r\n--${boundary}--\r\n`;
+  const parts = [encoder.encode(head), included, encoder.encode(tail)];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  return out;
+}
+
+/** The enhanced status code (RFC 3463) a reason carries, or the kind's default. */
+export function statusOf(kind: ReportKind, reason: string): string {
+  const found = STATUS_REGEXP.exec(reason)?.[1];
+  // A failure must carry a failure class even when the last error was a temporary one.
+  if (found && (kind !== "failed" || !found.startsWith("2"))) return found;
+  return DEFAULT_STATUS[kind];
+}
+
+// RFC 3461 §4.3: RET=HDRS returns the headers, RET=FULL the whole message. Without RET,
+// failures return the whole message and other reports only the headers.
+function originalPart(
+  input: ReportInput,
+): { included: Uint8Array; type: string; full: boolean } {
+  const full = input.ret === "FULL" || (input.ret === undefined && input.kind === "failed");
+  if (full) return { included: withFinalCrlf(input.original), type: "message/rfc822", full };
+  return { included: headersOf(input.original), type: "text/rfc822-headers", full };
+}
+
+function humanText(input: ReportInput, full: boolean): string[] {
+  const lines = [
+    "Hi!",
+    "",
+    "This is the MAILER-DAEMON, please DO NOT REPLY to this e-mail.",
+    "",
+  ];
+  switch (input.kind) {
+    case "failed":
+      lines.push(
+        "An error has occurred while attempting to deliver a message for",
+        "the following list of recipients:",
+      );
+      break;
+    case "delayed": {
+      const days = input.retryUntil === undefined
+        ? undefined
+        : Math.max(0, Math.round((input.retryUntil - input.arrival) / 86_400_000));
+      lines.push(
+        "Delivery of a message has been delayed for the following list of recipients.",
+        days === undefined
+          ? "It is kept in the queue and will be tried again."
+          : `It is kept in the queue for up to ${days} day${days === 1 ? "" : "s"} and tried again.`,
+        "Nothing needs to be done yet:",
+      );
+      break;
+    }
+    case "delivered":
+      lines.push("Your message was successfully delivered to these recipients:");
+      break;
+  }
+  lines.push("");
+  for (const r of input.recipients) lines.push(`${r.rcpt}: ${r.reason}`);
+  lines.push("");
+  lines.push(
+    full
+      ? "Below is a copy of the original message."
+      : "Below are the headers of the original message.",
+  );
+  return lines;
+}
+
+function statusFields(input: ReportInput): string[] {
+  const lines = [`Reporting-MTA: dns; ${input.hostname}`];
+  if (input.envid !== undefined) lines.push(`Original-Envelope-Id: ${input.envid}`);
+  lines.push(`Arrival-Date: ${rfc5322Date(input.arrival)}`, "");
+  for (const r of input.recipients) {
+    lines.push(`Final-Recipient: rfc822; ${r.rcpt}`);
+    if (r.orcpt !== undefined) lines.push(`Original-Recipient: ${formatOrcpt(r.orcpt)}`);
+    lines.push(`Action: ${input.kind}`, `Status: ${statusOf(input.kind, r.reason)}`);
+    if (/^[245]\d\d[ -]/.test(r.reason)) lines.push(`Diagnostic-Code: smtp; ${oneLine(r.reason)}`);
+    if (r.lastAttempt) lines.push(`Last-Attempt-Date: ${rfc5322Date(r.lastAttempt)}`);
+    if (input.kind === "delayed" && input.retryUntil !== undefined) {
+      lines.push(`Will-Retry-Until: ${rfc5322Date(input.retryUntil)}`);
+    }
+    lines.push("");
+  }
+  return lines;
+}
+
+// ORCPT arrives as `rfc822;address` in xtext (RFC 3461 §4.2); the report shows it as
+// `rfc822; address` with the +XX escapes decoded.
+function formatOrcpt(orcpt: string): string {
+  const semi = orcpt.indexOf(";");
+  const type = semi === -1 ? "rfc822" : orcpt.slice(0, semi);
+  const value = (semi === -1 ? orcpt : orcpt.slice(semi + 1)).replace(
+    /\+([0-9A-F]{2})/g,
+    (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)),
+  );
+  return `${type}; ${oneLine(value)}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, " ");
+}
+
+function headersOf(message: Uint8Array): Uint8Array {
+  for (let i = 0; i + 3 < message.byteLength; i++) {
+    if (
+      message[i] === 13 && message[i + 1] === 10 && message[i + 2] === 13 && message[i + 3] === 10
+    ) {
+      return message.subarray(0, i + 2);
+    }
+  }
+  return withFinalCrlf(message);
+}
+
+function withFinalCrlf(data: Uint8Array): Uint8Array {
+  const n = data.byteLength;
+  if (n >= 2 && data[n - 2] === 13 && data[n - 1] === 10) return data;
+  const out = new Uint8Array(n + 2);
+  out.set(data);
+  out.set([13, 10], n);
+  return out;
+}
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** An RFC 5322 date in UTC: `Wed, 25 Nov 2026 05:38:26 +0000`. */
+export function rfc5322Date(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${
+    pad(d.getUTCHours())
+  }:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+function randomDigits(n: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(n));
+  return Array.from(bytes, (b) => String(b % 10)).join("");
+}
