@@ -1,7 +1,8 @@
 // The command-line entry point. The command is chosen by the name the executable is called
-// by (a link named sendmail, makemap, …) or by a first argument naming it; smtpd otherwise.
+// by (a link named sendmail, mailq, makemap, …) or by a first argument naming it; smtpd
+// otherwise.
 
-import { runMakemap, runNewaliases } from "./src/compat/mod.ts";
+import { runFlush, runMailq, runMakemap, runNewaliases, runSendmail } from "./src/compat/mod.ts";
 import { runSmtpctl } from "./src/cli/smtpctl.ts";
 import { runSmtpd } from "./src/cli/smtpd.ts";
 
@@ -11,9 +12,21 @@ type Runner = (args: readonly string[]) => Promise<number>;
 const COMMANDS: Readonly<Record<string, Runner>> = {
   smtpd: runSmtpd,
   smtpctl: runSmtpctl,
+  sendmail: runSendmail,
+  "send-mail": runSendmail,
+  mailq: runMailq,
+  queue: runQueue,
   makemap: (args) => runMakemap(args),
   newaliases: (args) => runNewaliases(args),
 };
+
+/** `queue flush …`: the queue's own commands (one so far). */
+function runQueue(args: readonly string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "flush") return runFlush(rest);
+  console.error("usage: queue flush [-f CONFIG] [--all] [--json]");
+  return Promise.resolve(64);
+}
 
 /** Picks the command for an invocation: by program name, then by first argument. */
 export function selectCommand(
@@ -29,7 +42,23 @@ export function selectCommand(
   return { run: runSmtpd, args };
 }
 
+/**
+ * The name this process was started by. A link (`/usr/sbin/sendmail` → the executable)
+ * shows in argv[0], which the kernel keeps in /proc/self/cmdline; the executable's own
+ * path is the fallback where /proc cannot be read.
+ */
+export function programName(): string {
+  try {
+    const cmdline = Deno.readTextFileSync("/proc/self/cmdline");
+    const argv0 = cmdline.slice(0, cmdline.indexOf("\0"));
+    if (argv0 !== "") return argv0;
+  } catch {
+    // No /proc, or no permission to read it.
+  }
+  return Deno.execPath();
+}
+
 if (import.meta.main) {
-  const { run, args } = selectCommand(Deno.execPath(), Deno.args);
+  const { run, args } = selectCommand(programName(), Deno.args);
   Deno.exit(await run(args));
 }

@@ -1,25 +1,34 @@
-// The `smtpctl` command. This version has `encrypt`: a password hash for credentials
-// tables, from the argument or from standard input, as OpenSMTPD's smtpctl prints it.
+// The `smtpctl` command: `encrypt` (a password hash for credentials tables, from the
+// argument or standard input), `show queue` (as mailq) and `schedule all` (every envelope due
+// now: the running daemon notices the change and delivers them).
 
 import { hashPassword } from "../auth/mod.ts";
+import { loadCommandConfig, runMailq } from "../compat/mod.ts";
+import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 
 type Handler = (args: readonly string[]) => Promise<number>;
 
 /** Control commands by their words, as smtpctl(8) names them. */
 const COMMANDS: Readonly<Record<string, Handler>> = {
   encrypt: runEncrypt,
+  "show queue": (args) => runMailq(args),
+  "schedule all": runScheduleAll,
 };
 
 /** Runs `smtpctl ARGS…`; resolves with the exit code. */
 export async function runSmtpctl(args: readonly string[]): Promise<number> {
-  const [word, ...rest] = args;
-  // smtpctl(8) accepts unambiguous prefixes (`enc` for `encrypt`).
-  const matches = Object.keys(COMMANDS).filter((c) => word !== undefined && c.startsWith(word));
-  if (matches.length !== 1) {
-    console.error(`usage: smtpctl ${Object.keys(COMMANDS).join(" | ")} …`);
-    return 64;
+  // smtpctl(8) accepts unambiguous prefixes of each word (`sh q` for `show queue`).
+  for (const words of [2, 1]) {
+    if (args.length < words) continue;
+    const given = args.slice(0, words);
+    const matches = Object.keys(COMMANDS).filter((c) => {
+      const parts = c.split(" ");
+      return parts.length === words && parts.every((p, i) => p.startsWith(given[i]!));
+    });
+    if (matches.length === 1) return await COMMANDS[matches[0]!]!(args.slice(words));
   }
-  return await COMMANDS[matches[0]!]!(rest);
+  console.error(`usage: smtpctl ${Object.keys(COMMANDS).join(" | ")} …`);
+  return 64;
 }
 
 async function runEncrypt(args: readonly string[]): Promise<number> {
@@ -41,4 +50,25 @@ async function readLine(): Promise<string | undefined> {
   const text = await new Response(Deno.stdin.readable).text();
   if (text === "") return undefined;
   return text.split(/\r?\n/)[0];
+}
+
+// Makes every queued envelope due now. The daemon sees the queue file change within a
+// second and tries them; without a daemon, `queue flush` does.
+async function runScheduleAll(args: readonly string[]): Promise<number> {
+  const configFlag = args[0] === "-f" ? args[1] : undefined;
+  const loaded = await loadCommandConfig("smtpctl", configFlag);
+  if ("exit" in loaded) return loaded.exit;
+  try {
+    const queue = await openConfiguredQueue(loaded.config, queueDirectory(loaded.config));
+    try {
+      const n = queue.scheduleAll(Date.now());
+      console.log(`${n} envelope${n === 1 ? "" : "s"} scheduled`);
+    } finally {
+      queue.close();
+    }
+  } catch (error) {
+    console.error(`smtpctl: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  }
+  return 0;
 }

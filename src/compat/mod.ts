@@ -1,3 +1,11 @@
-// Public face of the compatibility front-ends (makemap, newaliases).
+// Public face of the compatibility front-ends: makemap, newaliases, sendmail, mailq and
+// the cron-friendly queue flush.
 export { DEFAULT_ALIASES_PATH, parseMakemapInput, runMakemap, runNewaliases } from "./makemap.ts";
 export type { MakemapOptions, MakemapType } from "./makemap.ts";
+export { runSendmail } from "./sendmail.ts";
+export { formatQueueLine, runMailq } from "./mailq.ts";
+export { runFlush } from "./flush_command.ts";
+export { prepareMessage, splitAddressList } from "./enqueue.ts";
+export type { EnqueueRequest, PreparedMessage } from "./enqueue.ts";
+export { EX } from "./sysexits.ts";
+export { configPath, DEFAULT_CONFIG_PATH, loadCommandConfig } from "./config_file.ts";

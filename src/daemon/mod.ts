@@ -2,3 +2,6 @@
 export { configDir, queueDirectory, startDaemon } from "./daemon.ts";
 export type { Daemon, DaemonOptions } from "./daemon.ts";
 export { findServerName, localAddresses } from "./server_name.ts";
+export { openOffline } from "./offline.ts";
+export type { OfflineOptions, OfflineRuntime } from "./offline.ts";
+export { openConfiguredQueue, routeReport } from "./queue_setup.ts";

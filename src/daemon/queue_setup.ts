@@ -3,7 +3,6 @@
 // and the commands that open the queue themselves (sendmail, mailq, queue flush).
 
 import type { Config } from "../config/mod.ts";
-import type { Logger } from "../log/mod.ts";
 import { openQueue, parseQueueKey, type Queue, type QueueOptions } from "../queue/mod.ts";
 import type { Ruleset } from "../rules/mod.ts";
 

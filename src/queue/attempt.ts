@@ -83,8 +83,15 @@ export function createAttempt(
           const next = Math.min(now + base * attempts * attempts, envelope.expiresAt);
           const passed = warnIntervals.filter((s) => envelope.createdAt + s * 1000 <= now).length;
           log.info(`delivery: TempFail for ${what}: ${outcome.reason}`);
-          await queue.markDeferred(envelope, next, outcome.reason, Math.max(passed, envelope.warned));
-          if (passed > envelope.warned) reporter.delayed({ ...envelope, lastError: outcome.reason });
+          await queue.markDeferred(
+            envelope,
+            next,
+            outcome.reason,
+            Math.max(passed, envelope.warned),
+          );
+          if (passed > envelope.warned) {
+            reporter.delayed({ ...envelope, lastError: outcome.reason });
+          }
           return { transition: "deferred", retryAt: next };
         }
         case "permfail":
@@ -120,7 +127,9 @@ function expiryReason(envelope: QueuedEnvelope): string {
 
 /** "4 days", "1 hour", "90 minutes": the largest unit that gives a whole number. */
 export function describeDuration(ms: number): string {
-  for (const [unit, size] of [["day", 86_400_000], ["hour", 3_600_000], ["minute", 60_000]] as const) {
+  for (
+    const [unit, size] of [["day", 86_400_000], ["hour", 3_600_000], ["minute", 60_000]] as const
+  ) {
     if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms === size ? "" : "s"}`;
   }
   const seconds = Math.round(ms / 1000);

@@ -93,7 +93,11 @@ async function decrypt(key: CryptoKey, data: Uint8Array): Promise<Uint8Array> {
   const iv = toArrayBuffer(data.subarray(0, IV_BYTES));
   try {
     return new Uint8Array(
-      await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, toArrayBuffer(data.subarray(IV_BYTES))),
+      await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv },
+        key,
+        toArrayBuffer(data.subarray(IV_BYTES)),
+      ),
     );
   } catch {
     // GCM authenticates: a wrong key or a damaged body fails here instead of yielding garbage.

@@ -70,6 +70,8 @@ export type EnvelopeState =
 /** A queued envelope with everything a listing shows. */
 export interface ListedEnvelope extends QueuedEnvelope {
   readonly state: EnvelopeState;
+  /** Where the message came from: an IP address, or "local". */
+  readonly src: string;
   readonly nextTry: number;
   /** Unix milliseconds of the last attempt, 0 before the first. */
   readonly lastTry: number;

@@ -21,7 +21,9 @@ export interface FlushOptions {
   readonly retryBaseSeconds?: number;
   readonly warnIntervals?: readonly number[];
   readonly hostname?: string;
-  readonly routeReport?: (rcpt: string) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
+  readonly routeReport?: (
+    rcpt: string,
+  ) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
   /** Called after each attempt with the counts so far and the total found. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -78,7 +80,7 @@ export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
     for (const envelope of envelopes) fresh.push({ envelope, content, recovered: false });
   });
 
-  queue.releaseStaleLeases();
+  queue.releaseStaleLeases({ own: true });
   for (const envelope of queue.claimReports(100_000)) {
     if (envelope.state === "failed") reporter.failed(envelope);
     else reporter.delivered(envelope);

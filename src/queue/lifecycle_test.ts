@@ -121,7 +121,10 @@ Deno.test("a permanent failure is reported to the sender as an RFC 3464 report",
   const report = h.reports[0]!;
   assertEquals([report.rcpt, report.sender], ["alice@client.test", ""]);
   const parsed = await parseMail(report.raw);
-  const type = parsed.headers.get("content-type") as { value: string; params: Record<string, string> };
+  const type = parsed.headers.get("content-type") as {
+    value: string;
+    params: Record<string, string>;
+  };
   assertEquals(type.value, "multipart/report");
   assertEquals(type.params["report-type"], "delivery-status");
   assertEquals(parsed.subject, "Delivery status notification: failed");

@@ -13,3 +13,6 @@ export type { DeliverFunction, DeliveryOutcome, Scheduler, SchedulerOptions } fr
 export { ManualClock, SYSTEM_CLOCK } from "./clock.ts";
 export type { Clock } from "./clock.ts";
 export { parseQueueKey } from "./content_codec.ts";
+export { rfc5322Date } from "./report.ts";
+export { flushQueue } from "./flush.ts";
+export type { FlushOptions, FlushSummary } from "./flush.ts";

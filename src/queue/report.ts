@@ -132,7 +132,9 @@ function humanText(input: ReportInput, full: boolean): string[] {
         "Delivery of a message has been delayed for the following list of recipients.",
         days === undefined
           ? "It is kept in the queue and will be tried again."
-          : `It is kept in the queue for up to ${days} day${days === 1 ? "" : "s"} and tried again.`,
+          : `It is kept in the queue for up to ${days} day${
+            days === 1 ? "" : "s"
+          } and tried again.`,
         "Nothing needs to be done yet:",
       );
       break;
@@ -213,9 +215,11 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 export function rfc5322Date(ms: number): string {
   const d = new Date(ms);
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${
-    pad(d.getUTCHours())
-  }:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${
+    MONTHS[d.getUTCMonth()]
+  } ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${
+    pad(d.getUTCSeconds())
+  } +0000`;
 }
 
 function randomDigits(n: number): string {

@@ -26,7 +26,9 @@ export interface SchedulerOptions {
   /** This host's name, for reports (default "localhost"). */
   readonly hostname?: string;
   /** Routes a report to its recipient (default: reports are dropped with a log line). */
-  readonly routeReport?: (rcpt: string) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
+  readonly routeReport?: (
+    rcpt: string,
+  ) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
   /** How long reports of one message are gathered, ms (default 1000). */
   readonly reportBatchMs?: number;
   /** How often the file is looked at for other processes' mail, ms (default 1000). */
@@ -78,7 +80,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 
   // Leases of this process's earlier life, or of a flush that died, are freed; the
   // reports a crash left unqueued are queued now.
-  const released = queue.releaseStaleLeases();
+  const released = queue.releaseStaleLeases({ own: true });
   if (released > 0) log.info(`scheduler: took back ${released} envelope(s) from gone processes`);
   for (const envelope of queue.claimReports(100_000)) {
     if (envelope.state === "failed") reporter.failed(envelope);

@@ -7,12 +7,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Logger } from "../log/mod.ts";
 import { CONTENT_ENCRYPTED, type ContentCodec, createContentCodec } from "./content_codec.ts";
-import type {
-  EnvelopeState,
-  ListedEnvelope,
-  NewMessage,
-  QueuedEnvelope,
-} from "./envelope.ts";
+import type { EnvelopeState, ListedEnvelope, NewMessage, QueuedEnvelope } from "./envelope.ts";
 
 /** What the queue holds, by envelope state. */
 export interface QueueStats {
@@ -256,7 +251,7 @@ export class Queue {
         "SELECT min(next_try) AS at FROM envelopes WHERE state = 'queued' AND lease_owner IS NULL",
       ),
       all: db.prepare(
-        `SELECT ${columns}, e.state, e.next_try, e.last_try, e.lease_owner FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid`,
+        `SELECT ${columns}, e.state, e.next_try, e.last_try, e.lease_owner, m.src FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid`,
       ),
       dataVersion: db.prepare("PRAGMA data_version"),
     };
@@ -385,10 +380,14 @@ export class Queue {
   }
 
   /**
-   * Frees the leases of this owner from an earlier life and of processes on this host
-   * that are gone (killed, crashed): their envelopes can be delivered again.
+   * Frees the leases of processes on this host that are gone (killed, crashed), and with
+   * `own` those under this process's name — at start-up they are from an earlier life
+   * with the same pid. Their envelopes can then be delivered again.
    */
-  releaseStaleLeases(isAlive: (pid: number) => boolean = processIsAlive): number {
+  releaseStaleLeases(
+    options: { own?: boolean; isAlive?: (pid: number) => boolean } = {},
+  ): number {
+    const isAlive = options.isAlive ?? processIsAlive;
     const owners = this.#db.prepare(
       "SELECT DISTINCT lease_owner AS owner FROM envelopes WHERE lease_owner IS NOT NULL",
     ).all() as { owner: string }[];
@@ -398,7 +397,8 @@ export class Queue {
       const colon = owner.lastIndexOf(":");
       const sameHost = owner.slice(0, colon) === host;
       const pid = Number(owner.slice(colon + 1));
-      if (owner === this.owner || (sameHost && !isAlive(pid))) {
+      const mine = owner === this.owner;
+      if ((mine && options.own) || (!mine && sameHost && !isAlive(pid))) {
         released += Number(
           this.#db.prepare(
             "UPDATE envelopes SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?",
@@ -426,9 +426,11 @@ export class Queue {
       next_try: number;
       last_try: number;
       lease_owner: string | null;
+      src: string;
     })[]).map((row) => ({
       ...toEnvelope(row),
       state: row.state,
+      src: row.src,
       nextTry: row.next_try,
       lastTry: row.last_try,
       ...(row.lease_owner === null ? {} : { leaseOwner: row.lease_owner }),

@@ -88,3 +88,56 @@ Deno.test("Queue results: delivered envelopes go, the message goes with its last
   queue.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("leases: two processes sharing the file never claim the same envelope", async () => {
+  const dir = await Deno.makeTempDir();
+  const a = await openQueue(dir, { owner: "host:1" });
+  const b = await openQueue(dir, { owner: "host:2" });
+  await a.commit(message(1, Array.from({ length: 10 }, (_, n) => `u${n}@example.test`)));
+  const now = Date.now() + 1;
+  const first = a.claimDue(now, 6);
+  const second = b.claimDue(now, 100);
+  assertEquals([first.length, second.length], [6, 4]);
+  assertEquals(new Set([...first, ...second].map((e) => e.evpid)).size, 10);
+  assertEquals(a.claimDue(now, 100).length, 0, "nothing is left free");
+  // Process 2 dies: its leases are taken back; process 1 is alive and keeps its own.
+  assertEquals(a.releaseStaleLeases({ isAlive: (pid) => pid !== 2 }), 4);
+  assertEquals(a.claimDue(now, 100).length, 4);
+  // A deferred envelope is free again once due.
+  await a.markDeferred(first[0]!, now, "busy");
+  assertEquals(b.claimDue(now, 100).map((e) => e.evpid), [first[0]!.evpid]);
+  a.close();
+  b.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the queue migrates a version 2 file, keeping its envelopes", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = new DatabaseSync(`${dir}/queue.sqlite`);
+  db.exec(`
+CREATE TABLE messages (msgid TEXT PRIMARY KEY, sender TEXT NOT NULL, helo TEXT NOT NULL,
+  src TEXT NOT NULL, created_at INTEGER NOT NULL, size INTEGER NOT NULL,
+  flags INTEGER NOT NULL DEFAULT 0, content BLOB NOT NULL, dsn_ret TEXT, dsn_envid TEXT,
+  smtputf8 INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE envelopes (evpid TEXT PRIMARY KEY, msgid TEXT NOT NULL REFERENCES messages(msgid),
+  rcpt TEXT NOT NULL, action TEXT NOT NULL, user TEXT,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'failed')), created_at INTEGER NOT NULL,
+  next_try INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+  dsn_notify TEXT, dsn_orcpt TEXT) STRICT;
+INSERT INTO messages VALUES ('0badc0de', 's@x.test', 'x', '127.0.0.1', 1000, 3, 0, x'616263', NULL, NULL, 0);
+INSERT INTO envelopes VALUES ('0badc0de00000001', '0badc0de', 'r@y.test', 'local', NULL, 'queued', 1000, 1000, 2, 'busy', NULL, NULL);
+PRAGMA user_version=2;`);
+  db.close();
+  const queue = await openQueue(dir);
+  const [e] = queue.envelopes();
+  assertEquals([e?.evpid, e?.attempts, e?.lastError, e?.expiresAt], [
+    "0badc0de00000001",
+    2,
+    "busy",
+    1000 + 4 * 86_400_000,
+  ]);
+  assertEquals(new TextDecoder().decode(await queue.content("0badc0de")), "abc");
+  assertEquals(queue.integrityCheck(), "ok");
+  queue.close();
+  await Deno.remove(dir, { recursive: true });
+});

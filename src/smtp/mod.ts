@@ -1,5 +1,5 @@
 // Public face of the SMTP server box.
-export { startSmtpServer } from "./server.ts";
+export { runSmtpOnStreams, startSmtpServer } from "./server.ts";
 export type { SmtpListenerOptions, SmtpServer } from "./server.ts";
 export { DEFAULT_LIMITS } from "./session.ts";
 export type { SessionContext, SmtpLimits } from "./session.ts";

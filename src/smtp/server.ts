@@ -2,6 +2,7 @@
 // node:net servers so that STARTTLS can later upgrade the same socket (DESIGN.md).
 
 import { createServer, type Server, type Socket } from "node:net";
+import { StreamSocket } from "./stream_socket.ts";
 import { createServer as createTlsServer } from "node:tls";
 import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
@@ -64,24 +65,7 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       ...(options.tls.ca ? { ca: options.tls.ca } : {}),
     })
     : undefined;
-  const ctx = {
-    hostname: options.hostname,
-    ...(options.tls && contexts ? { tls: { mode: options.tls.mode, contexts } } : {}),
-    ...(options.auth ? { auth: options.auth } : {}),
-    ...(options.dsn === false ? { dsn: false } : {}),
-    ...(options.maskSource ? { maskSource: true } : {}),
-    ...(options.socketPath ? { unixSocket: true } : {}),
-    ...(options.authFailureDelayMs === undefined
-      ? {}
-      : { authFailureDelayMs: options.authFailureDelayMs }),
-    ...(options.tag === undefined ? {} : { tag: options.tag }),
-    limits,
-    decide: options.decide,
-    submit: options.submit,
-    isLocalAddress: options.isLocalAddress ?? defaultIsLocal,
-    ...(options.resolveRdns ? { resolveRdns: options.resolveRdns } : {}),
-    log: options.log,
-  };
+  const ctx = sessionContext(options, limits, contexts);
   const perClient = new Map<string, number>();
   const accept = (socket: Socket) => {
     const client = socket.remoteAddress ?? "";
@@ -167,4 +151,46 @@ function removeStaleSocket(path: string): void {
 
 function normaliseAddress(address: string): string {
   return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+// What every session of a listener shares.
+function sessionContext(
+  options: SmtpListenerOptions,
+  limits: SmtpLimits,
+  contexts?: ReturnType<typeof createTlsContexts>,
+): SessionContext {
+  return {
+    hostname: options.hostname,
+    ...(options.tls && contexts ? { tls: { mode: options.tls.mode, contexts } } : {}),
+    ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.dsn === false ? { dsn: false } : {}),
+    ...(options.maskSource ? { maskSource: true } : {}),
+    ...(options.socketPath ? { unixSocket: true } : {}),
+    ...(options.authFailureDelayMs === undefined
+      ? {}
+      : { authFailureDelayMs: options.authFailureDelayMs }),
+    ...(options.tag === undefined ? {} : { tag: options.tag }),
+    limits,
+    decide: options.decide,
+    submit: options.submit,
+    isLocalAddress: options.isLocalAddress ?? defaultIsLocal,
+    ...(options.resolveRdns ? { resolveRdns: options.resolveRdns } : {}),
+    log: options.log,
+  };
+}
+
+/**
+ * One session over a stream pair that is not a socket: `sendmail -bs` speaks SMTP on its
+ * standard input and output. The client is local, as on the enqueue socket.
+ */
+export async function runSmtpOnStreams(
+  options: Omit<SmtpListenerOptions, "address" | "port" | "tls" | "socketPath">,
+  input: ReadableStream<Uint8Array>,
+  write: (data: Uint8Array) => void,
+): Promise<void> {
+  const limits: SmtpLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const ctx = sessionContext({ ...options, address: "local", port: 0 }, limits);
+  const socket = new StreamSocket(input, write);
+  await new Session(socket as unknown as Socket, { ...ctx, unixSocket: true }).run();
+  socket.destroy();
 }

@@ -1,0 +1,173 @@
+// What sendmail makes of a message read from standard input, before it is queued: the
+// recipients (from the arguments, or from To/Cc/Bcc with -t), Bcc removed, and the
+// headers a local program often leaves out — Date, Message-ID, From — added, as
+// OpenSMTPD's enqueuer adds them. Pure: bytes in, message out.
+
+import { rfc5322Date } from "../queue/mod.ts";
+
+/** What the command line and the environment say. */
+export interface EnqueueRequest {
+  /** The message as read from standard input. */
+  readonly input: Uint8Array;
+  /** Recipients from the command line. */
+  readonly recipients: readonly string[];
+  /** -f / -r; "" or "<>" for the null sender; undefined for the caller's own address. */
+  readonly sender?: string;
+  /** -F: the full name in an added From: header. */
+  readonly fullName?: string;
+  /** -t: recipients also from To:, Cc: and Bcc:. */
+  readonly extractRecipients: boolean;
+  /** -i / -oi: a line with a single dot does not end the message. */
+  readonly ignoreDots: boolean;
+  /** The host name that qualifies bare user names. */
+  readonly hostname: string;
+  /** The login name of the caller. */
+  readonly user: string;
+  /** The queue id, for Message-ID: and Received:. */
+  readonly msgid: string;
+  readonly now: Date;
+}
+
+/** A message ready to be queued. */
+export interface PreparedMessage {
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  /** Headers and body with CRLF line ends, our Received: first. */
+  readonly content: Uint8Array;
+}
+
+const HEADER_REGEXP = /^([!-9;-~]+):/;
+
+/** Builds the message to queue; throws with a clear message when there is no recipient. */
+export function prepareMessage(request: EnqueueRequest): PreparedMessage {
+  const lines = inputLines(request.input, request.ignoreDots);
+  const split = lines.findIndex((line) => line === "");
+  const headerEnd = split === -1 ? lines.length : split;
+  // Input that does not start with a header is all body.
+  const hasHeaders = headerEnd > 0 && HEADER_REGEXP.test(lines[0]!);
+  const headers = hasHeaders ? groupHeaders(lines.slice(0, headerEnd)) : [];
+  const body = hasHeaders ? lines.slice(split === -1 ? lines.length : split + 1) : lines;
+
+  const sender = normaliseSender(request);
+  const recipients = [...request.recipients.flatMap(splitAddressList)];
+  if (request.extractRecipients) {
+    for (const h of headers) {
+      if (["to", "cc", "bcc"].includes(h.name)) recipients.push(...splitAddressList(h.value));
+    }
+  }
+  const qualified = unique(recipients.map((r) => qualify(r, request.hostname)));
+  if (qualified.length === 0) throw new Error("no recipients given");
+
+  const kept = headers.filter((h) => h.name !== "bcc");
+  const has = (name: string) => kept.some((h) => h.name === name);
+  const added: string[] = [];
+  if (!has("date")) added.push(`Date: ${rfc5322Date(request.now.getTime())}`);
+  if (!has("message-id")) added.push(`Message-ID: <${request.msgid}@${request.hostname}>`);
+  if (!has("from")) {
+    const from = sender === "" ? `MAILER-DAEMON@${request.hostname}` : sender;
+    added.push(
+      request.fullName ? `From: ${quoteName(request.fullName)} <${from}>` : `From: ${from}`,
+    );
+  }
+  const received = [
+    `Received: by ${request.hostname} (OpenSMTPD) with LOCAL id ${request.msgid}`,
+    qualified.length === 1 ? `\tfor <${qualified[0]}>;` : `\t(${qualified.length} recipients);`,
+    `\t${rfc5322Date(request.now.getTime())}`,
+  ];
+  const out = [...received, ...kept.map((h) => h.raw), ...added, "", ...body];
+  // A message always ends with a line end.
+  if (out.at(-1) !== "") out.push("");
+  return {
+    sender,
+    recipients: qualified,
+    content: new TextEncoder().encode(out.join("\r\n")),
+  };
+}
+
+interface Header {
+  readonly name: string;
+  readonly value: string;
+  /** The header as it was, folded lines joined with CRLF. */
+  readonly raw: string;
+}
+
+// Lines without their ends; a bare "." ends the input unless -i (classic sendmail).
+function inputLines(input: Uint8Array, ignoreDots: boolean): string[] {
+  const text = new TextDecoder().decode(input);
+  const lines = text.split("\n").map((l) => l.endsWith("\r") ? l.slice(0, -1) : l);
+  if (lines.at(-1) === "") lines.pop();
+  if (!ignoreDots) {
+    const dot = lines.indexOf(".");
+    if (dot !== -1) lines.length = dot;
+  }
+  return lines;
+}
+
+function groupHeaders(lines: readonly string[]): Header[] {
+  const headers: { name: string; lines: string[] }[] = [];
+  for (const line of lines) {
+    const m = HEADER_REGEXP.exec(line);
+    if (m || headers.length === 0) {
+      headers.push({ name: (m?.[1] ?? "").toLowerCase(), lines: [line] });
+    } else headers.at(-1)!.lines.push(line);
+  }
+  return headers.map((h) => {
+    const raw = h.lines.join("\r\n");
+    const joined = h.lines.join(" ");
+    return { name: h.name, value: joined.slice(joined.indexOf(":") + 1).trim(), raw };
+  });
+}
+
+function normaliseSender(request: EnqueueRequest): string {
+  if (request.sender === undefined) return qualify(request.user, request.hostname);
+  const bare = request.sender.trim().replace(/^<(.*)>$/, "$1");
+  return bare === "" ? "" : qualify(bare, request.hostname);
+}
+
+/** The addresses of a header value or argument: `A <a@x>, "B, C" <b@y>, c@z`. */
+export function splitAddressList(value: string): string[] {
+  const parts: string[] = [];
+  let current = "";
+  let quoted = false;
+  let angle = 0;
+  let comment = 0;
+  for (const c of value) {
+    if (c === '"' && comment === 0) quoted = !quoted;
+    else if (!quoted && c === "(") comment++;
+    else if (!quoted && c === ")" && comment > 0) comment--;
+    else if (!quoted && comment === 0 && c === "<") angle++;
+    else if (!quoted && comment === 0 && c === ">" && angle > 0) angle--;
+    if (c === "," && !quoted && angle === 0 && comment === 0) {
+      parts.push(current);
+      current = "";
+    } else current += c;
+  }
+  parts.push(current);
+  return parts.map(addressOf).filter((a) => a !== "");
+}
+
+function addressOf(part: string): string {
+  const angle = /<([^<>]*)>/.exec(part);
+  if (angle) return angle[1]!.trim();
+  // Group syntax (`undisclosed-recipients:;`) names nobody.
+  if (part.includes(":")) return "";
+  return part.replace(/\([^)]*\)/g, "").trim();
+}
+
+function qualify(address: string, hostname: string): string {
+  return address.includes("@") ? address : `${address}@${hostname}`;
+}
+
+function unique(values: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return values.filter((v) => {
+    const key = v.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function quoteName(name: string): string {
+  return /^[\w .-]*$/.test(name) ? name : `"${name.replace(/["\\]/g, "\\$&")}"`;
+}

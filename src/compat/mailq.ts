@@ -1,0 +1,73 @@
+// mailq(8), which is `smtpctl show queue` in OpenSMTPD: one line per envelope,
+// `evpid|family|type|flags|sender|rcpt|dest|ctime|expire|lasttry|retries|state|delay|error`.
+// It reads the queue file directly, so it works with or without a running daemon.
+
+import { Command } from "commander";
+import type { Config } from "../config/mod.ts";
+import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
+import type { ListedEnvelope } from "../queue/mod.ts";
+import { loadCommandConfig } from "./config_file.ts";
+import { EX } from "./sysexits.ts";
+
+/** Runs `mailq [-C FILE]`; prints the queue; resolves with a sysexits(3) code. */
+export async function runMailq(args: readonly string[]): Promise<number> {
+  const program = new Command("mailq")
+    .description("list the queue, one line per envelope")
+    .option("-C <file>", "use this configuration file")
+    .option("-f <file>", "use this configuration file")
+    // sendmail -bp passes its own flags through; the listing has none of its own.
+    .option("-v", "ignored")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
+  try {
+    program.parse(args as string[], { from: "user" });
+  } catch (error) {
+    return (error as { exitCode?: number }).exitCode === 0 ? EX.OK : EX.USAGE;
+  }
+  const flags = program.opts<{ C?: string; f?: string }>();
+  const loaded = await loadCommandConfig("mailq", flags.C ?? flags.f);
+  if ("exit" in loaded) return loaded.exit;
+  const dir = queueDirectory(loaded.config);
+  let lines: string[];
+  try {
+    const queue = await openConfiguredQueue(loaded.config, dir);
+    try {
+      lines = queue.envelopes().map((e) => formatQueueLine(e, loaded.config, Date.now()));
+    } finally {
+      queue.close();
+    }
+  } catch (error) {
+    console.error(`mailq: ${dir}: ${error instanceof Error ? error.message : error}`);
+    return EX.NOINPUT;
+  }
+  if (lines.length > 0) console.log(lines.join("\n"));
+  return EX.OK;
+}
+
+/** One envelope in `smtpctl show queue` layout. */
+export function formatQueueLine(e: ListedEnvelope, config: Config, now: number): string {
+  const action = config.actions.find((a) => a.name === e.action);
+  const type = action?.method.kind === "relay" ? "mta" : "mda";
+  const family = e.src === "local" ? "local" : e.src.includes(":") ? "inet6" : "inet4";
+  const flags = e.sender === "" ? "bounce" : "";
+  const state = e.state !== "queued" ? e.state : e.leaseOwner ? "inflight" : "pending";
+  const seconds = (ms: number) => String(Math.floor(ms / 1000));
+  const delay = Math.max(0, Math.ceil((e.nextTry - now) / 1000));
+  const error = (e.lastError ?? "").replace(/[|\r\n]+/g, " ");
+  return [
+    e.evpid,
+    family,
+    type,
+    flags,
+    e.sender,
+    e.rcpt,
+    e.user ? `${e.user}` : e.rcpt,
+    seconds(e.createdAt),
+    seconds(e.expiresAt),
+    seconds(e.lastTry),
+    String(e.attempts),
+    state,
+    String(delay),
+    error,
+  ].join("|");
+}
