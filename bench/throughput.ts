@@ -3,6 +3,9 @@
 // every message is a file in a Maildir.
 //
 //   deno task bench [--messages 2000] [--sessions 20] [--size 1024] [--per-session 1]
+//                   [--recipients 1] [--compression] [--encryption]
+//
+// The daemon runs with `-T stall`: the result includes its longest event-loop stall.
 //
 // --per-session N sends N messages per connection (1 = reconnect for every message, as
 // Postfix's smtp-source does).
@@ -16,6 +19,8 @@ const { values } = parseArgs({
     size: { type: "string", default: "1024" },
     "per-session": { type: "string", default: "1" },
     recipients: { type: "string", default: "1" },
+    compression: { type: "boolean", default: false },
+    encryption: { type: "boolean", default: false },
   },
 });
 const encoder = new TextEncoder();
@@ -33,6 +38,8 @@ await Deno.writeTextFile(
   `${dir}/smtpd.conf`,
   [
     `queue path "${dir}/queue"`,
+    ...(values.compression ? ["queue compression"] : []),
+    ...(values.encryption ? [`queue encryption ${"ab".repeat(32)}`] : []),
     `listen on 127.0.0.1 port ${port}`,
     `table vusers { "@bench.test" = "vmail" }`,
     `table vbase { vmail = "1000:1000:/nonexistent" }`,
@@ -42,10 +49,11 @@ await Deno.writeTextFile(
 );
 
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", `${root}cli.ts`, "-d", "-f", `${dir}/smtpd.conf`],
+  args: ["run", "-A", `${root}cli.ts`, "-d", "-T", "stall", "-f", `${dir}/smtpd.conf`],
   stdout: "null",
-  stderr: "null",
+  stderr: "piped",
 }).spawn();
+const daemonLog = new Response(child.stderr).text();
 
 try {
   await waitForBanner(port);
@@ -80,9 +88,19 @@ try {
     endToEndPerSecond: Math.round(delivered / RECIPIENTS / (e2e / 1000)),
     endToEndSeconds: +(e2e / 1000).toFixed(3),
   };
-  console.log(JSON.stringify(result));
-} finally {
   child.kill("SIGTERM");
+  await child.status;
+  const stall = /longest event-loop stall ([\d.]+) ms, p99 (\d+) ms/.exec(await daemonLog);
+  console.log(JSON.stringify({
+    ...result,
+    ...(stall ? { stallMaxMs: Number(stall[1]), stallP99Ms: Number(stall[2]) } : {}),
+  }));
+} finally {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // Already stopped.
+  }
   await child.status;
   await Deno.remove(dir, { recursive: true });
 }

@@ -10,7 +10,7 @@ import {
   loadConfigWithDiagnostics,
   printConfig,
 } from "../config/mod.ts";
-import { startDaemon } from "../daemon/mod.ts";
+import { describeStalls, startDaemon, startStallMonitor } from "../daemon/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { BACKENDS } from "../tables/mod.ts";
 
@@ -23,6 +23,7 @@ interface SmtpdFlags {
   noaction?: boolean;
   verbose?: number;
   define: string[];
+  trace: string[];
 }
 
 /** Runs `smtpd` with the given arguments; resolves with the exit code. */
@@ -34,6 +35,7 @@ export async function runSmtpd(args: readonly string[]): Promise<number> {
     .option("-n", "check the configuration, print `configuration OK`, and exit", false)
     .option("-v", "verbose logging (with -n: print the configuration back)", increase, 0)
     .option("-D <name=value>", "define a macro, overriding the file's", collect, [])
+    .option("-T <trace>", "trace: `stall` logs the longest event-loop stall", collect, [])
     .helpOption("-h, --help", "show this help")
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
@@ -49,6 +51,7 @@ export async function runSmtpd(args: readonly string[]): Promise<number> {
     noaction: raw["n"] as boolean,
     verbose: raw["v"] as number,
     define: raw["D"] as string[],
+    trace: raw["T"] as string[],
     ...(raw["f"] ? { file: raw["f"] as string } : {}),
   };
   return await runWithFlags(flags);
@@ -103,8 +106,13 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
   }
   const reload = () => void daemon.reloadTables();
   Deno.addSignalListener("SIGHUP", reload);
+  const stalls = flags.trace.includes("stall") ? startStallMonitor() : undefined;
   await waitForStopSignal();
   Deno.removeSignalListener("SIGHUP", reload);
+  if (stalls) {
+    stalls.stop();
+    log.info(describeStalls(stalls.report()));
+  }
   await daemon.stop();
   return 0;
 }
