@@ -5,6 +5,7 @@
 import { runFlush, runMailq, runMakemap, runNewaliases, runSendmail } from "./src/compat/mod.ts";
 import { runSmtpctl } from "./src/cli/smtpctl.ts";
 import { runSmtpd } from "./src/cli/smtpd.ts";
+import { flushLog } from "./src/log/mod.ts";
 
 type Runner = (args: readonly string[]) => Promise<number>;
 
@@ -60,5 +61,7 @@ export function programName(): string {
 
 if (import.meta.main) {
   const { run, args } = selectCommand(programName(), Deno.args);
-  Deno.exit(await run(args));
+  const code = await run(args);
+  flushLog();
+  Deno.exit(code);
 }

@@ -20,18 +20,40 @@ export interface LoggerOptions {
 }
 
 const encoder = new TextEncoder();
+let buffered: string[] = [];
+let flushScheduled = false;
 
-function writeStderr(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+// Lines of one event-loop turn go out in one write: under load a message makes three
+// lines, and a system call for each costs more than the rest of the logging. A warning
+// is written at once, with whatever is pending before it.
+function writeStderr(line: string, urgent = false): void {
+  buffered.push(line);
+  if (urgent || buffered.length >= 256) {
+    flushLog();
+  } else if (!flushScheduled) {
+    flushScheduled = true;
+    setTimeout(flushLog, 0);
+  }
+}
+
+/** Writes the buffered lines now (also called before the process exits). */
+export function flushLog(): void {
+  flushScheduled = false;
+  if (buffered.length === 0) return;
+  const data = encoder.encode(buffered.join("\n") + "\n");
+  buffered = [];
+  let offset = 0;
+  while (offset < data.byteLength) offset += Deno.stderr.writeSync(data.subarray(offset));
 }
 
 /** A logger that writes timestamped lines to stderr (or to the given sink). */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const sink = options.sink ?? writeStderr;
+  const urgentSink = options.sink ?? ((line: string) => writeStderr(line, true));
   const stamp = (level: string, line: string) => `${new Date().toISOString()} ${level}: ${line}`;
   return {
     info: (line) => sink(stamp("info", line)),
-    warn: (line) => sink(stamp("warn", line)),
+    warn: (line) => urgentSink(stamp("warn", line)),
     debug: options.verbose ? (line) => sink(stamp("debug", line)) : () => {},
   };
 }

@@ -1,3 +1,3 @@
 // Public face of the logging box.
-export { createLogger, SILENT_LOGGER } from "./logger.ts";
+export { createLogger, flushLog, SILENT_LOGGER } from "./logger.ts";
 export type { Logger, LoggerOptions } from "./logger.ts";
