@@ -6,6 +6,7 @@ import { runFlush, runMailq, runMakemap, runNewaliases, runSendmail } from "./sr
 import { runSmtpctl } from "./src/cli/smtpctl.ts";
 import { runSmtpd } from "./src/cli/smtpd.ts";
 import { flushLog } from "./src/log/mod.ts";
+import { runMailAgent } from "./src/delivery/mod.ts";
 
 type Runner = (args: readonly string[]) => Promise<number>;
 
@@ -18,6 +19,8 @@ const COMMANDS: Readonly<Record<string, Runner>> = {
   mailq: runMailq,
   queue: runQueue,
   makemap: (args) => runMakemap(args),
+  // The mailbox writer a root daemon starts as each mail user (not for people to run).
+  "mail.agent": () => runMailAgent(),
   newaliases: (args) => runNewaliases(args),
 };
 

@@ -41,7 +41,7 @@ export async function runKillRounds(options: KillOptions): Promise<KillResult> {
     conf,
     `queue path "${dir}/queue"
 listen on 127.0.0.1 port ${port}
-action "local" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
+action "local" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "${Deno.uid()}:${Deno.gid()}:/nonexistent" }
 match from any for domain "example.test" action "local"
 `,
   );

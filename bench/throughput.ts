@@ -42,7 +42,7 @@ await Deno.writeTextFile(
     ...(values.encryption ? [`queue encryption ${"ab".repeat(32)}`] : []),
     `listen on 127.0.0.1 port ${port}`,
     `table vusers { "@bench.test" = "vmail" }`,
-    `table vbase { vmail = "1000:1000:/nonexistent" }`,
+    `table vbase { vmail = "${Deno.uid()}:${Deno.gid()}:/nonexistent" }`,
     `action "bench" maildir "${dir}/mail/%{rcpt.user:lowercase}" virtual <vusers> userbase <vbase>`,
     `match from any for domain "bench.test" action "bench"`,
   ].join("\n") + "\n",

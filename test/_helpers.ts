@@ -179,3 +179,9 @@ export async function sendMessage(
   await client.expect("221 ");
   return reply;
 }
+
+/**
+ * `uid:gid` of this process, for userbase entries in test configurations: a root daemon
+ * delivers as the mailbox's user, and test mailboxes belong to whoever runs the tests.
+ */
+export const OWN_IDS = `${Deno.uid()}:${Deno.gid()}`;

@@ -51,7 +51,7 @@ export async function runFlush(args: readonly string[]): Promise<number> {
       });
       bar?.done();
     } finally {
-      runtime.close();
+      await runtime.close();
     }
   } catch (error) {
     console.error(`queue flush: ${error instanceof Error ? error.message : error}`);
@@ -64,7 +64,8 @@ export async function runFlush(args: readonly string[]): Promise<number> {
 }
 
 function describe(s: FlushSummary, seconds: number): string {
-  return `queue flush: ${s.total} tried: ${s.delivered} delivered, ${s.deferred} deferred, ` +
+  const expanded = s.expanded > 0 ? `${s.expanded} expanded, ` : "";
+  return `queue flush: ${s.total} tried: ${s.delivered} delivered, ${expanded}${s.deferred} deferred, ` +
     `${s.failed} failed, ${s.expired} expired in ${round(seconds)} s`;
 }
 

@@ -226,7 +226,7 @@ async function withRuntime(
   try {
     return await work(runtime);
   } finally {
-    runtime.close();
+    await runtime.close();
   }
 }
 

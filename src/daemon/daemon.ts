@@ -2,7 +2,7 @@
 // scheduler → delivery. Owns start-up order and orderly shutdown, nothing else.
 
 import { type Config, DEFAULTS } from "../config/mod.ts";
-import { createDeliveryAgent } from "../delivery/mod.ts";
+import { createDeliveryAgent, createMailboxWriter } from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
 import { compileRuleset } from "../rules/mod.ts";
@@ -13,7 +13,7 @@ import { checkTableUses } from "./table_uses.ts";
 import { listenerTls } from "./certificates.ts";
 import { listenerAuth } from "./listener_auth.ts";
 import { createRdnsResolver, type RdnsOptions } from "./rdns.ts";
-import { openConfiguredQueue, routeReport } from "./queue_setup.ts";
+import { openConfiguredQueue, routeExpanded, routeReport } from "./queue_setup.ts";
 
 /** Options of {@link startDaemon}. */
 export interface DaemonOptions {
@@ -83,7 +83,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     : undefined;
   const isLocalAddress = (ip: string) => local.has(ip.startsWith("::ffff:") ? ip.slice(7) : ip);
 
-  const deliver = createDeliveryAgent({ config, baseDir, lookupUser: createUserLookup(), log });
+  const asUsers = runsAsRoot();
+  const writer = createMailboxWriter({ log, asUsers });
+  const deliver = createDeliveryAgent({
+    config,
+    baseDir,
+    lookupUser: createUserLookup(),
+    log,
+    tables: tables.tables,
+    route: (address, sender) => routeExpanded(ruleset, address, sender),
+    writer,
+    asUsers,
+  });
   const scheduler: Scheduler = startScheduler({
     queue,
     deliver,
@@ -128,6 +139,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (error) {
     await Promise.all(servers.map((s) => s.close()));
     await scheduler.stop();
+    await writer.close();
     queue.close();
     tables.close();
     throw error;
@@ -148,9 +160,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     async stop() {
       await Promise.all(servers.map((s) => s.close()));
       await scheduler.stop();
+      await writer.close();
       queue.close();
       tables.close();
       log.info("smtpd: stopped");
     },
   };
+}
+
+/** Whether deliveries run as their users: the daemon is root. */
+export function runsAsRoot(): boolean {
+  try {
+    return Deno.uid() === 0;
+  } catch {
+    return false;
+  }
 }

@@ -3,14 +3,14 @@
 // ruleset and the delivery agent, opened in the calling process and closed after.
 
 import type { Config } from "../config/mod.ts";
-import { createDeliveryAgent } from "../delivery/mod.ts";
+import { createDeliveryAgent, createMailboxWriter } from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type DeliverFunction, type Queue } from "../queue/mod.ts";
 import { compileRuleset, type Ruleset } from "../rules/mod.ts";
 import { createUserExists, createUserLookup, TableSet } from "../tables/mod.ts";
-import { configDir, queueDirectory } from "./daemon.ts";
+import { configDir, queueDirectory, runsAsRoot } from "./daemon.ts";
 import { checkTableUses } from "./table_uses.ts";
-import { openConfiguredQueue, routeReport } from "./queue_setup.ts";
+import { openConfiguredQueue, routeExpanded, routeReport } from "./queue_setup.ts";
 import { findServerName } from "./server_name.ts";
 
 /** A configuration opened for work outside the daemon. */
@@ -22,7 +22,7 @@ export interface OfflineRuntime {
   readonly ruleset: Ruleset;
   readonly deliver: DeliverFunction;
   routeReport(rcpt: string): { action: string; user?: string } | undefined;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Options of {@link openOffline}. */
@@ -56,6 +56,8 @@ export async function openOffline(
     localNames: [serverName],
     userExists: createUserExists(),
   });
+  const asUsers = runsAsRoot();
+  const writer = createMailboxWriter({ log: options.log, asUsers });
   return {
     config,
     queue,
@@ -67,9 +69,14 @@ export async function openOffline(
       baseDir,
       lookupUser: createUserLookup(),
       log: options.log,
+      tables: tables.tables,
+      route: (address, sender) => routeExpanded(ruleset, address, sender),
+      writer,
+      asUsers,
     }),
     routeReport: (rcpt) => routeReport(ruleset, rcpt),
-    close() {
+    async close() {
+      await writer.close();
       queue.close();
       tables.close();
     },

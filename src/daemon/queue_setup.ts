@@ -50,3 +50,22 @@ export function routeReport(
     ? { action: verdict.action }
     : { action: verdict.action, user: verdict.user };
 }
+
+/**
+ * An address an expansion produced (an alias to another address, a virtual entry naming
+ * an external one) goes back through the rules as a local submission from the sender.
+ */
+export function routeExpanded(
+  ruleset: Ruleset,
+  address: string,
+  sender: string,
+): { action: string; user?: string } | undefined {
+  const verdict = ruleset({ src: "local", local: true, socket: true, tls: false }, {
+    mailFrom: sender,
+    rcptTo: address,
+  });
+  if (verdict.kind !== "accept") return undefined;
+  return verdict.user === undefined
+    ? { action: verdict.action }
+    : { action: verdict.action, user: verdict.user };
+}

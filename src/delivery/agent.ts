@@ -1,95 +1,302 @@
-// Turns a queued envelope into a delivery: finds its action, works out the user and the
-// destination from the format specifiers, and calls the method's writer.
+// Turns a queued envelope into a delivery: finds its action, expands the recipient
+// (aliases, virtual, ~/.forward), works out the user it runs as, and hands the message
+// to the method — maildir, mbox, mda or lmtp — or to a `|command` or `/file` target.
 
 import { resolve } from "node:path";
 import type { Action, Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { DeliverFunction, DeliveryOutcome, QueuedEnvelope } from "../queue/mod.ts";
+import type { Table } from "../tables/mod.ts";
+import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.ts";
 import { expandFormat, needsDirectory } from "./format.ts";
-import { deliverToMaildir, isAlreadyDelivered } from "./maildir.ts";
+import { deliverByLmtp } from "./lmtp.ts";
+import type { MailboxWriter } from "./mailbox_writer.ts";
+import { runMda, shellSafe } from "./mda.ts";
+import { readForwardFile } from "./forward.ts";
 
-/** A system or virtual user a delivery runs for. */
-export interface DeliveryUser {
-  readonly name: string;
-  readonly uid: number;
-  readonly gid: number;
-  readonly home: string;
-}
+export type { DeliveryUser } from "./expand.ts";
 
 /** Options of {@link createDeliveryAgent}. */
 export interface DeliveryAgentOptions {
   readonly config: Config;
   /** Relative destinations are resolved against this directory (the config file's). */
   readonly baseDir: string;
+  /** System users (getpwnam). */
   readonly lookupUser: (name: string) => Promise<DeliveryUser | undefined>;
   readonly log: Logger;
+  /** The open tables, for `alias`, `virtual` and `userbase`. */
+  readonly tables?: ReadonlyMap<string, Table>;
+  /** Routes an address an expansion produced, as a local submission. */
+  readonly route?: (
+    address: string,
+    sender: string,
+  ) => { action: string; user?: string } | undefined;
+  /** Where mailboxes are written (as their users when the daemon is root). */
+  readonly writer: MailboxWriter;
+  /** The mbox spool (default /var/mail, or $SMTPD_MAIL_SPOOL). */
+  readonly mailSpool?: string;
+  /** Deliveries run as their users (the daemon is root). */
+  readonly asUsers?: boolean;
 }
 
 /** Builds the function the scheduler calls for each envelope. */
 export function createDeliveryAgent(options: DeliveryAgentOptions): DeliverFunction {
   const actions = new Map(options.config.actions.map((a) => [a.name, a] as const));
+  const tables = options.tables ?? new Map();
+  const spool = options.mailSpool ?? (Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail");
   return async (envelope, content, context) => {
     const action = actions.get(envelope.action);
     if (!action) return permfail(`no action named "${envelope.action}" in the configuration`);
+    if (action.method.kind === "relay") {
+      return permfail("5.3.3 relaying is not supported by this build yet");
+    }
     try {
-      switch (action.method.kind) {
-        case "maildir":
-          return await deliverMaildir(action, envelope, content, context.recovered, options);
-        default:
-          return permfail(`delivery method "${action.method.kind}" is not supported yet`);
+      const users = userSource(action, tables, options);
+      const target = envelope.target;
+      if (target?.startsWith("|") || target?.startsWith("/")) {
+        const runAs = await identityFor(target, envelope.user, users, options);
+        if (!runAs) return permfail(`unknown user "${envelope.user}" for ${target}`);
+        return target.startsWith("|")
+          ? await runCommandTarget(target.slice(1), envelope, content, runAs, options)
+          : await appendToFile(target, envelope, content, runAs, options);
       }
+      let user: DeliveryUser | undefined;
+      let extension: string | undefined;
+      if (target !== undefined) {
+        user = await users(target);
+        if (!user) return permfail(`5.1.1 unknown user "${target}"`);
+      } else {
+        const expansion = await expandEnvelope(
+          envelope,
+          expandContext(action, tables, users, envelope.sender, options),
+        );
+        if (expansion.kind === "error") {
+          return expansion.permanent ? permfail(expansion.reason) : tempfail(expansion.reason);
+        }
+        if (expansion.kind === "expand") return { kind: "expand", children: expansion.children };
+        user = expansion.user;
+        extension = expansion.extension;
+      }
+      return await deliverToUser(action, envelope, content, user, extension, context.recovered, {
+        ...options,
+        spool,
+      });
     } catch (error) {
       // File system errors (no space, permissions) are worth retrying.
-      return { kind: "tempfail", reason: error instanceof Error ? error.message : String(error) };
+      return tempfail(error instanceof Error ? error.message : String(error));
     }
   };
 }
 
-async function deliverMaildir(
+type UserSource = (name: string) => Promise<DeliveryUser | undefined>;
+
+// An action's users: its `userbase` table (uid:gid:home), else the system's accounts.
+function userSource(
+  action: Action,
+  tables: ReadonlyMap<string, Table>,
+  options: DeliveryAgentOptions,
+): UserSource {
+  const userbase = action.userbase ? tables.get(action.userbase.name) : undefined;
+  if (!userbase) return options.lookupUser;
+  return (name) => {
+    const value = userbase.lookup("userinfo", name);
+    if (value === undefined) return Promise.resolve(undefined);
+    const [uid, gid, ...home] = value.split(":");
+    return Promise.resolve({ name, uid: Number(uid), gid: Number(gid), home: home.join(":") });
+  };
+}
+
+function expandContext(
+  action: Action,
+  tables: ReadonlyMap<string, Table>,
+  users: UserSource,
+  sender: string,
+  options: DeliveryAgentOptions,
+): ExpandContext {
+  return {
+    action,
+    tables,
+    subAddrDelim: options.config.smtp.subAddrDelim,
+    lookupUser: users,
+    readForward: (user) => readForwardFile(user, options.log),
+    readInclude: (path) => Deno.readTextFile(path),
+    route: (address) => options.route?.(address, sender),
+    // Commands and files of the aliases table run unprivileged (OpenSMTPD: _smtpd).
+    aliasUser: action.user ?? (options.asUsers ? "nobody" : ""),
+  };
+}
+
+// Who runs a `|command` or `/file` target: the user who named it, or (for the aliases
+// table, when not root) the daemon itself.
+async function identityFor(
+  target: string,
+  name: string | undefined,
+  users: UserSource,
+  options: DeliveryAgentOptions,
+): Promise<DeliveryUser | undefined> {
+  if (!name) return daemonIdentity();
+  const user = await users(name) ?? await options.lookupUser(name);
+  if (user && options.asUsers && user.uid === 0) {
+    // OpenSMTPD refuses commands and files as root; so does this.
+    throw new Error(`${target}: will not run as root`);
+  }
+  return user;
+}
+
+function daemonIdentity(): DeliveryUser {
+  const uid = safe(() => Deno.uid()) ?? 0;
+  const gid = safe(() => Deno.gid()) ?? 0;
+  return { name: Deno.env.get("USER") ?? "smtpd", uid, gid, home: "/" };
+}
+
+async function deliverToUser(
   action: Action,
   envelope: QueuedEnvelope,
   content: Uint8Array,
+  user: DeliveryUser,
+  extension: string | undefined,
   recovered: boolean,
+  options: DeliveryAgentOptions & { spool: string },
+): Promise<DeliveryOutcome> {
+  // `user NAME`: every delivery of the action runs as that one account.
+  const identity = action.user ? await options.lookupUser(action.user) : user;
+  if (!identity) return permfail(`unknown user "${action.user}" (action "${action.name}")`);
+  const dest = envelope.dest ?? envelope.rcpt;
+  const vars = {
+    sender: envelope.sender,
+    rcpt: envelope.rcpt,
+    dest,
+    username: user.name,
+    directory: user.home,
+  };
+  const method = action.method;
+  switch (method.kind) {
+    case "maildir": {
+      let dir = expandFormat(method.path ?? "~/Maildir", vars);
+      if (!dir.startsWith("/")) dir = resolve(options.baseDir, dir);
+      if (needsDirectory(method.path ?? "~/Maildir") && user.home === "") {
+        return permfail(`user "${user.name}" has no home directory`);
+      }
+      dir = await maildirFolder(dir, content, method.junk === true, extension);
+      await options.writer.write(identity, {
+        kind: "maildir",
+        dir,
+        returnPath: envelope.sender,
+        deliveredTo: dest,
+        evpid: envelope.evpid,
+        recovered,
+      }, content);
+      return { kind: "ok" };
+    }
+    case "mbox":
+      await options.writer.write(identity, {
+        kind: "mbox",
+        path: `${options.spool}/${user.name}`,
+        sender: envelope.sender,
+        deliveredTo: dest,
+      }, content);
+      return { kind: "ok" };
+    case "mda": {
+      let command = expandFormat(method.command, vars, { escape: shellSafe });
+      const wrapper = action.wrapper ? options.config.mdaWrappers.get(action.wrapper) : undefined;
+      if (wrapper !== undefined) command = wrapper.replaceAll("%{mda}", command);
+      return await runMda({
+        command,
+        content,
+        sender: envelope.sender,
+        rcpt: envelope.rcpt,
+        dest,
+        user: identity,
+        ...(extension === undefined ? {} : { extension }),
+        ...(options.asUsers ? { asUser: true } : {}),
+      });
+    }
+    case "lmtp": {
+      const [result] = await deliverByLmtp({ target: method.destination }, {
+        sender: envelope.sender,
+        recipients: [method.rcptTo ? dest : user.name],
+        content,
+      });
+      return result ?? tempfail("lmtp: no reply for the recipient");
+    }
+    case "forward-only":
+    case "expand-only":
+      return permfail(`5.7.1 action "${action.name}" (${method.kind}) delivers no local mail`);
+    default:
+      return permfail(`delivery method "${method.kind}" is not supported`);
+  }
+}
+
+// Maildir++ folders: `junk` files spam into .Junk; `user+tag` goes into .tag when the
+// user made that folder.
+async function maildirFolder(
+  dir: string,
+  content: Uint8Array,
+  junk: boolean,
+  extension: string | undefined,
+): Promise<string> {
+  if (junk && isSpam(content)) return `${dir}/.Junk`;
+  if (extension && /^[\w.-]+$/.test(extension) && !extension.startsWith(".")) {
+    try {
+      if ((await Deno.stat(`${dir}/.${extension}`)).isDirectory) return `${dir}/.${extension}`;
+    } catch {
+      // No such folder: the inbox.
+    }
+  }
+  return dir;
+}
+
+const SPAM_REGEXP = /^X-Spam(?:-Flag)?:\s*yes\s*$/im;
+
+function isSpam(content: Uint8Array): boolean {
+  const text = new TextDecoder().decode(content.subarray(0, 65536));
+  const end = text.search(/\r?\n\r?\n/);
+  return SPAM_REGEXP.test(end === -1 ? text : text.slice(0, end));
+}
+
+async function runCommandTarget(
+  command: string,
+  envelope: QueuedEnvelope,
+  content: Uint8Array,
+  user: DeliveryUser,
   options: DeliveryAgentOptions,
 ): Promise<DeliveryOutcome> {
-  const method = action.method as { kind: "maildir"; path?: string };
-  const template = method.path ?? "~/Maildir";
-  const username = envelope.user ?? localPart(envelope.rcpt);
-  let directory: string | undefined;
-  if (needsDirectory(template)) {
-    directory = (await options.lookupUser(username))?.home;
-    if (directory === undefined) return permfail(`unknown user "${username}"`);
-  }
-  let dir: string;
-  try {
-    dir = expandFormat(template, {
-      sender: envelope.sender,
-      rcpt: envelope.rcpt,
-      dest: envelope.rcpt,
-      username,
-      ...(directory === undefined ? {} : { directory }),
-    });
-  } catch (error) {
-    return permfail(error instanceof Error ? error.message : String(error));
-  }
-  if (!dir.startsWith("/")) dir = resolve(options.baseDir, dir);
-  if (recovered && await isAlreadyDelivered(dir, envelope.evpid)) {
-    options.log.info(`delivery: ${envelope.evpid} was delivered before a restart; not again`);
-    return { kind: "ok" };
-  }
-  await deliverToMaildir(dir, content, {
-    returnPath: envelope.sender,
-    deliveredTo: envelope.rcpt,
-    evpid: envelope.evpid,
+  // The command comes from the aliases table or the user's own ~/.forward, never from
+  // the envelope: it is run as written.
+  return await runMda({
+    command,
+    content,
+    sender: envelope.sender,
+    rcpt: envelope.rcpt,
+    dest: envelope.dest ?? envelope.rcpt,
+    user,
+    ...(options.asUsers && user.uid !== (safe(() => Deno.uid()) ?? -1) ? { asUser: true } : {}),
   });
+}
+
+async function appendToFile(
+  path: string,
+  envelope: QueuedEnvelope,
+  content: Uint8Array,
+  user: DeliveryUser,
+  options: DeliveryAgentOptions,
+): Promise<DeliveryOutcome> {
+  await options.writer.write(user, { kind: "mbox", path, sender: envelope.sender }, content);
   return { kind: "ok" };
 }
 
-function localPart(address: string): string {
-  const at = address.lastIndexOf("@");
-  return (at === -1 ? address : address.slice(0, at)).toLowerCase();
+function safe<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }
 
 function permfail(reason: string): DeliveryOutcome {
   return { kind: "permfail", reason };
+}
+
+function tempfail(reason: string): DeliveryOutcome {
+  return { kind: "tempfail", reason };
 }

@@ -19,11 +19,24 @@ const UNSAFE_REGEXP = /[!#$%&'*?`{|}~]/g;
 const TOKEN_REGEXP = /%\{([^}]*)\}/g;
 const SPEC_REGEXP = /^([a-z.]+)(?:\[(-?\d*)(?::(-?\d*))?\])?(?::([a-z|]+))?$/;
 
+/** Options of {@link expandFormat}. */
+export interface FormatOptions {
+  /**
+   * Applied to every expanded value instead of the default replacement, and not undone
+   * by `:raw`: an mda command line passes values through its shell escaping.
+   */
+  readonly escape?: (value: string) => string;
+}
+
 /** Expands every `%{…}` of a template; throws on an unknown token or modifier. */
-export function expandFormat(template: string, vars: FormatVars): string {
+export function expandFormat(
+  template: string,
+  vars: FormatVars,
+  options: FormatOptions = {},
+): string {
   let text = template;
   if (text.startsWith("~/")) text = `%{user.directory}${text.slice(1)}`;
-  return text.replace(TOKEN_REGEXP, (_all, spec: string) => expandToken(spec, vars));
+  return text.replace(TOKEN_REGEXP, (_all, spec: string) => expandToken(spec, vars, options));
 }
 
 /** True when the template needs the user's home directory. */
@@ -31,7 +44,7 @@ export function needsDirectory(template: string): boolean {
   return template.startsWith("~/") || /%\{user\.directory/i.test(template);
 }
 
-function expandToken(spec: string, vars: FormatVars): string {
+function expandToken(spec: string, vars: FormatVars, options: FormatOptions): string {
   const m = SPEC_REGEXP.exec(spec.toLowerCase());
   if (!m) throw new Error(`Bad format specifier "%{${spec}}"`);
   const [, name, from, to, modifiers] = m as unknown as [string, string, string?, string?, string?];
@@ -56,6 +69,7 @@ function expandToken(spec: string, vars: FormatVars): string {
         throw new Error(`Unknown format modifier "${modifier}" in "%{${spec}}"`);
     }
   }
+  if (options.escape) return options.escape(value);
   return raw ? value : value.replace(UNSAFE_REGEXP, ":");
 }
 

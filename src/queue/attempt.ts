@@ -4,13 +4,15 @@
 
 import type { Logger } from "../log/mod.ts";
 import type { Clock } from "./clock.ts";
-import type { QueuedEnvelope } from "./envelope.ts";
+import type { NewEnvelope, QueuedEnvelope } from "./envelope.ts";
 import type { Reporter } from "./reporter.ts";
 import type { Queue } from "./sqlite_store.ts";
 
 /** How one delivery attempt ended. */
 export type DeliveryOutcome =
   | { readonly kind: "ok" }
+  /** The recipient expanded (aliases, virtual, .forward) into these envelopes instead. */
+  | { readonly kind: "expand"; readonly children: readonly NewEnvelope[] }
   | { readonly kind: "tempfail"; readonly reason: string }
   | { readonly kind: "permfail"; readonly reason: string };
 
@@ -22,7 +24,13 @@ export type DeliverFunction = (
 ) => Promise<DeliveryOutcome>;
 
 /** What became of an envelope after an attempt. */
-export type Transition = "delivered" | "deferred" | "failed" | "expired" | "unrecorded";
+export type Transition =
+  | "delivered"
+  | "expanded"
+  | "deferred"
+  | "failed"
+  | "expired"
+  | "unrecorded";
 
 /** Options shared by the scheduler and the one-pass flush. */
 export interface AttemptOptions {
@@ -57,11 +65,22 @@ export function createAttempt(
     const started = clock.now();
     let outcome: DeliveryOutcome;
     let expired = false;
+    let content = item.content;
     if (started >= envelope.expiresAt) {
       expired = true;
       outcome = { kind: "permfail", reason: expiryReason(envelope) };
     } else {
-      outcome = await tryDelivery(item);
+      try {
+        content ??= await queue.content(envelope.msgid);
+        outcome = content
+          ? await tryDelivery(item, content)
+          : { kind: "permfail", reason: "message content missing from the queue" };
+      } catch (error) {
+        outcome = {
+          kind: "tempfail",
+          reason: error instanceof Error ? error.message : String(error),
+        };
+      }
     }
     const delay = ((clock.now() - started) / 1000).toFixed(2);
     const what = `${envelope.evpid}: from=<${envelope.sender}> to=<${envelope.rcpt}> user=${
@@ -75,6 +94,14 @@ export function createAttempt(
           await queue.markDelivered(envelope, report);
           if (report) reporter.delivered({ ...envelope, lastError: "delivered" });
           return { transition: "delivered" };
+        }
+        case "expand": {
+          const children = await queue.replaceByExpansion(envelope, outcome.children, content!);
+          log.info(
+            `delivery: Expand for ${what}: ${children.length} envelope(s): ` +
+              children.map((c) => c.target ?? c.rcpt).join(", "),
+          );
+          return { transition: "expanded" };
         }
         case "tempfail": {
           const now = clock.now();
@@ -107,10 +134,8 @@ export function createAttempt(
     }
   };
 
-  async function tryDelivery(item: ReadyEnvelope): Promise<DeliveryOutcome> {
+  async function tryDelivery(item: ReadyEnvelope, content: Uint8Array): Promise<DeliveryOutcome> {
     try {
-      const content = item.content ?? await queue.content(item.envelope.msgid);
-      if (!content) return { kind: "permfail", reason: "message content missing from the queue" };
       return await deliver(item.envelope, content, { recovered: item.recovered });
     } catch (error) {
       return { kind: "tempfail", reason: error instanceof Error ? error.message : String(error) };

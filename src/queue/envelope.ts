@@ -13,6 +13,15 @@ export interface NewEnvelope {
   readonly dsnNotify?: readonly string[];
   /** DSN ORCPT: `addr-type;address`. */
   readonly dsnOrcpt?: string;
+  /** The address after alias or virtual expansion (`%{dest}`); the recipient when absent. */
+  readonly dest?: string;
+  /**
+   * What expansion resolved the envelope to, so it is not expanded again: a user name,
+   * `|command` or `/file`. Absent until the recipient is expanded.
+   */
+  readonly target?: string;
+  /** How many expansions led here (aliases, .forward): loops stop at a limit. */
+  readonly hops?: number;
 }
 
 /** A message as received, ready to be committed. */
@@ -56,6 +65,15 @@ export interface QueuedEnvelope {
   readonly expiresAt: number;
   /** How many `bounce warn-interval` warnings were sent already. */
   readonly warned: number;
+  /** The address after alias or virtual expansion (`%{dest}`); the recipient when absent. */
+  readonly dest?: string;
+  /**
+   * What expansion resolved the envelope to, so it is not expanded again: a user name,
+   * `|command` or `/file`. Absent until the recipient is expanded.
+   */
+  readonly target?: string;
+  /** How many expansions led here (aliases, .forward): loops stop at a limit. */
+  readonly hops?: number;
 }
 
 /** Where an envelope is in its life. */

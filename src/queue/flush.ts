@@ -31,6 +31,8 @@ export interface FlushOptions {
 /** What a pass did. */
 export interface FlushSummary {
   delivered: number;
+  /** Envelopes replaced by their expansion (aliases, .forward): their children follow. */
+  expanded: number;
   deferred: number;
   failed: number;
   expired: number;
@@ -69,6 +71,7 @@ export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
   });
   const summary: FlushSummary = {
     delivered: 0,
+    expanded: 0,
     deferred: 0,
     failed: 0,
     expired: 0,
@@ -95,8 +98,8 @@ export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
         const { transition } = await attempt(item);
         summary[transition]++;
         options.onProgress?.(
-          summary.delivered + summary.deferred + summary.failed + summary.expired +
-            summary.unrecorded,
+          summary.delivered + summary.expanded + summary.deferred + summary.failed +
+            summary.expired + summary.unrecorded,
           summary.total,
         );
       }
@@ -113,9 +116,11 @@ export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
     if (batch.length === 0) break;
     await run(batch);
   }
-  // Reports of this pass, then their delivery.
-  await reporter.flush();
-  while (fresh.length > 0) await run(fresh.splice(0));
-  await reporter.flush();
+  // What this pass produced — expansions, then reports — is delivered in it too.
+  while (true) {
+    await reporter.flush();
+    if (fresh.length === 0) break;
+    await run(fresh.splice(0));
+  }
   return summary;
 }

@@ -7,7 +7,13 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Logger } from "../log/mod.ts";
 import { CONTENT_ENCRYPTED, type ContentCodec, createContentCodec } from "./content_codec.ts";
-import type { EnvelopeState, ListedEnvelope, NewMessage, QueuedEnvelope } from "./envelope.ts";
+import type {
+  EnvelopeState,
+  ListedEnvelope,
+  NewEnvelope,
+  NewMessage,
+  QueuedEnvelope,
+} from "./envelope.ts";
 
 /** What the queue holds, by envelope state. */
 export interface QueueStats {
@@ -41,7 +47,10 @@ CREATE TABLE IF NOT EXISTS envelopes (
   warned INTEGER NOT NULL DEFAULT 0,
   last_try INTEGER NOT NULL DEFAULT 0,
   lease_owner TEXT,
-  lease_until INTEGER NOT NULL DEFAULT 0
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  dest TEXT,
+  target TEXT,
+  hops INTEGER NOT NULL DEFAULT 0
 ) STRICT;`;
 
 const SCHEMA = `
@@ -73,7 +82,7 @@ ALTER TABLE envelopes ADD COLUMN dsn_notify TEXT;
 ALTER TABLE envelopes ADD COLUMN dsn_orcpt TEXT;
 `;
 
-// Version 3 adds expiry, warnings, leases and the 'delivered' state. SQLite cannot
+// Version 3 adds expiry, warnings, leases, expansion results and the 'delivered' state. SQLite cannot
 // change a CHECK constraint in place, so the envelopes table is rebuilt.
 const MIGRATE_2_TO_3 = `
 BEGIN;
@@ -106,7 +115,8 @@ type Write =
   | { kind: "delivered"; envelope: QueuedEnvelope; keepForReport: boolean }
   | { kind: "deferred"; envelope: QueuedEnvelope; nextTry: number; error: string; warned: number }
   | { kind: "failed"; envelope: QueuedEnvelope; error: string }
-  | { kind: "removed"; envelopes: readonly QueuedEnvelope[] };
+  | { kind: "removed"; envelopes: readonly QueuedEnvelope[] }
+  | { kind: "expanded"; envelope: QueuedEnvelope; children: readonly QueuedEnvelope[] };
 
 interface PendingWrite {
   write: Write;
@@ -219,14 +229,15 @@ export class Queue {
     this.#db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
     const db = this.#db;
     const columns = "e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, e.created_at, " +
-      "e.attempts, e.last_error, e.dsn_notify, e.dsn_orcpt, e.expires_at, e.warned";
+      "e.attempts, e.last_error, e.dsn_notify, e.dsn_orcpt, e.expires_at, e.warned, e.dest, " +
+      "e.target, e.hops";
     const free = "(e.lease_owner IS NULL OR e.lease_until <= ?)";
     this.#stmt = {
       insertMessage: db.prepare(
         "INSERT INTO messages (msgid, sender, helo, src, created_at, size, flags, content, dsn_ret, dsn_envid, smtputf8) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       insertEnvelope: db.prepare(
-        "INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, dsn_notify, dsn_orcpt, expires_at, lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, dsn_notify, dsn_orcpt, expires_at, lease_owner, lease_until, dest, target, hops) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       deleteEnvelope: db.prepare("DELETE FROM envelopes WHERE evpid = ?"),
       deleteMessageIfDone: db.prepare(
@@ -314,6 +325,9 @@ export class Queue {
       ...(e.user === undefined ? {} : { user: e.user }),
       ...(e.dsnNotify === undefined ? {} : { dsnNotify: e.dsnNotify }),
       ...(e.dsnOrcpt === undefined ? {} : { dsnOrcpt: e.dsnOrcpt }),
+      ...(e.dest === undefined ? {} : { dest: e.dest }),
+      ...(e.target === undefined ? {} : { target: e.target }),
+      ...(e.hops === undefined ? {} : { hops: e.hops }),
       createdAt: now,
       attempts: 0,
       expiresAt: now + (this.#ttl(e.action) ?? DEFAULT_TTL_SECONDS) * 1000,
@@ -356,6 +370,37 @@ export class Queue {
   /** Records a permanent failure (kept, as 'failed', until its report is queued). */
   markFailed(envelope: QueuedEnvelope, error: string): Promise<void> {
     return this.#enqueue({ kind: "failed", envelope, error });
+  }
+
+  /**
+   * Replaces an envelope by what its expansion produced (aliases, virtual, .forward), in
+   * one transaction; the new envelopes are then handed to the commit listeners.
+   */
+  async replaceByExpansion(
+    envelope: QueuedEnvelope,
+    children: readonly NewEnvelope[],
+    content: Uint8Array,
+  ): Promise<QueuedEnvelope[]> {
+    const queued = children.map((c): QueuedEnvelope => ({
+      evpid: envelope.msgid + randomHex(4),
+      msgid: envelope.msgid,
+      sender: envelope.sender,
+      rcpt: c.rcpt,
+      action: c.action,
+      ...(c.user === undefined ? {} : { user: c.user }),
+      ...(envelope.dsnNotify === undefined ? {} : { dsnNotify: envelope.dsnNotify }),
+      ...(envelope.dsnOrcpt === undefined ? {} : { dsnOrcpt: envelope.dsnOrcpt }),
+      ...(c.dest === undefined ? {} : { dest: c.dest }),
+      ...(c.target === undefined ? {} : { target: c.target }),
+      ...(c.hops === undefined ? {} : { hops: c.hops }),
+      createdAt: envelope.createdAt,
+      attempts: 0,
+      expiresAt: envelope.expiresAt,
+      warned: envelope.warned,
+    }));
+    await this.#enqueue({ kind: "expanded", envelope, children: queued });
+    for (const listener of this.#listeners) listener(queued, content);
+    return queued;
   }
 
   /** Removes envelopes for good (reports that need not or cannot be sent). */
@@ -618,11 +663,18 @@ export class Queue {
             e.expiresAt,
             owner,
             leaseUntil,
+            e.dest ?? null,
+            e.target ?? null,
+            e.hops ?? 0,
           );
         }
         for (const e of write.consumes) this.#removeEnvelope(e);
         return;
       }
+      case "expanded":
+        this.#insertChildren(write.children, now);
+        this.#stmt.deleteEnvelope.run(write.envelope.evpid);
+        return;
       case "delivered":
         if (write.keepForReport) {
           s.settle.run("delivered", now, null, write.envelope.evpid);
@@ -639,6 +691,30 @@ export class Queue {
       case "removed":
         for (const e of write.envelopes) this.#removeEnvelope(e);
         return;
+    }
+  }
+
+  #insertChildren(children: readonly QueuedEnvelope[], now: number): void {
+    const owner = this.#leaseOnCommit ? this.owner : null;
+    const leaseUntil = this.#leaseOnCommit ? now + this.#leaseMs : 0;
+    for (const e of children) {
+      this.#stmt.insertEnvelope.run(
+        e.evpid,
+        e.msgid,
+        e.rcpt,
+        e.action,
+        e.user ?? null,
+        e.createdAt,
+        now,
+        e.dsnNotify?.join(",") ?? null,
+        e.dsnOrcpt ?? null,
+        e.expiresAt,
+        owner,
+        leaseUntil,
+        e.dest ?? null,
+        e.target ?? null,
+        e.hops ?? 0,
+      );
     }
   }
 
@@ -662,6 +738,9 @@ interface Row {
   dsn_orcpt: string | null;
   expires_at: number;
   warned: number;
+  dest: string | null;
+  target: string | null;
+  hops: number;
 }
 
 function toEnvelope(row: Row): QueuedEnvelope {
@@ -679,6 +758,9 @@ function toEnvelope(row: Row): QueuedEnvelope {
     ...(row.dsn_orcpt === null ? {} : { dsnOrcpt: row.dsn_orcpt }),
     expiresAt: row.expires_at,
     warned: row.warned,
+    ...(row.dest === null ? {} : { dest: row.dest }),
+    ...(row.target === null ? {} : { target: row.target }),
+    ...(row.hops === 0 ? {} : { hops: row.hops }),
   };
 }
 

@@ -153,6 +153,12 @@ function compileMatch(match: Match, ctx: CompileContext): CompiledMatch {
     decide: (envelope) => {
       const user = resolveUser(envelope.rcptTo);
       if (user === null) return { kind: "reject", reason: "not a local user" };
+      if (typeof user === "object") {
+        const reason = `error entry: ${user.error}`;
+        return user.error.trimStart().startsWith("4")
+          ? { kind: "tempfail", reason, reply: user.error }
+          : { kind: "reject", reason, reply: user.error };
+      }
       return user === undefined ? plain : { kind: "accept", action: action.name, user };
     },
   };

@@ -33,5 +33,10 @@ export type RuleVerdict =
     /** The local user it resolves to, for local actions. */
     readonly user?: string;
   }
-  | { readonly kind: "reject"; readonly reason: string }
-  | { readonly kind: "tempfail"; readonly reason: string };
+  | {
+    readonly kind: "reject";
+    readonly reason: string;
+    /** The whole SMTP reply, when the configuration chose it (`error:` aliases). */
+    readonly reply?: string;
+  }
+  | { readonly kind: "tempfail"; readonly reason: string; readonly reply?: string };

@@ -13,14 +13,20 @@ interface UserContext {
   readonly userExists?: (name: string) => boolean;
 }
 
+/** An `error:CODE text` alias or virtual entry: the recipient gets that reply at RCPT. */
+export interface AliasError {
+  readonly error: string;
+}
+
 /**
  * Returns a resolver: the user name, `undefined` when the action is not local (relay),
- * or `null` when the recipient resolves to no user (refused at RCPT, no later rule tried).
+ * `null` when the recipient resolves to no user (refused at RCPT, no later rule tried),
+ * or the reply an `error:` entry asks for.
  */
 export function resolveLocalUser(
   action: Action,
   ctx: UserContext,
-): (rcpt: string) => string | null | undefined {
+): (rcpt: string) => string | null | undefined | AliasError {
   if (action.method.kind === "relay") return () => undefined;
   const table = (ref: Action["virtual"]) => {
     if (!ref) return undefined;
@@ -45,12 +51,18 @@ export function resolveLocalUser(
         virtual.lookup("alias", `${bare}@${domain}`) ?? virtual.lookup("alias", `@${domain}`);
       if (found === undefined) return null;
       const target = found.split(",")[0]!.trim();
+      if (target.startsWith("error:")) return { error: target.slice(6).trim() };
       // A virtual entry naming addresses is expanded at delivery; a user must exist now.
       if (!target.includes("@") && !exists(target)) return null;
       return fixed ?? target;
     }
     // An alias is expanded at delivery; its targets are checked there.
-    if (alias?.lookup("alias", bare) !== undefined) return fixed ?? bare;
+    const aliased = alias?.lookup("alias", local) ?? alias?.lookup("alias", bare);
+    if (aliased !== undefined) {
+      const first = aliased.split(",")[0]!.trim();
+      if (first.startsWith("error:")) return { error: first.slice(6).trim() };
+      return fixed ?? bare;
+    }
     if (!exists(bare)) return null;
     return fixed ?? bare;
   };

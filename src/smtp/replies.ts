@@ -119,3 +119,17 @@ export const REPLIES = {
   tooManySessions: { code: 421, enhanced: "4.7.0", text: "Too many connections, try again later" },
   localError: { code: 421, enhanced: "4.3.0", text: "Temporary error, closing connection" },
 } as const satisfies Record<string, Reply>;
+
+/**
+ * A reply written in a configuration (`error:550 5.7.1 no such list`): the code, the
+ * enhanced code when given (else the class's x.0.0), and the text. Codes outside 4xx/5xx
+ * become 550, so a table entry can never make a refusal look like success.
+ */
+export function parseReply(text: string): Reply {
+  const m = /^\s*([245]\d\d)(?:[ -]+([245]\.\d{1,3}\.\d{1,3}))?\s*(.*)$/.exec(text);
+  const code = m ? Number(m[1]) : 550;
+  const safe = code >= 400 ? code : 550;
+  const enhanced = m?.[2] ?? `${String(safe)[0]}.0.0`;
+  const rest = (m ? m[3]! : text).replace(/[\r\n]+/g, " ").trim();
+  return { code: safe, enhanced, text: rest === "" ? "Error" : rest };
+}

@@ -11,7 +11,7 @@ import { parseMailDsn, parseRcptDsn, type RcptDsn } from "./dsn.ts";
 import { findCommand, invalidRecipient, refusalFor } from "./commands.ts";
 import { LineReader } from "./line_reader.ts";
 import { formatReceived } from "./received.ts";
-import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
+import { formatReply, parseReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { SessionState } from "./states.ts";
 import { Transaction } from "./transaction.ts";
 import { masqueradeFrom } from "./masquerade.ts";
@@ -506,13 +506,15 @@ export class Session {
       this.#ctx.log.info(
         `smtp-in: session ${this.id} rcpt=<${address}> refused: ${verdict.reason}`,
       );
-      return this.reply(invalidRecipient(address));
+      return verdict.reply
+        ? this.reply(parseReply(verdict.reply))
+        : this.reply(invalidRecipient(address));
     }
     if (verdict.kind === "tempfail") {
       this.#ctx.log.warn(
         `smtp-in: session ${this.id} rcpt=<${address}> tempfail: ${verdict.reason}`,
       );
-      return this.reply(REPLIES.tempFailure);
+      return this.reply(verdict.reply ? parseReply(verdict.reply) : REPLIES.tempFailure);
     }
     tx.recipients.push(address);
     tx.envelopes.push({

@@ -3,6 +3,7 @@
 
 import { assertEquals } from "../assert.ts";
 import { freePort, readMaildir, sendMessage, waitFor, waitListening } from "../_helpers.ts";
+import { OWN_IDS } from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const MESSAGES = 60;
@@ -24,7 +25,7 @@ Deno.test("no message that got a 250 is lost or duplicated across a SIGKILL", as
     conf,
     `queue path "${dir}/queue"
 listen on 127.0.0.1 port ${port}
-action "local" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
+action "local" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
 match from any for domain "example.test" action "local"
 `,
   );

@@ -6,6 +6,7 @@ import { loadConfig, startDaemon } from "../../mod.ts";
 import { SILENT_LOGGER } from "../../src/log/mod.ts";
 import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { freePort, readMaildir, SmtpTestClient, waitFor } from "../_helpers.ts";
+import { OWN_IDS } from "../_helpers.ts";
 
 async function startFixture(extra = "") {
   const dir = await Deno.makeTempDir({ prefix: "smtpd-e2e-" });
@@ -15,7 +16,7 @@ async function startFixture(extra = "") {
     path,
     `queue path "${dir}/queue"
 listen on 127.0.0.1 port ${port} hostname mx.example.test
-action "local" maildir "${dir}/mail/%{rcpt.user:lowercase}/Maildir" virtual { "@example.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
+action "local" maildir "${dir}/mail/%{rcpt.user:lowercase}/Maildir" virtual { "@example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
 ${extra}
 match from any for domain "example.test" action "local"
 `,

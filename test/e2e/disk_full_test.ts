@@ -11,6 +11,7 @@ import {
   waitFor,
   waitListening,
 } from "../_helpers.ts";
+import { OWN_IDS } from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -53,7 +54,7 @@ Deno.test("a full queue disk answers 451 4.3.0, keeps serving, and recovers", as
     conf,
     `queue path "${queueFs}/queue"
 listen on 127.0.0.1 port ${port}
-action "local" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
+action "local" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
 match from any for domain "example.test" action "local"
 `,
   );

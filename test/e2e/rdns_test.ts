@@ -8,6 +8,7 @@ import { reverseName } from "../../src/daemon/rdns.ts";
 import { parseIp } from "../../src/net/mod.ts";
 import { assertEquals, assertMatch } from "../assert.ts";
 import { freePort, readMaildir, SmtpTestClient, waitFor } from "../_helpers.ts";
+import { OWN_IDS } from "../_helpers.ts";
 
 async function conversation(rdnsTable: string) {
   const dir = await Deno.makeTempDir();
@@ -16,7 +17,7 @@ async function conversation(rdnsTable: string) {
     `${dir}/smtpd.conf`,
     `queue path "${dir}/queue"
 listen on 127.0.0.1 port ${port}
-action "a" maildir "${dir}/mail" virtual { "@anywhere.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
+action "a" maildir "${dir}/mail" virtual { "@anywhere.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
 match from rdns ${rdnsTable} for any action "a"
 `,
   );

@@ -3,6 +3,7 @@
 
 import { assertEquals } from "../assert.ts";
 import { freePort, SmtpTestClient, waitFor, waitListening } from "../_helpers.ts";
+import { OWN_IDS } from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -26,7 +27,7 @@ Deno.test("SIGHUP reloads table files; a table that fails to load keeps its cont
     `queue path "${dir}/queue"
 table recipients file:${dir}/recipients
 listen on 127.0.0.1 port ${port}
-action "a" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
+action "a" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
 match from any for rcpt-to <recipients> action "a"
 `,
   );

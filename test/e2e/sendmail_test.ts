@@ -3,6 +3,7 @@
 
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
 import { freePort, readMaildir, waitFor, waitListening } from "../_helpers.ts";
+import { OWN_IDS } from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -48,7 +49,7 @@ async function setup(port = 0) {
     `queue path "${dir}/queue"
 listen on 127.0.0.1 port ${port || freePort()}
 table vusers { "@example.test" = "vmail" }
-table vbase { vmail = "1000:1000:/nonexistent" }
+table vbase { vmail = "${OWN_IDS}:/nonexistent" }
 action "local" maildir "${dir}/mail/%{rcpt.user}" virtual <vusers> userbase <vbase>
 action "stuck" maildir "${dir}/not-a-directory/%{rcpt.user}" virtual <vusers> userbase <vbase>
 action "outside" maildir "${dir}/mail/outside"

@@ -5,6 +5,7 @@ import { loadConfig, startDaemon } from "../../mod.ts";
 import { SILENT_LOGGER } from "../../src/log/mod.ts";
 import { assertEquals } from "../assert.ts";
 import { freePort, readMaildir, waitFor } from "../_helpers.ts";
+import { OWN_IDS } from "../_helpers.ts";
 
 // Unix sockets need a net permission naming their exact path: the test task grants this one.
 const QUEUE = "/tmp/smtpd-socket-test";
@@ -17,7 +18,7 @@ Deno.test("listen on socket accepts local mail over a unix socket", async () => 
     `queue path "${QUEUE}"
 listen on 127.0.0.1 port ${freePort()}
 listen on socket
-action "a" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "1000:1000:/nonexistent" }
+action "a" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
 match from socket for any action "a"
 `,
   );

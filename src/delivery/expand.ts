@@ -1,0 +1,295 @@
+// Recipient expansion, as aliases(5), forward(5) and smtpd.conf(5) describe it: a
+// recipient of a local action becomes users, `|command`s, `/file`s and addresses, through
+// the action's `virtual` or `alias` table, `:include:` files and the users' ~/.forward.
+// Addresses go back through the ruleset; loops stop at a depth of 10.
+
+import type { Action } from "../config/mod.ts";
+import type { NewEnvelope, QueuedEnvelope } from "../queue/mod.ts";
+import type { Table } from "../tables/mod.ts";
+import { splitValues } from "../tables/mod.ts";
+
+/** A user deliveries run as. */
+export interface DeliveryUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+}
+
+/** What expansion needs from the daemon. */
+export interface ExpandContext {
+  readonly action: Action;
+  readonly tables: ReadonlyMap<string, Table>;
+  /** `smtp sub-addr-delim` (default "+"). */
+  readonly subAddrDelim: string;
+  /** The action's users: its `userbase`, else the system's. */
+  lookupUser(name: string): Promise<DeliveryUser | undefined>;
+  /** The entries of a user's ~/.forward, or undefined when there is none (or it is unsafe). */
+  readForward(user: DeliveryUser): Promise<string[] | undefined>;
+  /** Reads an `:include:` file. */
+  readInclude(path: string): Promise<string>;
+  /** The action and user the ruleset gives an address (re-injected as from local). */
+  route(address: string): { action: string; user?: string } | undefined;
+  /** Who runs commands and files of the aliases table (not of a user's .forward). */
+  readonly aliasUser: string;
+}
+
+/** What a recipient expands to. */
+export type Expansion =
+  /** Exactly the user the envelope names: deliver it as it is. */
+  | { readonly kind: "deliver"; readonly user: DeliveryUser; readonly extension?: string }
+  /** Anything else: these envelopes replace it. */
+  | { readonly kind: "expand"; readonly children: readonly NewEnvelope[] }
+  | { readonly kind: "error"; readonly permanent: boolean; readonly reason: string };
+
+/** How deep aliases, includes and forwards may nest (OpenSMTPD's limit). */
+export const EXPANSION_DEPTH = 10;
+
+interface Found {
+  users: { name: string; noForward: boolean }[];
+  commands: { value: string; runAs: string }[];
+  files: { value: string; runAs: string }[];
+  addresses: string[];
+  errors: string[];
+}
+
+/** Expands one envelope of a local action. */
+export async function expandEnvelope(
+  envelope: QueuedEnvelope,
+  ctx: ExpandContext,
+): Promise<Expansion> {
+  const hops = envelope.hops ?? 0;
+  if (hops >= EXPANSION_DEPTH) {
+    return { kind: "error", permanent: true, reason: "5.4.6 alias expansion loop or too deep" };
+  }
+  // An address an earlier expansion produced is expanded as itself, not as the original.
+  const { local, domain } = splitAddress((envelope.dest ?? envelope.rcpt).toLowerCase());
+  const cut = local.indexOf(ctx.subAddrDelim);
+  const bare = cut > 0 ? local.slice(0, cut) : local;
+  const extension = cut > 0 ? local.slice(cut + ctx.subAddrDelim.length) : undefined;
+  const table = (ref: Action["alias"]) => ref ? ctx.tables.get(ref.name) : undefined;
+  const virtual = table(ctx.action.virtual);
+  const alias = table(ctx.action.alias);
+
+  const found: Found = { users: [], commands: [], files: [], addresses: [], errors: [] };
+  const seen = new Set<string>();
+  let start: string[];
+  if (virtual) {
+    const value = virtual.lookup("alias", `${local}@${domain}`) ??
+      virtual.lookup("alias", `${bare}@${domain}`) ?? virtual.lookup("alias", `@${domain}`);
+    if (value === undefined) {
+      return { kind: "error", permanent: true, reason: "5.1.1 no virtual entry for the recipient" };
+    }
+    seen.add(`${bare}@${domain}`);
+    start = splitValues(value);
+  } else {
+    const value = alias?.lookup("alias", local) ?? alias?.lookup("alias", bare);
+    if (value !== undefined) seen.add(bare);
+    start = value === undefined ? [envelope.user ?? bare] : splitValues(value);
+  }
+  const problem = await resolveValues(start, 0, seen, found, ctx, virtual, alias, ctx.aliasUser);
+  if (problem) return problem;
+
+  // Users exist, and their ~/.forward (when safe) replaces plain delivery.
+  const users: { user: DeliveryUser; forwarded: boolean }[] = [];
+  for (const { name, noForward } of unique(found.users)) {
+    const user = await ctx.lookupUser(name);
+    if (!user) {
+      found.errors.push(`5.1.1 unknown user "${name}"`);
+      continue;
+    }
+    const forward = noForward || ctx.action.user ? undefined : await ctx.readForward(user);
+    if (!forward) {
+      users.push({ user, forwarded: false });
+      continue;
+    }
+    for (const entry of forward) {
+      const value = unquote(entry);
+      if (value.startsWith("|")) found.commands.push({ value, runAs: user.name });
+      else if (value.startsWith("/")) found.files.push({ value, runAs: user.name });
+      else if (value.includes("@")) found.addresses.push(value);
+      // Naming oneself (or `\self`) keeps a copy in the user's own mailbox.
+      else if (value.replace(/^\\/, "").toLowerCase() === user.name) {
+        users.push({ user, forwarded: true });
+      } else found.addresses.push(value);
+    }
+  }
+
+  const nothing = users.length + found.commands.length + found.files.length +
+      found.addresses.length === 0;
+  if (nothing) {
+    const reason = found.errors[0] ?? "5.2.4 the recipient expands to nothing";
+    return { kind: "error", permanent: !/^4/.test(reason), reason };
+  }
+  // The common case: the recipient is just the user it names.
+  const self = envelope.user ?? bare;
+  if (
+    users.length === 1 && users[0]!.user.name === self && found.commands.length === 0 &&
+    found.files.length === 0 && found.addresses.length === 0 && envelope.target === undefined
+  ) {
+    return {
+      kind: "deliver",
+      user: users[0]!.user,
+      ...(extension === undefined ? {} : { extension }),
+    };
+  }
+
+  const next = hops + 1;
+  const children: NewEnvelope[] = [];
+  const actionName = ctx.action.name;
+  for (const { user } of users) {
+    children.push({
+      rcpt: envelope.rcpt,
+      action: actionName,
+      user: user.name,
+      dest: `${user.name}@${domain}`,
+      target: user.name,
+      hops: next,
+    });
+  }
+  for (const c of [...found.commands, ...found.files]) {
+    children.push({
+      rcpt: envelope.rcpt,
+      action: actionName,
+      user: c.runAs,
+      target: c.value,
+      hops: next,
+    });
+  }
+  for (
+    const address of unique(
+      found.addresses.map((a) => ({ name: a.toLowerCase(), noForward: false })),
+    )
+  ) {
+    const routed = ctx.route(address.name);
+    if (!routed) {
+      found.errors.push(`5.7.1 no rule accepts the expanded address <${address.name}>`);
+      continue;
+    }
+    children.push({
+      rcpt: envelope.rcpt,
+      action: routed.action,
+      ...(routed.user === undefined ? {} : { user: routed.user }),
+      dest: address.name,
+      hops: next,
+    });
+  }
+  if (children.length === 0) {
+    return {
+      kind: "error",
+      permanent: true,
+      reason: found.errors[0] ?? "5.2.4 nothing to deliver",
+    };
+  }
+  return { kind: "expand", children };
+}
+
+// Walks alias values: tables, includes and nested aliases, collecting what they name.
+async function resolveValues(
+  values: readonly string[],
+  depth: number,
+  seen: Set<string>,
+  found: Found,
+  ctx: ExpandContext,
+  virtual: Table | undefined,
+  alias: Table | undefined,
+  runAs: string,
+): Promise<Expansion | undefined> {
+  if (depth > EXPANSION_DEPTH) {
+    return { kind: "error", permanent: true, reason: "5.4.6 alias expansion loop or too deep" };
+  }
+  for (const raw of values) {
+    const value = unquote(raw);
+    if (value === "") continue;
+    if (value.startsWith("|")) found.commands.push({ value, runAs });
+    else if (value.startsWith("/")) found.files.push({ value, runAs });
+    else if (value.toLowerCase().startsWith(":include:")) {
+      const path = value.slice(9).trim();
+      if (seen.has(`:include:${path}`)) continue;
+      seen.add(`:include:${path}`);
+      let text: string;
+      try {
+        text = await ctx.readInclude(path);
+      } catch (error) {
+        return {
+          kind: "error",
+          permanent: false,
+          reason: `4.2.4 cannot read ${path}: ${error instanceof Error ? error.message : error}`,
+        };
+      }
+      const entries = text.split("\n").filter((l) => !l.trim().startsWith("#")).flatMap(
+        splitValues,
+      );
+      const problem = await resolveValues(
+        entries,
+        depth + 1,
+        seen,
+        found,
+        ctx,
+        virtual,
+        alias,
+        runAs,
+      );
+      if (problem) return problem;
+    } else if (value.toLowerCase().startsWith("error:")) {
+      found.errors.push(value.slice(6).trim());
+    } else if (value.includes("@")) {
+      const key = value.toLowerCase();
+      const chained = virtual && !seen.has(key) ? virtual.lookup("alias", key) : undefined;
+      if (chained !== undefined) {
+        seen.add(key);
+        const problem = await resolveValues(
+          splitValues(chained),
+          depth + 1,
+          seen,
+          found,
+          ctx,
+          virtual,
+          alias,
+          runAs,
+        );
+        if (problem) return problem;
+      } else found.addresses.push(value);
+    } else {
+      const noForward = value.startsWith("\\");
+      const name = value.replace(/^\\/, "").toLowerCase();
+      const nested = !noForward && alias && !seen.has(name)
+        ? alias.lookup("alias", name)
+        : undefined;
+      if (nested !== undefined) {
+        seen.add(name);
+        const problem = await resolveValues(
+          splitValues(nested),
+          depth + 1,
+          seen,
+          found,
+          ctx,
+          virtual,
+          alias,
+          runAs,
+        );
+        if (problem) return problem;
+      } else found.users.push({ name, noForward });
+    }
+  }
+  return undefined;
+}
+
+function unquote(value: string): string {
+  const trimmed = value.trim();
+  return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')
+    ? trimmed.slice(1, -1)
+    : trimmed;
+}
+
+function unique<T extends { name: string }>(items: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((i) => !seen.has(i.name) && seen.add(i.name));
+}
+
+function splitAddress(address: string): { local: string; domain: string } {
+  const at = address.lastIndexOf("@");
+  return at === -1
+    ? { local: address, domain: "" }
+    : { local: address.slice(0, at), domain: address.slice(at + 1) };
+}

@@ -1,0 +1,110 @@
+import { assertEquals } from "../../test/assert.ts";
+import type { Action } from "../config/mod.ts";
+import type { QueuedEnvelope } from "../queue/mod.ts";
+import { StaticTable } from "../tables/mod.ts";
+import { type ExpandContext, expandEnvelope } from "./expand.ts";
+
+const position = { file: "t.conf", line: 1, column: 1 };
+
+function context(aliases: Record<string, string>, forwards: Record<string, string[]> = {}) {
+  const action: Action = {
+    name: "local",
+    method: { kind: "maildir", junk: false },
+    alias: { name: "aliases", position },
+    position,
+  };
+  const ctx: ExpandContext = {
+    action,
+    tables: new Map([["aliases", new StaticTable("aliases", "map", Object.entries(aliases))]]),
+    subAddrDelim: "+",
+    lookupUser: (name) =>
+      Promise.resolve(
+        ["alice", "bob", "carol"].includes(name)
+          ? { name, uid: 1000, gid: 1000, home: `/home/${name}` }
+          : undefined,
+      ),
+    readForward: (user) => Promise.resolve(forwards[user.name]),
+    readInclude: () => Promise.resolve("carol\n"),
+    route: (address) => address.endsWith("@elsewhere.test") ? { action: "relay" } : undefined,
+    aliasUser: "",
+  };
+  return ctx;
+}
+
+function envelope(rcpt: string, extra: Partial<QueuedEnvelope> = {}): QueuedEnvelope {
+  return {
+    evpid: "0000000100000001",
+    msgid: "00000001",
+    sender: "s@x.test",
+    rcpt,
+    action: "local",
+    createdAt: 0,
+    attempts: 0,
+    expiresAt: 1,
+    warned: 0,
+    ...extra,
+  };
+}
+
+Deno.test("expandEnvelope(): a plain user is delivered as it is, with its sub-address", async () => {
+  const result = await expandEnvelope(envelope("alice+news@example.test"), context({}));
+  assertEquals(result.kind === "deliver" && [result.user.name, result.extension], [
+    "alice",
+    "news",
+  ]);
+});
+
+Deno.test("expandEnvelope(): aliases fan out to users, commands, files, includes and addresses", async () => {
+  const result = await expandEnvelope(
+    envelope("team@example.test"),
+    context({
+      team: "alice, staff, |/bin/archive, /var/spool/team, :include:/etc/list, x@elsewhere.test",
+      staff: "bob",
+    }),
+  );
+  assertEquals(result.kind, "expand");
+  if (result.kind !== "expand") return;
+  assertEquals(result.children.map((c) => [c.action, c.target ?? c.dest, c.hops]), [
+    ["local", "alice", 1],
+    ["local", "bob", 1],
+    ["local", "carol", 1],
+    ["local", "|/bin/archive", 1],
+    ["local", "/var/spool/team", 1],
+    ["relay", "x@elsewhere.test", 1],
+  ]);
+});
+
+Deno.test("expandEnvelope(): alias loops end, and too many hops fail for good", async () => {
+  const loop = await expandEnvelope(
+    envelope("a@example.test"),
+    context({ a: "b", b: "a, alice" }),
+  );
+  // a → b → (a seen: the user "a", unknown) + alice: alice still gets it.
+  assertEquals(loop.kind === "expand" && loop.children.map((c) => c.target), ["alice"]);
+  const deep = await expandEnvelope(envelope("alice@example.test", { hops: 10 }), context({}));
+  assertEquals(deep.kind === "error" && deep.permanent, true);
+});
+
+Deno.test("expandEnvelope(): ~/.forward replaces delivery; \\self keeps a copy", async () => {
+  const result = await expandEnvelope(
+    envelope("alice@example.test"),
+    context({}, { alice: ["\\alice", "y@elsewhere.test", '"|/usr/bin/vacation alice"'] }),
+  );
+  assertEquals(
+    result.kind === "expand" && result.children.map((c) => [c.target ?? c.dest, c.user]),
+    [
+      ["alice", "alice"],
+      ["|/usr/bin/vacation alice", "alice"],
+      ["y@elsewhere.test", undefined],
+    ],
+  );
+});
+
+Deno.test("expandEnvelope(): unknown users and unroutable addresses fail permanently", async () => {
+  const result = await expandEnvelope(
+    envelope("list@example.test"),
+    context({ list: "ghost, z@nowhere.test" }),
+  );
+  assertEquals(result.kind, "error");
+  assertEquals(result.kind === "error" && result.permanent, true);
+});

@@ -1,0 +1,28 @@
+// The mailbox writer that runs as a mail user (`mail.agent`): started by a root daemon
+// with that user's uid and gid, it reads requests on standard input, writes Maildirs and
+// mboxes with the user's own rights, and answers each on standard output. Requests run
+// concurrently: one slow fsync does not hold the others up.
+
+import { performMailboxRequest, readRequests, type ResponseLine } from "./mailbox_request.ts";
+
+/** Serves requests until standard input closes. */
+export async function runMailAgent(): Promise<number> {
+  const encoder = new TextEncoder();
+  const running = new Set<Promise<void>>();
+  const answer = (line: ResponseLine) => {
+    const data = encoder.encode(JSON.stringify(line) + "\n");
+    let offset = 0;
+    while (offset < data.byteLength) offset += Deno.stdout.writeSync(data.subarray(offset));
+  };
+  for await (const { header, content } of readRequests(Deno.stdin.readable)) {
+    const task = performMailboxRequest(header.request, content)
+      .then(() => answer({ id: header.id }))
+      .catch((error) =>
+        answer({ id: header.id, error: error instanceof Error ? error.message : String(error) })
+      )
+      .finally(() => running.delete(task));
+    running.add(task);
+  }
+  await Promise.all([...running]);
+  return 0;
+}

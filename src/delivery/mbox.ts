@@ -1,0 +1,100 @@
+// mbox delivery, as mail.local(8) does it: a `From ` separator line, `>From ` quoting
+// (mboxrd: `>From `, `>>From `, …), a blank line after the message, and the two locks
+// other mail programs respect — a `NAME.lock` dot-lock and an advisory flock(2). A write
+// that fails halfway is cut back, so the mailbox never keeps half a message.
+
+/** What is added around the stored message. */
+export interface MboxDelivery {
+  /** The envelope sender; "" for the null sender (MAILER-DAEMON in the From_ line). */
+  readonly sender: string;
+  /** The recipient, for `Delivered-To:`; omitted for a plain `/file` append. */
+  readonly deliveredTo?: string;
+  /** The time in the From_ line (default now). */
+  readonly now?: Date;
+  /** How long to wait for another program's lock, ms (default 30 s). */
+  readonly lockTimeoutMs?: number;
+}
+
+const STALE_LOCK_MS = 5 * 60 * 1000;
+const FROM_LINE_REGEXP = /^>*From /;
+
+/** Appends one message to an mbox file, created 0600 when missing. */
+export async function deliverToMbox(
+  path: string,
+  content: Uint8Array,
+  delivery: MboxDelivery,
+): Promise<void> {
+  const data = new TextEncoder().encode(formatMboxEntry(content, delivery));
+  const release = await dotLock(`${path}.lock`, delivery.lockTimeoutMs ?? 30_000);
+  try {
+    const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+    try {
+      await file.lock(true);
+      const size = await file.seek(0, Deno.SeekMode.End);
+      try {
+        let offset = 0;
+        while (offset < data.byteLength) offset += await file.write(data.subarray(offset));
+        await file.syncData();
+      } catch (error) {
+        // Cut the mailbox back to where it was: no half message for the reader.
+        await file.truncate(size).catch(() => {});
+        throw error;
+      }
+    } finally {
+      file.close();
+    }
+  } finally {
+    await release();
+  }
+}
+
+/** The bytes appended for one message (LF line ends). */
+export function formatMboxEntry(content: Uint8Array, delivery: MboxDelivery): string {
+  const sender = delivery.sender === "" ? "MAILER-DAEMON" : delivery.sender;
+  const lines = new TextDecoder().decode(content).split("\n").map((l) =>
+    l.endsWith("\r") ? l.slice(0, -1) : l
+  );
+  if (lines.at(-1) === "") lines.pop();
+  const out = [`From ${sender} ${asctime(delivery.now ?? new Date())}`];
+  out.push(`Return-Path: <${delivery.sender}>`);
+  if (delivery.deliveredTo !== undefined) out.push(`Delivered-To: ${delivery.deliveredTo}`);
+  for (const line of lines) out.push(FROM_LINE_REGEXP.test(line) ? `>${line}` : line);
+  return out.join("\n") + "\n\n";
+}
+
+// A dot-lock made with O_EXCL, as lockspool(1) and mutt make it; a lock older than five
+// minutes is a leftover of a crash and is taken over.
+async function dotLock(path: string, timeoutMs: number): Promise<() => Promise<void>> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    try {
+      const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+      file.close();
+      return () => Deno.remove(path).catch(() => {});
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    try {
+      const info = await Deno.stat(path);
+      if (info.mtime && Date.now() - info.mtime.getTime() > STALE_LOCK_MS) {
+        await Deno.remove(path).catch(() => {});
+        continue;
+      }
+    } catch {
+      continue; // Removed meanwhile: try again at once.
+    }
+    if (Date.now() >= deadline) throw new Error(`mailbox is locked: ${path} exists`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+// ctime(3) layout, in UTC: `Wed Nov 25 05:38:26 2026`.
+function asctime(d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${
+    pad(d.getUTCHours())
+  }:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}

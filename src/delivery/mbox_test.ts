@@ -1,0 +1,286 @@
+// Tests for mbox delivery against real files: what another mail reader (Python's `mailbox`)
+// sees, how the dot-lock and flock hold a delivery back, and that a failed write leaves the
+// mailbox as it was.
+
+import { assertEquals, assertMatch, assertRejects, assertTrue } from "../../test/assert.ts";
+import { deliverToMbox, formatMboxEntry, type MboxDelivery } from "./mbox.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const fixedNow = new Date(Date.UTC(2026, 10, 25, 5, 38, 26));
+
+/** A stored message: CRLF line ends, as the queue keeps it. */
+function message(subject: string, body: string[]): Uint8Array {
+  const lines = ["From: Alice <alice@example.org>", `Subject: ${subject}`, "", ...body];
+  return encoder.encode(lines.join("\r\n") + "\r\n");
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "mbox_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+// Reads the mailbox the way an independent mail program does, so the format is checked
+// against a real parser rather than against our own idea of it.
+const pythonReader = `
+import json, mailbox, sys
+box = mailbox.mbox(sys.argv[1], create=False)
+print(json.dumps([
+    {"from_": m.get_from(), "subject": m["Subject"], "delivered_to": m["Delivered-To"],
+     "return_path": m["Return-Path"], "body": m.get_payload()}
+    for m in box
+]))
+`;
+
+interface ParsedMessage {
+  from_: string;
+  subject: string;
+  delivered_to: string;
+  return_path: string;
+  body: string;
+}
+
+async function parseWithPython(path: string): Promise<ParsedMessage[]> {
+  const output = await new Deno.Command("python3", { args: ["-c", pythonReader, path] }).output();
+  assertEquals(output.code, 0, decoder.decode(output.stderr));
+  return JSON.parse(decoder.decode(output.stdout));
+}
+
+Deno.test("deliverToMbox: two messages read back by Python's mailbox module", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    const delivery = { sender: "bob@example.net", deliveredTo: "alice@example.org" };
+    await deliverToMbox(path, message("first", ["Hello,", "From here on", "bye"]), {
+      ...delivery,
+      now: fixedNow,
+    });
+    await deliverToMbox(path, message("second", ["Second body"]), delivery);
+
+    const parsed = await parseWithPython(path);
+    assertEquals(parsed.length, 2);
+    assertEquals(parsed.map((m) => m.subject), ["first", "second"]);
+    assertEquals(parsed[0]?.body, "Hello,\n>From here on\nbye\n");
+    assertEquals(parsed[1]?.body, "Second body\n");
+    assertEquals(parsed[0]?.delivered_to, "alice@example.org");
+    assertEquals(parsed[0]?.return_path, "<bob@example.net>");
+    assertEquals(parsed[0]?.from_, "bob@example.net Wed Nov 25 05:38:26 2026");
+
+    const raw = await Deno.readTextFile(path);
+    assertTrue(!raw.includes("\r"), "line ends are LF");
+    assertTrue(raw.includes("\n>From here on\n"), "body From_ line is quoted");
+    assertMatch(raw, /^From bob@example\.net Wed Nov 25 05:38:26 2026\n/);
+    assertTrue(raw.endsWith("Second body\n\n"), "each message ends with one blank line");
+    assertTrue(raw.includes("bye\n\nFrom bob@example.net "), "one blank line between messages");
+    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+  });
+});
+
+Deno.test("deliverToMbox: the null sender is MAILER-DAEMON in the From_ line", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/bounces`;
+    await deliverToMbox(path, message("bounce", ["Undeliverable"]), {
+      sender: "",
+      deliveredTo: "postmaster@example.org",
+      now: fixedNow,
+    });
+    const raw = await Deno.readTextFile(path);
+    assertEquals(raw.split("\n").slice(0, 3), [
+      "From MAILER-DAEMON Wed Nov 25 05:38:26 2026",
+      "Return-Path: <>",
+      "Delivered-To: postmaster@example.org",
+    ]);
+    const parsed = await parseWithPython(path);
+    assertEquals(parsed.map((m) => m.subject), ["bounce"]);
+  });
+});
+
+Deno.test("formatMboxEntry: mboxrd quoting of header and body lines", () => {
+  const content = encoder.encode(
+    "From nobody\r\nSubject: q\r\n\r\nFrom a\r\n>From b\r\n>>From c\r\nFromage\r\n> From d",
+  );
+  const entry = formatMboxEntry(content, {
+    sender: "s@example.org",
+    deliveredTo: "r@example.org",
+    now: fixedNow,
+  });
+  assertEquals(
+    entry,
+    [
+      "From s@example.org Wed Nov 25 05:38:26 2026",
+      "Return-Path: <s@example.org>",
+      "Delivered-To: r@example.org",
+      ">From nobody",
+      "Subject: q",
+      "",
+      ">From a",
+      ">>From b",
+      ">>>From c",
+      "Fromage",
+      "> From d",
+      "",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("deliverToMbox: waits for another program's dot-lock", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    const lockPath = `${path}.lock`;
+    await Deno.writeTextFile(lockPath, "");
+
+    let removedAt = 0;
+    const removal = new Promise<void>((resolve) =>
+      setTimeout(async () => {
+        removedAt = Date.now();
+        await Deno.remove(lockPath);
+        resolve();
+      }, 300)
+    );
+    const started = Date.now();
+    await deliverToMbox(path, message("locked", ["body"]), {
+      sender: "bob@example.net",
+      deliveredTo: "alice@example.org",
+    });
+    const finished = Date.now();
+    await removal;
+
+    assertTrue(removedAt > 0 && finished >= removedAt, "delivery waited for the lock to go");
+    assertTrue(finished - started < 5_000, "delivery went on soon after the lock went");
+    assertEquals((await parseWithPython(path)).map((m) => m.subject), ["locked"]);
+    assertEquals(await exists(lockPath), false);
+  });
+});
+
+Deno.test("deliverToMbox: gives up on a lock that is held too long", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    await Deno.writeTextFile(`${path}.lock`, "");
+    await assertRejects(
+      () =>
+        deliverToMbox(path, message("never", ["body"]), {
+          sender: "bob@example.net",
+          deliveredTo: "alice@example.org",
+          lockTimeoutMs: 250,
+        }),
+      Error,
+      "locked",
+    );
+    assertEquals(await exists(path), false);
+    assertEquals(await exists(`${path}.lock`), true, "someone else's lock is left alone");
+  });
+});
+
+Deno.test("deliverToMbox: a stale dot-lock is taken over", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    const lockPath = `${path}.lock`;
+    await Deno.writeTextFile(lockPath, "");
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
+    await Deno.utime(lockPath, tenMinutesAgo, tenMinutesAgo);
+
+    await deliverToMbox(path, message("stale", ["body"]), {
+      sender: "bob@example.net",
+      deliveredTo: "alice@example.org",
+      lockTimeoutMs: 250,
+    });
+    assertEquals((await parseWithPython(path)).map((m) => m.subject), ["stale"]);
+    assertEquals(await exists(lockPath), false);
+  });
+});
+
+Deno.test("deliverToMbox: waits for an flock held on the mailbox", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    await deliverToMbox(path, message("first", ["body"]), {
+      sender: "bob@example.net",
+      deliveredTo: "alice@example.org",
+    });
+    const sizeBefore = (await Deno.stat(path)).size;
+
+    // flock(2) locks belong to the open file, so a second open in this process conflicts.
+    const holder = await Deno.open(path, { read: true });
+    await holder.lock(true);
+    let done = false;
+    const delivering = deliverToMbox(path, message("second", ["body"]), {
+      sender: "bob@example.net",
+      deliveredTo: "alice@example.org",
+    }).then(() => {
+      done = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assertEquals(done, false, "delivery waits while the mailbox is flocked");
+    assertEquals((await Deno.stat(path)).size, sizeBefore);
+
+    await holder.unlock();
+    holder.close();
+    await delivering;
+    assertEquals((await parseWithPython(path)).map((m) => m.subject), ["first", "second"]);
+  });
+});
+
+Deno.test("deliverToMbox: the file grows by exactly the entry and no lock is left", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    const delivery: MboxDelivery = {
+      sender: "bob@example.net",
+      deliveredTo: "alice@example.org",
+      now: fixedNow,
+    };
+    await deliverToMbox(path, message("first", ["one"]), delivery);
+    const sizeBefore = (await Deno.stat(path)).size;
+
+    const content = message("second", ["two", "From three"]);
+    await deliverToMbox(path, content, delivery);
+
+    const entry = encoder.encode(formatMboxEntry(content, delivery));
+    assertEquals((await Deno.stat(path)).size, sizeBefore + entry.byteLength);
+    assertEquals(await exists(`${path}.lock`), false);
+  });
+});
+
+// A write that fails partway is made real with a file size limit (`ulimit -f`, SIGXFSZ
+// ignored so write(2) fails with EFBIG) in a child Deno process.
+Deno.test("deliverToMbox: a write that fails partway is rolled back", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    const original = "x".repeat(1000);
+    await Deno.writeTextFile(path, original);
+
+    const script = `${dir}/deliver_big.ts`;
+    const moduleUrl = new URL("./mbox.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { deliverToMbox } from ${JSON.stringify(moduleUrl)};\n` +
+        `await deliverToMbox(Deno.args[0], new Uint8Array(64 * 1024).fill(65), ` +
+        `{ sender: "bob@example.net", deliveredTo: "alice@example.org" });\n`,
+    );
+    // 4 blocks of 1 KiB: the first write gets partly through, the next one fails.
+    const shell = `trap '' XFSZ; ulimit -f 4; exec "$0" run --no-config --no-lock ` +
+      `--allow-read --allow-write "$1" "$2"`;
+    const output = await new Deno.Command("bash", {
+      args: ["-c", shell, Deno.execPath(), script, path],
+      cwd: dir,
+    }).output();
+
+    const stderr = decoder.decode(output.stderr);
+    assertTrue(output.code !== 0, "the delivery failed");
+    assertMatch(stderr, /File too large/);
+    assertEquals(await Deno.readTextFile(path), original);
+    assertEquals(await exists(`${path}.lock`), false);
+  });
+});

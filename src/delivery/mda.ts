@@ -1,0 +1,175 @@
+// Running a mail delivery agent as OpenSMTPD does: `/bin/sh -c COMMAND` in the user's
+// home, the message on standard input, the environment smtpd(8) gives an MDA, and the
+// exit status read as sysexits(3): 0 delivered, 71 or 75 try again, anything else failed.
+
+/** One MDA run. */
+export interface MdaRun {
+  /** The command line, already expanded (values through {@link shellSafe}). */
+  readonly command: string;
+  /** The stored message, CRLF line ends; fed with LF line ends. */
+  readonly content: Uint8Array;
+  readonly sender: string;
+  /** The original recipient. */
+  readonly rcpt: string;
+  /** The recipient after expansion. */
+  readonly dest: string;
+  readonly user: {
+    readonly name: string;
+    readonly uid: number;
+    readonly gid: number;
+    readonly home: string;
+  };
+  /** The sub-address tag (`user+tag`), when there is one. */
+  readonly extension?: string;
+  /** Run as the user's uid and gid (the daemon is root). */
+  readonly asUser?: boolean;
+  /** Killed after this long, and tried again later (default 300 s, as OpenSMTPD). */
+  readonly timeoutMs?: number;
+  /** Prefix `Return-Path:` and `Delivered-To:` (default true; false for a .forward pipe copy). */
+  readonly addHeaders?: boolean;
+}
+
+/** How a run ended. */
+export type MdaResult =
+  | { readonly kind: "ok" }
+  | { readonly kind: "tempfail"; readonly reason: string }
+  | { readonly kind: "permfail"; readonly reason: string };
+
+const PATH = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin";
+const KEEP_BYTES = 4096;
+const SAFE_REGEXP = /[^\p{L}\p{N}@._+=,:/-]/gu;
+
+/**
+ * Makes a value from an envelope harmless inside a shell command: every character with a
+ * meaning to sh (quotes, `$`, backquotes, `;`, `|`, `&`, redirections, globs, spaces,
+ * newlines…) becomes `_`, and so does a leading `-`, so it cannot pass as an option. An
+ * address like `<;touch /tmp/x;>` (CVE-2020-7247) reaches the command as inert text.
+ */
+export function shellSafe(value: string): string {
+  return value.replace(SAFE_REGEXP, "_").replace(/^-/, "_");
+}
+
+/** Runs the command; never throws. */
+export async function runMda(run: MdaRun): Promise<MdaResult> {
+  const { user } = run;
+  const cwd = await directoryOr(user.home, "/");
+  const env: Record<string, string> = {
+    PATH,
+    DOMAIN: domainOf(run.dest),
+    HOME: user.home,
+    ORIGINAL_RECIPIENT: run.rcpt,
+    RECIPIENT: run.dest,
+    SHELL: "/bin/sh",
+    LOCAL: localOf(run.dest),
+    LOGNAME: user.name,
+    USER: user.name,
+    SENDER: run.sender,
+    ...(run.extension === undefined ? {} : { EXTENSION: run.extension }),
+  };
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("/bin/sh", {
+      args: ["-c", run.command],
+      cwd,
+      clearEnv: true,
+      env,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      ...(run.asUser ? { uid: user.uid, gid: user.gid } : {}),
+    }).spawn();
+  } catch (error) {
+    return { kind: "tempfail", reason: `cannot run the mda: ${describe(error)}` };
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, run.timeoutMs ?? 300_000);
+  const input = mdaInput(run);
+  const [stdout, stderr, status] = await Promise.all([
+    tail(child.stdout),
+    tail(child.stderr),
+    child.status,
+    feed(child.stdin, input),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) return { kind: "tempfail", reason: "mda timed out" };
+  if (status.success) return { kind: "ok" };
+  const said = lastLine(stderr) ?? lastLine(stdout);
+  if (status.signal) {
+    return {
+      kind: "permfail",
+      reason: `mda killed by signal ${status.signal}${said ? `: ${said}` : ""}`,
+    };
+  }
+  const reason = `mda exited with status ${status.code}: ${said ?? "exited abnormally"}`;
+  // sysexits(3): EX_OSERR and EX_TEMPFAIL ask for another try.
+  return status.code === 71 || status.code === 75
+    ? { kind: "tempfail", reason }
+    : { kind: "permfail", reason };
+}
+
+function mdaInput(run: MdaRun): Uint8Array {
+  const head = run.addHeaders === false
+    ? ""
+    : (run.sender === "" ? "" : `Return-Path: <${run.sender}>\n`) + `Delivered-To: ${run.dest}\n`;
+  const body = new TextDecoder().decode(run.content).replace(/\r\n/g, "\n");
+  return new TextEncoder().encode(head + body);
+}
+
+// A child that exits without reading its input closes the pipe: that is not our failure.
+async function feed(stdin: WritableStream<Uint8Array>, data: Uint8Array): Promise<void> {
+  const writer = stdin.getWriter();
+  try {
+    await writer.write(data);
+    await writer.close();
+  } catch {
+    // EPIPE: the command did not want (all of) the message.
+  }
+}
+
+// Keeps the last few KiB of a stream: only the last line matters, but all must be read.
+async function tail(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let kept = new Uint8Array(0);
+  for await (const chunk of stream) {
+    const joined = new Uint8Array(Math.min(KEEP_BYTES, kept.byteLength + chunk.byteLength));
+    const all = new Uint8Array(kept.byteLength + chunk.byteLength);
+    all.set(kept);
+    all.set(chunk, kept.byteLength);
+    joined.set(all.subarray(all.byteLength - joined.byteLength));
+    kept = joined;
+  }
+  return new TextDecoder().decode(kept);
+}
+
+function lastLine(text: string): string | undefined {
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return lines.at(-1);
+}
+
+async function directoryOr(path: string, fallback: string): Promise<string> {
+  try {
+    return (await Deno.stat(path)).isDirectory ? path : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function domainOf(address: string): string {
+  const at = address.lastIndexOf("@");
+  return at === -1 ? "" : address.slice(at + 1);
+}
+
+function localOf(address: string): string {
+  const at = address.lastIndexOf("@");
+  return at === -1 ? address : address.slice(0, at);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
