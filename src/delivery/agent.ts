@@ -182,7 +182,7 @@ async function deliverToUser(
         kind: "maildir",
         dir,
         returnPath: envelope.sender,
-        deliveredTo: dest,
+        deliveredTo: envelope.rcpt,
         evpid: envelope.evpid,
         recovered,
       }, content);
@@ -193,7 +193,7 @@ async function deliverToUser(
         kind: "mbox",
         path: `${options.spool}/${user.name}`,
         sender: envelope.sender,
-        deliveredTo: dest,
+        deliveredTo: envelope.rcpt,
       }, content);
       return { kind: "ok" };
     case "mda": {

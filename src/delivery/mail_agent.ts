@@ -9,10 +9,17 @@ import { performMailboxRequest, readRequests, type ResponseLine } from "./mailbo
 export async function runMailAgent(): Promise<number> {
   const encoder = new TextEncoder();
   const running = new Set<Promise<void>>();
-  const answer = (line: ResponseLine) => {
-    const data = encoder.encode(JSON.stringify(line) + "\n");
+  // Answers of one turn of the loop go out in one write.
+  let answers: string[] = [];
+  const flush = () => {
+    const data = encoder.encode(answers.join(""));
+    answers = [];
     let offset = 0;
     while (offset < data.byteLength) offset += Deno.stdout.writeSync(data.subarray(offset));
+  };
+  const answer = (line: ResponseLine) => {
+    if (answers.length === 0) queueMicrotask(flush);
+    answers.push(JSON.stringify(line) + "\n");
   };
   for await (const { header, content } of readRequests(Deno.stdin.readable)) {
     const task = performMailboxRequest(header.request, content)

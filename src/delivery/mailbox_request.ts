@@ -2,7 +2,7 @@
 // root — hands it to a child process running as the mailbox's owner. Also the framing of
 // those requests on the child's pipes: a JSON header line, then the message bytes.
 
-import { deliverToMaildir, isAlreadyDelivered } from "./maildir.ts";
+import { deliverToMaildir, deliverToMaildirSync, isAlreadyDelivered } from "./maildir.ts";
 import { deliverToMbox } from "./mbox.ts";
 
 /** One write into a mailbox. */
@@ -27,14 +27,17 @@ export type MailboxRequest =
 export async function performMailboxRequest(
   request: MailboxRequest,
   content: Uint8Array,
+  options: { blocking?: boolean } = {},
 ): Promise<void> {
   if (request.kind === "maildir") {
     if (request.recovered && await isAlreadyDelivered(request.dir, request.evpid)) return;
-    await deliverToMaildir(request.dir, content, {
+    const delivery = {
       returnPath: request.returnPath,
       deliveredTo: request.deliveredTo,
       evpid: request.evpid,
-    });
+    };
+    if (options.blocking) deliverToMaildirSync(request.dir, content, delivery);
+    else await deliverToMaildir(request.dir, content, delivery);
     return;
   }
   await deliverToMbox(request.path, content, {
@@ -75,32 +78,44 @@ export function encodeRequest(
 export async function* readRequests(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<{ header: RequestHeader; content: Uint8Array }> {
-  let buffer = new Uint8Array(0);
+  // Unread input is buffer[start..end]; frames are cut without copying what follows.
+  let buffer = new Uint8Array(65536);
+  let start = 0;
+  let end = 0;
   const reader = stream.getReader();
   const more = async (): Promise<boolean> => {
     const { value, done } = await reader.read();
     if (done) return false;
-    const joined = new Uint8Array(buffer.byteLength + value.byteLength);
-    joined.set(buffer);
-    joined.set(value, buffer.byteLength);
-    buffer = joined;
+    if (end + value.byteLength > buffer.byteLength) {
+      const size = Math.max(buffer.byteLength, (end - start + value.byteLength) * 2);
+      const grown = size > buffer.byteLength ? new Uint8Array(size) : buffer;
+      grown.set(buffer.subarray(start, end));
+      end -= start;
+      start = 0;
+      buffer = grown;
+    }
+    buffer.set(value, end);
+    end += value.byteLength;
     return true;
   };
+  const decoder = new TextDecoder();
   while (true) {
-    let newline = buffer.indexOf(10);
+    // Offsets are relative to `start`: reading more may move the unread bytes.
+    let newline = buffer.subarray(start, end).indexOf(10);
     while (newline === -1) {
       if (!(await more())) return;
-      newline = buffer.indexOf(10);
+      newline = buffer.subarray(start, end).indexOf(10);
     }
     const header = JSON.parse(
-      new TextDecoder().decode(buffer.subarray(0, newline)),
+      decoder.decode(buffer.subarray(start, start + newline)),
     ) as RequestHeader;
-    const end = newline + 1 + header.length;
-    while (buffer.byteLength < end) {
+    const needed = newline + 1 + header.length;
+    while (end - start < needed) {
       if (!(await more())) return;
     }
-    const content = buffer.slice(newline + 1, end);
-    buffer = buffer.slice(end);
+    const content = buffer.slice(start + newline + 1, start + needed);
+    start += needed;
+    if (start === end) start = end = 0;
     yield { header, content };
   }
 }

@@ -37,7 +37,8 @@ interface Agent {
 
 /** Creates the writer for this process. */
 export function createMailboxWriter(options: MailboxWriterOptions): MailboxWriter {
-  const asUsers = options.asUsers ?? safeUid() === 0;
+  const ownUid = safeUid();
+  const asUsers = options.asUsers ?? ownUid === 0;
   const idleMs = options.idleMs ?? 60_000;
   const agents = new Map<string, Agent>();
   let nextId = 1;
@@ -88,7 +89,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
 
   return {
     async write(user, request, content) {
-      if (!asUsers || user.uid === safeUid()) {
+      if (!asUsers || user.uid === ownUid) {
         await performMailboxRequest(request, content);
         return;
       }

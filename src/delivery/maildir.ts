@@ -29,12 +29,10 @@ export async function deliverToMaildir(
   await ensureMaildir(dir);
   const name = uniqueName(delivery.evpid);
   const tmp = `${dir}/tmp/${name}`;
-  const header = `Return-Path: <${delivery.returnPath}>\nDelivered-To: ${delivery.deliveredTo}\n`;
-  const body = toLf(content);
+  const data = maildirBytes(content, delivery);
   const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
   try {
-    await writeAll(file, new TextEncoder().encode(header));
-    await writeAll(file, body);
+    await writeAll(file, data);
     await file.syncData();
   } catch (error) {
     file.close();
@@ -50,6 +48,58 @@ export async function deliverToMaildir(
     throw error;
   }
   return final;
+}
+
+/**
+ * The same, with blocking calls: for a process that does nothing else (the per-user
+ * mail agent), where handing each call to a thread costs more than it saves.
+ */
+export function deliverToMaildirSync(
+  dir: string,
+  content: Uint8Array,
+  delivery: MaildirDelivery,
+): string {
+  if (!created.has(dir)) {
+    for (const sub of SUBDIRS) Deno.mkdirSync(`${dir}/${sub}`, { recursive: true, mode: 0o700 });
+    created.add(dir);
+  }
+  const name = uniqueName(delivery.evpid);
+  const tmp = `${dir}/tmp/${name}`;
+  const data = maildirBytes(content, delivery);
+  const file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
+  try {
+    let offset = 0;
+    while (offset < data.byteLength) offset += file.writeSync(data.subarray(offset));
+    file.syncDataSync();
+    file.close();
+    Deno.renameSync(tmp, `${dir}/new/${name}`);
+  } catch (error) {
+    try {
+      file.close();
+    } catch {
+      // Closed already.
+    }
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // Renamed or never written.
+    }
+    throw error;
+  }
+  return `${dir}/new/${name}`;
+}
+
+// Return-Path: and Delivered-To: then the message with LF line ends, in one buffer: one
+// write per message.
+function maildirBytes(content: Uint8Array, delivery: MaildirDelivery): Uint8Array {
+  const header = new TextEncoder().encode(
+    `Return-Path: <${delivery.returnPath}>\nDelivered-To: ${delivery.deliveredTo}\n`,
+  );
+  const body = toLf(content);
+  const out = new Uint8Array(header.byteLength + body.byteLength);
+  out.set(header);
+  out.set(body, header.byteLength);
+  return out;
 }
 
 /**
@@ -85,8 +135,8 @@ function uniqueName(evpid: string): string {
   return `${seconds}.M${micros % 1_000_000}P${Deno.pid}Q${evpid}.${hostname}`;
 }
 
-// Maildir files use the local line end: CRLF becomes LF.
-function toLf(content: Uint8Array): Uint8Array {
+/** Maildir files, mboxes and MDAs get the local line end: CRLF becomes LF, byte for byte. */
+export function toLf(content: Uint8Array): Uint8Array {
   const buf = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
   let pos = buf.indexOf(CRLF);
   if (pos === -1) return content;

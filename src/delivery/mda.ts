@@ -1,6 +1,9 @@
 // Running a mail delivery agent as OpenSMTPD does: `/bin/sh -c COMMAND` in the user's
-// home, the message on standard input, the environment smtpd(8) gives an MDA, and the
-// exit status read as sysexits(3): 0 delivered, 71 or 75 try again, anything else failed.
+// home, in a session of its own, the message on standard input, the environment smtpd(8)
+// gives an MDA, and the exit status read as sysexits(3): 0 delivered, 71 or 75 try
+// again, anything else failed.
+
+import { toLf } from "./maildir.ts";
 
 /** One MDA run. */
 export interface MdaRun {
@@ -67,9 +70,14 @@ export async function runMda(run: MdaRun): Promise<MdaResult> {
     ...(run.extension === undefined ? {} : { EXTENSION: run.extension }),
   };
   let child: Deno.ChildProcess;
+  // setsid(1) puts the command in a process group of its own, so a timeout kills the
+  // whole pipeline, not only the shell.
+  const [program, args] = SETSID
+    ? [SETSID, ["/bin/sh", "-c", run.command]]
+    : ["/bin/sh", ["-c", run.command]];
   try {
-    child = new Deno.Command("/bin/sh", {
-      args: ["-c", run.command],
+    child = new Deno.Command(program, {
+      args,
       cwd,
       clearEnv: true,
       env,
@@ -85,19 +93,26 @@ export async function runMda(run: MdaRun): Promise<MdaResult> {
   const timer = setTimeout(() => {
     timedOut = true;
     try {
-      child.kill("SIGKILL");
+      if (SETSID) Deno.kill(-child.pid, "SIGKILL");
+      else child.kill("SIGKILL");
     } catch {
       // Already gone.
     }
   }, run.timeoutMs ?? 300_000);
   const input = mdaInput(run);
-  const [stdout, stderr, status] = await Promise.all([
-    tail(child.stdout),
-    tail(child.stderr),
-    child.status,
-    feed(child.stdin, input),
-  ]);
+  const out = tail(child.stdout);
+  const err = tail(child.stderr);
+  void feed(child.stdin, input);
+  const status = await child.status;
   clearTimeout(timer);
+  // A background process the command left behind may hold the pipes open: what it has
+  // not written a moment after the command ended is not waited for.
+  const grace = setTimeout(() => {
+    out.stop();
+    err.stop();
+  }, 200);
+  const [stdout, stderr] = await Promise.all([out.text, err.text]);
+  clearTimeout(grace);
   if (timedOut) return { kind: "tempfail", reason: "mda timed out" };
   if (status.success) return { kind: "ok" };
   const said = lastLine(stderr) ?? lastLine(stdout);
@@ -114,13 +129,28 @@ export async function runMda(run: MdaRun): Promise<MdaResult> {
     : { kind: "permfail", reason };
 }
 
+// Return-Path (not for the null sender) and Delivered-To, then the message byte for byte
+// with LF line ends: 8-bit mail reaches the command unchanged.
 function mdaInput(run: MdaRun): Uint8Array {
-  const head = run.addHeaders === false
-    ? ""
-    : (run.sender === "" ? "" : `Return-Path: <${run.sender}>\n`) + `Delivered-To: ${run.dest}\n`;
-  const body = new TextDecoder().decode(run.content).replace(/\r\n/g, "\n");
-  return new TextEncoder().encode(head + body);
+  const head = new TextEncoder().encode(
+    run.addHeaders === false
+      ? ""
+      : (run.sender === "" ? "" : `Return-Path: <${run.sender}>\n`) + `Delivered-To: ${run.rcpt}\n`,
+  );
+  const body = toLf(run.content);
+  const out = new Uint8Array(head.byteLength + body.byteLength);
+  out.set(head);
+  out.set(body, head.byteLength);
+  return out;
 }
+
+const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((path) => {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+});
 
 // A child that exits without reading its input closes the pipe: that is not our failure.
 async function feed(stdin: WritableStream<Uint8Array>, data: Uint8Array): Promise<void> {
@@ -133,18 +163,27 @@ async function feed(stdin: WritableStream<Uint8Array>, data: Uint8Array): Promis
   }
 }
 
-// Keeps the last few KiB of a stream: only the last line matters, but all must be read.
-async function tail(stream: ReadableStream<Uint8Array>): Promise<string> {
+// Keeps the last few KiB of a stream: only the last line matters, but all must be read
+// (a full pipe would block the command). `stop` gives up on the rest.
+function tail(stream: ReadableStream<Uint8Array>): { text: Promise<string>; stop(): void } {
+  const reader = stream.getReader();
   let kept = new Uint8Array(0);
-  for await (const chunk of stream) {
-    const joined = new Uint8Array(Math.min(KEEP_BYTES, kept.byteLength + chunk.byteLength));
-    const all = new Uint8Array(kept.byteLength + chunk.byteLength);
-    all.set(kept);
-    all.set(chunk, kept.byteLength);
-    joined.set(all.subarray(all.byteLength - joined.byteLength));
-    kept = joined;
-  }
-  return new TextDecoder().decode(kept);
+  const text = (async () => {
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        const all = new Uint8Array(kept.byteLength + value.byteLength);
+        all.set(kept);
+        all.set(value, kept.byteLength);
+        kept = all.slice(Math.max(0, all.byteLength - KEEP_BYTES));
+      }
+    } catch {
+      // Cancelled: what was read so far is the answer.
+    }
+    return new TextDecoder().decode(kept);
+  })();
+  return { text, stop: () => void reader.cancel().catch(() => {}) };
 }
 
 function lastLine(text: string): string | undefined {

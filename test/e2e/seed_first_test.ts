@@ -60,8 +60,8 @@ Deno.test("the seed's first configuration delivers local mail through its aliase
     const out = await new Deno.Command("python3", { args: ["-c", script, mbox], stdout: "piped" })
       .output();
     assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)), [
-      ["to the postmaster", "root@localhost"],
-      ["an abuse report", "root@localhost"],
+      ["to the postmaster", "postmaster@localhost"],
+      ["an abuse report", "abuse@localhost"],
     ]);
     assertStringIncludes(await Deno.readTextFile(mbox), "\n>From the field.\n");
   } finally {
