@@ -2,6 +2,7 @@
 // text. The db format and its atomic write belong to the tables box; this is the front-end.
 
 import { Command, CommanderError } from "commander";
+import { loadConfig } from "../config/mod.ts";
 import {
   DbTable,
   parseAliases,
@@ -69,8 +70,10 @@ export async function runMakemap(
 }
 
 /**
- * `newaliases [-f FILE] [FILE]`: rebuilds `FILE.db` from the aliases(5) file (default
- * /etc/mail/aliases), as `makemap -t aliases FILE` does.
+ * `newaliases [-f FILE] [FILE]`, as OpenSMTPD's: with a configuration (`-f smtpd.conf`,
+ * else $SMTPD_CONFIG or /etc/mail/smtpd.conf when it exists), every `db:` table an action
+ * uses as `alias <t>` is rebuilt from its text (`aliases.db` from `aliases`); given an
+ * aliases file instead, `FILE.db` is built from it, as `makemap -t aliases FILE` does.
  */
 export async function runNewaliases(
   args: readonly string[],
@@ -80,13 +83,48 @@ export async function runNewaliases(
   const say = options.stderr ?? ((line: string) => console.error(line));
   const program = commandFor(argv0, say, options.stdout)
     .description("rebuild the aliases db")
-    .option("-f <file>", `aliases file (default: ${DEFAULT_ALIASES_PATH})`)
+    .option("-f <file>", "smtpd.conf (its alias tables) or an aliases file")
     .argument("[file]", "aliases file");
   const parsed = parse(program, args);
   if (typeof parsed === "number") return parsed;
   const opts = program.opts<{ f?: string }>();
-  const file = opts.f ?? program.args[0] ?? DEFAULT_ALIASES_PATH;
-  return await buildDb(file, `${file}.db`, "aliases", { argv0, say });
+  const named = opts.f ?? program.args[0];
+  const configPath = named ?? (Deno.env.get("SMTPD_CONFIG") || "/etc/mail/smtpd.conf");
+  const fromConfig = await aliasDbsOf(configPath);
+  if (fromConfig === undefined) {
+    const file = named ?? DEFAULT_ALIASES_PATH;
+    return await buildDb(file, `${file}.db`, "aliases", { argv0, say });
+  }
+  if (fromConfig.length === 0) {
+    say(`${argv0}: ${configPath}: no action uses a db: table as its alias table`);
+    return EXIT.ok;
+  }
+  for (const db of fromConfig) {
+    const code = await buildDb(db.replace(/\.db$/, ""), db, "aliases", { argv0, say });
+    if (code !== EXIT.ok) return code;
+    say(`${argv0}: rebuilt ${db}`);
+  }
+  return EXIT.ok;
+}
+
+// The db files of the alias tables of a configuration; undefined when the file is not a
+// configuration (an aliases file, or nothing there).
+async function aliasDbsOf(path: string): Promise<string[] | undefined> {
+  let config;
+  try {
+    config = await loadConfig(path);
+  } catch {
+    return undefined;
+  }
+  const aliasTables = new Set(config.actions.flatMap((a) => a.alias ? [a.alias.name] : []));
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  return config.tables.flatMap((t) => {
+    if (!aliasTables.has(t.name) || t.source.kind !== "backend" || t.source.backend !== "db") {
+      return [];
+    }
+    const file = t.source.config;
+    return [file.startsWith("/") ? file : `${dir}/${file}`];
+  });
 }
 
 /** Parses makemap input text of the given type into table contents, or line errors. */

@@ -92,3 +92,19 @@ Deno.test("runNewaliases() rebuilds the aliases db named by -f or by argument", 
   assertStringIncludes(err.lines[0] ?? "", "newaliases: cannot read");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("runNewaliases() -f smtpd.conf rebuilds the db of every alias table it uses", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/seed`);
+  await Deno.writeTextFile(`${dir}/seed/aliases`, "postmaster: root\nwebmaster: alice, bob\n");
+  // The seed's first configuration, which names its table relative to itself.
+  const seed = await Deno.readTextFile(new URL("../../examples/seed-first.conf", import.meta.url));
+  await Deno.writeTextFile(`${dir}/smtpd.conf`, seed);
+  const err = capture();
+  assertEquals(await runNewaliases(["-f", `${dir}/smtpd.conf`], { stderr: err.write }), 0);
+  assertEquals(err.lines, [`newaliases: rebuilt ${dir}/seed/aliases.db`]);
+  const table = DbTable.open("aliases", `${dir}/seed/aliases.db`);
+  assertEquals(table.lookup("alias", "webmaster"), "alice, bob");
+  table.close();
+  await Deno.remove(dir, { recursive: true });
+});

@@ -23,6 +23,8 @@ export interface DaemonOptions {
   readonly queueDir?: string;
   /** DNS settings (tests point the resolver at a server of their own). */
   readonly dns?: RdnsOptions;
+  /** The port relayed mail reaches MX hosts on (25; tests use another). */
+  readonly mxPort?: number;
 }
 
 /** A running daemon. */
@@ -94,6 +96,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     route: (address, sender) => routeExpanded(ruleset, address, sender),
     writer,
     asUsers,
+    relay: {
+      hostname: serverName,
+      ...(options.dns ? { dns: options.dns } : {}),
+      ...(options.mxPort ? { mxPort: options.mxPort } : {}),
+    },
   });
   const scheduler: Scheduler = startScheduler({
     queue,

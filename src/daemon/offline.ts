@@ -73,6 +73,7 @@ export async function openOffline(
       route: (address, sender) => routeExpanded(ruleset, address, sender),
       writer,
       asUsers,
+      relay: { hostname: serverName },
     }),
     routeReport: (rcpt) => routeReport(ruleset, rcpt),
     async close() {

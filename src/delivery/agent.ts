@@ -13,6 +13,7 @@ import { deliverByLmtp } from "./lmtp.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
 import { runMda, shellSafe } from "./mda.ts";
 import { readForwardFile } from "./forward.ts";
+import { type RelayContext, relayEnvelope } from "../relay/mod.ts";
 
 export type { DeliveryUser } from "./expand.ts";
 
@@ -37,6 +38,8 @@ export interface DeliveryAgentOptions {
   readonly mailSpool?: string;
   /** Deliveries run as their users (the daemon is root). */
   readonly asUsers?: boolean;
+  /** This host's name and DNS settings, for relaying. */
+  readonly relay?: RelayContext;
 }
 
 /** Builds the function the scheduler calls for each envelope. */
@@ -48,7 +51,11 @@ export function createDeliveryAgent(options: DeliveryAgentOptions): DeliverFunct
     const action = actions.get(envelope.action);
     if (!action) return permfail(`no action named "${envelope.action}" in the configuration`);
     if (action.method.kind === "relay") {
-      return permfail("5.3.3 relaying is not supported by this build yet");
+      return await relayEnvelope(action.method, {
+        sender: envelope.sender,
+        rcpt: envelope.dest ?? envelope.rcpt,
+        content,
+      }, options.relay ?? { hostname: "localhost" });
     }
     try {
       const users = userSource(action, tables, options);

@@ -123,3 +123,27 @@ Deno.test("smtpctl encrypt prints a SHA-512 crypt hash of its argument or of std
   const output = new TextDecoder().decode((await child.output()).stdout).trim();
   assertEquals(checkPassword(output, "from stdin"), { ok: true });
 });
+
+Deno.test("smtpd refuses to start with another queue encryption key, and says why", async () => {
+  const dir = await Deno.makeTempDir();
+  const conf = (key: string) =>
+    `queue path "${dir}/queue"\nqueue encryption ${key}\nlisten on 127.0.0.1 port 0\n` +
+    `action "a" maildir "${dir}/mail"\nmatch for local action "a"\n`;
+  // The first key seals the queue (a sendmail run opens it and stores the check value).
+  await Deno.writeTextFile(`${dir}/a.conf`, conf("aa".repeat(32)));
+  const first = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}cli.ts`, "mailq", "-C", `${dir}/a.conf`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(first.code, 0);
+  await Deno.writeTextFile(`${dir}/b.conf`, conf("bb".repeat(32)));
+  const result = await smtpd("-d", "-f", `${dir}/b.conf`);
+  assertEquals(result.code, 1);
+  assertStringIncludes(result.stderr, "The queue encryption key is not the one");
+  await Deno.writeTextFile(`${dir}/c.conf`, conf("too-short"));
+  const short = await smtpd("-d", "-f", `${dir}/c.conf`);
+  assertEquals(short.code, 1);
+  assertStringIncludes(short.stderr, "must be 32 bytes");
+  await Deno.remove(dir, { recursive: true });
+});

@@ -7,7 +7,7 @@ import { loadConfig, startDaemon } from "../../mod.ts";
 import { hashPassword } from "../../src/auth/mod.ts";
 import { SILENT_LOGGER } from "../../src/log/mod.ts";
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { freePort, SmtpTestClient } from "../_helpers.ts";
+import { freePort, sendMessage, SmtpTestClient, waitFor } from "../_helpers.ts";
 import { testCertificate } from "../_certificate.ts";
 
 const mx1 = await testCertificate("mx1.prism.mx");
@@ -33,6 +33,19 @@ query_credentials SELECT username, password FROM credentials WHERE username=?
 query_userinfo SELECT uid, gid, home FROM users WHERE username=?
 `,
   );
+  // The seed's MDA, stood in for by a script that records what it was given.
+  await Deno.mkdir(`${dir}/delivered`, { mode: 0o1777 });
+  await Deno.chmod(`${dir}/delivered`, 0o1777);
+  await Deno.chmod(dir, 0o755);
+  await Deno.writeTextFile(
+    `${dir}/prism-mda.py`,
+    `#!/usr/bin/env python3
+import os, sys
+with open("${dir}/delivered/%s-%d" % (sys.argv[1], os.getpid()), "w") as out:
+    out.write(" ".join(sys.argv[1:]) + "\\n" + sys.stdin.read())
+`,
+  );
+  await Deno.chmod(`${dir}/prism-mda.py`, 0o755);
   const ports = [freePort(), freePort(), freePort(), freePort()] as const;
   // The seed's text, with its addresses, ports and files adapted to this machine.
   await Deno.writeTextFile(
@@ -44,6 +57,8 @@ pki mail.prism.mx certificate "${dir}/mail.crt"
 pki mail.prism.mx key "${dir}/mail.key"
 
 queue path "${dir}/queue"
+queue compression
+queue encryption ${"5eed".repeat(16)}
 
 table userauth sqlite:${dir}/prism-sqlite.conf
 table userinfo sqlite:${dir}/prism-sqlite.conf
@@ -61,7 +76,7 @@ table names { 212.83.129.132 = mx1.prism.mx }
 
 accept from any for domain prism.mx alias <aliases> \\
 	userbase <userinfo> deliver to \\
-	mda "/usr/local/bin/prism-mda.py %{user.username}"
+	mda "${dir}/prism-mda.py %{user.username}"
 accept tagged DKIM for any relay source <sources> helo <names>
 accept for any relay via smtp://127.0.0.1:10027
 `,
@@ -136,6 +151,23 @@ Deno.test({
         }
         await c.send("MAIL FROM:<gilles@prism.mx>");
         await c.expect("250 ");
+      }
+      // Mail for prism.mx reaches the seed's mda through the aliases, as gilles.
+      await sendMessage(ports[0], {
+        from: "someone@far.test",
+        to: ["postmaster@prism.mx", "gilles@prism.mx"],
+        body: "Subject: for the postmaster\n\nhello gilles\n",
+      });
+      const files = await waitFor("two deliveries to the mda", async () => {
+        const names: string[] = [];
+        for await (const e of Deno.readDir(`${dir}/delivered`)) names.push(e.name);
+        return names.length === 2 ? names : undefined;
+      });
+      for (const name of files) {
+        const text = await Deno.readTextFile(`${dir}/delivered/${name}`);
+        assertEquals(text.split("\n")[0], "gilles");
+        assertStringIncludes(text, "Subject: for the postmaster\n");
+        assertStringIncludes(text, "hello gilles\n");
       }
     } finally {
       await daemon.stop();

@@ -1,0 +1,64 @@
+// Where mail for a domain goes (RFC 5321 §5.1): its MX hosts by preference, or the
+// domain itself when it has none. A null MX (`0 .`) means the domain takes no mail; a
+// domain that does not exist fails for good; other DNS trouble is worth another try.
+
+/** The hosts to try, best first, or why there are none. */
+export type MxResult =
+  | { readonly kind: "hosts"; readonly hosts: readonly string[] }
+  | { readonly kind: "permfail"; readonly reason: string }
+  | { readonly kind: "tempfail"; readonly reason: string };
+
+/** DNS settings (tests point at a server of their own). */
+export interface MxOptions {
+  readonly nameServer?: { readonly ipAddr: string; readonly port?: number };
+}
+
+/** Looks a domain's mail hosts up. */
+export async function resolveMx(domain: string, options: MxOptions = {}): Promise<MxResult> {
+  const dns = options.nameServer
+    ? { nameServer: { ipAddr: options.nameServer.ipAddr, port: options.nameServer.port ?? 53 } }
+    : {};
+  // A literal address ([192.0.2.1]) is its own host.
+  const literal = /^\[(?:IPv6:)?([^\]]+)\]$/i.exec(domain);
+  if (literal) return { kind: "hosts", hosts: [literal[1]!] };
+  try {
+    const records = await Deno.resolveDns(domain, "MX", dns);
+    if (records.length === 1 && (records[0]!.exchange === "." || records[0]!.exchange === "")) {
+      return { kind: "permfail", reason: `5.1.10 ${domain} does not accept mail (null MX)` };
+    }
+    const hosts = [...records]
+      .sort((a, b) => a.preference - b.preference)
+      .map((r) => r.exchange.replace(/\.$/, ""))
+      .filter((h) => h !== "");
+    if (hosts.length > 0) return { kind: "hosts", hosts };
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      // NXDOMAIN, or no MX: try the domain's own address records.
+      return await implicitMx(domain, dns);
+    }
+    return { kind: "tempfail", reason: `4.4.3 MX lookup for ${domain} failed: ${describe(error)}` };
+  }
+  return await implicitMx(domain, dns);
+}
+
+async function implicitMx(
+  domain: string,
+  dns: { nameServer?: { ipAddr: string; port: number } },
+): Promise<MxResult> {
+  for (const type of ["A", "AAAA"] as const) {
+    try {
+      if ((await Deno.resolveDns(domain, type, dns)).length > 0) {
+        return { kind: "hosts", hosts: [domain] };
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        return { kind: "tempfail", reason: `4.4.3 lookup of ${domain} failed: ${describe(error)}` };
+      }
+    }
+  }
+  return { kind: "permfail", reason: `5.1.2 domain ${domain} does not exist` };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

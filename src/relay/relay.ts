@@ -1,0 +1,82 @@
+// Relaying one envelope, as a `relay` action says: to its `host` (a relay URL), else to
+// the recipient domain's MX hosts in order of preference. A host that cannot be reached
+// (or answers its greeting with an error) passes the envelope to the next one; a reply
+// to the recipient itself decides it.
+
+import type { RelayOptions } from "../config/mod.ts";
+import { sendOverSmtp, type SmtpClientResult } from "./client.ts";
+import { type MxOptions, resolveMx } from "./mx.ts";
+import { parseRelayUrl, type RelayTls } from "./url.ts";
+
+/** What relaying needs besides the action. */
+export interface RelayContext {
+  /** This host's name, for EHLO unless the action sets `helo`. */
+  readonly hostname: string;
+  readonly dns?: MxOptions;
+  /** Extra trusted CA certificates (PEM). */
+  readonly caCerts?: readonly string[];
+  readonly timeoutMs?: number;
+  /** The port MX hosts are reached on (25; tests use another). */
+  readonly mxPort?: number;
+}
+
+/** Relays one message to one recipient; never throws. */
+export async function relayEnvelope(
+  options: RelayOptions,
+  message: { readonly sender: string; readonly rcpt: string; readonly content: Uint8Array },
+  context: RelayContext,
+): Promise<SmtpClientResult> {
+  let routes: { host: string; port: number; tls: RelayTls }[];
+  if (options.host) {
+    let url;
+    try {
+      url = parseRelayUrl(options.host);
+    } catch (error) {
+      return { kind: "permfail", reason: error instanceof Error ? error.message : String(error) };
+    }
+    if (url.protocol !== "smtp") {
+      return { kind: "permfail", reason: `relaying over ${url.protocol} is not supported` };
+    }
+    routes = [{ host: url.host, port: url.port, tls: tlsFor(url.tls, options) }];
+  } else {
+    const domain = message.rcpt.slice(message.rcpt.lastIndexOf("@") + 1);
+    const mx = await resolveMx(domain, context.dns ?? {});
+    if (mx.kind !== "hosts") return mx;
+    routes = mx.hosts.map((host) => ({
+      host,
+      port: context.mxPort ?? 25,
+      tls: tlsFor("opportunistic", options),
+    }));
+  }
+  let last: SmtpClientResult = { kind: "tempfail", reason: "no host to relay to" };
+  for (const route of routes) {
+    let tls = route.tls;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const outcome = await sendOverSmtp({
+        host: route.host,
+        port: route.port,
+        tls,
+        helo: options.helo ?? context.hostname,
+        sender: message.sender,
+        recipients: [message.rcpt],
+        content: message.content,
+        ...(context.caCerts ? { caCerts: context.caCerts } : {}),
+        ...(context.timeoutMs === undefined ? {} : { timeoutMs: context.timeoutMs }),
+      });
+      last = outcome.results[0]!;
+      if (outcome.retryPlain) {
+        tls = "none"; // "opportunistic TLS failed, downgrading to plain"
+        continue;
+      }
+      if (!outcome.connectionFailed) return last;
+      break;
+    }
+  }
+  return last;
+}
+
+// `relay tls` makes STARTTLS a must; the URL's own protocol may already say so.
+function tlsFor(fromUrl: RelayTls, options: RelayOptions): RelayTls {
+  if (fromUrl === "opportunistic" && options.tls) return "starttls";
+  return fromUrl;
+}
