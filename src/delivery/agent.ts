@@ -206,7 +206,12 @@ async function deliverToUser(
     case "mda": {
       let command = expandFormat(method.command, vars, { escape: shellSafe });
       const wrapper = action.wrapper ? options.config.mdaWrappers.get(action.wrapper) : undefined;
-      if (wrapper !== undefined) command = wrapper.replaceAll("%{mda}", command);
+      if (wrapper !== undefined) {
+        // The wrapper takes format specifiers too; %{mda} is the command it wraps.
+        command = wrapper.split("%{mda}")
+          .map((part) => expandFormat(part, vars, { escape: shellSafe }))
+          .join(command);
+      }
       return await runMda({
         command,
         content,

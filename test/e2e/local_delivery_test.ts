@@ -93,12 +93,17 @@ action "maildir" maildir "${dir}/home/%{user.username}/Maildir" junk alias <alia
 action "mbox" mbox userbase <users>
 action "mda" mda "${dir}/bin/record-mda %{user.username} %{sender} %{sender.user} %{rcpt}" userbase <users>
 action "lmtp" lmtp "127.0.0.1:${lmtp.port}" rcpt-to virtual { "@lmtp.test" = "dan" } userbase <users>
+mda wrapper "tagged" "env WRAPPED=%{user.username} %{mda}"
+action "wrapped" mda "${dir}/bin/record-mda %{user.username} w w w" wrapper "tagged" userbase <users>
+action "forwarder" forward-only alias <aliases> userbase <users>
 action "outside" maildir "${dir}/home/collector/outside" virtual { "@other.test" = "collector" } userbase <users>
 match from any for domain "maildir.test" action "maildir"
 match from any for domain "mbox.test" action "mbox"
 match from any for domain "mda.test" action "mda"
 match from any for domain "lmtp.test" action "lmtp"
 match from any for domain "other.test" action "outside"
+match from any for domain "wrapped.test" action "wrapped"
+match from any for domain "forward.test" action "forwarder"
 `,
   );
   const daemon = new Deno.Command(Deno.execPath(), {
@@ -398,3 +403,30 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("mda wrapper runs the command through it; forward-only delivers no local mail", async () => {
+  const f = await startFixture();
+  try {
+    await send(f.port, "frank@wrapped.test", "Subject: wrapped\n\nx\n");
+    await send(f.port, "external@forward.test", "Subject: forwarded only\n\nx\n");
+    await send(f.port, "alice@forward.test", "Subject: not local\n\nx\n", "carol@maildir.test");
+    await waitFor(
+      "the wrapped mda",
+      async () => (await records(f.dir, "mda-frank")).some((n) => n.endsWith(".env")) || undefined,
+    );
+    const env = (await records(f.dir, "mda-frank")).find((n) => n.endsWith(".env"))!;
+    assertStringIncludes(await Deno.readTextFile(`${f.dir}/records/${env}`), "WRAPPED=frank\n");
+    const [outside] = await waitFor("the forward", async () => {
+      const found = await readMaildir(`${f.dir}/home/collector/outside`);
+      return found.length > 0 ? found : undefined;
+    });
+    assertStringIncludes(outside!.text, "Subject: forwarded only");
+    const bounce = await waitFor("the report for alice@forward.test", async () => {
+      const found = await readMaildir(`${f.dir}/home/carol/Maildir`);
+      return found.find((m) => m.text.includes("Final-Recipient: rfc822; alice@forward.test"));
+    });
+    assertStringIncludes(bounce.text, "delivers no local mail");
+  } finally {
+    await f.stop();
+  }
+});
