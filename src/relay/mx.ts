@@ -62,3 +62,23 @@ async function implicitMx(
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The addresses of a mail host (A, then AAAA), through the same resolver as its MX. */
+export async function resolveHostAddresses(
+  host: string,
+  options: MxOptions = {},
+): Promise<string[]> {
+  if (/^[\d.]+$/.test(host) || host.includes(":")) return [host];
+  const dns = options.nameServer
+    ? { nameServer: { ipAddr: options.nameServer.ipAddr, port: options.nameServer.port ?? 53 } }
+    : {};
+  const addresses: string[] = [];
+  for (const type of ["A", "AAAA"] as const) {
+    try {
+      addresses.push(...await Deno.resolveDns(host, type, dns));
+    } catch {
+      // No record of this type.
+    }
+  }
+  return addresses;
+}

@@ -5,7 +5,7 @@
 
 import type { RelayOptions } from "../config/mod.ts";
 import { sendOverSmtp, type SmtpClientResult } from "./client.ts";
-import { type MxOptions, resolveMx } from "./mx.ts";
+import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
 import { parseRelayUrl, type RelayTls } from "./url.ts";
 
 /** What relaying needs besides the action. */
@@ -26,7 +26,7 @@ export async function relayEnvelope(
   message: { readonly sender: string; readonly rcpt: string; readonly content: Uint8Array },
   context: RelayContext,
 ): Promise<SmtpClientResult> {
-  let routes: { host: string; port: number; tls: RelayTls }[];
+  let routes: { host: string; address?: string; port: number; tls: RelayTls }[];
   if (options.host) {
     let url;
     try {
@@ -42,18 +42,30 @@ export async function relayEnvelope(
     const domain = message.rcpt.slice(message.rcpt.lastIndexOf("@") + 1);
     const mx = await resolveMx(domain, context.dns ?? {});
     if (mx.kind !== "hosts") return mx;
-    routes = mx.hosts.map((host) => ({
-      host,
-      port: context.mxPort ?? 25,
-      tls: tlsFor("opportunistic", options),
-    }));
+    // Each MX host by its addresses, looked up with the same resolver as the MX records.
+    routes = [];
+    for (const host of mx.hosts) {
+      const addresses = await resolveHostAddresses(host, context.dns ?? {});
+      if (addresses.length === 0) {
+        routes.push({ host, port: context.mxPort ?? 25, tls: tlsFor("opportunistic", options) });
+      }
+      for (const address of addresses) {
+        routes.push({
+          host,
+          address,
+          port: context.mxPort ?? 25,
+          tls: tlsFor("opportunistic", options),
+        });
+      }
+    }
   }
   let last: SmtpClientResult = { kind: "tempfail", reason: "no host to relay to" };
   for (const route of routes) {
     let tls = route.tls;
     for (let attempt = 0; attempt < 2; attempt++) {
       const outcome = await sendOverSmtp({
-        host: route.host,
+        host: route.address ?? route.host,
+        servername: route.host,
         port: route.port,
         tls,
         helo: options.helo ?? context.hostname,

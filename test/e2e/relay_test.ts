@@ -96,7 +96,10 @@ action "inbox" maildir "${dir}/far/mail" virtual { "@mx.test" = "vmail" } userba
 match from any for domain "mx.test" action "inbox"
 `,
   );
-  const dns = await startDnsServer({ "mx.test": { MX: [[10, "localhost"]] } });
+  const dns = await startDnsServer({
+    "mx.test": { MX: [[10, "mail.mx.test"]] },
+    "mail.mx.test": { A: ["127.0.0.1"] },
+  });
   const nearPort = freePort();
   const near = await daemon(
     dir,
@@ -122,6 +125,7 @@ match from local for any action "out"
     });
     assertStringIncludes(mail!.text, "Subject: by mx\n");
     assertEquals(dns.queries.includes("mx.test MX"), true);
+    assertEquals(dns.queries.includes("mail.mx.test A"), true);
   } finally {
     await near.stop();
     await far.stop();
