@@ -94,11 +94,25 @@ Deno.test({
   ignore,
   async fn() {
     const dir = await Deno.makeTempDir();
-    const ports = await fixture(dir);
-    const daemon = await startDaemon({
-      config: await loadConfig(`${dir}/smtpd.conf`),
-      log: SILENT_LOGGER,
-    });
+    // Four free ports: another test may take one between the check and the listen, so a
+    // start that finds one in use tries again with new ones.
+    let ports = await fixture(dir);
+    let daemon;
+    for (let attempt = 1;; attempt++) {
+      try {
+        daemon = await startDaemon({
+          config: await loadConfig(`${dir}/smtpd.conf`),
+          log: SILENT_LOGGER,
+        });
+        break;
+      } catch (error) {
+        if (attempt === 5 || !String(error).includes("EADDRINUSE")) throw error;
+        await Deno.remove(`${dir}/queue`, { recursive: true }).catch(() => {});
+        await Deno.remove(`${dir}/delivered`, { recursive: true }).catch(() => {});
+        await Deno.remove(`${dir}/prism.sqlite`).catch(() => {});
+        ports = await fixture(dir);
+      }
+    }
     try {
       assertEquals(daemon.listeners.map((l) => l.port), [...ports]);
 
