@@ -2,6 +2,7 @@
 // then either a configuration check or a running daemon until SIGINT/SIGTERM.
 
 import { Command } from "commander";
+import { parseCommandLine } from "../compat/mod.ts";
 import {
   type Config,
   ConfigError,
@@ -36,15 +37,9 @@ export async function runSmtpd(args: readonly string[]): Promise<number> {
     .option("-v", "verbose logging (with -n: print the configuration back)", increase, 0)
     .option("-D <name=value>", "define a macro, overriding the file's", collect, [])
     .option("-T <trace>", "trace: `stall` logs the longest event-loop stall", collect, [])
-    .helpOption("-h, --help", "show this help")
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
-  try {
-    program.parse(args as string[], { from: "user" });
-  } catch (error) {
-    const code = (error as { exitCode?: number }).exitCode;
-    return code === 0 ? 0 : 64; // EX_USAGE
-  }
+    .helpOption("-h, --help", "show this help");
+  const ended = parseCommandLine(program, args);
+  if (ended !== undefined) return ended;
   const raw = program.opts<Record<string, unknown>>();
   const flags: SmtpdFlags = {
     debug: raw["d"] as boolean,

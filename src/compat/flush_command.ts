@@ -4,6 +4,7 @@
 // 1 when the pass could not run.
 
 import { Command } from "commander";
+import { parseCommandLine } from "./command_line.ts";
 import { openOffline } from "../daemon/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { flushQueue, type FlushSummary } from "../queue/mod.ts";
@@ -19,14 +20,9 @@ export async function runFlush(args: readonly string[]): Promise<number> {
     .option("--all", "try every queued envelope, due or not")
     .option("--json", "print the summary as JSON")
     .option("-v, --verbose", "log every delivery to standard error")
-    .helpOption("-h, --help", "show this help")
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
-  try {
-    program.parse(args as string[], { from: "user" });
-  } catch (error) {
-    return (error as { exitCode?: number }).exitCode === 0 ? 0 : EX.USAGE;
-  }
+    .helpOption("-h, --help", "show this help");
+  const ended = parseCommandLine(program, args);
+  if (ended !== undefined) return ended;
   const flags = program.opts<
     { file?: string; C?: string; all?: boolean; json?: boolean; verbose?: boolean }
   >();

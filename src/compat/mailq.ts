@@ -3,6 +3,7 @@
 // It reads the queue file directly, so it works with or without a running daemon.
 
 import { Command } from "commander";
+import { parseCommandLine } from "./command_line.ts";
 import type { Config } from "../config/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import type { ListedEnvelope } from "../queue/mod.ts";
@@ -16,14 +17,9 @@ export async function runMailq(args: readonly string[]): Promise<number> {
     .option("-C <file>", "use this configuration file")
     .option("-f <file>", "use this configuration file")
     // sendmail -bp passes its own flags through; the listing has none of its own.
-    .option("-v", "ignored")
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
-  try {
-    program.parse(args as string[], { from: "user" });
-  } catch (error) {
-    return (error as { exitCode?: number }).exitCode === 0 ? EX.OK : EX.USAGE;
-  }
+    .option("-v", "ignored");
+  const ended = parseCommandLine(program, args);
+  if (ended !== undefined) return ended;
   const flags = program.opts<{ C?: string; f?: string }>();
   const loaded = await loadCommandConfig("mailq", flags.C ?? flags.f);
   if ("exit" in loaded) return loaded.exit;

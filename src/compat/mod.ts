@@ -9,3 +9,4 @@ export { prepareMessage, splitAddressList } from "./enqueue.ts";
 export type { EnqueueRequest, PreparedMessage } from "./enqueue.ts";
 export { EX } from "./sysexits.ts";
 export { configPath, DEFAULT_CONFIG_PATH, loadCommandConfig } from "./config_file.ts";
+export { parseCommandLine } from "./command_line.ts";

@@ -4,6 +4,7 @@
 // output, `-bp` lists the queue, `-q` runs one delivery pass, `-bi` rebuilds aliases.
 
 import { Command } from "commander";
+import { parseCommandLine } from "./command_line.ts";
 import { type OfflineRuntime, openOffline } from "../daemon/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { randomHex } from "../queue/mod.ts";
@@ -70,14 +71,9 @@ export async function runSendmail(args: readonly string[]): Promise<number> {
     .option("-p <protocol>", "ignored")
     .option("-S", "ignored")
     .option("-x", "ignored")
-    .helpOption("-h, --help", "show this help")
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
-  try {
-    program.parse(args as string[], { from: "user" });
-  } catch (error) {
-    return (error as { exitCode?: number }).exitCode === 0 ? EX.OK : EX.USAGE;
-  }
+    .helpOption("-h, --help", "show this help");
+  const ended = parseCommandLine(program, args);
+  if (ended !== undefined) return ended;
   const flags = program.opts<SendmailFlags>();
   const recipients = program.args;
   const mode = flags.b ?? "m";

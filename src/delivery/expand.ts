@@ -87,7 +87,14 @@ export async function expandEnvelope(
     if (value !== undefined) seen.add(bare);
     start = value === undefined ? [envelope.user ?? bare] : splitValues(value);
   }
-  const problem = await resolveValues(start, 0, seen, found, ctx, virtual, alias, ctx.aliasUser);
+  const problem = await resolveValues(start, 0, {
+    seen,
+    found,
+    ctx,
+    virtual,
+    alias,
+    runAs: ctx.aliasUser,
+  });
   if (problem) return problem;
 
   // Users exist, and their ~/.forward (when safe) replaces plain delivery.
@@ -184,32 +191,44 @@ export async function expandEnvelope(
   return { kind: "expand", children };
 }
 
+/** What a walk through alias values carries along. */
+interface Walk {
+  readonly seen: Set<string>;
+  readonly found: Found;
+  readonly ctx: ExpandContext;
+  readonly virtual: Table | undefined;
+  readonly alias: Table | undefined;
+  /** Who runs the commands and files found. */
+  readonly runAs: string;
+}
+
 // Walks alias values: tables, includes and nested aliases, collecting what they name.
 async function resolveValues(
   values: readonly string[],
   depth: number,
-  seen: Set<string>,
-  found: Found,
-  ctx: ExpandContext,
-  virtual: Table | undefined,
-  alias: Table | undefined,
-  runAs: string,
+  walk: Walk,
 ): Promise<Expansion | undefined> {
   if (depth > EXPANSION_DEPTH) {
     return { kind: "error", permanent: true, reason: "5.4.6 alias expansion loop or too deep" };
   }
+  const { seen, found } = walk;
+  // Each nested list (an include, a chained virtual entry, a nested alias) is walked once.
+  const descend = (key: string, nested: readonly string[]) => {
+    seen.add(key);
+    return resolveValues(nested, depth + 1, walk);
+  };
   for (const raw of values) {
     const value = unquote(raw);
+    let problem: Expansion | undefined;
     if (value === "") continue;
-    if (value.startsWith("|")) found.commands.push({ value, runAs });
-    else if (value.startsWith("/")) found.files.push({ value, runAs });
+    if (value.startsWith("|")) found.commands.push({ value, runAs: walk.runAs });
+    else if (value.startsWith("/")) found.files.push({ value, runAs: walk.runAs });
     else if (value.toLowerCase().startsWith(":include:")) {
       const path = value.slice(9).trim();
       if (seen.has(`:include:${path}`)) continue;
-      seen.add(`:include:${path}`);
       let text: string;
       try {
-        text = await ctx.readInclude(path);
+        text = await walk.ctx.readInclude(path);
       } catch (error) {
         return {
           kind: "error",
@@ -217,60 +236,28 @@ async function resolveValues(
           reason: `4.2.4 cannot read ${path}: ${error instanceof Error ? error.message : error}`,
         };
       }
-      const entries = text.split("\n").filter((l) => !l.trim().startsWith("#")).flatMap(
-        splitValues,
-      );
-      const problem = await resolveValues(
-        entries,
-        depth + 1,
-        seen,
-        found,
-        ctx,
-        virtual,
-        alias,
-        runAs,
-      );
-      if (problem) return problem;
+      const entries = text.split("\n").filter((l) => !l.trim().startsWith("#"))
+        .flatMap(splitValues);
+      problem = await descend(`:include:${path}`, entries);
     } else if (value.toLowerCase().startsWith("error:")) {
       found.errors.push(value.slice(6).trim());
     } else if (value.includes("@")) {
       const key = value.toLowerCase();
-      const chained = virtual && !seen.has(key) ? virtual.lookup("alias", key) : undefined;
-      if (chained !== undefined) {
-        seen.add(key);
-        const problem = await resolveValues(
-          splitValues(chained),
-          depth + 1,
-          seen,
-          found,
-          ctx,
-          virtual,
-          alias,
-          runAs,
-        );
-        if (problem) return problem;
-      } else found.addresses.push(value);
+      const chained = walk.virtual && !seen.has(key)
+        ? walk.virtual.lookup("alias", key)
+        : undefined;
+      if (chained !== undefined) problem = await descend(key, splitValues(chained));
+      else found.addresses.push(value);
     } else {
       const noForward = value.startsWith("\\");
       const name = value.replace(/^\\/, "").toLowerCase();
-      const nested = !noForward && alias && !seen.has(name)
-        ? alias.lookup("alias", name)
+      const nested = !noForward && walk.alias && !seen.has(name)
+        ? walk.alias.lookup("alias", name)
         : undefined;
-      if (nested !== undefined) {
-        seen.add(name);
-        const problem = await resolveValues(
-          splitValues(nested),
-          depth + 1,
-          seen,
-          found,
-          ctx,
-          virtual,
-          alias,
-          runAs,
-        );
-        if (problem) return problem;
-      } else found.users.push({ name, noForward });
+      if (nested !== undefined) problem = await descend(name, splitValues(nested));
+      else found.users.push({ name, noForward });
     }
+    if (problem) return problem;
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
 import type { Logger } from "../log/mod.ts";
 import type { Clock } from "./clock.ts";
 import type { NewEnvelope, QueuedEnvelope } from "./envelope.ts";
-import type { Reporter } from "./reporter.ts";
+import { createReporter, type Reporter, type ReportRoute } from "./reporter.ts";
 import type { Queue } from "./sqlite_store.ts";
 
 /** How one delivery attempt ended. */
@@ -159,4 +159,49 @@ export function describeDuration(ms: number): string {
   }
   const seconds = Math.round(ms / 1000);
   return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}
+
+/** What the scheduler and the one-pass flush both start from. */
+export interface DeliveryLoopOptions {
+  readonly queue: Queue;
+  readonly deliver: DeliverFunction;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly retryBaseSeconds?: number;
+  readonly warnIntervals?: readonly number[];
+  /** This host's name, for reports (default "localhost"). */
+  readonly hostname?: string;
+  /** Routes a report to its recipient (default: reports are dropped with a log line). */
+  readonly routeReport?: (
+    rcpt: string,
+  ) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
+  /** How long reports of one message are gathered, ms. */
+  readonly reportBatchMs?: number;
+}
+
+/** The reporter and the attempt function of a delivery loop. */
+export function createDeliveryLoop(
+  options: DeliveryLoopOptions,
+): { reporter: Reporter; attempt: ReturnType<typeof createAttempt> } {
+  const { queue, log, clock } = options;
+  const reporter = createReporter({
+    queue,
+    clock,
+    log,
+    hostname: options.hostname ?? "localhost",
+    route: options.routeReport ?? (() => undefined),
+    ...(options.reportBatchMs === undefined ? {} : { batchMs: options.reportBatchMs }),
+  });
+  const attempt = createAttempt({
+    queue,
+    deliver: options.deliver,
+    log,
+    clock,
+    reporter,
+    ...(options.retryBaseSeconds === undefined
+      ? {}
+      : { retryBaseSeconds: options.retryBaseSeconds }),
+    ...(options.warnIntervals === undefined ? {} : { warnIntervals: options.warnIntervals }),
+  });
+  return { reporter, attempt };
 }

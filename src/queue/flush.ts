@@ -4,9 +4,9 @@
 // envelopes, so the two never deliver one envelope twice.
 
 import type { Logger } from "../log/mod.ts";
-import { createAttempt, type DeliverFunction, type ReadyEnvelope } from "./attempt.ts";
+import { createDeliveryLoop, type DeliverFunction, type ReadyEnvelope } from "./attempt.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
-import { createReporter, type ReportRoute } from "./reporter.ts";
+import type { ReportRoute } from "./reporter.ts";
 import type { Queue } from "./sqlite_store.ts";
 
 /** Options of {@link flushQueue}. */
@@ -46,28 +46,14 @@ const BATCH = 256;
 
 /** Runs one pass; resolves with its counts. */
 export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
-  const { queue, log } = options;
+  const { queue } = options;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const concurrency = options.concurrency ?? 16;
   // Reports are queued at the end of the pass, all at once.
-  const reporter = createReporter({
-    queue,
+  const { reporter, attempt } = createDeliveryLoop({
+    ...options,
     clock,
-    log,
-    hostname: options.hostname ?? "localhost",
-    route: options.routeReport ?? (() => undefined),
-    batchMs: 24 * 3600 * 1000,
-  });
-  const attempt = createAttempt({
-    queue,
-    deliver: options.deliver,
-    log,
-    clock,
-    reporter,
-    ...(options.retryBaseSeconds === undefined
-      ? {}
-      : { retryBaseSeconds: options.retryBaseSeconds }),
-    ...(options.warnIntervals === undefined ? {} : { warnIntervals: options.warnIntervals }),
+    reportBatchMs: 24 * 3600 * 1000,
   });
   const summary: FlushSummary = {
     delivered: 0,

@@ -4,9 +4,9 @@
 // the file by other processes (`sendmail` while the daemon runs).
 
 import type { Logger } from "../log/mod.ts";
-import { createAttempt, type DeliverFunction, type ReadyEnvelope } from "./attempt.ts";
+import { createDeliveryLoop, type DeliverFunction, type ReadyEnvelope } from "./attempt.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
-import { createReporter, type ReportRoute } from "./reporter.ts";
+import type { ReportRoute } from "./reporter.ts";
 import type { Queue } from "./sqlite_store.ts";
 
 export type { DeliverFunction, DeliveryOutcome } from "./attempt.ts";
@@ -51,25 +51,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const { queue, log } = options;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const concurrency = options.concurrency ?? 64;
-  const reporter = createReporter({
-    queue,
-    clock,
-    log,
-    hostname: options.hostname ?? "localhost",
-    route: options.routeReport ?? (() => undefined),
-    ...(options.reportBatchMs === undefined ? {} : { batchMs: options.reportBatchMs }),
-  });
-  const attempt = createAttempt({
-    queue,
-    deliver: options.deliver,
-    log,
-    clock,
-    reporter,
-    ...(options.retryBaseSeconds === undefined
-      ? {}
-      : { retryBaseSeconds: options.retryBaseSeconds }),
-    ...(options.warnIntervals === undefined ? {} : { warnIntervals: options.warnIntervals }),
-  });
+  const { reporter, attempt } = createDeliveryLoop({ ...options, clock });
   const ready: ReadyEnvelope[] = [];
   const known = new Set<string>(); // evpids ready or in flight
   const running = new Set<Promise<void>>();

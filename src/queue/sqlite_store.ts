@@ -647,32 +647,12 @@ export class Queue {
           m.dsnEnvid ?? null,
           m.smtputf8 ? 1 : 0,
         );
-        const owner = this.#leaseOnCommit ? this.owner : null;
-        const leaseUntil = this.#leaseOnCommit ? now + this.#leaseMs : 0;
-        for (const e of write.envelopes) {
-          s.insertEnvelope.run(
-            e.evpid,
-            e.msgid,
-            e.rcpt,
-            e.action,
-            e.user ?? null,
-            now,
-            now,
-            e.dsnNotify?.join(",") ?? null,
-            e.dsnOrcpt ?? null,
-            e.expiresAt,
-            owner,
-            leaseUntil,
-            e.dest ?? null,
-            e.target ?? null,
-            e.hops ?? 0,
-          );
-        }
+        this.#insertEnvelopes(write.envelopes, now);
         for (const e of write.consumes) this.#removeEnvelope(e);
         return;
       }
       case "expanded":
-        this.#insertChildren(write.children, now);
+        this.#insertEnvelopes(write.children, now);
         this.#stmt.deleteEnvelope.run(write.envelope.evpid);
         return;
       case "delivered":
@@ -694,10 +674,12 @@ export class Queue {
     }
   }
 
-  #insertChildren(children: readonly QueuedEnvelope[], now: number): void {
+  // New envelopes (of a new message, or of an expansion) are leased to this process when
+  // it delivers what it commits.
+  #insertEnvelopes(envelopes: readonly QueuedEnvelope[], now: number): void {
     const owner = this.#leaseOnCommit ? this.owner : null;
     const leaseUntil = this.#leaseOnCommit ? now + this.#leaseMs : 0;
-    for (const e of children) {
+    for (const e of envelopes) {
       this.#stmt.insertEnvelope.run(
         e.evpid,
         e.msgid,
