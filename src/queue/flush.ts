@@ -3,27 +3,16 @@
 // are queued and delivered in the same pass. Leases keep a running daemon off the same
 // envelopes, so the two never deliver one envelope twice.
 
-import type { Logger } from "../log/mod.ts";
-import { createDeliveryLoop, type DeliverFunction, type ReadyEnvelope } from "./attempt.ts";
+import { createDeliveryLoop, type DeliveryLoopOptions, type ReadyEnvelope } from "./attempt.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
-import type { ReportRoute } from "./reporter.ts";
-import type { Queue } from "./sqlite_store.ts";
 
 /** Options of {@link flushQueue}. */
-export interface FlushOptions {
-  readonly queue: Queue;
-  readonly deliver: DeliverFunction;
-  readonly log: Logger;
+export interface FlushOptions extends Omit<DeliveryLoopOptions, "clock" | "reportBatchMs"> {
   readonly clock?: Clock;
   /** Try every queued envelope, due or not. */
   readonly all?: boolean;
+  /** Deliveries in flight at once (default 16). */
   readonly concurrency?: number;
-  readonly retryBaseSeconds?: number;
-  readonly warnIntervals?: readonly number[];
-  readonly hostname?: string;
-  readonly routeReport?: (
-    rcpt: string,
-  ) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
   /** Called after each attempt with the counts so far and the total found. */
   readonly onProgress?: (done: number, total: number) => void;
 }

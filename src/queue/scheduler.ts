@@ -3,34 +3,16 @@
 // after a restart picks up whatever is still queued. It also notices mail written into
 // the file by other processes (`sendmail` while the daemon runs).
 
-import type { Logger } from "../log/mod.ts";
-import { createDeliveryLoop, type DeliverFunction, type ReadyEnvelope } from "./attempt.ts";
+import { createDeliveryLoop, type DeliveryLoopOptions, type ReadyEnvelope } from "./attempt.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
-import type { ReportRoute } from "./reporter.ts";
-import type { Queue } from "./sqlite_store.ts";
 
 export type { DeliverFunction, DeliveryOutcome } from "./attempt.ts";
 
 /** Options of {@link startScheduler}. */
-export interface SchedulerOptions {
-  readonly queue: Queue;
-  readonly deliver: DeliverFunction;
-  readonly log: Logger;
+export interface SchedulerOptions extends Omit<DeliveryLoopOptions, "clock"> {
   readonly clock?: Clock;
   /** Deliveries in flight at once (default 64). */
   readonly concurrency?: number;
-  /** Seconds of the retry base: next try = now + base × attempts² (OpenSMTPD: 10 s local). */
-  readonly retryBaseSeconds?: number;
-  /** `bounce warn-interval`, seconds (default 4 hours). */
-  readonly warnIntervals?: readonly number[];
-  /** This host's name, for reports (default "localhost"). */
-  readonly hostname?: string;
-  /** Routes a report to its recipient (default: reports are dropped with a log line). */
-  readonly routeReport?: (
-    rcpt: string,
-  ) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
-  /** How long reports of one message are gathered, ms (default 1000). */
-  readonly reportBatchMs?: number;
   /** How often the file is looked at for other processes' mail, ms (default 1000). */
   readonly pollMs?: number;
 }
