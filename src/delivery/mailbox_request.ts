@@ -59,19 +59,15 @@ export interface ResponseLine {
   readonly error?: string;
 }
 
-/** Encodes a request frame. */
-export function encodeRequest(
+/** The header line of a request frame; the content bytes follow it as they are. */
+export function encodeRequestHeader(
   id: number,
   request: MailboxRequest,
   content: Uint8Array,
 ): Uint8Array {
-  const head = new TextEncoder().encode(
+  return new TextEncoder().encode(
     JSON.stringify({ id, request, length: content.byteLength } satisfies RequestHeader) + "\n",
   );
-  const frame = new Uint8Array(head.byteLength + content.byteLength);
-  frame.set(head);
-  frame.set(content, head.byteLength);
-  return frame;
 }
 
 /** Reads request frames from a stream (the child's standard input). */

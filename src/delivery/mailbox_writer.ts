@@ -5,7 +5,7 @@
 import type { Logger } from "../log/mod.ts";
 import type { DeliveryUser } from "./expand.ts";
 import {
-  encodeRequest,
+  encodeRequestHeader,
   type MailboxRequest,
   performMailboxRequest,
   type ResponseLine,
@@ -100,7 +100,9 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
       const answered = new Promise<void>((resolve, reject) =>
         agent.pending.set(id, { resolve, reject })
       );
-      await agent.writer.write(encodeRequest(id, request, content));
+      // Header, then the message as it is: no copy of a large message into one frame.
+      agent.writer.write(encodeRequestHeader(id, request, content)).catch(() => {});
+      await agent.writer.write(content);
       await answered;
     },
     async close() {
