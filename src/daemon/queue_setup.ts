@@ -23,10 +23,13 @@ export async function openConfiguredQueue(
   });
 }
 
-// `queue encryption KEY`; without a key, or with `stdin` or `-`, the key is read from
-// standard input, as OpenSMTPD reads it when none is given.
+// `queue encryption KEY`; without a key, or with `stdin` or `-`, the key is taken from
+// $SMTPD_QUEUE_KEY when set, else read from standard input as OpenSMTPD reads it. The
+// commands that read a message from standard input (sendmail) need the variable.
 async function queueKey(text: string | undefined): Promise<Uint8Array> {
   if (text !== undefined && text !== "stdin" && text !== "-") return parseQueueKey(text);
+  const fromEnv = Deno.env.get("SMTPD_QUEUE_KEY");
+  if (fromEnv) return parseQueueKey(fromEnv);
   const input = await new Response(Deno.stdin.readable).text();
   const line = input.split("\n")[0] ?? "";
   if (line.trim() === "") throw new Error("queue encryption: no key on standard input");
