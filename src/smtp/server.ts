@@ -53,6 +53,8 @@ export interface SmtpServer {
 }
 
 // Benchmarks and real clients reconnect for every message; a short accept queue drops SYNs.
+// Replies are small and come in bursts (TLS records above all): the servers are created
+// with `noDelay`, which sets TCP_NODELAY on every accepted socket.
 const LISTEN_BACKLOG = 511;
 
 /** Starts a listener. */
@@ -81,8 +83,6 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       socket.end(formatReply(REPLIES.tooManySessions));
       return;
     }
-    // Replies are small and come in bursts (TLS records above all): send them at once.
-    socket.setNoDelay(true);
     sockets.add(socket);
     perClient.set(client, fromClient + 1);
     socket.on("close", () => {

@@ -202,6 +202,12 @@ Deno.test("queue flush exits 75 while something stays deferred, and prints one l
   const fields = line!.split("|");
   assertEquals(fields[10], "2", "two attempts so far");
   assertStringIncludes(fields[13]!, "Not a directory");
+  // smtpctl schedule all makes it due at once (a running daemon would try it within a second).
+  assertTrue(Number(fields[12]) > 0, "not due yet");
+  const scheduled = await cli(["smtpctl", "schedule", "all", "-f", conf]);
+  assertEquals(scheduled.stdout, "1 envelope scheduled\n");
+  const after = (await cli(["mailq", "-C", conf])).stdout.trim().split("|");
+  assertEquals(after[12], "0", "due now");
   await Deno.remove(dir, { recursive: true });
 });
 
