@@ -68,6 +68,9 @@ export async function expandEnvelope(
   const bare = cut > 0 ? local.slice(0, cut) : local;
   const extension = cut > 0 ? local.slice(cut + ctx.subAddrDelim.length) : undefined;
   const table = (ref: Action["alias"]) => ref ? ctx.tables.get(ref.name) : undefined;
+  // The user the recipient names; with `user NAME` the envelope carries that account
+  // instead, which only says who runs the delivery.
+  const named = ctx.action.user ? bare : envelope.user ?? bare;
   const virtual = table(ctx.action.virtual);
   const alias = table(ctx.action.alias);
 
@@ -85,7 +88,7 @@ export async function expandEnvelope(
   } else {
     const value = alias?.lookup("alias", local) ?? alias?.lookup("alias", bare);
     if (value !== undefined) seen.add(bare);
-    start = value === undefined ? [envelope.user ?? bare] : splitValues(value);
+    start = value === undefined ? [named] : splitValues(value);
   }
   const problem = await resolveValues(start, 0, {
     seen,
@@ -129,7 +132,7 @@ export async function expandEnvelope(
     return { kind: "error", permanent: !/^4/.test(reason), reason };
   }
   // The common case: the recipient is just the user it names.
-  const self = envelope.user ?? bare;
+  const self = named;
   if (
     users.length === 1 && users[0]!.user.name === self && found.commands.length === 0 &&
     found.files.length === 0 && found.addresses.length === 0 && envelope.target === undefined

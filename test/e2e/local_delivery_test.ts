@@ -96,6 +96,7 @@ action "lmtp" lmtp "127.0.0.1:${lmtp.port}" rcpt-to virtual { "@lmtp.test" = "da
 mda wrapper "tagged" "env WRAPPED=%{user.username} %{mda}"
 action "wrapped" mda "${dir}/bin/record-mda %{user.username} w w w" wrapper "tagged" userbase <users>
 action "forwarder" forward-only alias <aliases> userbase <users>
+action "as-nobody" mda "id -u > ${dir}/records/user-%{user.username}" user nobody userbase <users>
 action "outside" maildir "${dir}/home/collector/outside" virtual { "@other.test" = "collector" } userbase <users>
 match from any for domain "maildir.test" action "maildir"
 match from any for domain "mbox.test" action "mbox"
@@ -104,6 +105,7 @@ match from any for domain "lmtp.test" action "lmtp"
 match from any for domain "other.test" action "outside"
 match from any for domain "wrapped.test" action "wrapped"
 match from any for domain "forward.test" action "forwarder"
+match from any for domain "nobody.test" action "as-nobody"
 `,
   );
   const daemon = new Deno.Command(Deno.execPath(), {
@@ -407,6 +409,15 @@ async function exists(path: string): Promise<boolean> {
 Deno.test("mda wrapper runs the command through it; forward-only delivers no local mail", async () => {
   const f = await startFixture();
   try {
+    // `user nobody`: the delivery runs as that account (as root), whoever the recipient is.
+    await send(f.port, "gina@nobody.test", "Subject: as nobody\n\nx\n");
+    const uid = await waitFor(
+      "the user-option mda",
+      () =>
+        Deno.readTextFile(`${f.dir}/records/user-gina`).then((t) => t.trim() || undefined)
+          .catch(() => undefined),
+    );
+    assertEquals(uid, AS_ROOT ? "65534" : String(Deno.uid()));
     await send(f.port, "frank@wrapped.test", "Subject: wrapped\n\nx\n");
     await send(f.port, "external@forward.test", "Subject: forwarded only\n\nx\n");
     await send(f.port, "alice@forward.test", "Subject: not local\n\nx\n", "carol@maildir.test");
