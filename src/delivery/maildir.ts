@@ -51,14 +51,15 @@ export async function deliverToMaildir(
 }
 
 /**
- * The same, with blocking calls: for a process that does nothing else (the per-user
- * mail agent), where handing each call to a thread costs more than it saves.
+ * The same with the quick calls (open, write, close, rename) made directly and only the
+ * fsync handed to a thread: for a process that does nothing else (the per-user mail
+ * agent), where a hand-off costs more than those calls, but many fsyncs may wait at once.
  */
-export function deliverToMaildirSync(
+export async function deliverToMaildirQuick(
   dir: string,
   content: Uint8Array,
   delivery: MaildirDelivery,
-): string {
+): Promise<string> {
   if (!created.has(dir)) {
     for (const sub of SUBDIRS) Deno.mkdirSync(`${dir}/${sub}`, { recursive: true, mode: 0o700 });
     created.add(dir);
@@ -70,7 +71,7 @@ export function deliverToMaildirSync(
   try {
     let offset = 0;
     while (offset < data.byteLength) offset += file.writeSync(data.subarray(offset));
-    file.syncDataSync();
+    await file.syncData();
     file.close();
     Deno.renameSync(tmp, `${dir}/new/${name}`);
   } catch (error) {
