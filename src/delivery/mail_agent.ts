@@ -22,7 +22,7 @@ export async function runMailAgent(): Promise<number> {
     answers.push(JSON.stringify(line) + "\n");
   };
   for await (const { header, content } of readRequests(Deno.stdin.readable)) {
-    const task = performMailboxRequest(header.request, content, { quick: true })
+    const task = performMailboxRequest(header.request, content)
       .then(() => answer({ id: header.id }))
       .catch((error) =>
         answer({ id: header.id, error: error instanceof Error ? error.message : String(error) })

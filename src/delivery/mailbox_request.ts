@@ -2,7 +2,7 @@
 // root — hands it to a child process running as the mailbox's owner. Also the framing of
 // those requests on the child's pipes: a JSON header line, then the message bytes.
 
-import { deliverToMaildir, deliverToMaildirQuick, isAlreadyDelivered } from "./maildir.ts";
+import { deliverToMaildir, deliverToMaildirSync, isAlreadyDelivered } from "./maildir.ts";
 import { deliverToMbox } from "./mbox.ts";
 
 /** One write into a mailbox. */
@@ -27,7 +27,7 @@ export type MailboxRequest =
 export async function performMailboxRequest(
   request: MailboxRequest,
   content: Uint8Array,
-  options: { quick?: boolean } = {},
+  options: { blocking?: boolean } = {},
 ): Promise<void> {
   if (request.kind === "maildir") {
     if (request.recovered && await isAlreadyDelivered(request.dir, request.evpid)) return;
@@ -36,7 +36,7 @@ export async function performMailboxRequest(
       deliveredTo: request.deliveredTo,
       evpid: request.evpid,
     };
-    if (options.quick) await deliverToMaildirQuick(request.dir, content, delivery);
+    if (options.blocking) deliverToMaildirSync(request.dir, content, delivery);
     else await deliverToMaildir(request.dir, content, delivery);
     return;
   }

@@ -51,15 +51,14 @@ export async function deliverToMaildir(
 }
 
 /**
- * The same with the quick calls (open, write, close, rename) made directly and only the
- * fsync handed to a thread: for a process that does nothing else (the per-user mail
- * agent), where a hand-off costs more than those calls, but many fsyncs may wait at once.
+ * The same, with blocking calls: for a process that does nothing else (the per-user
+ * mail agent), where handing each call to a thread costs more than it saves.
  */
-export async function deliverToMaildirQuick(
+export function deliverToMaildirSync(
   dir: string,
   content: Uint8Array,
   delivery: MaildirDelivery,
-): Promise<string> {
+): string {
   if (!created.has(dir)) {
     for (const sub of SUBDIRS) Deno.mkdirSync(`${dir}/${sub}`, { recursive: true, mode: 0o700 });
     created.add(dir);
@@ -71,7 +70,7 @@ export async function deliverToMaildirQuick(
   try {
     let offset = 0;
     while (offset < data.byteLength) offset += file.writeSync(data.subarray(offset));
-    await file.syncData();
+    file.syncDataSync();
     file.close();
     Deno.renameSync(tmp, `${dir}/new/${name}`);
   } catch (error) {
