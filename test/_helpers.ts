@@ -185,3 +185,18 @@ export async function sendMessage(
  * delivers as the mailbox's user, and test mailboxes belong to whoever runs the tests.
  */
 export const OWN_IDS = `${Deno.uid()}:${Deno.gid()}`;
+
+const CLI_PATH = new URL("../cli.ts", import.meta.url).pathname;
+
+/**
+ * Starts the daemon as a child process (`cli.ts -d -f CONF`), as an operator would; its
+ * log is shown when SMTPD_TEST_LOG is set, for debugging a test.
+ */
+export function spawnDaemon(conf: string, env: Record<string, string> = {}): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI_PATH, "-d", "-f", conf],
+    env,
+    stdout: "null",
+    stderr: Deno.env.get("SMTPD_TEST_LOG") ? "inherit" : "null",
+  }).spawn();
+}

@@ -8,12 +8,11 @@ import {
   readMaildir,
   sendMessage,
   SmtpTestClient,
+  spawnDaemon,
   waitFor,
   waitListening,
 } from "../_helpers.ts";
 import { OWN_IDS } from "../_helpers.ts";
-
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
 async function mountTmpfs(path: string, size: string): Promise<string | undefined> {
   if (Deno.uid() !== 0) return "not running as root";
@@ -58,11 +57,7 @@ action "local" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userb
 match from any for domain "example.test" action "local"
 `,
   );
-  const daemon = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "-d", "-f", conf],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const daemon = spawnDaemon(conf);
   try {
     await waitListening(port);
     await sendMessage(port, {

@@ -4,7 +4,7 @@
 
 import { runMakemap } from "../../src/compat/mod.ts";
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { freePort, sendMessage, waitFor, waitListening } from "../_helpers.ts";
+import { freePort, sendMessage, spawnDaemon, waitFor, waitListening } from "../_helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -32,12 +32,7 @@ Deno.test("the seed's first configuration delivers local mail through its aliase
     `queue path "${dir}/queue"\n` +
       seed.replace(/^listen on lo0$/m, `listen on 127.0.0.1 port ${port}`),
   );
-  const daemon = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}cli.ts`, "-d", "-f", `${dir}/smtpd.conf`],
-    env: { SMTPD_MAIL_SPOOL: `${dir}/spool` },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const daemon = spawnDaemon(`${dir}/smtpd.conf`, { SMTPD_MAIL_SPOOL: `${dir}/spool` });
   try {
     await waitListening(port);
     await sendMessage(port, {

@@ -2,7 +2,7 @@
 // queue with or without a daemon, mailq lists it, queue flush delivers it once.
 
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
-import { freePort, readMaildir, waitFor, waitListening } from "../_helpers.ts";
+import { freePort, readMaildir, spawnDaemon, waitFor, waitListening } from "../_helpers.ts";
 import { OWN_IDS } from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
@@ -218,11 +218,7 @@ Deno.test("a running daemon delivers what sendmail queues, and a concurrent flus
   // One message for 200 recipients, queued while no daemon runs.
   const rcpts = Array.from({ length: RCPTS }, (_, n) => `u${n}@example.test`);
   assertEquals((await cli(["sendmail", "-C", conf, ...rcpts], "Subject: backlog\n\nx\n")).code, 0);
-  const daemon = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "-d", "-f", conf],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const daemon = spawnDaemon(conf);
   try {
     // The daemon works through the backlog while a flush runs beside it.
     await waitListening(port);
