@@ -5,10 +5,10 @@
 
 import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
-import { type OfflineRuntime, openOffline } from "../daemon/mod.ts";
+import { LOCAL_SESSION, type OfflineRuntime, openOffline } from "../daemon/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { randomHex } from "../queue/mod.ts";
-import type { RuleVerdict, SessionFacts } from "../rules/mod.ts";
+import type { RuleVerdict } from "../rules/mod.ts";
 import { runSmtpOnStreams } from "../smtp/mod.ts";
 import { parsePasswd } from "../tables/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
@@ -17,9 +17,6 @@ import { runMailq } from "./mailq.ts";
 import { runNewaliases } from "./makemap.ts";
 import { runFlush } from "./flush_command.ts";
 import { EX } from "./sysexits.ts";
-
-/** A local program's session, as the ruleset sees it (`from local`, `from socket`). */
-export const LOCAL_SESSION: SessionFacts = { src: "local", local: true, socket: true, tls: false };
 
 interface SendmailFlags {
   b?: string;

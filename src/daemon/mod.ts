@@ -4,6 +4,6 @@ export type { Daemon, DaemonOptions } from "./daemon.ts";
 export { findServerName, localAddresses } from "./server_name.ts";
 export { openOffline } from "./offline.ts";
 export type { OfflineOptions, OfflineRuntime } from "./offline.ts";
-export { openConfiguredQueue, routeReport } from "./queue_setup.ts";
+export { LOCAL_SESSION, openConfiguredQueue, routeReport } from "./queue_setup.ts";
 export { describeStalls, startStallMonitor } from "./stall_monitor.ts";
 export type { StallMonitor, StallReport } from "./stall_monitor.ts";

@@ -4,7 +4,7 @@
 
 import type { Config } from "../config/mod.ts";
 import { openQueue, parseQueueKey, type Queue, type QueueOptions } from "../queue/mod.ts";
-import type { Ruleset } from "../rules/mod.ts";
+import type { Ruleset, SessionFacts } from "../rules/mod.ts";
 
 /** Opens the queue of a configuration; a bad or wrong key is an error here. */
 export async function openConfiguredQueue(
@@ -36,39 +36,31 @@ async function queueKey(text: string | undefined): Promise<Uint8Array> {
   return parseQueueKey(line);
 }
 
-/**
- * A report is injected as if from the local socket with the null sender: the first rule
- * that accepts it decides its action (OpenSMTPD's behaviour); none means it is dropped.
- */
-export function routeReport(
-  ruleset: Ruleset,
-  rcpt: string,
-): { action: string; user?: string } | undefined {
-  const verdict = ruleset({ src: "local", local: true, socket: true, tls: false }, {
-    mailFrom: "",
-    rcptTo: rcpt,
-  });
-  if (verdict.kind !== "accept") return undefined;
-  return verdict.user === undefined
-    ? { action: verdict.action }
-    : { action: verdict.action, user: verdict.user };
-}
+/** A submission from this machine's own socket, as the ruleset sees it. */
+export const LOCAL_SESSION: SessionFacts = { src: "local", local: true, socket: true, tls: false };
 
 /**
  * An address an expansion produced (an alias to another address, a virtual entry naming
- * an external one) goes back through the rules as a local submission from the sender.
+ * an external one) goes back through the rules as a local submission from the sender;
+ * a report goes the same way from the null sender (OpenSMTPD's behaviour). The first
+ * rule that accepts it decides its action; none means it is not delivered.
  */
 export function routeExpanded(
   ruleset: Ruleset,
   address: string,
   sender: string,
 ): { action: string; user?: string } | undefined {
-  const verdict = ruleset({ src: "local", local: true, socket: true, tls: false }, {
-    mailFrom: sender,
-    rcptTo: address,
-  });
+  const verdict = ruleset(LOCAL_SESSION, { mailFrom: sender, rcptTo: address });
   if (verdict.kind !== "accept") return undefined;
   return verdict.user === undefined
     ? { action: verdict.action }
     : { action: verdict.action, user: verdict.user };
+}
+
+/** Where a report to `rcpt` goes: a local submission from `<>`. */
+export function routeReport(
+  ruleset: Ruleset,
+  rcpt: string,
+): { action: string; user?: string } | undefined {
+  return routeExpanded(ruleset, rcpt, "");
 }

@@ -5,6 +5,7 @@
 
 import type { Action } from "../config/mod.ts";
 import type { NewEnvelope, QueuedEnvelope } from "../queue/mod.ts";
+import { splitAddress } from "../rules/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { splitValues } from "../tables/mod.ts";
 
@@ -275,11 +276,4 @@ function unquote(value: string): string {
 function unique<T extends { name: string }>(items: readonly T[]): T[] {
   const seen = new Set<string>();
   return items.filter((i) => !seen.has(i.name) && seen.add(i.name));
-}
-
-function splitAddress(address: string): { local: string; domain: string } {
-  const at = address.lastIndexOf("@");
-  return at === -1
-    ? { local: address, domain: "" }
-    : { local: address.slice(0, at), domain: address.slice(at + 1) };
 }

@@ -3,6 +3,7 @@
 // gives an MDA, and the exit status read as sysexits(3): 0 delivered, 71 or 75 try
 // again, anything else failed.
 
+import { splitAddress } from "../rules/mod.ts";
 import { toLf } from "./maildir.ts";
 
 /** One MDA run. */
@@ -56,14 +57,15 @@ export function shellSafe(value: string): string {
 export async function runMda(run: MdaRun): Promise<MdaResult> {
   const { user } = run;
   const cwd = await directoryOr(user.home, "/");
+  const { local, domain } = splitAddress(run.dest);
   const env: Record<string, string> = {
     PATH,
-    DOMAIN: domainOf(run.dest),
+    DOMAIN: domain,
     HOME: user.home,
     ORIGINAL_RECIPIENT: run.rcpt,
     RECIPIENT: run.dest,
     SHELL: "/bin/sh",
-    LOCAL: localOf(run.dest),
+    LOCAL: local,
     LOGNAME: user.name,
     USER: user.name,
     SENDER: run.sender,
@@ -197,16 +199,6 @@ async function directoryOr(path: string, fallback: string): Promise<string> {
   } catch {
     return fallback;
   }
-}
-
-function domainOf(address: string): string {
-  const at = address.lastIndexOf("@");
-  return at === -1 ? "" : address.slice(at + 1);
-}
-
-function localOf(address: string): string {
-  const at = address.lastIndexOf("@");
-  return at === -1 ? address : address.slice(0, at);
 }
 
 function describe(error: unknown): string {

@@ -1,5 +1,7 @@
 // The Received: header prepended to every message (RFC 5321 §4.4), in OpenSMTPD's layout.
 
+import { rfc5322Date } from "../queue/mod.ts";
+
 /** What the header says about the session and the message. */
 export interface ReceivedInfo {
   readonly helo: string;
@@ -39,9 +41,6 @@ export function formatReceived(info: ReceivedInfo): string {
   return text + formatDate(info.date) + "\r\n";
 }
 
-const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
 let cachedSecond = -1;
 let cachedDate = "";
 
@@ -49,10 +48,7 @@ let cachedDate = "";
 export function formatDate(date: Date): string {
   const second = Math.floor(date.getTime() / 1000);
   if (second === cachedSecond) return cachedDate;
-  const pad = (n: number) => String(n).padStart(2, "0");
-  cachedDate = `${DAYS[date.getUTCDay()]}, ${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ` +
-    `${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:` +
-    `${pad(date.getUTCSeconds())} +0000 (UTC)`;
+  cachedDate = `${rfc5322Date(date.getTime())} (UTC)`;
   cachedSecond = second;
   return cachedDate;
 }
