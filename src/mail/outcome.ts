@@ -1,0 +1,37 @@
+// The one shape every delivery backend returns (maildir, mbox, mda, lmtp, relay): it went,
+// it may go later, or it never will. Whether a failure is temporary is decided here once.
+
+/** A delivery that did not happen, now or for good, with the reason a person reads. */
+export type DeliveryFailure =
+  | { readonly kind: "tempfail"; readonly reason: string }
+  | { readonly kind: "permfail"; readonly reason: string };
+
+/** How one delivery to one recipient ended. */
+export type DeliveryResult = { readonly kind: "ok" } | DeliveryFailure;
+
+/** The successful result. */
+export const DELIVERED: DeliveryResult = Object.freeze({ kind: "ok" });
+
+/** A failure worth another try later. */
+export function tempfail(reason: string): DeliveryFailure {
+  return { kind: "tempfail", reason };
+}
+
+/** A failure no retry will fix: the sender gets a report. */
+export function permfail(reason: string): DeliveryFailure {
+  return { kind: "permfail", reason };
+}
+
+/**
+ * The failure an SMTP or LMTP reply stands for: 5yz is permanent, anything else temporary
+ * (RFC 5321 §4.2.1).
+ *
+ * @example
+ * ```ts
+ * import { failureFromReply } from "./outcome.ts";
+ * failureFromReply(550, "550 5.1.1 no such user").kind; // "permfail"
+ * ```
+ */
+export function failureFromReply(code: number, reason: string): DeliveryFailure {
+  return code >= 500 && code < 600 ? permfail(reason) : tempfail(reason);
+}
