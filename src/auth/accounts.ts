@@ -3,6 +3,7 @@
 
 import type { Table } from "../tables/mod.ts";
 import { checkPassword, type PasswordCheck } from "./passwords.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Checks a user name and password; never throws. */
 export type Authenticator = (user: string, password: string) => Promise<PasswordCheck>;
@@ -30,7 +31,7 @@ export function systemAuthenticator(path = "/etc/shadow"): Authenticator {
     } catch (error) {
       return {
         ok: false,
-        reason: `cannot read ${path}: ${error instanceof Error ? error.message : error}`,
+        reason: `cannot read ${path}: ${errorMessage(error)}`,
       };
     }
     for (const line of text.split("\n")) {

@@ -3,6 +3,7 @@
 
 import bcrypt from "bcryptjs";
 import { encrypt as shaCrypt, verify as shaVerify } from "unixcrypt";
+import { errorMessage } from "../mail/mod.ts";
 
 /** The outcome of checking a password. */
 export type PasswordCheck =
@@ -26,7 +27,7 @@ export function checkPassword(hash: string, password: string): PasswordCheck {
   } catch (error) {
     return {
       ok: false,
-      reason: `unreadable hash: ${error instanceof Error ? error.message : error}`,
+      reason: `unreadable hash: ${errorMessage(error)}`,
     };
   }
   const scheme = /^\$([^$]+)\$/.exec(hash)?.[1];

@@ -5,6 +5,7 @@
 import { hashPassword } from "../auth/mod.ts";
 import { loadCommandConfig, runMailq } from "../compat/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 type Handler = (args: readonly string[]) => Promise<number>;
 
@@ -67,7 +68,7 @@ async function runScheduleAll(args: readonly string[]): Promise<number> {
       queue.close();
     }
   } catch (error) {
-    console.error(`smtpctl: ${error instanceof Error ? error.message : error}`);
+    console.error(`smtpctl: ${errorMessage(error)}`);
     return 1;
   }
   return 0;

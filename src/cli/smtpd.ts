@@ -14,6 +14,7 @@ import {
 import { describeStalls, startDaemon, startStallMonitor } from "../daemon/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { BACKENDS } from "../tables/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Where `smtpd` looks for its configuration when -f is not given. */
 export const DEFAULT_CONFIG_PATH = "/etc/mail/smtpd.conf";
@@ -79,7 +80,7 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
     if (error instanceof ConfigError) {
       printDiagnostics(error.diagnostics, error.sources);
     } else {
-      console.error(`smtpd: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`smtpd: ${errorMessage(error)}`);
     }
     return 1;
   }
@@ -96,7 +97,7 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
   try {
     daemon = await startDaemon({ config: loaded.config, log });
   } catch (error) {
-    log.warn(`smtpd: ${error instanceof Error ? error.message : String(error)}`);
+    log.warn(`smtpd: ${errorMessage(error)}`);
     return 1;
   }
   const reload = () => void daemon.reloadTables();

@@ -9,6 +9,7 @@ import {
   loadConfigWithDiagnostics,
 } from "../config/mod.ts";
 import { EX } from "./sysexits.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Where the configuration is when nothing names it. */
 export const DEFAULT_CONFIG_PATH = "/etc/mail/smtpd.conf";
@@ -33,7 +34,7 @@ export async function loadCommandConfig(
         console.error(formatDiagnostic(d, error.sources?.get(d.position.file) ?? ""));
       }
     } else {
-      console.error(`${program}: ${path}: ${error instanceof Error ? error.message : error}`);
+      console.error(`${program}: ${path}: ${errorMessage(error)}`);
     }
     return { exit: EX.CONFIG };
   }

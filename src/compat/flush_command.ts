@@ -10,6 +10,7 @@ import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { flushQueue, type FlushSummary } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
 import { EX } from "./sysexits.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Runs `queue flush …`; resolves with the exit code. */
 export async function runFlush(args: readonly string[]): Promise<number> {
@@ -50,7 +51,7 @@ export async function runFlush(args: readonly string[]): Promise<number> {
       await runtime.close();
     }
   } catch (error) {
-    console.error(`queue flush: ${error instanceof Error ? error.message : error}`);
+    console.error(`queue flush: ${errorMessage(error)}`);
     return 1;
   }
   const seconds = (performance.now() - started) / 1000;

@@ -9,6 +9,7 @@ import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import type { ListedEnvelope } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
 import { EX } from "./sysexits.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Runs `mailq [-C FILE]`; prints the queue; resolves with a sysexits(3) code. */
 export async function runMailq(args: readonly string[]): Promise<number> {
@@ -33,7 +34,7 @@ export async function runMailq(args: readonly string[]): Promise<number> {
       queue.close();
     }
   } catch (error) {
-    console.error(`mailq: ${dir}: ${error instanceof Error ? error.message : error}`);
+    console.error(`mailq: ${dir}: ${errorMessage(error)}`);
     return EX.NOINPUT;
   }
   if (lines.length > 0) console.log(lines.join("\n"));

@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from "commander";
 import { loadConfig } from "../config/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
 import {
   DbTable,
   parseAliases,
@@ -159,7 +160,7 @@ async function buildDb(
   try {
     text = await Deno.readTextFile(file);
   } catch (error) {
-    say(`${argv0}: cannot read "${file}": ${reason(error)}`);
+    say(`${argv0}: cannot read "${file}": ${errorMessage(error)}`);
     return EXIT.noInput;
   }
   const parsed = parseMakemapInput(text, type);
@@ -171,7 +172,7 @@ async function buildDb(
     const result = await writeDbTable(output, parsed.contents);
     for (const key of result.duplicates) say(`${argv0}: ${file}: duplicate entry for "${key}"`);
   } catch (error) {
-    say(`${argv0}: cannot create "${output}": ${reason(error)}`);
+    say(`${argv0}: cannot create "${output}": ${errorMessage(error)}`);
     return EXIT.cantCreate;
   }
   return EXIT.ok;
@@ -185,7 +186,7 @@ function dumpDb(
   try {
     table = DbTable.open(file, file);
   } catch (error) {
-    say(`${argv0}: ${reason(error)}`);
+    say(`${argv0}: ${errorMessage(error)}`);
     return EXIT.noInput;
   }
   try {
@@ -220,8 +221,4 @@ function parse(program: Command, args: readonly string[]): number | undefined {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     throw error;
   }
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -17,6 +17,7 @@ import { runMailq } from "./mailq.ts";
 import { runNewaliases } from "./makemap.ts";
 import { runFlush } from "./flush_command.ts";
 import { EX } from "./sysexits.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 interface SendmailFlags {
   b?: string;
@@ -125,7 +126,7 @@ async function enqueue(
         now: new Date(),
       });
     } catch (error) {
-      console.error(`sendmail: ${error instanceof Error ? error.message : error}`);
+      console.error(`sendmail: ${errorMessage(error)}`);
       return EX.USAGE;
     }
     if (prepared.content.byteLength > runtime.config.smtp.maxMessageSize) {
@@ -166,7 +167,7 @@ async function enqueue(
       });
     } catch (error) {
       console.error(
-        `sendmail: cannot queue the message: ${error instanceof Error ? error.message : error}`,
+        `sendmail: cannot queue the message: ${errorMessage(error)}`,
       );
       return EX.TEMPFAIL;
     }
@@ -211,7 +212,7 @@ async function withRuntime(
       log: flags.v ? createLogger({ verbose: true }) : SILENT_LOGGER,
     });
   } catch (error) {
-    console.error(`sendmail: ${error instanceof Error ? error.message : error}`);
+    console.error(`sendmail: ${errorMessage(error)}`);
     return error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
       ? EX.NOPERM
       : EX.TEMPFAIL;

@@ -5,6 +5,7 @@ import { ConfigError, type Diagnostic, formatDiagnosticLine } from "./errors.ts"
 import type { Config } from "./model.ts";
 import { parseTokens } from "./parser.ts";
 import { validateConfig } from "./validate.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Options of {@link parseConfig}. */
 export interface ParseConfigOptions {
@@ -54,7 +55,7 @@ export async function loadConfigWithDiagnostics(
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new Error(`Cannot read configuration "${path}": ${why}`);
   }
   const sources = new Map<string, string>();

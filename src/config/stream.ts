@@ -5,6 +5,7 @@ import { dirname, resolve } from "node:path";
 import type { Diagnostic, SourcePosition } from "./errors.ts";
 import { Lexer, type Token, type TokenKind } from "./lexer.ts";
 import { suggest } from "./suggest.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Abandons the current statement; the parser reports it and resumes at the next line. */
 export class StatementError extends Error {
@@ -76,7 +77,7 @@ export class TokenStream {
     try {
       text = readFile(target);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
+      const why = errorMessage(error);
       throw new StatementError(`Cannot include "${target}": ${why}`, path.position);
     }
     this.#options.sources.set(target, text);

@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import type { Action, Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { DELIVERED, errorMessage, permfail, tempfail } from "../mail/mod.ts";
 import type { DeliverFunction, DeliveryOutcome, QueuedEnvelope } from "../queue/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.ts";
@@ -90,7 +91,7 @@ export function createDeliveryAgent(options: DeliveryAgentOptions): DeliverFunct
       });
     } catch (error) {
       // File system errors (no space, permissions) are worth retrying.
-      return tempfail(error instanceof Error ? error.message : String(error));
+      return tempfail(errorMessage(error));
     }
   };
 }
@@ -193,7 +194,7 @@ async function deliverToUser(
         evpid: envelope.evpid,
         recovered,
       }, content);
-      return { kind: "ok" };
+      return DELIVERED;
     }
     case "mbox":
       await options.writer.write(identity, {
@@ -202,7 +203,7 @@ async function deliverToUser(
         sender: envelope.sender,
         deliveredTo: envelope.rcpt,
       }, content);
-      return { kind: "ok" };
+      return DELIVERED;
     case "mda": {
       let command = expandFormat(method.command, vars, { escape: shellSafe });
       const wrapper = action.wrapper ? options.config.mdaWrappers.get(action.wrapper) : undefined;
@@ -294,7 +295,7 @@ async function appendToFile(
   options: DeliveryAgentOptions,
 ): Promise<DeliveryOutcome> {
   await options.writer.write(user, { kind: "mbox", path, sender: envelope.sender }, content);
-  return { kind: "ok" };
+  return DELIVERED;
 }
 
 function safe<T>(fn: () => T): T | undefined {
@@ -303,12 +304,4 @@ function safe<T>(fn: () => T): T | undefined {
   } catch {
     return undefined;
   }
-}
-
-function permfail(reason: string): DeliveryOutcome {
-  return { kind: "permfail", reason };
-}
-
-function tempfail(reason: string): DeliveryOutcome {
-  return { kind: "tempfail", reason };
 }

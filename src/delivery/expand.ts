@@ -8,6 +8,7 @@ import type { NewEnvelope, QueuedEnvelope } from "../queue/mod.ts";
 import { splitAddress } from "../rules/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { splitValues } from "../tables/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** A user deliveries run as. */
 export interface DeliveryUser {
@@ -237,7 +238,7 @@ async function resolveValues(
         return {
           kind: "error",
           permanent: false,
-          reason: `4.2.4 cannot read ${path}: ${error instanceof Error ? error.message : error}`,
+          reason: `4.2.4 cannot read ${path}: ${errorMessage(error)}`,
         };
       }
       const entries = text.split("\n").filter((l) => !l.trim().startsWith("#"))

@@ -2,6 +2,16 @@
 // result per recipient: LMTP answers DATA once for each accepted recipient, so a single
 // transaction can succeed for some recipients and fail, temporarily or for good, for others.
 
+import {
+  DELIVERED,
+  type DeliveryFailure,
+  type DeliveryResult,
+  errorMessage,
+  failureFromReply,
+  permfail,
+  tempfail,
+} from "../mail/mod.ts";
+
 /** Where the LMTP server is: "host:port", "[ipv6]:port" or "/path/to/unix.socket". */
 export interface LmtpDestination {
   readonly target: string;
@@ -21,14 +31,6 @@ export interface LmtpMessage {
   readonly timeoutMs?: number;
 }
 
-/** The fate of one recipient. */
-export type LmtpResult =
-  | { readonly kind: "ok" }
-  | { readonly kind: "tempfail"; readonly reason: string }
-  | { readonly kind: "permfail"; readonly reason: string };
-
-type FailResult = Exclude<LmtpResult, { kind: "ok" }>;
-
 const DEFAULT_LHLO = "localhost";
 const DEFAULT_TIMEOUT_MS = 300_000;
 // LMTP has no well-known port of its own; OpenSMTPD falls back to the "lmtp" service, 24.
@@ -38,7 +40,6 @@ const QUIT_TIMEOUT_MS = 5_000;
 // Far beyond any sane reply line; stops a misbehaving server from filling memory.
 const MAX_PENDING_CHARS = 65_536;
 
-const OK: LmtpResult = { kind: "ok" };
 const DOT = 0x2e;
 const LF = 0x0a;
 const CR = 0x0d;
@@ -47,7 +48,7 @@ const CR = 0x0d;
 export async function deliverByLmtp(
   dest: LmtpDestination,
   message: LmtpMessage,
-): Promise<LmtpResult[]> {
+): Promise<DeliveryResult[]> {
   const count = message.recipients.length;
   if (count === 0) return [];
   const timeoutMs = message.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -59,17 +60,17 @@ export async function deliverByLmtp(
   try {
     conn = await connect(address, timeoutMs);
   } catch (error) {
-    return fill(count, tempfail(`cannot connect to ${dest.target}: ${describe(error)}`));
+    return fill(count, tempfail(`cannot connect to ${dest.target}: ${errorMessage(error)}`));
   }
   const session = new Session(conn, timeoutMs);
-  const results: (LmtpResult | undefined)[] = new Array(count).fill(undefined);
-  let failure: FailResult = tempfail("transaction ended early");
+  const results: (DeliveryResult | undefined)[] = new Array(count).fill(undefined);
+  let failure: DeliveryFailure = tempfail("transaction ended early");
   try {
     await transact(session, message, results);
   } catch (error) {
     failure = error instanceof LmtpFailure
       ? error.result
-      : tempfail(`LMTP with ${dest.target}: ${describe(error)}`);
+      : tempfail(`LMTP with ${dest.target}: ${errorMessage(error)}`);
   } finally {
     session.close();
   }
@@ -84,7 +85,7 @@ export async function deliverByLmtp(
 async function transact(
   session: Session,
   message: LmtpMessage,
-  results: (LmtpResult | undefined)[],
+  results: (DeliveryResult | undefined)[],
 ): Promise<void> {
   expectSuccess(await session.readReply(), "greeting", false);
   expectSuccess(await session.command(`LHLO ${message.lhlo ?? DEFAULT_LHLO}`), "LHLO", false);
@@ -114,7 +115,7 @@ async function transact(
 async function sendRecipients(
   session: Session,
   recipients: readonly string[],
-  results: (LmtpResult | undefined)[],
+  results: (DeliveryResult | undefined)[],
 ): Promise<number[]> {
   const accepted: number[] = [];
   for (const [index, recipient] of recipients.entries()) {
@@ -137,14 +138,14 @@ function expectSuccess(reply: Reply, step: string, permanent: boolean): void {
 }
 
 /** Maps a final reply to a recipient's result. */
-function replyResult(reply: Reply): LmtpResult {
-  return reply.code >= 200 && reply.code < 300 ? OK : replyFailure(reply, "");
+function replyResult(reply: Reply): DeliveryResult {
+  return reply.code >= 200 && reply.code < 300 ? DELIVERED : replyFailure(reply, "");
 }
 
 /** 5xx is permanent; 4xx and anything unexpected are worth retrying. */
-function replyFailure(reply: Reply, step: string): FailResult {
+function replyFailure(reply: Reply, step: string): DeliveryFailure {
   const reason = step === "" || reply.code >= 400 ? reply.text : `${step}: ${reply.text}`;
-  return reply.code >= 500 && reply.code < 600 ? permfail(reason) : tempfail(reason);
+  return failureFromReply(reply.code, reason);
 }
 
 /** CR, LF or angle brackets in an address would let it inject or garble commands. */
@@ -326,25 +327,13 @@ class Session {
 
 /** Carries a result for every recipient not yet settled out of the transaction. */
 class LmtpFailure extends Error {
-  readonly result: FailResult;
-  constructor(result: FailResult) {
+  readonly result: DeliveryFailure;
+  constructor(result: DeliveryFailure) {
     super(result.reason);
     this.result = result;
   }
 }
 
-function tempfail(reason: string): FailResult {
-  return { kind: "tempfail", reason };
-}
-
-function permfail(reason: string): FailResult {
-  return { kind: "permfail", reason };
-}
-
-function fill(count: number, result: LmtpResult): LmtpResult[] {
-  return new Array<LmtpResult>(count).fill(result);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function fill(count: number, result: DeliveryResult): DeliveryResult[] {
+  return new Array<DeliveryResult>(count).fill(result);
 }

@@ -4,6 +4,7 @@
 // concurrently: one slow fsync does not hold the others up.
 
 import { performMailboxRequest, readRequests, type ResponseLine } from "./mailbox_request.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Serves requests until standard input closes. */
 export async function runMailAgent(): Promise<number> {
@@ -24,9 +25,7 @@ export async function runMailAgent(): Promise<number> {
   for await (const { header, content } of readRequests(Deno.stdin.readable)) {
     const task = performMailboxRequest(header.request, content)
       .then(() => answer({ id: header.id }))
-      .catch((error) =>
-        answer({ id: header.id, error: error instanceof Error ? error.message : String(error) })
-      )
+      .catch((error) => answer({ id: header.id, error: errorMessage(error) }))
       .finally(() => running.delete(task));
     running.add(task);
   }

@@ -10,6 +10,7 @@ import {
   performMailboxRequest,
   type ResponseLine,
 } from "./mailbox_request.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Writes mailboxes with the right identity. */
 export interface MailboxWriter {
@@ -77,7 +78,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
         if (agent.pending.size === 0) armIdle(agent);
       }
     } catch (error) {
-      options.log.warn(`delivery: mail agent: ${error instanceof Error ? error.message : error}`);
+      options.log.warn(`delivery: mail agent: ${errorMessage(error)}`);
     }
     await agent.child.status;
   }

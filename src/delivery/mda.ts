@@ -3,6 +3,7 @@
 // gives an MDA, and the exit status read as sysexits(3): 0 delivered, 71 or 75 try
 // again, anything else failed.
 
+import { DELIVERED, type DeliveryResult, errorMessage, permfail, tempfail } from "../mail/mod.ts";
 import { splitAddress } from "../rules/mod.ts";
 import { toLf } from "./maildir.ts";
 
@@ -33,12 +34,6 @@ export interface MdaRun {
   readonly addHeaders?: boolean;
 }
 
-/** How a run ended. */
-export type MdaResult =
-  | { readonly kind: "ok" }
-  | { readonly kind: "tempfail"; readonly reason: string }
-  | { readonly kind: "permfail"; readonly reason: string };
-
 const PATH = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin";
 const KEEP_BYTES = 4096;
 const SAFE_REGEXP = /[^\p{L}\p{N}@._+=,:/-]/gu;
@@ -54,7 +49,7 @@ export function shellSafe(value: string): string {
 }
 
 /** Runs the command; never throws. */
-export async function runMda(run: MdaRun): Promise<MdaResult> {
+export async function runMda(run: MdaRun): Promise<DeliveryResult> {
   const { user } = run;
   const cwd = await directoryOr(user.home, "/");
   const { local, domain } = splitAddress(run.dest);
@@ -89,7 +84,7 @@ export async function runMda(run: MdaRun): Promise<MdaResult> {
       ...(run.asUser ? { uid: user.uid, gid: user.gid } : {}),
     }).spawn();
   } catch (error) {
-    return { kind: "tempfail", reason: `cannot run the mda: ${describe(error)}` };
+    return tempfail(`cannot run the mda: ${errorMessage(error)}`);
   }
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -115,20 +110,15 @@ export async function runMda(run: MdaRun): Promise<MdaResult> {
   }, 200);
   const [stdout, stderr] = await Promise.all([out.text, err.text]);
   clearTimeout(grace);
-  if (timedOut) return { kind: "tempfail", reason: "mda timed out" };
-  if (status.success) return { kind: "ok" };
+  if (timedOut) return tempfail("mda timed out");
+  if (status.success) return DELIVERED;
   const said = lastLine(stderr) ?? lastLine(stdout);
   if (status.signal) {
-    return {
-      kind: "permfail",
-      reason: `mda killed by signal ${status.signal}${said ? `: ${said}` : ""}`,
-    };
+    return permfail(`mda killed by signal ${status.signal}${said ? `: ${said}` : ""}`);
   }
   const reason = `mda exited with status ${status.code}: ${said ?? "exited abnormally"}`;
   // sysexits(3): EX_OSERR and EX_TEMPFAIL ask for another try.
-  return status.code === 71 || status.code === 75
-    ? { kind: "tempfail", reason }
-    : { kind: "permfail", reason };
+  return status.code === 71 || status.code === 75 ? tempfail(reason) : permfail(reason);
 }
 
 // Return-Path (not for the null sender) and Delivered-To, then the message byte for byte
@@ -199,8 +189,4 @@ async function directoryOr(path: string, fallback: string): Promise<string> {
   } catch {
     return fallback;
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -3,7 +3,8 @@
 // addresses built to reach a shell.
 
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../../test/assert.ts";
-import { type MdaResult, type MdaRun, runMda, shellSafe } from "./mda.ts";
+import type { DeliveryResult } from "../mail/mod.ts";
+import { type MdaRun, runMda, shellSafe } from "./mda.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -43,7 +44,7 @@ function parseEnv(text: string): Map<string, string> {
   return env;
 }
 
-function reasonOf(result: MdaResult): string {
+function reasonOf(result: DeliveryResult): string {
   return result.kind === "ok" ? "" : result.reason;
 }
 

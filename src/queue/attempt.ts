@@ -3,18 +3,19 @@
 // daemon's scheduler and by `queue flush`, so both follow exactly the same rules.
 
 import type { Logger } from "../log/mod.ts";
+import { type DeliveryResult, errorMessage, permfail, tempfail } from "../mail/mod.ts";
 import type { Clock } from "./clock.ts";
 import type { NewEnvelope, QueuedEnvelope } from "./envelope.ts";
 import { createReporter, type Reporter, type ReportRoute } from "./reporter.ts";
 import type { Queue } from "./sqlite_store.ts";
 
-/** How one delivery attempt ended. */
+/**
+ * How one delivery attempt ended: a backend's {@link DeliveryResult}, or the recipient
+ * expanded (aliases, virtual, .forward) into these envelopes instead.
+ */
 export type DeliveryOutcome =
-  | { readonly kind: "ok" }
-  /** The recipient expanded (aliases, virtual, .forward) into these envelopes instead. */
-  | { readonly kind: "expand"; readonly children: readonly NewEnvelope[] }
-  | { readonly kind: "tempfail"; readonly reason: string }
-  | { readonly kind: "permfail"; readonly reason: string };
+  | DeliveryResult
+  | { readonly kind: "expand"; readonly children: readonly NewEnvelope[] };
 
 /** Delivers one envelope. `recovered` is true for envelopes that may have been delivered already. */
 export type DeliverFunction = (
@@ -68,18 +69,15 @@ export function createAttempt(
     let content = item.content;
     if (started >= envelope.expiresAt) {
       expired = true;
-      outcome = { kind: "permfail", reason: expiryReason(envelope) };
+      outcome = permfail(expiryReason(envelope));
     } else {
       try {
         content ??= await queue.content(envelope.msgid);
         outcome = content
           ? await tryDelivery(item, content)
-          : { kind: "permfail", reason: "message content missing from the queue" };
+          : permfail("message content missing from the queue");
       } catch (error) {
-        outcome = {
-          kind: "tempfail",
-          reason: error instanceof Error ? error.message : String(error),
-        };
+        outcome = tempfail(errorMessage(error));
       }
     }
     const delay = ((clock.now() - started) / 1000).toFixed(2);
@@ -138,7 +136,7 @@ export function createAttempt(
     try {
       return await deliver(item.envelope, content, { recovered: item.recovered });
     } catch (error) {
-      return { kind: "tempfail", reason: error instanceof Error ? error.message : String(error) };
+      return tempfail(errorMessage(error));
     }
   }
 }

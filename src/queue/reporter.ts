@@ -4,6 +4,7 @@
 // A failure report and the removal of the envelopes it covers share one commit.
 
 import type { Logger } from "../log/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
 import type { Clock } from "./clock.ts";
 import type { QueuedEnvelope } from "./envelope.ts";
 import { buildReport, type ReportKind } from "./report.ts";
@@ -83,7 +84,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   function track(work: Promise<void>): void {
     const task = work.catch((error) => {
       // The envelopes keep their state: the next start (or flush) reports them again.
-      log.warn(`bounce: cannot queue report: ${error instanceof Error ? error.message : error}`);
+      log.warn(`bounce: cannot queue report: ${errorMessage(error)}`);
     }).finally(() => running.delete(task));
     running.add(task);
   }

@@ -2,6 +2,14 @@
 // STARTTLS when offered or required, MAIL, one RCPT per recipient, DATA with the message
 // dot-stuffed, QUIT. Replies decide each recipient: 2xx delivered, 4xx later, 5xx failed.
 
+import {
+  DELIVERED,
+  type DeliveryFailure,
+  type DeliveryResult,
+  errorMessage,
+  failureFromReply,
+  tempfail,
+} from "../mail/mod.ts";
 import type { RelayTls } from "./url.ts";
 
 /** One transaction with one server. */
@@ -22,15 +30,10 @@ export interface SmtpClientRequest {
   readonly timeoutMs?: number;
 }
 
-/** What became of one recipient. */
-export type SmtpClientResult =
-  | { readonly kind: "ok" }
-  | { readonly kind: "tempfail"; readonly reason: string }
-  | { readonly kind: "permfail"; readonly reason: string };
-
 /** The transaction's outcome; `retryPlain` when opportunistic TLS failed its handshake. */
 export interface SmtpClientOutcome {
-  readonly results: readonly SmtpClientResult[];
+  /** What became of each recipient, in the order of the request's. */
+  readonly results: readonly DeliveryResult[];
   /** The connection itself failed (refused, timed out, greeting refused): try another host. */
   readonly connectionFailed: boolean;
   readonly retryPlain?: boolean;
@@ -46,7 +49,7 @@ const encoder = new TextEncoder();
 
 /** Runs one transaction; never throws. */
 export async function sendOverSmtp(request: SmtpClientRequest): Promise<SmtpClientOutcome> {
-  const all = (result: SmtpClientResult, connectionFailed = false): SmtpClientOutcome => ({
+  const all = (result: DeliveryResult, connectionFailed = false): SmtpClientOutcome => ({
     results: request.recipients.map(() => result),
     connectionFailed,
   });
@@ -69,7 +72,7 @@ export async function sendOverSmtp(request: SmtpClientRequest): Promise<SmtpClie
       : await withTimeout(Deno.connect({ hostname: request.host, port: request.port }), timeoutMs);
   } catch (error) {
     return all(
-      tempfail(`cannot connect to ${request.host}:${request.port}: ${describe(error)}`),
+      tempfail(`cannot connect to ${request.host}:${request.port}: ${errorMessage(error)}`),
       true,
     );
   }
@@ -96,12 +99,12 @@ export async function sendOverSmtp(request: SmtpClientRequest): Promise<SmtpClie
           // OpenSMTPD's opportunistic TLS: a failed handshake means plain text next time.
           if (request.tls === "opportunistic") {
             return {
-              ...all(tempfail(`TLS handshake failed: ${describe(error)}`), true),
+              ...all(tempfail(`TLS handshake failed: ${errorMessage(error)}`), true),
               retryPlain: true,
             };
           }
           return all(
-            tempfail(`4.7.0 TLS handshake with ${request.host} failed: ${describe(error)}`),
+            tempfail(`4.7.0 TLS handshake with ${request.host} failed: ${errorMessage(error)}`),
             true,
           );
         }
@@ -112,14 +115,14 @@ export async function sendOverSmtp(request: SmtpClientRequest): Promise<SmtpClie
     }
     const mail = await command(io, send, `MAIL FROM:<${request.sender}>`);
     if (mail.code !== 250) return all(classify(mail));
-    const results: (SmtpClientResult | undefined)[] = [];
+    const results: (DeliveryResult | undefined)[] = [];
     for (const rcpt of request.recipients) {
       const reply = await command(io, send, `RCPT TO:<${rcpt}>`);
       results.push(reply.code === 250 || reply.code === 251 ? undefined : classify(reply));
     }
     if (results.every((r) => r !== undefined)) {
       await command(io, send, "QUIT").catch(() => {});
-      return { results: results as SmtpClientResult[], connectionFailed: false };
+      return { results: results as DeliveryResult[], connectionFailed: false };
     }
     const data = await command(io, send, "DATA");
     if (data.code !== 354) {
@@ -128,11 +131,11 @@ export async function sendOverSmtp(request: SmtpClientRequest): Promise<SmtpClie
     }
     await writeAll(conn, dotStuff(request.content));
     const done = await io.read();
-    const outcome: SmtpClientResult = done.code === 250 ? { kind: "ok" } : classify(done);
+    const outcome: DeliveryResult = done.code === 250 ? DELIVERED : classify(done);
     await command(io, send, "QUIT").catch(() => {});
     return { results: results.map((r) => r ?? outcome), connectionFailed: false };
   } catch (error) {
-    return all(tempfail(`${request.host}: ${describe(error)}`), true);
+    return all(tempfail(`${request.host}: ${errorMessage(error)}`), true);
   } finally {
     try {
       conn.close();
@@ -147,13 +150,9 @@ async function command(io: ReplyReader, send: (line: string) => Promise<void>, l
   return await io.read();
 }
 
-function classify(reply: Reply): SmtpClientResult {
-  const reason = `${reply.code} ${reply.text}`;
-  return reply.code >= 500 ? { kind: "permfail", reason } : tempfail(reason);
-}
-
-function tempfail(reason: string): SmtpClientResult {
-  return { kind: "tempfail", reason };
+/** The failure a refusing reply stands for; the reply itself is the reason. */
+function classify(reply: Reply): DeliveryFailure {
+  return failureFromReply(reply.code, `${reply.code} ${reply.text}`);
 }
 
 /** Reads whole replies (multi-line `250-…` up to `250 …`), each within the timeout. */
@@ -231,8 +230,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -2,11 +2,12 @@
 // domain itself when it has none. A null MX (`0 .`) means the domain takes no mail; a
 // domain that does not exist fails for good; other DNS trouble is worth another try.
 
+import { type DeliveryFailure, errorMessage, permfail, tempfail } from "../mail/mod.ts";
+
 /** The hosts to try, best first, or why there are none. */
 export type MxResult =
   | { readonly kind: "hosts"; readonly hosts: readonly string[] }
-  | { readonly kind: "permfail"; readonly reason: string }
-  | { readonly kind: "tempfail"; readonly reason: string };
+  | DeliveryFailure;
 
 /** DNS settings (tests point at a server of their own). */
 export interface MxOptions {
@@ -24,7 +25,7 @@ export async function resolveMx(domain: string, options: MxOptions = {}): Promis
   try {
     const records = await Deno.resolveDns(domain, "MX", dns);
     if (records.length === 1 && (records[0]!.exchange === "." || records[0]!.exchange === "")) {
-      return { kind: "permfail", reason: `5.1.10 ${domain} does not accept mail (null MX)` };
+      return permfail(`5.1.10 ${domain} does not accept mail (null MX)`);
     }
     const hosts = [...records]
       .sort((a, b) => a.preference - b.preference)
@@ -36,7 +37,7 @@ export async function resolveMx(domain: string, options: MxOptions = {}): Promis
       // NXDOMAIN, or no MX: try the domain's own address records.
       return await implicitMx(domain, dns);
     }
-    return { kind: "tempfail", reason: `4.4.3 MX lookup for ${domain} failed: ${describe(error)}` };
+    return tempfail(`4.4.3 MX lookup for ${domain} failed: ${errorMessage(error)}`);
   }
   return await implicitMx(domain, dns);
 }
@@ -52,15 +53,11 @@ async function implicitMx(
       }
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
-        return { kind: "tempfail", reason: `4.4.3 lookup of ${domain} failed: ${describe(error)}` };
+        return tempfail(`4.4.3 lookup of ${domain} failed: ${errorMessage(error)}`);
       }
     }
   }
-  return { kind: "permfail", reason: `5.1.2 domain ${domain} does not exist` };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return permfail(`5.1.2 domain ${domain} does not exist`);
 }
 
 /** The addresses of a mail host (A, then AAAA), through the same resolver as its MX. */

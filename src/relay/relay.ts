@@ -4,7 +4,8 @@
 // to the recipient itself decides it.
 
 import type { RelayOptions } from "../config/mod.ts";
-import { sendOverSmtp, type SmtpClientResult } from "./client.ts";
+import { type DeliveryResult, errorMessage, permfail, tempfail } from "../mail/mod.ts";
+import { sendOverSmtp } from "./client.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
 import { parseRelayUrl, type RelayTls } from "./url.ts";
 
@@ -25,17 +26,17 @@ export async function relayEnvelope(
   options: RelayOptions,
   message: { readonly sender: string; readonly rcpt: string; readonly content: Uint8Array },
   context: RelayContext,
-): Promise<SmtpClientResult> {
+): Promise<DeliveryResult> {
   let routes: { host: string; address?: string; port: number; tls: RelayTls }[];
   if (options.host) {
     let url;
     try {
       url = parseRelayUrl(options.host);
     } catch (error) {
-      return { kind: "permfail", reason: error instanceof Error ? error.message : String(error) };
+      return permfail(errorMessage(error));
     }
     if (url.protocol !== "smtp") {
-      return { kind: "permfail", reason: `relaying over ${url.protocol} is not supported` };
+      return permfail(`relaying over ${url.protocol} is not supported`);
     }
     routes = [{ host: url.host, port: url.port, tls: tlsFor(url.tls, options) }];
   } else {
@@ -59,7 +60,7 @@ export async function relayEnvelope(
       }
     }
   }
-  let last: SmtpClientResult = { kind: "tempfail", reason: "no host to relay to" };
+  let last: DeliveryResult = tempfail("no host to relay to");
   for (const route of routes) {
     let tls = route.tls;
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -3,6 +3,7 @@
 // comma-separated list; `\` at the end of a line continues it; `# @list` forces a list.
 
 import { StaticTable } from "./static.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** The parsed contents of a table file, before any backend holds them. */
 export interface TableEntries {
@@ -64,7 +65,7 @@ export async function readTableText(name: string, path: string): Promise<string>
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new Error(`Cannot load table "${name}" from "${path}": ${why}`);
   }
 }

@@ -3,6 +3,7 @@
 
 import { servesService } from "./services.ts";
 import type { Table, TableService } from "./table.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** A reload that failed: the table keeps its previous contents. */
 export class TableReloadError extends Error {
@@ -12,7 +13,7 @@ export class TableReloadError extends Error {
   readonly source: string;
 
   constructor(table: string, source: string, cause: unknown) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    const why = errorMessage(cause);
     super(`Table "${table}" (${source}) was not reloaded, it keeps its contents: ${why}`, {
       cause,
     });

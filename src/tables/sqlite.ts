@@ -12,6 +12,7 @@ import {
   type SqliteService,
 } from "./sqlite_config.ts";
 import type { Table, TableService } from "./table.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 const MAP_QUERIES: readonly SqliteService[] = [
   "alias",
@@ -55,7 +56,7 @@ export class SqliteTable implements Table {
   static async open(name: string, configPath: string): Promise<SqliteTable> {
     const text = await readTableText(name, configPath);
     const fail = (path: string, error: unknown): never => {
-      const why = error instanceof Error ? error.message : String(error);
+      const why = errorMessage(error);
       throw new Error(`Cannot load table "${name}" from "${path}": ${why}`);
     };
     let config;

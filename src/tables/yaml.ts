@@ -4,6 +4,7 @@
 import { parse } from "yaml";
 import { readTableText } from "./file.ts";
 import { StaticTable } from "./static.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Builds a table from YAML text; throws on a shape the backend cannot hold. */
 export function parseYamlTable(name: string, text: string): StaticTable {
@@ -30,7 +31,7 @@ export async function loadYamlTable(name: string, path: string): Promise<StaticT
   try {
     return parseYamlTable(name, text);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new Error(`Cannot load table "${name}" from "${path}": ${why}`);
   }
 }
