@@ -2,7 +2,7 @@
 // root — hands it to a child process running as the mailbox's owner. Also the framing of
 // those requests on the child's pipes: a JSON header line, then the message bytes.
 
-import { deliverToMaildir, deliverToMaildirSync, isAlreadyDelivered } from "./maildir.ts";
+import { deliverToMaildir, isAlreadyDelivered } from "./maildir.ts";
 import { deliverToMbox } from "./mbox.ts";
 
 /** One write into a mailbox. */
@@ -27,17 +27,14 @@ export type MailboxRequest =
 export async function performMailboxRequest(
   request: MailboxRequest,
   content: Uint8Array,
-  options: { blocking?: boolean } = {},
 ): Promise<void> {
   if (request.kind === "maildir") {
     if (request.recovered && await isAlreadyDelivered(request.dir, request.evpid)) return;
-    const delivery = {
+    await deliverToMaildir(request.dir, content, {
       returnPath: request.returnPath,
       deliveredTo: request.deliveredTo,
       evpid: request.evpid,
-    };
-    if (options.blocking) deliverToMaildirSync(request.dir, content, delivery);
-    else await deliverToMaildir(request.dir, content, delivery);
+    });
     return;
   }
   await deliverToMbox(request.path, content, {

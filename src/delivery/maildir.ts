@@ -50,45 +50,6 @@ export async function deliverToMaildir(
   return final;
 }
 
-/**
- * The same, with blocking calls: for a process that does nothing else (the per-user
- * mail agent), where handing each call to a thread costs more than it saves.
- */
-export function deliverToMaildirSync(
-  dir: string,
-  content: Uint8Array,
-  delivery: MaildirDelivery,
-): string {
-  if (!created.has(dir)) {
-    for (const sub of SUBDIRS) Deno.mkdirSync(`${dir}/${sub}`, { recursive: true, mode: 0o700 });
-    created.add(dir);
-  }
-  const name = uniqueName(delivery.evpid);
-  const tmp = `${dir}/tmp/${name}`;
-  const data = maildirBytes(content, delivery);
-  const file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    let offset = 0;
-    while (offset < data.byteLength) offset += file.writeSync(data.subarray(offset));
-    file.syncDataSync();
-    file.close();
-    Deno.renameSync(tmp, `${dir}/new/${name}`);
-  } catch (error) {
-    try {
-      file.close();
-    } catch {
-      // Closed already.
-    }
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // Renamed or never written.
-    }
-    throw error;
-  }
-  return `${dir}/new/${name}`;
-}
-
 // Return-Path: and Delivered-To: then the message with LF line ends, in one buffer: one
 // write per message.
 function maildirBytes(content: Uint8Array, delivery: MaildirDelivery): Uint8Array {
