@@ -6,7 +6,7 @@ import { runFlush, runMailq, runMakemap, runNewaliases, runSendmail } from "./sr
 import { runSmtpctl } from "./src/cli/smtpctl.ts";
 import { runSmtpd } from "./src/cli/smtpd.ts";
 import { flushLog } from "./src/log/mod.ts";
-import { runMailAgent } from "./src/delivery/mod.ts";
+import { runMailboxWriterChild } from "./src/delivery/mod.ts";
 
 type Runner = (args: readonly string[]) => Promise<number>;
 
@@ -20,7 +20,7 @@ const COMMANDS: Readonly<Record<string, Runner>> = {
   queue: runQueue,
   makemap: (args) => runMakemap(args),
   // The mailbox writer a root daemon starts as each mail user (not for people to run).
-  "mail.agent": () => runMailAgent(),
+  "mailbox.writer": () => runMailboxWriterChild(),
   newaliases: (args) => runNewaliases(args),
 };
 

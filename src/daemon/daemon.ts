@@ -2,7 +2,7 @@
 // scheduler → delivery. Owns start-up order and orderly shutdown, nothing else.
 
 import { type Config, DEFAULTS } from "../config/mod.ts";
-import { createDeliveryAgent, createMailboxWriter } from "../delivery/mod.ts";
+import { createDeliveryRouter, createMailboxWriter } from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
 import { compileRuleset } from "../rules/mod.ts";
@@ -87,7 +87,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const asUsers = runsAsRoot();
   const writer = createMailboxWriter({ log, asUsers });
-  const deliver = createDeliveryAgent({
+  const deliver = createDeliveryRouter({
     config,
     baseDir,
     lookupUser: createUserLookup(),

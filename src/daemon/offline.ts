@@ -3,7 +3,7 @@
 // ruleset and the delivery agent, opened in the calling process and closed after.
 
 import type { Config } from "../config/mod.ts";
-import { createDeliveryAgent, createMailboxWriter } from "../delivery/mod.ts";
+import { createDeliveryRouter, createMailboxWriter } from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type DeliverFunction, type Queue } from "../queue/mod.ts";
 import { compileRuleset, type Ruleset } from "../rules/mod.ts";
@@ -64,7 +64,7 @@ export async function openOffline(
     queueDir: queueDirectory(config),
     serverName,
     ruleset,
-    deliver: createDeliveryAgent({
+    deliver: createDeliveryRouter({
       config,
       baseDir,
       lookupUser: createUserLookup(),

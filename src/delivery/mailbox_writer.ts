@@ -1,6 +1,6 @@
 // Where mailbox writes happen. A daemon that is not root writes every mailbox itself. A
-// root daemon writes as each mailbox's owner: one `mail.agent` child per uid, started with
-// that uid and gid (Deno.Command), kept while it is busy and let go after a minute idle.
+// root daemon writes as each mailbox's owner: one `mailbox.writer` child per uid, started
+// with that uid and gid (Deno.Command), kept while it is busy and let go after a minute idle.
 
 import type { Logger } from "../log/mod.ts";
 import type { DeliveryUser } from "./expand.ts";
@@ -28,9 +28,11 @@ export interface MailboxWriterOptions {
   readonly idleMs?: number;
 }
 
-interface Agent {
+/** The daemon's handle to one running `mailbox.writer` child. */
+interface WriterProcess {
   readonly child: Deno.ChildProcess;
-  readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The child's standard input: request frames go here. */
+  readonly stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly pending: Map<number, { resolve(): void; reject(error: Error): void }>;
   idle: ReturnType<typeof setTimeout> | undefined;
   readonly denoDir?: string;
@@ -41,51 +43,51 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
   const ownUid = safeUid();
   const asUsers = options.asUsers ?? ownUid === 0;
   const idleMs = options.idleMs ?? 60_000;
-  const agents = new Map<string, Agent>();
+  const processes = new Map<string, WriterProcess>();
   let nextId = 1;
 
-  function agentFor(user: DeliveryUser): Agent {
+  function processFor(user: DeliveryUser): WriterProcess {
     const key = `${user.uid}:${user.gid}`;
-    const existing = agents.get(key);
+    const existing = processes.get(key);
     if (existing) return existing;
-    const agent = spawnAgent(user);
-    agents.set(key, agent);
-    void readAnswers(agent).finally(() => {
-      agents.delete(key);
-      for (const p of agent.pending.values()) p.reject(new Error("mail agent exited"));
-      agent.pending.clear();
-      if (agent.idle !== undefined) clearTimeout(agent.idle);
-      if (agent.denoDir) Deno.remove(agent.denoDir, { recursive: true }).catch(() => {});
+    const proc = spawnWriterProcess(user);
+    processes.set(key, proc);
+    void readAnswers(proc).finally(() => {
+      processes.delete(key);
+      for (const p of proc.pending.values()) p.reject(new Error("mailbox writer exited"));
+      proc.pending.clear();
+      if (proc.idle !== undefined) clearTimeout(proc.idle);
+      if (proc.denoDir) Deno.remove(proc.denoDir, { recursive: true }).catch(() => {});
     });
-    return agent;
+    return proc;
   }
 
-  async function readAnswers(agent: Agent): Promise<void> {
+  async function readAnswers(proc: WriterProcess): Promise<void> {
     const decoder = new TextDecoder();
     let text = "";
     try {
-      for await (const chunk of agent.child.stdout) {
+      for await (const chunk of proc.child.stdout) {
         text += decoder.decode(chunk, { stream: true });
         let newline;
         while ((newline = text.indexOf("\n")) !== -1) {
           const line = JSON.parse(text.slice(0, newline)) as ResponseLine;
           text = text.slice(newline + 1);
-          const waiting = agent.pending.get(line.id);
-          agent.pending.delete(line.id);
+          const waiting = proc.pending.get(line.id);
+          proc.pending.delete(line.id);
           if (line.error === undefined) waiting?.resolve();
           else waiting?.reject(new Error(line.error));
         }
-        if (agent.pending.size === 0) armIdle(agent);
+        if (proc.pending.size === 0) armIdle(proc);
       }
     } catch (error) {
-      options.log.warn(`delivery: mail agent: ${errorMessage(error)}`);
+      options.log.warn(`delivery: mailbox writer: ${errorMessage(error)}`);
     }
-    await agent.child.status;
+    await proc.child.status;
   }
 
-  function armIdle(agent: Agent): void {
-    if (agent.idle !== undefined) clearTimeout(agent.idle);
-    agent.idle = setTimeout(() => agent.writer.close().catch(() => {}), idleMs);
+  function armIdle(proc: WriterProcess): void {
+    if (proc.idle !== undefined) clearTimeout(proc.idle);
+    proc.idle = setTimeout(() => proc.stdin.close().catch(() => {}), idleMs);
   }
 
   return {
@@ -94,31 +96,31 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
         await performMailboxRequest(request, content);
         return;
       }
-      const agent = agentFor(user);
-      if (agent.idle !== undefined) clearTimeout(agent.idle);
-      agent.idle = undefined;
+      const proc = processFor(user);
+      if (proc.idle !== undefined) clearTimeout(proc.idle);
+      proc.idle = undefined;
       const id = nextId++;
       const answered = new Promise<void>((resolve, reject) =>
-        agent.pending.set(id, { resolve, reject })
+        proc.pending.set(id, { resolve, reject })
       );
       // Header, then the message as it is: no copy of a large message into one frame.
-      agent.writer.write(encodeRequestHeader(id, request, content)).catch(() => {});
-      await agent.writer.write(content);
+      proc.stdin.write(encodeRequestHeader(id, request, content)).catch(() => {});
+      await proc.stdin.write(content);
       await answered;
     },
     async close() {
-      for (const agent of agents.values()) {
-        if (agent.idle !== undefined) clearTimeout(agent.idle);
-        await agent.writer.close().catch(() => {});
-        await agent.child.status;
+      for (const proc of processes.values()) {
+        if (proc.idle !== undefined) clearTimeout(proc.idle);
+        await proc.stdin.close().catch(() => {});
+        await proc.child.status;
       }
     },
   };
 }
 
 // Under `deno run` the child is a second Deno with only file permissions and a fresh
-// module cache of its own; a compiled executable runs itself as `mail.agent`.
-function spawnAgent(user: DeliveryUser): Agent {
+// module cache of its own; a compiled executable runs itself as `mailbox.writer`.
+function spawnWriterProcess(user: DeliveryUser): WriterProcess {
   const exec = Deno.execPath();
   const compiled = !/\/deno(\.exe)?$/.test(exec);
   let denoDir: string | undefined;
@@ -129,12 +131,12 @@ function spawnAgent(user: DeliveryUser): Agent {
     LOGNAME: user.name,
   };
   if (!compiled) {
-    denoDir = Deno.makeTempDirSync({ prefix: "smtpd-mail-agent-" });
+    denoDir = Deno.makeTempDirSync({ prefix: "smtpd-mailbox-writer-" });
     Deno.chownSync(denoDir, user.uid, user.gid);
     env["DENO_DIR"] = denoDir;
   }
-  const main = new URL("./mail_agent_main.ts", import.meta.url).pathname;
-  const args = compiled ? ["mail.agent"] : [
+  const main = new URL("./mailbox_writer_child_main.ts", import.meta.url).pathname;
+  const args = compiled ? ["mailbox.writer"] : [
     "run",
     "--quiet",
     "--no-prompt",
@@ -156,7 +158,7 @@ function spawnAgent(user: DeliveryUser): Agent {
   }).spawn();
   return {
     child,
-    writer: child.stdin.getWriter(),
+    stdin: child.stdin.getWriter(),
     pending: new Map(),
     idle: undefined,
     ...(denoDir ? { denoDir } : {}),

@@ -1,13 +1,13 @@
-// The mailbox writer that runs as a mail user (`mail.agent`): started by a root daemon
-// with that user's uid and gid, it reads requests on standard input, writes Maildirs and
-// mboxes with the user's own rights, and answers each on standard output. Requests run
+// The mailbox writer child that runs as a mail user (`mailbox.writer`): started by a root
+// daemon with that user's uid and gid, it reads requests on standard input, writes Maildirs
+// and mboxes with the user's own rights, and answers each on standard output. Requests run
 // concurrently: one slow fsync does not hold the others up.
 
 import { performMailboxRequest, readRequests, type ResponseLine } from "./mailbox_request.ts";
 import { errorMessage } from "../mail/mod.ts";
 
 /** Serves requests until standard input closes. */
-export async function runMailAgent(): Promise<number> {
+export async function runMailboxWriterChild(): Promise<number> {
   const encoder = new TextEncoder();
   const running = new Set<Promise<void>>();
   // Answers of one turn of the loop go out in one write.

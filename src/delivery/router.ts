@@ -18,8 +18,8 @@ import { type RelayContext, relayEnvelope } from "../relay/mod.ts";
 
 export type { DeliveryUser } from "./expand.ts";
 
-/** Options of {@link createDeliveryAgent}. */
-export interface DeliveryAgentOptions {
+/** Options of {@link createDeliveryRouter}. */
+export interface DeliveryRouterOptions {
   readonly config: Config;
   /** Relative destinations are resolved against this directory (the config file's). */
   readonly baseDir: string;
@@ -44,7 +44,7 @@ export interface DeliveryAgentOptions {
 }
 
 /** Builds the function the scheduler calls for each envelope. */
-export function createDeliveryAgent(options: DeliveryAgentOptions): DeliverFunction {
+export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFunction {
   const actions = new Map(options.config.actions.map((a) => [a.name, a] as const));
   const tables = options.tables ?? new Map();
   const spool = options.mailSpool ?? (Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail");
@@ -102,7 +102,7 @@ type UserSource = (name: string) => Promise<DeliveryUser | undefined>;
 function userSource(
   action: Action,
   tables: ReadonlyMap<string, Table>,
-  options: DeliveryAgentOptions,
+  options: DeliveryRouterOptions,
 ): UserSource {
   const userbase = action.userbase ? tables.get(action.userbase.name) : undefined;
   if (!userbase) return options.lookupUser;
@@ -119,7 +119,7 @@ function expandContext(
   tables: ReadonlyMap<string, Table>,
   users: UserSource,
   sender: string,
-  options: DeliveryAgentOptions,
+  options: DeliveryRouterOptions,
 ): ExpandContext {
   return {
     action,
@@ -140,7 +140,7 @@ async function identityFor(
   target: string,
   name: string | undefined,
   users: UserSource,
-  options: DeliveryAgentOptions,
+  options: DeliveryRouterOptions,
 ): Promise<DeliveryUser | undefined> {
   if (!name) return daemonIdentity();
   const user = await users(name) ?? await options.lookupUser(name);
@@ -164,7 +164,7 @@ async function deliverToUser(
   user: DeliveryUser,
   extension: string | undefined,
   recovered: boolean,
-  options: DeliveryAgentOptions & { spool: string },
+  options: DeliveryRouterOptions & { spool: string },
 ): Promise<DeliveryOutcome> {
   // `user NAME`: every delivery of the action runs as that one account.
   const identity = action.user ? await options.lookupUser(action.user) : user;
@@ -272,7 +272,7 @@ async function runCommandTarget(
   envelope: QueuedEnvelope,
   content: Uint8Array,
   user: DeliveryUser,
-  options: DeliveryAgentOptions,
+  options: DeliveryRouterOptions,
 ): Promise<DeliveryOutcome> {
   // The command comes from the aliases table or the user's own ~/.forward, never from
   // the envelope: it is run as written.
@@ -292,7 +292,7 @@ async function appendToFile(
   envelope: QueuedEnvelope,
   content: Uint8Array,
   user: DeliveryUser,
-  options: DeliveryAgentOptions,
+  options: DeliveryRouterOptions,
 ): Promise<DeliveryOutcome> {
   await options.writer.write(user, { kind: "mbox", path, sender: envelope.sender }, content);
   return DELIVERED;
