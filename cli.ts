@@ -6,6 +6,7 @@ import { runFlush, runMailq, runMakemap, runNewaliases, runSendmail } from "./sr
 import { runSmtpctl } from "./src/cli/smtpctl.ts";
 import { runSmtpd } from "./src/cli/smtpd.ts";
 import { flushLog } from "./src/log/mod.ts";
+import { EX } from "./src/mail/mod.ts";
 import { runMailboxWriterChild } from "./src/delivery/mod.ts";
 
 type Runner = (args: readonly string[]) => Promise<number>;
@@ -29,7 +30,7 @@ function runQueue(args: readonly string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "flush") return runFlush(rest);
   console.error("usage: queue flush [-f CONFIG] [--all] [--json]");
-  return Promise.resolve(64);
+  return Promise.resolve(EX.USAGE);
 }
 
 /** Picks the command for an invocation: by program name, then by first argument. */

@@ -2,10 +2,11 @@
 // argument or standard input), `show queue` (as mailq) and `schedule all` (every envelope due
 // now: the running daemon notices the change and delivers them).
 
+import { Command } from "commander";
 import { hashPassword } from "../auth/mod.ts";
-import { loadCommandConfig, runMailq } from "../compat/mod.ts";
+import { loadCommandConfig, parseCommandLine, runMailq } from "../compat/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 
 type Handler = (args: readonly string[]) => Promise<number>;
 
@@ -29,21 +30,25 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
     if (matches.length === 1) return await COMMANDS[matches[0]!]!(args.slice(words));
   }
   console.error(`usage: smtpctl ${Object.keys(COMMANDS).join(" | ")} …`);
-  return 64;
+  return EX.USAGE;
 }
 
 async function runEncrypt(args: readonly string[]): Promise<number> {
-  if (args.length > 1) {
-    console.error("usage: smtpctl encrypt [string]");
-    return 64;
-  }
-  const password = args[0] ?? (await readLine());
+  // The password may start with a dash, so nothing after `encrypt` is an option.
+  const program = new Command("smtpctl encrypt")
+    .description("print a password hash for a credentials table")
+    .argument("[string]", "the password (default: the first line of standard input)")
+    .allowUnknownOption()
+    .helpOption(false);
+  const ended = parseCommandLine(program, args);
+  if (ended !== undefined) return ended;
+  const password = program.args[0] ?? (await readLine());
   if (password === undefined) {
     console.error("smtpctl: no password given");
-    return 65;
+    return EX.DATAERR;
   }
   console.log(hashPassword(password));
-  return 0;
+  return EX.OK;
 }
 
 // The first line of standard input, without its line end.
@@ -56,8 +61,13 @@ async function readLine(): Promise<string | undefined> {
 // Makes every queued envelope due now. The daemon sees the queue file change within a
 // second and tries them; without a daemon, `queue flush` does.
 async function runScheduleAll(args: readonly string[]): Promise<number> {
-  const configFlag = args[0] === "-f" ? args[1] : undefined;
-  const loaded = await loadCommandConfig("smtpctl", configFlag);
+  const program = new Command("smtpctl schedule all")
+    .description("make every queued envelope due now")
+    .option("-f <file>", "use this configuration file")
+    .helpOption("-h, --help", "show this help");
+  const ended = parseCommandLine(program, args);
+  if (ended !== undefined) return ended;
+  const loaded = await loadCommandConfig("smtpctl", program.opts<{ f?: string }>().f);
   if ("exit" in loaded) return loaded.exit;
   try {
     const queue = await openConfiguredQueue(loaded.config, queueDirectory(loaded.config));
@@ -69,7 +79,7 @@ async function runScheduleAll(args: readonly string[]): Promise<number> {
     }
   } catch (error) {
     console.error(`smtpctl: ${errorMessage(error)}`);
-    return 1;
+    return EX.FAILURE;
   }
-  return 0;
+  return EX.OK;
 }

@@ -5,7 +5,10 @@ import { Command } from "commander";
 import { parseCommandLine } from "../compat/mod.ts";
 import {
   type Config,
+  CONFIG_PATH_VARIABLE,
   ConfigError,
+  configPath,
+  DEFAULT_CONFIG_PATH,
   type Diagnostic,
   formatDiagnostic,
   loadConfigWithDiagnostics,
@@ -13,11 +16,8 @@ import {
 } from "../config/mod.ts";
 import { describeStalls, startDaemon, startStallMonitor } from "../daemon/mod.ts";
 import { createLogger } from "../log/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 import { BACKENDS } from "../tables/mod.ts";
-import { errorMessage } from "../mail/mod.ts";
-
-/** Where `smtpd` looks for its configuration when -f is not given. */
-export const DEFAULT_CONFIG_PATH = "/etc/mail/smtpd.conf";
 
 interface SmtpdFlags {
   debug?: boolean;
@@ -33,7 +33,10 @@ export async function runSmtpd(args: readonly string[]): Promise<number> {
   const program = new Command("smtpd")
     .description("SMTP daemon: receives mail and delivers or relays it per smtpd.conf")
     .option("-d", "stay in the foreground and log to stderr", false)
-    .option("-f <file>", "use this configuration file", Deno.env.get("SMTPD_CONFIG"))
+    .option(
+      "-f <file>",
+      `use this configuration file (default: $${CONFIG_PATH_VARIABLE} or ${DEFAULT_CONFIG_PATH})`,
+    )
     .option("-n", "check the configuration, print `configuration OK`, and exit", false)
     .option("-v", "verbose logging (with -n: print the configuration back)", increase, 0)
     .option("-D <name=value>", "define a macro, overriding the file's", collect, [])
@@ -62,13 +65,13 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function runWithFlags(flags: SmtpdFlags): Promise<number> {
-  const path = flags.file ?? DEFAULT_CONFIG_PATH;
+  const path = configPath(flags.file);
   const defines: Record<string, string> = {};
   for (const d of flags.define) {
     const eq = d.indexOf("=");
     if (eq <= 0) {
       console.error(`smtpd: -D ${d}: expected name=value`);
-      return 64;
+      return EX.USAGE;
     }
     defines[d.slice(0, eq)] = d.slice(eq + 1);
   }
@@ -82,14 +85,14 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
     } else {
       console.error(`smtpd: ${errorMessage(error)}`);
     }
-    return 1;
+    return EX.FAILURE;
   }
   printDiagnostics([...loaded.diagnostics, ...unsupportedBackends(loaded.config)], loaded.sources);
   if (flags.noaction) {
     // -n -v prints the normalized model: a legacy file comes out in the modern grammar.
     if ((flags.verbose ?? 0) > 0) console.log(printConfig(loaded.config));
     console.log("configuration OK");
-    return 0;
+    return EX.OK;
   }
 
   const log = createLogger({ verbose: (flags.verbose ?? 0) > 0 });
@@ -98,7 +101,7 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
     daemon = await startDaemon({ config: loaded.config, log });
   } catch (error) {
     log.warn(`smtpd: ${errorMessage(error)}`);
-    return 1;
+    return EX.FAILURE;
   }
   const reload = () => void daemon.reloadTables();
   Deno.addSignalListener("SIGHUP", reload);
@@ -110,7 +113,7 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
     log.info(describeStalls(stalls.report()));
   }
   await daemon.stop();
-  return 0;
+  return EX.OK;
 }
 
 function printDiagnostics(

@@ -5,19 +5,11 @@
 import {
   type Config,
   ConfigError,
+  configPath,
   formatDiagnostic,
   loadConfigWithDiagnostics,
 } from "../config/mod.ts";
-import { EX } from "./sysexits.ts";
-import { errorMessage } from "../mail/mod.ts";
-
-/** Where the configuration is when nothing names it. */
-export const DEFAULT_CONFIG_PATH = "/etc/mail/smtpd.conf";
-
-/** The configuration path a command uses. */
-export function configPath(flag: string | undefined): string {
-  return flag ?? (Deno.env.get("SMTPD_CONFIG") || DEFAULT_CONFIG_PATH);
-}
+import { errorMessage, EX } from "../mail/mod.ts";
 
 /** Loads the configuration, or prints why not and gives the exit code. */
 export async function loadCommandConfig(

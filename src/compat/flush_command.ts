@@ -9,8 +9,7 @@ import { openOffline } from "../daemon/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { flushQueue, type FlushSummary } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
-import { EX } from "./sysexits.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 
 /** Runs `queue flush …`; resolves with the exit code. */
 export async function runFlush(args: readonly string[]): Promise<number> {
@@ -28,7 +27,7 @@ export async function runFlush(args: readonly string[]): Promise<number> {
     { file?: string; C?: string; all?: boolean; json?: boolean; verbose?: boolean }
   >();
   const loaded = await loadCommandConfig("queue flush", flags.file ?? flags.C);
-  if ("exit" in loaded) return 1;
+  if ("exit" in loaded) return EX.FAILURE;
   const log = flags.verbose ? createLogger({ verbose: true }) : SILENT_LOGGER;
   const started = performance.now();
   let summary: FlushSummary;
@@ -52,12 +51,12 @@ export async function runFlush(args: readonly string[]): Promise<number> {
     }
   } catch (error) {
     console.error(`queue flush: ${errorMessage(error)}`);
-    return 1;
+    return EX.FAILURE;
   }
   const seconds = (performance.now() - started) / 1000;
   if (flags.json) console.log(JSON.stringify({ ...summary, seconds: round(seconds) }));
   else console.log(describe(summary, seconds));
-  return summary.deferred > 0 || summary.unrecorded > 0 ? EX.TEMPFAIL : 0;
+  return summary.deferred > 0 || summary.unrecorded > 0 ? EX.TEMPFAIL : EX.OK;
 }
 
 function describe(s: FlushSummary, seconds: number): string {

@@ -8,8 +8,7 @@ import type { Config } from "../config/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import type { ListedEnvelope } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
-import { EX } from "./sysexits.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 
 /** Runs `mailq [-C FILE]`; prints the queue; resolves with a sysexits(3) code. */
 export async function runMailq(args: readonly string[]): Promise<number> {

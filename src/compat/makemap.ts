@@ -1,9 +1,9 @@
 // makemap(8) and newaliases(8): build a `db:` table file from table(5), aliases(5) or set
 // text. The db format and its atomic write belong to the tables box; this is the front-end.
 
-import { Command, CommanderError } from "commander";
-import { loadConfig } from "../config/mod.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { Command } from "commander";
+import { configPath, loadConfig } from "../config/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 import {
   DbTable,
   parseAliases,
@@ -11,15 +11,7 @@ import {
   type TableEntries,
   writeDbTable,
 } from "../tables/mod.ts";
-
-/** sysexits(3) codes makemap answers with. */
-const EXIT = {
-  ok: 0,
-  usage: 64,
-  dataErr: 65,
-  noInput: 66,
-  cantCreate: 73,
-} as const;
+import { parseCommandLine } from "./command_line.ts";
 
 /** The text a makemap input is read as. */
 export type MakemapType = "table" | "aliases" | "set";
@@ -47,24 +39,27 @@ export async function runMakemap(
 ): Promise<number> {
   const argv0 = options.argv0 ?? "makemap";
   const say = options.stderr ?? ((line: string) => console.error(line));
-  const program = commandFor(argv0, say, options.stdout)
+  const program = new Command(argv0)
     .description("build a db table from a table(5), aliases(5) or set file")
     .option("-t <type>", "aliases | set (default: a table(5) file)")
     .option("-o <dbfile>", "output file (default: FILE.db)")
     .option("-d <dbtype>", "hash | btree (accepted, both build the same file)")
     .option("-U", "print the entries of the db FILE instead of building it")
     .argument("<file>", "input file");
-  const parsed = parse(program, args);
-  if (typeof parsed === "number") return parsed;
+  const ended = parseCommandLine(program, args, {
+    stderr: say,
+    stdout: options.stdout ?? console.log,
+  });
+  if (ended !== undefined) return ended;
   const opts = program.opts<{ t?: string; o?: string; d?: string; U?: boolean }>();
   const file = program.args[0]!;
   if (opts.t !== undefined && opts.t !== "aliases" && opts.t !== "set") {
     say(`${argv0}: unsupported type "${opts.t}": expected "aliases" or "set"`);
-    return EXIT.usage;
+    return EX.USAGE;
   }
   if (opts.d !== undefined && opts.d !== "hash" && opts.d !== "btree") {
     say(`${argv0}: unsupported db type "${opts.d}": expected "hash" or "btree"`);
-    return EXIT.usage;
+    return EX.USAGE;
   }
   if (opts.U) return dumpDb(file, { argv0, say, out: options.stdout ?? console.log });
   return await buildDb(file, opts.o ?? `${file}.db`, opts.t ?? "table", { argv0, say });
@@ -82,30 +77,33 @@ export async function runNewaliases(
 ): Promise<number> {
   const argv0 = options.argv0 ?? "newaliases";
   const say = options.stderr ?? ((line: string) => console.error(line));
-  const program = commandFor(argv0, say, options.stdout)
+  const program = new Command(argv0)
     .description("rebuild the aliases db")
     .option("-f <file>", "smtpd.conf (its alias tables) or an aliases file")
     .argument("[file]", "aliases file");
-  const parsed = parse(program, args);
-  if (typeof parsed === "number") return parsed;
+  const ended = parseCommandLine(program, args, {
+    stderr: say,
+    stdout: options.stdout ?? console.log,
+  });
+  if (ended !== undefined) return ended;
   const opts = program.opts<{ f?: string }>();
   const named = opts.f ?? program.args[0];
-  const configPath = named ?? (Deno.env.get("SMTPD_CONFIG") || "/etc/mail/smtpd.conf");
-  const fromConfig = await aliasDbsOf(configPath);
+  const config = configPath(named);
+  const fromConfig = await aliasDbsOf(config);
   if (fromConfig === undefined) {
     const file = named ?? DEFAULT_ALIASES_PATH;
     return await buildDb(file, `${file}.db`, "aliases", { argv0, say });
   }
   if (fromConfig.length === 0) {
-    say(`${argv0}: ${configPath}: no action uses a db: table as its alias table`);
-    return EXIT.ok;
+    say(`${argv0}: ${config}: no action uses a db: table as its alias table`);
+    return EX.OK;
   }
   for (const db of fromConfig) {
     const code = await buildDb(db.replace(/\.db$/, ""), db, "aliases", { argv0, say });
-    if (code !== EXIT.ok) return code;
+    if (code !== EX.OK) return code;
     say(`${argv0}: rebuilt ${db}`);
   }
-  return EXIT.ok;
+  return EX.OK;
 }
 
 // The db files of the alias tables of a configuration; undefined when the file is not a
@@ -161,21 +159,21 @@ async function buildDb(
     text = await Deno.readTextFile(file);
   } catch (error) {
     say(`${argv0}: cannot read "${file}": ${errorMessage(error)}`);
-    return EXIT.noInput;
+    return EX.NOINPUT;
   }
   const parsed = parseMakemapInput(text, type);
   if ("errors" in parsed) {
     for (const e of parsed.errors) say(`${argv0}: ${file}:${e.line}: ${e.message}`);
-    return EXIT.dataErr;
+    return EX.DATAERR;
   }
   try {
     const result = await writeDbTable(output, parsed.contents);
     for (const key of result.duplicates) say(`${argv0}: ${file}: duplicate entry for "${key}"`);
   } catch (error) {
     say(`${argv0}: cannot create "${output}": ${errorMessage(error)}`);
-    return EXIT.cantCreate;
+    return EX.CANTCREAT;
   }
-  return EXIT.ok;
+  return EX.OK;
 }
 
 function dumpDb(
@@ -187,7 +185,7 @@ function dumpDb(
     table = DbTable.open(file, file);
   } catch (error) {
     say(`${argv0}: ${errorMessage(error)}`);
-    return EXIT.noInput;
+    return EX.NOINPUT;
   }
   try {
     for (const key of table.keys()) {
@@ -196,29 +194,5 @@ function dumpDb(
   } finally {
     table.close();
   }
-  return EXIT.ok;
-}
-
-function commandFor(
-  argv0: string,
-  say: (line: string) => void,
-  out: ((line: string) => void) | undefined,
-): Command {
-  return new Command(argv0)
-    .exitOverride()
-    .configureOutput({
-      writeErr: (text) => say(text.trimEnd()),
-      writeOut: (text) => (out ?? console.log)(text.trimEnd()),
-    });
-}
-
-// Runs commander; a number is the exit status to return at once (help, usage errors).
-function parse(program: Command, args: readonly string[]): number | undefined {
-  try {
-    program.parse([...args], { from: "user" });
-    return undefined;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    throw error;
-  }
+  return EX.OK;
 }

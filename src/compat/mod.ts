@@ -7,6 +7,5 @@ export { formatQueueLine, runMailq } from "./mailq.ts";
 export { runFlush } from "./flush_command.ts";
 export { prepareMessage, splitAddressList } from "./enqueue.ts";
 export type { EnqueueRequest, PreparedMessage } from "./enqueue.ts";
-export { EX } from "./sysexits.ts";
-export { configPath, DEFAULT_CONFIG_PATH, loadCommandConfig } from "./config_file.ts";
+export { loadCommandConfig } from "./config_file.ts";
 export { parseCommandLine } from "./command_line.ts";

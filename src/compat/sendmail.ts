@@ -16,8 +16,7 @@ import { prepareMessage } from "./enqueue.ts";
 import { runMailq } from "./mailq.ts";
 import { runNewaliases } from "./makemap.ts";
 import { runFlush } from "./flush_command.ts";
-import { EX } from "./sysexits.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 
 interface SendmailFlags {
   b?: string;

@@ -6,7 +6,6 @@ import {
   type Action,
   type CaDecl,
   type Config,
-  DEFAULTS,
   type FilterDecl,
   type Listener,
   type Match,
@@ -15,6 +14,7 @@ import {
   type TableDecl,
   type TableRef,
 } from "./model.ts";
+import { DEFAULT_SMTP_LIMITS, DEFAULTS } from "./defaults.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { parseDuration } from "./units.ts";
 
@@ -36,9 +36,9 @@ export class ConfigBuilder {
   readonly mdaWrappers = new Map<string, string>();
   queue: Mutable<Config["queue"]> = { compression: false, ttl: DEFAULTS.queueTtl };
   smtp: Mutable<Config["smtp"]> = {
-    maxMessageSize: DEFAULTS.maxMessageSize,
-    maxRcpt: DEFAULTS.maxRcpt,
-    maxMails: DEFAULTS.maxMails,
+    maxMessageSize: DEFAULT_SMTP_LIMITS.maxMessageSize,
+    maxRcpt: DEFAULT_SMTP_LIMITS.maxRcpt,
+    maxMails: DEFAULT_SMTP_LIMITS.maxMails,
     subAddrDelim: DEFAULTS.subAddrDelim,
   };
   hostname: string | undefined;

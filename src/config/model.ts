@@ -248,16 +248,3 @@ export interface Config {
   /** Which rule grammar the file used. */
   readonly grammar: "modern" | "legacy";
 }
-
-/** OpenSMTPD's defaults (smtpd.conf(5)). */
-export const DEFAULTS = {
-  port: 25,
-  maxMessageSize: 35 * 1024 * 1024,
-  maxRcpt: 1000,
-  maxMails: 100,
-  subAddrDelim: "+",
-  queueTtl: 4 * 24 * 3600,
-  queuePath: "/var/spool/smtpd",
-  bounceWarnInterval: 4 * 3600,
-  smtpsPort: 465,
-} as const;

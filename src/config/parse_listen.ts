@@ -2,7 +2,8 @@
 
 import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, type Mutable, parseTableArgument, startsTable } from "./builder.ts";
-import { DEFAULTS, type Listener } from "./model.ts";
+import { DEFAULTS } from "./defaults.ts";
+import type { Listener } from "./model.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { NAMED_PORTS } from "./units.ts";
 

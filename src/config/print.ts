@@ -11,7 +11,7 @@ import type {
   TableDecl,
   TableRef,
 } from "./model.ts";
-import { DEFAULTS } from "./model.ts";
+import { DEFAULT_SMTP_LIMITS, DEFAULTS } from "./defaults.ts";
 import { formatDuration } from "./units.ts";
 
 /** The configuration in the modern grammar, one statement per line. */
@@ -64,11 +64,15 @@ function printGlobals(config: Config): string[] {
   }
   if (queue.ttl !== DEFAULTS.queueTtl) lines.push(`queue ttl ${formatDuration(queue.ttl)}`);
   const smtp = config.smtp;
-  if (smtp.maxMessageSize !== DEFAULTS.maxMessageSize) {
+  if (smtp.maxMessageSize !== DEFAULT_SMTP_LIMITS.maxMessageSize) {
     lines.push(`smtp max-message-size ${formatSize(smtp.maxMessageSize)}`);
   }
-  if (smtp.maxRcpt !== DEFAULTS.maxRcpt) lines.push(`smtp limit max-rcpt ${smtp.maxRcpt}`);
-  if (smtp.maxMails !== DEFAULTS.maxMails) lines.push(`smtp limit max-mails ${smtp.maxMails}`);
+  if (smtp.maxRcpt !== DEFAULT_SMTP_LIMITS.maxRcpt) {
+    lines.push(`smtp limit max-rcpt ${smtp.maxRcpt}`);
+  }
+  if (smtp.maxMails !== DEFAULT_SMTP_LIMITS.maxMails) {
+    lines.push(`smtp limit max-mails ${smtp.maxMails}`);
+  }
   if (smtp.subAddrDelim !== DEFAULTS.subAddrDelim) {
     lines.push(`smtp sub-addr-delim ${q(smtp.subAddrDelim)}`);
   }

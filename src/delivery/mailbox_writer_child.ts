@@ -3,6 +3,7 @@
 // and mboxes with the user's own rights, and answers each on standard output. Requests run
 // concurrently: one slow fsync does not hold the others up.
 
+import { EX } from "../mail/mod.ts";
 import { performMailboxRequest, readRequests, type ResponseLine } from "./mailbox_request.ts";
 import { errorMessage } from "../mail/mod.ts";
 
@@ -30,5 +31,5 @@ export async function runMailboxWriterChild(): Promise<number> {
     running.add(task);
   }
   await Promise.all([...running]);
-  return 0;
+  return EX.OK;
 }

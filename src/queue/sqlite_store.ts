@@ -5,6 +5,7 @@
 // `queue flush` sharing the file never deliver the same envelope twice.
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { CONTENT_ENCRYPTED, type ContentCodec, createContentCodec } from "./content_codec.ts";
 import type {
@@ -93,13 +94,12 @@ ${ENVELOPES_TABLE}
 INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, attempts,
   last_error, dsn_notify, dsn_orcpt, expires_at)
   SELECT evpid, msgid, rcpt, action, user, state, created_at, next_try, attempts, last_error,
-    dsn_notify, dsn_orcpt, created_at + 345600000 FROM envelopes_v2;
+    dsn_notify, dsn_orcpt, created_at + ${DEFAULTS.queueTtl * 1000} FROM envelopes_v2;
 DROP TABLE envelopes_v2;
 COMMIT;
 `;
 
 const KEY_CHECK = new TextEncoder().encode("queue key check");
-const DEFAULT_TTL_SECONDS = 4 * 24 * 3600;
 const DEFAULT_LEASE_MS = 30 * 60 * 1000;
 
 type Write =
@@ -330,7 +330,7 @@ export class Queue {
       ...(e.hops === undefined ? {} : { hops: e.hops }),
       createdAt: now,
       attempts: 0,
-      expiresAt: now + (this.#ttl(e.action) ?? DEFAULT_TTL_SECONDS) * 1000,
+      expiresAt: now + (this.#ttl(e.action) ?? DEFAULTS.queueTtl) * 1000,
       warned: 0,
     }));
     // The common case (no compression, no encryption) adds no await before the write.
