@@ -3,7 +3,14 @@
 // gives an MDA, and the exit status read as sysexits(3): 0 delivered, 71 or 75 try
 // again, anything else failed.
 
-import { DELIVERED, type DeliveryResult, errorMessage, permfail, tempfail } from "../mail/mod.ts";
+import {
+  DELIVERED,
+  type DeliveryResult,
+  errorMessage,
+  EX,
+  permfail,
+  tempfail,
+} from "../mail/mod.ts";
 import { splitAddress } from "../rules/mod.ts";
 import { toLf } from "./maildir.ts";
 
@@ -118,7 +125,9 @@ export async function runMda(run: MdaRun): Promise<DeliveryResult> {
   }
   const reason = `mda exited with status ${status.code}: ${said ?? "exited abnormally"}`;
   // sysexits(3): EX_OSERR and EX_TEMPFAIL ask for another try.
-  return status.code === 71 || status.code === 75 ? tempfail(reason) : permfail(reason);
+  return status.code === EX.OSERR || status.code === EX.TEMPFAIL
+    ? tempfail(reason)
+    : permfail(reason);
 }
 
 // Return-Path (not for the null sender) and Delivered-To, then the message byte for byte
