@@ -1,54 +1,77 @@
-// The command table: which verb is allowed in which state, the guard that may refuse it,
-// and the effect. This table is the session's state machine (RFC 5321 §4.1, §4.3.2).
+// The command table: which verb is allowed in which state, the check that makes every
+// refusal and parses the argument, and the effect that acts on what the check parsed.
+// This table is the session's state machine (RFC 5321 §4.1, §4.3.2).
 
-import { isValidHelo, parsePathArgument } from "./address.ts";
-import { REPLIES, type Reply, withText } from "./replies.ts";
+import { isValidHelo } from "./address.ts";
+import { checkAuth, runAuth } from "./auth_command.ts";
+import { accept, type CheckResult, protocolError } from "./check_result.ts";
+import { runHello } from "./hello.ts";
+import { checkMailFrom, runMailFrom } from "./mail_from.ts";
+import { runBdat } from "./message_data.ts";
+import { checkRcptTo, runRcptTo } from "./rcpt_to.ts";
+import { REPLIES, type Reply } from "./replies.ts";
 import type { Session } from "./session.ts";
 import type { SessionState } from "./states.ts";
 
-/** One SMTP command. */
-export interface Command {
+/** One SMTP command; `A` is what its check parses from the arguments for its run. */
+export interface Command<A> {
   readonly verb: string;
   /** The states in which the command is accepted. */
   readonly allowedIn: readonly SessionState[];
   /** A more precise refusal than 503 for some states outside `allowedIn`. */
   readonly refusedIn?: Partial<Record<SessionState, Reply>>;
-  /** Refuses bad arguments; never changes the session. */
-  check?(session: Session, args: string): Reply | undefined;
-  /** The effect: replies and state changes. May be asynchronous. */
-  run(session: Session, args: string): void | Promise<void>;
+  /**
+   * Makes every refusal, or parses the arguments for `run`; never changes the session.
+   * Without one, any arguments are taken and ignored (NOOP and HELP, RFC 5321 §4.1.1.9;
+   * VRFY and EXPN get the same answer whatever they ask) and `run` gets `undefined`.
+   */
+  check?(session: Session, args: string): CheckResult<A>;
+  /** The effect: replies and state changes, with what the check parsed. May be async. */
+  run(session: Session, argument: A): void | Promise<void>;
 }
 
 const ANY_STATE: readonly SessionState[] = ["greeting", "ready", "mail", "rcpt"];
-const AUTH_REGEXP = /^([A-Za-z0-9_-]+)(?: ([^ ]+))?$/;
+const BDAT_REGEXP = /^(\d{1,15})( LAST)?$/i;
 
-function checkHello(_s: Session, args: string): Reply | undefined {
-  const name = args.trim();
-  return name === "" || name.includes(" ") || !isValidHelo(name) ? REPLIES.helloSyntax : undefined;
+// Binds a command's check and run to the same argument type before it joins the table.
+function command<A>(definition: Command<A>): Command<unknown> {
+  return definition;
 }
 
-function noArguments(_s: Session, args: string): Reply | undefined {
-  return args.trim() === "" ? undefined : REPLIES.syntax;
+function checkHello(_s: Session, args: string): CheckResult<string> {
+  const name = args.trim();
+  const valid = name !== "" && !name.includes(" ") && isValidHelo(name);
+  return valid ? accept(name) : protocolError(REPLIES.helloSyntax);
+}
+
+function noArguments(_s: Session, args: string): CheckResult<void> {
+  return args.trim() === "" ? accept(undefined) : protocolError(REPLIES.syntax);
+}
+
+function checkBdat(_s: Session, args: string): CheckResult<{ size: number; last: boolean }> {
+  const m = BDAT_REGEXP.exec(args.trim());
+  if (!m) return protocolError(REPLIES.syntax);
+  return accept({ size: Number(m[1]), last: m[2] !== undefined });
 }
 
 /** The verbs this server knows, by upper-cased verb. */
-export const COMMANDS: ReadonlyMap<string, Command> = new Map(
-  ([
-    {
+export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(
+  [
+    command({
       verb: "EHLO",
       // RFC 5321 §4.1.4: EHLO may be repeated and resets the transaction (OpenSMTPD refuses
       // a second one with 503; we follow the RFC).
       allowedIn: ANY_STATE,
       check: checkHello,
-      run: (s, args) => s.hello(args.trim(), true),
-    },
-    {
+      run: (s, name) => runHello(s, name, true),
+    }),
+    command({
       verb: "HELO",
       allowedIn: ANY_STATE,
       check: checkHello,
-      run: (s, args) => s.hello(args.trim(), false),
-    },
-    {
+      run: (s, name) => runHello(s, name, false),
+    }),
+    command({
       verb: "MAIL",
       allowedIn: ["ready"],
       refusedIn: {
@@ -56,86 +79,67 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map(
         mail: REPLIES.nestedMail,
         rcpt: REPLIES.nestedMail,
       },
-      check: (s, args) => {
-        if (s.tlsMissing) return REPLIES.tlsRequired;
-        if (s.authMissing) return REPLIES.authRequired;
-        if (!/^FROM:/i.test(args)) return REPLIES.syntax;
-        if (s.messageCount >= s.limits.maxMails) return REPLIES.tooManyMessages;
-        return undefined;
-      },
-      run: (s, args) => s.mailFrom(args.slice(5)),
-    },
-    {
+      check: checkMailFrom,
+      run: runMailFrom,
+    }),
+    command({
       verb: "RCPT",
       allowedIn: ["mail", "rcpt"],
       refusedIn: { greeting: REPLIES.helloFirst },
-      check: (s, args) => {
-        if (!/^TO:/i.test(args)) return REPLIES.syntax;
-        if (!parsePathArgument(args.slice(3))) return REPLIES.recipientSyntax;
-        return s.recipientCount >= s.limits.maxRcpt ? REPLIES.tooManyRecipients : undefined;
-      },
-      run: (s, args) => s.rcptTo(args.slice(3)),
-    },
-    {
+      check: checkRcptTo,
+      run: runRcptTo,
+    }),
+    command({
       verb: "DATA",
       allowedIn: ["rcpt"],
       refusedIn: { greeting: REPLIES.helloFirst, mail: REPLIES.noRecipient },
-      check: (s, args) => s.dataAfterBdat ? REPLIES.dataAfterBdat : noArguments(s, args),
+      check: (s, args) =>
+        s.dataAfterBdat ? protocolError(REPLIES.dataAfterBdat) : noArguments(s, args),
       run: (s) => s.startData(),
-    },
-    {
+    }),
+    command({
       verb: "BDAT",
       // RFC 3030: the chunk follows the command at once and is read whatever the answer,
-      // so the session decides after reading it (Session.bdat), not here.
+      // so whether it is taken is decided after reading it (message_data.ts), not here.
       allowedIn: ANY_STATE,
-      check: (_s, args) => (/^\d{1,15}( LAST)?$/i.test(args.trim()) ? undefined : REPLIES.syntax),
-      run: (s, args) => {
-        const [size, last] = args.trim().split(" ");
-        s.bdat(Number(size), last !== undefined);
-      },
-    },
-    {
+      check: checkBdat,
+      run: runBdat,
+    }),
+    command({
       verb: "RSET",
       allowedIn: ANY_STATE,
       check: noArguments,
       run: (s) => s.reset(),
-    },
-    {
+    }),
+    command({
       verb: "STARTTLS",
       // RFC 3207 §4: not inside a transaction; only where offered, and only once.
       allowedIn: ["greeting", "ready"],
-      check: (s, args) => {
-        if (!s.canStartTls) return REPLIES.notSupported;
-        return args.trim() === "" ? undefined : REPLIES.syntax;
-      },
+      check: (s, args) =>
+        s.canStartTls ? noArguments(s, args) : protocolError(REPLIES.notSupported),
       run: (s) => s.startTls(),
-    },
-    {
+    }),
+    command({
       verb: "AUTH",
       // RFC 4954 §4: after EHLO, outside a transaction, once per session.
       allowedIn: ["ready"],
       refusedIn: { greeting: REPLIES.helloFirst },
-      check: (s, args) => {
-        if (!s.canAuthenticate) {
-          return s.authenticated ? REPLIES.authAlready : REPLIES.notSupported;
-        }
-        return AUTH_REGEXP.test(args.trim()) ? undefined : REPLIES.syntax;
-      },
-      run: (s, args) => {
-        const [, mechanism, initial] = AUTH_REGEXP.exec(args.trim())!;
-        return s.authenticate(mechanism!, initial);
-      },
-    },
-    { verb: "NOOP", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.ok) },
-    { verb: "HELP", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.help) },
-    { verb: "VRFY", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.vrfy) },
-    { verb: "EXPN", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.expn) },
-    { verb: "QUIT", allowedIn: ANY_STATE, run: (s) => s.quit() },
-  ] satisfies Command[]).map((c) => [c.verb, c] as const),
+      check: checkAuth,
+      run: runAuth,
+    }),
+    command({ verb: "NOOP", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.ok) }),
+    command({ verb: "HELP", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.help) }),
+    command({ verb: "VRFY", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.vrfy) }),
+    command({ verb: "EXPN", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.expn) }),
+    command({ verb: "QUIT", allowedIn: ANY_STATE, run: (s) => s.quit() }),
+  ].map((c) => [c.verb, c] as const),
 );
 
+/** What a command without a check runs with. */
+export const NO_ARGUMENT: CheckResult<undefined> = accept(undefined);
+
 /** Splits a command line into its command (when known) and arguments. */
-export function findCommand(line: string): { command: Command; args: string } | undefined {
+export function findCommand(line: string): { command: Command<unknown>; args: string } | undefined {
   const space = line.indexOf(" ");
   const verb = (space === -1 ? line : line.slice(0, space)).toUpperCase();
   const command = COMMANDS.get(verb);
@@ -144,11 +148,6 @@ export function findCommand(line: string): { command: Command; args: string } | 
 }
 
 /** The reply for a command refused in a state. */
-export function refusalFor(command: Command, state: SessionState): Reply {
+export function refusalFor(command: Command<unknown>, state: SessionState): Reply {
   return command.refusedIn?.[state] ?? REPLIES.badSequence;
-}
-
-/** `550 5.1.1 Invalid recipient: <addr>` */
-export function invalidRecipient(address: string): Reply {
-  return withText(REPLIES.invalidRecipient, `${REPLIES.invalidRecipient.text}: <${address}>`);
 }

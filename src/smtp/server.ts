@@ -8,7 +8,10 @@ import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { EnvelopeFacts, RuleVerdict, SessionFacts } from "../rules/mod.ts";
 import { formatReply, REPLIES } from "./replies.ts";
-import { DEFAULT_LIMITS, Session, type SessionContext, type SmtpLimits } from "./session.ts";
+import { unmapIpv4 } from "./ids.ts";
+import { DEFAULT_LIMITS, type SmtpLimits } from "./limits.ts";
+import { Session } from "./session.ts";
+import type { SessionContext } from "./session_context.ts";
 import { createTlsContexts, type ListenerTls } from "./tls.ts";
 
 /** Options of {@link startSmtpServer}. */
@@ -74,7 +77,7 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     const fromClient = perClient.get(client) ?? 0;
     // The machine's own addresses are not held to the per-client cap (as Postfix exempts
     // mynetworks): local submission and benchmarks open many sessions from one address.
-    const capped = !ctx.isLocalAddress(normaliseAddress(client)) &&
+    const capped = !ctx.isLocalAddress(unmapIpv4(client)) &&
       fromClient >= limits.maxSessionsPerClient;
     if (sockets.size >= limits.maxSessions || capped) {
       // Over a cap: say so and close, without a session.
@@ -147,10 +150,6 @@ function removeStaleSocket(path: string): void {
   } catch {
     // Nothing there.
   }
-}
-
-function normaliseAddress(address: string): string {
-  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
 // What every session of a listener shares.

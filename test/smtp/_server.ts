@@ -9,7 +9,7 @@ import {
   type SmtpListenerOptions,
   startSmtpServer,
 } from "../../src/smtp/mod.ts";
-import { SILENT_LOGGER } from "../../src/log/mod.ts";
+import { type Logger, SILENT_LOGGER } from "../../src/log/mod.ts";
 import { SmtpTestClient } from "../_helpers.ts";
 
 /** Options of {@link startDialogueServer}. */
@@ -23,6 +23,8 @@ export interface DialogueOptions {
   readonly remote?: boolean;
   /** Make every submit fail (a queue that cannot write). */
   readonly failSubmit?: boolean;
+  /** Where the listener logs; silent by default. */
+  readonly log?: Logger;
 }
 
 /** Accepts recipients at example.test, tempfails at tempfail.test, refuses the rest. */
@@ -52,7 +54,7 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
       submitted.push(message);
       return Promise.resolve();
     },
-    log: SILENT_LOGGER,
+    log: options.log ?? SILENT_LOGGER,
   });
   return {
     submitted,

@@ -1,0 +1,58 @@
+// MAIL FROM (RFC 5321 §4.1.1.2): checkMailFrom makes every refusal (TLS and AUTH
+// requirements, the message limit, the path, its parameters, the sender's ownership) and
+// hands what it parsed to runMailFrom, which opens the transaction.
+
+import { isUtf8Address, parsePathArgument } from "./address.ts";
+import { accept, type CheckResult, protocolError, refusal } from "./check_result.ts";
+import { type MailDsn, parseMailDsn } from "./dsn.ts";
+import { checkMailParameters } from "./parameters.ts";
+import { REPLIES, withText } from "./replies.ts";
+import type { Session } from "./session.ts";
+import { Transaction } from "./transaction.ts";
+
+/** A MAIL FROM the check accepted. */
+export interface MailFromArgument {
+  /** The sender, "" for the null path. */
+  readonly address: string;
+  readonly params: ReadonlyMap<string, string>;
+  readonly dsn: MailDsn;
+  readonly smtputf8: boolean;
+}
+
+/** `MAIL FROM:<path> [params]`, with `args` as it follows the verb. */
+export function checkMailFrom(s: Session, args: string): CheckResult<MailFromArgument> {
+  if (s.tlsMissing) return protocolError(REPLIES.tlsRequired);
+  if (s.authMissing) return protocolError(REPLIES.authRequired);
+  if (!/^FROM:/i.test(args)) return protocolError(REPLIES.syntax);
+  if (s.messageCount >= s.limits.maxMails) return protocolError(REPLIES.tooManyMessages);
+  const path = parsePathArgument(args.slice(5));
+  if (!path) return protocolError(REPLIES.senderSyntax);
+  const dsnOn = s.context.dsn !== false;
+  const badParameter = checkMailParameters(path.params, {
+    maxMessageSize: s.limits.maxMessageSize,
+    dsn: dsnOn,
+  });
+  if (badParameter) return refusal(badParameter);
+  const user = s.facts.authUser;
+  const allowed = s.context.auth?.senderAllowed;
+  if (user !== undefined && allowed && !allowed(user, path.address)) {
+    s.context.log.info(`smtp-in: session ${s.id} user=${user} may not send as <${path.address}>`);
+    return refusal(REPLIES.senderNotOwned);
+  }
+  const dsn = parseMailDsn(dsnOn ? path.params : new Map());
+  if ("error" in dsn) return refusal(withText(REPLIES.syntax, dsn.error));
+  const smtputf8 = path.params.has("SMTPUTF8");
+  // RFC 6531 §3.7.4.1: a UTF-8 address needs SMTPUTF8 on MAIL FROM.
+  if (isUtf8Address(path.address) && !smtputf8) return refusal(REPLIES.utf8Required);
+  return accept({ address: path.address, params: path.params, dsn: dsn.dsn, smtputf8 });
+}
+
+/** Opens the transaction. */
+export function runMailFrom(s: Session, mail: MailFromArgument): void {
+  const tx = new Transaction(mail.address, mail.params, s.limits.maxMessageSize);
+  tx.dsn = mail.dsn;
+  tx.smtputf8 = mail.smtputf8;
+  s.transaction = tx;
+  s.enter("mail");
+  s.reply(REPLIES.ok);
+}

@@ -1,0 +1,47 @@
+// What a session needs from its listener: names, limits, TLS and AUTH settings, and the
+// two calls out of the SMTP box (the rules' verdict on a recipient, the queue's commit).
+
+import type { Logger } from "../log/mod.ts";
+import type { NewMessage } from "../queue/mod.ts";
+import type { RuleVerdict, SessionFacts } from "../rules/mod.ts";
+import type { SmtpLimits } from "./limits.ts";
+import type { TlsContexts } from "./tls.ts";
+
+/** What a session needs from its listener. */
+export interface SessionContext {
+  readonly hostname: string;
+  readonly tag?: string;
+  readonly limits: SmtpLimits;
+  decide(session: SessionFacts, envelope: { mailFrom: string; rcptTo: string }):
+    | RuleVerdict
+    | Promise<RuleVerdict>;
+  submit(message: NewMessage): Promise<void>;
+  isLocalAddress(ip: string): boolean;
+  /** TLS offered on this listener: STARTTLS (optional or required) or SMTPS. */
+  readonly tls?: {
+    readonly mode: "starttls" | "starttls-require" | "smtps";
+    readonly contexts: TlsContexts;
+  };
+  /** SMTP AUTH on this listener: required or optional, and how credentials are checked. */
+  readonly auth?: {
+    readonly required: boolean;
+    check(user: string, password: string): Promise<{ ok: boolean; reason?: string }>;
+    /** `senders <t>`: whether the authenticated user may use this MAIL FROM. */
+    senderAllowed?(user: string, sender: string): boolean;
+    /** `received-auth`: name the user in Received:. */
+    readonly inReceived?: boolean;
+    /** `senders <t> masquerade`: From: shows the envelope sender. */
+    readonly masquerade?: boolean;
+  };
+  /** Delay before answering a failed AUTH (default about a second, at random). */
+  readonly authFailureDelayMs?: number;
+  /** DSN (RFC 3461) offered; `listen … no-dsn` turns it off. Default on. */
+  readonly dsn?: boolean;
+  /** `listen … mask-src`: leave the client out of Received:. */
+  readonly maskSource?: boolean;
+  /** The local enqueuer's unix socket: clients are local, and `from socket` matches. */
+  readonly unixSocket?: boolean;
+  /** The client's reverse DNS name; looked up at connect when given. Never rejects. */
+  resolveRdns?(ip: string): Promise<string | undefined>;
+  readonly log: Logger;
+}
