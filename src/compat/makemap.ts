@@ -2,7 +2,7 @@
 // text. The db format and its atomic write belong to the tables box; this is the front-end.
 
 import { Command } from "commander";
-import { configPath, loadConfig } from "../config/mod.ts";
+import { configPath, DEFAULT_ALIASES_PATH, loadConfig } from "../config/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import {
   DbTable,
@@ -25,9 +25,6 @@ export interface MakemapOptions {
   /** Where `-U` dumps go (default: standard output). */
   readonly stdout?: (line: string) => void;
 }
-
-/** The aliases file newaliases rebuilds when none is named. */
-export const DEFAULT_ALIASES_PATH = "/etc/mail/aliases";
 
 /**
  * `makemap [-U] [-d hash|btree] [-o DBFILE] [-t aliases|set] FILE`: writes `FILE.db` (or

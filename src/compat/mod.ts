@@ -1,6 +1,6 @@
 // Public face of the compatibility front-ends: makemap, newaliases, sendmail, mailq and
 // the cron-friendly queue flush.
-export { DEFAULT_ALIASES_PATH, parseMakemapInput, runMakemap, runNewaliases } from "./makemap.ts";
+export { parseMakemapInput, runMakemap, runNewaliases } from "./makemap.ts";
 export type { MakemapOptions, MakemapType } from "./makemap.ts";
 export { runSendmail } from "./sendmail.ts";
 export { formatQueueLine, runMailq } from "./mailq.ts";

@@ -1,6 +1,7 @@
 // Every built-in default, written once: where the configuration is looked for, the values
-// smtpd.conf(5) gives what a file leaves unsaid, and the limits of an SMTP session. The
-// parser, the printer, the queue, the session and the commands all read them from here.
+// smtpd.conf(5) gives what a file leaves unsaid, the limits of an SMTP session and the timeouts
+// of a delivery. The parser, the printer, the queue, the session, the delivery backends and the
+// commands all read them from here.
 
 /** The configuration file when neither a flag nor $SMTPD_CONFIG names one (smtpd(8) `-f`). */
 export const DEFAULT_CONFIG_PATH = "/etc/mail/smtpd.conf";
@@ -45,12 +46,30 @@ export const DEFAULT_SMTP_LIMITS = {
   maxErrors: 10,
 } as const;
 
+/** How long one delivery attempt may wait before it is given up and tried again later. */
+export const DEFAULT_DELIVERY_TIMEOUTS = {
+  /** Each reply (and each write) of a relay or LMTP server (RFC 5321 §4.5.3.2: 5 minutes). */
+  replyMs: 300_000,
+  /** A running MDA command is killed after this long, as OpenSMTPD's. */
+  mdaMs: 300_000,
+} as const;
+
+/** The aliases file newaliases(8) rebuilds when nothing names one. */
+export const DEFAULT_ALIASES_PATH = "/etc/mail/aliases";
+
+/**
+ * The well-known ports (services(5)): a listener without `port` is on `smtp`, with `smtps` on
+ * `smtps`; MX hosts and relay URLs are reached on them; LMTP without a port uses `lmtp`.
+ */
+export const WELL_KNOWN_PORTS = {
+  smtp: 25,
+  submission: 587,
+  smtps: 465,
+  lmtp: 24,
+} as const;
+
 /** OpenSMTPD's defaults for what a configuration file leaves unsaid (smtpd.conf(5)). */
 export const DEFAULTS = {
-  /** `listen on … port`. */
-  port: 25,
-  /** `listen on … smtps` without a port. */
-  smtpsPort: 465,
   /** `smtp sub-addr-delim`. */
   subAddrDelim: "+",
   /** `queue ttl`, seconds: 4 days. */

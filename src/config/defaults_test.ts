@@ -1,5 +1,11 @@
 import { assertEquals } from "../../test/assert.ts";
-import { configPath, DEFAULT_CONFIG_PATH, DEFAULT_SMTP_LIMITS, DEFAULTS } from "./defaults.ts";
+import {
+  configPath,
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_SMTP_LIMITS,
+  DEFAULTS,
+  WELL_KNOWN_PORTS,
+} from "./defaults.ts";
 import { parseConfig } from "./load.ts";
 import { printConfig } from "./print.ts";
 import { formatDuration } from "./units.ts";
@@ -16,11 +22,14 @@ Deno.test("parseConfig() of an empty file takes every default from DEFAULTS", ()
   assertEquals(config?.bounceWarnIntervals, [DEFAULTS.bounceWarnInterval]);
 });
 
-Deno.test("parseConfig() gives a listener the default ports of DEFAULTS", () => {
+Deno.test("parseConfig() gives a listener the well-known port of its protocol", () => {
   const { config } = parseConfig("listen on 127.0.0.1\nlisten on 127.0.0.1 smtps\n", {
     file: "ports.conf",
   });
-  assertEquals(config?.listeners.map((l) => l.port), [DEFAULTS.port, DEFAULTS.smtpsPort]);
+  assertEquals(config?.listeners.map((l) => l.port), [
+    WELL_KNOWN_PORTS.smtp,
+    WELL_KNOWN_PORTS.smtps,
+  ]);
 });
 
 Deno.test("printConfig() leaves out a queue ttl that is the default, and prints any other", () => {

@@ -7,9 +7,12 @@ export * from "./model.ts";
 export {
   CONFIG_PATH_VARIABLE,
   configPath,
+  DEFAULT_ALIASES_PATH,
   DEFAULT_CONFIG_PATH,
+  DEFAULT_DELIVERY_TIMEOUTS,
   DEFAULT_SMTP_LIMITS,
   DEFAULTS,
+  WELL_KNOWN_PORTS,
 } from "./defaults.ts";
 export { formatDuration, parseDuration, parseSize } from "./units.ts";
 export { printConfig } from "./print.ts";

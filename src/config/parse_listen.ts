@@ -2,7 +2,7 @@
 
 import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, type Mutable, parseTableArgument, startsTable } from "./builder.ts";
-import { DEFAULTS } from "./defaults.ts";
+import { WELL_KNOWN_PORTS } from "./defaults.ts";
 import type { Listener } from "./model.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { NAMED_PORTS } from "./units.ts";
@@ -37,7 +37,7 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
   const address = stream.value("an address or interface");
   const listener: Mutable<Listener> = {
     address: address.value,
-    port: DEFAULTS.port,
+    port: WELL_KNOWN_PORTS.smtp,
     position: first.position,
   };
   let portGiven = false;
@@ -54,7 +54,7 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
         break;
       case "submission":
         // Legacy: `listen on IF submission` means port 587.
-        listener.port = NAMED_PORTS.submission!;
+        listener.port = WELL_KNOWN_PORTS.submission;
         portGiven = true;
         break;
       case "family": {
@@ -142,7 +142,7 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
         throw stream.unknown(option, LISTEN_OPTIONS, "listen option");
     }
   }
-  if (listener.tls === "smtps" && !portGiven) listener.port = DEFAULTS.smtpsPort;
+  if (listener.tls === "smtps" && !portGiven) listener.port = WELL_KNOWN_PORTS.smtps;
   if (listener.address === "socket") listener.port = 0;
   builder.listeners.push(listener);
 }

@@ -2,6 +2,7 @@
 // result per recipient: LMTP answers DATA once for each accepted recipient, so a single
 // transaction can succeed for some recipients and fail, temporarily or for good, for others.
 
+import { DEFAULT_DELIVERY_TIMEOUTS, WELL_KNOWN_PORTS } from "../config/mod.ts";
 import {
   DELIVERED,
   type DeliveryFailure,
@@ -32,9 +33,8 @@ export interface LmtpMessage {
 }
 
 const DEFAULT_LHLO = "localhost";
-const DEFAULT_TIMEOUT_MS = 300_000;
 // LMTP has no well-known port of its own; OpenSMTPD falls back to the "lmtp" service, 24.
-const DEFAULT_PORT = 24;
+const DEFAULT_PORT = WELL_KNOWN_PORTS.lmtp;
 // Waiting long for the goodbye of a finished transaction gains nothing.
 const QUIT_TIMEOUT_MS = 5_000;
 // Far beyond any sane reply line; stops a misbehaving server from filling memory.
@@ -51,7 +51,7 @@ export async function deliverByLmtp(
 ): Promise<DeliveryResult[]> {
   const count = message.recipients.length;
   if (count === 0) return [];
-  const timeoutMs = message.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = message.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUTS.replyMs;
   const address = parseTarget(dest.target);
   if (address === undefined) {
     return fill(count, tempfail(`invalid LMTP destination "${dest.target}"`));

@@ -3,6 +3,7 @@
 // gives an MDA, and the exit status read as sysexits(3): 0 delivered, 71 or 75 try
 // again, anything else failed.
 
+import { DEFAULT_DELIVERY_TIMEOUTS } from "../config/mod.ts";
 import {
   DELIVERED,
   type DeliveryResult,
@@ -102,7 +103,7 @@ export async function runMda(run: MdaRun): Promise<DeliveryResult> {
     } catch {
       // Already gone.
     }
-  }, run.timeoutMs ?? 300_000);
+  }, run.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUTS.mdaMs);
   const input = mdaInput(run);
   const out = tail(child.stdout);
   const err = tail(child.stderr);

@@ -2,6 +2,7 @@
 // STARTTLS when offered or required, MAIL, one RCPT per recipient, DATA with the message
 // dot-stuffed, QUIT. Replies decide each recipient: 2xx delivered, 4xx later, 5xx failed.
 
+import { DEFAULT_DELIVERY_TIMEOUTS } from "../config/mod.ts";
 import {
   DELIVERED,
   type DeliveryFailure,
@@ -53,7 +54,7 @@ export async function sendOverSmtp(request: SmtpClientRequest): Promise<SmtpClie
     results: request.recipients.map(() => result),
     connectionFailed,
   });
-  const timeoutMs = request.timeoutMs ?? 300_000;
+  const timeoutMs = request.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUTS.replyMs;
   const tlsOptions = {
     hostname: request.servername ?? request.host,
     ...(request.caCerts ? { caCerts: [...request.caCerts] } : {}),

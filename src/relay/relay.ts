@@ -3,7 +3,7 @@
 // (or answers its greeting with an error) passes the envelope to the next one; a reply
 // to the recipient itself decides it.
 
-import type { RelayOptions } from "../config/mod.ts";
+import { type RelayOptions, WELL_KNOWN_PORTS } from "../config/mod.ts";
 import { type DeliveryResult, errorMessage, permfail, tempfail } from "../mail/mod.ts";
 import { sendOverSmtp } from "./client.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
@@ -48,13 +48,17 @@ export async function relayEnvelope(
     for (const host of mx.hosts) {
       const addresses = await resolveHostAddresses(host, context.dns ?? {});
       if (addresses.length === 0) {
-        routes.push({ host, port: context.mxPort ?? 25, tls: tlsFor("opportunistic", options) });
+        routes.push({
+          host,
+          port: context.mxPort ?? WELL_KNOWN_PORTS.smtp,
+          tls: tlsFor("opportunistic", options),
+        });
       }
       for (const address of addresses) {
         routes.push({
           host,
           address,
-          port: context.mxPort ?? 25,
+          port: context.mxPort ?? WELL_KNOWN_PORTS.smtp,
           tls: tlsFor("opportunistic", options),
         });
       }

@@ -2,6 +2,8 @@
 // smtp (opportunistic STARTTLS, port 25), smtp+tls (STARTTLS required), smtp+notls,
 // smtps (TLS from the start, port 465) and lmtp (port required). Hosts may be `[IPv6]`.
 
+import { WELL_KNOWN_PORTS } from "../config/mod.ts";
+
 /** How the connection to a relay is secured. */
 export type RelayTls = "opportunistic" | "starttls" | "none" | "smtps";
 
@@ -25,10 +27,10 @@ export function parseRelayUrl(text: string): RelayUrl {
   const proto = (rawProto ?? "smtp").toLowerCase();
   const host = rawHost!.replace(/^\[(.*)\]$/, "$1");
   const settings: Record<string, { protocol: "smtp" | "lmtp"; tls: RelayTls; port?: number }> = {
-    smtp: { protocol: "smtp", tls: "opportunistic", port: 25 },
-    "smtp+tls": { protocol: "smtp", tls: "starttls", port: 25 },
-    "smtp+notls": { protocol: "smtp", tls: "none", port: 25 },
-    smtps: { protocol: "smtp", tls: "smtps", port: 465 },
+    smtp: { protocol: "smtp", tls: "opportunistic", port: WELL_KNOWN_PORTS.smtp },
+    "smtp+tls": { protocol: "smtp", tls: "starttls", port: WELL_KNOWN_PORTS.smtp },
+    "smtp+notls": { protocol: "smtp", tls: "none", port: WELL_KNOWN_PORTS.smtp },
+    smtps: { protocol: "smtp", tls: "smtps", port: WELL_KNOWN_PORTS.smtps },
     lmtp: { protocol: "lmtp", tls: "none" },
   };
   const chosen = settings[proto];

@@ -99,6 +99,8 @@ Deno.test("no source file but src/config/defaults.ts writes down a default's val
     /["'`]SMTPD_CONFIG["'`]/,
     /\b345_?600(_?000)?\b/,
     /4 \* 24 \* 3600/,
+    /["'`]\/etc\/mail\/aliases["'`]/,
+    /\?\? 300_?000\b/,
   ];
   const found: string[] = [];
   for await (const file of sourceFiles(`${ROOT}src`)) {
