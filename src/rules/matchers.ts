@@ -23,8 +23,8 @@ export function regexMatcher(table: Table): KeyMatcher {
   return (key) => patterns.some((p) => p.test(key));
 }
 
-// Tables up to this size are copied into sets; larger ones are asked entry by entry.
-const SNAPSHOT_LIMIT = 10_000;
+/** Tables up to this many keys are copied into sets; larger ones are asked entry by entry. */
+export const SNAPSHOT_LIMIT = 10_000;
 const snapshots = new WeakMap<Table, Map<TableService, KeyMatcher | undefined>>();
 
 /**
