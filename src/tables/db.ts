@@ -7,7 +7,7 @@ import { blockBaseKey, DB_APPLICATION_ID, DB_FORMAT_VERSION } from "./db_format.
 import { type KeyProbe, matchDomainKey, matchMailaddrKey } from "./key_match.ts";
 import { enclosingBlock, parseIp } from "../net/mod.ts";
 import type { Table, TableService } from "./table.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { toTableLoadError } from "./table_error.ts";
 
 /** A table read from a makemap-built SQLite file. */
 export class DbTable implements Table {
@@ -53,8 +53,7 @@ export class DbTable implements Table {
       return new DbTable(name, path, db);
     } catch (error) {
       db?.close();
-      const why = errorMessage(error);
-      throw new Error(`Cannot load table "${name}" from "${path}": ${why}`);
+      throw toTableLoadError({ table: name, file: path }, error);
     }
   }
 

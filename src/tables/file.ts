@@ -3,12 +3,15 @@
 // comma-separated list; `\` at the end of a line continues it; `# @list` forces a list.
 
 import { StaticTable } from "./static.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { toTableLoadError } from "./table_error.ts";
+import { readTableText } from "./table_text.ts";
 
 /** The parsed contents of a table file, before any backend holds them. */
 export interface TableEntries {
   readonly shape: "list" | "map";
   readonly entries: readonly (readonly [string, string])[];
+  /** The 1-based line each entry starts on, in the order of `entries`. */
+  readonly lines?: readonly number[];
 }
 
 const LIST_MARKER_REGEXP = /^#\s*@list\s*$/;
@@ -27,12 +30,17 @@ const ENTRY_REGEXP = /^(\S+)(?:\s+(.*))?$/;
 export function parseTableEntries(text: string): TableEntries {
   let forcedList = false;
   const lines: string[] = [];
-  for (const line of joinContinuations(text)) {
+  const numbers: number[] = [];
+  for (const { text: line, number } of joinContinuations(text)) {
     if (LIST_MARKER_REGEXP.test(line.trim())) forcedList = true;
     const content = stripComment(line).trim();
-    if (content !== "") lines.push(content);
+    if (content === "") continue;
+    lines.push(content);
+    numbers.push(number);
   }
-  if (forcedList) return { shape: "list", entries: lines.map((l) => [l, l] as const) };
+  if (forcedList) {
+    return { shape: "list", entries: lines.map((l) => [l, l] as const), lines: numbers };
+  }
   const entries: [string, string][] = [];
   let hasValues = false;
   for (const line of lines) {
@@ -46,28 +54,36 @@ export function parseTableEntries(text: string): TableEntries {
       entries.push([key, key]);
     }
   }
-  return { shape: hasValues ? "map" : "list", entries };
+  return { shape: hasValues ? "map" : "list", entries, lines: numbers };
 }
 
-/** Parses table(5) text into a list or map table. */
+/** Parses table(5) text into a list or map table that knows the line of each key. */
 export function parseTableFile(name: string, text: string): StaticTable {
-  const { shape, entries } = parseTableEntries(text);
-  return new StaticTable(name, shape, entries);
+  const { shape, entries, lines } = parseTableEntries(text);
+  return new StaticTable(name, shape, entries, { lines: keyLines(entries, lines) });
 }
 
-/** Reads and parses a table file; the error names the table and the path. */
+/** Reads and parses a table file; the error names the table, the path and the line. */
 export async function loadTableFile(name: string, path: string): Promise<StaticTable> {
-  return parseTableFile(name, await readTableText(name, path));
+  const text = await readTableText(name, path);
+  try {
+    return parseTableFile(name, text);
+  } catch (error) {
+    throw toTableLoadError({ table: name, file: path }, error);
+  }
 }
 
-/** Reads a table's file as text; the error names the table and the path. */
-export async function readTableText(name: string, path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    const why = errorMessage(error);
-    throw new Error(`Cannot load table "${name}" from "${path}": ${why}`);
-  }
+// The first line each key is written on: what a message about the key points at.
+function keyLines(
+  entries: readonly (readonly [string, string])[],
+  lines: readonly number[] | undefined,
+): Map<string, number> {
+  const byKey = new Map<string, number>();
+  entries.forEach(([key], i) => {
+    const line = lines?.[i];
+    if (line !== undefined && !byKey.has(key)) byKey.set(key, line);
+  });
+  return byKey;
 }
 
 // `name: value` (aliases(5) style) names the key `name`; an IPv6 `…::` keeps its colons.
@@ -75,20 +91,26 @@ function dropKeyColon(key: string): string {
   return key.endsWith(":") && !key.endsWith("::") && key.length > 1 ? key.slice(0, -1) : key;
 }
 
-// A line ending in `\` continues on the next one.
-function joinContinuations(text: string): string[] {
-  const out: string[] = [];
+// A line ending in `\` continues on the next one; each joined line keeps its first number.
+function joinContinuations(text: string): { text: string; number: number }[] {
+  const out: { text: string; number: number }[] = [];
   let pending = "";
-  for (const raw of text.split("\n")) {
+  let continuing = false;
+  let first = 1;
+  const raws = text.split("\n");
+  for (let i = 0; i < raws.length; i++) {
+    const raw = raws[i]!;
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (line.endsWith("\\")) {
+    if (!continuing) first = i + 1;
+    continuing = line.endsWith("\\");
+    if (continuing) {
       pending += line.slice(0, -1);
       continue;
     }
-    out.push(pending + line);
+    out.push({ text: pending + line, number: first });
     pending = "";
   }
-  if (pending !== "") out.push(pending);
+  if (pending !== "") out.push({ text: pending, number: first });
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { assertEquals, assertRejects } from "../../test/assert.ts";
 import { type ContractContents, runTableContract } from "./_table_contract.ts";
 import { loadTableFile, parseTableEntries, parseTableFile } from "./file.ts";
+import { TableLoadError } from "./table_error.ts";
 
 Deno.test("parseTableFile() reads a list with comments and blank lines", () => {
   const table = parseTableFile(
@@ -23,10 +24,12 @@ Deno.test("parseTableEntries() accepts `key: value`, continuations and `# @list`
   assertEquals(parseTableEntries("root: gilles\nlist: a, \\\n  b\n::1 localhost\n"), {
     shape: "map",
     entries: [["root", "gilles"], ["list", "a, b"], ["::1", "localhost"]],
+    lines: [1, 2, 4],
   });
   assertEquals(parseTableEntries("# @list\nfirst entry\nsecond\n"), {
     shape: "list",
     entries: [["first entry", "first entry"], ["second", "second"]],
+    lines: [2, 3],
   });
 });
 
@@ -38,6 +41,31 @@ Deno.test("loadTableFile() names the table and the path when the file is missing
     `Cannot load table "aliases" from "${dir}/nope"`,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadTableFile() refuses text that is not UTF-8 or holds NUL, naming the line", async () => {
+  const dir = await Deno.makeTempDir();
+  const bytes = new TextEncoder().encode("alice@example.org\nbob@example.org\nc\xffx\n");
+  bytes[bytes.length - 3] = 0xff;
+  await Deno.writeFile(`${dir}/latin1`, bytes);
+  await assertRejects(
+    () => loadTableFile("users", `${dir}/latin1`),
+    TableLoadError,
+    `Cannot load table "users" from "${dir}/latin1", line 3: the file is not UTF-8 text`,
+  );
+  await Deno.writeTextFile(`${dir}/nul`, "a\nb\n\nc\0d\n");
+  await assertRejects(
+    () => loadTableFile("users", `${dir}/nul`),
+    TableLoadError,
+    `Cannot load table "users" from "${dir}/nul", line 4: the file holds a NUL byte`,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parseTableFile() knows the line of each key, continuations included", () => {
+  const table = parseTableFile("t", "# head\na \\\n  b\n\nc d\n");
+  assertEquals([table.lineOf("a"), table.lineOf("c"), table.lineOf("zz")], [2, 5, undefined]);
+  assertEquals(table.lookup("alias", "a"), "b");
 });
 
 runTableContract("file", async (name, contents) => {

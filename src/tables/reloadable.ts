@@ -68,6 +68,10 @@ export class ReloadableTable implements Table {
     return this.#current.keys();
   }
 
+  lineOf(key: string): number | undefined {
+    return this.#current.lineOf?.(key);
+  }
+
   serves(service: TableService): boolean {
     return servesService(this.#current, service);
   }

@@ -2,17 +2,19 @@
 // configuration, prepared once. A service without a query is refused when used.
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { readTableText } from "./file.ts";
+import { errorMessage } from "../mail/mod.ts";
+import { readTableText } from "./table_text.ts";
+import { TableLoadError, toTableLoadError } from "./table_error.ts";
 import { matchDomainKey, matchMailaddrKey } from "./key_match.ts";
 import { enclosingBlock, formatNetBlock, parseIp } from "../net/mod.ts";
 import {
   isSqliteService,
   parseSqliteConfig,
   SQLITE_QUERY_KEYS,
+  type SqliteConfig,
   type SqliteService,
 } from "./sqlite_config.ts";
 import type { Table, TableService } from "./table.ts";
-import { errorMessage } from "../mail/mod.ts";
 
 const MAP_QUERIES: readonly SqliteService[] = [
   "alias",
@@ -55,30 +57,54 @@ export class SqliteTable implements Table {
    */
   static async open(name: string, configPath: string): Promise<SqliteTable> {
     const text = await readTableText(name, configPath);
-    const fail = (path: string, error: unknown): never => {
-      const why = errorMessage(error);
-      throw new Error(`Cannot load table "${name}" from "${path}": ${why}`);
-    };
-    let config;
+    const place = { table: name, file: configPath };
+    let config: SqliteConfig;
     try {
       config = parseSqliteConfig(text, configPath);
     } catch (error) {
-      return fail(configPath, error);
+      throw toTableLoadError(place, error);
     }
+    const at = (key: string) => ({ ...place, line: config.lines.get(key) });
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(config.dbpath, { readOnly: true });
-      db.exec("PRAGMA busy_timeout = 2000");
     } catch (error) {
-      return fail(config.dbpath, error);
+      throw new TableLoadError(
+        at("dbpath"),
+        `cannot open "${config.dbpath}": ${errorMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    try {
+      db.exec("PRAGMA busy_timeout = 2000");
+      // Reading the schema proves the file is a database before any query is blamed.
+      db.prepare("SELECT 1 FROM sqlite_schema LIMIT 1").all();
+    } catch (error) {
+      db.close();
+      throw new TableLoadError(
+        at("dbpath"),
+        `cannot read "${config.dbpath}": ${errorMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     const statements: Partial<Record<SqliteService, StatementSync>> = {};
     for (const [service, sql] of Object.entries(config.queries) as [SqliteService, string][]) {
+      const key = SQLITE_QUERY_KEYS[service];
+      let reason: string | undefined;
       try {
-        statements[service] = db.prepare(sql);
+        const statement = db.prepare(sql);
+        if (statement.columns().length === 0) reason = `${key}: the query returns no columns`;
+        else statements[service] = statement;
       } catch (error) {
+        reason = `${key}: ${errorMessage(error)}`;
+      }
+      if (reason !== undefined) {
         db.close();
-        return fail(configPath, new Error(`${SQLITE_QUERY_KEYS[service]}: ${String(error)}`));
+        throw new TableLoadError(at(key), reason);
       }
     }
     return new SqliteTable(name, configPath, db, statements);

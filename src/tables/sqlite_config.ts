@@ -2,6 +2,7 @@
 // `dbpath FILE`, one `query_SERVICE SELECT … ?` line per service served, `#` comments.
 
 import type { TableService } from "./table.ts";
+import { TableContentError } from "./table_error.ts";
 
 /** The services a table-sqlite configuration can name a query for: all but two. */
 export type SqliteService = Exclude<TableService, "relayhost" | "string">;
@@ -31,6 +32,8 @@ export interface SqliteConfig {
   /** The database file, resolved against the configuration file's directory. */
   readonly dbpath: string;
   readonly queries: Readonly<Partial<Record<SqliteService, string>>>;
+  /** The line each key (`dbpath`, `query_domain`…) was given on, for messages. */
+  readonly lines: ReadonlyMap<string, number>;
 }
 
 /** True when the service has a table-sqlite query key. */
@@ -38,13 +41,14 @@ export function isSqliteService(service: TableService): service is SqliteService
   return Object.hasOwn(SQLITE_QUERY_KEYS, service);
 }
 
-/** Parses table-sqlite configuration text; errors name `path:line`. */
+/** Parses table-sqlite configuration text; a {@link TableContentError} names the line. */
 export function parseSqliteConfig(text: string, path: string): SqliteConfig {
   const byKey = new Map<string, SqliteService>(
     Object.entries(SQLITE_QUERY_KEYS).map(([service, key]) => [key, service as SqliteService]),
   );
   let dbpath: string | undefined;
   const queries: Partial<Record<SqliteService, string>> = {};
+  const keyLines = new Map<string, number>();
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -52,17 +56,23 @@ export function parseSqliteConfig(text: string, path: string): SqliteConfig {
     const match = /^(\S+)\s*(.*)$/.exec(line)!;
     const key = match[1]!;
     const value = match[2]!.trim();
-    const where = `${path}:${i + 1}`;
     const service = byKey.get(key);
     if (value === "" && (key === "dbpath" || service)) {
-      throw new Error(`${where}: "${key}" needs a value`);
+      throw new TableContentError(`"${key}" needs a value`, i + 1);
+    }
+    if (keyLines.has(key)) {
+      throw new TableContentError(
+        `"${key}" is given again (first on line ${keyLines.get(key)})`,
+        i + 1,
+      );
     }
     if (key === "dbpath") dbpath = value;
     else if (service) queries[service] = value;
-    else if (!IGNORED_KEYS.has(key)) throw new Error(`${where}: unknown key "${key}"`);
+    else if (!IGNORED_KEYS.has(key)) throw new TableContentError(`unknown key "${key}"`, i + 1);
+    keyLines.set(key, i + 1);
   }
-  if (dbpath === undefined) throw new Error(`${path}: no "dbpath" is given`);
-  return { dbpath: resolveBeside(path, dbpath), queries };
+  if (dbpath === undefined) throw new TableContentError(`no "dbpath" is given`);
+  return { dbpath: resolveBeside(path, dbpath), queries, lines: keyLines };
 }
 
 function resolveBeside(configPath: string, path: string): string {

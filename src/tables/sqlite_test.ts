@@ -3,6 +3,7 @@ import { assertEquals, assertRejects, assertThrows } from "../../test/assert.ts"
 import { type ContractContents, runTableContract } from "./_table_contract.ts";
 import { SqliteTable } from "./sqlite.ts";
 import { parseSqliteConfig } from "./sqlite_config.ts";
+import { TableContentError, TableLoadError } from "./table_error.ts";
 
 const LIST_QUERIES = ["domain", "mailaddr", "netaddr", "source"];
 const MAP_QUERIES = ["alias", "credentials", "userinfo"];
@@ -75,31 +76,53 @@ Deno.test("SqliteTable.open() names the table and the file at fault", async () =
   await Deno.writeTextFile(`${dir}/a.conf`, `dbpath ${dir}/missing.db\n`);
   await assertRejects(
     () => SqliteTable.open("t", `${dir}/a.conf`),
-    Error,
-    `Cannot load table "t" from "${dir}/missing.db"`,
+    TableLoadError,
+    `Cannot load table "t" from "${dir}/a.conf", line 1: cannot open "${dir}/missing.db"`,
   );
   new DatabaseSync(`${dir}/ok.db`).close();
-  await Deno.writeTextFile(`${dir}/b.conf`, `dbpath ok.db\nquery_domain SELECT x FROM nope\n`);
+  await Deno.writeTextFile(
+    `${dir}/b.conf`,
+    `# domains\ndbpath ok.db\n\nquery_domain SELECT x FROM nope\n`,
+  );
   await assertRejects(
     () => SqliteTable.open("t", `${dir}/b.conf`),
-    Error,
-    `Cannot load table "t" from "${dir}/b.conf": query_domain:`,
+    TableLoadError,
+    `Cannot load table "t" from "${dir}/b.conf", line 4: query_domain: no such table: nope`,
+  );
+  await Deno.writeTextFile(`${dir}/c.conf`, `dbpath ok.db\nquery_domain DELETE FROM x\n`);
+  await assertRejects(
+    () => SqliteTable.open("t", `${dir}/c.conf`),
+    TableLoadError,
+    `Cannot load table "t" from "${dir}/c.conf", line 2: query_domain:`,
+  );
+  await Deno.writeTextFile(`${dir}/notdb`, "just some text, not a database\n".repeat(50));
+  await Deno.writeTextFile(`${dir}/d.conf`, `\ndbpath notdb\nquery_domain SELECT 1\n`);
+  await assertRejects(
+    () => SqliteTable.open("t", `${dir}/d.conf`),
+    TableLoadError,
+    `Cannot load table "t" from "${dir}/d.conf", line 2: cannot read "${dir}/notdb": `,
+  );
+  await Deno.writeTextFile(`${dir}/e.conf`, `dbpath ok.db\nquery_domain SELECT 1\nbogus 1\n`);
+  await assertRejects(
+    () => SqliteTable.open("t", `${dir}/e.conf`),
+    TableLoadError,
+    `Cannot load table "t" from "${dir}/e.conf", line 3: unknown key "bogus"`,
   );
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("parseSqliteConfig() reports unknown keys, missing values and a missing dbpath", () => {
-  assertThrows(
-    () => parseSqliteConfig("dbpath /x\nquery_foo SELECT 1\n", "c"),
-    Error,
-    'c:2: unknown key "query_foo"',
-  );
-  assertThrows(
-    () => parseSqliteConfig("query_domain\n", "c"),
-    Error,
-    'c:1: "query_domain" needs a value',
-  );
-  assertThrows(() => parseSqliteConfig("# empty\n", "c"), Error, 'c: no "dbpath" is given');
+Deno.test("parseSqliteConfig() reports unknown, repeated and empty keys and a missing dbpath", () => {
+  const refusal = (text: string) => {
+    const e = assertThrows(
+      () => parseSqliteConfig(text, "c"),
+      TableContentError,
+    ) as TableContentError;
+    return [e.line, e.reason];
+  };
+  assertEquals(refusal("dbpath /x\nquery_foo SELECT 1\n"), [2, 'unknown key "query_foo"']);
+  assertEquals(refusal("query_domain\n"), [1, '"query_domain" needs a value']);
+  assertEquals(refusal("# empty\n"), [undefined, 'no "dbpath" is given']);
+  assertEquals(refusal("dbpath a\n\ndbpath b\n"), [3, '"dbpath" is given again (first on line 1)']);
   assertEquals(
     parseSqliteConfig("dbpath db.sqlite\n", "/etc/mail/sqlite.conf").dbpath,
     "/etc/mail/db.sqlite",

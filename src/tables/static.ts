@@ -5,6 +5,12 @@ import { parseNetBlock } from "../net/mod.ts";
 import { NetSet } from "./net_set.ts";
 import type { Table, TableService } from "./table.ts";
 
+/** Options of {@link StaticTable}. */
+export interface StaticTableOptions {
+  /** The line of the source file each key was read from, for messages about a key. */
+  readonly lines?: ReadonlyMap<string, number> | undefined;
+}
+
 /** A table held in memory. */
 export class StaticTable implements Table {
   readonly name: string;
@@ -14,11 +20,18 @@ export class StaticTable implements Table {
   #domains?: { exact: Set<string>; wildcard: Set<string>; any: boolean };
   #nets?: NetSet;
   #mail?: MailaddrIndex;
+  #lines: ReadonlyMap<string, number> | undefined;
 
-  constructor(name: string, shape: "list" | "map", entries: Iterable<readonly [string, string]>) {
+  constructor(
+    name: string,
+    shape: "list" | "map",
+    entries: Iterable<readonly [string, string]>,
+    options: StaticTableOptions = {},
+  ) {
     this.name = name;
     this.shape = shape;
     this.#entries = new Map(entries);
+    this.#lines = options.lines;
   }
 
   /** A list table from its values. */
@@ -46,6 +59,10 @@ export class StaticTable implements Table {
 
   keys(): Iterable<string> {
     return this.#entries.keys();
+  }
+
+  lineOf(key: string): number | undefined {
+    return this.#lines?.get(key);
   }
 
   #lowered(): Map<string, string> {

@@ -38,6 +38,8 @@ export interface Table {
    * implement it; otherwise {@link servesService} decides from the shape.
    */
   serves?(service: TableService): boolean;
+  /** The 1-based line of the source file the key was read from, where the format has lines. */
+  lineOf?(key: string): number | undefined;
   /** Releases what the table holds open (database handles). */
   close?(): void;
 }
