@@ -200,3 +200,35 @@ export function spawnDaemon(conf: string, env: Record<string, string> = {}): Den
     stderr: Deno.env.get("SMTPD_TEST_LOG") ? "inherit" : "null",
   }).spawn();
 }
+
+/** A child daemon whose log (its standard error) is collected as it is written. */
+export interface LoggedDaemon {
+  readonly child: Deno.ChildProcess;
+  /** Everything the daemon logged so far. */
+  log(): string;
+  /** Resolves once the daemon has exited and its log is read to the end. */
+  exited(): Promise<Deno.CommandStatus>;
+}
+
+/** Starts the daemon as {@link spawnDaemon} does, collecting its log for the test to read. */
+export function spawnLoggedDaemon(conf: string, env: Record<string, string> = {}): LoggedDaemon {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI_PATH, "-d", "-f", conf],
+    env,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (text += chunk) }),
+  );
+  return {
+    child,
+    log: () => text,
+    exited: async () => {
+      const status = await child.status;
+      await reading;
+      return status;
+    },
+  };
+}

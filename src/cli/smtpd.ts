@@ -103,7 +103,11 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
     log.warn(`smtpd: ${errorMessage(error)}`);
     return EX.FAILURE;
   }
-  const reload = () => void daemon.reloadTables();
+  // A reload that fails is logged; the daemon keeps serving with what it had.
+  const reload = () =>
+    void daemon.reloadTables().catch((error) =>
+      log.warn(`smtpd: reload failed: ${errorMessage(error)}`)
+    );
   Deno.addSignalListener("SIGHUP", reload);
   const stalls = flags.trace.includes("stall") ? startStallMonitor() : undefined;
   await waitForStopSignal();

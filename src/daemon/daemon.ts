@@ -4,6 +4,7 @@
 import { type Config, DEFAULTS } from "../config/mod.ts";
 import { createDeliveryRouter, createMailboxWriter } from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
 import { type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
 import { compileRuleset } from "../rules/mod.ts";
 import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
@@ -161,7 +162,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     queue,
     async reloadTables() {
       for (const failure of await tables.reloadAll()) log.warn(`smtpd: ${failure.message}`);
-      ruleset = compile();
+      try {
+        ruleset = compile();
+      } catch (error) {
+        log.warn(`smtpd: the rules keep their previous form: ${errorMessage(error)}`);
+        return;
+      }
       log.info("smtpd: tables reloaded");
     },
     async stop() {

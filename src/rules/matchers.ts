@@ -2,7 +2,7 @@
 // (the daemon compiles again after a table reload); others are asked through
 // `table.match`; `regex` tables become regular expressions.
 
-import type { Table, TableService } from "../tables/mod.ts";
+import { compileRegexTable, type Table, type TableService } from "../tables/mod.ts";
 
 /** A compiled membership test. */
 export type KeyMatcher = (key: string) => boolean;
@@ -14,12 +14,12 @@ export function splitAddress(address: string): { local: string; domain: string }
   return { local: address.slice(0, at), domain: address.slice(at + 1) };
 }
 
-/** Regular expressions: unanchored, `(?i)` prefix for case-insensitive. */
+/**
+ * Regular expressions: unanchored, `(?i)` prefix for case-insensitive (the tables box
+ * compiles them, and checked them when the table loaded).
+ */
 export function regexMatcher(table: Table): KeyMatcher {
-  const patterns: RegExp[] = [];
-  for (const key of table.keys()) {
-    patterns.push(key.startsWith("(?i)") ? new RegExp(key.slice(4), "i") : new RegExp(key));
-  }
+  const patterns = compileRegexTable(table);
   return (key) => patterns.some((p) => p.test(key));
 }
 

@@ -3,13 +3,21 @@ export type { Table, TableService } from "./table.ts";
 export { MAP_SERVICES, servesService, serviceRefusal } from "./services.ts";
 export { StaticTable } from "./static.ts";
 export { loadTableFile, parseTableEntries, parseTableFile } from "./file.ts";
+export type { StaticTableOptions } from "./static.ts";
 export type { TableEntries } from "./file.ts";
 export { createUserExists, createUserLookup, parsePasswd } from "./getpwnam.ts";
 export type { SystemUser } from "./getpwnam.ts";
 // Network addresses live in src/net; re-exported for the tables' callers.
 export * from "../net/mod.ts";
-export { BACKENDS, openTable, openTables, resolvePath, tableSource } from "./registry.ts";
-export type { OpenTablesOptions } from "./registry.ts";
+export {
+  BACKENDS,
+  openTable,
+  openTables,
+  regexTableNames,
+  resolvePath,
+  tableSource,
+} from "./registry.ts";
+export type { OpenTableOptions, OpenTablesOptions } from "./registry.ts";
 export { DbTable } from "./db.ts";
 export { DB_FORMAT_VERSION, writeDbTable } from "./db_format.ts";
 export type { DbWriteResult } from "./db_format.ts";
@@ -22,3 +30,6 @@ export type { SqliteConfig, SqliteService } from "./sqlite_config.ts";
 export { ReloadableTable, TableReloadError } from "./reloadable.ts";
 export type { ReloadableTableOptions } from "./reloadable.ts";
 export { TableSet } from "./table_set.ts";
+export { compileRegexKey, compileRegexTable } from "./regex_table.ts";
+export { TableContentError, TableLoadError } from "./table_error.ts";
+export type { TableErrorPlace } from "./table_error.ts";

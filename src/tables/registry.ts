@@ -7,7 +7,9 @@ import { DbTable } from "./db.ts";
 import { loadTableFile } from "./file.ts";
 import { SqliteTable } from "./sqlite.ts";
 import { StaticTable } from "./static.ts";
+import { compileRegexTable } from "./regex_table.ts";
 import type { Table } from "./table.ts";
+import { type TableErrorPlace, toTableLoadError } from "./table_error.ts";
 import { loadYamlTable } from "./yaml.ts";
 
 type Opener = (decl: TableDecl, path: string) => Promise<Table>;
@@ -26,15 +28,28 @@ export interface OpenTablesOptions {
   readonly baseDir: string;
 }
 
-/** Opens all tables of a configuration, by name; the error names the table and path. */
+/** Options of {@link openTable}. */
+export interface OpenTableOptions {
+  /** The table holds the patterns of a `regex` match: each must compile. */
+  readonly regex?: boolean;
+}
+
+/**
+ * Opens all tables of a configuration, by name; tables that `match … regex` criteria use
+ * have their patterns checked. Throws a {@link TableLoadError} naming table, file and line.
+ */
 export async function openTables(
-  config: Pick<Config, "tables">,
+  config: Pick<Config, "tables"> & Partial<Pick<Config, "matches">>,
   options: OpenTablesOptions,
 ): Promise<Map<string, Table>> {
   const tables = new Map<string, Table>();
+  const regex = regexTableNames(config);
   try {
     for (const decl of config.tables) {
-      tables.set(decl.name, await openTable(decl, options.baseDir));
+      tables.set(
+        decl.name,
+        await openTable(decl, options.baseDir, { regex: regex.has(decl.name) }),
+      );
     }
   } catch (error) {
     for (const table of tables.values()) table.close?.();
@@ -43,8 +58,43 @@ export async function openTables(
   return tables;
 }
 
-/** Opens one declared table. */
-export function openTable(decl: TableDecl, baseDir: string): Promise<Table> {
+/** The names of the tables that `match` criteria read as regular expressions. */
+export function regexTableNames(config: Partial<Pick<Config, "matches">>): Set<string> {
+  const names = new Set<string>();
+  for (const match of config.matches ?? []) {
+    for (const c of match.criteria) if (c.regex && c.table) names.add(c.table.name);
+  }
+  return names;
+}
+
+/**
+ * Opens one declared table. Whatever goes wrong rejects with a {@link TableLoadError}
+ * naming the table, the file (the configuration's, for inline tables) and the line.
+ */
+export async function openTable(
+  decl: TableDecl,
+  baseDir: string,
+  options: OpenTableOptions = {},
+): Promise<Table> {
+  const place = tablePlace(decl, baseDir);
+  let table: Table;
+  try {
+    table = await openBackend(decl, baseDir);
+  } catch (error) {
+    throw toTableLoadError(place, error);
+  }
+  if (options.regex) {
+    try {
+      compileRegexTable(table);
+    } catch (error) {
+      table.close?.();
+      throw toTableLoadError(place, error);
+    }
+  }
+  return table;
+}
+
+function openBackend(decl: TableDecl, baseDir: string): Promise<Table> {
   const source = decl.source;
   switch (source.kind) {
     case "list":
@@ -55,14 +105,22 @@ export function openTable(decl: TableDecl, baseDir: string): Promise<Table> {
       const opener = Object.hasOwn(BACKENDS, source.backend) ? BACKENDS[source.backend] : undefined;
       if (!opener) {
         return Promise.reject(
-          new Error(
-            `Cannot open table "${decl.name}": backend "${source.backend}" is not supported by this build`,
-          ),
+          new Error(`backend "${source.backend}" is not supported by this build`),
         );
       }
       return opener(decl, resolvePath(baseDir, source.config));
     }
   }
+}
+
+// The file errors about a table point at: its own file, or the configuration line that
+// declares an inline table or names an unknown backend.
+function tablePlace(decl: TableDecl, baseDir: string): TableErrorPlace {
+  const source = decl.source;
+  if (source.kind === "backend" && Object.hasOwn(BACKENDS, source.backend)) {
+    return { table: decl.name, file: resolvePath(baseDir, source.config) };
+  }
+  return { table: decl.name, file: decl.position.file, line: decl.position.line };
 }
 
 /** Where a declared table is loaded from: its resolved path, or `inline`. */

@@ -2,7 +2,7 @@
 // socket's `update table NAME` and SIGHUP call. A failed reload keeps the old contents.
 
 import type { Config } from "../config/mod.ts";
-import { openTable, type OpenTablesOptions, tableSource } from "./registry.ts";
+import { openTable, type OpenTablesOptions, regexTableNames, tableSource } from "./registry.ts";
 import { ReloadableTable, TableReloadError } from "./reloadable.ts";
 import type { Table } from "./table.ts";
 
@@ -14,15 +14,21 @@ export class TableSet {
     this.#tables = tables;
   }
 
-  /** Opens every table the configuration declares; the error names the table and path. */
+  /**
+   * Opens every table the configuration declares, checking the patterns of the tables
+   * `match … regex` criteria use, at start and at every reload. The error is a
+   * `TableLoadError` naming the table, the file and the line.
+   */
   static async open(
-    config: Pick<Config, "tables">,
+    config: Pick<Config, "tables"> & Partial<Pick<Config, "matches">>,
     options: OpenTablesOptions,
   ): Promise<TableSet> {
     const tables = new Map<string, ReloadableTable>();
+    const regexTables = regexTableNames(config);
     try {
       for (const decl of config.tables) {
-        const load = () => openTable(decl, options.baseDir);
+        const regex = regexTables.has(decl.name);
+        const load = () => openTable(decl, options.baseDir, { regex });
         const source = tableSource(decl, options.baseDir);
         tables.set(decl.name, await ReloadableTable.open(decl.name, { load, source }));
       }

@@ -77,7 +77,7 @@ Deno.test("openTables() names the table and path of a missing file for every bac
     await assertRejects(
       () => openTables({ tables: [backend("t", kind, "/etc/x.conf")] }, { baseDir: dir }),
       Error,
-      `Cannot open table "t": backend "${kind}" is not supported by this build`,
+      `Cannot load table "t" from "smtpd.conf", line 1: backend "${kind}" is not supported by this build`,
     );
   }
   await Deno.remove(dir, { recursive: true });
