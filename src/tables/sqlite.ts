@@ -65,17 +65,20 @@ export class SqliteTable implements Table {
       throw toTableLoadError(place, error);
     }
     const at = (key: string) => ({ ...place, line: config.lines.get(key) });
+    // SQLite's message may end with the path already named.
+    const dbFailure = (what: string, error: unknown) =>
+      new TableLoadError(
+        at("dbpath"),
+        `cannot ${what} "${config.dbpath}": ${
+          errorMessage(error).replace(`: ${config.dbpath}`, "")
+        }`,
+        { cause: error },
+      );
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(config.dbpath, { readOnly: true });
     } catch (error) {
-      throw new TableLoadError(
-        at("dbpath"),
-        `cannot open "${config.dbpath}": ${errorMessage(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw dbFailure("open", error);
     }
     try {
       db.exec("PRAGMA busy_timeout = 2000");
@@ -83,13 +86,7 @@ export class SqliteTable implements Table {
       db.prepare("SELECT 1 FROM sqlite_schema LIMIT 1").all();
     } catch (error) {
       db.close();
-      throw new TableLoadError(
-        at("dbpath"),
-        `cannot read "${config.dbpath}": ${errorMessage(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw dbFailure("read", error);
     }
     const statements: Partial<Record<SqliteService, StatementSync>> = {};
     for (const [service, sql] of Object.entries(config.queries) as [SqliteService, string][]) {

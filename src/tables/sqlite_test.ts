@@ -77,7 +77,7 @@ Deno.test("SqliteTable.open() names the table and the file at fault", async () =
   await assertRejects(
     () => SqliteTable.open("t", `${dir}/a.conf`),
     TableLoadError,
-    `Cannot load table "t" from "${dir}/a.conf", line 1: cannot open "${dir}/missing.db"`,
+    `Cannot load table "t" from "${dir}/a.conf", line 1: cannot open "${dir}/missing.db": unable to open database file`,
   );
   new DatabaseSync(`${dir}/ok.db`).close();
   await Deno.writeTextFile(
