@@ -1,5 +1,7 @@
-// The limits of one listener's sessions and their defaults (OpenSMTPD's, and RFC 5321's
-// line lengths). The session, the line reader and the listener enforce them.
+// The limits of one listener's sessions. The session, the line reader and the listener
+// enforce them; their defaults are config/defaults.ts's DEFAULT_SMTP_LIMITS.
+
+import { DEFAULT_SMTP_LIMITS } from "../config/mod.ts";
 
 /** Limits of one listener's sessions. */
 export interface SmtpLimits {
@@ -27,17 +29,5 @@ export interface SmtpLimits {
   readonly maxErrors: number;
 }
 
-/** OpenSMTPD's defaults, and RFC 5321's line limits. */
-export const DEFAULT_LIMITS: SmtpLimits = {
-  maxMessageSize: 35 * 1024 * 1024,
-  maxRcpt: 1000,
-  maxMails: 100,
-  idleTimeoutMs: 300_000,
-  dataTimeoutMs: 180_000,
-  maxSessions: 10_000,
-  maxSessionsPerClient: 100,
-  greetingDelayMs: 0,
-  commandLineMax: 512,
-  textLineMax: 1000,
-  maxErrors: 10,
-};
+/** OpenSMTPD's defaults, and RFC 5321's line limits: the configuration box's table. */
+export const DEFAULT_LIMITS: SmtpLimits = DEFAULT_SMTP_LIMITS;

@@ -101,6 +101,8 @@ Deno.test("no source file but src/config/defaults.ts writes down a default's val
     /4 \* 24 \* 3600/,
     /["'`]\/etc\/mail\/aliases["'`]/,
     /\?\? 300_?000\b/,
+    /35 \* 1024 \* 1024/,
+    /\b(?:idleTimeoutMs|dataTimeoutMs|commandLineMax|textLineMax): \d/,
   ];
   const found: string[] = [];
   for await (const file of sourceFiles(`${ROOT}src`)) {
