@@ -3,9 +3,7 @@
 export { parseMakemapInput, runMakemap, runNewaliases } from "./makemap.ts";
 export type { MakemapOptions, MakemapType } from "./makemap.ts";
 export { runSendmail } from "./sendmail.ts";
-export { formatQueueLine, runMailq } from "./mailq.ts";
+export { runMailq } from "./mailq.ts";
 export { runFlush } from "./flush_command.ts";
-export { prepareMessage, splitAddressList } from "./enqueue.ts";
-export type { EnqueueRequest, PreparedMessage } from "./enqueue.ts";
 export { loadCommandConfig } from "./config_file.ts";
 export { parseCommandLine } from "./command_line.ts";

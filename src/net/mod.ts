@@ -3,7 +3,6 @@
 export {
   blockContains,
   enclosingBlock,
-  formatIp,
   formatNetBlock,
   parseIp,
   parseNetBlock,

@@ -10,7 +10,6 @@ export { openQueue, Queue, randomHex } from "./sqlite_store.ts";
 export type { CommitListener, CommitOptions, QueueOptions, QueueStats } from "./sqlite_store.ts";
 export { startScheduler } from "./scheduler.ts";
 export type { DeliverFunction, DeliveryOutcome, Scheduler, SchedulerOptions } from "./scheduler.ts";
-export { ManualClock, SYSTEM_CLOCK } from "./clock.ts";
 export type { Clock } from "./clock.ts";
 export { parseQueueKey } from "./content_codec.ts";
 export { rfc5322Date } from "./report.ts";
