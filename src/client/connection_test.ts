@@ -1,0 +1,183 @@
+// The client core against a scripted server on a real socket: replies split and joined
+// across packets, bare-LF lines, the 512-octet line limit, capabilities, dot-stuffing of
+// an empty body, and a deadline on a silent server.
+
+import { assertEquals, assertStringIncludes, assertTrue } from "../../test/assert.ts";
+import { ChannelError } from "./channel.ts";
+import { ClientConnection } from "./connection.ts";
+import { dotStuff } from "./dot_stuff.ts";
+import { replyText } from "./reply.ts";
+import { uniformTimeouts } from "./timeouts.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A server that sends `script` chunks in answer to each line received, recording the lines. */
+function scriptedServer(greeting: string[], answers: Record<string, string[]>) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received: string[] = [];
+  const done = (async () => {
+    const conn = await listener.accept();
+    try {
+      for (const chunk of greeting) await conn.write(encoder.encode(chunk));
+      let pending = "";
+      const buffer = new Uint8Array(4096);
+      for (;;) {
+        const n = await conn.read(buffer);
+        if (n === null) return;
+        pending += decoder.decode(buffer.subarray(0, n));
+        let end;
+        while ((end = pending.indexOf("\r\n")) >= 0) {
+          const line = pending.slice(0, end);
+          pending = pending.slice(end + 2);
+          received.push(line);
+          const verb = received.at(-2) === "DATA" && line !== "." ? "" : line.split(" ")[0]!;
+          for (const chunk of answers[verb] ?? []) await conn.write(encoder.encode(chunk));
+          if (verb === "QUIT") return;
+        }
+      }
+    } catch {
+      // The client went away.
+    } finally {
+      conn.close();
+      listener.close();
+    }
+  })();
+  return { port: listener.addr.port, received, done };
+}
+
+Deno.test("ClientConnection reads replies split across packets and ended by bare LF", async () => {
+  const server = scriptedServer(["220 mx.te", "st ready\n"], {
+    EHLO: [
+      "250-mx.test\r\n250-SIZE 1000\r",
+      "\n250-AUTH=LOGIN\n250-auth plain login\r\n",
+      "250 STARTTLS\r\n",
+    ],
+    QUIT: ["221 bye\r\n"],
+  });
+  const conn = await ClientConnection.open({
+    transport: "tcp",
+    host: "127.0.0.1",
+    port: server.port,
+  }, {
+    protocol: "smtp",
+    timeouts: uniformTimeouts(10_000),
+  });
+  const greeting = await conn.greeting();
+  assertEquals(replyText(greeting), "220 mx.test ready");
+  const ehlo = await conn.hello("client.test");
+  assertEquals(ehlo.lines, ["mx.test", "SIZE 1000", "AUTH=LOGIN", "auth plain login", "STARTTLS"]);
+  assertEquals(conn.capabilities.maxSize, 1000);
+  assertEquals(conn.capabilities.authMechanisms, ["LOGIN", "PLAIN"]);
+  assertTrue(conn.capabilities.startTls);
+  await conn.quit();
+  await server.done;
+  assertEquals(server.received, ["EHLO client.test", "QUIT"]);
+});
+
+Deno.test("ClientConnection refuses a reply line longer than 512 octets", async () => {
+  const server = scriptedServer([`220 ${"x".repeat(507)}\r\n`], {});
+  const conn = await ClientConnection.open({
+    transport: "tcp",
+    host: "127.0.0.1",
+    port: server.port,
+  }, {
+    protocol: "smtp",
+    timeouts: uniformTimeouts(10_000),
+  });
+  let error: unknown;
+  try {
+    await conn.greeting();
+  } catch (e) {
+    error = e;
+  }
+  conn.close();
+  await server.done;
+  assertTrue(error instanceof ChannelError);
+  assertStringIncludes(String(error), "longer than 512 octets");
+});
+
+Deno.test("ClientConnection accepts a reply line of exactly 512 octets", async () => {
+  const server = scriptedServer([`220 ${"x".repeat(506)}\r\n`], { QUIT: ["221 bye\r\n"] });
+  const conn = await ClientConnection.open({
+    transport: "tcp",
+    host: "127.0.0.1",
+    port: server.port,
+  }, {
+    protocol: "smtp",
+    timeouts: uniformTimeouts(10_000),
+  });
+  assertEquals((await conn.greeting()).lines[0]!.length, 506);
+  await conn.quit();
+  await server.done;
+});
+
+Deno.test("ClientConnection refuses a multi-line reply whose codes differ", async () => {
+  const server = scriptedServer(["220-one\r\n250 two\r\n"], {});
+  const conn = await ClientConnection.open({
+    transport: "tcp",
+    host: "127.0.0.1",
+    port: server.port,
+  }, {
+    protocol: "smtp",
+    timeouts: uniformTimeouts(10_000),
+  });
+  let error: unknown;
+  await conn.greeting().catch((e) => (error = e));
+  conn.close();
+  await server.done;
+  assertStringIncludes(String(error), 'malformed reply line "250 two"');
+});
+
+Deno.test("ClientConnection gives up on a silent server when the deadline passes", async () => {
+  const server = scriptedServer([], {});
+  const conn = await ClientConnection.open({
+    transport: "tcp",
+    host: "127.0.0.1",
+    port: server.port,
+  }, {
+    protocol: "smtp",
+    timeouts: uniformTimeouts(300),
+  });
+  let error: unknown;
+  await conn.greeting().catch((e) => (error = e));
+  await server.done;
+  assertStringIncludes(String(error), "no answer within 300 ms");
+});
+
+Deno.test("ClientConnection sends an empty message as the bare terminator", async () => {
+  const server = scriptedServer(["220 ready\r\n"], {
+    EHLO: ["250 mx.test\r\n"],
+    MAIL: ["250 ok\r\n"],
+    RCPT: ["250 ok\r\n"],
+    DATA: ["354 go\r\n"],
+    ".": ["250 queued\r\n"],
+    QUIT: ["221 bye\r\n"],
+  });
+  const conn = await ClientConnection.open({
+    transport: "tcp",
+    host: "127.0.0.1",
+    port: server.port,
+  }, {
+    protocol: "smtp",
+    timeouts: uniformTimeouts(10_000),
+  });
+  await conn.greeting();
+  await conn.hello("c.test");
+  await conn.mail("a@b.test");
+  await conn.rcpt("c@d.test");
+  const { start, ends } = await conn.data(new Uint8Array(0));
+  assertEquals([start.code, ends.map((r) => r.code)], [354, [250]]);
+  await conn.quit();
+  await server.done;
+  // DATA is followed directly by the dot: no empty line was added to the message.
+  assertEquals(server.received.slice(3), ["DATA", ".", "QUIT"]);
+});
+
+Deno.test("dotStuff() doubles leading dots and ends the last line", () => {
+  const text = (s: string) => decoder.decode(dotStuff(encoder.encode(s)));
+  assertEquals(text(""), ".\r\n");
+  assertEquals(text("a\r\n"), "a\r\n.\r\n");
+  assertEquals(text(".a\r\n..b\r\nc"), "..a\r\n...b\r\nc\r\n.\r\n");
+  assertEquals(text("."), "..\r\n.\r\n");
+});

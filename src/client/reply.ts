@@ -1,0 +1,50 @@
+// Server replies (RFC 5321 §4.2): `NNN-text` lines continue, `NNN text` (or bare `NNN`)
+// ends the reply; every line of one reply carries the same code; a line is at most 512
+// octets with its CRLF (§4.5.3.1.5).
+
+import { type Channel, ChannelError } from "./channel.ts";
+
+/** One whole reply. */
+export interface Reply {
+  readonly code: number;
+  /** The text of each line, without code and separator. */
+  readonly lines: readonly string[];
+}
+
+/** RFC 5321 §4.5.3.1.5: a reply line, CRLF included. */
+export const REPLY_LINE_LIMIT = 512;
+
+const LINE_REGEXP = /^([2-5][0-9][0-9])(?:([ -])(.*))?$/;
+
+/** Reads one reply, however many lines and packets it spans. */
+export async function readReply(channel: Channel, timeoutMs: number): Promise<Reply> {
+  const lines: string[] = [];
+  let code: string | undefined;
+  for (;;) {
+    const line = await channel.readLine(timeoutMs, REPLY_LINE_LIMIT);
+    const m = LINE_REGEXP.exec(line);
+    if (!m || (code !== undefined && m[1] !== code)) {
+      throw new ChannelError(`malformed reply line "${printable(line)}"`);
+    }
+    code = m[1]!;
+    lines.push(m[3] ?? "");
+    if (m[2] !== "-") return { code: Number(code), lines };
+  }
+}
+
+/** The reply as one line for logs and reports: `550 5.1.1 no such user`. */
+export function replyText(reply: Reply): string {
+  const text = reply.lines.filter((l) => l !== "").join(" ");
+  return text === "" ? String(reply.code) : `${reply.code} ${text}`;
+}
+
+/** True for 2xx. */
+export function isPositive(reply: Reply): boolean {
+  return reply.code >= 200 && reply.code < 300;
+}
+
+function printable(line: string): string {
+  const shown = line.length > 80 ? `${line.slice(0, 80)}…` : line;
+  // Control characters from a hostile server stay out of the log.
+  return [...shown].map((c) => (c < " " || c === "\x7f" ? "?" : c)).join("");
+}

@@ -1,0 +1,79 @@
+// One mail transaction on an open connection: MAIL, a RCPT per recipient, DATA. Each
+// recipient's result comes from the reply that decided it (RFC 5321 §4.2.1: 2yz done,
+// 4yz later, 5yz never), and for LMTP from its own reply after the dot (RFC 2033 §4.2).
+
+import { failureFromReply, permfail } from "../mail/mod.ts";
+import type { DeliveryResult } from "../mail/mod.ts";
+import type { ClientConnection } from "./connection.ts";
+import { isPositive, type Reply, replyText } from "./reply.ts";
+
+/** What one transaction carries. */
+export interface Transaction {
+  /** The envelope sender; "" is the null sender, `MAIL FROM:<>`. */
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  /** The message with CRLF line ends, not dot-stuffed. */
+  readonly content: Uint8Array;
+  /** ESMTP parameters for MAIL (SIZE=, BODY=…), when the server offers them. */
+  readonly mailParameters?: readonly string[];
+}
+
+/** Each recipient's result so far, and the reply that last ended the dialogue's progress. */
+export interface TransactionState {
+  /** One slot per recipient, filled as replies decide them. */
+  readonly results: (DeliveryResult | undefined)[];
+  /** True once the server has answered the final dot (the connection can take more). */
+  completed: boolean;
+}
+
+const OK: DeliveryResult = { kind: "ok" };
+
+/**
+ * Runs the transaction, filling `state.results`. A ChannelError (connection lost, timeout,
+ * garbled reply) propagates, leaving the undecided recipients empty for the caller to fill.
+ */
+export async function runTransaction(
+  conn: ClientConnection,
+  tx: Transaction,
+  state: TransactionState,
+): Promise<void> {
+  const { results } = state;
+  if (!isSafeAddress(tx.sender)) {
+    results.fill(permfail(`invalid sender address "${tx.sender}"`));
+    return;
+  }
+  const mail = await conn.mail(tx.sender, tx.mailParameters ?? []);
+  if (!isPositive(mail)) {
+    results.fill(failureFromReply(mail.code, replyText(mail)));
+    return;
+  }
+  const accepted: number[] = [];
+  for (const [index, recipient] of tx.recipients.entries()) {
+    if (!isSafeAddress(recipient)) {
+      results[index] = permfail(`invalid recipient address "${recipient}"`);
+      continue;
+    }
+    const reply = await conn.rcpt(recipient);
+    if (isPositive(reply)) accepted.push(index);
+    else results[index] = failureFromReply(reply.code, replyText(reply));
+  }
+  if (accepted.length === 0) return;
+  const { start, ends } = await conn.data(tx.content);
+  if (ends.length === 0) {
+    const failed = failureFromReply(start.code, replyText(start));
+    for (const index of accepted) results[index] = failed;
+    return;
+  }
+  // SMTP: one reply for every accepted recipient; LMTP: one each, in RCPT order.
+  for (const [n, index] of accepted.entries()) results[index] = resultOf(ends[n] ?? ends[0]!);
+  state.completed = true;
+}
+
+function resultOf(reply: Reply): DeliveryResult {
+  return isPositive(reply) ? OK : failureFromReply(reply.code, replyText(reply));
+}
+
+// CR, LF or angle brackets in an address would inject or garble commands.
+function isSafeAddress(address: string): boolean {
+  return !/[\r\n<>]/.test(address);
+}
