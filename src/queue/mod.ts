@@ -6,8 +6,10 @@ export type {
   NewMessage,
   QueuedEnvelope,
 } from "./envelope.ts";
-export { openQueue, Queue, randomHex } from "./sqlite_store.ts";
+export { openQueue, Queue } from "./sqlite_store.ts";
+export { randomHex } from "./sqlite_rows.ts";
 export type { CommitListener, CommitOptions, QueueOptions, QueueStats } from "./sqlite_store.ts";
+export type { MessageInfo } from "./sqlite_reads.ts";
 export { startScheduler } from "./scheduler.ts";
 export type { DeliverFunction, DeliveryOutcome, Scheduler, SchedulerOptions } from "./scheduler.ts";
 export type { Clock } from "./clock.ts";

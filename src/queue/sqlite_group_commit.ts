@@ -1,0 +1,271 @@
+// Every write to the queue file — new messages and delivery results alike — made in one
+// event-loop turn goes into one transaction with one fsync (group commit), each write in
+// its own savepoint so that one bad write fails alone.
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { NewMessage, QueuedEnvelope } from "./envelope.ts";
+
+/** One change to the queue file. */
+export type QueueWrite =
+  | {
+    kind: "message";
+    message: NewMessage;
+    msgid: string;
+    envelopes: QueuedEnvelope[];
+    /** The body as stored (encoded), and the codec flags it was stored with. */
+    stored: Uint8Array;
+    flags: number;
+    /** Envelopes whose report this message is: removed in the same transaction. */
+    consumes: readonly QueuedEnvelope[];
+  }
+  | { kind: "delivered"; envelope: QueuedEnvelope; keepForReport: boolean }
+  | { kind: "deferred"; envelope: QueuedEnvelope; nextTry: number; error: string; warned: number }
+  | { kind: "failed"; envelope: QueuedEnvelope; error: string }
+  | { kind: "removed"; envelopes: readonly QueuedEnvelope[] }
+  | { kind: "expanded"; envelope: QueuedEnvelope; children: readonly QueuedEnvelope[] };
+
+interface PendingWrite {
+  write: QueueWrite;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Options of {@link GroupCommit}. */
+export interface GroupCommitOptions {
+  readonly now: () => number;
+  /** The lease new envelopes are written with, if any (a daemon delivers what it receives). */
+  readonly newLease: (now: number) => { owner: string; until: number } | undefined;
+}
+
+/** The writer of the queue file: batches writes, commits them, settles their promises. */
+export class GroupCommit {
+  #db: DatabaseSync;
+  #now: () => number;
+  #newLease: GroupCommitOptions["newLease"];
+  #pending: PendingWrite[] = [];
+  #urgentScheduled = false;
+  #lazyScheduled = false;
+  #commits = 0;
+  #closed = false;
+  #fullSync = true;
+  #stmt: Record<
+    | "insertMessage"
+    | "insertEnvelope"
+    | "deleteEnvelope"
+    | "deleteMessageIfDone"
+    | "defer"
+    | "settle"
+    | "savepoint"
+    | "release",
+    StatementSync
+  >;
+
+  constructor(db: DatabaseSync, options: GroupCommitOptions) {
+    this.#db = db;
+    this.#now = options.now;
+    this.#newLease = options.newLease;
+    this.#stmt = {
+      insertMessage: db.prepare(
+        "INSERT INTO messages (msgid, sender, helo, src, created_at, size, flags, content, dsn_ret, dsn_envid, smtputf8) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      insertEnvelope: db.prepare(
+        "INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, dsn_notify, dsn_orcpt, expires_at, lease_owner, lease_until, dest, target, hops) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      deleteEnvelope: db.prepare("DELETE FROM envelopes WHERE evpid = ?"),
+      deleteMessageIfDone: db.prepare(
+        "DELETE FROM messages WHERE msgid = ? AND NOT EXISTS (SELECT 1 FROM envelopes WHERE msgid = ?)",
+      ),
+      defer: db.prepare(
+        "UPDATE envelopes SET next_try = ?, attempts = attempts + 1, last_try = ?, last_error = ?, warned = ?, lease_owner = NULL, lease_until = 0 WHERE evpid = ?",
+      ),
+      // A failed or delivered envelope keeps its lease: its holder queues the report.
+      settle: db.prepare(
+        "UPDATE envelopes SET state = ?, attempts = attempts + 1, last_try = ?, last_error = ? WHERE evpid = ?",
+      ),
+      savepoint: db.prepare("SAVEPOINT w"),
+      release: db.prepare("RELEASE w"),
+    };
+  }
+
+  /** Transactions committed so far (a group counts once). */
+  get commits(): number {
+    return this.#commits;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // New messages are flushed in the next task: a client waits for that 250. Delivery
+  // results can wait a timer tick, so that many of them share one transaction.
+  /** Resolves once the transaction holding the write is committed. */
+  write(write: QueueWrite): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("The queue is closed"));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ write, resolve, reject });
+      if (write.kind === "message") {
+        if (!this.#urgentScheduled) {
+          this.#urgentScheduled = true;
+          nextTask(() => this.#flush());
+        }
+      } else if (!this.#lazyScheduled) {
+        this.#lazyScheduled = true;
+        setTimeout(() => {
+          this.#lazyScheduled = false;
+          this.#flush();
+        }, 0);
+      }
+    });
+  }
+
+  /** Commits what is pending; later writes are refused. */
+  close(): void {
+    if (this.#closed) return;
+    this.#flush();
+    this.#closed = true;
+  }
+
+  #flush(): void {
+    this.#urgentScheduled = false;
+    const batch = this.#pending;
+    if (batch.length === 0 || this.#closed) return;
+    this.#pending = [];
+    const failures = new Map<PendingWrite, unknown>();
+    try {
+      this.#setDurability(batch.some((p) => p.write.kind === "message"));
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        for (const p of batch) {
+          this.#stmt.savepoint.run();
+          try {
+            this.#apply(p.write);
+            this.#stmt.release.run();
+          } catch (error) {
+            this.#db.exec("ROLLBACK TO w; RELEASE w");
+            failures.set(p, error);
+          }
+        }
+        this.#db.exec("COMMIT");
+      } catch (error) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw error;
+      }
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    this.#commits++;
+    for (const p of batch) {
+      if (failures.has(p)) p.reject(failures.get(p));
+      else p.resolve();
+    }
+  }
+
+  // A transaction holding a new message is fsynced before its 250 (synchronous=FULL). One
+  // holding only delivery results is not (NORMAL: in WAL mode it survives a crash of the
+  // process, and the next FULL commit or checkpoint makes it durable): after a power cut
+  // such a result may be lost and the delivery repeated — at-least-once — while it saves
+  // one fsync per delivery on the path every message takes.
+  #setDurability(full: boolean): void {
+    if (this.#fullSync === full) return;
+    this.#db.exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    this.#fullSync = full;
+  }
+
+  #apply(write: QueueWrite): void {
+    const s = this.#stmt;
+    const now = this.#now();
+    switch (write.kind) {
+      case "message": {
+        const m = write.message;
+        s.insertMessage.run(
+          write.msgid,
+          m.sender,
+          m.helo,
+          m.src,
+          now,
+          m.content.byteLength,
+          write.flags,
+          write.stored,
+          m.dsnRet ?? null,
+          m.dsnEnvid ?? null,
+          m.smtputf8 ? 1 : 0,
+        );
+        this.#insertEnvelopes(write.envelopes, now);
+        for (const e of write.consumes) this.#removeEnvelope(e);
+        return;
+      }
+      case "expanded":
+        this.#insertEnvelopes(write.children, now);
+        s.deleteEnvelope.run(write.envelope.evpid);
+        return;
+      case "delivered":
+        if (write.keepForReport) {
+          s.settle.run("delivered", now, null, write.envelope.evpid);
+        } else {
+          this.#removeEnvelope(write.envelope);
+        }
+        return;
+      case "deferred":
+        s.defer.run(write.nextTry, now, write.error, write.warned, write.envelope.evpid);
+        return;
+      case "failed":
+        s.settle.run("failed", now, write.error, write.envelope.evpid);
+        return;
+      case "removed":
+        for (const e of write.envelopes) this.#removeEnvelope(e);
+        return;
+    }
+  }
+
+  // New envelopes (of a new message, or of an expansion) are leased to this process when
+  // it delivers what it commits.
+  #insertEnvelopes(envelopes: readonly QueuedEnvelope[], now: number): void {
+    const lease = this.#newLease(now);
+    for (const e of envelopes) {
+      this.#stmt.insertEnvelope.run(
+        e.evpid,
+        e.msgid,
+        e.rcpt,
+        e.action,
+        e.user ?? null,
+        e.createdAt,
+        now,
+        e.dsnNotify?.join(",") ?? null,
+        e.dsnOrcpt ?? null,
+        e.expiresAt,
+        lease?.owner ?? null,
+        lease?.until ?? 0,
+        e.dest ?? null,
+        e.target ?? null,
+        e.hops ?? 0,
+      );
+    }
+  }
+
+  #removeEnvelope(envelope: QueuedEnvelope): void {
+    this.#stmt.deleteEnvelope.run(envelope.evpid);
+    this.#stmt.deleteMessageIfDone.run(envelope.msgid, envelope.msgid);
+  }
+}
+
+// Runs a function as a new task, after the tasks already queued. (setImmediate waits for
+// unrelated I/O in this runtime, and setTimeout(0) for a whole timer tick.) The channel
+// exists only while a task is pending, so it never keeps an idle process alive.
+const taskQueue: (() => void)[] = [];
+let taskChannel: MessageChannel | undefined;
+
+function nextTask(fn: () => void): void {
+  taskQueue.push(fn);
+  if (taskChannel) return;
+  const channel = new MessageChannel();
+  taskChannel = channel;
+  channel.port1.onmessage = () => {
+    taskChannel = undefined;
+    channel.port1.close();
+    channel.port2.close();
+    for (const task of taskQueue.splice(0)) task();
+  };
+  channel.port2.postMessage(0);
+}
