@@ -5,7 +5,7 @@
 
 import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
-import { openOffline } from "../daemon/mod.ts";
+import { openRuntime } from "../daemon/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { flushQueue, type FlushSummary } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
@@ -32,7 +32,7 @@ export async function runFlush(args: readonly string[]): Promise<number> {
   const started = performance.now();
   let summary: FlushSummary;
   try {
-    const runtime = await openOffline(loaded.config, { log, leaseOnCommit: true });
+    const runtime = await openRuntime(loaded.config, { log, leaseOnCommit: true });
     try {
       const bar = !flags.json && Deno.stderr.isTerminal() ? progressBar() : undefined;
       summary = await flushQueue({

@@ -5,7 +5,7 @@
 
 import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
-import { LOCAL_SESSION, type OfflineRuntime, openOffline } from "../daemon/mod.ts";
+import { LOCAL_SESSION, openRuntime, type Runtime } from "../daemon/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { randomHex } from "../queue/mod.ts";
 import type { RuleVerdict } from "../rules/mod.ts";
@@ -201,13 +201,13 @@ async function speakSmtp(configFlag: string | undefined, flags: SendmailFlags): 
 async function withRuntime(
   configFlag: string | undefined,
   flags: SendmailFlags,
-  work: (runtime: OfflineRuntime) => Promise<number>,
+  work: (runtime: Runtime) => Promise<number>,
 ): Promise<number> {
   const loaded = await loadCommandConfig("sendmail", configFlag);
   if ("exit" in loaded) return loaded.exit;
-  let runtime: OfflineRuntime;
+  let runtime: Runtime;
   try {
-    runtime = await openOffline(loaded.config, {
+    runtime = await openRuntime(loaded.config, {
       log: flags.v ? createLogger({ verbose: true }) : SILENT_LOGGER,
     });
   } catch (error) {

@@ -1,31 +1,18 @@
-// Wires the boxes into a running daemon: config → tables → ruleset → listeners → queue →
-// scheduler → delivery. Owns start-up order and orderly shutdown, nothing else.
+// A running daemon: the listeners and the scheduler over the runtime openRuntime() builds
+// (tables, ruleset, queue, delivery). Owns start-up order and orderly shutdown, nothing else.
 
-import { type Config, DEFAULTS } from "../config/mod.ts";
-import { createDeliveryRouter, createMailboxWriter } from "../delivery/mod.ts";
-import type { Logger } from "../log/mod.ts";
-import { errorMessage } from "../mail/mod.ts";
+import type { Config } from "../config/mod.ts";
 import { type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
-import { compileRuleset } from "../rules/mod.ts";
 import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
-import { createUserExists, createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
-import { findServerName, localAddresses } from "./server_name.ts";
-import { checkTableUses } from "./table_uses.ts";
+import { localAddresses } from "./server_name.ts";
 import { listenerTls } from "./certificates.ts";
 import { listenerAuth } from "./listener_auth.ts";
-import { createRdnsResolver, type RdnsOptions } from "./rdns.ts";
-import { openConfiguredQueue, routeExpanded, routeReport } from "./queue_setup.ts";
+import { createRdnsResolver } from "./rdns.ts";
+import { openRuntime, type RuntimeSettings } from "./runtime.ts";
 
-/** Options of {@link startDaemon}. */
-export interface DaemonOptions {
+/** Options of {@link startDaemon}: the configuration, and the settings every runtime takes. */
+export interface DaemonOptions extends RuntimeSettings {
   readonly config: Config;
-  readonly log: Logger;
-  /** Overrides the queue location (as SMTPD_QUEUE_DIR does). */
-  readonly queueDir?: string;
-  /** DNS settings (tests point the resolver at a server of their own). */
-  readonly dns?: RdnsOptions;
-  /** The port relayed mail reaches MX hosts on (25; tests use another). */
-  readonly mxPort?: number;
 }
 
 /** A running daemon. */
@@ -41,44 +28,18 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-/** The queue directory: the override, else SMTPD_QUEUE_DIR, else `queue path`, else the default. */
-export function queueDirectory(config: Config, override?: string): string {
-  const fromEnv = Deno.env.get("SMTPD_QUEUE_DIR");
-  const chosen = override ?? (fromEnv || undefined) ?? config.queue.path;
-  return chosen ? resolvePath(configDir(config), chosen) : DEFAULTS.queuePath;
-}
-
-/** The directory relative paths of a configuration are resolved against. */
-export function configDir(config: Config): string {
-  const slash = config.file.lastIndexOf("/");
-  return slash === -1 ? Deno.cwd() : slash === 0 ? "/" : config.file.slice(0, slash);
-}
-
 /** Starts a daemon for a loaded configuration. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, log } = options;
-  const baseDir = configDir(config);
-  const serverName = await findServerName(config.hostname);
-  const tables = await TableSet.open(config, { baseDir });
-  try {
-    checkTableUses(config, tables);
-  } catch (error) {
-    tables.close();
-    throw error;
-  }
-  const userExists = createUserExists();
-  const compile = () =>
-    compileRuleset(config, { tables: tables.tables, localNames: [serverName], userExists });
-  // Compiled rules copy small tables into memory: a reload compiles them again.
-  let ruleset = compile();
-  const queueDir = queueDirectory(config, options.queueDir);
-  let queue: Queue;
-  try {
-    queue = await openConfiguredQueue(config, queueDir, { log, leaseOnCommit: true });
-  } catch (error) {
-    tables.close();
-    throw error;
-  }
+  // The daemon delivers what it receives: new envelopes are leased to it at once.
+  const runtime = await openRuntime(config, {
+    log,
+    leaseOnCommit: true,
+    ...(options.queueDir === undefined ? {} : { queueDir: options.queueDir }),
+    ...(options.dns ? { dns: options.dns } : {}),
+    ...(options.mxPort ? { mxPort: options.mxPort } : {}),
+  });
+  const { baseDir, serverName, queue, queueDir, tables } = runtime;
   const local = localAddresses();
   // Reverse DNS costs a lookup per connection: done only when a rule asks about it.
   const resolveRdns = config.matches.some((m) => m.criteria.some((c) => c.kind === "from-rdns"))
@@ -86,30 +47,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     : undefined;
   const isLocalAddress = (ip: string) => local.has(ip.startsWith("::ffff:") ? ip.slice(7) : ip);
 
-  const asUsers = runsAsRoot();
-  const writer = createMailboxWriter({ log, asUsers });
-  const deliver = createDeliveryRouter({
-    config,
-    baseDir,
-    lookupUser: createUserLookup(),
-    log,
-    tables: tables.tables,
-    route: (address, sender) => routeExpanded(ruleset, address, sender),
-    writer,
-    asUsers,
-    relay: {
-      hostname: serverName,
-      ...(options.dns ? { dns: options.dns } : {}),
-      ...(options.mxPort ? { mxPort: options.mxPort } : {}),
-    },
-  });
   const scheduler: Scheduler = startScheduler({
     queue,
-    deliver,
+    deliver: runtime.deliver,
     log,
     hostname: serverName,
     warnIntervals: config.bounceWarnIntervals,
-    routeReport: (rcpt) => routeReport(ruleset, rcpt),
+    routeReport: runtime.routeReport,
   });
 
   const servers: SmtpServer[] = [];
@@ -136,7 +80,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               ? {}
               : { greetingDelayMs: config.smtp.greetingDelay * 1000 }),
           },
-          decide: (session, envelope) => ruleset(session, envelope),
+          decide: (session, envelope) => runtime.ruleset(session, envelope),
           submit: (message) => queue.commit(message).then(() => undefined),
           isLocalAddress,
           ...(resolveRdns ? { resolveRdns } : {}),
@@ -147,9 +91,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (error) {
     await Promise.all(servers.map((s) => s.close()));
     await scheduler.stop();
-    await writer.close();
-    queue.close();
-    tables.close();
+    await runtime.close();
     throw error;
   }
   for (const s of servers) log.info(`smtpd: listening on ${s.address} port ${s.port}`);
@@ -161,31 +103,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     listeners: servers.map((s) => ({ address: s.address, port: s.port })),
     queue,
     async reloadTables() {
-      for (const failure of await tables.reloadAll()) log.warn(`smtpd: ${failure.message}`);
-      try {
-        ruleset = compile();
-      } catch (error) {
-        log.warn(`smtpd: the rules keep their previous form: ${errorMessage(error)}`);
-        return;
-      }
-      log.info("smtpd: tables reloaded");
+      if (await runtime.reloadTables()) log.info("smtpd: tables reloaded");
     },
     async stop() {
       await Promise.all(servers.map((s) => s.close()));
       await scheduler.stop();
-      await writer.close();
-      queue.close();
-      tables.close();
+      await runtime.close();
       log.info("smtpd: stopped");
     },
   };
-}
-
-/** Whether deliveries run as their users: the daemon is root. */
-export function runsAsRoot(): boolean {
-  try {
-    return Deno.uid() === 0;
-  } catch {
-    return false;
-  }
 }

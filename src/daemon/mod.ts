@@ -1,9 +1,9 @@
 // Public face of the daemon box: start and stop a whole server from a configuration.
-export { configDir, queueDirectory, startDaemon } from "./daemon.ts";
+export { startDaemon } from "./daemon.ts";
 export type { Daemon, DaemonOptions } from "./daemon.ts";
+export { configDir, openRuntime, queueDirectory } from "./runtime.ts";
+export type { Runtime, RuntimeOptions, RuntimeSettings } from "./runtime.ts";
 export { findServerName, localAddresses } from "./server_name.ts";
-export { openOffline } from "./offline.ts";
-export type { OfflineOptions, OfflineRuntime } from "./offline.ts";
 export { LOCAL_SESSION, openConfiguredQueue, routeReport } from "./queue_setup.ts";
 export { describeStalls, startStallMonitor } from "./stall_monitor.ts";
 export type { StallMonitor, StallReport } from "./stall_monitor.ts";

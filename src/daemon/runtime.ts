@@ -1,0 +1,149 @@
+// The one wiring of a configuration into working parts — tables, ruleset, queue and the
+// delivery function with its relay and DNS settings — shared by the daemon and by the
+// commands that work without one (sendmail, queue flush), so the two cannot drift apart.
+
+import { type Config, DEFAULTS } from "../config/mod.ts";
+import { createDeliveryRouter, createMailboxWriter } from "../delivery/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
+import type { DeliverFunction, Queue } from "../queue/mod.ts";
+import { compileRuleset, type Ruleset } from "../rules/mod.ts";
+import { createUserExists, createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
+import { openConfiguredQueue, routeExpanded, routeReport } from "./queue_setup.ts";
+import type { RdnsOptions } from "./rdns.ts";
+import { findServerName } from "./server_name.ts";
+import { checkTableUses } from "./table_uses.ts";
+
+/** Where a runtime finds its queue and the network: the same for the daemon and the commands. */
+export interface RuntimeSettings {
+  readonly log: Logger;
+  /** Overrides the queue location (as SMTPD_QUEUE_DIR does). */
+  readonly queueDir?: string;
+  /** DNS settings (tests point the resolver at a server of their own). */
+  readonly dns?: RdnsOptions;
+  /** The port relayed mail reaches MX hosts on (25; tests use another). */
+  readonly mxPort?: number;
+}
+
+/** Options of {@link openRuntime}. */
+export interface RuntimeOptions extends RuntimeSettings {
+  /** New envelopes are leased to this process (it delivers them itself: daemon, flush). */
+  readonly leaseOnCommit?: boolean;
+}
+
+/** A configuration opened for work: what the daemon runs on, and what the commands use. */
+export interface Runtime {
+  readonly config: Config;
+  /** The directory relative paths of the configuration are resolved against. */
+  readonly baseDir: string;
+  readonly serverName: string;
+  readonly tables: TableSet;
+  readonly queue: Queue;
+  readonly queueDir: string;
+  /** The compiled rules; {@link Runtime.reloadTables} compiles them again. */
+  readonly ruleset: Ruleset;
+  readonly deliver: DeliverFunction;
+  /** Where a report to `rcpt` goes: a local submission from `<>`. */
+  routeReport(rcpt: string): { action: string; user?: string } | undefined;
+  /**
+   * Reloads every table from its source and compiles the rules again; a failed table
+   * keeps its old contents, and rules that no longer compile keep their previous form
+   * (false).
+   */
+  reloadTables(): Promise<boolean>;
+  /** Lets running mailbox writes finish, closes the queue and the tables. */
+  close(): Promise<void>;
+}
+
+/** The queue directory: the override, else SMTPD_QUEUE_DIR, else `queue path`, else the default. */
+export function queueDirectory(config: Config, override?: string): string {
+  const fromEnv = Deno.env.get("SMTPD_QUEUE_DIR");
+  const chosen = override ?? (fromEnv || undefined) ?? config.queue.path;
+  return chosen ? resolvePath(configDir(config), chosen) : DEFAULTS.queuePath;
+}
+
+/** The directory relative paths of a configuration are resolved against. */
+export function configDir(config: Config): string {
+  const slash = config.file.lastIndexOf("/");
+  return slash === -1 ? Deno.cwd() : slash === 0 ? "/" : config.file.slice(0, slash);
+}
+
+/** Opens the tables, the ruleset, the queue and the delivery function of a configuration. */
+export async function openRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
+  const { log } = options;
+  const baseDir = configDir(config);
+  const serverName = await findServerName(config.hostname);
+  const tables = await TableSet.open(config, { baseDir });
+  const userExists = createUserExists();
+  const compile = () =>
+    compileRuleset(config, { tables: tables.tables, localNames: [serverName], userExists });
+  const queueDir = queueDirectory(config, options.queueDir);
+  // Compiled rules copy small tables into memory: a reload compiles them again.
+  let ruleset: Ruleset;
+  let queue: Queue;
+  try {
+    checkTableUses(config, tables);
+    ruleset = compile();
+    queue = await openConfiguredQueue(config, queueDir, {
+      log,
+      ...(options.leaseOnCommit ? { leaseOnCommit: true } : {}),
+    });
+  } catch (error) {
+    tables.close();
+    throw error;
+  }
+  const asUsers = runsAsRoot();
+  const writer = createMailboxWriter({ log, asUsers });
+  const deliver = createDeliveryRouter({
+    config,
+    baseDir,
+    lookupUser: createUserLookup(),
+    log,
+    tables: tables.tables,
+    route: (address, sender) => routeExpanded(ruleset, address, sender),
+    writer,
+    asUsers,
+    relay: {
+      hostname: serverName,
+      ...(options.dns ? { dns: options.dns } : {}),
+      ...(options.mxPort ? { mxPort: options.mxPort } : {}),
+    },
+  });
+  return {
+    config,
+    baseDir,
+    serverName,
+    tables,
+    queue,
+    queueDir,
+    get ruleset() {
+      return ruleset;
+    },
+    deliver,
+    routeReport: (rcpt) => routeReport(ruleset, rcpt),
+    async reloadTables() {
+      for (const failure of await tables.reloadAll()) log.warn(`smtpd: ${failure.message}`);
+      try {
+        ruleset = compile();
+      } catch (error) {
+        log.warn(`smtpd: the rules keep their previous form: ${errorMessage(error)}`);
+        return false;
+      }
+      return true;
+    },
+    async close() {
+      await writer.close();
+      queue.close();
+      tables.close();
+    },
+  };
+}
+
+// Deliveries run as their users when the process is root.
+function runsAsRoot(): boolean {
+  try {
+    return Deno.uid() === 0;
+  } catch {
+    return false;
+  }
+}
