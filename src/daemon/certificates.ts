@@ -4,6 +4,7 @@
 import type { Config, Listener } from "../config/mod.ts";
 import type { ListenerTls } from "../smtp/mod.ts";
 import { resolvePath } from "../tables/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** The TLS settings of a listener, or undefined when it offers none. */
 export async function listenerTls(
@@ -48,7 +49,7 @@ async function readPem(name: string, what: string, path: string): Promise<string
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new Error(`Cannot read the ${what} of "${name}" from "${path}": ${why}`);
   }
 }
