@@ -4,6 +4,7 @@
 // :include:, error:, addresses elsewhere) and ~/.forward.
 // As root, users are uid 4242 (deliveries run as them); otherwise the test's own uid.
 
+import { DatabaseSync } from "node:sqlite";
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
 import {
   freePort,
@@ -133,6 +134,20 @@ function send(port: number, to: string, body: string, from = "sender@client.test
   return sendMessage(port, { from, to: [to], body });
 }
 
+// The daemon records a delivery only once its writer or command has finished: with the
+// queue empty, every file a delivery writes is complete (an mda's output, a mbox lock).
+async function queueDrained(dir: string): Promise<void> {
+  await waitFor("every delivery recorded in the queue", () => {
+    const db = new DatabaseSync(`${dir}/queue/queue.sqlite`, { readOnly: true });
+    try {
+      const left = db.prepare("SELECT count(*) AS n FROM envelopes").get() as { n: number };
+      return left.n === 0 || undefined;
+    } finally {
+      db.close();
+    }
+  }, 60_000);
+}
+
 async function records(dir: string, prefix: string): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(`${dir}/records`)) {
@@ -231,6 +246,8 @@ Deno.test("mbox: From_ lines, >From quoting, read back by Python's mailbox modul
     const raw = await Deno.readTextFile(path);
     assertStringIncludes(raw, "\n>From here on, quoted.\n>>From there too.\n");
     assertStringIncludes(raw, "\nFrom MAILER-DAEMON ");
+    // The mailbox shows both messages before the writer lets go of its lock.
+    await queueDrained(f.dir);
     assertTrue(!(await exists(`${path}.lock`)), "the dot-lock is gone");
     const script = [
       "import mailbox, sys, json",
@@ -260,6 +277,7 @@ Deno.test("mda: the command gets OpenSMTPD's environment and the message; failur
       "the mda runs",
       async () => (await records(f.dir, "mda-carol")).length >= 3 || undefined,
     );
+    await queueDrained(f.dir);
     const base = (await records(f.dir, "mda-carol"))[0]!.replace(/\.\w+$/, "");
     const env = Object.fromEntries(
       (await Deno.readTextFile(`${f.dir}/records/${base}.env`)).trim().split("\n").map((l) => {
@@ -360,6 +378,7 @@ Deno.test("mda: hostile addresses never reach a shell with meaning", async () =>
         (await records(f.dir, "mda-")).filter((n) => n.endsWith(".args")).length >= accepted ||
         undefined,
     );
+    await queueDrained(f.dir);
     assertTrue(!(await exists(canary)), "no command ran from an address");
     for (const name of (await records(f.dir, "mda-")).filter((n) => n.endsWith(".args"))) {
       const args = (await Deno.readTextFile(`${f.dir}/records/${name}`)).trim().split("\n");
@@ -425,6 +444,7 @@ Deno.test("mda wrapper runs the command through it; forward-only delivers no loc
       "the wrapped mda",
       async () => (await records(f.dir, "mda-frank")).some((n) => n.endsWith(".env")) || undefined,
     );
+    await queueDrained(f.dir);
     const env = (await records(f.dir, "mda-frank")).find((n) => n.endsWith(".env"))!;
     assertStringIncludes(await Deno.readTextFile(`${f.dir}/records/${env}`), "WRAPPED=frank\n");
     const [outside] = await waitFor("the forward", async () => {
