@@ -97,6 +97,11 @@ export class DbTable implements Table {
 }
 
 function checkFormat(db: DatabaseSync): void {
+  // A damaged file would fail lookup by lookup; refused at load, it keeps the old table.
+  // (Checking the b-trees of a million-entry table takes about 0.2 s.)
+  const problem = db.prepare("PRAGMA quick_check(1)").get();
+  const verdict = String(Object.values(problem ?? {})[0]);
+  if (verdict !== "ok") throw new Error(`the table db is damaged: ${verdict}`);
   const pragma = (name: string) =>
     Number(Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0]);
   if (pragma("application_id") !== DB_APPLICATION_ID) {

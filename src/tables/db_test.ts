@@ -1,8 +1,9 @@
 import { DatabaseSync } from "node:sqlite";
-import { assertEquals, assertThrows } from "../../test/assert.ts";
+import { assertEquals, assertStringIncludes, assertThrows } from "../../test/assert.ts";
 import { runTableContract } from "./_table_contract.ts";
 import { DbTable } from "./db.ts";
 import { writeDbTable } from "./db_format.ts";
+import { TableLoadError } from "./table_error.ts";
 
 runTableContract("db", async (name, contents) => {
   const dir = await Deno.makeTempDir();
@@ -60,6 +61,23 @@ Deno.test("DbTable.open() names the table and the path of a missing or foreign f
   );
   await Deno.writeTextFile(`${dir}/text.db`, "root: gilles\n");
   assertThrows(() => DbTable.open("aliases", `${dir}/text.db`), Error, `${dir}/text.db`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("DbTable.open() refuses a damaged table db instead of failing lookup by lookup", async () => {
+  const dir = await Deno.makeTempDir();
+  const entries = Array.from({ length: 400 }, (_, i) => [`user${i}`, `v${i}`] as const);
+  await writeDbTable(`${dir}/aliases.db`, { shape: "map", entries });
+  const bytes = await Deno.readFile(`${dir}/aliases.db`);
+  // Scribble over the second page: a b-tree page of the entries.
+  const pageSize = (bytes[16]! << 8) | bytes[17]!;
+  bytes.fill(0x41, pageSize + 8, pageSize + 64);
+  await Deno.writeFile(`${dir}/damaged.db`, bytes);
+  const error = assertThrows(() => DbTable.open("aliases", `${dir}/damaged.db`), TableLoadError);
+  assertStringIncludes(
+    error.message,
+    `Cannot load table "aliases" from "${dir}/damaged.db": the table db is damaged: `,
+  );
   await Deno.remove(dir, { recursive: true });
 });
 

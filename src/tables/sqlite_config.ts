@@ -53,7 +53,7 @@ export function parseSqliteConfig(text: string, path: string): SqliteConfig {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === "" || line.startsWith("#")) continue;
-    const match = /^(\S+)\s*(.*)$/.exec(line)!;
+    const match = /^(\S+)\s*(.*)$/s.exec(line)!;
     const key = match[1]!;
     const value = match[2]!.trim();
     const service = byKey.get(key);

@@ -123,6 +123,7 @@ Deno.test("parseSqliteConfig() reports unknown, repeated and empty keys and a mi
   assertEquals(refusal("query_domain\n"), [1, '"query_domain" needs a value']);
   assertEquals(refusal("# empty\n"), [undefined, 'no "dbpath" is given']);
   assertEquals(refusal("dbpath a\n\ndbpath b\n"), [3, '"dbpath" is given again (first on line 1)']);
+  assertEquals(refusal("dbpath a\nfoo bar\rbaz\n"), [2, 'unknown key "foo"']);
   assertEquals(
     parseSqliteConfig("dbpath db.sqlite\n", "/etc/mail/sqlite.conf").dbpath,
     "/etc/mail/db.sqlite",

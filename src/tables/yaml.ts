@@ -11,6 +11,7 @@ import { readTableText } from "./table_text.ts";
  * syntax error or of a node the backend cannot hold.
  */
 export function parseYamlTable(name: string, text: string): StaticTable {
+  checkNesting(text);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   // A warning (an unknown tag) would change what a value means: refused like an error.
@@ -54,6 +55,36 @@ export function parseYamlTable(name: string, text: string): StaticTable {
     return new StaticTable(name, "map", entries, { lines });
   }
   throw new TableContentError("the top level must be a list or a mapping", nodes.lineOf(root));
+}
+
+// A table nests two levels at most (a mapping of lists). The YAML parser recurses per
+// level, and on compact `- - - …` in time that grows with the square of the depth: far
+// deeper documents are refused before it sees them.
+const MAX_NESTING = 64;
+const LEADING_INDICATORS_REGEXP = /^(?:\s*[-?:](?:\s+|$))+/;
+
+function checkNesting(text: string): void {
+  let flow = 0;
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const leading = LEADING_INDICATORS_REGEXP.exec(line)?.[0] ?? "";
+    const indicators = leading.replace(/\s+/g, "").length;
+    let deepest = indicators + flow;
+    let quote = "";
+    for (let j = leading.length; j < line.length; j++) {
+      const c = line[j]!;
+      if (quote !== "") {
+        if (c === quote) quote = "";
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === "#" && (j === 0 || /\s/.test(line[j - 1]!))) break;
+      else if (c === "[" || c === "{") deepest = Math.max(deepest, indicators + ++flow);
+      else if ((c === "]" || c === "}") && flow > 0) flow--;
+    }
+    if (deepest > MAX_NESTING) {
+      throw new TableContentError(`the document nests more than ${MAX_NESTING} levels deep`, i + 1);
+    }
+  }
 }
 
 /** Reads a YAML table file; the error names the table, the path and the line. */

@@ -71,5 +71,9 @@ Deno.test("loadYamlTable() names the line of a syntax error and of a value it ca
   assertEquals(await refusal("a: b\n---\nc: d\n"), "line 2: the file holds more than one document");
   assertEquals(await refusal("a: b\nc: *nope\n"), 'line 2: alias "*nope" names no anchor');
   assertEquals(await refusal("a: b\nc: !custom d\n"), "line 2: Unresolved tag: !custom");
+  // Nesting no table needs, refused before the parser recurses (or spends seconds) on it.
+  const deep = "line 2: the document nests more than 64 levels deep";
+  assertEquals(await refusal(`a: b\n${"- ".repeat(10_000)}x\n`), deep);
+  assertEquals(await refusal(`a: b\n${"[".repeat(10_000)}\n`), deep);
   await Deno.remove(dir, { recursive: true });
 });
