@@ -216,6 +216,11 @@ export interface SmtpOptions {
   readonly subAddrDelim: string;
   /** `smtp greeting-delay D` (ours): wait before the banner; a client talking first is refused. */
   readonly greetingDelay?: number;
+  /**
+   * `smtp timeout D` (ours): seconds a client has for each command line, each line of
+   * message data and to read the replies it was sent (default 5 minutes, 3 for data).
+   */
+  readonly timeout?: number;
 }
 
 /** The whole configuration, as one model whatever grammar it came from. */

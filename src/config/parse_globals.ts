@@ -137,10 +137,17 @@ export function parseSmtp(stream: TokenStream, builder: ConfigBuilder): void {
     case "greeting-delay":
       builder.smtp.greetingDelay = parseDurationToken(stream);
       return;
+    case "timeout": {
+      const at = stream.peek().position;
+      const seconds = parseDurationToken(stream);
+      if (seconds <= 0) throw new StatementError("The smtp timeout is at least 1s", at);
+      builder.smtp.timeout = seconds;
+      return;
+    }
     default:
       throw stream.unknown(
         option,
-        ["max-message-size", "limit", "ciphers", "sub-addr-delim", "greeting-delay"],
+        ["max-message-size", "limit", "ciphers", "sub-addr-delim", "greeting-delay", "timeout"],
         "smtp option",
       );
   }

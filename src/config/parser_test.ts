@@ -432,6 +432,16 @@ Deno.test("formatDiagnostic() shows the line and a caret under the column", () =
   );
 });
 
+Deno.test("parseConfig() reads smtp timeout (an extension) and prints it back", () => {
+  const config = parse("smtp timeout 30s\n");
+  assertEquals(config.smtp.timeout, 30);
+  assertEquals(printConfig(config), "smtp timeout 30s\n");
+});
+
+Deno.test("parseConfig() refuses an smtp timeout of zero with its position", () => {
+  assertEquals(errorsOf("smtp timeout 0s\n"), ["1:14: The smtp timeout is at least 1s"]);
+});
+
 Deno.test("parseConfig() reads smtp greeting-delay (an extension) and prints it back", () => {
   const config = parse("smtp greeting-delay 2s\n");
   assertEquals(config.smtp.greetingDelay, 2);

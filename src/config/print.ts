@@ -80,6 +80,7 @@ function printGlobals(config: Config): string[] {
   if (smtp.greetingDelay !== undefined) {
     lines.push(`smtp greeting-delay ${formatDuration(smtp.greetingDelay)}`);
   }
+  if (smtp.timeout !== undefined) lines.push(`smtp timeout ${formatDuration(smtp.timeout)}`);
   const warn = config.bounceWarnIntervals;
   if (warn.length !== 1 || warn[0] !== DEFAULTS.bounceWarnInterval) {
     lines.push(`bounce warn-interval ${warn.map(formatDuration).join(", ")}`);

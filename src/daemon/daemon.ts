@@ -79,6 +79,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             ...(config.smtp.greetingDelay === undefined
               ? {}
               : { greetingDelayMs: config.smtp.greetingDelay * 1000 }),
+            ...(config.smtp.timeout === undefined ? {} : {
+              idleTimeoutMs: config.smtp.timeout * 1000,
+              dataTimeoutMs: config.smtp.timeout * 1000,
+            }),
           },
           decide: (session, envelope) => runtime.ruleset(session, envelope),
           submit: (message) => queue.commit(message).then(() => undefined),

@@ -66,6 +66,7 @@ export class Session {
       log: ctx.log,
       label: `smtp-in: session ${this.id}`,
       onTimeout: () => {
+        ctx.log.info(`smtp-in: session ${this.id} timed out in state ${this.#state}`);
         this.reply(withText(REPLIES.timeout, `${ctx.hostname} ${REPLIES.timeout.text}`));
         this.close();
       },
@@ -134,6 +135,8 @@ export class Session {
   async #converse(): Promise<void> {
     const conn = this.#conn;
     while (this.#state !== "closing") {
+      // A client that leaves its replies unread gets no more of its input read.
+      if (conn.backlogged && !(await conn.drained())) return;
       if (this.#state === "data") {
         if (conn.reader.takeData(this.transaction!)) await endOfData(this);
         else if (!(await conn.moreInput())) return;
@@ -209,9 +212,11 @@ export class Session {
     this.#state = next;
     const wasData = previous === "data" || previous === "bdat";
     const isData = next === "data" || next === "bdat";
-    // RFC 5321 §4.5.3.2: data blocks and commands have timeouts of their own.
+    // RFC 5321 §4.5.3.2: data blocks and commands have timeouts of their own. A BDAT
+    // chunk is binary: its bytes, not its lines, show progress.
     if (wasData !== isData && next !== "closing") {
-      this.#conn.setTimeout(isData ? this.limits.dataTimeoutMs : this.limits.idleTimeoutMs);
+      const ms = isData ? this.limits.dataTimeoutMs : this.limits.idleTimeoutMs;
+      this.#conn.setTimeout(ms, next === "bdat" ? "bytes" : "lines");
     }
   }
 

@@ -1,15 +1,13 @@
 // A socket-shaped duplex over a web stream and a write function, so a Session can run on
 // standard input and output. It has what a Session uses of a socket: data events,
-// pause/resume, write/end and an inactivity timeout.
+// pause/resume and write/end (the session keeps its own deadline).
 
 import { Duplex } from "node:stream";
 
-/** A Duplex fed by a ReadableStream, with node's socket timeout. */
+/** A Duplex fed by a ReadableStream. */
 export class StreamSocket extends Duplex {
   readonly remoteAddress = undefined;
   #write: (data: Uint8Array) => void;
-  #timeoutMs = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #reader: ReadableStreamDefaultReader<Uint8Array>;
 
   constructor(input: ReadableStream<Uint8Array>, write: (data: Uint8Array) => void) {
@@ -31,17 +29,8 @@ export class StreamSocket extends Duplex {
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    this.#disarm();
     this.#reader.cancel().catch(() => {});
     done(error);
-  }
-
-  /** As net.Socket#setTimeout: "timeout" fires after `ms` without input; 0 turns it off. */
-  setTimeout(ms: number, onTimeout?: () => void): this {
-    if (onTimeout) this.on("timeout", onTimeout);
-    this.#timeoutMs = ms;
-    this.#arm();
-    return this;
   }
 
   setNoDelay(): this {
@@ -53,25 +42,11 @@ export class StreamSocket extends Duplex {
       while (true) {
         const { value, done } = await this.#reader.read();
         if (done) break;
-        this.#arm();
         this.push(value);
       }
     } catch {
       // Input closed under us: treated as its end.
     }
-    this.#disarm();
     this.push(null);
-  }
-
-  #arm(): void {
-    this.#disarm();
-    if (this.#timeoutMs > 0) {
-      this.#timer = setTimeout(() => this.emit("timeout"), this.#timeoutMs);
-    }
-  }
-
-  #disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 }

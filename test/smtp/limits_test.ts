@@ -56,6 +56,52 @@ Deno.test("a client that stops sending in the middle of the data times out with 
   assertEquals(server.submitted.length, 0);
 });
 
+// Sends one byte every `everyMs` until the server answers; resolves with the answer and
+// the time from the first byte.
+async function trickleUntilAnswered(client: SmtpTestClient, everyMs: number, maxMs: number) {
+  let answered = false;
+  const started = Date.now();
+  const trickle = (async () => {
+    while (!answered && Date.now() - started < maxMs) {
+      try {
+        await client.sendRaw("x");
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  const reply = await client.reply();
+  answered = true;
+  await trickle;
+  return { reply, elapsed: Date.now() - started };
+}
+
+Deno.test("a line of message data trickled byte by byte is cut off a timeout after its first byte", async () => {
+  await using server = await startDialogueServer({
+    limits: { idleTimeoutMs: 10_000, dataTimeoutMs: 800 },
+  });
+  await using client = await server.greeted();
+  await client.startData("a@client.test", ["u@example.test"]);
+  await client.sendRaw("Subject: slow\r\n\r\n");
+  const { reply, elapsed } = await trickleUntilAnswered(client, 150, 8000);
+  assertEquals(reply, "421 4.4.2 mx.example.test Timeout, closing connection");
+  assertTrue(elapsed >= 700 && elapsed < 4000, `answered after ${elapsed} ms`);
+  assertTrue(await client.closedByServer());
+  assertEquals(server.submitted.length, 0);
+});
+
+Deno.test("a command line that arrives in pieces within the timeout is answered", async () => {
+  await using server = await startDialogueServer({ limits: { idleTimeoutMs: 1500 } });
+  await using client = await server.greeted();
+  for (const piece of ["NO", "O", "P\r"]) {
+    await client.sendRaw(piece);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await client.sendRaw("\n");
+  await client.expect("250 ");
+});
+
 Deno.test("mask-src leaves the client out of Received:", async () => {
   await using server = await startDialogueServer({ maskSource: true });
   await using client = await server.greeted();
