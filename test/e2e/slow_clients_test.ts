@@ -4,6 +4,7 @@
 
 import { assertEquals, assertMatch, assertTrue } from "../assert.ts";
 import { freePort, SmtpTestClient, waitFor, waitListening } from "../_helpers.ts";
+import { residentMegabytes } from "../_memory.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 // The daemon idles at 60-90 MB; without back-pressure the NOOP client below takes it past
@@ -62,16 +63,11 @@ match from any for domain "example.test" action "local"
   };
 }
 
-function rssMegabytes(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
-}
-
 Deno.test("a client that pipelines NOOPs and never reads is stopped, stays bounded and is dropped", async () => {
   await using daemon = await startDaemon();
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: daemon.port });
   const chunk = new TextEncoder().encode("NOOP\r\n".repeat(10_000));
-  let peak = rssMegabytes(daemon.pid);
+  let peak = residentMegabytes(daemon.pid);
   let sent = 0;
   let blocked = false;
   let pending: Promise<number> | undefined;
@@ -86,7 +82,7 @@ Deno.test("a client that pipelines NOOPs and never reads is stopped, stays bound
       new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 1000)),
     ]);
     clearTimeout(timer);
-    peak = Math.max(peak, rssMegabytes(daemon.pid));
+    peak = Math.max(peak, residentMegabytes(daemon.pid));
     if (took === undefined) {
       blocked = true;
       break;
@@ -104,7 +100,7 @@ Deno.test("a client that pipelines NOOPs and never reads is stopped, stays bound
     return /closed: the client left \d+ bytes of replies unread for 2 s/.exec(daemon.log())?.[0];
   }, 30_000);
   assertMatch(line, /left \d+ bytes/);
-  peak = Math.max(peak, rssMegabytes(daemon.pid));
+  peak = Math.max(peak, residentMegabytes(daemon.pid));
   assertTrue(peak < RSS_BOUND_MB, `peak RSS ${peak.toFixed(0)} MB over ${RSS_BOUND_MB} MB`);
   // Reading now gets what the kernel still held, then the end: the session is gone.
   const buffer = new Uint8Array(1 << 16);
