@@ -22,6 +22,8 @@ export interface Transaction {
 export interface TransactionState {
   /** One slot per recipient, filled as replies decide them. */
   readonly results: (DeliveryResult | undefined)[];
+  /** When given, the text of the reply that decided each recipient, for the log. */
+  readonly replies?: (string | undefined)[];
   /** True once the server has answered the final dot (the connection can take more). */
   completed: boolean;
 }
@@ -45,6 +47,7 @@ export async function runTransaction(
   const mail = await conn.mail(tx.sender, tx.mailParameters ?? []);
   if (!isPositive(mail)) {
     results.fill(failureFromReply(mail.code, replyText(mail)));
+    state.replies?.fill(replyText(mail));
     return;
   }
   const accepted: number[] = [];
@@ -56,16 +59,22 @@ export async function runTransaction(
     const reply = await conn.rcpt(recipient);
     if (isPositive(reply)) accepted.push(index);
     else results[index] = failureFromReply(reply.code, replyText(reply));
+    if (state.replies) state.replies[index] = replyText(reply);
   }
   if (accepted.length === 0) return;
   const { start, ends } = await conn.data(tx.content);
   if (ends.length === 0) {
     const failed = failureFromReply(start.code, replyText(start));
     for (const index of accepted) results[index] = failed;
+    if (state.replies) { for (const index of accepted) state.replies[index] = replyText(start); }
     return;
   }
   // SMTP: one reply for every accepted recipient; LMTP: one each, in RCPT order.
-  for (const [n, index] of accepted.entries()) results[index] = resultOf(ends[n] ?? ends[0]!);
+  for (const [n, index] of accepted.entries()) {
+    const end = ends[n] ?? ends[0]!;
+    results[index] = resultOf(end);
+    if (state.replies) state.replies[index] = replyText(end);
+  }
   state.completed = true;
 }
 

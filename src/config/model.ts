@@ -98,10 +98,31 @@ export interface ProcDecl {
   readonly position: SourcePosition;
 }
 
+/**
+ * How a relay connection is secured: STARTTLS when offered, STARTTLS required, TLS from
+ * the first byte (smtps), or never.
+ */
+export type RelaySecurity = "opportunistic" | "starttls" | "smtps" | "none";
+
+/** A relay URL (`[proto://[label@]]host[:port]`), parsed when the configuration loads. */
+export interface RelayTarget {
+  /** The URL as written, for printing the configuration back. */
+  readonly url: string;
+  readonly protocol: "smtp" | "lmtp";
+  readonly security: RelaySecurity;
+  /** `label@`: the key of the credentials in the `auth` table. */
+  readonly label?: string;
+  /** A host name or address (an `[IPv6]` literal without its brackets). */
+  readonly host: string;
+  readonly port: number;
+  /** `lmtp:///path`: a unix socket instead of host and port. */
+  readonly socket?: string;
+}
+
 /** Options of the `relay` method. */
 export interface RelayOptions {
   /** `host URL` (or `via URL` in the legacy grammar). */
-  readonly host?: string;
+  readonly host?: RelayTarget;
   /** `backup [mx NAME]`. */
   readonly backup?: { readonly mx?: string };
   readonly helo?: string;

@@ -7,7 +7,8 @@ import {
   parseDurationToken,
   parseTableArgument,
 } from "./builder.ts";
-import type { Action, DeliveryMethod, RelayOptions } from "./model.ts";
+import type { Action, DeliveryMethod, RelayOptions, RelayTarget } from "./model.ts";
+import { parseRelayTarget } from "./relay_url.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 
 const METHODS = ["maildir", "mbox", "mda", "lmtp", "forward-only", "expand-only", "relay"];
@@ -205,35 +206,54 @@ export function parseRelayOption(
   }
 }
 
-const RELAY_URL_REGEXP =
-  /^(?:(smtp|smtp\+tls|smtp\+notls|smtps|lmtp|tls|ssl|secure):\/\/)?(?:([^@/\s]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
-
-function parseRelayUrl(stream: TokenStream): string {
+function parseRelayUrl(stream: TokenStream): RelayTarget {
   const url = stream.value("a relay URL");
-  const m = RELAY_URL_REGEXP.exec(url.value);
-  if (!m) {
-    throw new StatementError(
-      `Bad relay URL "${url.value}": expected [proto://][label@]host[:port]`,
-      url.position,
-    );
-  }
-  if (m[4] !== undefined && Number(m[4]) > 65535) {
-    throw new StatementError(`Bad port in relay URL "${url.value}"`, url.position);
-  }
-  if (m[1] === "lmtp" && m[4] === undefined) {
-    throw new StatementError(`An lmtp relay URL needs a port: "${url.value}"`, url.position);
-  }
-  return url.value;
+  const target = parseRelayTarget(url.value);
+  if (typeof target === "string") throw new StatementError(target, url.position);
+  return target;
 }
 
-function checkRelay(relay: RelayOptions, position: Action["position"]): void {
-  if (relay.backup && (relay.host || relay.domain)) {
+/**
+ * Refuses what could never be delivered as written (smtpd.conf(5)): credentials that would
+ * travel in clear or have no label to look them up by, TLS options on a connection that
+ * never uses TLS.
+ */
+export function checkRelay(relay: RelayOptions, position: Action["position"]): void {
+  const host = relay.host;
+  if (relay.backup && (host || relay.domain)) {
     throw new StatementError('"backup" cannot be used with "host" or "domain"', position);
   }
-  if (relay.auth && !relay.host) {
+  if (relay.auth && !host) {
     throw new StatementError('"auth" needs a "host" to authenticate to', position);
   }
-  if (relay.host?.startsWith("smtp+notls://") && relay.tls) {
-    throw new StatementError('"tls" contradicts an smtp+notls:// host', position);
+  if (host?.label !== undefined && !relay.auth) {
+    throw new StatementError(
+      `The label "${host.label}" in "${host.url}" names credentials: add "auth <table>"`,
+      position,
+    );
+  }
+  if (relay.auth && host && host.label === undefined) {
+    throw new StatementError(
+      `"auth" needs a label in the URL to find the credentials: ${
+        host.url.replace(/^([a-z+]+:\/\/)?/, (s) => `${s || "smtp+tls://"}label@`)
+      }`,
+      position,
+    );
+  }
+  if (relay.auth && host && host.security !== "starttls" && host.security !== "smtps") {
+    throw new StatementError(
+      `"auth" sends credentials only over TLS: use smtp+tls:// or smtps:// instead of "${host.url}"`,
+      position,
+    );
+  }
+  const noTls = host?.security === "none";
+  if (noTls && relay.tls) {
+    throw new StatementError(`"tls" contradicts "${host.url}", which never uses TLS`, position);
+  }
+  if (noTls && (relay.pki || relay.ca)) {
+    throw new StatementError(
+      `"${relay.pki ? "pki" : "ca"}" needs TLS, which "${host.url}" never uses`,
+      position,
+    );
   }
 }

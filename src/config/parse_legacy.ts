@@ -5,7 +5,8 @@
 import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, type Mutable, parseTableArgument } from "./builder.ts";
 import type { Action, Criterion, DeliveryMethod, RelayOptions, TableRef } from "./model.ts";
-import { parseLocalOption, parseRelayOption } from "./parse_action.ts";
+import { checkRelay, parseLocalOption, parseRelayOption } from "./parse_action.ts";
+import { parseRelayTarget } from "./relay_url.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { parseDuration } from "./units.ts";
 
@@ -149,6 +150,7 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
   if (!method) {
     throw new StatementError('An accept rule needs "deliver to …" or "relay"', first.position);
   }
+  if (method.kind === "relay") checkRelay(relay, first.position);
   const finalMethod: DeliveryMethod = method.kind === "relay"
     ? { kind: "relay", ...relay }
     : method;
@@ -232,7 +234,11 @@ function parseLegacyRelayOption(
       return true;
     case "via": {
       const url = stream.value("a relay URL");
-      relay.host = modernRelayUrl(url.value);
+      const target = parseRelayTarget(modernRelayUrl(url.value));
+      if (typeof target === "string") throw new StatementError(target, url.position);
+      relay.host = target;
+      // Before 6.4 a TLS relay was not verified unless the rule said `verify`.
+      if (target.security === "starttls" || target.security === "smtps") relay.tls ??= "no-verify";
       return true;
     }
     default:

@@ -133,7 +133,7 @@ match from any for any action "m1"
   if (r1.method.kind !== "relay") throw new Error("relay expected");
   assertEquals(
     [
-      r1.method.host,
+      r1.method.host?.url,
       r1.method.auth?.name,
       r1.method.tls,
       r1.method.mailFrom,
@@ -261,7 +261,7 @@ accept for local recipient <senders> forward-only
   assertEquals(
     printConfig(config).split("\n\n").slice(1).join("\n\n"),
     `action "maildir" maildir "~/Mail" alias <aliases>
-action "relay" relay host "smtp+tls://label@smtp.example.org" auth <aliases> mail-from "bounce@example.org"
+action "relay" relay host "smtp+tls://label@smtp.example.org" tls no-verify auth <aliases> mail-from "bounce@example.org"
 action "relay-2" relay helo "mx.example.org" tls
 action "mda" mda "/bin/x" user "vmail" ttl 2d
 action "forward-only" forward-only
@@ -388,7 +388,42 @@ const BAD: readonly [string, string][] = [
   ["srs ttl 12h\n", "1:5: The SRS ttl is at least one day"],
   [
     'action "a" relay host lmtp://127.0.0.1\n',
-    '1:23: An lmtp relay URL needs a port: "lmtp://127.0.0.1"',
+    '1:23: An lmtp relay URL needs a port or a socket path: "lmtp://127.0.0.1"',
+  ],
+  [
+    'action "a" relay host gopher://x\n',
+    '1:23: Unknown protocol "gopher" in relay URL "gopher://x": expected one of smtp://, ' +
+    "smtp+tls://, smtp+notls://, smtps://, lmtp://, tls://, ssl://, secure://",
+  ],
+  ['action "a" relay host smtp://x:70000\n', '1:23: Bad port 70000 in relay URL "smtp://x:70000"'],
+  [
+    'table s { l = "u:p" }\naction "a" relay host smtp://l@x auth <s>\n',
+    '2:1: "auth" sends credentials only over TLS: use smtp+tls:// or smtps:// instead of "smtp://l@x"',
+  ],
+  [
+    'action "a" relay host smtps://l@x\n',
+    '1:1: The label "l" in "smtps://l@x" names credentials: add "auth <table>"',
+  ],
+  [
+    'table s { l = "u:p" }\naction "a" relay host smtps://x auth <s>\n',
+    '2:1: "auth" needs a label in the URL to find the credentials: smtps://label@x',
+  ],
+  [
+    'action "a" relay host smtp+notls://x tls\n',
+    '1:1: "tls" contradicts "smtp+notls://x", which never uses TLS',
+  ],
+  [
+    'pki p cert "/c"\npki p key "/k"\naction "a" relay host smtp+notls://x pki p\n',
+    '3:1: "pki" needs TLS, which "smtp+notls://x" never uses',
+  ],
+  [
+    "accept for any relay via gopher://x\n",
+    '1:26: Unknown protocol "gopher" in relay URL "gopher://x": expected one of smtp://, ' +
+    "smtp+tls://, smtp+notls://, smtps://, lmtp://, tls://, ssl://, secure://",
+  ],
+  [
+    'table s { l = "u:p" }\naccept for any relay via smtp://l@x auth <s>\n',
+    '2:1: "auth" sends credentials only over TLS: use smtp+tls:// or smtps:// instead of "smtp://l@x"',
   ],
   ['action "a" relay hots smtp://x\n', '1:18: Unknown relay option "hots": did you mean "host"?'],
   ["queue compresion\n", '1:7: Unknown queue option "compresion": did you mean "compression"?'],

@@ -177,7 +177,7 @@ function printMethod(m: DeliveryMethod, ref: (r: TableRef) => string): string {
       return `lmtp ${q(m.destination)}${m.rcptTo ? " rcpt-to" : ""}`;
     case "relay": {
       const words = ["relay"];
-      if (m.host) words.push(`host ${q(m.host)}`);
+      if (m.host) words.push(`host ${q(m.host.url)}`);
       if (m.backup) words.push(m.backup.mx ? `backup mx ${q(m.backup.mx)}` : "backup");
       if (m.helo) words.push(`helo ${q(m.helo)}`);
       if (m.heloSrc) words.push(`helo-src ${ref(m.heloSrc)}`);

@@ -2,7 +2,7 @@
 // what is legal but likely a mistake (an unused action, a rule after a catch-all).
 
 import type { Diagnostic } from "./errors.ts";
-import type { Config, Criterion, TableRef } from "./model.ts";
+import type { Config, Criterion, RelayOptions, TableRef } from "./model.ts";
 import { parseNetBlock } from "../net/mod.ts";
 
 /** Appends the problems of a model to the diagnostics. */
@@ -89,6 +89,12 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
       checkTable(m.src);
       checkName("pki", pkis, m.pki, action.position);
       checkName("ca", cas, m.ca, action.position);
+      for (const option of unappliedRelayOptions(m)) {
+        warn(
+          `relay option "${option}" is read but not applied yet: the envelope is relayed without it`,
+          action.position,
+        );
+      }
     }
     if (action.wrapper !== undefined && !config.mdaWrappers.has(action.wrapper)) {
       error(`Undefined mda wrapper "${action.wrapper}"`, action.position);
@@ -127,4 +133,16 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
 function isCatchAll(criteria: readonly Criterion[]): boolean {
   const kinds = criteria.map((c) => (c.negated ? "!" : "") + c.kind).sort();
   return kinds.length === 2 && kinds[0] === "for-any" && kinds[1] === "from-any";
+}
+
+// Relay options the outbound path does not act on yet; said at -n rather than ignored.
+function unappliedRelayOptions(m: RelayOptions): string[] {
+  const unapplied: string[] = [];
+  if (m.backup) unapplied.push("backup");
+  if (m.domain) unapplied.push("domain");
+  if (m.heloSrc) unapplied.push("helo-src");
+  if (m.src) unapplied.push("src");
+  if (m.mailFrom) unapplied.push("mail-from");
+  if (m.srs) unapplied.push("srs");
+  return unapplied;
 }

@@ -48,6 +48,15 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
   const actions = new Map(options.config.actions.map((a) => [a.name, a] as const));
   const tables = options.tables ?? new Map();
   const spool = options.mailSpool ?? (Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail");
+  // Relaying reads the `auth` tables and the `pki`/`ca` files the configuration names.
+  const relay = {
+    hostname: "localhost",
+    ...options.relay,
+    log: options.log,
+    tables,
+    config: options.config,
+    baseDir: options.baseDir,
+  };
   return async (envelope, content, context) => {
     const action = actions.get(envelope.action);
     if (!action) return permfail(`no action named "${envelope.action}" in the configuration`);
@@ -56,7 +65,7 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
         sender: envelope.sender,
         rcpt: envelope.dest ?? envelope.rcpt,
         content,
-      }, options.relay ?? { hostname: "localhost" });
+      }, relay);
     }
     try {
       const users = userSource(action, tables, options);

@@ -1,7 +1,7 @@
-// Public face of the relay box: relay URLs and relaying one envelope (MX lookup and the SMTP
-// client stay inside).
-export { parseRelayUrl } from "./url.ts";
-export type { RelayTls, RelayUrl } from "./url.ts";
+// Public face of the relay box: relaying one envelope (MX lookup, routes, the outbound
+// session over the client core stay inside).
 export type { MxOptions } from "./mx.ts";
 export { relayEnvelope } from "./relay.ts";
 export type { RelayContext } from "./relay.ts";
+export { RelaySession } from "./session.ts";
+export type { RelayRoute, SessionFailure } from "./session.ts";

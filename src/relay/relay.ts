@@ -1,24 +1,34 @@
-// Relaying one envelope, as a `relay` action says: to its `host` (a relay URL), else to
-// the recipient domain's MX hosts in order of preference. A host that cannot be reached
-// (or answers its greeting with an error) passes the envelope to the next one; a reply
-// to the recipient itself decides it.
+// Relaying one envelope, as a `relay` action says: to its `host` (a relay URL parsed when
+// the configuration loaded), else to the recipient domain's MX hosts by preference. A host
+// that cannot be reached or set up passes the envelope to the next; an opportunistic
+// STARTTLS whose handshake fails is tried again in clear on the same host; a reply to the
+// recipient decides it.
 
-import { type RelayOptions, WELL_KNOWN_PORTS } from "../config/mod.ts";
-import { type DeliveryResult, errorMessage, permfail, tempfail } from "../mail/mod.ts";
-import { sendOverSmtp } from "./client.ts";
+import type { Config, RelayOptions } from "../config/mod.ts";
+import { SILENT_LOGGER } from "../log/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { type DeliveryResult, tempfail } from "../mail/mod.ts";
+import type { Table } from "../tables/mod.ts";
+import { uniformTimeouts } from "../client/mod.ts";
+import { relayCredentials, relayTlsFiles } from "./credentials.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
-import { parseRelayUrl, type RelayTls } from "./url.ts";
+import { type RelayRoute, RelaySession } from "./session.ts";
 
 /** What relaying needs besides the action. */
 export interface RelayContext {
   /** This host's name, for EHLO unless the action sets `helo`. */
   readonly hostname: string;
   readonly dns?: MxOptions;
-  /** Extra trusted CA certificates (PEM). */
-  readonly caCerts?: readonly string[];
+  /** Bounds every step of a dialogue at once (tests); RFC 5321's values otherwise. */
   readonly timeoutMs?: number;
   /** The port MX hosts are reached on (25; tests use another). */
   readonly mxPort?: number;
+  readonly log?: Logger;
+  /** The open tables, for `auth <table>`. */
+  readonly tables?: ReadonlyMap<string, Table>;
+  /** The configuration's `pki` and `ca` declarations, and the directory their paths are relative to. */
+  readonly config?: Pick<Config, "pkis" | "cas">;
+  readonly baseDir?: string;
 }
 
 /** Relays one message to one recipient; never throws. */
@@ -27,73 +37,90 @@ export async function relayEnvelope(
   message: { readonly sender: string; readonly rcpt: string; readonly content: Uint8Array },
   context: RelayContext,
 ): Promise<DeliveryResult> {
-  let routes: { host: string; address?: string; port: number; tls: RelayTls }[];
-  if (options.host) {
-    let url;
-    try {
-      url = parseRelayUrl(options.host);
-    } catch (error) {
-      return permfail(errorMessage(error));
-    }
-    if (url.protocol !== "smtp") {
-      return permfail(`relaying over ${url.protocol} is not supported`);
-    }
-    routes = [{ host: url.host, port: url.port, tls: tlsFor(url.tls, options) }];
-  } else {
-    const domain = message.rcpt.slice(message.rcpt.lastIndexOf("@") + 1);
-    const mx = await resolveMx(domain, context.dns ?? {});
-    if (mx.kind !== "hosts") return mx;
-    // Each MX host by its addresses, looked up with the same resolver as the MX records.
-    routes = [];
-    for (const host of mx.hosts) {
-      const addresses = await resolveHostAddresses(host, context.dns ?? {});
-      if (addresses.length === 0) {
-        routes.push({
-          host,
-          port: context.mxPort ?? WELL_KNOWN_PORTS.smtp,
-          tls: tlsFor("opportunistic", options),
-        });
-      }
-      for (const address of addresses) {
-        routes.push({
-          host,
-          address,
-          port: context.mxPort ?? WELL_KNOWN_PORTS.smtp,
-          tls: tlsFor("opportunistic", options),
-        });
-      }
-    }
-  }
-  let last: DeliveryResult = tempfail("no host to relay to");
+  const log = context.log ?? SILENT_LOGGER;
+  const routes = await routesFor(options, message.rcpt, context);
+  if (!Array.isArray(routes)) return routes;
+  let last: DeliveryResult = tempfail("4.4.4 no host to relay to");
   for (const route of routes) {
-    let tls = route.tls;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const outcome = await sendOverSmtp({
-        host: route.address ?? route.host,
-        servername: route.host,
-        port: route.port,
-        tls,
-        helo: options.helo ?? context.hostname,
-        sender: message.sender,
-        recipients: [message.rcpt],
-        content: message.content,
-        ...(context.caCerts ? { caCerts: context.caCerts } : {}),
-        ...(context.timeoutMs === undefined ? {} : { timeoutMs: context.timeoutMs }),
-      });
-      last = outcome.results[0]!;
-      if (outcome.retryPlain) {
-        tls = "none"; // "opportunistic TLS failed, downgrading to plain"
-        continue;
+    let current = route;
+    for (;;) {
+      const opened = await RelaySession.open(current, log);
+      if (opened instanceof RelaySession) {
+        const [result] = await opened.send({
+          sender: message.sender,
+          recipients: [message.rcpt],
+          content: message.content,
+        });
+        await opened.close();
+        return result ?? tempfail("no result for the recipient");
       }
-      if (!outcome.connectionFailed) return last;
-      break;
+      last = opened.failure;
+      if (opened.final) return last;
+      if (!opened.downgrade) break;
+      // OpenSMTPD's "opportunistic TLS failed, downgrading to plain": the same host, in clear.
+      current = { ...current, security: "none" };
     }
   }
   return last;
 }
 
-// `relay tls` makes STARTTLS a must; the URL's own protocol may already say so.
-function tlsFor(fromUrl: RelayTls, options: RelayOptions): RelayTls {
-  if (fromUrl === "opportunistic" && options.tls) return "starttls";
-  return fromUrl;
+// The next hops, best first, each with its TLS policy, credentials and HELO name.
+async function routesFor(
+  options: RelayOptions,
+  rcpt: string,
+  context: RelayContext,
+): Promise<RelayRoute[] | DeliveryResult> {
+  const files = await relayTlsFiles(options, context);
+  if ("kind" in files) return files;
+  const base = {
+    helo: options.helo ?? context.hostname,
+    ...(Object.keys(files).length > 0 ? { tls: files } : {}),
+    ...(context.timeoutMs === undefined ? {} : { timeouts: uniformTimeouts(context.timeoutMs) }),
+  };
+  // `tls` makes TLS a must and verifies unless `no-verify`; smtp+tls:// and smtps:// verify
+  // by default (OpenSMTPD 7.1); opportunistic STARTTLS never requires a verified certificate.
+  const verifyRequired = options.tls !== "no-verify";
+  const target = options.host;
+  if (target) {
+    const credentials = relayCredentials(options, context);
+    if (credentials && "kind" in credentials) return credentials;
+    const security = target.security === "opportunistic" && options.tls
+      ? "starttls"
+      : target.security;
+    const route: RelayRoute = {
+      ...base,
+      protocol: target.protocol,
+      host: target.host,
+      port: target.port,
+      ...(target.socket ? { socket: target.socket } : {}),
+      security,
+      verify: security !== "opportunistic" && security !== "none" && verifyRequired,
+      ...(credentials ? { credentials } : {}),
+    };
+    // A resolver of the daemon's own (tests) names the addresses; otherwise the system's,
+    // /etc/hosts included, when the connection is made.
+    if (!context.dns || target.socket) return [route];
+    const addresses = await resolveHostAddresses(target.host, context.dns);
+    return addresses.length === 0 ? [route] : addresses.map((address) => ({ ...route, address }));
+  }
+  const domain = rcpt.slice(rcpt.lastIndexOf("@") + 1);
+  const mx = await resolveMx(domain, context.dns ?? {});
+  if (mx.kind !== "hosts") return mx;
+  const security = options.tls ? "starttls" : "opportunistic";
+  const routes: RelayRoute[] = [];
+  for (const host of mx.hosts) {
+    const common = {
+      ...base,
+      protocol: "smtp" as const,
+      host,
+      port: context.mxPort ?? 25,
+      security,
+      verify: security === "starttls" && verifyRequired,
+    } satisfies RelayRoute;
+    // Each MX host by its addresses, looked up with the same resolver as the MX records.
+    const addresses = await resolveHostAddresses(host, context.dns ?? {});
+    if (addresses.length === 0) routes.push(common);
+    for (const address of addresses) routes.push({ ...common, address });
+  }
+  return routes;
 }

@@ -1,0 +1,230 @@
+// One outbound connection to one next hop, set up as smtpd.conf(5) asks: greeting, EHLO,
+// STARTTLS (opportunistic, required or none; smtps from the start), the certificate
+// checked when it must be, AUTH over TLS only. It then carries transactions, each with
+// any number of recipients, until it is closed: the object a connection cache can keep.
+
+import {
+  ClientConnection,
+  type ClientTimeouts,
+  type ClientTls,
+  type Credentials,
+  describeTls,
+  isPositive,
+  replyText,
+  runTransaction,
+  TlsHandshakeError,
+  type Transaction,
+} from "../client/mod.ts";
+import type { RelaySecurity } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import {
+  type DeliveryFailure,
+  type DeliveryResult,
+  errorMessage,
+  failureFromReply,
+  permfail,
+  tempfail,
+} from "../mail/mod.ts";
+
+/** One next hop and how to talk to it. */
+export interface RelayRoute {
+  readonly protocol: "smtp" | "lmtp";
+  /** The host's name: SNI, certificate identity, logs. */
+  readonly host: string;
+  /** The address to dial (default: the name); a unix socket path for lmtp:///path. */
+  readonly address?: string;
+  readonly socket?: string;
+  readonly port: number;
+  readonly security: RelaySecurity;
+  /** A TLS session must carry a verified certificate (`tls`, smtp+tls, smtps). */
+  readonly verify: boolean;
+  /** Trust anchors (`ca`), a client certificate (`pki`). */
+  readonly tls?: Omit<ClientTls, "servername">;
+  readonly credentials?: Credentials;
+  /** The name for EHLO/LHLO. */
+  readonly helo: string;
+  readonly timeouts?: Partial<ClientTimeouts>;
+}
+
+/** Why a session could not be set up, and what the caller should do next. */
+export interface SessionFailure {
+  readonly kind: "failed";
+  readonly failure: DeliveryFailure;
+  /** The STARTTLS handshake failed on an opportunistic route: try this host in clear. */
+  readonly downgrade?: boolean;
+  /** The answer stands for every host (AUTH refused): do not try the next one. */
+  readonly final?: boolean;
+}
+
+/** An established session: transactions go through {@link RelaySession.send}. */
+export class RelaySession {
+  readonly #conn: ClientConnection;
+  readonly #route: RelayRoute;
+  readonly #log: Logger;
+  readonly id: string;
+  #usable = true;
+
+  private constructor(conn: ClientConnection, route: RelayRoute, log: Logger, id: string) {
+    this.#conn = conn;
+    this.#route = route;
+    this.#log = log;
+    this.id = id;
+  }
+
+  /** Connects and sets the session up; never throws. */
+  static async open(route: RelayRoute, log: Logger): Promise<RelaySession | SessionFailure> {
+    const id = sessionId();
+    const where = `${route.host} [${
+      route.socket ?? `${route.address ?? route.host}:${route.port}`
+    }]`;
+    let conn: ClientConnection | undefined;
+    try {
+      conn = await ClientConnection.open(
+        route.socket
+          ? { transport: "unix", path: route.socket }
+          : { transport: "tcp", host: route.address ?? route.host, port: route.port },
+        {
+          protocol: route.protocol,
+          ...(route.security === "smtps" ? { implicitTls: clientTls(route) } : {}),
+          ...(route.timeouts ? { timeouts: route.timeouts } : {}),
+        },
+      );
+      const failure = await setUp(conn, route);
+      if (failure) {
+        log.info(`smtp-out: session ${id} to ${where} failed: ${failure.failure.reason}`);
+        await conn.quit();
+        return failure;
+      }
+      log.info(
+        `smtp-out: session ${id} connected to ${route.host} [${conn.peer}] ${
+          conn.tls ? `tls ${describeTls(conn.tls)}` : "tls=none"
+        }${route.credentials ? ` auth=${route.credentials.user}` : ""}`,
+      );
+      return new RelaySession(conn, route, log, id);
+    } catch (error) {
+      conn?.close();
+      const downgrade = error instanceof TlsHandshakeError && route.security === "opportunistic";
+      const reason = `${route.host}: ${errorMessage(error)}`;
+      log.info(
+        `smtp-out: session ${id} to ${where} failed: ${errorMessage(error)}${
+          downgrade ? "; opportunistic TLS failed, trying again in plain text" : ""
+        }`,
+      );
+      return { kind: "failed", failure: tempfail(reason), ...(downgrade ? { downgrade } : {}) };
+    }
+  }
+
+  /** False once the connection failed or ended; a cache drops such sessions. */
+  get usable(): boolean {
+    return this.#usable;
+  }
+
+  /** One transaction; one result per recipient, in order. Never throws. */
+  async send(tx: Transaction): Promise<DeliveryResult[]> {
+    const state = {
+      results: new Array<DeliveryResult | undefined>(tx.recipients.length).fill(undefined),
+      replies: new Array<string | undefined>(tx.recipients.length).fill(undefined),
+      completed: false,
+    };
+    let failure: DeliveryResult = tempfail("transaction ended early");
+    if (!this.#usable) {
+      failure = tempfail(`${this.#route.host}: the connection is closed`);
+    } else {
+      try {
+        await runTransaction(this.#conn, tx, state);
+        // A transaction that stopped short is reset, so the session can carry the next.
+        if (!state.completed && !isPositive(await this.#conn.reset())) this.#usable = false;
+      } catch (error) {
+        this.#usable = false;
+        this.#conn.close();
+        failure = tempfail(`${this.#route.host}: ${errorMessage(error)}`);
+      }
+    }
+    const results = state.results.map((r) => r ?? failure);
+    for (const [i, result] of results.entries()) {
+      const outcome = result.kind === "ok"
+        ? `Ok ${state.replies[i] ?? ""}`
+        : `${result.kind === "tempfail" ? "TempFail" : "PermFail"} ${result.reason}`;
+      this.#log.info(
+        `smtp-out: session ${this.id} envelope from=<${tx.sender}> to=<${tx.recipients[i]}> ` +
+          `via ${this.#route.host} [${this.#conn.peer}]: ${outcome.trimEnd()}`,
+      );
+    }
+    return results;
+  }
+
+  /** QUIT and close. */
+  async close(): Promise<void> {
+    this.#usable = false;
+    await this.#conn.quit();
+  }
+}
+
+// Greeting, EHLO, TLS, AUTH; undefined when the session is ready for MAIL.
+async function setUp(
+  conn: ClientConnection,
+  route: RelayRoute,
+): Promise<SessionFailure | undefined> {
+  const failed = (failure: DeliveryFailure, final = false): SessionFailure => ({
+    kind: "failed",
+    failure,
+    ...(final ? { final } : {}),
+  });
+  const greeting = await conn.greeting();
+  if (greeting.code !== 220) {
+    return failed(failureFromReply(greeting.code, `greeting: ${replyText(greeting)}`));
+  }
+  let hello = await conn.hello(route.helo);
+  if (!isPositive(hello)) return failed(failureFromReply(hello.code, `EHLO: ${replyText(hello)}`));
+  if (route.security === "starttls" || route.security === "opportunistic") {
+    if (conn.capabilities.startTls) {
+      const refused = await conn.startTls(clientTls(route));
+      if (refused && route.security === "starttls") {
+        return failed(tempfail(`4.7.0 STARTTLS refused by ${route.host}: ${replyText(refused)}`));
+      }
+      if (!refused) {
+        // RFC 3207 §4.2: what was said before TLS is forgotten; EHLO again.
+        hello = await conn.hello(route.helo);
+        if (!isPositive(hello)) {
+          return failed(failureFromReply(hello.code, `EHLO after STARTTLS: ${replyText(hello)}`));
+        }
+      }
+    } else if (route.security === "starttls") {
+      return failed(tempfail(`4.7.0 TLS required but not supported by ${route.host}`));
+    }
+  }
+  if (conn.tls && route.verify && !conn.tls.verified) {
+    return failed(tempfail(
+      `4.7.5 certificate of ${route.host} not verified: ${conn.tls.verifyError ?? "untrusted"}`,
+    ));
+  }
+  if (route.credentials) {
+    // Credentials never travel in clear, whatever the configuration says.
+    if (!conn.tls) {
+      return failed(tempfail(`4.7.0 refusing to AUTH to ${route.host} without TLS`), true);
+    }
+    const reply = await conn.authenticate(route.credentials);
+    if (reply === undefined) {
+      const offered = conn.capabilities.authMechanisms.join(" ") || "none";
+      return failed(
+        tempfail(`4.7.0 ${route.host} offers no AUTH mechanism this client speaks (${offered})`),
+        true,
+      );
+    }
+    if (reply.code !== 235) {
+      // 535: the credentials are wrong, for good; 454 and other 4yz: try again later.
+      const text = `AUTH to ${route.host} refused: ${replyText(reply)}`;
+      return failed(reply.code >= 500 ? permfail(text) : tempfail(text), true);
+    }
+  }
+  return undefined;
+}
+
+function clientTls(route: RelayRoute): ClientTls {
+  return { servername: route.host, ...route.tls };
+}
+
+function sessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
