@@ -16,7 +16,7 @@ import {
 } from "./model.ts";
 import { DEFAULT_SMTP_LIMITS, DEFAULTS } from "./defaults.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
-import { parseDuration } from "./units.ts";
+import { parseDuration, parseWholeNumber } from "./units.ts";
 
 /** A writable view of a model type. */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -49,6 +49,15 @@ export class ConfigBuilder {
   /** The first rule line of each grammar, to refuse a file that mixes them. */
   firstModernRule: SourcePosition | undefined;
   firstLegacyRule: SourcePosition | undefined;
+  /** Every table name taken, declared or inline. */
+  #tableNames = new Set<string>();
+  #actionNames = new Set<string>();
+  #pkis = new Map<string, Mutable<PkiDecl>>();
+  #caNames = new Set<string>();
+  /** Legacy rules that deliver alike share an action: its name by what it does. */
+  readonly sharedActions = new Map<string, string>();
+  /** The next number to try when naming a shared action after its method. */
+  readonly sharedActionNumbers = new Map<string, number>();
 
   constructor(file: string, macros: Map<string, string>) {
     this.file = file;
@@ -80,12 +89,56 @@ export class ConfigBuilder {
     };
   }
 
+  /** True when an action of that name is declared. */
+  hasAction(name: string): boolean {
+    return this.#actionNames.has(name);
+  }
+
+  /** Adds an action (its name checked by the caller). */
+  addAction(action: Action): void {
+    this.#actionNames.add(action.name);
+    this.actions.push(action);
+  }
+
+  /** The pki of that name, declared now if it is new. */
+  pki(name: string, position: SourcePosition): Mutable<PkiDecl> {
+    let pki = this.#pkis.get(name);
+    if (!pki) {
+      pki = { name, position };
+      this.#pkis.set(name, pki);
+      this.pkis.push(pki);
+    }
+    return pki;
+  }
+
+  /** Declares a CA, refusing a second one of the same name. */
+  declareCa(decl: CaDecl): void {
+    if (this.#caNames.has(decl.name)) {
+      throw new StatementError(`CA "${decl.name}" is already declared`, decl.position);
+    }
+    this.#caNames.add(decl.name);
+    this.cas.push(decl);
+  }
+
   /** Declares a named table, refusing a second one of the same name. */
   declareTable(decl: TableDecl): void {
-    if (this.tables.some((t) => t.name === decl.name)) {
+    if (this.#tableNames.has(decl.name)) {
       throw new StatementError(`Table "${decl.name}" is already declared`, decl.position);
     }
+    this.#tableNames.add(decl.name);
     this.tables.push(decl);
+  }
+
+  /**
+   * A name no declaration can take, for an inline table written at `position` (a file
+   * included twice writes two tables at one position: the second gets a number).
+   */
+  inlineTableName(position: SourcePosition): string {
+    const at = `inline:${position.file}:${position.line}:${position.column}`;
+    let name = `<${at}>`;
+    for (let n = 2; this.#tableNames.has(name); n++) name = `<${at}#${n}>`;
+    this.#tableNames.add(name);
+    return name;
   }
 }
 
@@ -100,11 +153,11 @@ export function parseTableArgument(stream: TokenStream, builder: ConfigBuilder):
   const token = stream.peek();
   if (token.kind === "<") {
     stream.next();
-    const name = stream.expectWord("a table name");
+    const name = stream.value("a table name");
     stream.expect(">");
     return { name: name.value, position: name.position };
   }
-  const name = `<inline:${token.position.file}:${token.position.line}:${token.position.column}>`;
+  const name = builder.inlineTableName(token.position);
   if (token.kind === "{") {
     builder.tables.push(parseInlineTable(stream, name, true, token.position));
   } else {
@@ -172,8 +225,9 @@ export function parseDurationToken(stream: TokenStream): number {
 /** A positive whole number. */
 export function parseCount(stream: TokenStream, what: string): number {
   const value = stream.value(what);
-  if (!/^\d+$/.test(value.value) || Number(value.value) < 1) {
+  const n = parseWholeNumber(value.value);
+  if (n === undefined || n < 1) {
     throw new StatementError(`Bad ${what} "${value.value}"`, value.position);
   }
-  return Number(value.value);
+  return n;
 }

@@ -36,3 +36,12 @@ export function formatDiagnosticLine(d: Diagnostic): string {
   const where = `${d.position.file}:${d.position.line}:${d.position.column}`;
   return d.severity === "warning" ? `${where}: warning: ${d.message}` : `${where}: ${d.message}`;
 }
+
+/** Abandons the current statement; the parser reports it and resumes at the next line. */
+export class StatementError extends Error {
+  readonly position: SourcePosition;
+  constructor(message: string, position: SourcePosition) {
+    super(message);
+    this.position = position;
+  }
+}

@@ -1,7 +1,16 @@
 // Turns smtpd.conf text into tokens: words, quoted strings and punctuation, each with
 // its position. Handles comments, `\` line continuation and `$macro` expansion.
 
-import type { Diagnostic, SourcePosition } from "./errors.ts";
+import { type Diagnostic, type SourcePosition, StatementError } from "./errors.ts";
+
+/**
+ * The longest physical line read. Longer lines are refused before they are tokenized, so
+ * a hostile file costs time in proportion to its size and its errors stay short.
+ */
+export const MAX_LINE_LENGTH = 65_536;
+
+/** The longest word or quoted string (OpenSMTPD's own lexer refuses strings over 8 KB). */
+export const MAX_TOKEN_LENGTH = 8_192;
 
 /** A token kind: the punctuation stands for itself. */
 export type TokenKind =
@@ -26,6 +35,19 @@ export interface Token {
 
 const WORD_END_REGEXP = /[\s{}<>,=!"#]/;
 
+// What may stand as a bare word in printed text: read back as this one word, unexpanded.
+const BARE_WORD_REGEXP = /^[A-Za-z0-9_.:\/@%+~*^|?-]+$/;
+
+/** Text in double quotes, escaping what the lexer unescapes, so it reads back unchanged. */
+export function quoteString(text: string): string {
+  return `"${text.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+}
+
+/** A bare word when the lexer reads it back as that word, a quoted string otherwise. */
+export function printWord(text: string): string {
+  return BARE_WORD_REGEXP.test(text) ? text : quoteString(text);
+}
+
 /** Produces tokens on demand, so macros defined by earlier lines expand in later ones. */
 export class Lexer {
   #text: string;
@@ -33,6 +55,8 @@ export class Lexer {
   #pos = 0;
   #line = 1;
   #lineStart = 0;
+  /** The end of the current line when it is over the limit, else -1. */
+  #overlongEnd = -1;
   #macros: ReadonlyMap<string, string>;
   #diagnostics: Diagnostic[];
 
@@ -44,12 +68,14 @@ export class Lexer {
     this.#file = options.file;
     this.#macros = options.macros;
     this.#diagnostics = options.diagnostics;
+    this.#measureLine();
   }
 
   /** The next token; `eof` forever at the end. */
   next(): Token {
     const text = this.#text;
     while (this.#pos < text.length) {
+      if (this.#overlongEnd !== -1) this.#refuseLine();
       const c = text[this.#pos]!;
       if (c === "\\" && (text[this.#pos + 1] === "\n" || text.startsWith("\r\n", this.#pos + 1))) {
         this.#pos += text[this.#pos + 1] === "\n" ? 2 : 3;
@@ -97,6 +123,13 @@ export class Lexer {
       value += text[i];
       i++;
     }
+    if (value.length > MAX_TOKEN_LENGTH) {
+      this.#pos = text[i] === '"' ? i + 1 : i;
+      throw new StatementError(
+        `Quoted string too long: ${value.length} characters, the limit is ${MAX_TOKEN_LENGTH}`,
+        position,
+      );
+    }
     if (text[i] !== '"') {
       this.#diagnostics.push({ severity: "error", message: "Unterminated string", position });
       this.#pos = i;
@@ -112,6 +145,12 @@ export class Lexer {
     let end = start + 1;
     while (end < text.length && !WORD_END_REGEXP.test(text[end]!)) end++;
     this.#pos = end;
+    if (end - start > MAX_TOKEN_LENGTH) {
+      throw new StatementError(
+        `Word too long: ${end - start} characters, the limit is ${MAX_TOKEN_LENGTH}`,
+        position,
+      );
+    }
     const raw = text.slice(start, end);
     if (!raw.startsWith("$")) return { kind: "word", value: raw, position };
     const name = raw.slice(1);
@@ -130,6 +169,36 @@ export class Lexer {
   #newLine(): void {
     this.#line++;
     this.#lineStart = this.#pos;
+    this.#measureLine();
+  }
+
+  // Finds the end of the line just begun; one scan per line keeps the whole pass linear.
+  #measureLine(): void {
+    const found = this.#text.indexOf("\n", this.#pos);
+    const end = found === -1 ? this.#text.length : found;
+    this.#overlongEnd = end - this.#pos > MAX_LINE_LENGTH ? end : -1;
+  }
+
+  // Skips an over-long line unread (keeping a final `\` continuation) and abandons the
+  // statement, naming the column where the line goes over the limit.
+  #refuseLine(): void {
+    const end = this.#overlongEnd;
+    this.#overlongEnd = -1;
+    const length = end - this.#lineStart;
+    const position = {
+      file: this.#file,
+      line: this.#line,
+      column: MAX_LINE_LENGTH + 1,
+    };
+    const text = this.#text;
+    let resume = end;
+    if (text[resume - 1] === "\r") resume--;
+    if (text[resume - 1] === "\\") resume--;
+    this.#pos = Math.max(resume, this.#pos);
+    throw new StatementError(
+      `Line too long: ${length} characters, the limit is ${MAX_LINE_LENGTH}`,
+      position,
+    );
   }
 
   #position(): SourcePosition {

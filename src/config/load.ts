@@ -77,9 +77,35 @@ export async function loadConfig(path: string, options: LoadConfigOptions = {}):
 /** `FILE:LINE:COLUMN: message`, the line itself, and a caret under the column. */
 export function formatDiagnostic(d: Diagnostic, source: string): string {
   const head = formatDiagnosticLine(d);
-  const line = source.split("\n")[d.position.line - 1];
+  const line = sourceLine(source, d.position.line);
   if (line === undefined) return head;
-  const text = line.replace(/\r$/, "");
-  const pad = text.slice(0, d.position.column - 1).replace(/[^\t]/g, " ");
+  let text = line.replace(/\r$/, "");
+  let column = d.position.column;
+  // A long line is shown as a window around the column, not whole.
+  if (text.length > SHOWN_LINE_LENGTH) {
+    const start = Math.max(0, Math.min(column - 1 - SHOWN_LINE_LENGTH / 2, text.length));
+    text = text.slice(start, start + SHOWN_LINE_LENGTH);
+    column -= start;
+  }
+  const pad = text.slice(0, column - 1).replace(/[^\t]/g, " ");
   return `${head}\n${text}\n${pad}^`;
+}
+
+const SHOWN_LINE_LENGTH = 160;
+
+// Line N of a source (1-based). The line starts of the last source are kept, so
+// formatting every diagnostic of a large file stays linear.
+let indexed: { source: string; starts: number[] } | undefined;
+function sourceLine(source: string, n: number): string | undefined {
+  if (indexed?.source !== source) {
+    const starts = [0];
+    for (let i = source.indexOf("\n"); i !== -1; i = source.indexOf("\n", i + 1)) {
+      starts.push(i + 1);
+    }
+    indexed = { source, starts };
+  }
+  const start = indexed.starts[n - 1];
+  if (start === undefined) return undefined;
+  const next = indexed.starts[n];
+  return source.slice(start, next === undefined ? source.length : next - 1);
 }

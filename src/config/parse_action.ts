@@ -32,7 +32,7 @@ const RELAY_OPTIONS = [
 /** Parses the statement after `action`. */
 export function parseAction(stream: TokenStream, builder: ConfigBuilder, first: Token): void {
   const name = stream.value("an action name");
-  if (builder.actions.some((a) => a.name === name.value)) {
+  if (builder.hasAction(name.value)) {
     throw new StatementError(`Action "${name.value}" is already declared`, name.position);
   }
   const method = parseMethod(stream);
@@ -42,7 +42,7 @@ export function parseAction(stream: TokenStream, builder: ConfigBuilder, first: 
   } else {
     parseLocalOptions(stream, builder, action);
   }
-  builder.actions.push(action);
+  builder.addAction(action);
 }
 
 /** The delivery method and its own arguments. */

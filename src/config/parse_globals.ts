@@ -1,7 +1,7 @@
 // Top-level statements other than listeners and rules: tables, certificates, queue and
 // SMTP settings, bounces, filters and procs.
 
-import type { Token } from "./lexer.ts";
+import { printWord, type Token } from "./lexer.ts";
 import { type ConfigBuilder, parseCount, parseDurationToken, parseInlineTable } from "./builder.ts";
 import type { FilterDecl, ProcDecl } from "./model.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
@@ -9,7 +9,7 @@ import { parseSize } from "./units.ts";
 
 /** `table NAME [backend:]CONFIG` or `table NAME { … }`. */
 export function parseTable(stream: TokenStream, builder: ConfigBuilder): void {
-  const name = stream.expectWord("a table name");
+  const name = stream.value("a table name");
   if (stream.peek().kind === "{") {
     builder.declareTable(parseInlineTable(stream, name.value, false, name.position));
     return;
@@ -31,11 +31,7 @@ export function parseTable(stream: TokenStream, builder: ConfigBuilder): void {
 /** `pki NAME cert|certificate|key FILE`, `pki NAME dhe none|legacy|auto`. */
 export function parsePki(stream: TokenStream, builder: ConfigBuilder): void {
   const name = stream.value("a pki name");
-  let pki = builder.pkis.find((p) => p.name === name.value);
-  if (!pki) {
-    pki = { name: name.value, position: name.position };
-    builder.pkis.push(pki);
-  }
+  const pki = builder.pki(name.value, name.position);
   const what = stream.expectWord("cert, key or dhe");
   switch (what.value) {
     case "cert":
@@ -63,10 +59,7 @@ export function parseCa(stream: TokenStream, builder: ConfigBuilder): void {
   const name = stream.value("a ca name");
   const what = stream.expectWord("cert");
   if (what.value !== "cert" && what.value !== "certificate") throw stream.unknown(what, ["cert"]);
-  if (builder.cas.some((c) => c.name === name.value)) {
-    throw new StatementError(`CA "${name.value}" is already declared`, name.position);
-  }
-  builder.cas.push({
+  builder.declareCa({
     name: name.value,
     cert: stream.value("a CA file").value,
     position: name.position,
@@ -235,7 +228,10 @@ export function parseFilter(stream: TokenStream, builder: ConfigBuilder): void {
   const words: string[] = [];
   while (!stream.atEnd()) {
     const token = stream.next();
-    words.push(token.kind === "string" ? JSON.stringify(token.value) : token.value);
+    // Kept as they print: punctuation and plain words bare, anything else quoted.
+    words.push(
+      token.kind === "word" || token.kind === "string" ? printWord(token.value) : token.value,
+    );
   }
   if (words.length === 0) throw stream.unexpected(stream.peek(), `the ${kind.value} arguments`);
   builder.filters.push({

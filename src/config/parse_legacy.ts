@@ -6,6 +6,7 @@ import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, type Mutable, parseTableArgument } from "./builder.ts";
 import type { Action, Criterion, DeliveryMethod, RelayOptions, TableRef } from "./model.ts";
 import { checkRelay, parseLocalOption, parseRelayOption } from "./parse_action.ts";
+import { sameFamily } from "./parse_match.ts";
 import { parseRelayTarget } from "./relay_url.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { parseDuration } from "./units.ts";
@@ -35,8 +36,29 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
   const action: Mutable<Action> = { name: "", method: { kind: "mbox" }, position: first.position };
   let method: DeliveryMethod | undefined;
   const relay: Mutable<RelayOptions> = {};
+  // Options only a local delivery can use, to refuse them on relay and reject rules.
+  const localWords: Token[] = [];
+  let deliveryWord: Token | undefined;
+  // As in a match, each criterion (and one `from`, one `for`) at most once.
+  const add = (word: Token, c: Criterion) => {
+    if (criteria.some((other) => sameFamily(other.kind, c.kind))) {
+      throw new StatementError(`"${word.value}" is given twice in this rule`, word.position);
+    }
+    criteria.push(c);
+  };
   const criterion = (word: Token, kind: Criterion["kind"], negated: boolean, table?: TableRef) =>
-    criteria.push({ kind, negated, ...(table ? { table } : {}), position: word.position });
+    add(word, { kind, negated, ...(table ? { table } : {}), position: word.position });
+  // One way of delivering per rule: a second one is refused, not silently preferred.
+  const delivery = (word: Token) => {
+    if (first.value === "reject") throw rejectHasNoDelivery(word);
+    if (deliveryWord) {
+      throw new StatementError(
+        `"${word.value}" is a second delivery: this rule already has "${deliveryWord.value}"`,
+        word.position,
+      );
+    }
+    deliveryWord = word;
+  };
   const bang = () => {
     if (stream.peek().kind !== "!") return false;
     stream.next();
@@ -51,12 +73,13 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
     }
     if (method?.kind === "relay" && parseLegacyRelayOption(stream, builder, relay, word)) continue;
     if (method && method.kind !== "relay" && parseLocalOption(stream, builder, action, word)) {
+      localWords.push(word);
       continue;
     }
     switch (word.value) {
       case "tagged": {
         const negated = bang();
-        criteria.push({
+        add(word, {
           kind: "tag",
           negated,
           value: stream.value("a tag").value,
@@ -75,7 +98,7 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
         break;
       }
       case "authenticated":
-        criteria.push({ kind: "auth", negated: negatedWord, position: word.position });
+        add(word, { kind: "auth", negated: negatedWord, position: word.position });
         break;
       case "recipient": {
         const negated = bang();
@@ -83,12 +106,14 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
         break;
       }
       case "forward-only":
+        delivery(word);
         method = { kind: "forward-only" };
         action.method = method;
         break;
       case "as":
         // `deliver to mda|lmtp … as USER`
         action.user = stream.value("a user name").value;
+        localWords.push(word);
         break;
       case "sender": {
         const negated = bang();
@@ -110,15 +135,16 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
       case "userbase":
         // Before `deliver to`, these still belong to the rule.
         parseLocalOption(stream, builder, action, word);
+        localWords.push(word);
         break;
       case "deliver":
-        if (first.value === "reject") throw rejectHasNoDelivery(word);
+        delivery(word);
         stream.expectKeyword("to");
         method = parseLegacyMethod(stream);
         action.method = method;
         break;
       case "relay":
-        if (first.value === "reject") throw rejectHasNoDelivery(word);
+        delivery(word);
         method = { kind: "relay" };
         break;
       case "expire": {
@@ -128,12 +154,14 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
           throw new StatementError(`Bad duration "${value.value}"`, value.position);
         }
         action.ttl = ttl;
+        localWords.push(word);
         break;
       }
       default:
         throw stream.unknown(word, RULE_WORDS);
     }
   }
+  checkLegacyOptions(first, method, localWords);
 
   // A legacy rule without `from` means `from local`, without `for` means `for local`,
   // as in the modern grammar; the model spells the defaults out.
@@ -185,6 +213,29 @@ function parseLegacyMethod(stream: TokenStream): DeliveryMethod {
   }
 }
 
+// What the modern grammar refuses, refused here too: the rule must print as an action.
+function checkLegacyOptions(
+  first: Token,
+  method: DeliveryMethod | undefined,
+  localWords: readonly Token[],
+): void {
+  for (const word of localWords) {
+    if (first.value === "reject") {
+      throw new StatementError(
+        `A reject rule delivers nothing: "${word.value}" has no use`,
+        word.position,
+      );
+    }
+    if (method?.kind === "relay" && word.value !== "expire") {
+      throw new StatementError(`"${word.value}" cannot be used with relay`, word.position);
+    }
+    const userless = ["mbox", "forward-only", "expand-only"];
+    if (word.value === "as" && method && userless.includes(method.kind)) {
+      throw new StatementError(`"as" cannot be used with ${method.kind}`, word.position);
+    }
+  }
+}
+
 function rejectHasNoDelivery(word: Token): StatementError {
   return new StatementError(`A reject rule cannot "${word.value}"`, word.position);
 }
@@ -195,12 +246,15 @@ function shareAction(
   candidate: Omit<Action, "name">,
 ): string {
   const key = actionKey(candidate);
-  const existing = builder.actions.find(({ name: _name, ...rest }) => actionKey(rest) === key);
-  if (existing) return existing.name;
+  const existing = builder.sharedActions.get(key);
+  if (existing) return existing;
   const base = candidate.method.kind;
   let name: string = base;
-  for (let n = 2; builder.actions.some((a) => a.name === name); n++) name = `${base}-${n}`;
-  builder.actions.push({ ...candidate, name });
+  let n = builder.sharedActionNumbers.get(base) ?? 2;
+  while (builder.hasAction(name)) name = `${base}-${n++}`;
+  builder.sharedActionNumbers.set(base, n);
+  builder.addAction({ ...candidate, name });
+  builder.sharedActions.set(key, name);
   return name;
 }
 

@@ -54,6 +54,7 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
         break;
       case "submission":
         // Legacy: `listen on IF submission` means port 587.
+        once(option, portGiven);
         listener.port = WELL_KNOWN_PORTS.submission;
         portGiven = true;
         break;
@@ -102,6 +103,12 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
       }
       case "secure":
         // Legacy: `secure` offered both STARTTLS and SMTPS; STARTTLS is kept.
+        if (listener.tls) {
+          throw new StatementError(
+            `"secure" conflicts with "${tlsWord(listener.tls)}"`,
+            option.position,
+          );
+        }
         listener.tls = "starttls";
         break;
       case "pki":

@@ -56,8 +56,8 @@ export function parseMatch(stream: TokenStream, builder: ConfigBuilder, first: T
   }
 }
 
-// A match holds at most one `from …` and one `for …`, and each other criterion once.
-function sameFamily(a: CriterionKind, b: CriterionKind): boolean {
+/** A match holds at most one `from …` and one `for …`, and each other criterion once. */
+export function sameFamily(a: CriterionKind, b: CriterionKind): boolean {
   const family = (k: CriterionKind) =>
     k.startsWith("from-") ? "from" : k.startsWith("for-") ? "for" : k;
   return family(a) === family(b);

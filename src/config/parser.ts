@@ -125,23 +125,38 @@ export function parseTokens(
     ...(options.readFile ? { readFile: options.readFile } : {}),
   });
   const builder = new ConfigBuilder(options.file, macros);
+  const report = (error: unknown) => {
+    if (!(error instanceof StatementError)) throw error;
+    diagnostics.push({ severity: "error", message: error.message, position: error.position });
+  };
   while (true) {
-    const token = stream.peek();
-    if (token.kind === "eof") break;
-    if (token.kind === "newline") {
-      stream.next();
-      continue;
-    }
     try {
+      const token = stream.peek();
+      if (token.kind === "eof") break;
+      if (token.kind === "newline") {
+        stream.next();
+        continue;
+      }
       statement(stream, builder, defines);
       stream.endOfStatement();
     } catch (error) {
-      if (!(error instanceof StatementError)) throw error;
-      diagnostics.push({ severity: "error", message: error.message, position: error.position });
-      stream.skipLine();
+      report(error);
+      recover(stream, report);
     }
   }
   return builder.build();
+}
+
+// Skips the rest of a refused statement; a line refused while skipping is reported too.
+function recover(stream: TokenStream, report: (error: unknown) => void): void {
+  while (true) {
+    try {
+      stream.skipLine();
+      return;
+    } catch (error) {
+      report(error);
+    }
+  }
 }
 
 function statement(

@@ -12,12 +12,13 @@ import type {
   TableRef,
 } from "./model.ts";
 import { DEFAULT_SMTP_LIMITS, DEFAULTS } from "./defaults.ts";
+import { printWord as word, quoteString as q } from "./lexer.ts";
 import { formatDuration } from "./units.ts";
 
 /** The configuration in the modern grammar, one statement per line. */
 export function printConfig(config: Config): string {
   const tables = new Map(config.tables.map((t) => [t.name, t] as const));
-  const ref = (r: TableRef) => printTableRef(r, tables);
+  const ref = (r: TableRef, braces?: boolean) => printTableRef(r, tables, braces);
   const out: string[] = [];
   const section = (lines: string[]) => {
     if (lines.length === 0) return;
@@ -28,9 +29,9 @@ export function printConfig(config: Config): string {
   section(config.tables.filter((t) => !t.anonymous).map(printTable));
   section([
     ...config.pkis.flatMap((p) => [
-      ...(p.cert ? [`pki ${q(p.name)} cert ${q(p.cert)}`] : []),
-      ...(p.key ? [`pki ${q(p.name)} key ${q(p.key)}`] : []),
-      ...(p.dhe ? [`pki ${q(p.name)} dhe ${p.dhe}`] : []),
+      ...(p.cert !== undefined ? [`pki ${q(p.name)} cert ${q(p.cert)}`] : []),
+      ...(p.key !== undefined ? [`pki ${q(p.name)} key ${q(p.key)}`] : []),
+      ...(p.dhe !== undefined ? [`pki ${q(p.name)} dhe ${p.dhe}`] : []),
     ]),
     ...config.cas.map((c) => `ca ${q(c.name)} cert ${q(c.cert)}`),
   ]);
@@ -39,9 +40,9 @@ export function printConfig(config: Config): string {
     ...config.procs.map((p) =>
       [
         `proc ${q(p.name)} ${q(p.command)}`,
-        ...(p.user ? [`user ${q(p.user)}`] : []),
-        ...(p.group ? [`group ${q(p.group)}`] : []),
-        ...(p.chroot ? [`chroot ${q(p.chroot)}`] : []),
+        ...(p.user !== undefined ? [`user ${q(p.user)}`] : []),
+        ...(p.group !== undefined ? [`group ${q(p.group)}`] : []),
+        ...(p.chroot !== undefined ? [`chroot ${q(p.chroot)}`] : []),
       ].join(" ")
     ),
     ...config.filters.map((f) => `filter ${q(f.name)} ${f.kind} ${f.words.join(" ")}`),
@@ -60,7 +61,9 @@ function printGlobals(config: Config): string[] {
   if (queue.path !== undefined) lines.push(`queue path ${q(queue.path)}`);
   if (queue.compression) lines.push("queue compression");
   if (queue.encryption) {
-    lines.push(`queue encryption${queue.encryption.key ? ` ${q(queue.encryption.key)}` : ""}`);
+    lines.push(
+      `queue encryption${queue.encryption.key !== undefined ? ` ${q(queue.encryption.key)}` : ""}`,
+    );
   }
   if (queue.ttl !== DEFAULTS.queueTtl) lines.push(`queue ttl ${formatDuration(queue.ttl)}`);
   const smtp = config.smtp;
@@ -93,7 +96,7 @@ function printGlobals(config: Config): string[] {
 }
 
 function printTable(table: TableDecl): string {
-  return `table ${table.name} ${printTableBody(table)}`;
+  return `table ${word(table.name)} ${printTableBody(table)}`;
 }
 
 function printTableBody(table: TableDecl): string {
@@ -104,15 +107,23 @@ function printTableBody(table: TableDecl): string {
     case "map":
       return `{ ${source.entries.map(([k, v]) => `${q(k)} = ${q(v)}`).join(", ")} }`;
     case "backend":
-      return `${source.backend}:${source.config}`;
+      return word(`${source.backend}:${source.config}`);
   }
 }
 
-function printTableRef(r: TableRef, tables: ReadonlyMap<string, TableDecl>): string {
+// A one-value inline list prints as its value, except where a bare value means something
+// else than a table (`tag "T"` is a literal tag; `tag { "T" }` a table).
+function printTableRef(
+  r: TableRef,
+  tables: ReadonlyMap<string, TableDecl>,
+  braces = false,
+): string {
   const table = tables.get(r.name);
-  if (!table?.anonymous) return `<${r.name}>`;
+  if (!table?.anonymous) return `<${word(r.name)}>`;
   const source = table.source;
-  if (source.kind === "list" && source.values.length === 1) return q(source.values[0]!);
+  if (source.kind === "list" && source.values.length === 1 && !braces) {
+    return q(source.values[0]!);
+  }
   return printTableBody(table);
 }
 
@@ -126,7 +137,7 @@ function printListener(l: Listener, ref: (r: TableRef) => string): string {
   }
   if (l.tls === "smtps") words.push(l.verifyClient ? "smtps verify" : "smtps");
   for (const pki of l.pki ?? []) words.push(`pki ${q(pki)}`);
-  if (l.ca) words.push(`ca ${q(l.ca)}`);
+  if (l.ca !== undefined) words.push(`ca ${q(l.ca)}`);
   if (l.auth) {
     const kw = l.auth.required ? "auth" : "auth-optional";
     words.push(l.auth.table ? `${kw} ${ref(l.auth.table)}` : kw);
@@ -134,9 +145,9 @@ function printListener(l: Listener, ref: (r: TableRef) => string): string {
   if (l.senders) {
     words.push(`senders ${ref(l.senders.table)}${l.senders.masquerade ? " masquerade" : ""}`);
   }
-  if (l.hostname) words.push(`hostname ${q(l.hostname)}`);
+  if (l.hostname !== undefined) words.push(`hostname ${q(l.hostname)}`);
   if (l.hostnames) words.push(`hostnames ${ref(l.hostnames)}`);
-  if (l.tag) words.push(`tag ${q(l.tag)}`);
+  if (l.tag !== undefined) words.push(`tag ${q(l.tag)}`);
   if (l.maskSource) words.push("mask-src");
   if (l.noDsn) words.push("no-dsn");
   if (l.proxyV2) words.push("proxy-v2");
@@ -156,8 +167,8 @@ function printAction(a: Action, ref: (r: TableRef) => string): string {
   if (a.alias) words.push(`alias ${ref(a.alias)}`);
   if (a.virtual) words.push(`virtual ${ref(a.virtual)}`);
   if (a.userbase) words.push(`userbase ${ref(a.userbase)}`);
-  if (a.user) words.push(`user ${q(a.user)}`);
-  if (a.wrapper) words.push(`wrapper ${q(a.wrapper)}`);
+  if (a.user !== undefined) words.push(`user ${q(a.user)}`);
+  if (a.wrapper !== undefined) words.push(`wrapper ${q(a.wrapper)}`);
   if (a.ttl !== undefined) words.push(`ttl ${formatDuration(a.ttl)}`);
   return words.join(" ");
 }
@@ -177,17 +188,19 @@ function printMethod(m: DeliveryMethod, ref: (r: TableRef) => string): string {
       return `lmtp ${q(m.destination)}${m.rcptTo ? " rcpt-to" : ""}`;
     case "relay": {
       const words = ["relay"];
-      if (m.host) words.push(`host ${q(m.host.url)}`);
-      if (m.backup) words.push(m.backup.mx ? `backup mx ${q(m.backup.mx)}` : "backup");
-      if (m.helo) words.push(`helo ${q(m.helo)}`);
+      if (m.host !== undefined) words.push(`host ${q(m.host.url)}`);
+      if (m.backup) {
+        words.push(m.backup.mx !== undefined ? `backup mx ${q(m.backup.mx)}` : "backup");
+      }
+      if (m.helo !== undefined) words.push(`helo ${q(m.helo)}`);
       if (m.heloSrc) words.push(`helo-src ${ref(m.heloSrc)}`);
       if (m.domain) words.push(`domain ${ref(m.domain)}`);
       if (m.tls) words.push(m.tls === "no-verify" ? "tls no-verify" : "tls");
       if (m.auth) words.push(`auth ${ref(m.auth)}`);
-      if (m.mailFrom) words.push(`mail-from ${q(m.mailFrom)}`);
+      if (m.mailFrom !== undefined) words.push(`mail-from ${q(m.mailFrom)}`);
       if (m.src) words.push(`src ${ref(m.src)}`);
-      if (m.pki) words.push(`pki ${q(m.pki)}`);
-      if (m.ca) words.push(`ca ${q(m.ca)}`);
+      if (m.pki !== undefined) words.push(`pki ${q(m.pki)}`);
+      if (m.ca !== undefined) words.push(`ca ${q(m.ca)}`);
       if (m.srs) words.push("srs");
       return words.join(" ");
     }
@@ -214,11 +227,11 @@ const CRITERION_WORDS: Readonly<Record<Criterion["kind"], string>> = {
   "tls": "tls",
 };
 
-function printMatch(m: Match, ref: (r: TableRef) => string): string {
+function printMatch(m: Match, ref: (r: TableRef, braces?: boolean) => string): string {
   const words = ["match"];
   for (const c of m.criteria) {
     let text = CRITERION_WORDS[c.kind];
-    if (c.table) text += `${c.regex ? " regex" : ""} ${ref(c.table)}`;
+    if (c.table) text += `${c.regex ? " regex" : ""} ${ref(c.table, c.kind === "tag" && !c.regex)}`;
     else if (c.value !== undefined) text += ` ${q(c.value)}`;
     words.push(c.negated ? `! ${text}` : text);
   }
@@ -231,14 +244,4 @@ function formatSize(bytes: number): string {
     if (bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return String(bytes);
-}
-
-// Quoted string, escaping what the lexer unescapes.
-function q(text: string): string {
-  return `"${text.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-}
-
-// Addresses and interface names print bare when the lexer reads them back as one word.
-function word(text: string): string {
-  return /^[A-Za-z0-9_.:\/-]+$/.test(text) ? text : q(text);
 }

@@ -2,19 +2,12 @@
 // `include` (a stack of lexers, one per file, with loops detected).
 
 import { dirname, resolve } from "node:path";
-import type { Diagnostic, SourcePosition } from "./errors.ts";
+import { type Diagnostic, StatementError } from "./errors.ts";
 import { Lexer, type Token, type TokenKind } from "./lexer.ts";
 import { suggest } from "./suggest.ts";
 import { errorMessage } from "../mail/mod.ts";
 
-/** Abandons the current statement; the parser reports it and resumes at the next line. */
-export class StatementError extends Error {
-  readonly position: SourcePosition;
-  constructor(message: string, position: SourcePosition) {
-    super(message);
-    this.position = position;
-  }
-}
+export { StatementError };
 
 /** Options of {@link TokenStream}. */
 export interface StreamOptions {
@@ -153,14 +146,14 @@ export class TokenStream {
       ? "the end of the line"
       : token.kind === "eof"
       ? "the end of the file"
-      : `"${token.value}"`;
+      : shown(token.value);
     return new StatementError(`Expected ${expected}, found ${found}`, token.position);
   }
 
   unknown(token: Token, known: readonly string[], what = "keyword"): StatementError {
     const near = suggest(token.value, known);
     const hint = near ? `: did you mean "${near}"?` : "";
-    return new StatementError(`Unknown ${what} "${token.value}"${hint}`, token.position);
+    return new StatementError(`Unknown ${what} ${shown(token.value)}${hint}`, token.position);
   }
 
   #lexer(text: string, file: string): Lexer {
@@ -170,4 +163,11 @@ export class TokenStream {
       diagnostics: this.#options.diagnostics,
     });
   }
+}
+
+// A token as quoted in a message: long ones cut, with their length, to keep errors readable.
+const SHOWN_LENGTH = 60;
+function shown(value: string): string {
+  if (value.length <= SHOWN_LENGTH) return `"${value}"`;
+  return `"${value.slice(0, SHOWN_LENGTH)}…" (${value.length} characters)`;
 }

@@ -1,11 +1,19 @@
-// "Did you mean …?": the known word nearest to a misspelt one, by edit distance.
+// "Did you mean …?": the known word nearest to a misspelt one, by edit distance. Only
+// words of a keyword's plausible length are compared, so the cost stays bounded.
+
+/** Words longer than this get no suggestion: no keyword is near them. */
+export const MAX_SUGGEST_LENGTH = 40;
 
 /** The closest candidate within a small edit distance, or undefined. */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length > MAX_SUGGEST_LENGTH) return undefined;
+  const lower = word.toLowerCase();
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
   for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate);
+    // The distance is at least the difference in length: skip what cannot win.
+    if (Math.abs(candidate.length - lower.length) >= bestDistance) continue;
+    const d = editDistance(lower, candidate);
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;

@@ -8,7 +8,7 @@ export function parseDuration(text: string): number | undefined {
   const m = /^(\d+)([smhd]?)$/.exec(text);
   if (!m) return undefined;
   const factor = { "": 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "" | "s" | "m" | "h" | "d"];
-  return Number(m[1]) * factor;
+  return exact(Number(m[1]) * factor);
 }
 
 /** Bytes for a size (K, M, G are powers of 1024, as scan_scaled(3)), or undefined. */
@@ -16,7 +16,18 @@ export function parseSize(text: string): number | undefined {
   const m = /^(\d+)([kmgt]?)b?$/i.exec(text);
   if (!m) return undefined;
   const exponent = ["", "k", "m", "g", "t"].indexOf(m[2]!.toLowerCase());
-  return Number(m[1]) * 1024 ** exponent;
+  return exact(Number(m[1]) * 1024 ** exponent);
+}
+
+/** A whole number of digits that a double holds exactly, or undefined. */
+export function parseWholeNumber(text: string): number | undefined {
+  return /^\d+$/.test(text) ? exact(Number(text)) : undefined;
+}
+
+// Numbers past 2^53 lose digits (and past 1e308 become Infinity): refused, so what is
+// checked is what runs and what prints back.
+function exact(n: number): number | undefined {
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 /** Prints seconds back as the largest exact unit. */

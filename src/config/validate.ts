@@ -8,6 +8,7 @@ import { parseNetBlock } from "../net/mod.ts";
 /** Appends the problems of a model to the diagnostics. */
 export function validateConfig(config: Config, diagnostics: Diagnostic[]): void {
   const tables = new Set(config.tables.map((t) => t.name));
+  const tableDecls = new Map(config.tables.map((t) => [t.name, t] as const));
   const actions = new Set(config.actions.map((a) => a.name));
   const error = (message: string, position: Diagnostic["position"]) =>
     diagnostics.push({ severity: "error", message, position });
@@ -16,7 +17,7 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
 
   // Inline networks are checked now; file tables when they are loaded.
   const checkAddresses = (ref: TableRef) => {
-    const decl = config.tables.find((t) => t.name === ref.name);
+    const decl = tableDecls.get(ref.name);
     if (decl?.source.kind !== "list") return;
     for (const value of decl.source.values) {
       if (!parseNetBlock(value)) {
@@ -32,7 +33,6 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
       error(`Undefined table "${ref.name}": no table of that name is declared`, ref.position);
     }
   };
-  const tableDecls = new Map(config.tables.map((t) => [t.name, t] as const));
   // An inline list where a mapping is needed can never answer: say so now.
   const needsMap = (ref: TableRef | undefined, use: string) => {
     if (!ref) return;

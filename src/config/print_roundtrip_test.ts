@@ -1,0 +1,101 @@
+// What `smtpd -n` accepts, `smtpd -n -v` prints into text that `-n` accepts again with the
+// same meaning: for every example, and for each kind of file that once printed wrong.
+
+import { assertEquals } from "../../test/assert.ts";
+import { checkConfigText, exampleTexts } from "../../test/fuzz/_config_cases.ts";
+import { parseConfig, printConfig } from "./mod.ts";
+
+/** Accepted, and printed into text meaning the same (checkConfigText throws otherwise). */
+function assertRoundTrip(text: string): string {
+  const { config, diagnostics } = parseConfig(text, { file: "t.conf" });
+  if (!config) throw new Error(`refused: ${diagnostics.map((d) => d.message).join("; ")}`);
+  checkConfigText(text);
+  return printConfig(config);
+}
+
+function errorsOf(text: string): string[] {
+  return parseConfig(text, { file: "t.conf" }).diagnostics
+    .filter((d) => d.severity === "error")
+    .map((d) => `${d.position.line}:${d.position.column}: ${d.message}`);
+}
+
+Deno.test("every example prints into text that parses to the same model", () => {
+  const examples = new URL("../../examples/", import.meta.url).pathname;
+  const texts = exampleTexts();
+  assertEquals(texts.length >= 6, true);
+  for (const text of texts) {
+    checkConfigText(text, {
+      file: `${examples}example.conf`,
+      readFile: (path) => Deno.readTextFileSync(path),
+    });
+  }
+});
+
+Deno.test("printConfig() quotes table names and backend sources that are not plain words", () => {
+  const printed = assertRoundTrip(
+    'n = "my list"\ntable $n { 192.0.2.1 }\ntable "t 2" "file:/etc/mail/my aliases"\n' +
+      'action "a" mbox alias <"t 2">\nmatch from src <"my list"> for local action "a"\n',
+  );
+  assertEquals(printed.split("\n").slice(0, 2), [
+    'table "my list" { "192.0.2.1" }',
+    'table "t 2" "file:/etc/mail/my aliases"',
+  ]);
+});
+
+Deno.test("printConfig() keeps filter arguments byte for byte, tabs and `$` included", () => {
+  const printed = assertRoundTrip('v = "$x"\nfilter "f" proc-exec "a\tb" $v\n');
+  assertEquals(printed, 'filter "f" proc-exec "a\tb" "$x"\n');
+});
+
+Deno.test("printConfig() keeps a one-value tag table a table, and empty strings", () => {
+  assertRoundTrip('action "a" relay mail-from "" helo ""\nmatch tag { "T" } action "a"\n');
+  const printed = assertRoundTrip('action "a" mbox\nmatch tag { "T" } action "a"\n');
+  assertEquals(printed.split("\n").at(-2), 'match tag { "T" } action "a"');
+});
+
+Deno.test("parseConfig() refuses numbers too large to hold exactly", () => {
+  assertEquals(errorsOf("queue ttl 99999999999999999999d\n"), [
+    '1:11: Bad duration "99999999999999999999d": expected a number with s, m, h or d',
+  ]);
+  assertEquals(errorsOf("smtp max-message-size 9999999999999999G\n"), [
+    '1:23: Bad size "9999999999999999G": expected a number with K, M or G',
+  ]);
+  assertEquals(errorsOf(`smtp limit max-rcpt ${"9".repeat(30)}\n`), [
+    `1:21: Bad number "${"9".repeat(30)}"`,
+  ]);
+  assertRoundTrip(`queue ttl ${2 ** 53 - 1}s\nsmtp max-message-size 8191T\n`);
+});
+
+Deno.test("legacy rules the modern grammar cannot say are refused where they are written", () => {
+  assertEquals(errorsOf("accept for any relay auth <creds>\ntable creds { u = p }\n"), [
+    '1:1: "auth" needs a "host" to authenticate to',
+  ]);
+  assertEquals(errorsOf('accept for any relay via "not a url"\n'), [
+    '1:26: Bad relay URL "not a url": expected [proto://][label@]host[:port]',
+  ]);
+  assertEquals(errorsOf("accept for local deliver to mbox as bob\n"), [
+    '1:34: "as" cannot be used with mbox',
+  ]);
+  assertEquals(errorsOf("table a { x = y }\naccept for any alias <a> relay\n"), [
+    '2:16: "alias" cannot be used with relay',
+  ]);
+  assertEquals(errorsOf("reject from any for any expire 4h\n"), [
+    '1:25: A reject rule delivers nothing: "expire" has no use',
+  ]);
+  assertEquals(errorsOf("accept for local deliver to mbox relay\n"), [
+    '1:34: "relay" is a second delivery: this rule already has "deliver"',
+  ]);
+  assertEquals(errorsOf("accept tagged A tagged B for any relay\n"), [
+    '1:17: "tagged" is given twice in this rule',
+  ]);
+  assertEquals(errorsOf("accept for local from any for any relay\n"), [
+    '1:27: "for" is given twice in this rule',
+  ]);
+});
+
+Deno.test("listen refuses a second TLS mode or port given by a legacy word", () => {
+  assertEquals(errorsOf("listen on lo0 smtps secure\n"), ['1:21: "secure" conflicts with "smtps"']);
+  assertEquals(errorsOf("listen on lo0 port 25 submission\n"), [
+    '1:23: "submission" is given twice',
+  ]);
+});
