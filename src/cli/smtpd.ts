@@ -14,7 +14,12 @@ import {
   loadConfigWithDiagnostics,
   printConfig,
 } from "../config/mod.ts";
-import { describeStalls, startDaemon, startStallMonitor } from "../daemon/mod.ts";
+import {
+  checkListenAddresses,
+  describeStalls,
+  startDaemon,
+  startStallMonitor,
+} from "../daemon/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import { BACKENDS } from "../tables/mod.ts";
@@ -87,7 +92,12 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
     }
     return EX.FAILURE;
   }
-  printDiagnostics([...loaded.diagnostics, ...unsupportedBackends(loaded.config)], loaded.sources);
+  const addressDiagnostics = await checkListenAddresses(loaded.config);
+  printDiagnostics(
+    [...loaded.diagnostics, ...unsupportedBackends(loaded.config), ...addressDiagnostics],
+    loaded.sources,
+  );
+  if (addressDiagnostics.some((d) => d.severity === "error")) return EX.FAILURE;
   if (flags.noaction) {
     // -n -v prints the normalized model: a legacy file comes out in the modern grammar.
     if ((flags.verbose ?? 0) > 0) console.log(printConfig(loaded.config));

@@ -37,6 +37,8 @@ export type ListenerTls =
 export interface Listener {
   /** An IP address, `localhost`, `all`, an interface or host name, or `socket`. */
   readonly address: string;
+  /** Where the address is written (an unknown interface is reported there). */
+  readonly addressPosition?: SourcePosition;
   readonly port: number;
   readonly family?: "inet4" | "inet6";
   readonly hostname?: string;

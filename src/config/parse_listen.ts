@@ -37,6 +37,7 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
   const address = stream.value("an address or interface");
   const listener: Mutable<Listener> = {
     address: address.value,
+    addressPosition: address.position,
     port: WELL_KNOWN_PORTS.smtp,
     position: first.position,
   };

@@ -73,6 +73,7 @@ listen on socket
   const [a, b, c] = config.listeners;
   assertEquals(a, {
     address: "192.0.2.1",
+    addressPosition: { file: "t.conf", line: 10, column: 11 },
     port: 587,
     family: "inet4",
     tls: "starttls-require",

@@ -7,6 +7,7 @@ import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
 import { localAddresses } from "./server_name.ts";
 import { listenerTls } from "./certificates.ts";
 import { listenerAuth } from "./listener_auth.ts";
+import { listenerBindings } from "./listen_addresses.ts";
 import { createRdnsResolver } from "./rdns.ts";
 import { openRuntime, type RuntimeSettings } from "./runtime.ts";
 
@@ -58,7 +59,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const servers: SmtpServer[] = [];
   try {
-    for (const listener of config.listeners) {
+    for (const [listener, address] of await listenerBindings(config.listeners, log)) {
       const tls = await listenerTls(config, listener, baseDir);
       const auth = listenerAuth(listener, tables);
       servers.push(
@@ -68,7 +69,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           ...(auth ? { auth } : {}),
           ...(listener.noDsn ? { dsn: false } : {}),
           ...(listener.maskSource ? { maskSource: true } : {}),
-          address: listener.address === "localhost" ? "127.0.0.1" : listener.address,
+          address,
           port: listener.port,
           hostname: listener.hostname ?? serverName,
           ...(listener.tag === undefined ? {} : { tag: listener.tag }),

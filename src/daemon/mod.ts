@@ -7,3 +7,5 @@ export { findServerName, localAddresses } from "./server_name.ts";
 export { LOCAL_SESSION, openConfiguredQueue, routeReport } from "./queue_setup.ts";
 export { describeStalls, startStallMonitor } from "./stall_monitor.ts";
 export type { StallMonitor, StallReport } from "./stall_monitor.ts";
+export { checkListenAddresses, resolveListenAddresses } from "./listen_addresses.ts";
+export type { InterfaceList, ListenAddresses } from "./listen_addresses.ts";

@@ -1,0 +1,163 @@
+// Where a `listen on` statement binds: an IP address, `localhost`, `any`, `all`, an
+// interface name (its addresses, from the system) or a host name. BSD's loopback `lo0`,
+// which OpenSMTPD configurations use, is Linux's `lo` here.
+
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import type { Config, Diagnostic, Listener, SourcePosition } from "../config/mod.ts";
+
+/** The addresses one listener binds, and what the operator should know about them. */
+export interface ListenAddresses {
+  readonly addresses: readonly string[];
+  /** Set when the name was taken to mean something else (`lo0` on Linux). */
+  readonly warning?: string;
+}
+
+/** A listen address that names nothing on this machine. */
+export class ListenAddressError extends Error {
+  readonly position: SourcePosition;
+  constructor(message: string, position: SourcePosition) {
+    super(message);
+    this.name = "ListenAddressError";
+    this.position = position;
+  }
+}
+
+/** The system's interfaces as {@link resolveListenAddresses} reads them. */
+export type InterfaceList = readonly Pick<
+  Deno.NetworkInterfaceInfo,
+  "name" | "family" | "address"
+>[];
+
+// BSD names Linux spells differently: the seed configurations say `lo0`.
+const INTERFACE_ALIASES: Readonly<Record<string, string>> = { lo0: "lo" };
+
+/**
+ * Resolves a listener's address, in OpenSMTPD's order: an address literal, the keywords,
+ * an interface (or its alias), then a host name; anything else is an error that lists
+ * the interfaces there are.
+ */
+export async function resolveListenAddresses(
+  listener: Pick<Listener, "address" | "family" | "position" | "addressPosition">,
+  interfaces: InterfaceList = systemInterfaces(),
+): Promise<ListenAddresses> {
+  const { address, family } = listener;
+  const position = listener.addressPosition ?? listener.position;
+  const fits = (ip: string) =>
+    family === undefined || (family === "inet4" ? isIP(ip) === 4 : isIP(ip) === 6);
+  const choose = (candidates: readonly string[], what: string): string[] => {
+    const chosen = candidates.filter(fits);
+    if (chosen.length === 0) {
+      throw new ListenAddressError(`${what} has no ${family} address`, position);
+    }
+    return chosen;
+  };
+  if (isIP(address) !== 0) return { addresses: choose([address], `"${address}"`) };
+  if (address === "any") return { addresses: [family === "inet6" ? "::" : "0.0.0.0"] };
+  if (address === "localhost") {
+    const loopback = interfaces.some((i) => i.address === "::1") ? ["127.0.0.1", "::1"] : [
+      "127.0.0.1",
+    ];
+    return { addresses: choose(loopback, "localhost") };
+  }
+  if (address === "all") {
+    return { addresses: choose(bindable(interfaces).map((i) => i.address), "This machine") };
+  }
+  const byName = (name: string) => bindable(interfaces).filter((i) => i.name === name);
+  if (byName(address).length > 0) {
+    return { addresses: choose(byName(address).map((i) => i.address), `Interface ${address}`) };
+  }
+  const alias = INTERFACE_ALIASES[address];
+  if (alias !== undefined && byName(alias).length > 0) {
+    return {
+      addresses: choose(byName(alias).map((i) => i.address), `Interface ${alias}`),
+      warning: `Interface ${address} does not exist here: listening on ${alias}, its equivalent`,
+    };
+  }
+  const resolved = await lookupHost(address);
+  if (resolved.length > 0) return { addresses: choose(resolved, `Host ${address}`) };
+  const names = [...new Set(interfaces.map((i) => i.name))].join(", ");
+  throw new ListenAddressError(
+    `No interface or host named "${address}" (interfaces: ${
+      names || "none readable without --allow-sys"
+    })`,
+    position,
+  );
+}
+
+/** Checks every listener's address (for `smtpd -n`): one error per name that is nothing. */
+export async function checkListenAddresses(
+  config: Config,
+  interfaces?: InterfaceList,
+): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  for (const listener of config.listeners) {
+    if (listener.address === "socket") continue;
+    try {
+      const { warning } = await resolveListenAddresses(listener, interfaces);
+      if (warning) {
+        diagnostics.push({ severity: "warning", message: warning, position: where(listener) });
+      }
+    } catch (error) {
+      if (!(error instanceof ListenAddressError)) throw error;
+      diagnostics.push({ severity: "error", message: error.message, position: error.position });
+    }
+  }
+  return diagnostics;
+}
+
+function where(listener: Pick<Listener, "position" | "addressPosition">): SourcePosition {
+  return listener.addressPosition ?? listener.position;
+}
+
+// IPv6 link-local addresses need a zone to be bound; OpenSMTPD leaves them out as well.
+function bindable(interfaces: InterfaceList): InterfaceList {
+  return interfaces.filter((i) => !i.address.toLowerCase().startsWith("fe80:"));
+}
+
+function systemInterfaces(): InterfaceList {
+  try {
+    return Deno.networkInterfaces();
+  } catch {
+    // Without --allow-sys the interfaces cannot be read; only addresses and names resolve.
+    return [];
+  }
+}
+
+async function lookupHost(name: string): Promise<string[]> {
+  try {
+    return (await lookup(name, { all: true })).map((a) => a.address);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Every address each listener binds, in order; a name that is nothing stops the start
+ * with the file, line and column.
+ */
+export async function listenerBindings(
+  listeners: readonly Listener[],
+  log: { warn(line: string): void },
+): Promise<[Listener, string][]> {
+  const bindings: [Listener, string][] = [];
+  for (const listener of listeners) {
+    if (listener.address === "socket") {
+      bindings.push([listener, "socket"]);
+      continue;
+    }
+    try {
+      const { addresses, warning } = await resolveListenAddresses(listener);
+      if (warning) log.warn(`smtpd: ${positionText(where(listener))}: ${warning}`);
+      for (const address of addresses) bindings.push([listener, address]);
+    } catch (error) {
+      if (!(error instanceof ListenAddressError)) throw error;
+      throw new Error(`${positionText(error.position)}: ${error.message}`);
+    }
+  }
+  return bindings;
+}
+
+function positionText(p: SourcePosition): string {
+  return `${p.file}:${p.line}:${p.column}`;
+}

@@ -1,0 +1,116 @@
+// `listen on` by interface name, as an operator writes it: `lo` binds the loopback
+// addresses, BSD's `lo0` is taken as `lo` with a warning, and a name that is nothing is an
+// error at `smtpd -n` that names the interfaces there are.
+
+import { resolveListenAddresses } from "../../src/daemon/mod.ts";
+import { assertEquals, assertMatch, assertRejects, assertStringIncludes } from "../assert.ts";
+import { SmtpTestClient, spawnLoggedDaemon, waitFor } from "../_helpers.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+async function smtpdCheck(path: string) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}cli.ts`, "-n", "-f", path],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+const systemNames = () => [...new Set(Deno.networkInterfaces().map((i) => i.name))];
+const hasIpv6Loopback = () => Deno.networkInterfaces().some((i) => i.address === "::1");
+
+Deno.test("smtpd -n refuses an unknown interface at its line and column, listing the real ones", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(
+    path,
+    `queue path "${dir}/queue"\nlisten on 127.0.0.1 port 2525\nlisten   on nosuch0 port 2526\n`,
+  );
+  const result = await smtpdCheck(path);
+  assertEquals(result.code, 1);
+  assertStringIncludes(result.stderr, `${path}:3:13: No interface or host named "nosuch0"`);
+  for (const name of systemNames()) assertStringIncludes(result.stderr, name);
+  assertMatch(result.stderr, /\(interfaces: [^)]*lo[^)]*\)/);
+  assertEquals(result.stdout, "");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("smtpd -n accepts lo0 as Linux's lo and says so", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(path, `queue path "${dir}/queue"\nlisten on lo0 port 2525\n`);
+  const result = await smtpdCheck(path);
+  assertEquals(result.code, 0);
+  assertEquals(result.stdout, "configuration OK\n");
+  assertStringIncludes(
+    result.stderr,
+    `${path}:2:11: warning: Interface lo0 does not exist here: listening on lo`,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("listen on lo binds the loopback addresses, each answering SMTP", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(
+    path,
+    `queue path "${dir}/queue"\nlisten on lo port 0\naction "a" maildir "${dir}/mail"\nmatch for local action "a"\n`,
+  );
+  const daemon = spawnLoggedDaemon(path);
+  try {
+    await waitFor(
+      "the daemon to be ready",
+      () => daemon.log().includes("smtpd: ready") || undefined,
+    );
+    const bound = [...daemon.log().matchAll(/smtpd: listening on (\S+) port (\d+)/g)]
+      .map((m) => ({ address: m[1]!, port: Number(m[2]) }));
+    const expected = hasIpv6Loopback() ? ["127.0.0.1", "::1"] : ["127.0.0.1"];
+    assertEquals(bound.map((b) => b.address), expected);
+    for (const { address, port } of bound) {
+      const conn = await Deno.connect({ hostname: address, port });
+      const greeting = new Uint8Array(512);
+      const n = await conn.read(greeting);
+      assertMatch(new TextDecoder().decode(greeting.subarray(0, n ?? 0)), /^220 /);
+      conn.close();
+    }
+    // The IPv4 listener is a whole SMTP server, not just an open port.
+    const v4 = bound.find((b) => b.address === "127.0.0.1")!;
+    await using client = await SmtpTestClient.connect(v4.port);
+    await client.expect("220 ");
+    await client.send("EHLO client.test");
+    await client.expect("250 ");
+  } finally {
+    daemon.child.kill("SIGTERM");
+    await daemon.exited();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("listen addresses: literals, keywords, interfaces, families and the lo0 alias", async () => {
+  const interfaces = [
+    { name: "lo", family: "IPv4", address: "127.0.0.1" },
+    { name: "lo", family: "IPv6", address: "::1" },
+    { name: "eth0", family: "IPv4", address: "192.0.2.7" },
+    { name: "eth0", family: "IPv6", address: "fe80::1" },
+    { name: "eth0", family: "IPv6", address: "2001:db8::7" },
+  ] as const;
+  const position = { file: "t.conf", line: 4, column: 11 };
+  const resolve = (address: string, family?: "inet4" | "inet6") =>
+    resolveListenAddresses({ address, position, ...(family ? { family } : {}) }, interfaces);
+  assertEquals((await resolve("192.0.2.9")).addresses, ["192.0.2.9"]);
+  assertEquals((await resolve("lo")).addresses, ["127.0.0.1", "::1"]);
+  assertEquals((await resolve("lo", "inet6")).addresses, ["::1"]);
+  // Link-local addresses cannot be bound without a zone: left out, as OpenSMTPD does.
+  assertEquals((await resolve("eth0")).addresses, ["192.0.2.7", "2001:db8::7"]);
+  assertEquals((await resolve("localhost", "inet4")).addresses, ["127.0.0.1"]);
+  assertEquals((await resolve("any")).addresses, ["0.0.0.0"]);
+  assertEquals((await resolve("any", "inet6")).addresses, ["::"]);
+  assertEquals((await resolve("all", "inet4")).addresses, ["127.0.0.1", "192.0.2.7"]);
+  const lo0 = await resolve("lo0");
+  assertEquals(lo0.addresses, ["127.0.0.1", "::1"]);
+  assertStringIncludes(lo0.warning ?? "", "lo0 does not exist here");
+  await assertRejects(() => resolve("nosuch0"), Error, `"nosuch0" (interfaces: lo, eth0)`);
+  await assertRejects(() => resolve("192.0.2.9", "inet6"), Error, "has no inet6 address");
+});
