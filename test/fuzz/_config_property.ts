@@ -61,7 +61,7 @@ export function canonicalModel(config: Config): string {
   return JSON.stringify(
     { ...rest, tables: config.tables.filter((t) => !t.anonymous) },
     (key, v) => {
-      if (key === "position") return undefined;
+      if (key === "position" || key === "addressPosition") return undefined;
       if (v instanceof Map) return [...v];
       if (v && typeof v === "object" && "name" in v && "position" in v && inline.has(v.name)) {
         return { inline: inline.get(v.name) };

@@ -1,0 +1,72 @@
+// Going into the background without fork(2): a Deno process cannot fork, so it starts
+// itself again as a detached child (a new session, no terminal, standard streams on
+// /dev/null) and exits 0 once that child has written the pid file, i.e. is listening.
+
+import { livePid } from "./pidfile.ts";
+
+/** The argument that tells the started copy it is the background daemon. */
+export const DETACHED_CHILD_FLAG = "--detached-child";
+
+/** Options of {@link detachDaemon}. */
+export interface DetachOptions {
+  /** The pid file the child writes once it listens. */
+  readonly pidFile: string;
+  /** How long the child may take to start (default 2 minutes: tables may be large). */
+  readonly startTimeoutMs?: number;
+}
+
+/** How the background start went. */
+export type DetachResult =
+  | { readonly kind: "ready"; readonly pid: number }
+  | { readonly kind: "exited"; readonly code: number }
+  | { readonly kind: "timeout"; readonly pid: number };
+
+/**
+ * The command line this process was started with, from /proc/self/cmdline: under
+ * `deno run` it holds the runtime's flags (the permissions) and the script, which the
+ * child needs as much as the arguments.
+ */
+export function ownCommandLine(): string[] {
+  try {
+    const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+    if (argv.at(-1) === "") argv.pop();
+    if (argv.length > 0) return argv.slice(1);
+  } catch {
+    // No /proc: a compiled executable's arguments are all there is.
+  }
+  return [...Deno.args];
+}
+
+/** Why the daemon cannot start itself again, if it cannot (no run permission). */
+export function detachRefusal(): string | undefined {
+  const state = Deno.permissions.querySync({ name: "run", command: Deno.execPath() }).state;
+  if (state === "granted") return undefined;
+  return `cannot go into the background: a Deno process cannot fork, it starts itself ` +
+    `again, which needs --allow-run=${Deno.execPath()}; or run it in the foreground with -d ` +
+    `(under systemd, Type=simple)`;
+}
+
+/** Starts the background copy and waits until it is listening or has failed. */
+export async function detachDaemon(options: DetachOptions): Promise<DetachResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...ownCommandLine(), DETACHED_CHILD_FLAG],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
+  let exited: number | undefined;
+  child.status.then((s) => exited = s.code);
+  // The pid file is the child's "ready": it is written after every listener is bound.
+  while (exited === undefined && livePid(options.pidFile) !== child.pid) {
+    if (Date.now() > deadline) {
+      child.unref();
+      return { kind: "timeout", pid: child.pid };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (exited !== undefined) return { kind: "exited", code: exited };
+  child.unref();
+  return { kind: "ready", pid: child.pid };
+}

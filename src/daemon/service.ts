@@ -1,0 +1,160 @@
+// The daemon's life as a service: in the foreground on stderr (-d), or detached into the
+// background with a pid file and syslog; SIGHUP reloads the tables, SIGTERM and SIGINT
+// stop it after the sessions and deliveries in flight finish (a bounded time).
+
+import type { Config } from "../config/mod.ts";
+import { createLogger, type Logger, openDaemonLog } from "../log/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
+import { startDaemon } from "./daemon.ts";
+import { detachDaemon, detachRefusal } from "./detach.ts";
+import { checkPidFile, pidFilePath, writePidFile } from "./pidfile.ts";
+import { queueDirectory } from "./runtime.ts";
+import { describeStalls, startStallMonitor } from "./stall_monitor.ts";
+import { stopGraceMs } from "./stopping.ts";
+
+/** How the service runs: the mode comes from smtpd's flags. */
+export interface ServiceOptions {
+  /** `-d`: stay in the foreground and log to stderr, no pid file. */
+  readonly foreground: boolean;
+  /** This process is the background copy a detaching start launched. */
+  readonly detachedChild: boolean;
+  readonly verbose: boolean;
+  /** `-T stall`: report event-loop stalls at exit. */
+  readonly traceStalls: boolean;
+}
+
+/** Runs the daemon for a checked configuration until it is told to stop; the exit code. */
+export async function runService(config: Config, options: ServiceOptions): Promise<number> {
+  let graceMs: number;
+  try {
+    graceMs = stopGraceMs();
+  } catch (error) {
+    console.error(`smtpd: ${errorMessage(error)}`);
+    return EX.CONFIG;
+  }
+  if (options.foreground) {
+    const log = createLogger({ verbose: options.verbose });
+    return await serve(config, { ...options, log, graceMs });
+  }
+  const queueDir = queueDirectory(config);
+  const pidFile = pidFilePath(queueDir, isRoot());
+  try {
+    checkPidFile(pidFile);
+  } catch (error) {
+    console.error(`smtpd: ${errorMessage(error)}`);
+    return EX.FAILURE;
+  }
+  if (options.detachedChild) return await serveDetached(config, { ...options, graceMs, pidFile });
+  const refusal = detachRefusal();
+  if (refusal) {
+    console.error(`smtpd: ${refusal}`);
+    return EX.FAILURE;
+  }
+  const result = await detachDaemon({ pidFile });
+  if (result.kind === "ready") {
+    console.error(`smtpd: running in the background, pid ${result.pid} (${pidFile})`);
+    return EX.OK;
+  }
+  const where = `its log: syslog's mail facility, or ${queueDir}/smtpd.log`;
+  if (result.kind === "exited") {
+    console.error(`smtpd: the daemon stopped while starting (exit ${result.code}); see ${where}`);
+    return result.code === 0 ? EX.FAILURE : result.code;
+  }
+  console.error(`smtpd: pid ${result.pid} is still starting after 2 minutes; see ${where}`);
+  return EX.TEMPFAIL;
+}
+
+/** The variable that names another syslog socket than /dev/log (tests, chroots). */
+export const SYSLOG_SOCKET_VARIABLE = "SMTPD_SYSLOG_SOCKET";
+
+async function serveDetached(
+  config: Config,
+  options: ServiceOptions & { graceMs: number; pidFile: string },
+): Promise<number> {
+  const queueDir = queueDirectory(config);
+  Deno.mkdirSync(queueDir, { recursive: true, mode: 0o700 });
+  const socketPath = Deno.env.get(SYSLOG_SOCKET_VARIABLE);
+  const daemonLog = await openDaemonLog({
+    verbose: options.verbose,
+    ...(socketPath ? { socketPath } : {}),
+    fallbackFile: `${queueDir}/smtpd.log`,
+  });
+  const log = daemonLog.logger;
+  if (daemonLog.fallbackReason) {
+    log.info(`smtpd: logging here, not to syslog: ${daemonLog.fallbackReason}`);
+  }
+  try {
+    return await serve(config, {
+      ...options,
+      log,
+      // Written once every listener is bound: the waiting parent takes it as "ready".
+      onReady: () => writePidFile(options.pidFile),
+    });
+  } finally {
+    daemonLog.close();
+  }
+}
+
+async function serve(
+  config: Config,
+  options: ServiceOptions & { log: Logger; graceMs: number; onReady?: () => () => void },
+): Promise<number> {
+  const { log } = options;
+  let daemon;
+  try {
+    daemon = await startDaemon({ config, log });
+  } catch (error) {
+    log.warn(`smtpd: ${errorMessage(error)}`);
+    return EX.FAILURE;
+  }
+  let removePidFile: (() => void) | undefined;
+  try {
+    removePidFile = options.onReady?.();
+  } catch (error) {
+    log.warn(`smtpd: ${errorMessage(error)}`);
+    await daemon.stop({ graceMs: 0 });
+    return EX.FAILURE;
+  }
+  // A reload that fails is logged; the daemon keeps serving with what it had.
+  const reload = () =>
+    void daemon.reloadTables().catch((error) =>
+      log.warn(`smtpd: reload failed: ${errorMessage(error)}`)
+    );
+  Deno.addSignalListener("SIGHUP", reload);
+  const stalls = options.traceStalls ? startStallMonitor() : undefined;
+  const signal = await waitForStopSignal();
+  Deno.removeSignalListener("SIGHUP", reload);
+  log.info(`smtpd: ${signal}: stopping, ${options.graceMs / 1000} s for work in flight`);
+  if (stalls) {
+    stalls.stop();
+    log.info(describeStalls(stalls.report()));
+  }
+  await daemon.stop({ graceMs: options.graceMs });
+  removePidFile?.();
+  return EX.OK;
+}
+
+function waitForStopSignal(): Promise<Deno.Signal> {
+  return new Promise((resolve) => {
+    const on = (signal: Deno.Signal) => {
+      const listener = () => {
+        Deno.removeSignalListener("SIGINT", onInt);
+        Deno.removeSignalListener("SIGTERM", onTerm);
+        resolve(signal);
+      };
+      return listener;
+    };
+    const onInt = on("SIGINT");
+    const onTerm = on("SIGTERM");
+    Deno.addSignalListener("SIGINT", onInt);
+    Deno.addSignalListener("SIGTERM", onTerm);
+  });
+}
+
+function isRoot(): boolean {
+  try {
+    return Deno.uid() === 0;
+  } catch {
+    return false;
+  }
+}
