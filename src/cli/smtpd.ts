@@ -1,7 +1,7 @@
 // The `smtpd` command: OpenSMTPD's flags (-d -f -n -v -D -h), parsed with commander,
 // then either a configuration check or a running daemon until SIGINT/SIGTERM.
 
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { parseCommandLine } from "../compat/mod.ts";
 import {
   type Config,
@@ -14,13 +14,7 @@ import {
   loadConfigWithDiagnostics,
   printConfig,
 } from "../config/mod.ts";
-import {
-  checkListenAddresses,
-  describeStalls,
-  startDaemon,
-  startStallMonitor,
-} from "../daemon/mod.ts";
-import { createLogger } from "../log/mod.ts";
+import { checkListenAddresses, DETACHED_CHILD_FLAG, runService } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import { BACKENDS } from "../tables/mod.ts";
 
@@ -31,6 +25,7 @@ interface SmtpdFlags {
   verbose?: number;
   define: string[];
   trace: string[];
+  detachedChild?: boolean;
 }
 
 /** Runs `smtpd` with the given arguments; resolves with the exit code. */
@@ -46,6 +41,9 @@ export async function runSmtpd(args: readonly string[]): Promise<number> {
     .option("-v", "verbose logging (with -n: print the configuration back)", increase, 0)
     .option("-D <name=value>", "define a macro, overriding the file's", collect, [])
     .option("-T <trace>", "trace: `stall` logs the longest event-loop stall", collect, [])
+    .addOption(
+      new Option(DETACHED_CHILD_FLAG, "the background copy of a detaching start").hideHelp(),
+    )
     .helpOption("-h, --help", "show this help");
   const ended = parseCommandLine(program, args);
   if (ended !== undefined) return ended;
@@ -56,6 +54,7 @@ export async function runSmtpd(args: readonly string[]): Promise<number> {
     verbose: raw["v"] as number,
     define: raw["D"] as string[],
     trace: raw["T"] as string[],
+    detachedChild: raw["detachedChild"] === true,
     ...(raw["f"] ? { file: raw["f"] as string } : {}),
   };
   return await runWithFlags(flags);
@@ -105,29 +104,12 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
     return EX.OK;
   }
 
-  const log = createLogger({ verbose: (flags.verbose ?? 0) > 0 });
-  let daemon;
-  try {
-    daemon = await startDaemon({ config: loaded.config, log });
-  } catch (error) {
-    log.warn(`smtpd: ${errorMessage(error)}`);
-    return EX.FAILURE;
-  }
-  // A reload that fails is logged; the daemon keeps serving with what it had.
-  const reload = () =>
-    void daemon.reloadTables().catch((error) =>
-      log.warn(`smtpd: reload failed: ${errorMessage(error)}`)
-    );
-  Deno.addSignalListener("SIGHUP", reload);
-  const stalls = flags.trace.includes("stall") ? startStallMonitor() : undefined;
-  await waitForStopSignal();
-  Deno.removeSignalListener("SIGHUP", reload);
-  if (stalls) {
-    stalls.stop();
-    log.info(describeStalls(stalls.report()));
-  }
-  await daemon.stop();
-  return EX.OK;
+  return await runService(loaded.config, {
+    foreground: flags.debug === true,
+    detachedChild: flags.detachedChild === true,
+    verbose: (flags.verbose ?? 0) > 0,
+    traceStalls: flags.trace.includes("stall"),
+  });
 }
 
 function printDiagnostics(
@@ -137,18 +119,6 @@ function printDiagnostics(
   for (const d of diagnostics) {
     console.error(formatDiagnostic(d, sources?.get(d.position.file) ?? ""));
   }
-}
-
-function waitForStopSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      Deno.removeSignalListener("SIGINT", stop);
-      Deno.removeSignalListener("SIGTERM", stop);
-      resolve();
-    };
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
-  });
 }
 
 // Tables whose backend this build lacks parse, and are refused when the daemon starts.

@@ -8,6 +8,7 @@ import { localAddresses } from "./server_name.ts";
 import { listenerTls } from "./certificates.ts";
 import { listenerAuth } from "./listener_auth.ts";
 import { listenerBindings } from "./listen_addresses.ts";
+import { finishesBy, type StopOptions } from "./stopping.ts";
 import { createRdnsResolver } from "./rdns.ts";
 import { openRuntime, type RuntimeSettings } from "./runtime.ts";
 
@@ -25,8 +26,11 @@ export interface Daemon {
   readonly queue: Queue;
   /** Reloads every table from its source (SIGHUP); a failed table keeps its old contents. */
   reloadTables(): Promise<void>;
-  /** Stops listening, lets running deliveries finish, closes the queue. */
-  stop(): Promise<void>;
+  /**
+   * Stops listening, lets sessions in the middle of a message and running deliveries
+   * finish (for at most `graceMs`, when given), closes the queue.
+   */
+  stop(options?: StopOptions): Promise<void>;
 }
 
 /** Starts a daemon for a loaded configuration. */
@@ -110,9 +114,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     async reloadTables() {
       if (await runtime.reloadTables()) log.info("smtpd: tables reloaded");
     },
-    async stop() {
-      await Promise.all(servers.map((s) => s.close()));
-      await scheduler.stop();
+    async stop(options) {
+      const deadline = options?.graceMs === undefined ? undefined : Date.now() + options.graceMs;
+      await Promise.all(servers.map((s) => s.close(options)));
+      if (!(await finishesBy(scheduler.stop(), deadline))) {
+        log.warn(
+          `smtpd: ${scheduler.inFlight} deliveries still running at the end of the grace period; ` +
+            "they are tried again at the next start",
+        );
+        return;
+      }
       await runtime.close();
       log.info("smtpd: stopped");
     },

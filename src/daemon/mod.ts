@@ -9,3 +9,6 @@ export { describeStalls, startStallMonitor } from "./stall_monitor.ts";
 export type { StallMonitor, StallReport } from "./stall_monitor.ts";
 export { checkListenAddresses, resolveListenAddresses } from "./listen_addresses.ts";
 export type { InterfaceList, ListenAddresses } from "./listen_addresses.ts";
+export { runService } from "./service.ts";
+export type { ServiceOptions } from "./service.ts";
+export { DETACHED_CHILD_FLAG } from "./detach.ts";

@@ -120,6 +120,11 @@ export class SessionConnection {
     this.#wakeUp();
   }
 
+  /** Wakes a session waiting for input, so it looks at its state again (shutdown). */
+  interrupt(): void {
+    this.#wakeUp();
+  }
+
   /** Sends what is queued and waits for input; false once the client is gone. */
   moreInput(): Promise<boolean> {
     this.flush();

@@ -51,8 +51,12 @@ export interface SmtpListenerOptions {
 export interface SmtpServer {
   readonly address: string;
   readonly port: number;
-  /** Stops accepting, tells open sessions 421 and closes them. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, tells open sessions 421 and closes them. With a grace period, a
+   * session in the middle of a message may finish it first (its 250 once queued), for
+   * at most that long.
+   */
+  close(options?: { readonly graceMs?: number }): Promise<void>;
 }
 
 // Benchmarks and real clients reconnect for every message; a short accept queue drops SYNs.
@@ -64,6 +68,8 @@ const LISTEN_BACKLOG = 511;
 export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServer> {
   const limits: SmtpLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const sockets = new Set<Socket>();
+  // Each running session and the promise of its end.
+  const sessions = new Map<Session, Promise<void>>();
   const contexts = options.tls
     ? createTlsContexts(options.tls.certificates, {
       ...(options.tls.verifyClient ? { verifyClient: true } : {}),
@@ -94,7 +100,8 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       if (left > 0) perClient.set(client, left);
       else perClient.delete(client);
     });
-    void new Session(socket, ctx).run();
+    const session = new Session(socket, ctx);
+    sessions.set(session, session.run().finally(() => sessions.delete(session)));
   };
   // SMTPS: TLS from the first byte; otherwise plain, upgraded by STARTTLS when offered.
   const server: Server = options.tls?.mode === "smtps" && contexts
@@ -120,15 +127,25 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       resolve({
         address: options.socketPath ?? options.address,
         port,
-        close: () => closeServer(server, sockets),
+        close: (options) => closeServer(server, sockets, sessions, options?.graceMs ?? 0),
       });
     });
   });
 }
 
-function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
+async function closeServer(
+  server: Server,
+  sockets: Set<Socket>,
+  sessions: Map<Session, Promise<void>>,
+  graceMs: number,
+): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  if (graceMs > 0 && sessions.size > 0) {
+    for (const session of sessions.keys()) session.shutdown();
+    await drained([...sessions.values()], graceMs);
+  }
+  await new Promise<void>((resolve) => {
+    closed.then(resolve);
     for (const socket of sockets) {
       if (socket.destroyed) continue;
       socket.end(formatReply(REPLIES.shuttingDown));
@@ -141,6 +158,14 @@ function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
 
 function defaultIsLocal(ip: string): boolean {
   return ip === "127.0.0.1" || ip === "::1";
+}
+
+// Resolves once every session has ended, or when the grace period is over.
+async function drained(ends: Promise<void>[], graceMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const over = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+  await Promise.race([Promise.all(ends), over]);
+  clearTimeout(timer);
 }
 
 // A socket file left by a daemon that did not stop cleanly would make listen() fail.

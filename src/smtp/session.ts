@@ -18,6 +18,9 @@ import type { SessionState } from "./states.ts";
 import { describeTls, upgradeToTls } from "./tls.ts";
 import type { Transaction } from "./transaction.ts";
 
+// States in which a message is on its way: a stopping server lets them finish.
+const IN_TRANSACTION: ReadonlySet<SessionState> = new Set(["mail", "rcpt", "data", "bdat"]);
+
 /** What the rules are told about a session, filled in as the session goes. */
 export type SessionFactsInProgress = { -readonly [K in keyof SessionFacts]: SessionFacts[K] };
 
@@ -43,6 +46,7 @@ export class Session {
   #rdns: Promise<void> | undefined;
   #tlsDescription: string | undefined;
   #sasl: SaslExchange | undefined;
+  #draining = false;
 
   constructor(socket: Socket, ctx: SessionContext) {
     this.context = ctx;
@@ -137,6 +141,11 @@ export class Session {
     while (this.#state !== "closing") {
       // A client that leaves its replies unread gets no more of its input read.
       if (conn.backlogged && !(await conn.drained())) return;
+      if (this.#draining && !IN_TRANSACTION.has(this.#state)) {
+        this.reply(REPLIES.shuttingDown);
+        this.close();
+        return;
+      }
       if (this.#state === "data") {
         if (conn.reader.takeData(this.transaction!)) await endOfData(this);
         else if (!(await conn.moreInput())) return;
@@ -196,6 +205,15 @@ export class Session {
       this.reply(REPLIES.tooManyErrors);
       this.close();
     }
+  }
+
+  /**
+   * The server is stopping: a transaction in progress may finish (its 250 is given once
+   * the queue has it), then, or at once when there is none, the session ends with 421.
+   */
+  shutdown(): void {
+    this.#draining = true;
+    this.#conn.interrupt();
   }
 
   /** Ends the session: sends pending replies and closes the connection. */
