@@ -21,6 +21,7 @@ function recordingLogger(): Logger & { lines: string[] } {
 }
 
 const DOMAINS = [
+  "system.test",
   "opp.test",
   "must.test",
   "noverify.test",
@@ -58,11 +59,15 @@ action "opp" relay host smtp://${host("selfsigned")}
 action "must" relay host smtp://${host("selfsigned")} tls
 action "noverify" relay host smtp://${host("selfsigned")} tls no-verify
 action "signed" relay host smtp+tls://${host("signed")} ca "testca"
+action "system" relay host smtp+tls://${host("signed")}
 action "ccert" relay host smtp+tls://${host("ccert")} ca "testca" pki "client"
 action "noccert" relay host smtp+tls://${host("ccert")} ca "testca"
 ${DOMAINS.map((d) => `match from any for domain "${d}" action "${d.split(".")[0]}"`).join("\n")}
 `,
     );
+    // The system trust store as an administrator points OpenSSL at it: here, the test CA.
+    const previousStore = Deno.env.get("SSL_CERT_FILE");
+    Deno.env.set("SSL_CERT_FILE", `${dir}/ca.pem`);
     const log = recordingLogger();
     const daemon = await startDaemon({
       config: await loadConfig(`${dir}/smtpd.conf`),
@@ -92,6 +97,8 @@ ${DOMAINS.map((d) => `match from any for domain "${d}" action "${d.split(".")[0]
       assertMatch(oppSession ?? "", /tls version=TLSv1\.[23] cipher=\S+ certificate=unverified/);
       assertMatch(await delivered("noverify.test"), /using TLSv1\.[23] with cipher/);
       assertMatch(await delivered("signed.test"), /using TLSv1\.[23] with cipher/);
+      // smtp+tls:// without `ca`: verified against the system store ($SSL_CERT_FILE).
+      assertMatch(await delivered("system.test"), /using TLSv1\.[23] with cipher/);
       assertTrueLine(
         log.lines,
         `connected to mx.relay.test [127.0.0.1:${postfix.ports.signed}]`,
@@ -125,6 +132,8 @@ ${DOMAINS.map((d) => `match from any for domain "${d}" action "${d.split(".")[0]
       throw error;
     } finally {
       if (Deno.env.get("SMTPD_TEST_LOG")) console.log(log.lines.join("\n"));
+      if (previousStore === undefined) Deno.env.delete("SSL_CERT_FILE");
+      else Deno.env.set("SSL_CERT_FILE", previousStore);
       await daemon.stop();
       await dns.stop();
       await postfix.stop();
