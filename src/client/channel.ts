@@ -3,6 +3,7 @@
 // destroys the socket, so nothing waits for a silent server forever.
 
 import type { Socket } from "node:net";
+import { concatBytes } from "../mail/mod.ts";
 
 /** An I/O failure (refused, closed, timed out, garbled): the connection is unusable. */
 export class ChannelError extends Error {
@@ -26,7 +27,7 @@ export class Channel {
   #ended = false;
   #closed = false;
   readonly #onData = (chunk: Uint8Array) => {
-    this.#pending = this.#pending.length === 0 ? chunk : concat(this.#pending, chunk);
+    this.#pending = this.#pending.length === 0 ? chunk : concatBytes([this.#pending, chunk]);
     this.#notify();
   };
   readonly #onEnd = () => {
@@ -148,13 +149,6 @@ export class Channel {
       });
     });
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 function seconds(ms: number): string {

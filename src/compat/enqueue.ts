@@ -3,7 +3,7 @@
 // headers a local program often leaves out — Date, Message-ID, From — added, as
 // OpenSMTPD's enqueuer adds them. Pure: bytes in, message out.
 
-import { rfc5322Date } from "../queue/mod.ts";
+import { rfc5322Date } from "../mail/mod.ts";
 
 /** What the command line and the environment say. */
 export interface EnqueueRequest {

@@ -7,7 +7,6 @@ import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
 import { LOCAL_SESSION, openRuntime, type Runtime } from "../daemon/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
-import { randomHex } from "../queue/mod.ts";
 import type { RuleVerdict } from "../rules/mod.ts";
 import { runSmtpOnStreams } from "../smtp/mod.ts";
 import { parsePasswd } from "../tables/mod.ts";
@@ -16,7 +15,7 @@ import { prepareMessage } from "./enqueue.ts";
 import { runMailq } from "./mailq.ts";
 import { runNewaliases } from "./makemap.ts";
 import { runFlush } from "./flush_command.ts";
-import { errorMessage, EX } from "../mail/mod.ts";
+import { errorMessage, EX, randomHex } from "../mail/mod.ts";
 
 interface SendmailFlags {
   b?: string;

@@ -3,6 +3,7 @@
 
 import { systemAuthenticator, tableAuthenticator } from "../auth/mod.ts";
 import type { Listener } from "../config/mod.ts";
+import { splitAddress, untaggedLocal } from "../mail/mod.ts";
 import type { SmtpListenerOptions } from "../smtp/mod.ts";
 import type { TableSet } from "../tables/mod.ts";
 
@@ -36,11 +37,9 @@ export function listenerAuth(
 export function ownsSender(entry: string | undefined, sender: string): boolean {
   if (entry === undefined || sender === "") return false;
   const address = sender.toLowerCase();
-  const at = address.lastIndexOf("@");
-  const domain = at === -1 ? "" : address.slice(at);
-  const local = at === -1 ? address : address.slice(0, at);
-  const plus = local.indexOf("+");
-  const bare = plus > 0 ? local.slice(0, plus) + domain : address;
+  const { local } = splitAddress(address);
+  const domain = address.slice(local.length);
+  const bare = untaggedLocal(local) + domain;
   return entry.split(",").map((e) => e.trim().toLowerCase()).some((allowed) =>
     allowed === address || allowed === bare || (allowed.startsWith("@") && allowed === domain)
   );

@@ -5,10 +5,9 @@
 
 import type { Action } from "../config/mod.ts";
 import type { NewEnvelope, QueuedEnvelope } from "../queue/mod.ts";
-import { splitAddress } from "../rules/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { splitValues } from "../tables/mod.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, splitAddress } from "../mail/mod.ts";
 
 /** A user deliveries run as. */
 export interface DeliveryUser {

@@ -1,6 +1,8 @@
 // OpenSMTPD's format specifiers (smtpd.conf(5) FORMAT SPECIFIERS): `%{rcpt.user}`,
 // `%{sender.domain[0:3]}`, `%{user.username:lowercase|strip}`, `~/` for the home.
 
+import { splitAddress, untaggedLocal } from "../mail/mod.ts";
+
 /** The values a format may refer to. */
 export interface FormatVars {
   /** The envelope sender, "" for the null sender. */
@@ -78,21 +80,21 @@ function tokenValue(name: string, vars: FormatVars): string {
     case "sender":
       return vars.sender;
     case "sender.user":
-      return userPart(vars.sender);
+      return splitAddress(vars.sender).local;
     case "sender.domain":
-      return domainPart(vars.sender);
+      return splitAddress(vars.sender).domain;
     case "rcpt":
       return vars.rcpt;
     case "rcpt.user":
-      return userPart(vars.rcpt);
+      return splitAddress(vars.rcpt).local;
     case "rcpt.domain":
-      return domainPart(vars.rcpt);
+      return splitAddress(vars.rcpt).domain;
     case "dest":
       return vars.dest;
     case "dest.user":
-      return userPart(vars.dest);
+      return splitAddress(vars.dest).local;
     case "dest.domain":
-      return domainPart(vars.dest);
+      return splitAddress(vars.dest).domain;
     case "user.username":
       return vars.username;
     case "user.directory":
@@ -118,20 +120,7 @@ function slice(value: string, from: string, to: string | undefined): string {
   return value.slice(begin, Math.max(begin, index(to, length)));
 }
 
-function userPart(address: string): string {
-  const at = address.lastIndexOf("@");
-  return at === -1 ? address : address.slice(0, at);
-}
-
-function domainPart(address: string): string {
-  const at = address.lastIndexOf("@");
-  return at === -1 ? "" : address.slice(at + 1);
-}
-
 function stripTag(value: string): string {
-  const at = value.lastIndexOf("@");
-  const local = at === -1 ? value : value.slice(0, at);
-  const plus = local.indexOf("+");
-  if (plus <= 0) return value;
-  return local.slice(0, plus) + (at === -1 ? "" : value.slice(at));
+  const { local } = splitAddress(value);
+  return untaggedLocal(local) + value.slice(local.length);
 }

@@ -2,6 +2,7 @@
 // socket, that records the dialogue and answers each recipient according to its local part.
 
 import { assertEquals, assertStringIncludes, assertTrue } from "../../test/assert.ts";
+import { concatBytes } from "../mail/mod.ts";
 import { deliverByLmtp, type LmtpMessage } from "./lmtp.ts";
 
 const encoder = new TextEncoder();
@@ -119,7 +120,7 @@ async function readData(lines: LineReader): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for (;;) {
     const line = await lines.next();
-    if (line === undefined || decoder.decode(line) === ".\r\n") return concat(parts);
+    if (line === undefined || decoder.decode(line) === ".\r\n") return concatBytes(parts);
     parts.push(line);
   }
 }
@@ -154,19 +155,9 @@ class LineReader {
         n = null; // The client hung up hard; for the server that is just the end.
       }
       if (n === null) return undefined;
-      this.#buffer = concat([this.#buffer, chunk.subarray(0, n)]);
+      this.#buffer = concatBytes([this.#buffer, chunk.subarray(0, n)]);
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Reverses dot-stuffing the way a receiving server does. */

@@ -3,9 +3,8 @@
 // and mboxes with the user's own rights, and answers each on standard output. Requests run
 // concurrently: one slow fsync does not hold the others up.
 
-import { EX } from "../mail/mod.ts";
 import { performMailboxRequest, readRequests, type ResponseLine } from "./mailbox_request.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 
 /** Serves requests until standard input closes. */
 export async function runMailboxWriterChild(): Promise<number> {

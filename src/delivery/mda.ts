@@ -10,9 +10,9 @@ import {
   errorMessage,
   EX,
   permfail,
+  splitAddress,
   tempfail,
 } from "../mail/mod.ts";
-import { splitAddress } from "../rules/mod.ts";
 import { toLf } from "./maildir.ts";
 
 /** One MDA run. */

@@ -9,3 +9,8 @@ export type { DeliveryFailure, DeliveryResult } from "./outcome.ts";
 export { errorMessage } from "./error_message.ts";
 export { EX } from "./sysexits.ts";
 export type { ExitCode } from "./sysexits.ts";
+export { splitAddress, untaggedLocal } from "./address.ts";
+export { rfc5322Date } from "./date.ts";
+export { randomHex } from "./ids.ts";
+export { unmapIpv4 } from "./ipv4_mapped.ts";
+export { concatBytes } from "./bytes.ts";

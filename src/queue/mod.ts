@@ -14,6 +14,5 @@ export { startScheduler } from "./scheduler.ts";
 export type { DeliverFunction, DeliveryOutcome, Scheduler, SchedulerOptions } from "./scheduler.ts";
 export type { Clock } from "./clock.ts";
 export { parseQueueKey } from "./content_codec.ts";
-export { rfc5322Date } from "./report.ts";
 export { flushQueue } from "./flush.ts";
 export type { FlushOptions, FlushSummary } from "./flush.ts";

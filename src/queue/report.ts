@@ -2,6 +2,8 @@
 // part, a message/delivery-status part with one block per recipient, and the original
 // message or only its headers (RFC 3461 RET). Pure: bytes in, bytes out.
 
+import { concatBytes, rfc5322Date } from "../mail/mod.ts";
+
 /** What a report says happened. */
 export type ReportKind = "failed" | "delayed" | "delivered";
 
@@ -82,14 +84,7 @@ export function buildReport(input: ReportInput): Uint8Array {
     "",
   ].join("\r\n");
   const tail = `\r\n--${boundary}--\r\n`;
-  const parts = [encoder.encode(head), included, encoder.encode(tail)];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.byteLength;
-  }
-  return out;
+  return concatBytes([encoder.encode(head), included, encoder.encode(tail)]);
 }
 
 /** The enhanced status code (RFC 3463) a reason carries, or the kind's default. */
@@ -206,20 +201,6 @@ function withFinalCrlf(data: Uint8Array): Uint8Array {
   out.set(data);
   out.set([13, 10], n);
   return out;
-}
-
-const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** An RFC 5322 date in UTC: `Wed, 25 Nov 2026 05:38:26 +0000`. */
-export function rfc5322Date(ms: number): string {
-  const d = new Date(ms);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${
-    MONTHS[d.getUTCMonth()]
-  } ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${
-    pad(d.getUTCSeconds())
-  } +0000`;
 }
 
 function randomDigits(n: number): string {

@@ -7,7 +7,7 @@
 import type { Config, RelayOptions } from "../config/mod.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { type DeliveryResult, tempfail } from "../mail/mod.ts";
+import { type DeliveryResult, splitAddress, tempfail } from "../mail/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { uniformTimeouts } from "../client/mod.ts";
 import { relayCredentials, relayTlsFiles } from "./credentials.ts";
@@ -103,7 +103,7 @@ async function routesFor(
     const addresses = await resolveHostAddresses(target.host, context.dns);
     return addresses.length === 0 ? [route] : addresses.map((address) => ({ ...route, address }));
   }
-  const domain = rcpt.slice(rcpt.lastIndexOf("@") + 1);
+  const { domain } = splitAddress(rcpt);
   const mx = await resolveMx(domain, context.dns ?? {});
   if (mx.kind !== "hosts") return mx;
   const security = options.tls ? "starttls" : "opportunistic";

@@ -2,17 +2,11 @@
 // (the daemon compiles again after a table reload); others are asked through
 // `table.match`; `regex` tables become regular expressions.
 
+import { splitAddress, untaggedLocal } from "../mail/mod.ts";
 import { compileRegexTable, type Table, type TableService } from "../tables/mod.ts";
 
 /** A compiled membership test. */
 export type KeyMatcher = (key: string) => boolean;
-
-/** Splits `local@domain`; an address without `@` is all local part. */
-export function splitAddress(address: string): { local: string; domain: string } {
-  const at = address.lastIndexOf("@");
-  if (at === -1) return { local: address, domain: "" };
-  return { local: address.slice(0, at), domain: address.slice(at + 1) };
-}
 
 /**
  * Regular expressions: unanchored, `(?i)` prefix for case-insensitive (the tables box
@@ -99,14 +93,13 @@ export interface AddressParts {
 
 /** Splits a lower-cased address for {@link mailaddrPartsMatcher}. */
 export function addressParts(address: string): AddressParts {
-  const at = address.lastIndexOf("@");
-  const local = at === -1 ? address : address.slice(0, at);
-  const atDomain = at === -1 ? "" : address.slice(at);
-  const plus = local.indexOf("+");
-  const localBare = plus > 0 ? local.slice(0, plus) : local;
+  const { local } = splitAddress(address);
+  // "" without an `@`, and "@" for a trailing one, as the address has it.
+  const atDomain = address.slice(local.length);
+  const localBare = untaggedLocal(local);
   return {
     full: address,
-    bare: plus > 0 ? localBare + atDomain : address,
+    bare: localBare === local ? address : localBare + atDomain,
     atDomain,
     local,
     localBare,

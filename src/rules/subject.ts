@@ -32,7 +32,7 @@ export const OPTIONAL_FACTS: ReadonlySet<Fact> = new Set(["rdns", "helo", "authU
 /** Builds the facts of one decision. */
 export function subjectOf(session: SessionFacts, envelope: EnvelopeFacts): Subject {
   const rcptTo = envelope.rcptTo.toLowerCase();
-  const at = rcptTo.lastIndexOf("@");
+  const rcptToParts = addressParts(rcptTo);
   const mailFrom = envelope.mailFrom.toLowerCase();
   return {
     local: session.local,
@@ -46,7 +46,7 @@ export function subjectOf(session: SessionFacts, envelope: EnvelopeFacts): Subje
     mailFrom,
     mailFromParts: addressParts(mailFrom),
     rcptTo,
-    rcptToParts: addressParts(rcptTo),
-    rcptDomain: at === -1 ? "" : rcptTo.slice(at + 1),
+    rcptToParts,
+    rcptDomain: rcptToParts.atDomain.slice(1),
   };
 }

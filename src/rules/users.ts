@@ -4,7 +4,7 @@
 
 import type { Action } from "../config/mod.ts";
 import type { Table } from "../tables/mod.ts";
-import { splitAddress } from "./matchers.ts";
+import { splitAddress } from "../mail/mod.ts";
 
 interface UserContext {
   readonly tables: ReadonlyMap<string, Table>;

@@ -1,6 +1,8 @@
 // Parses the arguments of MAIL FROM and RCPT TO (RFC 5321 §4.1.2): a path in angle
 // brackets, then ESMTP parameters. Syntax only; policy belongs to the rules.
 
+import { splitAddress } from "../mail/mod.ts";
+
 /** A parsed `FROM:<path> params` or `TO:<path> params`. */
 export interface PathArgument {
   /** The address, "" for the null path `<>`. */
@@ -50,10 +52,8 @@ export function parsePathArgument(text: string): PathArgument | undefined {
 
 /** True for `local@domain` with a valid local part and domain (or address literal). */
 export function isValidMailbox(address: string): boolean {
-  const at = address.lastIndexOf("@");
-  if (at <= 0 || at === address.length - 1) return false;
-  const local = address.slice(0, at);
-  const domain = address.slice(at + 1);
+  const { local, domain } = splitAddress(address);
+  if (local === "" || domain === "") return false;
   if (local.length > 64 || domain.length > 255) return false;
   if (!DOT_ATOM_REGEXP.test(local) && !QUOTED_REGEXP.test(local)) return false;
   return DOMAIN_REGEXP.test(domain) || LITERAL_REGEXP.test(domain);

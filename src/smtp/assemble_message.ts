@@ -2,6 +2,7 @@
 // (RFC 5321 §4.4) in front of the content, From: masqueraded when the listener asks.
 
 import { Buffer } from "node:buffer";
+import { concatBytes } from "../mail/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { SessionFacts } from "../rules/mod.ts";
 import { masqueradeFrom } from "./masquerade.ts";
@@ -45,7 +46,7 @@ export function assembleMessage(tx: Transaction, origin: MessageOrigin): NewMess
     ...(origin.maskSource ? { maskSource: true } : {}),
     date: origin.date,
   });
-  let body: Uint8Array = Buffer.concat(tx.chunks);
+  let body = concatBytes(tx.chunks);
   if (origin.masquerade && authUser !== undefined && tx.sender !== "") {
     body = masqueradeFrom(body, tx.sender);
   }
@@ -54,7 +55,7 @@ export function assembleMessage(tx: Transaction, origin: MessageOrigin): NewMess
     sender: tx.sender,
     helo: facts.helo ?? "",
     src: facts.src,
-    content: Buffer.concat([Buffer.from(received, "latin1"), body]),
+    content: concatBytes([Buffer.from(received, "latin1"), body]),
     envelopes: tx.envelopes,
     ...(tx.dsn.ret ? { dsnRet: tx.dsn.ret } : {}),
     ...(tx.dsn.envid ? { dsnEnvid: tx.dsn.envid } : {}),

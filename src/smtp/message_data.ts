@@ -3,7 +3,7 @@
 
 import { errorMessage } from "../mail/mod.ts";
 import { assembleMessage } from "./assemble_message.ts";
-import { randomHex } from "./ids.ts";
+import { randomHex } from "../mail/mod.ts";
 import { REPLIES } from "./replies.ts";
 import type { Session } from "./session.ts";
 import type { SessionState } from "./states.ts";

@@ -1,6 +1,6 @@
 // The Received: header prepended to every message (RFC 5321 §4.4), in OpenSMTPD's layout.
 
-import { rfc5322Date } from "../queue/mod.ts";
+import { rfc5322Date } from "../mail/mod.ts";
 
 /** What the header says about the session and the message. */
 export interface ReceivedInfo {

@@ -8,7 +8,7 @@ import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { EnvelopeFacts, RuleVerdict, SessionFacts } from "../rules/mod.ts";
 import { formatReply, REPLIES } from "./replies.ts";
-import { unmapIpv4 } from "./ids.ts";
+import { unmapIpv4 } from "../mail/mod.ts";
 import { DEFAULT_LIMITS, type SmtpLimits } from "./limits.ts";
 import { Session } from "./session.ts";
 import type { SessionContext } from "./session_context.ts";

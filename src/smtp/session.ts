@@ -9,7 +9,7 @@ import { continueSasl } from "./auth_command.ts";
 import { findCommand, NO_ARGUMENT, refusalFor } from "./commands.ts";
 import { type BdatChunk, endOfChunk, endOfData } from "./message_data.ts";
 import { SessionConnection } from "./connection.ts";
-import { randomHex, unmapIpv4 } from "./ids.ts";
+import { randomHex, unmapIpv4 } from "../mail/mod.ts";
 import type { SmtpLimits } from "./limits.ts";
 import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { SaslExchange } from "./sasl.ts";

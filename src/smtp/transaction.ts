@@ -1,6 +1,7 @@
 // One mail transaction, MAIL FROM to the end of DATA: the sender, accepted recipients
 // and the message content as it arrives. RSET and end-of-message drop it.
 
+import { concatBytes } from "../mail/mod.ts";
 import type { NewEnvelope } from "../queue/mod.ts";
 import type { DataSink } from "./line_reader.ts";
 import type { MailDsn } from "./dsn.ts";
@@ -75,7 +76,7 @@ export class Transaction implements DataSink {
   countHops(): void {
     if (this.transfer !== "bdat") return;
     const text = new TextDecoder("latin1").decode(
-      this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks),
+      this.#chunks.length === 1 ? this.#chunks[0] : concatBytes(this.#chunks),
     );
     for (const line of text.split("\r\n")) {
       if (line === "") break;
@@ -91,13 +92,3 @@ export class Transaction implements DataSink {
 
 /** OpenSMTPD's hop limit: 100 Received: headers. */
 export const MAX_HOPS = 100;
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}

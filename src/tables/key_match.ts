@@ -1,6 +1,8 @@
 // The table(5) matching rules for domains and mail addresses, written over a key probe so
 // every backend (memory, db, sqlite) gives the same answers. Probes receive lowercased keys.
 
+import { splitAddress, untaggedLocal } from "../mail/mod.ts";
+
 /** Answers whether a (lowercased) key is present in a table. */
 export type KeyProbe = (key: string) => boolean;
 
@@ -25,11 +27,8 @@ export function matchDomainKey(domain: string, has: KeyProbe): boolean {
 export function matchMailaddrKey(address: string, has: KeyProbe): boolean {
   if (address === "") return false;
   const lower = address.toLowerCase();
-  const at = lower.lastIndexOf("@");
-  const local = at === -1 ? lower : lower.slice(0, at);
-  const domain = at === -1 ? "" : lower.slice(at + 1);
-  const plus = local.indexOf("+");
-  const bare = plus > 0 ? local.slice(0, plus) : local;
+  const { local, domain } = splitAddress(lower);
+  const bare = untaggedLocal(local);
   if (domain !== "") {
     if (has(`${local}@${domain}`)) return true;
     if (bare !== local && has(`${bare}@${domain}`)) return true;

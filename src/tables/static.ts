@@ -1,6 +1,7 @@
 // Tables whose entries are held in memory: inline `{ a, b }` / `{ k = v }` tables and the
 // parsed contents of file tables. Per-service indexes are built on first use.
 
+import { splitAddress, untaggedLocal } from "../mail/mod.ts";
 import { parseNetBlock } from "../net/mod.ts";
 import { NetSet } from "./net_set.ts";
 import type { Table, TableService } from "./table.ts";
@@ -110,12 +111,9 @@ export class StaticTable implements Table {
     if (address === "") return false;
     const { byDomain, domains, locals } = this.#mail ??= indexMailaddrs(this.#entries.keys());
     const lower = address.toLowerCase();
-    const at = lower.lastIndexOf("@");
-    const local = at === -1 ? lower : lower.slice(0, at);
-    const plus = local.indexOf("+");
-    const bare = plus > 0 ? local.slice(0, plus) : local;
-    if (at !== -1 && at < lower.length - 1) {
-      const domain = lower.slice(at + 1);
+    const { local, domain } = splitAddress(lower);
+    const bare = untaggedLocal(local);
+    if (domain !== "") {
       const users = byDomain.get(domain);
       if (users && (users.has(local) || users.has(bare))) return true;
       if (domains.has(domain)) return true;
@@ -137,14 +135,13 @@ function indexMailaddrs(keys: Iterable<string>): MailaddrIndex {
   const index: MailaddrIndex = { byDomain: new Map(), domains: new Set(), locals: new Set() };
   for (const key of keys) {
     const k = key.toLowerCase();
-    const at = k.lastIndexOf("@");
-    if (at === -1) index.locals.add(k);
-    else if (at === 0) index.domains.add(k.slice(1));
+    const { local, domain } = splitAddress(k);
+    if (local === k) index.locals.add(k);
+    else if (local === "") index.domains.add(domain);
     else {
-      const domain = k.slice(at + 1);
       let users = index.byDomain.get(domain);
       if (!users) index.byDomain.set(domain, users = new Set());
-      users.add(k.slice(0, at));
+      users.add(local);
     }
   }
   return index;

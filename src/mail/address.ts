@@ -1,0 +1,36 @@
+// Splitting a mail address into its local part and domain, and a local part without its
+// `+tag`: the one place the rest of the code splits on `@`.
+
+/**
+ * Splits `local@domain` at its last `@` (a quoted local part may hold one, RFC 5321
+ * §4.1.2): `local` is what comes before it, `domain` what follows ("" when the address has
+ * no `@`, so an address without one is all local part). Case is kept.
+ *
+ * @example
+ * ```ts
+ * import { splitAddress } from "./address.ts";
+ * splitAddress("Alice@Example.org"); // { local: "Alice", domain: "Example.org" }
+ * splitAddress("postmaster"); // { local: "postmaster", domain: "" }
+ * ```
+ */
+export function splitAddress(address: string): { local: string; domain: string } {
+  const at = address.lastIndexOf("@");
+  if (at === -1) return { local: address, domain: "" };
+  return { local: address.slice(0, at), domain: address.slice(at + 1) };
+}
+
+/**
+ * A local part without its `+tag` (smtpd.conf(5) and table(5): `user+tag` is `user`'s);
+ * a `+` in first place is not a tag separator, so `+user` stays as it is.
+ *
+ * @example
+ * ```ts
+ * import { untaggedLocal } from "./address.ts";
+ * untaggedLocal("alice+lists"); // "alice"
+ * untaggedLocal("+alice"); // "+alice"
+ * ```
+ */
+export function untaggedLocal(local: string): string {
+  const plus = local.indexOf("+");
+  return plus > 0 ? local.slice(0, plus) : local;
+}
