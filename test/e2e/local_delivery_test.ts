@@ -234,15 +234,19 @@ Deno.test("mbox: From_ lines, >From quoting, read back by Python's mailbox modul
       "bob@mbox.test",
       "Subject: first\n\nFrom here on, quoted.\n>From there too.\n",
     );
-    await send(f.port, "bob@mbox.test", "Subject: second\n\nsecond body\n", "");
     const path = `${f.dir}/spool/bob`;
-    await waitFor("two messages in the mbox", async () => {
+    const messagesIn = (count: number) => async () => {
       try {
-        return (await Deno.readTextFile(path)).match(/^From /gm)?.length === 2 || undefined;
+        return (await Deno.readTextFile(path)).match(/^From /gm)?.length === count || undefined;
       } catch {
         return undefined;
       }
-    });
+    };
+    // Two queued messages may be delivered in either order: the second is sent once the
+    // first is in the mailbox, so the order the assertions read is the order sent.
+    await waitFor("the first message in the mbox", messagesIn(1));
+    await send(f.port, "bob@mbox.test", "Subject: second\n\nsecond body\n", "");
+    await waitFor("two messages in the mbox", messagesIn(2));
     const raw = await Deno.readTextFile(path);
     assertStringIncludes(raw, "\n>From here on, quoted.\n>>From there too.\n");
     assertStringIncludes(raw, "\nFrom MAILER-DAEMON ");
