@@ -2,6 +2,7 @@
 // (tables, ruleset, queue, delivery). Owns start-up order and orderly shutdown, nothing else.
 
 import type { Config } from "../config/mod.ts";
+import { unmapIpv4 } from "../mail/mod.ts";
 import { type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
 import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
 import { localAddresses } from "./server_name.ts";
@@ -50,7 +51,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const resolveRdns = config.matches.some((m) => m.criteria.some((c) => c.kind === "from-rdns"))
     ? createRdnsResolver(options.dns ?? {})
     : undefined;
-  const isLocalAddress = (ip: string) => local.has(ip.startsWith("::ffff:") ? ip.slice(7) : ip);
+  const isLocalAddress = (ip: string) => local.has(unmapIpv4(ip));
 
   const scheduler: Scheduler = startScheduler({
     queue,

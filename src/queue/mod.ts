@@ -7,7 +7,6 @@ export type {
   QueuedEnvelope,
 } from "./envelope.ts";
 export { openQueue, Queue } from "./sqlite_store.ts";
-export { randomHex } from "./sqlite_rows.ts";
 export type { CommitListener, CommitOptions, QueueOptions, QueueStats } from "./sqlite_store.ts";
 export type { MessageInfo } from "./sqlite_reads.ts";
 export { startScheduler } from "./scheduler.ts";

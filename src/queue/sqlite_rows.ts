@@ -2,6 +2,7 @@
 // the row → envelope mapping, and the one builder of new envelopes (a message's own, and
 // those an expansion makes), with the random ids they are named by.
 
+import { randomHex } from "../mail/mod.ts";
 import type { ListedEnvelope, NewEnvelope, QueuedEnvelope } from "./envelope.ts";
 
 /** The columns an envelope is read from (`e`: envelopes, `m`: messages). */
@@ -105,12 +106,4 @@ export function buildEnvelope(origin: EnvelopeOrigin, recipient: NewEnvelope): Q
     expiresAt: origin.expiresAt,
     warned: origin.warned,
   };
-}
-
-/** Random hex digits from the system's CSPRNG. */
-export function randomHex(bytes: number): string {
-  const data = crypto.getRandomValues(new Uint8Array(bytes));
-  let out = "";
-  for (const b of data) out += b.toString(16).padStart(2, "0");
-  return out;
 }

@@ -6,6 +6,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { randomHex } from "../mail/mod.ts";
 import { type ContentCodec, createContentCodec } from "./content_codec.ts";
 import type {
   EnvelopeState,
@@ -19,7 +20,7 @@ import { GroupCommit } from "./sqlite_group_commit.ts";
 import { checkQueueKey } from "./sqlite_key_check.ts";
 import { Leases } from "./sqlite_leases.ts";
 import { type MessageInfo, QueueReads } from "./sqlite_reads.ts";
-import { buildEnvelope, randomHex } from "./sqlite_rows.ts";
+import { buildEnvelope } from "./sqlite_rows.ts";
 import { openQueueDatabase } from "./sqlite_schema.ts";
 
 /** What the queue holds, by envelope state. */
