@@ -1,7 +1,8 @@
 // What sendmail makes of a message read from standard input, before it is queued: the
 // recipients (from the arguments, or from To/Cc/Bcc with -t), Bcc removed, and the
 // headers a local program often leaves out — Date, Message-ID, From — added, as
-// OpenSMTPD's enqueuer adds them. Pure: bytes in, message out.
+// OpenSMTPD's enqueuer adds them. Pure: bytes in, bytes out, and every byte given that
+// is not a line end or a Bcc: header is queued as it was (8-bit ones included).
 
 import { rfc5322Date } from "../mail/mod.ts";
 
@@ -36,10 +37,24 @@ export interface PreparedMessage {
   readonly content: Uint8Array;
 }
 
+/** Why a message cannot be queued as given; sendmail exits 64 (EX_USAGE) with the text. */
+export class EnqueueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EnqueueError";
+  }
+}
+
 const HEADER_REGEXP = /^([!-9;-~]+):/;
 
-/** Builds the message to queue; throws with a clear message when there is no recipient. */
+/**
+ * Builds the message to queue; throws an {@link EnqueueError} when there is no recipient,
+ * or a recipient, sender or name holds a control character (a NUL would be stored cut
+ * short, a line end would forge a header).
+ */
 export function prepareMessage(request: EnqueueRequest): PreparedMessage {
+  // The input is handled as a binary string (one code unit per byte), so header
+  // parsing is string code and nothing is decoded or re-encoded on the way through.
   const lines = inputLines(request.input, request.ignoreDots);
   const split = lines.findIndex((line) => line === "");
   const headerEnd = split === -1 ? lines.length : split;
@@ -49,14 +64,22 @@ export function prepareMessage(request: EnqueueRequest): PreparedMessage {
   const body = hasHeaders ? lines.slice(split === -1 ? lines.length : split + 1) : lines;
 
   const sender = normaliseSender(request);
+  checkText("sender", sender);
+  if (request.fullName !== undefined) checkText("full name", request.fullName);
   const recipients = [...request.recipients.flatMap(splitAddressList)];
   if (request.extractRecipients) {
     for (const h of headers) {
-      if (["to", "cc", "bcc"].includes(h.name)) recipients.push(...splitAddressList(h.value));
+      if (!["to", "cc", "bcc"].includes(h.name)) continue;
+      const value = utf8FromBinary(h.value);
+      if (value === undefined) {
+        throw new EnqueueError(`the ${h.name}: header is not valid UTF-8`);
+      }
+      recipients.push(...splitAddressList(value));
     }
   }
+  for (const r of recipients) checkText("recipient", r);
   const qualified = unique(recipients.map((r) => qualify(r, request.hostname)));
-  if (qualified.length === 0) throw new Error("no recipients given");
+  if (qualified.length === 0) throw new EnqueueError("no recipients given");
 
   const kept = headers.filter((h) => h.name !== "bcc");
   const has = (name: string) => kept.some((h) => h.name === name);
@@ -74,14 +97,57 @@ export function prepareMessage(request: EnqueueRequest): PreparedMessage {
     qualified.length === 1 ? `\tfor <${qualified[0]}>;` : `\t(${qualified.length} recipients);`,
     `\t${rfc5322Date(request.now.getTime())}`,
   ];
-  const out = [...received, ...kept.map((h) => h.raw), ...added, "", ...body];
-  // A message always ends with a line end.
-  if (out.at(-1) !== "") out.push("");
+  // What is added is text (UTF-8); what was given stays the bytes it was.
+  const ours = (lines: string[]) => lines.map(binaryFromUtf8);
+  const out = [...ours(received), ...kept.map((h) => h.raw), ...ours(added), "", ...body];
+  // Every line ends with CRLF: a final empty line stays, a last line without an end gets one.
   return {
     sender,
     recipients: qualified,
-    content: new TextEncoder().encode(out.join("\r\n")),
+    content: bytesFromBinary(out.map((line) => line + "\r\n").join("")),
   };
+}
+
+// Refuses control characters (C0, DEL, C1) where a header or an envelope is built from
+// the text: RFC 5321 §4.1.2 allows none in an address, RFC 5322 §2.2 none in a header.
+const CONTROL_REGEXP = /\p{Cc}/u;
+function checkText(what: string, text: string): void {
+  if (CONTROL_REGEXP.test(text)) {
+    // Quoted with every control character escaped (JSON leaves DEL and C1 bare).
+    const shown = JSON.stringify(text).replace(
+      /\p{Cc}/gu,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+    throw new EnqueueError(`${what} ${shown} holds a control character`);
+  }
+}
+
+/** Bytes as a string of code units 0–255: a lossless view string code can split and test. */
+export function binaryFromBytes(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+/** The bytes of a binary string (see {@link binaryFromBytes}). */
+export function bytesFromBinary(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+function binaryFromUtf8(text: string): string {
+  return binaryFromBytes(new TextEncoder().encode(text));
+}
+
+function utf8FromBinary(text: string): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytesFromBinary(text));
+  } catch {
+    return undefined;
+  }
 }
 
 interface Header {
@@ -93,7 +159,7 @@ interface Header {
 
 // Lines without their ends; a bare "." ends the input unless -i (classic sendmail).
 function inputLines(input: Uint8Array, ignoreDots: boolean): string[] {
-  const text = new TextDecoder().decode(input);
+  const text = binaryFromBytes(input);
   const lines = text.split("\n").map((l) => l.endsWith("\r") ? l.slice(0, -1) : l);
   if (lines.at(-1) === "") lines.pop();
   if (!ignoreDots) {
@@ -114,7 +180,10 @@ function groupHeaders(lines: readonly string[]): Header[] {
   return headers.map((h) => {
     const raw = h.lines.join("\r\n");
     const joined = h.lines.join(" ");
-    return { name: h.name, value: joined.slice(joined.indexOf(":") + 1).trim(), raw };
+    // Only ASCII blanks are trimmed: in a binary string, trim() would also eat 0xA0 bytes
+    // (the end of a UTF-8 "à", say).
+    const value = joined.slice(joined.indexOf(":") + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    return { name: h.name, value, raw };
   });
 }
 

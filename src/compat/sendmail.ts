@@ -11,7 +11,7 @@ import type { RuleVerdict } from "../rules/mod.ts";
 import { runSmtpOnStreams } from "../smtp/mod.ts";
 import { parsePasswd } from "../tables/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
-import { prepareMessage } from "./enqueue.ts";
+import { EnqueueError, prepareMessage } from "./enqueue.ts";
 import { runMailq } from "./mailq.ts";
 import { runNewaliases } from "./makemap.ts";
 import { runFlush } from "./flush_command.ts";
@@ -125,7 +125,7 @@ async function enqueue(
       });
     } catch (error) {
       console.error(`sendmail: ${errorMessage(error)}`);
-      return EX.USAGE;
+      return error instanceof EnqueueError ? EX.USAGE : EX.SOFTWARE;
     }
     if (prepared.content.byteLength > runtime.config.smtp.maxMessageSize) {
       console.error(
