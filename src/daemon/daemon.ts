@@ -37,10 +37,13 @@ export interface Daemon {
 /** Starts a daemon for a loaded configuration. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, log } = options;
-  // The daemon delivers what it receives: new envelopes are leased to it at once.
+  // The daemon delivers what it receives: new envelopes are leased to it at once. A
+  // queue statement waiting for another process's lock blocks every session, so it
+  // waits briefly, and the write is tried again without blocking.
   const runtime = await openRuntime(config, {
     log,
     leaseOnCommit: true,
+    busyTimeoutMs: 250,
     ...(options.queueDir === undefined ? {} : { queueDir: options.queueDir }),
     ...(options.dns ? { dns: options.dns } : {}),
     ...(options.mxPort ? { mxPort: options.mxPort } : {}),

@@ -10,7 +10,7 @@ import type { Ruleset, SessionFacts } from "../rules/mod.ts";
 export async function openConfiguredQueue(
   config: Config,
   dir: string,
-  options: Pick<QueueOptions, "log" | "leaseOnCommit" | "now"> = {},
+  options: Pick<QueueOptions, "log" | "leaseOnCommit" | "now" | "busyTimeoutMs"> = {},
 ): Promise<Queue> {
   const ttls = new Map(
     config.actions.flatMap((a) => a.ttl === undefined ? [] : [[a.name, a.ttl] as const]),

@@ -29,6 +29,8 @@ export interface RuntimeSettings {
 export interface RuntimeOptions extends RuntimeSettings {
   /** New envelopes are leased to this process (it delivers them itself: daemon, flush). */
   readonly leaseOnCommit?: boolean;
+  /** How long one queue statement may block waiting for another process's lock, ms. */
+  readonly busyTimeoutMs?: number;
 }
 
 /** A configuration opened for work: what the daemon runs on, and what the commands use. */
@@ -87,6 +89,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     queue = await openConfiguredQueue(config, queueDir, {
       log,
       ...(options.leaseOnCommit ? { leaseOnCommit: true } : {}),
+      ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
     });
   } catch (error) {
     tables.close();

@@ -5,6 +5,7 @@
 
 import { createDeliveryLoop, type DeliveryLoopOptions, type ReadyEnvelope } from "./attempt.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { retryWhileBusy } from "./sqlite_errors.ts";
 
 /** Options of {@link flushQueue}. */
 export interface FlushOptions extends Omit<DeliveryLoopOptions, "clock" | "reportBatchMs"> {
@@ -32,6 +33,8 @@ export interface FlushSummary {
 }
 
 const BATCH = 256;
+/** How long a pass waits for a file other processes keep busy, per claim. */
+const BUSY_DEADLINE_MS = 120_000;
 
 /** Runs one pass; resolves with its counts. */
 export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
@@ -58,8 +61,11 @@ export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
     for (const envelope of envelopes) fresh.push({ envelope, content, recovered: false });
   });
 
-  queue.releaseStaleLeases({ own: true });
-  for (const envelope of queue.claimReports(100_000)) {
+  // Claims wait their turn on a busy file; a full disk ends the pass with an error (what
+  // was written stays, what was not is tried by the next pass or the daemon).
+  const busyWait = <T>(step: () => T): T => retryWhileBusy(step, BUSY_DEADLINE_MS);
+  busyWait(() => queue.releaseStaleLeases({ own: true }));
+  for (const envelope of busyWait(() => queue.claimReports(100_000))) {
     if (envelope.state === "failed") reporter.failed(envelope);
     else reporter.delivered(envelope);
   }
@@ -86,7 +92,7 @@ export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
   const now = clock.now();
   if (options.all) queue.scheduleAll(now);
   while (true) {
-    const batch = queue.claimDue(now, BATCH)
+    const batch = busyWait(() => queue.claimDue(now, BATCH))
       .map((envelope): ReadyEnvelope => ({ envelope, recovered: true }));
     if (batch.length === 0) break;
     await run(batch);

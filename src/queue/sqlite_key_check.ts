@@ -3,6 +3,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { CONTENT_ENCRYPTED, type ContentCodec } from "./content_codec.ts";
+import { retryWhileBusy } from "./sqlite_errors.ts";
 
 const KEY_CHECK = new TextEncoder().encode("queue key check");
 
@@ -27,7 +28,14 @@ export async function checkQueueKey(
       }
     } else {
       const sealed = await codec.encode(KEY_CHECK);
-      db.prepare("INSERT INTO queue_meta (key, value) VALUES ('key_check', ?)").run(sealed);
+      // OR IGNORE: another process starting at the same time may have stored it first
+      // (with the same key, or the next start refuses the wrong one).
+      retryWhileBusy(
+        () =>
+          db.prepare("INSERT OR IGNORE INTO queue_meta (key, value) VALUES ('key_check', ?)")
+            .run(sealed),
+        120_000,
+      );
     }
     return;
   }

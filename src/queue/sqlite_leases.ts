@@ -3,6 +3,7 @@
 // envelope twice; the leases of a holder that died are freed for another try.
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { rollback } from "./sqlite_errors.ts";
 
 /** How long a lease lasts, should its holder die without a trace. */
 export const DEFAULT_LEASE_MS = 30 * 60 * 1000;
@@ -43,7 +44,8 @@ export class Leases {
   }
 
   // A claim is its own short transaction: the rows read are leased before anyone else
-  // can read them as free.
+  // can read them as free. If it cannot be written (busy, full disk), nothing is leased
+  // and the error goes to the caller, which tries again later.
   /** Leases to this process the envelopes `select` reads, and returns them. */
   claim<T extends { readonly evpid: string }>(select: () => T[]): T[] {
     this.#db.exec("BEGIN IMMEDIATE");
@@ -54,7 +56,7 @@ export class Leases {
       this.#db.exec("COMMIT");
       return rows;
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      rollback(this.#db);
       throw error;
     }
   }

@@ -4,6 +4,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { DEFAULTS } from "../config/mod.ts";
+import { retryWhileBusy, rollback } from "./sqlite_errors.ts";
 
 const SCHEMA_VERSION = 3;
 
@@ -63,7 +64,6 @@ ALTER TABLE envelopes ADD COLUMN dsn_orcpt TEXT;
 // Version 3 adds expiry, warnings, leases, expansion results and the 'delivered' state. SQLite cannot
 // change a CHECK constraint in place, so the envelopes table is rebuilt.
 const MIGRATE_2_TO_3 = `
-BEGIN;
 ALTER TABLE envelopes RENAME TO envelopes_v2;
 DROP INDEX IF EXISTS envelopes_due;
 DROP INDEX IF EXISTS envelopes_msgid;
@@ -73,25 +73,60 @@ INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next
   SELECT evpid, msgid, rcpt, action, user, state, created_at, next_try, attempts, last_error,
     dsn_notify, dsn_orcpt, created_at + ${DEFAULTS.queueTtl * 1000} FROM envelopes_v2;
 DROP TABLE envelopes_v2;
-COMMIT;
 `;
+
+/** How long one statement waits for another process's lock before SQLite gives up, ms. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/** How long opening the file keeps trying while other processes hold it busy, ms. */
+const OPEN_DEADLINE_MS = 120_000;
 
 /**
  * Opens the queue file (WAL, synchronous=FULL), creating its tables or migrating them
- * from an older version; a file newer than this build is refused.
+ * from an older version; a file newer than this build is refused. Every statement waits
+ * up to `busyTimeoutMs` for a lock another process holds, and opening keeps trying while
+ * the file stays busy (many `sendmail` runs at once).
  */
-export function openQueueDatabase(path: string): DatabaseSync {
-  const db = new DatabaseSync(path);
-  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
+export function openQueueDatabase(
+  path: string,
+  busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
+): DatabaseSync {
+  // The timeout is set before the first statement: switching to WAL may wait too.
+  const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
+  try {
+    retryWhileBusy(() => prepareSchema(db, path), OPEN_DEADLINE_MS);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+function prepareSchema(db: DatabaseSync, path: string): void {
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+  // A current file is only read here: opening it takes no write lock.
+  if (schemaVersion(db, path) === SCHEMA_VERSION) return;
+  // One transaction, so that a process that waited finds the work done, and a failed
+  // migration leaves the file as it was.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const version = schemaVersion(db, path);
+    if (version === 1) db.exec(MIGRATE_1_TO_2);
+    if (version === 1 || version === 2) db.exec(MIGRATE_2_TO_3);
+    db.exec(SCHEMA);
+    db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
+    db.exec("COMMIT");
+  } catch (error) {
+    rollback(db);
+    throw error;
+  }
+}
+
+function schemaVersion(db: DatabaseSync, path: string): number {
   const version = (db.prepare("PRAGMA user_version").get() as { user_version: number })
     .user_version;
   if (version > SCHEMA_VERSION) {
-    db.close();
     throw new Error(`Queue "${path}" has schema version ${version}, newer than this build's`);
   }
-  if (version === 1) db.exec(MIGRATE_1_TO_2);
-  if (version === 1 || version === 2) db.exec(MIGRATE_2_TO_3);
-  db.exec(SCHEMA);
-  db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
-  return db;
+  return version;
 }

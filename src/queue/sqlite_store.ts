@@ -22,6 +22,10 @@ import { Leases } from "./sqlite_leases.ts";
 import { type MessageInfo, QueueReads } from "./sqlite_reads.ts";
 import { buildEnvelope } from "./sqlite_rows.ts";
 import { openQueueDatabase } from "./sqlite_schema.ts";
+import { retryWhileBusy } from "./sqlite_errors.ts";
+
+/** How long a command's write (`schedule all`) waits for a file others keep busy, ms. */
+const COMMAND_BUSY_DEADLINE_MS = 120_000;
 
 /** What the queue holds, by envelope state. */
 export interface QueueStats {
@@ -55,6 +59,11 @@ export interface QueueOptions {
   readonly leaseOnCommit?: boolean;
   /** How long a lease lasts, should its holder die without a trace (30 minutes). */
   readonly leaseMs?: number;
+  /**
+   * How long one statement waits for another process's lock, ms (5 s). It blocks the
+   * process: a daemon sets it short, and its writes try again without blocking.
+   */
+  readonly busyTimeoutMs?: number;
 }
 
 /** Options of {@link Queue.commit}. */
@@ -99,7 +108,7 @@ export class Queue {
     const now = options.now ?? Date.now;
     this.#now = now;
     this.#ttl = options.ttl ?? (() => undefined);
-    const db = openQueueDatabase(path);
+    const db = openQueueDatabase(path, options.busyTimeoutMs);
     this.#db = db;
     const leases = new Leases(db, {
       now,
@@ -214,9 +223,12 @@ export class Queue {
     return this.#writer.closed ? [] : this.#due.claimDue(now, limit);
   }
 
-  /** Makes every free queued envelope due at `now` (`smtpctl schedule all`); returns how many. */
+  /**
+   * Makes every free queued envelope due at `now` (`smtpctl schedule all`); returns how
+   * many. A command's write: it waits for a file other processes keep busy.
+   */
   scheduleAll(now: number): number {
-    return this.#due.scheduleAll(now);
+    return retryWhileBusy(() => this.#due.scheduleAll(now), COMMAND_BUSY_DEADLINE_MS);
   }
 
   /** Leases failed and delivered envelopes whose reports are still to be queued. */
