@@ -53,10 +53,19 @@ export interface ReadyEnvelope {
   readonly recovered: boolean;
 }
 
+/** How an attempt ended. */
+export interface AttemptResult {
+  readonly transition: Transition;
+  /** When a deferred envelope is due again. */
+  readonly retryAt?: number;
+  /** For an unrecorded result: writes it again (the delivery is not repeated). */
+  readonly recordAgain?: () => Promise<AttemptResult>;
+}
+
 /** Builds the attempt function; it never throws. */
 export function createAttempt(
   options: AttemptOptions,
-): (item: ReadyEnvelope) => Promise<{ transition: Transition; retryAt?: number }> {
+): (item: ReadyEnvelope) => Promise<AttemptResult> {
   const { queue, deliver, log, clock, reporter } = options;
   const base = (options.retryBaseSeconds ?? 10) * 1000;
   const warnIntervals = options.warnIntervals ?? [4 * 3600];
@@ -84,23 +93,40 @@ export function createAttempt(
     const what = `${envelope.evpid}: from=<${envelope.sender}> to=<${envelope.rcpt}> user=${
       envelope.user ?? "-"
     } action=${envelope.action} delay=${delay}s`;
-    try {
+    const write = recordingOf(outcome);
+    // A result that cannot be written (full disk, I/O error) is kept with its envelope,
+    // which stays leased; the caller writes it again later without delivering again.
+    const record = async (): Promise<AttemptResult> => {
+      try {
+        return await write();
+      } catch (error) {
+        log.warn(`delivery: cannot record result for ${envelope.evpid}: ${errorMessage(error)}`);
+        return { transition: "unrecorded", recordAgain: record };
+      }
+    };
+    return await record();
+
+    // Logs the outcome once, and returns the write that records it.
+    function recordingOf(outcome: DeliveryOutcome): () => Promise<AttemptResult> {
       switch (outcome.kind) {
         case "ok": {
           log.info(`delivery: Ok for ${what}`);
           const report = envelope.sender !== "" && envelope.dsnNotify?.includes("SUCCESS") === true;
-          await queue.markDelivered(envelope, report);
-          if (report) reporter.delivered({ ...envelope, lastError: "delivered" });
-          return { transition: "delivered" };
+          return async () => {
+            await queue.markDelivered(envelope, report);
+            if (report) reporter.delivered({ ...envelope, lastError: "delivered" });
+            return { transition: "delivered" };
+          };
         }
-        case "expand": {
-          const children = await queue.replaceByExpansion(envelope, outcome.children, content!);
-          log.info(
-            `delivery: Expand for ${what}: ${children.length} envelope(s): ` +
-              children.map((c) => c.target ?? c.rcpt).join(", "),
-          );
-          return { transition: "expanded" };
-        }
+        case "expand":
+          return async () => {
+            const children = await queue.replaceByExpansion(envelope, outcome.children, content!);
+            log.info(
+              `delivery: Expand for ${what}: ${children.length} envelope(s): ` +
+                children.map((c) => c.target ?? c.rcpt).join(", "),
+            );
+            return { transition: "expanded" };
+          };
         case "tempfail": {
           const now = clock.now();
           const attempts = envelope.attempts + 1;
@@ -108,27 +134,27 @@ export function createAttempt(
           const next = Math.min(now + base * attempts * attempts, envelope.expiresAt);
           const passed = warnIntervals.filter((s) => envelope.createdAt + s * 1000 <= now).length;
           log.info(`delivery: TempFail for ${what}: ${outcome.reason}`);
-          await queue.markDeferred(
-            envelope,
-            next,
-            outcome.reason,
-            Math.max(passed, envelope.warned),
-          );
-          if (passed > envelope.warned) {
-            reporter.delayed({ ...envelope, lastError: outcome.reason });
-          }
-          return { transition: "deferred", retryAt: next };
+          return async () => {
+            await queue.markDeferred(
+              envelope,
+              next,
+              outcome.reason,
+              Math.max(passed, envelope.warned),
+            );
+            if (passed > envelope.warned) {
+              reporter.delayed({ ...envelope, lastError: outcome.reason });
+            }
+            return { transition: "deferred", retryAt: next };
+          };
         }
         case "permfail":
           log.info(`delivery: ${expired ? "Expired" : "PermFail"} for ${what}: ${outcome.reason}`);
-          await queue.markFailed(envelope, outcome.reason);
-          reporter.failed({ ...envelope, lastError: outcome.reason });
-          return { transition: expired ? "expired" : "failed" };
+          return async () => {
+            await queue.markFailed(envelope, outcome.reason);
+            reporter.failed({ ...envelope, lastError: outcome.reason });
+            return { transition: expired ? "expired" : "failed" };
+          };
       }
-    } catch (error) {
-      // The result could not be recorded: the envelope stays queued and is tried again.
-      log.warn(`delivery: cannot record result for ${envelope.evpid}: ${error}`);
-      return { transition: "unrecorded" };
     }
   };
 
@@ -175,6 +201,8 @@ export interface DeliveryLoopOptions {
   ) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
   /** How long reports of one message are gathered, ms. */
   readonly reportBatchMs?: number;
+  /** Reports that cannot be queued are tried again (a running daemon), backing off. */
+  readonly retryReports?: boolean;
 }
 
 /** The reporter and the attempt function of a delivery loop. */
@@ -189,6 +217,7 @@ export function createDeliveryLoop(
     hostname: options.hostname ?? "localhost",
     route: options.routeReport ?? (() => undefined),
     ...(options.reportBatchMs === undefined ? {} : { batchMs: options.reportBatchMs }),
+    ...(options.retryReports ? { retry: true } : {}),
   });
   const attempt = createAttempt({
     queue,

@@ -5,6 +5,7 @@
 
 import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
+import { backoffMs } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
 import type { QueuedEnvelope } from "./envelope.ts";
 import { buildReport, type ReportKind } from "./report.ts";
@@ -27,6 +28,11 @@ export interface ReporterOptions {
   readonly route: (rcpt: string) => ReportRoute | undefined | Promise<ReportRoute | undefined>;
   /** How long reports of one message are gathered (1000 ms). */
   readonly batchMs?: number;
+  /**
+   * A report that cannot be queued (full disk) is tried again, backing off, until
+   * {@link Reporter.close}; without this its envelopes wait for the next start or flush.
+   */
+  readonly retry?: boolean;
 }
 
 /** Queues reports. */
@@ -39,6 +45,8 @@ export interface Reporter {
   delayed(envelope: QueuedEnvelope): void;
   /** Queues every gathered report now and waits for them. */
   flush(): Promise<void>;
+  /** Flushes, and stops trying again what failed (its envelopes keep their state). */
+  close(): Promise<void>;
   /** Reports not yet queued. */
   readonly pending: number;
 }
@@ -55,12 +63,14 @@ export function createReporter(options: ReporterOptions): Reporter {
   const batchMs = options.batchMs ?? 1000;
   const batches = new Map<string, Batch>();
   const running = new Set<Promise<void>>();
+  const retries = new Set<number>();
+  let closed = false;
 
   function add(kind: ReportKind, envelope: QueuedEnvelope): void {
     if (!wantsReport(kind, envelope)) {
       // No report for the null sender (no bounce loops) or for NOTIFY=NEVER: the
       // envelope's life ends here.
-      if (kind !== "delayed") track(queue.remove([envelope]));
+      if (kind !== "delayed") track(() => queue.remove([envelope]));
       return;
     }
     const key = `${envelope.msgid}/${kind}`;
@@ -78,15 +88,34 @@ export function createReporter(options: ReporterOptions): Reporter {
     if (!batch) return;
     batches.delete(key);
     if (batch.timer !== undefined) clock.clearTimer(batch.timer);
-    track(queueReport(batch.kind, batch.envelopes));
+    track(() => queueReport(batch.kind, batch.envelopes));
   }
 
-  function track(work: Promise<void>): void {
-    const task = work.catch((error) => {
-      // The envelopes keep their state: the next start (or flush) reports them again.
-      log.warn(`bounce: cannot queue report: ${errorMessage(error)}`);
+  // Nothing of a report that failed is written (its commit and the removal of the
+  // envelopes it covers are one transaction); its envelopes keep their state and lease.
+  function track(work: () => Promise<void>, failures = 0): void {
+    const task = work().catch((error) => {
+      if (!options.retry || closed) {
+        // The next start (or flush) reports them again.
+        log.warn(`bounce: cannot queue report: ${errorMessage(error)}`);
+        return;
+      }
+      const delay = backoffMs(failures + 1);
+      log.warn(
+        `bounce: cannot queue report: ${errorMessage(error)}; trying again in ${delay / 1000}s`,
+      );
+      const timer = clock.setTimer(delay, () => {
+        retries.delete(timer);
+        track(work, failures + 1);
+      });
+      retries.add(timer);
     }).finally(() => running.delete(task));
     running.add(task);
+  }
+
+  async function flush(): Promise<void> {
+    for (const key of [...batches.keys()]) send(key);
+    while (running.size > 0) await Promise.all([...running]);
   }
 
   async function queueReport(kind: ReportKind, envelopes: QueuedEnvelope[]): Promise<void> {
@@ -145,12 +174,15 @@ export function createReporter(options: ReporterOptions): Reporter {
     failed: (envelope) => add("failed", envelope),
     delivered: (envelope) => add("delivered", envelope),
     delayed: (envelope) => add("delayed", envelope),
-    async flush() {
-      for (const key of [...batches.keys()]) send(key);
-      while (running.size > 0) await Promise.all([...running]);
+    flush,
+    async close() {
+      closed = true;
+      for (const timer of retries) clock.clearTimer(timer);
+      retries.clear();
+      await flush();
     },
     get pending() {
-      return batches.size + running.size;
+      return batches.size + running.size + retries.size;
     },
   };
 }

@@ -1,10 +1,19 @@
 // The scheduler: delivers envelopes as soon as they are committed, retries temporary
 // failures on OpenSMTPD's schedule, expires and reports what cannot be delivered, and
 // after a restart picks up whatever is still queued. It also notices mail written into
-// the file by other processes (`sendmail` while the daemon runs).
+// the file by other processes (`sendmail` while the daemon runs). A queue that cannot be
+// written (full disk, I/O error) pauses it, never stops it.
 
-import { createDeliveryLoop, type DeliveryLoopOptions, type ReadyEnvelope } from "./attempt.ts";
+import { errorMessage } from "../mail/mod.ts";
+import {
+  type AttemptResult,
+  createDeliveryLoop,
+  type DeliveryLoopOptions,
+  type ReadyEnvelope,
+} from "./attempt.ts";
+import { backoffMs } from "./backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { isBusy } from "./sqlite_errors.ts";
 
 export type { DeliverFunction, DeliveryOutcome } from "./attempt.ts";
 
@@ -27,29 +36,28 @@ export interface Scheduler {
 
 const REFILL_BATCH = 1024;
 const STALE_LEASE_CHECK_MS = 60_000;
+const BUSY_PAUSE_MS = 200;
 
 /** Starts delivering. */
 export function startScheduler(options: SchedulerOptions): Scheduler {
   const { queue, log } = options;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const concurrency = options.concurrency ?? 64;
-  const { reporter, attempt } = createDeliveryLoop({ ...options, clock });
+  const { reporter, attempt } = createDeliveryLoop({ ...options, clock, retryReports: true });
   const ready: ReadyEnvelope[] = [];
-  const known = new Set<string>(); // evpids ready or in flight
+  const known = new Set<string>(); // evpids ready, in flight, or with a result to write
   const running = new Set<Promise<void>>();
+  const recordTimers = new Set<number>();
   const startedAt = clock.now();
   let stopped = false;
   let queueMayHaveDue = true; // at start-up, everything queued is due
   let timer: { handle: number; at: number } | undefined;
-
-  // Leases of this process's earlier life, or of a flush that died, are freed; the
-  // reports a crash left unqueued are queued now.
-  const released = queue.releaseStaleLeases({ own: true });
-  if (released > 0) log.info(`scheduler: took back ${released} envelope(s) from gone processes`);
-  for (const envelope of queue.claimReports(100_000)) {
-    if (envelope.state === "failed") reporter.failed(envelope);
-    else reporter.delivered(envelope);
-  }
+  // Writes to the file that failed in a row, and until when claims pause.
+  let faults = 0;
+  let pausedUntil = 0;
+  // Start-up work, done before the first claim, and again until it succeeds.
+  let ownLeasesFreed = false;
+  let reportsClaimed = false;
 
   queue.onCommit((envelopes, content) => {
     if (stopped) return;
@@ -61,15 +69,19 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   });
 
   // Mail committed by another process changes the file's data version.
-  let dataVersion = queue.dataVersion();
+  let dataVersion = readOrUndefined(() => queue.dataVersion());
   let lastStaleCheck = Date.now();
   const poll = setInterval(() => {
     if (stopped) return;
-    const version = queue.dataVersion();
+    const version = readOrUndefined(() => queue.dataVersion());
     const now = Date.now();
     if (now - lastStaleCheck >= STALE_LEASE_CHECK_MS) {
       lastStaleCheck = now;
-      if (queue.releaseStaleLeases() > 0) queueMayHaveDue = true;
+      if (
+        (guarded("free the leases of gone processes", () => queue.releaseStaleLeases()) ?? 0) > 0
+      ) {
+        queueMayHaveDue = true;
+      }
     }
     if (version !== dataVersion) {
       dataVersion = version;
@@ -78,11 +90,61 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     if (queueMayHaveDue) pump();
   }, options.pollMs ?? 1000);
 
+  // A write to the file (a claim, freeing leases) that fails — full disk, I/O error, a
+  // file others keep busy — is logged and pauses claims, doubling the pause up to a
+  // minute, until one succeeds: the daemon keeps serving, and recovers by itself.
+  function guarded<T>(what: string, work: () => T): T | undefined {
+    if (clock.now() < pausedUntil) return undefined;
+    try {
+      const value = work();
+      if (faults > 0) log.info(`scheduler: the queue can be written again`);
+      faults = 0;
+      return value;
+    } catch (error) {
+      // A busy file (another process writing) is waited for briefly, without a log line.
+      if (isBusy(error)) {
+        pausedUntil = clock.now() + BUSY_PAUSE_MS;
+        wakeAt(pausedUntil);
+        return undefined;
+      }
+      faults++;
+      const delay = backoffMs(faults);
+      pausedUntil = clock.now() + delay;
+      log.warn(
+        `scheduler: cannot ${what}: ${errorMessage(error)}; trying again in ${delay / 1000}s`,
+      );
+      wakeAt(pausedUntil);
+      return undefined;
+    }
+  }
+
+  // Leases of this process's earlier life, or of a flush that died, are freed; the
+  // reports a crash left unqueued are queued.
+  function startUp(): boolean {
+    ownLeasesFreed ||= guarded("take back leases", () => {
+      const released = queue.releaseStaleLeases({ own: true });
+      if (released > 0) {
+        log.info(`scheduler: took back ${released} envelope(s) from gone processes`);
+      }
+      return true;
+    }) ?? false;
+    if (!ownLeasesFreed) return false;
+    reportsClaimed ||= guarded("claim reports", () => {
+      for (const envelope of queue.claimReports(100_000)) {
+        if (envelope.state === "failed") reporter.failed(envelope);
+        else reporter.delivered(envelope);
+      }
+      return true;
+    }) ?? false;
+    return reportsClaimed;
+  }
+
   // Loads due envelopes from the file: at start-up and when a retry comes due.
   function refill(): void {
-    if (!queueMayHaveDue) return;
-    queueMayHaveDue = false;
-    const rows = queue.claimDue(clock.now(), REFILL_BATCH);
+    if (!queueMayHaveDue || !startUp()) return;
+    const rows = guarded("claim due envelopes", () => queue.claimDue(clock.now(), REFILL_BATCH));
+    if (rows === undefined) return;
+    queueMayHaveDue = rows.length === REFILL_BATCH;
     for (const envelope of rows) {
       if (known.has(envelope.evpid)) continue;
       known.add(envelope.evpid);
@@ -90,7 +152,6 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       // crash, so the delivery agent checks before writing it again.
       ready.push({ envelope, recovered: envelope.createdAt < startedAt });
     }
-    if (rows.length === REFILL_BATCH) queueMayHaveDue = true;
   }
 
   function pump(): void {
@@ -98,19 +159,34 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     if (ready.length === 0) refill();
     while (running.size < concurrency && ready.length > 0) {
       const item = ready.shift()!;
-      const task = attempt(item).then(({ retryAt }) => {
-        if (retryAt !== undefined) wakeAt(retryAt);
-      }).finally(() => {
-        running.delete(task);
-        known.delete(item.envelope.evpid);
-        pump();
-      });
-      running.add(task);
+      launch(item, () => attempt(item), 0);
     }
-    if (ready.length === 0 && running.size === 0) {
-      const next = queue.nextTry();
+    if (ready.length === 0 && running.size === 0 && clock.now() >= pausedUntil) {
+      const next = readOrUndefined(() => queue.nextTry());
       if (next !== undefined) wakeAt(next);
     }
+  }
+
+  // Runs an attempt, or the write of a result that could not be written before; such a
+  // result is written again after a pause, without delivering again.
+  function launch(item: ReadyEnvelope, work: () => Promise<AttemptResult>, failures: number) {
+    const task = work().then((result) => {
+      if (result.retryAt !== undefined) wakeAt(result.retryAt);
+      if (result.recordAgain && !stopped) return holdResult(item, result.recordAgain, failures + 1);
+      known.delete(item.envelope.evpid);
+    }, () => void known.delete(item.envelope.evpid)).finally(() => {
+      running.delete(task);
+      pump();
+    });
+    running.add(task);
+  }
+
+  function holdResult(item: ReadyEnvelope, write: () => Promise<AttemptResult>, failures: number) {
+    const handle = clock.setTimer(backoffMs(failures), () => {
+      recordTimers.delete(handle);
+      if (!stopped) launch(item, write, failures);
+    });
+    recordTimers.add(handle);
   }
 
   // Arms the timer for the earliest moment something becomes due.
@@ -136,8 +212,21 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       clearInterval(poll);
       if (timer) clock.clearTimer(timer.handle);
       timer = undefined;
+      // Results still unwritten stay with their leased envelopes: the next start takes
+      // them back and delivers them again (a Maildir delivery first looks for its file).
+      for (const handle of recordTimers) clock.clearTimer(handle);
+      recordTimers.clear();
       while (running.size > 0) await Promise.all([...running]);
-      await reporter.flush();
+      await reporter.close();
     },
   };
+}
+
+// Reads fail only on I/O errors; the next poll reads again.
+function readOrUndefined<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }

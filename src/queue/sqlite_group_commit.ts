@@ -1,9 +1,11 @@
 // Every write to the queue file — new messages and delivery results alike — made in one
 // event-loop turn goes into one transaction with one fsync (group commit), each write in
-// its own savepoint so that one bad write fails alone.
+// its own savepoint so that one bad write fails alone. A busy file (another process
+// writing) makes the batch wait its turn; a full disk or an I/O error fails it whole.
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { NewMessage, QueuedEnvelope } from "./envelope.ts";
+import { isBusy, rollback } from "./sqlite_errors.ts";
 
 /** One change to the queue file. */
 export type QueueWrite =
@@ -26,6 +28,8 @@ export type QueueWrite =
 
 interface PendingWrite {
   write: QueueWrite;
+  /** When it was asked for (real time), for the busy deadline. */
+  since: number;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -35,16 +39,25 @@ export interface GroupCommitOptions {
   readonly now: () => number;
   /** The lease new envelopes are written with, if any (a daemon delivers what it receives). */
   readonly newLease: (now: number) => { owner: string; until: number } | undefined;
+  /** How long a write waits, in all, for a file other processes keep busy (2 minutes). */
+  readonly busyDeadlineMs?: number;
 }
+
+const DEFAULT_BUSY_DEADLINE_MS = 120_000;
+/** Pause between tries on a busy file, ms: the event loop runs meanwhile. */
+const BUSY_RETRY_MS = 50;
 
 /** The writer of the queue file: batches writes, commits them, settles their promises. */
 export class GroupCommit {
   #db: DatabaseSync;
   #now: () => number;
   #newLease: GroupCommitOptions["newLease"];
+  #busyDeadlineMs: number;
   #pending: PendingWrite[] = [];
   #urgentScheduled = false;
   #lazyScheduled = false;
+  #busyRetry: ReturnType<typeof setTimeout> | undefined;
+  #closing = false;
   #commits = 0;
   #closed = false;
   #fullSync = true;
@@ -64,6 +77,7 @@ export class GroupCommit {
     this.#db = db;
     this.#now = options.now;
     this.#newLease = options.newLease;
+    this.#busyDeadlineMs = options.busyDeadlineMs ?? DEFAULT_BUSY_DEADLINE_MS;
     this.#stmt = {
       insertMessage: db.prepare(
         "INSERT INTO messages (msgid, sender, helo, src, created_at, size, flags, content, dsn_ret, dsn_envid, smtputf8) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -103,7 +117,7 @@ export class GroupCommit {
   write(write: QueueWrite): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("The queue is closed"));
     return new Promise((resolve, reject) => {
-      this.#pending.push({ write, resolve, reject });
+      this.#pending.push({ write, since: Date.now(), resolve, reject });
       if (write.kind === "message") {
         if (!this.#urgentScheduled) {
           this.#urgentScheduled = true;
@@ -119,9 +133,11 @@ export class GroupCommit {
     });
   }
 
-  /** Commits what is pending; later writes are refused. */
+  /** Commits what is pending (a busy file is not waited for); later writes are refused. */
   close(): void {
     if (this.#closed) return;
+    this.#closing = true;
+    if (this.#busyRetry !== undefined) clearTimeout(this.#busyRetry);
     this.#flush();
     this.#closed = true;
   }
@@ -133,25 +149,13 @@ export class GroupCommit {
     this.#pending = [];
     const failures = new Map<PendingWrite, unknown>();
     try {
-      this.#setDurability(batch.some((p) => p.write.kind === "message"));
-      this.#db.exec("BEGIN IMMEDIATE");
-      try {
-        for (const p of batch) {
-          this.#stmt.savepoint.run();
-          try {
-            this.#apply(p.write);
-            this.#stmt.release.run();
-          } catch (error) {
-            this.#db.exec("ROLLBACK TO w; RELEASE w");
-            failures.set(p, error);
-          }
-        }
-        this.#db.exec("COMMIT");
-      } catch (error) {
-        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        throw error;
-      }
+      this.#commitBatch(batch, failures);
     } catch (error) {
+      if (isBusy(error) && !this.#closing) {
+        this.#waitForTurn(batch, error);
+        return;
+      }
+      // Nothing of the batch is in the file: each caller decides (451, try again later).
       for (const p of batch) p.reject(error);
       return;
     }
@@ -159,6 +163,47 @@ export class GroupCommit {
     for (const p of batch) {
       if (failures.has(p)) p.reject(failures.get(p));
       else p.resolve();
+    }
+  }
+
+  // Another process holds the write lock past the busy timeout: the batch goes back in
+  // front of what came since and is tried again shortly, until its deadline passes.
+  #waitForTurn(batch: PendingWrite[], error: unknown): void {
+    const now = Date.now();
+    const waiting = batch.filter((p) => now - p.since < this.#busyDeadlineMs);
+    for (const p of batch) if (!waiting.includes(p)) p.reject(error);
+    this.#pending = [...waiting, ...this.#pending];
+    if (this.#pending.length === 0 || this.#busyRetry !== undefined) return;
+    this.#busyRetry = setTimeout(() => {
+      this.#busyRetry = undefined;
+      this.#flush();
+    }, BUSY_RETRY_MS * (0.5 + Math.random()));
+  }
+
+  // One transaction; a write that fails is rolled back to its savepoint alone. A full
+  // disk or an I/O error may end the whole transaction in SQLite (then the batch fails
+  // as one), and a COMMIT that fails is rolled back, so the connection is never left
+  // inside a transaction or holding a savepoint for the next batch.
+  #commitBatch(batch: readonly PendingWrite[], failures: Map<PendingWrite, unknown>): void {
+    this.#setDurability(batch.some((p) => p.write.kind === "message"));
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const p of batch) {
+        this.#stmt.savepoint.run();
+        try {
+          this.#apply(p.write);
+          this.#stmt.release.run();
+        } catch (error) {
+          if (!this.#db.isTransaction) throw error;
+          this.#db.exec("ROLLBACK TO w; RELEASE w");
+          failures.set(p, error);
+        }
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      rollback(this.#db);
+      failures.clear();
+      throw error;
     }
   }
 

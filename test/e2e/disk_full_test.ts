@@ -13,29 +13,7 @@ import {
   waitListening,
 } from "../_helpers.ts";
 import { OWN_IDS } from "../_helpers.ts";
-
-async function mountTmpfs(path: string, size: string): Promise<string | undefined> {
-  if (Deno.uid() !== 0) return "not running as root";
-  const out = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", path],
-    stdout: "null",
-    stderr: "piped",
-  }).output().catch((error) => ({ success: false, stderr: new TextEncoder().encode(`${error}`) }));
-  return out.success ? undefined : `cannot mount a tmpfs: ${new TextDecoder().decode(out.stderr)}`;
-}
-
-/** Fills a file system: writes until it refuses. */
-async function fill(path: string): Promise<void> {
-  const file = await Deno.open(path, { write: true, create: true });
-  const block = new Uint8Array(64 * 1024);
-  try {
-    while (true) await file.write(block);
-  } catch {
-    // ENOSPC: full.
-  } finally {
-    file.close();
-  }
-}
+import { fill, mountTmpfs, unmountTmpfs } from "../_tmpfs.ts";
 
 Deno.test("a full queue disk answers 451 4.3.0, keeps serving, and recovers", async () => {
   const dir = await Deno.makeTempDir({ prefix: "smtpd-diskfull-" });
@@ -96,7 +74,7 @@ match from any for domain "example.test" action "local"
   } finally {
     daemon.kill("SIGTERM");
     await daemon.status;
-    await new Deno.Command("umount", { args: [queueFs] }).output();
+    await unmountTmpfs(queueFs);
     await Deno.remove(dir, { recursive: true });
   }
 });
