@@ -3,8 +3,7 @@
 // otherwise.
 
 import { runFlush, runMailq, runMakemap, runNewaliases, runSendmail } from "./src/compat/mod.ts";
-import { runSmtpctl } from "./src/cli/smtpctl.ts";
-import { runSmtpd } from "./src/cli/smtpd.ts";
+import { runSmtpctl, runSmtpd } from "./src/cli/mod.ts";
 import { flushLog } from "./src/log/mod.ts";
 import { EX } from "./src/mail/mod.ts";
 import { runMailboxWriterChild } from "./src/delivery/mod.ts";

@@ -1,7 +1,78 @@
-// The library face: load or parse a configuration, start a daemon from it.
+/**
+ * The library face of the server: read or parse an smtpd.conf(5) configuration, start a
+ * daemon from it (listeners, queue, scheduler and delivery), and stop it. Everything the
+ * command-line programs do is built on these functions.
+ *
+ * @example Start a daemon from a configuration string, then stop it
+ * ```ts
+ * import { createLogger, parseConfig, startDaemon } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const { config, diagnostics } = parseConfig(
+ *   `queue path "${dir}/queue"
+ * listen on 127.0.0.1 port 0
+ * action "local" maildir "${dir}/Maildir"
+ * match from local for local action "local"
+ * `,
+ *   { file: `${dir}/smtpd.conf` },
+ * );
+ * if (!config) throw new Error(diagnostics.map((d) => d.message).join("\n"));
+ * const daemon = await startDaemon({ config, log: createLogger() });
+ * console.log(`listening on port ${daemon.listeners[0]!.port}`);
+ * await daemon.stop();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
 export { ConfigError, formatDiagnostic, loadConfig, parseConfig } from "./src/config/mod.ts";
-export type { Config, Diagnostic } from "./src/config/mod.ts";
+export type {
+  Action,
+  CaDecl,
+  Config,
+  Criterion,
+  CriterionKind,
+  Decision,
+  DeliveryMethod,
+  Diagnostic,
+  FilterDecl,
+  Listener,
+  ListenerTls,
+  LoadConfigOptions,
+  Match,
+  ParseConfigOptions,
+  PkiDecl,
+  ProcDecl,
+  QueueOptions,
+  RelayOptions,
+  RelaySecurity,
+  RelayTarget,
+  Severity,
+  SmtpOptions,
+  SourcePosition,
+  TableDecl,
+  TableRef,
+  TableSource,
+} from "./src/config/mod.ts";
 export { startDaemon } from "./src/daemon/mod.ts";
-export type { Daemon, DaemonOptions } from "./src/daemon/mod.ts";
+export type {
+  Daemon,
+  DaemonOptions,
+  RdnsOptions,
+  RuntimeSettings,
+  StopOptions,
+} from "./src/daemon/mod.ts";
+export type {
+  CommitListener,
+  CommitOptions,
+  EnvelopeState,
+  ListedEnvelope,
+  MessageInfo,
+  NewEnvelope,
+  NewMessage,
+  Queue,
+  QueuedEnvelope,
+  QueueStats,
+} from "./src/queue/mod.ts";
 export { createLogger } from "./src/log/mod.ts";
-export type { Logger } from "./src/log/mod.ts";
+export type { Logger, LoggerOptions } from "./src/log/mod.ts";

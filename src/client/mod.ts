@@ -1,5 +1,10 @@
-// Public face of the client box: the one SMTP/LMTP client core that relaying and LMTP
-// delivery share (connection, replies, dot-stuffing, timeouts, capabilities, TLS, AUTH).
+/**
+ * The SMTP/LMTP client core that relaying and LMTP delivery share: one connection with
+ * its greeting, EHLO/LHLO, STARTTLS and AUTH, reply parsing, dot-stuffing, the RFC 5321
+ * timeouts, and transactions whose replies decide each recipient.
+ *
+ * @module
+ */
 export { ClientConnection } from "./connection.ts";
 export type { ClientOptions, ClientTarget } from "./connection.ts";
 export { ChannelError } from "./channel.ts";

@@ -1,5 +1,9 @@
-// Public face of the compatibility front-ends: makemap, newaliases, sendmail, mailq and
-// the cron-friendly queue flush.
+/**
+ * The sendmail-compatible front-ends: sendmail(8), mailq(8), makemap(8), newaliases(8)
+ * and the cron-friendly `queue flush`, each working with or without a running daemon.
+ *
+ * @module
+ */
 export { parseMakemapInput, runMakemap, runNewaliases } from "./makemap.ts";
 export type { MakemapOptions, MakemapType } from "./makemap.ts";
 export { runSendmail } from "./sendmail.ts";

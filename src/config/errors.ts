@@ -3,8 +3,11 @@
 
 /** A place in a configuration file; line and column are 1-based. */
 export interface SourcePosition {
+  /** The file's name as it was given. */
   readonly file: string;
+  /** The line, from 1. */
   readonly line: number;
+  /** The column, from 1. */
   readonly column: number;
 }
 
@@ -13,16 +16,21 @@ export type Severity = "error" | "warning";
 
 /** One problem found in a configuration, with where it is. */
 export interface Diagnostic {
+  /** Whether it rejects the file. */
   readonly severity: Severity;
+  /** What is wrong, in a sentence. */
   readonly message: string;
+  /** Where it is. */
   readonly position: SourcePosition;
 }
 
 /** Thrown when a configuration has errors; carries all of them, in file order. */
 export class ConfigError extends Error {
+  /** Every diagnostic of the files read, errors and warnings, in file order. */
   readonly diagnostics: readonly Diagnostic[];
   /** The text of each file read, by name, to show the offending lines. */
   readonly sources?: ReadonlyMap<string, string>;
+  /** An error whose message is every diagnostic, one `FILE:LINE:COLUMN: message` a line. */
   constructor(diagnostics: readonly Diagnostic[], sources?: ReadonlyMap<string, string>) {
     super(diagnostics.map(formatDiagnosticLine).join("\n"));
     this.name = "ConfigError";

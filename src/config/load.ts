@@ -36,6 +36,7 @@ export function parseConfig(
 
 /** Options of {@link loadConfig}. */
 export interface LoadConfigOptions {
+  /** Macros defined from outside (`smtpd -D name=value`); they override the file's. */
   readonly defines?: Readonly<Record<string, string>>;
 }
 

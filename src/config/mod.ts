@@ -1,4 +1,10 @@
-// Public face of the configuration box: text in, the typed model out.
+/**
+ * The configuration language: smtpd.conf(5) text in (either grammar), one typed,
+ * read-only model out, every problem reported as FILE:LINE:COLUMN. Also the defaults
+ * every other box reads and the printer that writes a model back as text.
+ *
+ * @module
+ */
 export { formatDiagnostic, loadConfig, loadConfigWithDiagnostics, parseConfig } from "./load.ts";
 export type { LoadConfigOptions, LoadedConfig, ParseConfigOptions } from "./load.ts";
 export { ConfigError, formatDiagnosticLine } from "./errors.ts";

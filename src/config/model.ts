@@ -5,7 +5,9 @@ import type { SourcePosition } from "./errors.ts";
 
 /** A reference to a declared table (inline tables get a generated, anonymous declaration). */
 export interface TableRef {
+  /** The table's declared name. */
   readonly name: string;
+  /** Where the reference is written. */
   readonly position: SourcePosition;
 }
 
@@ -17,10 +19,13 @@ export type TableSource =
 
 /** `table NAME …`, or an inline table written where a `<table>` was expected. */
 export interface TableDecl {
+  /** The table's name (generated for an inline table). */
   readonly name: string;
+  /** Where its entries come from. */
   readonly source: TableSource;
   /** True for tables written inline (`{ a, b }`, `"value"`); they print inline. */
   readonly anonymous: boolean;
+  /** Where the table is declared. */
   readonly position: SourcePosition;
 }
 
@@ -39,64 +44,91 @@ export interface Listener {
   readonly address: string;
   /** Where the address is written (an unknown interface is reported there). */
   readonly addressPosition?: SourcePosition;
+  /** The TCP port (0: any free port, shown by the running daemon). */
   readonly port: number;
+  /** `inet4` / `inet6`: only addresses of that family. */
   readonly family?: "inet4" | "inet6";
+  /** `hostname NAME`: the name the listener greets with. */
   readonly hostname?: string;
   /** `hostnames <t>`: the server name per local address. */
   readonly hostnames?: TableRef;
+  /** `tag TAG`: a tag the rules can match (`match tag TAG`). */
   readonly tag?: string;
+  /** How the listener offers TLS, when it does. */
   readonly tls?: ListenerTls;
   /** `tls-require verify` / `smtps verify`: client certificates are required. */
   readonly verifyClient?: boolean;
   /** `pki NAME`, possibly several (chosen by SNI). */
   readonly pki?: readonly string[];
+  /** `ca NAME`: the CA client certificates are verified against. */
   readonly ca?: string;
   /** `auth [<t>]` (required) or `auth-optional [<t>]`; no table means system accounts. */
   readonly auth?: { readonly required: boolean; readonly table?: TableRef };
   /** `senders <t> [masquerade]`. */
   readonly senders?: { readonly table: TableRef; readonly masquerade: boolean };
+  /** `mask-src`: the Received: header leaves out the client's address. */
   readonly maskSource?: boolean;
+  /** `no-dsn`: the DSN extension is not offered. */
   readonly noDsn?: boolean;
+  /** `proxy-v2`: connections start with a PROXY protocol v2 header. */
   readonly proxyV2?: boolean;
+  /** `received-auth`: the Received: header names the authenticated user. */
   readonly receivedAuth?: boolean;
   /** `filter NAME` or `filter { a, b }`. */
   readonly filters?: readonly string[];
+  /** Where the `listen` statement is written. */
   readonly position: SourcePosition;
 }
 
 /** `pki NAME cert|key FILE`, `pki NAME dhe …`. */
 export interface PkiDecl {
+  /** The pki's name, which listeners and relays refer to. */
   readonly name: string;
+  /** The certificate file. */
   readonly cert?: string;
+  /** The private key file. */
   readonly key?: string;
+  /** `pki NAME dhe …`: Diffie-Hellman parameters. */
   readonly dhe?: "none" | "legacy" | "auto";
+  /** Where the pki is first declared. */
   readonly position: SourcePosition;
 }
 
 /** `ca NAME cert FILE`. */
 export interface CaDecl {
+  /** The ca's name. */
   readonly name: string;
+  /** The CA certificate file. */
   readonly cert: string;
+  /** Where the ca is declared. */
   readonly position: SourcePosition;
 }
 
 /** `filter NAME …` and `proc NAME …` declarations, kept for the filter runtime. */
 export interface FilterDecl {
+  /** The filter's name. */
   readonly name: string;
   /** `proc`, `proc-exec`, `chain`, or `phase` (a builtin filter). */
   readonly kind: "proc" | "proc-exec" | "chain" | "phase";
   /** The rest of the declaration as written, in order (normalized words). */
   readonly words: readonly string[];
+  /** Where the filter is declared. */
   readonly position: SourcePosition;
 }
 
 /** `proc NAME "CMD" [user U] [group G] [chroot DIR]`. */
 export interface ProcDecl {
+  /** The proc's name. */
   readonly name: string;
+  /** The command line it runs. */
   readonly command: string;
+  /** The user it runs as. */
   readonly user?: string;
+  /** The group it runs as. */
   readonly group?: string;
+  /** The directory it is chrooted to. */
   readonly chroot?: string;
+  /** Where the proc is declared. */
   readonly position: SourcePosition;
 }
 
@@ -110,12 +142,15 @@ export type RelaySecurity = "opportunistic" | "starttls" | "smtps" | "none";
 export interface RelayTarget {
   /** The URL as written, for printing the configuration back. */
   readonly url: string;
+  /** `smtp` (every smtp variant) or `lmtp`. */
   readonly protocol: "smtp" | "lmtp";
+  /** How the connection is secured. */
   readonly security: RelaySecurity;
   /** `label@`: the key of the credentials in the `auth` table. */
   readonly label?: string;
   /** A host name or address (an `[IPv6]` literal without its brackets). */
   readonly host: string;
+  /** The port (the protocol's default when the URL has none). */
   readonly port: number;
   /** `lmtp:///path`: a unix socket instead of host and port. */
   readonly socket?: string;
@@ -127,16 +162,25 @@ export interface RelayOptions {
   readonly host?: RelayTarget;
   /** `backup [mx NAME]`. */
   readonly backup?: { readonly mx?: string };
+  /** `helo NAME`: the name sent in EHLO. */
   readonly helo?: string;
+  /** `helo-src <t>`: the EHLO name by source address. */
   readonly heloSrc?: TableRef;
+  /** `domain <t>`: the relay host by recipient domain. */
   readonly domain?: TableRef;
   /** `tls` (required) or `tls no-verify`. */
   readonly tls?: "required" | "no-verify";
+  /** `auth <t>`: the credentials table for relay hosts' labels. */
   readonly auth?: TableRef;
+  /** `mail-from ADDRESS`: the envelope sender used. */
   readonly mailFrom?: string;
+  /** `src <t>`: the local addresses connections come from. */
   readonly src?: TableRef;
+  /** `pki NAME`: the client certificate. */
   readonly pki?: string;
+  /** `ca NAME`: the CA relay hosts' certificates are verified against. */
   readonly ca?: string;
+  /** `srs`: the sender is rewritten (Sender Rewriting Scheme). */
   readonly srs?: boolean;
 }
 
@@ -152,16 +196,23 @@ export type DeliveryMethod =
 
 /** `action "NAME" METHOD [options]`. */
 export interface Action {
+  /** The action's name, which matches refer to. */
   readonly name: string;
+  /** How it delivers. */
   readonly method: DeliveryMethod;
+  /** `alias <t>`: aliases(5) expansion of local recipients. */
   readonly alias?: TableRef;
+  /** `virtual <t>`: virtual-domain expansion of recipients. */
   readonly virtual?: TableRef;
+  /** `userbase <t>`: the users recipients are looked up in. */
   readonly userbase?: TableRef;
+  /** `user NAME`: every delivery runs as this account. */
   readonly user?: string;
   /** `wrapper NAME`: an `mda wrapper` the commands run through. */
   readonly wrapper?: string;
   /** Seconds an envelope of this action may stay queued. */
   readonly ttl?: number;
+  /** Where the action is declared. */
   readonly position: SourcePosition;
 }
 
@@ -187,7 +238,9 @@ export type CriterionKind =
 
 /** One criterion of a match, possibly negated with `!`. */
 export interface Criterion {
+  /** Which criterion. */
   readonly kind: CriterionKind;
+  /** Written with `!`: the criterion must not hold. */
   readonly negated: boolean;
   /** The table the criterion looks up, when it takes one. */
   readonly table?: TableRef;
@@ -195,12 +248,14 @@ export interface Criterion {
   readonly regex?: boolean;
   /** A literal value (the tag of `tag T`). */
   readonly value?: string;
+  /** Where the criterion is written. */
   readonly position: SourcePosition;
 }
 
 /** What a match decides. */
 export type Decision =
   | {
+    /** Which criterion. */
     readonly kind: "action";
     readonly action: string;
     /** Where the action's name is written, for errors. */
@@ -210,8 +265,11 @@ export type Decision =
 
 /** `match CRITERIA action "NAME"` or `match CRITERIA reject`. */
 export interface Match {
+  /** Every criterion must hold for the match to apply. */
   readonly criteria: readonly Criterion[];
+  /** What the match decides when it applies. */
   readonly decision: Decision;
+  /** Where the match is written. */
   readonly position: SourcePosition;
 }
 
@@ -219,6 +277,7 @@ export interface Match {
 export interface QueueOptions {
   /** Where the queue lives (`queue path`, ours); the daemon applies defaults and SMTPD_QUEUE_DIR. */
   readonly path?: string;
+  /** `queue compression`: bodies are stored deflated. */
   readonly compression: boolean;
   /** `queue encryption [KEY]`. */
   readonly encryption?: { readonly key?: string };
@@ -236,6 +295,7 @@ export interface SmtpOptions {
   readonly maxRcpt: number;
   /** Messages per session (default 100). */
   readonly maxMails: number;
+  /** `smtp sub-addr-delim C`: the character that starts a `+tag` (default `+`). */
   readonly subAddrDelim: string;
   /** `smtp greeting-delay D` (ours): wait before the banner; a client talking first is refused. */
   readonly greetingDelay?: number;
@@ -250,14 +310,23 @@ export interface SmtpOptions {
 export interface Config {
   /** The main file it was loaded from. */
   readonly file: string;
+  /** Macros the file defines (`name = value`), by name. */
   readonly macros: ReadonlyMap<string, string>;
+  /** Every declared table, inline ones included. */
   readonly tables: readonly TableDecl[];
+  /** `pki` declarations. */
   readonly pkis: readonly PkiDecl[];
+  /** `ca` declarations. */
   readonly cas: readonly CaDecl[];
+  /** `listen on` statements, in order. */
   readonly listeners: readonly Listener[];
+  /** `action` declarations. */
   readonly actions: readonly Action[];
+  /** `match` rules, in the order they are tried. */
   readonly matches: readonly Match[];
+  /** `queue …` settings. */
   readonly queue: QueueOptions;
+  /** `smtp …` settings. */
   readonly smtp: SmtpOptions;
   /** The server name when the file sets one (legacy `hostname`). */
   readonly hostname?: string;
@@ -269,7 +338,9 @@ export interface Config {
   readonly srs?: { readonly key?: string; readonly backupKey?: string; readonly ttl?: number };
   /** `mda wrapper NAME "CMD"`, by name. */
   readonly mdaWrappers: ReadonlyMap<string, string>;
+  /** `filter` declarations. */
   readonly filters: readonly FilterDecl[];
+  /** `proc` declarations. */
   readonly procs: readonly ProcDecl[];
   /** `admd AUTHSERVID`. */
   readonly admd?: string;

@@ -15,15 +15,19 @@ import { openRuntime, type RuntimeSettings } from "./runtime.ts";
 
 /** Options of {@link startDaemon}: the configuration, and the settings every runtime takes. */
 export interface DaemonOptions extends RuntimeSettings {
+  /** The configuration to run, as loadConfig() or parseConfig() gives it. */
   readonly config: Config;
 }
 
 /** A running daemon. */
 export interface Daemon {
+  /** The name the daemon gives itself (HELO, Received:, reports). */
   readonly serverName: string;
+  /** The queue directory. */
   readonly queueDir: string;
   /** The bound listeners (a configured port 0 shows the real port here). */
   readonly listeners: readonly { readonly address: string; readonly port: number }[];
+  /** The queue the daemon delivers from. */
   readonly queue: Queue;
   /** Reloads every table from its source (SIGHUP); a failed table keeps its old contents. */
   reloadTables(): Promise<void>;

@@ -1,8 +1,16 @@
-// Public face of the daemon box: start and stop a whole server from a configuration.
+/**
+ * The runtime: one wiring of a configuration into tables, ruleset, queue and delivery,
+ * shared by the daemon and the commands that work without one; and the daemon itself,
+ * its listeners and scheduler, started and stopped in order.
+ *
+ * @module
+ */
 export { startDaemon } from "./daemon.ts";
 export type { Daemon, DaemonOptions } from "./daemon.ts";
 export { configDir, openRuntime, queueDirectory } from "./runtime.ts";
 export type { Runtime, RuntimeOptions, RuntimeSettings } from "./runtime.ts";
+export type { RdnsOptions } from "./rdns.ts";
+export type { StopOptions } from "./stopping.ts";
 export { findServerName, localAddresses } from "./server_name.ts";
 export { LOCAL_SESSION, openConfiguredQueue, routeReport } from "./queue_setup.ts";
 export { describeStalls, startStallMonitor } from "./stall_monitor.ts";

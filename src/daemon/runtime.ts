@@ -16,6 +16,7 @@ import { checkTableUses } from "./table_uses.ts";
 
 /** Where a runtime finds its queue and the network: the same for the daemon and the commands. */
 export interface RuntimeSettings {
+  /** Where log lines go. */
   readonly log: Logger;
   /** Overrides the queue location (as SMTPD_QUEUE_DIR does). */
   readonly queueDir?: string;

@@ -1,6 +1,10 @@
-// Public face of the delivery box: the router the scheduler calls (which expands each
-// recipient and hands the message to maildir, mbox, mda, lmtp or relay) and the mailbox
-// writer, with the `mailbox.writer` child a root daemon starts per mail user.
+/**
+ * Local delivery: the router the scheduler calls for each envelope (expansion through
+ * aliases, virtual tables and ~/.forward, then maildir, mbox, mda, lmtp or relay), and the
+ * mailbox writer, with the `mailbox.writer` child a root daemon runs per mail user.
+ *
+ * @module
+ */
 export { createDeliveryRouter } from "./router.ts";
 export type { DeliveryRouterOptions, DeliveryUser } from "./router.ts";
 export { createMailboxWriter } from "./mailbox_writer.ts";

@@ -1,4 +1,9 @@
-// Public face of the logging box.
+/**
+ * Log lines in the spirit of OpenSMTPD's maillog: one line per event, to standard error
+ * or to a sink; the callers choose the `smtp-in:` / `delivery:` prefixes.
+ *
+ * @module
+ */
 export { createLogger, flushLog, SILENT_LOGGER } from "./logger.ts";
 export type { Logger, LoggerOptions } from "./logger.ts";
 export { openDaemonLog, SYSLOG_SOCKET } from "./syslog.ts";

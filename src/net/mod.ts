@@ -1,5 +1,9 @@
-// Public face of the network-address box: IP addresses and CIDR blocks, shared by the
-// configuration checks, the tables and the rules.
+/**
+ * IP addresses and CIDR blocks, IPv4 and IPv6: parsing, containment and printing, shared
+ * by the configuration checks, the netaddr tables and the rules.
+ *
+ * @module
+ */
 export {
   blockContains,
   enclosingBlock,

@@ -34,6 +34,7 @@ export interface NewMessage {
   readonly src: string;
   /** The whole message: headers (with our Received: first) and body, CRLF line ends. */
   readonly content: Uint8Array;
+  /** One envelope per accepted recipient and action. */
   readonly envelopes: readonly NewEnvelope[];
   /** The queue id to use; the queue makes one when absent. */
   readonly msgid?: string;
@@ -51,15 +52,23 @@ export interface QueuedEnvelope {
   readonly evpid: string;
   /** 8 hex digits. */
   readonly msgid: string;
+  /** The envelope sender, "" for the null sender. */
   readonly sender: string;
+  /** The recipient as the client gave it. */
   readonly rcpt: string;
+  /** The name of the action that delivers it. */
   readonly action: string;
+  /** The local user the rules resolved the recipient to, when they did. */
   readonly user?: string;
   /** Unix milliseconds. */
   readonly createdAt: number;
+  /** Delivery attempts made so far. */
   readonly attempts: number;
+  /** Why the last attempt failed, when one did. */
   readonly lastError?: string;
+  /** DSN NOTIFY (RFC 3461): when the sender asked to be told. */
   readonly dsnNotify?: readonly string[];
+  /** DSN ORCPT (RFC 3461): the original recipient. */
   readonly dsnOrcpt?: string;
   /** Unix milliseconds after which the envelope expires and is bounced (`ttl`). */
   readonly expiresAt: number;
@@ -87,9 +96,11 @@ export type EnvelopeState =
 
 /** A queued envelope with everything a listing shows. */
 export interface ListedEnvelope extends QueuedEnvelope {
+  /** Where the envelope is in its life. */
   readonly state: EnvelopeState;
   /** Where the message came from: an IP address, or "local". */
   readonly src: string;
+  /** Unix milliseconds of the next attempt. */
   readonly nextTry: number;
   /** Unix milliseconds of the last attempt, 0 before the first. */
   readonly lastTry: number;

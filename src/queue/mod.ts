@@ -1,4 +1,10 @@
-// Public face of the queue box: the SQLite store and the scheduler that drains it.
+/**
+ * The queue: the one SQLite file that holds every accepted message until it is
+ * delivered, the scheduler that drains it and retries on OpenSMTPD's schedule, the
+ * delivery status reports, and one-shot flushes.
+ *
+ * @module
+ */
 export type {
   EnvelopeState,
   ListedEnvelope,

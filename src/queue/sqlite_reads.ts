@@ -8,8 +8,11 @@ import { ENVELOPE_COLUMNS, type ListedRow, rowToListed } from "./sqlite_rows.ts"
 
 /** A message's DSN settings and arrival. */
 export interface MessageInfo {
+  /** Unix milliseconds of arrival. */
   readonly createdAt: number;
+  /** DSN RET: what a report returns of the message. */
   readonly dsnRet?: "FULL" | "HDRS";
+  /** DSN ENVID. */
   readonly dsnEnvid?: string;
 }
 

@@ -29,8 +29,11 @@ const COMMAND_BUSY_DEADLINE_MS = 120_000;
 
 /** What the queue holds, by envelope state. */
 export interface QueueStats {
+  /** Messages in the queue file. */
   readonly messages: number;
+  /** Envelopes waiting for delivery. */
   readonly queued: number;
+  /** Envelopes failed, waiting for their report. */
   readonly failed: number;
   /** Transactions committed since the queue was opened (group commits count once). */
   readonly commits: number;
@@ -91,6 +94,7 @@ export async function openQueue(dir: string, options: QueueOptions = {}): Promis
 
 /** The SQLite queue. */
 export class Queue {
+  /** The queue file. */
   readonly path: string;
   #db: DatabaseSync;
   #codec: ContentCodec;
@@ -102,6 +106,7 @@ export class Queue {
   #listeners: CommitListener[] = [];
   #reads: QueueReads;
 
+  /** A queue over an open file; {@link openQueue} opens one. */
   constructor(path: string, codec: ContentCodec, options: QueueOptions = {}) {
     this.path = path;
     this.#codec = codec;

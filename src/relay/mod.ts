@@ -1,5 +1,10 @@
-// Public face of the relay box: relaying one envelope (MX lookup, routes, the outbound
-// session over the client core stay inside).
+/**
+ * Relaying one envelope as a `relay` action says: to a smarthost or the recipient
+ * domain's MX hosts in order, with opportunistic or required TLS and AUTH, through the
+ * client core.
+ *
+ * @module
+ */
 export type { MxOptions } from "./mx.ts";
 export { relayEnvelope } from "./relay.ts";
 export type { RelayContext } from "./relay.ts";

@@ -1,4 +1,10 @@
-// Public face of the rules box: compile a configuration's matches once, decide envelopes fast.
+/**
+ * The ruleset: a configuration's `match` lines compiled once into one function that
+ * decides, for a session and an envelope, which action takes a recipient or why it is
+ * refused.
+ *
+ * @module
+ */
 export { compileRuleset } from "./compile.ts";
 export { CRITERION_SERVICES } from "./criteria.ts";
 export type { Ruleset, RulesetOptions } from "./compile.ts";

@@ -1,4 +1,10 @@
-// Public face of the SMTP server box.
+/**
+ * The SMTP server: listeners, one session per connection with its command table and
+ * state machine (RFC 5321, ESMTP extensions, STARTTLS, AUTH), and the assembled message
+ * handed to the queue.
+ *
+ * @module
+ */
 export { runSmtpOnStreams, startSmtpServer } from "./server.ts";
 export type { SmtpListenerOptions, SmtpServer } from "./server.ts";
 export { DEFAULT_LIMITS } from "./limits.ts";

@@ -1,5 +1,10 @@
-// Public face of the tables box: what other boxes use of it (the Table interface, the
-// backends registry and TableSet, the file, db and aliases formats, system users).
+/**
+ * Tables (table(5)): the one interface every backend implements (inline, file, db, sqlite,
+ * yaml), the table(5) matching rules, regex tables, the system's users, the registry that
+ * opens a configuration's tables, and the set the daemon reloads on SIGHUP.
+ *
+ * @module
+ */
 export type { Table, TableService } from "./table.ts";
 export { serviceRefusal } from "./services.ts";
 export { StaticTable } from "./static.ts";
