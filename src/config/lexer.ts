@@ -163,6 +163,10 @@ export class Lexer {
       });
       return { kind: "word", value: "", position };
     }
+    // A value from `-D` may hold a line end, which no statement can hold (nor print back).
+    if (value.includes("\n")) {
+      throw new StatementError(`Macro "$${name}" holds a line end`, position);
+    }
     return { kind: "word", value, position };
   }
 

@@ -98,3 +98,13 @@ Deno.test("parseConfig() names the actions of 20,000 distinct legacy rules in on
   assertEquals(config.actions.slice(0, 3).map((a) => a.name), ["mda", "mda-2", "mda-3"]);
   assertEquals(config.matches.at(-1)!.decision, { kind: "action", action: "mda-20000" });
 });
+
+Deno.test("parseConfig() refuses a -D macro value holding a line end where it is used", () => {
+  const { diagnostics } = parseConfig("listen on $ip\n", {
+    file: "t.conf",
+    defines: { ip: "127.0.0.1\nmatch from any for any reject" },
+  });
+  assertEquals(diagnostics.map((d) => `${d.position.line}:${d.position.column}: ${d.message}`), [
+    '1:11: Macro "$ip" holds a line end',
+  ]);
+});
