@@ -22,3 +22,4 @@ export {
 } from "./defaults.ts";
 export { formatDuration, parseDuration, parseSize } from "./units.ts";
 export { printConfig } from "./print.ts";
+export { parseRelayTarget } from "./relay_url.ts";

@@ -4,8 +4,7 @@
 
 import { assertEquals, assertStringIncludes } from "../../test/assert.ts";
 import { testCertificate } from "../../test/_certificate.ts";
-import type { RelayOptions } from "../config/mod.ts";
-import { parseRelayTarget } from "../config/relay_url.ts";
+import { parseRelayTarget, type RelayOptions } from "../config/mod.ts";
 import { StaticTable } from "../tables/mod.ts";
 import { relayEnvelope } from "./relay.ts";
 

@@ -3,8 +3,7 @@
 
 import { assertEquals, assertStringIncludes } from "../../test/assert.ts";
 import type { Logger } from "../log/mod.ts";
-import type { RelayOptions } from "../config/mod.ts";
-import { parseRelayTarget } from "../config/relay_url.ts";
+import { parseRelayTarget, type RelayOptions } from "../config/mod.ts";
 import { relayEnvelope } from "./relay.ts";
 
 const encoder = new TextEncoder();

@@ -2,13 +2,13 @@
 // daemon loads them. Loading either succeeds or refuses with a TableLoadError that names
 // the table and the file (and the line, for line-based formats); nothing else may escape.
 
-import { writeDbTable } from "../../src/tables/db_format.ts";
 import {
   openTable,
   parseAliases,
   type Table,
   TableLoadError,
   type TableService,
+  writeDbTable,
 } from "../../src/tables/mod.ts";
 import type { TableDecl } from "../../src/config/mod.ts";
 import { fuzz, type FuzzReport, type Random } from "./_harness.ts";

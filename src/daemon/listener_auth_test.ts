@@ -1,14 +1,15 @@
-// SMTP AUTH (RFC 4954) over STARTTLS: PLAIN and LOGIN against a credentials table holding
-// bcrypt and SHA-512 crypt hashes, the refusals, and senders owned by the user.
+// SMTP AUTH (RFC 4954) over STARTTLS as a listener offers it: PLAIN and LOGIN against a
+// credentials table holding bcrypt and SHA-512 crypt hashes, the refusals, and the senders
+// a user owns by ownsSender().
 
 import nodemailer from "nodemailer";
 import bcrypt from "bcryptjs";
-import { hashPassword, tableAuthenticator } from "../../src/auth/mod.ts";
-import { ownsSender } from "../../src/daemon/listener_auth.ts";
-import { StaticTable } from "../../src/tables/mod.ts";
-import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
-import { testCertificate } from "../_certificate.ts";
-import { contentText, startDialogueServer } from "./_server.ts";
+import { hashPassword, tableAuthenticator } from "../auth/mod.ts";
+import { ownsSender } from "./listener_auth.ts";
+import { StaticTable } from "../tables/mod.ts";
+import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../../test/assert.ts";
+import { testCertificate } from "../../test/_certificate.ts";
+import { contentText, startDialogueServer } from "../../test/smtp/_server.ts";
 
 const certificate = await testCertificate();
 const ignore = !certificate;
@@ -38,7 +39,7 @@ function server(required = true, masquerade = false) {
 const b64 = (text: string) => btoa(text);
 
 async function secured(port: number) {
-  const { SmtpTestClient } = await import("../_helpers.ts");
+  const { SmtpTestClient } = await import("../../test/_helpers.ts");
   const client = await SmtpTestClient.connect(port);
   await client.expect("220 ");
   await client.send("EHLO client.test");
