@@ -61,8 +61,15 @@ export function isValidMailbox(address: string): boolean {
 
 /** A HELO/EHLO argument: a domain or an address literal. */
 export function isValidHelo(name: string): boolean {
+  // RFC 5321 §4.5.3.1.2: a domain is at most 255 octets.
+  if (name.length > MAX_DOMAIN_LENGTH || ENCODER.encode(name).length > MAX_DOMAIN_LENGTH) {
+    return false;
+  }
   return DOMAIN_REGEXP.test(name) || LITERAL_REGEXP.test(name);
 }
+
+const MAX_DOMAIN_LENGTH = 255;
+const ENCODER = new TextEncoder();
 
 /** True when the address has characters beyond ASCII (it needs SMTPUTF8). */
 export function isUtf8Address(address: string): boolean {

@@ -9,14 +9,33 @@ export interface Reply {
   readonly text: string;
 }
 
-/** Renders a reply as it goes on the wire (multi-line when the text has several lines). */
+// RFC 5321 §4.2: reply text is printable US-ASCII, space and tab; §4.5.3.1.5: a reply line
+// is at most 512 octets with its CRLF. Text that echoes the client (a HELO name, an address)
+// is held to both here, once for every reply.
+const UNPRINTABLE_REGEXP = /[^\t\x20-\x7e]/g;
+const REPLY_LINE_MAX = 512;
+
+/**
+ * Renders a reply as it goes on the wire (multi-line when the text has several lines), each
+ * line printable ASCII (anything else becomes "?") and cut to 512 octets.
+ *
+ * @example
+ * ```ts
+ * import { formatReply } from "./replies.ts";
+ * formatReply({ code: 250, text: "Hello h\u00e9 [192.0.2.1]" }); // "250 Hello h? [192.0.2.1]\r\n"
+ * ```
+ */
 export function formatReply(reply: Reply): string {
   const lines = reply.text.split("\n");
   const prefix = reply.enhanced ? `${reply.enhanced} ` : "";
   let out = "";
   for (let i = 0; i < lines.length; i++) {
     const sep = i === lines.length - 1 ? " " : "-";
-    out += `${reply.code}${sep}${prefix}${lines[i]}\r\n`;
+    let line = `${reply.code}${sep}${prefix}${lines[i]}`;
+    if (UNPRINTABLE_REGEXP.test(line)) line = line.replace(UNPRINTABLE_REGEXP, "?");
+    UNPRINTABLE_REGEXP.lastIndex = 0;
+    if (line.length > REPLY_LINE_MAX - 2) line = line.slice(0, REPLY_LINE_MAX - 2);
+    out += `${line}\r\n`;
   }
   return out;
 }

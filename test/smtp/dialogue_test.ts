@@ -29,6 +29,31 @@ Deno.test("EHLO lists the extensions, HELO answers one line", async () => {
   );
 });
 
+Deno.test("HELO with a name beyond ASCII is greeted in printable ASCII", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.send("HELO caf\u00e9.test");
+  // What invalid UTF-8 in a fuzzed name decodes to.
+  await client.send("HELO x\ufffd.test");
+  assertEquals(
+    await client.reply(),
+    "250 mx.example.test Hello caf?.test [127.0.0.1], pleased to meet you",
+  );
+  assertEquals(
+    await client.reply(),
+    "250 mx.example.test Hello x?.test [127.0.0.1], pleased to meet you",
+  );
+});
+
+Deno.test("HELO with a name longer than 255 octets is refused", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  const name = Array.from({ length: 70 }, () => "abc").join(".");
+  await client.send(`HELO ${name}`);
+  assertEquals(await client.reply(), "501 5.5.4 Syntax: EHLO/HELO domain");
+  await client.send(`HELO ${name.slice(0, 255)}`);
+  await client.expect("250 ");
+});
 Deno.test("a whole transaction is handed to submit and answered with its queue id", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
