@@ -61,6 +61,11 @@ export interface FuzzOptions {
   readonly cases: number;
   /** Stop after this many failures (default 1). */
   readonly maxFailures?: number;
+  /**
+   * Cases run at once (default 1), for targets that wait on a peer (a daemon over a socket).
+   * Each case still draws only from its own Random, so a replay is the same.
+   */
+  readonly concurrency?: number;
 }
 
 /**
@@ -86,18 +91,23 @@ export async function fuzz(
   const failures: { index: number; error: string }[] = [];
   let slowestMs = 0;
   let slowestIndex = 0;
-  for (const index of indexes) {
-    const started = performance.now();
-    try {
-      await body(new Random(caseSeed(seed, index)), index);
-    } catch (error) {
-      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      failures.push({ index, error: text });
-      if (failures.length >= (options.maxFailures ?? 1)) break;
+  let next = 0;
+  const runCases = async () => {
+    while (next < indexes.length && failures.length < (options.maxFailures ?? 1)) {
+      const index = indexes[next++]!;
+      const started = performance.now();
+      try {
+        await body(new Random(caseSeed(seed, index)), index);
+      } catch (error) {
+        const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        failures.push({ index, error: text });
+      }
+      const took = performance.now() - started;
+      if (took > slowestMs) [slowestMs, slowestIndex] = [took, index];
     }
-    const took = performance.now() - started;
-    if (took > slowestMs) [slowestMs, slowestIndex] = [took, index];
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, runCases));
+  failures.sort((a, b) => a.index - b.index);
   return { target, seed, cases: indexes.length, failures, slowestMs, slowestIndex };
 }
 
