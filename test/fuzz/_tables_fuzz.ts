@@ -312,15 +312,22 @@ async function checkLineInFile(error: TableLoadError, file: string): Promise<voi
 
 // A loaded table answers every service without throwing (sqlite only for the services it
 // has queries for: its lookups run the operator's SQL, which the fuzzer does not judge).
+// A db damaged in a way PRAGMA quick_check does not see may still fail a lookup with an
+// SQLite error: the rules answer that with a tempfail (4xx), so it is allowed here.
 function exerciseTable(table: Table, backend: string): void {
   const keys = ["root", "bob@example.org", "a.example.org", "192.0.2.7", "::1", "", "x".repeat(9)];
   if (backend === "sqlite") return;
-  const listed = [...table.keys()].slice(0, 5);
-  for (const service of SERVICES) {
-    for (const key of [...keys, ...listed]) {
-      table.match(service, key);
-      table.lookup(service, key);
+  try {
+    const listed = [...table.keys()].slice(0, 5);
+    for (const service of SERVICES) {
+      for (const key of [...keys, ...listed]) {
+        table.match(service, key);
+        table.lookup(service, key);
+      }
     }
+  } catch (error) {
+    if (backend === "db" && (error as { code?: string }).code === "ERR_SQLITE_ERROR") return;
+    throw error;
   }
 }
 
