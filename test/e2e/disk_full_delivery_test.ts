@@ -181,3 +181,56 @@ Deno.test("a delivery whose result hits a full disk is recorded later, and is in
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a bounce that cannot be queued on a full disk is queued later, and arrives once", async () => {
+  const where = await scratch("diskfull-bounce");
+  if (!where) return;
+  const { dir, fs } = where;
+  const port = freePort();
+  const queueDir = `${fs}/queue`;
+  const mail = `${dir}/mail`;
+  await Deno.mkdir(mail);
+  // A file where big's Maildir should be: the first attempt is deferred, and the next
+  // one, at the end of the queue lifetime, expires the envelope and bounces it.
+  await Deno.writeTextFile(`${mail}/big`, "");
+  await Deno.writeTextFile(
+    `${dir}/smtpd.conf`,
+    `queue path "${queueDir}"
+queue ttl 6s
+listen on 127.0.0.1 port ${port}
+action "local" maildir "${mail}/%{rcpt.user}" virtual { "@example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
+match from any for domain "example.test" action "local"
+`,
+  );
+  const daemon = spawnLoggedDaemon(`${dir}/smtpd.conf`);
+  let exited = false;
+  const status = daemon.exited().then((s) => (exited = true, s));
+  try {
+    await waitListening(port);
+    // The bounce returns the whole message: far more than the pages left free.
+    const body = `Subject: big\n\n${`${"x".repeat(997)}\n`.repeat(400)}`;
+    await sendMessage(port, { from: "sender@example.test", to: ["big@example.test"], body });
+    await logLine(daemon, () => exited, /TempFail/);
+    await fill(`${fs}/filler`);
+    // Room for the claim and the 'failed' state (three pages), not for the report.
+    await leaveFree(`${fs}/filler`, 6 * 4096);
+
+    const line = await logLine(daemon, () => exited, /bounce: cannot queue report/);
+    assertStringIncludes(line, "database or disk is full");
+    await Deno.remove(`${fs}/filler`);
+    await waitFor(
+      "the queue to drain",
+      () => queuedEnvelopes(queueDir) === 0 || undefined,
+      120_000,
+    );
+    const bounces = await readMaildir(`${mail}/sender`);
+    assertEquals(bounces.length, 1);
+    assertStringIncludes(bounces[0]!.text, "big@example.test");
+    assertTrue(!exited, "the daemon is still running");
+  } finally {
+    stop(daemon.child);
+    await status;
+    await unmountTmpfs(fs);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
