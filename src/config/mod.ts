@@ -7,7 +7,7 @@
  */
 export { formatDiagnostic, loadConfig, loadConfigWithDiagnostics, parseConfig } from "./load.ts";
 export type { LoadConfigOptions, LoadedConfig, ParseConfigOptions } from "./load.ts";
-export { ConfigError, formatDiagnosticLine } from "./errors.ts";
+export { ConfigError } from "./errors.ts";
 export type { Diagnostic, Severity, SourcePosition } from "./errors.ts";
 export * from "./model.ts";
 export {
@@ -20,6 +20,6 @@ export {
   DEFAULTS,
   WELL_KNOWN_PORTS,
 } from "./defaults.ts";
-export { formatDuration, parseDuration, parseSize } from "./units.ts";
+export { formatDuration } from "./units.ts";
 export { printConfig } from "./print.ts";
 export { parseRelayTarget } from "./relay_url.ts";

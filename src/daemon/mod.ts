@@ -7,14 +7,11 @@
  */
 export { startDaemon } from "./daemon.ts";
 export type { Daemon, DaemonOptions } from "./daemon.ts";
-export { configDir, openRuntime, queueDirectory } from "./runtime.ts";
+export { openRuntime, queueDirectory } from "./runtime.ts";
 export type { Runtime, RuntimeOptions, RuntimeSettings } from "./runtime.ts";
 export type { RdnsOptions } from "./rdns.ts";
 export type { StopOptions } from "./stopping.ts";
-export { findServerName, localAddresses } from "./server_name.ts";
-export { LOCAL_SESSION, openConfiguredQueue, routeReport } from "./queue_setup.ts";
-export { describeStalls, startStallMonitor } from "./stall_monitor.ts";
-export type { StallMonitor, StallReport } from "./stall_monitor.ts";
+export { LOCAL_SESSION, openConfiguredQueue } from "./queue_setup.ts";
 export { checkListenAddresses, resolveListenAddresses } from "./listen_addresses.ts";
 export type { InterfaceList, ListenAddresses } from "./listen_addresses.ts";
 export { runService } from "./service.ts";

@@ -10,7 +10,4 @@ export type { SmtpListenerOptions, SmtpServer } from "./server.ts";
 export { DEFAULT_LIMITS } from "./limits.ts";
 export type { SmtpLimits } from "./limits.ts";
 export type { SessionContext } from "./session_context.ts";
-export { formatReply, parseReply, REPLIES } from "./replies.ts";
-export type { Reply } from "./replies.ts";
-export { isValidMailbox, parsePathArgument } from "./address.ts";
 export type { Certificate, ListenerTls } from "./tls.ts";

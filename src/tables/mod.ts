@@ -9,18 +9,10 @@ export type { Table, TableService } from "./table.ts";
 export { serviceRefusal } from "./services.ts";
 export { StaticTable } from "./static.ts";
 export { parseTableEntries, parseTableFile } from "./file.ts";
-export type { StaticTableOptions } from "./static.ts";
 export type { TableEntries } from "./file.ts";
 export { createUserExists, createUserLookup, parsePasswd } from "./getpwnam.ts";
 export type { SystemUser } from "./getpwnam.ts";
-export {
-  BACKENDS,
-  openTable,
-  openTables,
-  regexTableNames,
-  resolvePath,
-  tableSource,
-} from "./registry.ts";
+export { BACKENDS, openTable, openTables, resolvePath } from "./registry.ts";
 export type { OpenTableOptions, OpenTablesOptions } from "./registry.ts";
 export { DbTable } from "./db.ts";
 export { writeDbTable } from "./db_format.ts";
@@ -29,6 +21,5 @@ export { parseAliases, splitValues } from "./aliases_text.ts";
 export type { AliasesError, ParsedAliases } from "./aliases_text.ts";
 export { TableReloadError } from "./reloadable.ts";
 export { TableSet } from "./table_set.ts";
-export { compileRegexKey, compileRegexTable } from "./regex_table.ts";
-export { TableContentError, TableLoadError } from "./table_error.ts";
-export type { TableErrorPlace } from "./table_error.ts";
+export { compileRegexTable } from "./regex_table.ts";
+export { TableLoadError } from "./table_error.ts";
