@@ -10,6 +10,7 @@ import { listenerTls } from "./certificates.ts";
 import { listenerAuth } from "./listener_auth.ts";
 import { listenerBindings } from "./listen_addresses.ts";
 import { finishesBy, type StopOptions } from "./stopping.ts";
+import { describeMissing, missingPermissions } from "./permissions.ts";
 import { createRdnsResolver } from "./rdns.ts";
 import { openRuntime, type RuntimeSettings } from "./runtime.ts";
 
@@ -53,6 +54,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ...(options.mxPort ? { mxPort: options.mxPort } : {}),
   });
   const { baseDir, serverName, queue, queueDir, tables } = runtime;
+  const missing = await missingPermissions(config, {
+    queueDir,
+    asUsers: Deno.uid() === 0,
+    tables: tables.tables,
+  });
+  if (missing.length > 0) {
+    await runtime.close();
+    throw new Error(describeMissing(missing));
+  }
   const local = localAddresses();
   // Reverse DNS costs a lookup per connection: done only when a rule asks about it.
   const resolveRdns = config.matches.some((m) => m.criteria.some((c) => c.kind === "from-rdns"))

@@ -154,6 +154,9 @@ const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((path) => {
   }
 });
 
+/** The program an mda command is started with (setsid, or the shell): what --allow-run needs. */
+export const MDA_PROGRAM: string = SETSID ?? "/bin/sh";
+
 // A child that exits without reading its input closes the pipe: that is not our failure.
 async function feed(stdin: WritableStream<Uint8Array>, data: Uint8Array): Promise<void> {
   const writer = stdin.getWriter();

@@ -10,3 +10,4 @@ export type { DeliveryRouterOptions, DeliveryUser } from "./router.ts";
 export { createMailboxWriter } from "./mailbox_writer.ts";
 export type { MailboxWriter, MailboxWriterOptions } from "./mailbox_writer.ts";
 export { runMailboxWriterChild } from "./mailbox_writer_child.ts";
+export { MDA_PROGRAM } from "./mda.ts";
