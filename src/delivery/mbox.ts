@@ -63,7 +63,9 @@ export function formatMboxEntry(content: Uint8Array, delivery: MboxDelivery): st
 }
 
 // A dot-lock made with O_EXCL, as lockspool(1) and mutt make it; a lock older than five
-// minutes is a leftover of a crash and is taken over.
+// minutes is a leftover of a crash and is taken over. In a spool only root may write (the
+// daemon created the mailbox for its user), no one else can make a dot-lock either: the
+// flock(2) lock alone guards the mailbox there.
 async function dotLock(path: string, timeoutMs: number): Promise<() => Promise<void>> {
   const deadline = Date.now() + timeoutMs;
   while (true) {
@@ -72,6 +74,9 @@ async function dotLock(path: string, timeoutMs: number): Promise<() => Promise<v
       file.close();
       return () => Deno.remove(path).catch(() => {});
     } catch (error) {
+      if (error instanceof Deno.errors.PermissionDenied && !(await spoolWritable(path))) {
+        return () => Promise.resolve();
+      }
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
     try {
@@ -85,6 +90,17 @@ async function dotLock(path: string, timeoutMs: number): Promise<() => Promise<v
     }
     if (Date.now() >= deadline) throw new Error(`mailbox is locked: ${path} exists`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// Whether the lock's directory could be written by anyone but root: if so, a refused
+// dot-lock is a real error, not the root-only spool.
+async function spoolWritable(lockPath: string): Promise<boolean> {
+  const dir = lockPath.slice(0, lockPath.lastIndexOf("/")) || "/";
+  try {
+    return ((await Deno.stat(dir)).mode ?? 0) & 0o022 ? true : false;
+  } catch {
+    return true;
   }
 }
 

@@ -10,6 +10,7 @@ import type { DeliverFunction, DeliveryOutcome, QueuedEnvelope } from "../queue/
 import type { Table } from "../tables/mod.ts";
 import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.ts";
 import { expandFormat, needsDirectory } from "./format.ts";
+import { spoolWriter } from "./mail_spool.ts";
 import { deliverByLmtp } from "./lmtp.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
 import { runMda, shellSafe } from "./mda.ts";
@@ -205,14 +206,20 @@ async function deliverToUser(
       }, content);
       return DELIVERED;
     }
-    case "mbox":
-      await options.writer.write(identity, {
+    case "mbox": {
+      const path = `${options.spool}/${user.name}`;
+      // As root the mailbox's user writes it, with what the spool's modes require.
+      const writer = options.asUsers && identity.uid !== (safe(() => Deno.uid()) ?? -1)
+        ? await spoolWriter(identity, options.spool, path)
+        : identity;
+      await options.writer.write(writer, {
         kind: "mbox",
-        path: `${options.spool}/${user.name}`,
+        path,
         sender: envelope.sender,
         deliveredTo: envelope.rcpt,
       }, content);
       return DELIVERED;
+    }
     case "mda": {
       let command = expandFormat(method.command, vars, { escape: shellSafe });
       const wrapper = action.wrapper ? options.config.mdaWrappers.get(action.wrapper) : undefined;
