@@ -262,3 +262,42 @@ Deno.test("a session that does not finish its message is cut with 421 at the end
     await Deno.remove(fx.dir, { recursive: true });
   }
 });
+
+Deno.test("a delivery still running at the end of the grace period stays queued for the next start", async () => {
+  const fx = await fixture();
+  await Deno.writeTextFile(
+    fx.conf,
+    `queue path "${fx.dir}/queue"
+listen on 127.0.0.1 port ${fx.port}
+action "slow" mda "touch ${fx.dir}/started; sleep 5; cat >/dev/null" userbase { alice = "${OWN_IDS}:${fx.dir}" }
+match from any for domain "example.test" action "slow"
+`,
+  );
+  const daemon = spawnLoggedDaemon(fx.conf, { SMTPD_STOP_GRACE: "0.5" });
+  try {
+    await waitListening(fx.port);
+    await using client = await SmtpTestClient.connect(fx.port);
+    await client.expect("220 ");
+    await client.send("EHLO client.test");
+    await client.expect("250 ");
+    await client.startData("me@client.test", ["alice@example.test"]);
+    await client.sendRaw("Subject: slow\r\n\r\nbody\r\n.\r\n");
+    await client.expect("250 ");
+    await waitFor(
+      "the delivery to start",
+      () => Deno.stat(`${fx.dir}/started`).then(() => true, () => undefined),
+    );
+    daemon.child.kill("SIGTERM");
+    assertEquals((await daemon.exited()).code, 0);
+    assertStringIncludes(daemon.log(), "1 deliveries still running at the end of the grace period");
+    // The envelope is still in the queue, for the next start.
+    const mailq = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "mailq", "-C", fx.conf],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertMatch(decode(mailq.stdout), /\|me@client\.test\|alice@example\.test\|/);
+  } finally {
+    await Deno.remove(fx.dir, { recursive: true });
+  }
+});
