@@ -95,7 +95,7 @@ async function quickStart(clone: string, user?: { name: string; home: string }) 
       240_000,
     );
     const transcript = await sendWithClient(port);
-    if (have("swaks")) assertStringIncludes(transcript, "<~  250 2.0.0");
+    if (have("swaks")) assertStringIncludes(transcript, "<-  250 2.0.0");
     const maildir = `${clone}/var/mail/alice/Maildir/new`;
     const files = await waitFor("the message in the Maildir", async () => {
       const names = [];
