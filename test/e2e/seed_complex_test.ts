@@ -41,8 +41,11 @@ query_userinfo SELECT uid, gid, home FROM users WHERE username=?
     `${dir}/prism-mda.py`,
     `#!/usr/bin/env python3
 import os, sys
-with open("${dir}/delivered/%s-%d" % (sys.argv[1], os.getpid()), "w") as out:
+# Written aside and renamed, so the test never reads a file still being written.
+name = "${dir}/delivered/%s-%d" % (sys.argv[1], os.getpid())
+with open(name + ".tmp", "w") as out:
     out.write(" ".join(sys.argv[1:]) + "\\n" + sys.stdin.read())
+os.rename(name + ".tmp", name)
 `,
   );
   await Deno.chmod(`${dir}/prism-mda.py`, 0o755);
@@ -174,7 +177,9 @@ Deno.test({
       });
       const files = await waitFor("two deliveries to the mda", async () => {
         const names: string[] = [];
-        for await (const e of Deno.readDir(`${dir}/delivered`)) names.push(e.name);
+        for await (const e of Deno.readDir(`${dir}/delivered`)) {
+          if (!e.name.endsWith(".tmp")) names.push(e.name);
+        }
         return names.length === 2 ? names : undefined;
       });
       for (const name of files) {
