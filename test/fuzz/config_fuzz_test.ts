@@ -1,6 +1,6 @@
 // Short seeded run of the configuration fuzzer: generated and mutated smtpd.conf text never
 // makes the parser throw, and whatever it accepts prints back to the same model. The long
-// run is bench/config_fuzz.ts; FUZZ_SEED and FUZZ_CASE replay a failure.
+// run is bench/fuzz_config.ts; FUZZ_SEED and FUZZ_CASE replay a failure.
 
 import { assertNoFailures, fuzz } from "./_harness.ts";
 import { checkConfigText, configCase, exampleTexts } from "./_config_cases.ts";

@@ -1,7 +1,7 @@
 // Short seeded runs of the sendmail fuzzer: random bytes, headers, line ends, dots and
 // flags are queued as given plus the headers sendmail adds, or refused with exit 64. Most
 // cases run in-process through the code sendmail queues with; a few as child processes
-// against a real queue. The long run is bench/sendmail_fuzz.ts.
+// against a real queue. The long run is bench/fuzz_sendmail.ts.
 
 import { assertNoFailures, fuzz } from "./_harness.ts";
 import { checkCaseInProcess, sendmailCase } from "./_sendmail_cases.ts";

@@ -1,6 +1,6 @@
 // Long run of the sendmail fuzzer (the suite runs a short one). Each case is a sendmail
 // child process writing a real queue, read back and compared byte for byte:
-//   deno run -A bench/sendmail_fuzz.ts [CASES=2000] [SEED=random] [--in-process]
+//   deno run -A bench/fuzz_sendmail.ts [CASES=2000] [SEED=random] [--in-process]
 // --in-process runs the cases through the same code without processes (much faster).
 // Prints cases, seed, failures (crashes: the property broke; hangs: a process killed after
 // 60 s) and the slowest case, with the command that replays it.

@@ -1,5 +1,5 @@
 // Long run of the configuration fuzzer (the suite runs a short one):
-//   deno run --allow-read bench/config_fuzz.ts [CASES=100000] [SEED=random]
+//   deno run --allow-read bench/fuzz_config.ts [CASES=100000] [SEED=random]
 // Prints cases, seed, failures (crashes: the property broke; hangs: a case over 1 s) and
 // the slowest case, with the command that replays it.
 
