@@ -76,6 +76,11 @@ export class ClientConnection {
     return new ClientConnection(new Channel(socket), options, timeouts, peer, undefined);
   }
 
+  /** The address this end of the connection has (the source the server sees). */
+  get localAddress(): string | undefined {
+    return this.#channel.socket.localAddress;
+  }
+
   /** What the last EHLO/LHLO announced (nothing after HELO or STARTTLS). */
   get capabilities(): Capabilities {
     return this.#capabilities;
@@ -216,6 +221,18 @@ function peerOf(socket: Socket): string {
 }
 
 function connectSocket(target: ClientTarget, timeoutMs: number): Promise<Socket> {
+  // The runtime throws a missing permission from inside the socket, out of reach of any
+  // handler; asked first, it is an ordinary failure of this connection.
+  if (target.transport === "tcp" && target.localAddress !== undefined) {
+    const host = `${
+      target.localAddress.includes(":") ? `[${target.localAddress}]` : target.localAddress
+    }:0`;
+    if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+      return Promise.reject(
+        new ChannelError(`no permission to connect from ${target.localAddress} (--allow-net)`),
+      );
+    }
+  }
   return new Promise((resolve, reject) => {
     const socket = target.transport === "unix"
       ? netConnect({ path: target.path })

@@ -140,9 +140,6 @@ function unappliedRelayOptions(m: RelayOptions): string[] {
   const unapplied: string[] = [];
   if (m.backup) unapplied.push("backup");
   if (m.domain) unapplied.push("domain");
-  if (m.heloSrc) unapplied.push("helo-src");
-  if (m.src) unapplied.push("src");
-  if (m.mailFrom) unapplied.push("mail-from");
   if (m.srs) unapplied.push("srs");
   return unapplied;
 }

@@ -9,6 +9,7 @@ import { SILENT_LOGGER } from "../log/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type DeliveryResult, splitAddress, tempfail } from "../mail/mod.ts";
 import type { Table } from "../tables/mod.ts";
+import { isIP } from "node:net";
 import { uniformTimeouts } from "../client/mod.ts";
 import { relayCredentials, relayTlsFiles } from "./credentials.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
@@ -47,7 +48,7 @@ export async function relayEnvelope(
       const opened = await RelaySession.open(current, log);
       if (opened instanceof RelaySession) {
         const [result] = await opened.send({
-          sender: message.sender,
+          sender: rewriteSender(message.sender, options.mailFrom),
           recipients: [message.rcpt],
           content: message.content,
         });
@@ -72,8 +73,20 @@ async function routesFor(
 ): Promise<RelayRoute[] | DeliveryResult> {
   const files = await relayTlsFiles(options, context);
   if ("kind" in files) return files;
+  const tables = context.tables ?? new Map<string, Table>();
+  const srcTable = options.src ? tables.get(options.src.name) : undefined;
+  const heloTable = options.heloSrc ? tables.get(options.heloSrc.name) : undefined;
+  if ((options.src && !srcTable) || (options.heloSrc && !heloTable)) {
+    return tempfail(`4.3.0 table "${(options.src ?? options.heloSrc)!.name}" is not open`);
+  }
+  const sources = srcTable ? [...srcTable.keys()] : [];
+  const from = (destination: string | undefined) => {
+    const localAddress = pickSource(sources, destination);
+    return localAddress ? { localAddress } : {};
+  };
   const base = {
     helo: options.helo ?? context.hostname,
+    ...(heloTable ? { heloFor: (local: string) => heloTable.lookup("addrname", local) } : {}),
     ...(Object.keys(files).length > 0 ? { tls: files } : {}),
     ...(context.timeoutMs === undefined ? {} : { timeouts: uniformTimeouts(context.timeoutMs) }),
   };
@@ -99,9 +112,10 @@ async function routesFor(
     };
     // A resolver of the daemon's own (tests) names the addresses; otherwise the system's,
     // /etc/hosts included, when the connection is made.
-    if (!context.dns || target.socket) return [route];
-    const addresses = await resolveHostAddresses(target.host, context.dns);
-    return addresses.length === 0 ? [route] : addresses.map((address) => ({ ...route, address }));
+    if (target.socket) return [route];
+    const addresses = context.dns ? await resolveHostAddresses(target.host, context.dns) : [];
+    if (addresses.length === 0) return [{ ...route, ...from(target.host) }];
+    return addresses.map((address) => ({ ...route, address, ...from(address) }));
   }
   const { domain } = splitAddress(rcpt);
   const mx = await resolveMx(domain, context.dns ?? {});
@@ -119,8 +133,38 @@ async function routesFor(
     } satisfies RelayRoute;
     // Each MX host by its addresses, looked up with the same resolver as the MX records.
     const addresses = await resolveHostAddresses(host, context.dns ?? {});
-    if (addresses.length === 0) routes.push(common);
-    for (const address of addresses) routes.push({ ...common, address });
+    if (addresses.length === 0) routes.push({ ...common, ...from(host) });
+    for (const address of addresses) routes.push({ ...common, address, ...from(address) });
   }
   return routes;
+}
+
+let rotation = 0;
+
+// `src`: an address of the destination's family, taken in turn so every one is used.
+function pickSource(
+  sources: readonly string[],
+  destination: string | undefined,
+): string | undefined {
+  const v6 = destination !== undefined && isIP(destination) === 6;
+  const usable = sources.filter((s) => isIP(s) === (v6 ? 6 : 4));
+  if (usable.length === 0) return undefined;
+  return usable[rotation++ % usable.length];
+}
+
+/**
+ * `mail-from`: `user@domain` replaces the sender, `@domain` only its domain, `user` (or
+ * `user@`) only its local part. The null sender stays null: bounces are never given one.
+ */
+export function rewriteSender(sender: string, mailFrom: string | undefined): string {
+  if (mailFrom === undefined || sender === "") return sender;
+  const at = sender.lastIndexOf("@");
+  const [user, domain] = at < 0 ? [sender, ""] : [sender.slice(0, at), sender.slice(at + 1)];
+  const cut = mailFrom.lastIndexOf("@");
+  const [newUser, newDomain] = cut < 0
+    ? [mailFrom, ""]
+    : [mailFrom.slice(0, cut), mailFrom.slice(cut + 1)];
+  const finalUser = newUser || user;
+  const finalDomain = newDomain || domain;
+  return finalDomain ? `${finalUser}@${finalDomain}` : finalUser;
 }

@@ -4,7 +4,7 @@
 import { assertEquals, assertStringIncludes } from "../../test/assert.ts";
 import type { Logger } from "../log/mod.ts";
 import { parseRelayTarget, type RelayOptions } from "../config/mod.ts";
-import { relayEnvelope } from "./relay.ts";
+import { relayEnvelope, rewriteSender } from "./relay.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -124,4 +124,13 @@ Deno.test("relayEnvelope() never falls back to clear text when TLS is required",
   } finally {
     await server.stop();
   }
+});
+
+Deno.test("rewriteSender() applies mail-from to the whole sender, its domain or its user", () => {
+  assertEquals(rewriteSender("alice@near.test", "bounce@example.org"), "bounce@example.org");
+  assertEquals(rewriteSender("alice@near.test", "@example.org"), "alice@example.org");
+  assertEquals(rewriteSender("alice@near.test", "bounce@"), "bounce@near.test");
+  assertEquals(rewriteSender("alice@near.test", "bounce"), "bounce@near.test");
+  // The null sender of a report stays null.
+  assertEquals(rewriteSender("", "bounce@example.org"), "");
 });

@@ -43,6 +43,10 @@ export interface RelayRoute {
   readonly credentials?: Credentials;
   /** The name for EHLO/LHLO. */
   readonly helo: string;
+  /** `helo-src`: the name for the source address the connection got, when one is mapped. */
+  readonly heloFor?: (localAddress: string) => string | undefined;
+  /** `src`: the local address to connect from. */
+  readonly localAddress?: string;
   readonly timeouts?: Partial<ClientTimeouts>;
 }
 
@@ -80,9 +84,12 @@ export class RelaySession {
     let conn: ClientConnection | undefined;
     try {
       conn = await ClientConnection.open(
-        route.socket
-          ? { transport: "unix", path: route.socket }
-          : { transport: "tcp", host: route.address ?? route.host, port: route.port },
+        route.socket ? { transport: "unix", path: route.socket } : {
+          transport: "tcp",
+          host: route.address ?? route.host,
+          port: route.port,
+          ...(route.localAddress ? { localAddress: route.localAddress } : {}),
+        },
         {
           protocol: route.protocol,
           ...(route.security === "smtps" ? { implicitTls: clientTls(route) } : {}),
@@ -174,7 +181,10 @@ async function setUp(
   if (greeting.code !== 220) {
     return failed(failureFromReply(greeting.code, `greeting: ${replyText(greeting)}`));
   }
-  let hello = await conn.hello(route.helo);
+  // helo-src names this end by the address the connection actually has.
+  const local = conn.localAddress?.replace(/^::ffff:/, "");
+  const helo = (local && route.heloFor?.(local)) || route.helo;
+  let hello = await conn.hello(helo);
   if (!isPositive(hello)) return failed(failureFromReply(hello.code, `EHLO: ${replyText(hello)}`));
   if (route.security === "starttls" || route.security === "opportunistic") {
     if (conn.capabilities.startTls) {
@@ -184,7 +194,7 @@ async function setUp(
       }
       if (!refused) {
         // RFC 3207 §4.2: what was said before TLS is forgotten; EHLO again.
-        hello = await conn.hello(route.helo);
+        hello = await conn.hello(helo);
         if (!isPositive(hello)) {
           return failed(failureFromReply(hello.code, `EHLO after STARTTLS: ${replyText(hello)}`));
         }
