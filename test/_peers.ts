@@ -118,6 +118,8 @@ export interface PostfixListener {
   readonly saslPort?: number;
   /** TLS required and a client certificate from this CA (PEM) required. */
   readonly clientCa?: string;
+  /** Further `-o name=value` settings of this smtpd. */
+  readonly options?: readonly string[];
   /** A certificate of its own instead of the server's. */
   readonly cert?: string;
   readonly key?: string;
@@ -152,6 +154,7 @@ export async function startPostfix(
     ports[name] = port;
     const opts: string[] = [];
     if (listener.wrapperMode) opts.push("smtpd_tls_wrappermode=yes");
+    opts.push(...(listener.options ?? []));
     if (listener.cert && listener.key) {
       await Deno.writeTextFile(`${dir}/conf/${name}-cert.pem`, listener.cert);
       await Deno.writeTextFile(`${dir}/conf/${name}-key.pem`, listener.key);

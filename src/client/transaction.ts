@@ -4,6 +4,7 @@
 
 import { failureFromReply, permfail } from "../mail/mod.ts";
 import type { DeliveryResult } from "../mail/mod.ts";
+import type { Capabilities } from "./capabilities.ts";
 import type { ClientConnection } from "./connection.ts";
 import { isPositive, type Reply, replyText } from "./reply.ts";
 
@@ -44,7 +45,13 @@ export async function runTransaction(
     results.fill(permfail(`invalid sender address "${tx.sender}"`));
     return;
   }
-  const mail = await conn.mail(tx.sender, tx.mailParameters ?? []);
+  const parameters = mailParameters(conn.capabilities, tx);
+  if (typeof parameters === "string") {
+    results.fill(permfail(parameters));
+    state.replies?.fill(parameters);
+    return;
+  }
+  const mail = await conn.mail(tx.sender, parameters);
   if (!isPositive(mail)) {
     results.fill(failureFromReply(mail.code, replyText(mail)));
     state.replies?.fill(replyText(mail));
@@ -85,4 +92,26 @@ function resultOf(reply: Reply): DeliveryResult {
 // CR, LF or angle brackets in an address would inject or garble commands.
 function isSafeAddress(address: string): boolean {
   return !/[\r\n<>]/.test(address);
+}
+
+/**
+ * The MAIL parameters the server's extensions call for, or why the message cannot go to
+ * it at all: larger than its SIZE limit (RFC 1870 §6: refused before MAIL, 5.3.4), or
+ * addresses that need SMTPUTF8 where it is not offered (RFC 6531 §3.2, 5.6.7).
+ */
+function mailParameters(caps: Capabilities, tx: Transaction): string[] | string {
+  const parameters = [...(tx.mailParameters ?? [])];
+  const size = tx.content.length;
+  if (caps.maxSize !== undefined && size > caps.maxSize) {
+    return `5.3.4 the message (${size} octets) is larger than the server accepts (${caps.maxSize})`;
+  }
+  if (caps.extensions.has("SIZE")) parameters.push(`SIZE=${size}`);
+  const international = [tx.sender, ...tx.recipients].some((a) => /[^\p{ASCII}]/u.test(a));
+  if (international && !caps.smtpUtf8) {
+    return "5.6.7 the addresses need SMTPUTF8, which the server does not offer";
+  }
+  if (international) parameters.push("SMTPUTF8");
+  // RFC 6152: 8-bit content is declared where the server takes it.
+  if (caps.eightBitMime && tx.content.some((byte) => byte > 0x7f)) parameters.push("BODY=8BITMIME");
+  return parameters;
 }
