@@ -22,19 +22,36 @@ export type DetachResult =
   | { readonly kind: "timeout"; readonly pid: number };
 
 /**
- * The command line this process was started with, from /proc/self/cmdline: under
+ * The command line this process was started with, from /proc/PID/cmdline: under
  * `deno run` it holds the runtime's flags (the permissions) and the script, which the
- * child needs as much as the arguments.
+ * child needs as much as the arguments. Without read access to /proc (Deno asks for
+ * --allow-all there), a `deno eval` of the same runtime reads it; a compiled executable's
+ * arguments are all there is to it.
  */
-export function ownCommandLine(): string[] {
+export async function ownCommandLine(): Promise<string[]> {
+  const path = `/proc/${Deno.pid}/cmdline`;
+  let text: string | undefined;
   try {
-    const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-    if (argv.at(-1) === "") argv.pop();
-    if (argv.length > 0) return argv.slice(1);
+    text = Deno.readTextFileSync(path);
   } catch {
-    // No /proc: a compiled executable's arguments are all there is.
+    if (RUNTIME_REGEXP.test(Deno.execPath())) text = await readWithEval(path);
   }
-  return [...Deno.args];
+  if (text === undefined) return [...Deno.args];
+  const argv = text.split("\0");
+  if (argv.at(-1) === "") argv.pop();
+  return argv.slice(1);
+}
+
+// A compiled executable is not called deno; `deno run` and `deno task` are.
+const RUNTIME_REGEXP = /\/deno(\.exe)?$/;
+
+async function readWithEval(path: string): Promise<string | undefined> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `Deno.stdout.writeSync(Deno.readFileSync(${JSON.stringify(path)}))`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return out.success ? new TextDecoder().decode(out.stdout) : undefined;
 }
 
 /** Why the daemon cannot start itself again, if it cannot (no run permission). */
@@ -49,7 +66,7 @@ export function detachRefusal(): string | undefined {
 /** Starts the background copy and waits until it is listening or has failed. */
 export async function detachDaemon(options: DetachOptions): Promise<DetachResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...ownCommandLine(), DETACHED_CHILD_FLAG],
+    args: [...(await ownCommandLine()), DETACHED_CHILD_FLAG],
     stdin: "null",
     stdout: "null",
     stderr: "null",

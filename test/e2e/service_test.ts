@@ -35,10 +35,10 @@ match from any for domain "example.test" action "local"
 async function startDetached(
   conf: string,
   env: Record<string, string>,
-  denoFlags: string[] = ["--unstable-net"],
+  denoFlags: string[] = ["-A", "--unstable-net"],
 ) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...denoFlags, CLI, "-f", conf],
+    args: ["run", ...denoFlags, CLI, "-f", conf],
     env,
     stdout: "piped",
     stderr: "piped",
@@ -168,7 +168,7 @@ Deno.test("a live pid file refuses the start, a stale one is replaced", async ()
 Deno.test("where unix datagram sockets are missing, a detached daemon logs to smtpd.log beside the queue and says why", async () => {
   const fx = await fixture();
   try {
-    const started = await startDetached(fx.conf, { SMTPD_PIDFILE: fx.pidFile }, []);
+    const started = await startDetached(fx.conf, { SMTPD_PIDFILE: fx.pidFile }, ["-A"]);
     assertEquals(started.code, 0, started.stderr);
     const pid = Number(Deno.readTextFileSync(fx.pidFile).trim());
     const log = await waitFor("the log file", async () => {
@@ -297,6 +297,58 @@ match from any for domain "example.test" action "slow"
       stderr: "piped",
     }).output();
     assertMatch(decode(mailq.stdout), /\|me@client\.test\|alice@example\.test\|/);
+  } finally {
+    await Deno.remove(fx.dir, { recursive: true });
+  }
+});
+
+Deno.test("the background copy keeps narrow permissions: the flags of deno run carry over", async () => {
+  const fx = await fixture();
+  const flags = [
+    "--allow-net=127.0.0.1",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    `--allow-run=${Deno.execPath()}`,
+  ];
+  try {
+    const started = await startDetached(fx.conf, { SMTPD_PIDFILE: fx.pidFile }, flags);
+    assertEquals(started.code, 0, started.stderr);
+    const pid = Number(Deno.readTextFileSync(fx.pidFile).trim());
+    const args = await new Deno.Command("ps", {
+      args: ["-o", "args=", "-p", String(pid)],
+      stdout: "piped",
+    })
+      .output();
+    assertStringIncludes(
+      decode(args.stdout),
+      `run ${flags.join(" ")} ${CLI} -f ${fx.conf} --detached-child`,
+    );
+    await waitListening(fx.port);
+    Deno.kill(pid, "SIGTERM");
+    await waitFor("the daemon to exit", () => processGone(pid));
+  } finally {
+    await Deno.remove(fx.dir, { recursive: true });
+  }
+});
+
+Deno.test("without --allow-run the daemon cannot go into the background and says to use -d", async () => {
+  const fx = await fixture();
+  try {
+    const started = await startDetached(fx.conf, { SMTPD_PIDFILE: fx.pidFile }, [
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+    ]);
+    assertEquals(started.code, 1);
+    assertStringIncludes(
+      started.stderr,
+      "cannot go into the background: a Deno process cannot fork",
+    );
+    assertStringIncludes(started.stderr, "-d");
   } finally {
     await Deno.remove(fx.dir, { recursive: true });
   }
