@@ -3,8 +3,7 @@
 // comma-separated list; `\` at the end of a line continues it; `# @list` forces a list.
 
 import { StaticTable } from "./static.ts";
-import { toTableLoadError } from "./table_error.ts";
-import { readTableText } from "./table_text.ts";
+import { parseTableText } from "./table_text.ts";
 
 /** The parsed contents of a table file, before any backend holds them. */
 export interface TableEntries {
@@ -64,13 +63,8 @@ export function parseTableFile(name: string, text: string): StaticTable {
 }
 
 /** Reads and parses a table file; the error names the table, the path and the line. */
-export async function loadTableFile(name: string, path: string): Promise<StaticTable> {
-  const text = await readTableText(name, path);
-  try {
-    return parseTableFile(name, text);
-  } catch (error) {
-    throw toTableLoadError({ table: name, file: path }, error);
-  }
+export function loadTableFile(name: string, path: string): Promise<StaticTable> {
+  return parseTableText(name, path, (text) => parseTableFile(name, text));
 }
 
 // The first line each key is written on: what a message about the key points at.

@@ -3,15 +3,14 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { errorMessage } from "../mail/mod.ts";
-import { readTableText } from "./table_text.ts";
-import { TableLoadError, toTableLoadError } from "./table_error.ts";
+import { parseTableText } from "./table_text.ts";
+import { TableLoadError } from "./table_error.ts";
 import { matchDomainKey, matchMailaddrKey } from "./key_match.ts";
 import { enclosingBlock, formatNetBlock, parseIp } from "../net/mod.ts";
 import {
   isSqliteService,
   parseSqliteConfig,
   SQLITE_QUERY_KEYS,
-  type SqliteConfig,
   type SqliteService,
 } from "./sqlite_config.ts";
 import type { Table, TableService } from "./table.ts";
@@ -56,14 +55,12 @@ export class SqliteTable implements Table {
    * error names the table and the file at fault.
    */
   static async open(name: string, configPath: string): Promise<SqliteTable> {
-    const text = await readTableText(name, configPath);
     const place = { table: name, file: configPath };
-    let config: SqliteConfig;
-    try {
-      config = parseSqliteConfig(text, configPath);
-    } catch (error) {
-      throw toTableLoadError(place, error);
-    }
+    const config = await parseTableText(
+      name,
+      configPath,
+      (text) => parseSqliteConfig(text, configPath),
+    );
     const at = (key: string) => ({ ...place, line: config.lines.get(key) });
     // SQLite's message may end with the path already named.
     const dbFailure = (what: string, error: unknown) =>

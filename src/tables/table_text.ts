@@ -2,7 +2,7 @@
 // is refused with its line instead of being read as replacement characters.
 
 import { errorMessage } from "../mail/mod.ts";
-import { TableContentError, TableLoadError } from "./table_error.ts";
+import { TableContentError, TableLoadError, toTableLoadError } from "./table_error.ts";
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -36,6 +36,23 @@ export async function readTableText(name: string, path: string): Promise<string>
   } catch (error) {
     const e = error as TableContentError;
     throw new TableLoadError({ table: name, file: path, line: e.line }, e.reason, { cause: e });
+  }
+}
+
+/**
+ * Reads a table's file and parses its text: what reading or parsing refuses becomes a
+ * {@link TableLoadError} naming the table, the path and (from a TableContentError) the line.
+ */
+export async function parseTableText<T>(
+  name: string,
+  path: string,
+  parse: (text: string) => T,
+): Promise<T> {
+  const text = await readTableText(name, path);
+  try {
+    return parse(text);
+  } catch (error) {
+    throw toTableLoadError({ table: name, file: path }, error);
   }
 }
 

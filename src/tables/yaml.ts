@@ -3,8 +3,8 @@
 
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { StaticTable } from "./static.ts";
-import { TableContentError, toTableLoadError } from "./table_error.ts";
-import { readTableText } from "./table_text.ts";
+import { TableContentError } from "./table_error.ts";
+import { parseTableText } from "./table_text.ts";
 
 /**
  * Builds a table from YAML text; throws a {@link TableContentError} with the line of a
@@ -88,13 +88,8 @@ function checkNesting(text: string): void {
 }
 
 /** Reads a YAML table file; the error names the table, the path and the line. */
-export async function loadYamlTable(name: string, path: string): Promise<StaticTable> {
-  const text = await readTableText(name, path);
-  try {
-    return parseYamlTable(name, text);
-  } catch (error) {
-    throw toTableLoadError({ table: name, file: path }, error);
-  }
+export function loadYamlTable(name: string, path: string): Promise<StaticTable> {
+  return parseTableText(name, path, (text) => parseYamlTable(name, text));
 }
 
 // The nodes of one document, with their lines.
