@@ -99,3 +99,23 @@ Deno.test("listen refuses a second TLS mode or port given by a legacy word", () 
     '1:23: "submission" is given twice',
   ]);
 });
+
+Deno.test("parseConfig() keeps apart the inline tables of a file included twice", () => {
+  const files: Record<string, string> = {
+    "/etc/mail/rule.conf": 'match from src { $net } for any action "a"\n',
+  };
+  const { config } = parseConfig(
+    'action "a" mbox\nnet = "192.0.2.1"\ninclude "rule.conf"\n' +
+      'net = "198.51.100.0/24"\ninclude "rule.conf"\n',
+    {
+      file: "/etc/mail/smtpd.conf",
+      readFile: (path) => files[path] ?? Deno.readTextFileSync(path),
+    },
+  );
+  if (!config) throw new Error("refused");
+  assertEquals(printConfig(config).split("\n").slice(-3), [
+    'match from src "192.0.2.1" for any action "a"',
+    'match from src "198.51.100.0/24" for any action "a"',
+    "",
+  ]);
+});
