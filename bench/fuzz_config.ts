@@ -4,7 +4,7 @@
 // the slowest case, with the command that replays it.
 
 import { fuzz } from "../test/fuzz/_harness.ts";
-import { checkConfigText, configCase, exampleTexts } from "../test/fuzz/_config_cases.ts";
+import { checkConfigCase, configCase, exampleTexts } from "../test/fuzz/_config_cases.ts";
 
 const HANG_MS = 1000;
 const cases = Number(Deno.args[0] ?? 100_000);
@@ -14,7 +14,7 @@ let hangs = 0;
 const started = performance.now();
 const report = await fuzz("config parser", { seed, cases, maxFailures: 20 }, (random) => {
   const t0 = performance.now();
-  checkConfigText(configCase(random, examples));
+  checkConfigCase(configCase(random, examples));
   if (performance.now() - t0 > HANG_MS) hangs++;
 });
 const seconds = (performance.now() - started) / 1000;

@@ -3,6 +3,8 @@
 
 import type { Random } from "./_harness.ts";
 
+import { checkConfigText } from "./_config_property.ts";
+
 export { canonicalModel, checkConfigText } from "./_config_property.ts";
 
 const EXAMPLES = new URL("../../examples/", import.meta.url).pathname;
@@ -324,10 +326,40 @@ export function mutateConfig(r: Random, base: string): string {
   return text;
 }
 
-/** One case: a generated file, or an example or a generated file mutated. */
-export function configCase(r: Random, examples: readonly string[]): string {
+/** One case: the main file's text and the files it may include, by absolute path. */
+export interface ConfigCase {
+  readonly text: string;
+  readonly files: Readonly<Record<string, string>>;
+}
+
+/** Where a case's main file is, so `include "inc.conf"` is /fuzz/inc.conf. */
+export const CASE_FILE = "/fuzz/fuzz.conf";
+
+/**
+ * One case: a generated file, or an example or a generated file mutated; sometimes with
+ * a generated file included once or twice.
+ */
+export function configCase(r: Random, examples: readonly string[]): ConfigCase {
   const roll = r.int(10);
-  if (roll < 5) return generateConfig(r);
-  if (roll < 8) return mutateConfig(r, generateConfig(r));
-  return mutateConfig(r, r.pick(examples));
+  const text = roll < 5
+    ? generateConfig(r)
+    : roll < 8
+    ? mutateConfig(r, generateConfig(r))
+    : mutateConfig(r, r.pick(examples));
+  if (!r.chance(0.15)) return { text, files: {} };
+  const lines = text.split("\n");
+  for (let n = 1 + r.int(2); n > 0; n--) lines.splice(r.int(lines.length), 0, 'include "inc.conf"');
+  return { text: lines.join("\n"), files: { "/fuzz/inc.conf": generateConfig(r) } };
+}
+
+/** Checks a case (see checkConfigText), its includes read from the case's files. */
+export function checkConfigCase(c: ConfigCase): void {
+  checkConfigText(c.text, {
+    file: CASE_FILE,
+    readFile: (path) => {
+      const text = c.files[path];
+      if (text === undefined) throw new Error(`no file ${path} here`);
+      return text;
+    },
+  });
 }
