@@ -8,6 +8,7 @@ import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import type { DeliverFunction, Queue } from "../queue/mod.ts";
 import { compileRuleset, type Ruleset } from "../rules/mod.ts";
+import { ConnectionPool } from "../relay/mod.ts";
 import { createUserExists, createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
 import { openConfiguredQueue, routeExpanded, routeReport } from "./queue_setup.ts";
 import type { RdnsOptions } from "./rdns.ts";
@@ -98,6 +99,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   }
   const asUsers = runsAsRoot();
   const writer = createMailboxWriter({ log, asUsers });
+  // Outbound sessions shared between envelopes, closed with the runtime.
+  const relayPool = new ConnectionPool();
   const deliver = createDeliveryRouter({
     config,
     baseDir,
@@ -109,6 +112,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     asUsers,
     relay: {
       hostname: serverName,
+      pool: relayPool,
       ...(options.dns ? { dns: options.dns } : {}),
       ...(options.mxPort ? { mxPort: options.mxPort } : {}),
     },
@@ -136,6 +140,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
       return true;
     },
     async close() {
+      await relayPool.close();
       await writer.close();
       queue.close();
       tables.close();

@@ -13,6 +13,7 @@ import { isIP } from "node:net";
 import { uniformTimeouts } from "../client/mod.ts";
 import { relayCredentials, relayTlsFiles } from "./credentials.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
+import { ConnectionPool } from "./pool.ts";
 import { type RelayRoute, RelaySession } from "./session.ts";
 
 /** What relaying needs besides the action. */
@@ -30,7 +31,13 @@ export interface RelayContext {
   /** The configuration's `pki` and `ca` declarations, and the directory their paths are relative to. */
   readonly config?: Pick<Config, "pkis" | "cas">;
   readonly baseDir?: string;
+  /** Where sessions are shared and limited (one for the process by default). */
+  readonly pool?: ConnectionPool;
 }
+
+// Without a pool of the daemon's: the limits, and hand-over between envelopes, but no
+// session left idle that nothing would close.
+const SHARED_POOL = new ConnectionPool({ idleMs: 0 });
 
 /** Relays one message to one recipient; never throws. */
 export async function relayEnvelope(
@@ -41,28 +48,66 @@ export async function relayEnvelope(
   const log = context.log ?? SILENT_LOGGER;
   const routes = await routesFor(options, message.rcpt, context);
   if (!Array.isArray(routes)) return routes;
+  const pool = context.pool ?? SHARED_POOL;
+  const tx = {
+    sender: rewriteSender(message.sender, options.mailFrom),
+    recipients: [message.rcpt],
+    content: message.content,
+  };
   let last: DeliveryResult = tempfail("4.4.4 no host to relay to");
   for (const route of routes) {
     let current = route;
+    let fresh = false;
     for (;;) {
-      const opened = await RelaySession.open(current, log);
-      if (opened instanceof RelaySession) {
-        const [result] = await opened.send({
-          sender: rewriteSender(message.sender, options.mailFrom),
-          recipients: [message.rcpt],
-          content: message.content,
-        });
-        await opened.close();
-        return result ?? tempfail("no result for the recipient");
+      const lease = await pool.acquire(routeKey(current, options));
+      // A session handed over by the envelope before, unless this is the retry it failed.
+      let session = fresh ? undefined : lease.session;
+      if (fresh && lease.session) await lease.session.close();
+      const reused = session !== undefined;
+      if (!session) {
+        const opened = await RelaySession.open(current, log);
+        if (!(opened instanceof RelaySession)) {
+          await lease.release(undefined);
+          last = opened.failure;
+          if (opened.final) return last;
+          if (!opened.downgrade) break;
+          // OpenSMTPD's "opportunistic TLS failed, downgrading to plain": the same host, in clear.
+          current = { ...current, security: "none" };
+          continue;
+        }
+        session = opened;
       }
-      last = opened.failure;
-      if (opened.final) return last;
-      if (!opened.downgrade) break;
-      // OpenSMTPD's "opportunistic TLS failed, downgrading to plain": the same host, in clear.
-      current = { ...current, security: "none" };
+      const [result] = await session.send(tx);
+      await lease.release(session);
+      // A reused session the server had given up on is no verdict: once more, on a new one.
+      if (reused && result?.kind === "tempfail" && !session.usable) {
+        fresh = true;
+        continue;
+      }
+      return result ?? tempfail("no result for the recipient");
     }
   }
   return last;
+}
+
+// Envelopes share a session only when every setting of the connection is the same.
+function routeKey(route: RelayRoute, options: RelayOptions): string {
+  return JSON.stringify([
+    route.protocol,
+    route.host,
+    route.address,
+    route.socket,
+    route.port,
+    route.security,
+    route.verify,
+    route.helo,
+    route.localAddress,
+    options.heloSrc?.name,
+    options.pki,
+    options.ca,
+    route.credentials?.user,
+    route.credentials?.password,
+  ]);
 }
 
 // The next hops, best first, each with its TLS policy, credentials and HELO name.

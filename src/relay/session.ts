@@ -139,8 +139,12 @@ export class RelaySession {
     } else {
       try {
         await runTransaction(this.#conn, tx, state);
+        // 421: the server is closing the session, whatever it was asked.
+        if (state.replies.some((r) => r?.startsWith("421"))) this.#usable = false;
         // A transaction that stopped short is reset, so the session can carry the next.
-        if (!state.completed && !isPositive(await this.#conn.reset())) this.#usable = false;
+        if (this.#usable && !state.completed && !isPositive(await this.#conn.reset())) {
+          this.#usable = false;
+        }
       } catch (error) {
         this.#usable = false;
         this.#conn.close();
