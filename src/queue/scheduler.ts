@@ -148,9 +148,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     for (const envelope of rows) {
       if (known.has(envelope.evpid)) continue;
       known.add(envelope.evpid);
-      // Committed before this process started: it may have been delivered just before a
-      // crash, so the delivery agent checks before writing it again.
-      ready.push({ envelope, recovered: envelope.createdAt < startedAt });
+      // Committed before this process started, or taken back from a process that is
+      // gone: it may have been delivered just before a crash (or a full disk kept the
+      // result from being written), so the delivery agent checks before writing it again.
+      const recovered = queue.takenBack(envelope.evpid) || envelope.createdAt < startedAt;
+      ready.push({ envelope, recovered });
     }
   }
 

@@ -8,6 +8,9 @@ import { rollback } from "./sqlite_errors.ts";
 /** How long a lease lasts, should its holder die without a trace. */
 export const DEFAULT_LEASE_MS = 30 * 60 * 1000;
 
+/** How long a taken-back envelope is remembered, should it not be claimed at once. */
+const TAKEN_BACK_MEMORY_MS = 60 * 60 * 1000;
+
 /** The SQL condition (one `?`: now) of an envelope `e` nobody holds. */
 export const FREE_OF_LEASE = "(e.lease_owner IS NULL OR e.lease_until <= ?)";
 
@@ -27,6 +30,8 @@ export class Leases {
   #now: () => number;
   #leaseMs: number;
   #lease: StatementSync;
+  /** Envelopes whose lease this process took back from a gone holder, and when. */
+  #takenBack = new Map<string, number>();
 
   constructor(db: DatabaseSync, options: LeaseOptions) {
     this.#db = db;
@@ -68,6 +73,8 @@ export class Leases {
    */
   releaseStale(options: { own?: boolean; isAlive?: (pid: number) => boolean } = {}): number {
     const isAlive = options.isAlive ?? processIsAlive;
+    const forgetBefore = Date.now() - TAKEN_BACK_MEMORY_MS;
+    for (const [evpid, at] of this.#takenBack) if (at < forgetBefore) this.#takenBack.delete(evpid);
     const owners = this.#db.prepare(
       "SELECT DISTINCT lease_owner AS owner FROM envelopes WHERE lease_owner IS NOT NULL",
     ).all() as { owner: string }[];
@@ -79,6 +86,9 @@ export class Leases {
       const pid = Number(owner.slice(colon + 1));
       const mine = owner === this.owner;
       if ((mine && options.own) || (!mine && sameHost && !isAlive(pid))) {
+        const evpids = this.#db.prepare("SELECT evpid FROM envelopes WHERE lease_owner = ?")
+          .all(owner) as { evpid: string }[];
+        for (const { evpid } of evpids) this.#takenBack.set(evpid, Date.now());
         released += Number(
           this.#db.prepare(
             "UPDATE envelopes SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?",
@@ -87,6 +97,15 @@ export class Leases {
       }
     }
     return released;
+  }
+
+  /**
+   * Whether this process took the envelope's lease back from a gone holder (once per
+   * release): that holder may have delivered it without recording so, and a Maildir
+   * delivery then looks for its file before writing it again.
+   */
+  takenBack(evpid: string): boolean {
+    return this.#takenBack.delete(evpid);
   }
 }
 

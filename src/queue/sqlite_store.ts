@@ -252,6 +252,14 @@ export class Queue {
     return this.#leases.releaseStale(options);
   }
 
+  /**
+   * Whether this process took the envelope's lease back from a gone holder (answered
+   * once): it may have been delivered already.
+   */
+  takenBack(evpid: string): boolean {
+    return this.#leases.takenBack(evpid);
+  }
+
   /** When the earliest free queued envelope is due, if any. */
   nextTry(): number | undefined {
     return this.#due.nextTry();

@@ -17,6 +17,8 @@ import {
 import { fill, leaveFree, mountTmpfs, unmountTmpfs } from "../_tmpfs.ts";
 import { DatabaseSync } from "node:sqlite";
 
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+
 /** Envelopes left in the queue file (with `tried`, those tried once at least). */
 function queuedEnvelopes(queueDir: string, tried = false): number {
   const db = new DatabaseSync(`${queueDir}/queue.sqlite`, { readOnly: true });
@@ -233,6 +235,68 @@ match from any for domain "example.test" action "local"
     const bounces = await readMaildir(`${mail}/sender`);
     assertEquals(bounces.length, 1);
     assertStringIncludes(bounces[0]!.text, "big@example.test");
+    assertTrue(!exited, "the daemon is still running");
+  } finally {
+    stop(daemon.child);
+    await status;
+    await unmountTmpfs(fs);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a flush whose result hits a full disk: the daemon takes it back, and the Maildir keeps one copy", async () => {
+  const where = await scratch("diskfull-flush");
+  if (!where) return;
+  const { dir, fs } = where;
+  const port = freePort();
+  const queueDir = `${fs}/queue`;
+  const maildir = `${fs}/mail`;
+  await Deno.writeTextFile(maildir, "");
+  const conf = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(conf, config(port, queueDir, maildir));
+  const daemon = spawnLoggedDaemon(conf);
+  let exited = false;
+  const status = daemon.exited().then((s) => (exited = true, s));
+  try {
+    await waitListening(port);
+    const body = `Subject: big\n\n${`${"x".repeat(997)}\n`.repeat(400)}`;
+    await sendMessage(port, { from: "a@client.test", to: ["big@example.test"], body });
+    // Two tries deferred: the daemon's next one is 40 s away, time for the flush.
+    await waitFor("two tries written", () => {
+      const db = new DatabaseSync(`${queueDir}/queue.sqlite`, { readOnly: true });
+      try {
+        const row = db.prepare("SELECT max(attempts) AS n FROM envelopes").get() as { n: number };
+        return row.n >= 2 || undefined;
+      } finally {
+        db.close();
+      }
+    }, 60_000);
+    await Deno.remove(maildir);
+    for (const sub of ["tmp", "new", "cur"]) {
+      await Deno.mkdir(`${maildir}/${sub}`, { recursive: true });
+    }
+    await fill(`${fs}/filler`);
+    // Room for `--all` and the claim (three pages), and the Maildir copy; not the result.
+    const page = 4096;
+    await leaveFree(`${fs}/filler`, Math.ceil((body.length + 2048) / page) * page + 5 * page);
+    const flush = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "queue", "flush", "-f", conf, "--all", "--json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const summary = JSON.parse(new TextDecoder().decode(flush.stdout));
+    assertEquals([flush.code, summary.unrecorded], [75, 1]);
+    assertEquals((await readMaildir(maildir)).length, 1);
+
+    // The flush is gone, its lease with it: the daemon takes the envelope back (within a
+    // minute), finds the message in the Maildir, and records it as delivered.
+    await Deno.remove(`${fs}/filler`);
+    await waitFor(
+      "the queue to drain",
+      () => queuedEnvelopes(queueDir) === 0 || undefined,
+      150_000,
+    );
+    assertEquals((await readMaildir(maildir)).length, 1);
     assertTrue(!exited, "the daemon is still running");
   } finally {
     stop(daemon.child);
