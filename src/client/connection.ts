@@ -63,6 +63,12 @@ export class ClientConnection {
   /** Connects (and, for smtps, completes the handshake); throws a ChannelError if it cannot. */
   static async open(target: ClientTarget, options: ClientOptions): Promise<ClientConnection> {
     const timeouts = { ...RFC5321_TIMEOUTS, ...options.timeouts };
+    if (target.transport === "tcp") {
+      checkNetPermission(target.host, target.port, "connect to");
+      if (target.localAddress !== undefined) {
+        checkNetPermission(target.localAddress, 0, "connect from");
+      }
+    }
     if (target.transport === "tcp" && options.implicitTls) {
       const { socket, summary } = await handshake(
         { host: target.host, port: target.port, ...localAddress(target) },
@@ -166,6 +172,43 @@ export class ClientConnection {
   }
 
   /**
+   * MAIL and every RCPT in one write when the server offers PIPELINING (RFC 2920 §3.1),
+   * one at a time otherwise; their replies in order. DATA is left to the caller, who sends
+   * it only when some recipient was accepted.
+   */
+  async envelope(
+    sender: string,
+    parameters: readonly string[],
+    recipients: readonly string[],
+  ): Promise<{ readonly mail: Reply; readonly rcpts: Reply[] }> {
+    if (!this.#capabilities.pipelining) {
+      const mail = await this.mail(sender, parameters);
+      const rcpts: Reply[] = [];
+      if (isPositive(mail)) { for (const r of recipients) rcpts.push(await this.rcpt(r)); }
+      return { mail, rcpts };
+    }
+    this.#accepted = 0;
+    const extra = parameters.length > 0 ? ` ${parameters.join(" ")}` : "";
+    const lines = [`MAIL FROM:<${sender}>${extra}`, ...recipients.map((r) => `RCPT TO:<${r}>`)];
+    if (lines.some((l) => /[\r\n]/.test(l))) {
+      throw new ChannelError("a command may not contain CR or LF");
+    }
+    await this.#channel.write(
+      encoder.encode(lines.map((l) => `${l}\r\n`).join("")),
+      this.#timeouts.mail,
+    );
+    const mail = await readReply(this.#channel, this.#timeouts.mail);
+    const rcpts: Reply[] = [];
+    for (let i = 0; i < recipients.length; i++) {
+      const reply = await readReply(this.#channel, this.#timeouts.rcpt);
+      // After a refused MAIL the server refuses each RCPT too; none counts as accepted.
+      if (isPositive(mail) && isPositive(reply)) this.#accepted++;
+      rcpts.push(reply);
+    }
+    return { mail, rcpts };
+  }
+
+  /**
    * DATA and the message: the reply to DATA when it is not 354, else the replies to the
    * final dot, one for SMTP and one per accepted recipient for LMTP (RFC 2033 §4.2).
    */
@@ -221,18 +264,6 @@ function peerOf(socket: Socket): string {
 }
 
 function connectSocket(target: ClientTarget, timeoutMs: number): Promise<Socket> {
-  // The runtime throws a missing permission from inside the socket, out of reach of any
-  // handler; asked first, it is an ordinary failure of this connection.
-  if (target.transport === "tcp" && target.localAddress !== undefined) {
-    const host = `${
-      target.localAddress.includes(":") ? `[${target.localAddress}]` : target.localAddress
-    }:0`;
-    if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
-      return Promise.reject(
-        new ChannelError(`no permission to connect from ${target.localAddress} (--allow-net)`),
-      );
-    }
-  }
   return new Promise((resolve, reject) => {
     const socket = target.transport === "unix"
       ? netConnect({ path: target.path })
@@ -256,4 +287,13 @@ function connectSocket(target: ClientTarget, timeoutMs: number): Promise<Socket>
       resolve(socket);
     });
   });
+}
+
+// The runtime throws a missing permission from inside the socket, out of reach of any
+// handler; asked first, it is an ordinary failure of this connection.
+function checkNetPermission(host: string, port: number, what: string): void {
+  const name = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (Deno.permissions.querySync({ name: "net", host: name }).state !== "granted") {
+    throw new ChannelError(`no permission to ${what} ${name} (--allow-net)`);
+  }
 }

@@ -181,3 +181,47 @@ Deno.test("dotStuff() doubles leading dots and ends the last line", () => {
   assertEquals(text(".a\r\n..b\r\nc"), "..a\r\n...b\r\nc\r\n.\r\n");
   assertEquals(text("."), "..\r\n.\r\n");
 });
+
+Deno.test("ClientConnection.envelope() pipelines MAIL and RCPT when PIPELINING is offered", async () => {
+  // This server answers MAIL only once the RCPTs are in too: a client that waits for the
+  // reply to MAIL before sending RCPT never gets one.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const done = (async () => {
+    const conn = await listener.accept();
+    listener.close();
+    const say = (text: string) => conn.write(encoder.encode(text));
+    let pending = "";
+    const buffer = new Uint8Array(4096);
+    const until = async (test: () => boolean) => {
+      while (!test()) {
+        const n = await conn.read(buffer);
+        if (n === null) throw new Error("client gone");
+        pending += decoder.decode(buffer.subarray(0, n));
+      }
+    };
+    try {
+      await say("220 ready\r\n");
+      await until(() => pending.includes("\r\n"));
+      await say("250-mx.test\r\n250 PIPELINING\r\n");
+      pending = "";
+      await until(() => (pending.match(/\r\n/g)?.length ?? 0) >= 3);
+      await say("250 sender ok\r\n250 first ok\r\n550 5.1.1 no such user\r\n");
+    } finally {
+      conn.close();
+    }
+    return pending;
+  })();
+  const conn = await ClientConnection.open(
+    { transport: "tcp", host: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port },
+    { protocol: "smtp", timeouts: uniformTimeouts(10_000) },
+  );
+  await conn.greeting();
+  await conn.hello("c.test");
+  const { mail, rcpts } = await conn.envelope("a@b.test", [], ["c@d.test", "x@d.test"]);
+  conn.close();
+  assertEquals(
+    await done,
+    "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nRCPT TO:<x@d.test>\r\n",
+  );
+  assertEquals([mail.code, rcpts.map((r) => r.code)], [250, [250, 550]]);
+});

@@ -51,19 +51,26 @@ export async function runTransaction(
     state.replies?.fill(parameters);
     return;
   }
-  const mail = await conn.mail(tx.sender, parameters);
+  const safe = tx.recipients.flatMap((recipient, index) => {
+    if (isSafeAddress(recipient)) return [index];
+    results[index] = permfail(`invalid recipient address "${recipient}"`);
+    return [];
+  });
+  const { mail, rcpts } = await conn.envelope(
+    tx.sender,
+    parameters,
+    safe.map((i) => tx.recipients[i]!),
+  );
   if (!isPositive(mail)) {
-    results.fill(failureFromReply(mail.code, replyText(mail)));
-    state.replies?.fill(replyText(mail));
+    for (const index of safe) {
+      results[index] = failureFromReply(mail.code, replyText(mail));
+      if (state.replies) state.replies[index] = replyText(mail);
+    }
     return;
   }
   const accepted: number[] = [];
-  for (const [index, recipient] of tx.recipients.entries()) {
-    if (!isSafeAddress(recipient)) {
-      results[index] = permfail(`invalid recipient address "${recipient}"`);
-      continue;
-    }
-    const reply = await conn.rcpt(recipient);
+  for (const [n, index] of safe.entries()) {
+    const reply = rcpts[n]!;
     if (isPositive(reply)) accepted.push(index);
     else results[index] = failureFromReply(reply.code, replyText(reply));
     if (state.replies) state.replies[index] = replyText(reply);
