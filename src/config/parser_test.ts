@@ -418,6 +418,10 @@ const BAD: readonly [string, string][] = [
     '3:1: "pki" needs TLS, which "smtp+notls://x" never uses',
   ],
   [
+    'action "a" relay domain { "x.test" = "smtp://a b" }\n',
+    '1:25: Bad relay URL "smtp://a b": expected [proto://][label@]host[:port] (for domain "x.test")',
+  ],
+  [
     "accept for any relay via gopher://x\n",
     '1:26: Unknown protocol "gopher" in relay URL "gopher://x": expected one of smtp://, ' +
     "smtp+tls://, smtp+notls://, smtps://, lmtp://, tls://, ssl://, secure://",

@@ -2,6 +2,7 @@
 // what is legal but likely a mistake (an unused action, a rule after a catch-all).
 
 import type { Diagnostic } from "./errors.ts";
+import { parseRelayTarget } from "./relay_url.ts";
 import type { Config, Criterion, RelayOptions, TableRef } from "./model.ts";
 import { parseNetBlock } from "../net/mod.ts";
 
@@ -87,6 +88,16 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
       needsMap(m.heloSrc, "addrname");
       needsMap(m.domain, "relayhost");
       checkTable(m.src);
+      // Relay URLs of an inline `domain` table are known now: one that could not work is said.
+      const routes = m.domain ? tableDecls.get(m.domain.name) : undefined;
+      if (routes?.source.kind === "map") {
+        for (const [domain, url] of routes.source.entries) {
+          const target = parseRelayTarget(url);
+          if (typeof target === "string") {
+            error(`${target} (for domain "${domain}")`, routes.position);
+          }
+        }
+      }
       checkName("pki", pkis, m.pki, action.position);
       checkName("ca", cas, m.ca, action.position);
       for (const option of unappliedRelayOptions(m)) {
@@ -138,8 +149,6 @@ function isCatchAll(criteria: readonly Criterion[]): boolean {
 // Relay options the outbound path does not act on yet; said at -n rather than ignored.
 function unappliedRelayOptions(m: RelayOptions): string[] {
   const unapplied: string[] = [];
-  if (m.backup) unapplied.push("backup");
-  if (m.domain) unapplied.push("domain");
   if (m.srs) unapplied.push("srs");
   return unapplied;
 }

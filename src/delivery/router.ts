@@ -66,6 +66,7 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
         sender: envelope.sender,
         rcpt: envelope.dest ?? envelope.rcpt,
         content,
+        msgid: envelope.msgid,
       }, relay);
     }
     try {

@@ -6,7 +6,12 @@ import { type DeliveryFailure, errorMessage, permfail, tempfail } from "../mail/
 
 /** The hosts to try, best first, or why there are none. */
 export type MxResult =
-  | { readonly kind: "hosts"; readonly hosts: readonly string[] }
+  | {
+    readonly kind: "hosts";
+    readonly hosts: readonly string[];
+    /** Each host's MX preference, when the hosts came from MX records. */
+    readonly preferences?: readonly number[];
+  }
   | DeliveryFailure;
 
 /** DNS settings (tests point at a server of their own). */
@@ -27,11 +32,17 @@ export async function resolveMx(domain: string, options: MxOptions = {}): Promis
     if (records.length === 1 && (records[0]!.exchange === "." || records[0]!.exchange === "")) {
       return permfail(`5.1.10 ${domain} does not accept mail (null MX)`);
     }
-    const hosts = [...records]
+    const sorted = [...records]
       .sort((a, b) => a.preference - b.preference)
-      .map((r) => r.exchange.replace(/\.$/, ""))
-      .filter((h) => h !== "");
-    if (hosts.length > 0) return { kind: "hosts", hosts };
+      .map((r) => ({ host: r.exchange.replace(/\.$/, ""), preference: r.preference }))
+      .filter((r) => r.host !== "");
+    if (sorted.length > 0) {
+      return {
+        kind: "hosts",
+        hosts: sorted.map((r) => r.host),
+        preferences: sorted.map((r) => r.preference),
+      };
+    }
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       // NXDOMAIN, or no MX: try the domain's own address records.

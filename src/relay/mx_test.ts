@@ -13,6 +13,7 @@ Deno.test("resolveMx(): MX hosts by preference, implicit MX, null MX, unknown do
     assertEquals(await resolveMx("mx.test", options), {
       kind: "hosts",
       hosts: ["primary.mx.test", "backup.mx.test"],
+      preferences: [10, 20],
     });
     assertEquals(await resolveMx("plain.test", options), { kind: "hosts", hosts: ["plain.test"] });
     assertEquals((await resolveMx("nullmx.test", options)).kind, "permfail");

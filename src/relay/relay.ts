@@ -4,15 +4,16 @@
 // STARTTLS whose handshake fails is tried again in clear on the same host; a reply to the
 // recipient decides it.
 
-import type { Config, RelayOptions } from "../config/mod.ts";
+import { type Config, parseRelayTarget, type RelayOptions } from "../config/mod.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { type DeliveryResult, splitAddress, tempfail } from "../mail/mod.ts";
+import { type DeliveryResult, permfail, splitAddress, tempfail } from "../mail/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { isIP } from "node:net";
 import { uniformTimeouts } from "../client/mod.ts";
 import { relayCredentials, relayTlsFiles } from "./credentials.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
+import { type BatchRun, RecipientBatcher } from "./batch.ts";
 import { ConnectionPool } from "./pool.ts";
 import { type RelayRoute, RelaySession } from "./session.ts";
 
@@ -33,27 +34,56 @@ export interface RelayContext {
   readonly baseDir?: string;
   /** Where sessions are shared and limited (one for the process by default). */
   readonly pool?: ConnectionPool;
+  /** Where envelopes of one message gather into one transaction (one for the process by default). */
+  readonly batcher?: RecipientBatcher;
 }
 
 // Without a pool of the daemon's: the limits, and hand-over between envelopes, but no
 // session left idle that nothing would close.
 const SHARED_POOL = new ConnectionPool({ idleMs: 0 });
 
+/** One message for one recipient, as the queue holds it. */
+export interface RelayMessage {
+  readonly sender: string;
+  readonly rcpt: string;
+  readonly content: Uint8Array;
+  /** The queue's message id: envelopes of one message may share a transaction. */
+  readonly msgid?: string;
+}
+
+const SHARED_BATCHER = new RecipientBatcher();
+const NO_RESULT = tempfail("no result for the recipient");
+const actionIds = new WeakMap<RelayOptions, number>();
+let nextActionId = 0;
+
 /** Relays one message to one recipient; never throws. */
-export async function relayEnvelope(
+export function relayEnvelope(
   options: RelayOptions,
-  message: { readonly sender: string; readonly rcpt: string; readonly content: Uint8Array },
+  message: RelayMessage,
   context: RelayContext,
 ): Promise<DeliveryResult> {
+  const run: BatchRun = (take) => relayBatch(options, message, take, context);
+  if (message.msgid === undefined) {
+    return run(() => [message.rcpt]).then((r) => (Array.isArray(r) ? r[0] ?? NO_RESULT : r));
+  }
+  // Same message, same action, same recipient domain: the same next hops.
+  if (!actionIds.has(options)) actionIds.set(options, nextActionId++);
+  const domain = options.host ? "" : message.rcpt.slice(message.rcpt.lastIndexOf("@") + 1);
+  const key = JSON.stringify([message.msgid, actionIds.get(options), domain.toLowerCase()]);
+  return (context.batcher ?? SHARED_BATCHER).submit(key, message.rcpt, run);
+}
+
+// The transaction of a batch: its routes in turn until one answers for the recipients.
+async function relayBatch(
+  options: RelayOptions,
+  message: RelayMessage,
+  take: () => readonly string[],
+  context: RelayContext,
+): Promise<DeliveryResult[] | DeliveryResult> {
   const log = context.log ?? SILENT_LOGGER;
   const routes = await routesFor(options, message.rcpt, context);
   if (!Array.isArray(routes)) return routes;
   const pool = context.pool ?? SHARED_POOL;
-  const tx = {
-    sender: rewriteSender(message.sender, options.mailFrom),
-    recipients: [message.rcpt],
-    content: message.content,
-  };
   let last: DeliveryResult = tempfail("4.4.4 no host to relay to");
   for (const route of routes) {
     let current = route;
@@ -76,15 +106,23 @@ export async function relayEnvelope(
           continue;
         }
         session = opened;
+      } else {
+        // An open session costs no wait: one turn of the loop lets siblings still being
+        // read from the queue join the transaction.
+        await new Promise((resolve) => setTimeout(resolve, 0));
       }
-      const [result] = await session.send(tx);
+      const results = await session.send({
+        sender: rewriteSender(message.sender, options.mailFrom),
+        recipients: take(),
+        content: message.content,
+      });
       await lease.release(session);
       // A reused session the server had given up on is no verdict: once more, on a new one.
-      if (reused && result?.kind === "tempfail" && !session.usable) {
+      if (reused && results.every((r) => r.kind === "tempfail") && !session.usable) {
         fresh = true;
         continue;
       }
-      return result ?? tempfail("no result for the recipient");
+      return results;
     }
   }
   return last;
@@ -138,7 +176,21 @@ async function routesFor(
   // `tls` makes TLS a must and verifies unless `no-verify`; smtp+tls:// and smtps:// verify
   // by default (OpenSMTPD 7.1); opportunistic STARTTLS never requires a verified certificate.
   const verifyRequired = options.tls !== "no-verify";
-  const target = options.host;
+  let target = options.host;
+  // `domain <table>`: the next hop by recipient domain; a domain it does not list goes by MX.
+  if (!target && options.domain) {
+    const domain = rcpt.slice(rcpt.lastIndexOf("@") + 1).toLowerCase();
+    const table = tables.get(options.domain.name);
+    if (!table) return tempfail(`4.3.0 table "${options.domain.name}" is not open`);
+    const url = table.lookup("relayhost", domain);
+    if (url !== undefined) {
+      const parsed = parseRelayTarget(url);
+      if (typeof parsed === "string") {
+        return tempfail(`4.3.5 ${parsed} (table "${options.domain.name}", domain ${domain})`);
+      }
+      target = parsed;
+    }
+  }
   if (target) {
     const credentials = relayCredentials(options, context);
     if (credentials && "kind" in credentials) return credentials;
@@ -163,7 +215,11 @@ async function routesFor(
     return addresses.map((address) => ({ ...route, address, ...from(address) }));
   }
   const { domain } = splitAddress(rcpt);
-  const mx = await resolveMx(domain, context.dns ?? {});
+  const found = await resolveMx(domain, context.dns ?? {});
+  if (found.kind !== "hosts") return found;
+  const mx = options.backup
+    ? backupHosts(found, options.backup.mx ?? context.hostname, domain)
+    : found;
   if (mx.kind !== "hosts") return mx;
   const security = options.tls ? "starttls" : "opportunistic";
   const routes: RelayRoute[] = [];
@@ -212,4 +268,25 @@ export function rewriteSender(sender: string, mailFrom: string | undefined): str
   const finalUser = newUser || user;
   const finalDomain = newDomain || domain;
   return finalDomain ? `${finalUser}@${finalDomain}` : finalUser;
+}
+
+/**
+ * `backup`: this host is one of the domain's MX hosts (`name`); only the ones it prefers
+ * over itself are tried (RFC 5321 §5.1). When it is the best, relaying would loop.
+ */
+function backupHosts(
+  mx: { readonly hosts: readonly string[]; readonly preferences?: readonly number[] },
+  name: string,
+  domain: string,
+): { kind: "hosts"; hosts: readonly string[] } | DeliveryResult {
+  const own = name.toLowerCase().replace(/\.$/, "");
+  const index = mx.hosts.findIndex((h) => h.toLowerCase() === own);
+  // Not among the MX hosts: every one of them is better placed than this host.
+  if (index < 0 || !mx.preferences) return { kind: "hosts", hosts: mx.hosts };
+  const ours = mx.preferences[index]!;
+  const better = mx.hosts.filter((_, i) => mx.preferences![i]! < ours);
+  if (better.length === 0) {
+    return permfail(`5.4.6 ${own} is the best MX host of ${domain}: relaying would loop`);
+  }
+  return { kind: "hosts", hosts: better };
 }

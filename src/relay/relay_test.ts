@@ -134,3 +134,13 @@ Deno.test("rewriteSender() applies mail-from to the whole sender, its domain or 
   // The null sender of a report stays null.
   assertEquals(rewriteSender("", "bounce@example.org"), "");
 });
+
+Deno.test("relayEnvelope() defers, and does not crash, where the permissions forbid the host", async () => {
+  // The test task allows 127.0.0.1-3 only; 127.0.0.9 is refused by the runtime (or, with
+  // every permission, by the kernel): either way a temporary failure, not an uncaught error.
+  const result = await relayEnvelope(relayTo("smtp://127.0.0.9:2525"), message, {
+    hostname: "near.test",
+    timeoutMs: 10_000,
+  });
+  assertEquals(result.kind, "tempfail");
+});

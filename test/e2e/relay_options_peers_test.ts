@@ -1,6 +1,7 @@
 // Relay options that shape the connection, seen by a real Postfix: `src` binds the source
 // address the server records, `helo-src` names this end by that address, `mail-from`
-// rewrites the envelope sender (Postfix's Return-Path). And the server's extensions: a
+// rewrites the envelope sender (Postfix's Return-Path), `domain` picks the next hop by the
+// recipient's domain. And the server's extensions: a
 // message over its SIZE limit, or UTF-8 addresses where it lacks SMTPUTF8, bounce at once.
 
 import { loadConfig, startDaemon } from "../../mod.ts";
@@ -19,7 +20,15 @@ import { peersMissing, selfSignedCertificate, startPostfix } from "../_peers.ts"
 const missing = peersMissing();
 if (missing) console.log(`relay_options_peers_test: skipped: ${missing}`);
 
-const DOMAINS = ["src.test", "helo.test", "from.test", "small.test", "ascii.test", "utf8.test"];
+const DOMAINS = [
+  "src.test",
+  "helo.test",
+  "from.test",
+  "routed.test",
+  "small.test",
+  "ascii.test",
+  "utf8.test",
+];
 
 Deno.test({
   name: "relay src, helo-src and mail-from as a Postfix receiving the mail sees them",
@@ -40,6 +49,7 @@ listen on 127.0.0.1 port ${port}
 action "src" relay host ${far} src 127.0.0.2 helo near.test
 action "helo" relay host ${far} src { 127.0.0.3 } helo-src { "127.0.0.3" = "three.near.test" }
 action "from" relay host ${far} mail-from "@rewritten.test"
+action "routed" relay domain { "routed.test" = "${far}", "elsewhere.test" = "smtp://192.0.2.1" }
 action "small" relay host smtp://127.0.0.1:${postfix.ports.small}
 action "ascii" relay host smtp://127.0.0.1:${postfix.ports.ascii}
 action "utf8" relay host ${far}
@@ -64,7 +74,7 @@ ${DOMAINS.map((d) => `match from any for domain "${d}" action "${d.split(".")[0]
         return found.find((m) => m.text.includes(`Final-Recipient: `) && m.text.includes(rcpt));
       }, 60_000)).text;
     try {
-      for (const domain of DOMAINS.slice(0, 3)) {
+      for (const domain of DOMAINS.slice(0, 4)) {
         await sendMessage(port, {
           from: "alice@sender.test",
           to: [`bob@${domain}`],
@@ -82,6 +92,8 @@ ${DOMAINS.map((d) => `match from any for domain "${d}" action "${d.split(".")[0]
       );
       const rewritten = await delivered("from.test");
       assertStringIncludes(rewritten, "Return-Path: <alice@rewritten.test>");
+      // `domain <table>`: the recipient domain's entry names the next hop.
+      assertStringIncludes(await delivered("routed.test"), "Subject: to routed.test");
 
       // Postfix announces SIZE 4000 on that listener: the message is refused before MAIL.
       await sendMessage(port, {

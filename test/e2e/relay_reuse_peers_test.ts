@@ -1,10 +1,11 @@
 // Many messages to one next hop share connections: 200 messages relayed to a real Postfix
-// arrive over far fewer SMTP sessions than messages, as Postfix's own log counts them.
+// arrive over far fewer SMTP sessions than messages, as Postfix's own log counts them; and
+// the recipients of one message go in one transaction (Postfix logs nrcpt=5).
 
 import { loadConfig, startDaemon } from "../../mod.ts";
 import { SILENT_LOGGER } from "../../src/log/mod.ts";
 import { assertEquals, assertTrue } from "../assert.ts";
-import { freePort, readMaildir, SmtpTestClient, waitFor } from "../_helpers.ts";
+import { freePort, readMaildir, sendMessage, SmtpTestClient, waitFor } from "../_helpers.ts";
 import { peersMissing, selfSignedCertificate, startPostfix } from "../_peers.ts";
 
 const missing = peersMissing();
@@ -13,11 +14,13 @@ if (missing) console.log(`relay_reuse_peers_test: skipped: ${missing}`);
 const MESSAGES = 200;
 
 Deno.test({
-  name: "200 messages to one destination go over far fewer connections than messages",
+  name:
+    "200 messages to one destination share connections; one message's recipients share a transaction",
   ignore: missing !== undefined,
   async fn() {
     const postfix = await startPostfix(await selfSignedCertificate("mx.relay.test"), [
       "many.test",
+      "group.test",
     ], { smtp: {} });
     const dir = await Deno.makeTempDir({ prefix: "smtpd-relay-reuse-" });
     const port = freePort();
@@ -27,6 +30,7 @@ Deno.test({
 listen on 127.0.0.1 port ${port}
 action "out" relay host smtp://127.0.0.1:${postfix.ports.smtp}
 match from any for domain "many.test" action "out"
+match from any for domain "group.test" action "out"
 `,
     );
     const daemon = await startDaemon({
@@ -66,6 +70,22 @@ match from any for domain "many.test" action "out"
         connections <= MESSAGES / 5,
         `${connections} connections for ${MESSAGES} messages`,
       );
+
+      // One message, five recipients of one domain: one transaction with five RCPTs.
+      const group = ["a", "b", "c", "d", "e"].map((u) => `${u}@group.test`);
+      await sendMessage(port, {
+        from: "carol@sender.test",
+        to: group,
+        body: "Subject: five\n\nx\n",
+      });
+      await waitFor("the five copies at Postfix", async () => {
+        const found = await readMaildir(`${postfix.dir}/mail/group.test`);
+        return found.length >= 5 || undefined;
+      }, 60_000);
+      const queued = (await postfix.log()).split("\n").filter((l) =>
+        l.includes("from=<carol@sender.test>") && l.includes("nrcpt=")
+      );
+      assertEquals(queued.map((l) => /nrcpt=(\d+)/.exec(l)?.[1]), ["5"]);
     } finally {
       await daemon.stop();
       await postfix.stop();
