@@ -106,7 +106,7 @@ match from any for domain "example.test" action "local"
 
 function spawn(conf: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "-d", "-f", conf],
+    args: ["run", "-A", CLI, "-d", "-u", "root", "-f", conf],
     stdout: "null",
     stderr: "null",
   }).spawn();

@@ -49,7 +49,18 @@ await Deno.writeTextFile(
 );
 
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", `${root}cli.ts`, "-d", "-T", "stall", "-f", `${dir}/smtpd.conf`],
+  args: [
+    "run",
+    "-A",
+    `${root}cli.ts`,
+    "-d",
+    "-u",
+    "root",
+    "-T",
+    "stall",
+    "-f",
+    `${dir}/smtpd.conf`,
+  ],
   stdout: "null",
   stderr: "piped",
 }).spawn();

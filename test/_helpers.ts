@@ -189,12 +189,14 @@ export const OWN_IDS = `${Deno.uid()}:${Deno.gid()}`;
 const CLI_PATH = new URL("../cli.ts", import.meta.url).pathname;
 
 /**
- * Starts the daemon as a child process (`cli.ts -d -f CONF`), as an operator would; its
- * log is shown when SMTPD_TEST_LOG is set, for debugging a test.
+ * Starts the daemon as a child process (`cli.ts -d -u root -f CONF`), as an operator would;
+ * its log is shown when SMTPD_TEST_LOG is set, for debugging a test. `-u root` keeps it one
+ * process even as root, so that it reaches the test's private directories (the separated
+ * daemon is tested in test/e2e/privsep_test.ts).
  */
 export function spawnDaemon(conf: string, env: Record<string, string> = {}): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI_PATH, "-d", "-f", conf],
+    args: ["run", "-A", CLI_PATH, "-d", "-u", "root", "-f", conf],
     env,
     stdout: "null",
     stderr: Deno.env.get("SMTPD_TEST_LOG") ? "inherit" : "null",
@@ -213,7 +215,7 @@ export interface LoggedDaemon {
 /** Starts the daemon as {@link spawnDaemon} does, collecting its log for the test to read. */
 export function spawnLoggedDaemon(conf: string, env: Record<string, string> = {}): LoggedDaemon {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI_PATH, "-d", "-f", conf],
+    args: ["run", "-A", CLI_PATH, "-d", "-u", "root", "-f", conf],
     env,
     stdout: "null",
     stderr: "piped",

@@ -16,6 +16,7 @@ import {
 } from "../config/mod.ts";
 import { checkListenAddresses, DETACHED_CHILD_FLAG, runService } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
+import { DEFAULT_FRONT_USER, startPrivsepParent, startSmtpFront } from "../privsep/mod.ts";
 import { BACKENDS } from "../tables/mod.ts";
 
 interface SmtpdFlags {
@@ -26,10 +27,18 @@ interface SmtpdFlags {
   define: string[];
   trace: string[];
   detachedChild?: boolean;
+  /** The SMTP front's user when started as root ("root": one process, no separation). */
+  user: string;
 }
 
+/** Which process of the daemon this is: the whole daemon, or the privileged parent's front. */
+export type SmtpdRole = "daemon" | "front";
+
 /** Runs `smtpd` with the given arguments; resolves with the exit code. */
-export async function runSmtpd(args: readonly string[]): Promise<number> {
+export async function runSmtpd(
+  args: readonly string[],
+  role: SmtpdRole = "daemon",
+): Promise<number> {
   const program = new Command("smtpd")
     .description("SMTP daemon: receives mail and delivers or relays it per smtpd.conf")
     .option("-d", "stay in the foreground and log to stderr", false)
@@ -41,6 +50,11 @@ export async function runSmtpd(args: readonly string[]): Promise<number> {
     .option("-v", "verbose logging (with -n: print the configuration back)", increase, 0)
     .option("-D <name=value>", "define a macro, overriding the file's", collect, [])
     .option("-T <trace>", "trace: `stall` logs the longest event-loop stall", collect, [])
+    .option(
+      "-u <user>",
+      `as root, run the SMTP front as this user (default ${DEFAULT_FRONT_USER}; root: one process)`,
+      DEFAULT_FRONT_USER,
+    )
     .addOption(
       new Option(DETACHED_CHILD_FLAG, "the background copy of a detaching start").hideHelp(),
     )
@@ -55,9 +69,10 @@ export async function runSmtpd(args: readonly string[]): Promise<number> {
     define: raw["D"] as string[],
     trace: raw["T"] as string[],
     detachedChild: raw["detachedChild"] === true,
+    user: raw["u"] as string,
     ...(raw["f"] ? { file: raw["f"] as string } : {}),
   };
-  return await runWithFlags(flags);
+  return await runWithFlags(flags, role);
 }
 
 function increase(_value: string, previous: number): number {
@@ -68,7 +83,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function runWithFlags(flags: SmtpdFlags): Promise<number> {
+async function runWithFlags(flags: SmtpdFlags, role: SmtpdRole): Promise<number> {
   const path = configPath(flags.file);
   const defines: Record<string, string> = {};
   for (const d of flags.define) {
@@ -104,12 +119,43 @@ async function runWithFlags(flags: SmtpdFlags): Promise<number> {
     return EX.OK;
   }
 
-  return await runService(loaded.config, {
+  const config = loaded.config;
+  const sources = [...loaded.sources.keys()];
+  // Started as root: a privileged parent and an unprivileged SMTP front (src/privsep).
+  const separated = role === "daemon" && runsAsRoot() && flags.user !== "root";
+  return await runService(config, {
     foreground: flags.debug === true,
     detachedChild: flags.detachedChild === true,
     verbose: (flags.verbose ?? 0) > 0,
     traceStalls: flags.trace.includes("stall"),
+    ...(role === "front" ? { start: (log) => startSmtpFront({ config, log }) } : {}),
+    ...(separated
+      ? {
+        start: (log) =>
+          startPrivsepParent({
+            config,
+            sources,
+            args: [
+              ...flags.define.flatMap((d) => ["-D", d]),
+              ...Array.from({ length: flags.verbose ?? 0 }, () => "-v"),
+            ],
+            user: flags.user,
+            log,
+          }),
+      }
+      : {}),
+    ...(role === "daemon" && runsAsRoot() && !separated
+      ? { startNote: "smtpd: -u root: one process, as root, without privilege separation" }
+      : {}),
   });
+}
+
+function runsAsRoot(): boolean {
+  try {
+    return Deno.uid() === 0;
+  } catch {
+    return false;
+  }
 }
 
 function printDiagnostics(

@@ -3,7 +3,7 @@
 
 import type { Config } from "../config/mod.ts";
 import { unmapIpv4 } from "../mail/mod.ts";
-import { type Queue, type Scheduler, startScheduler } from "../queue/mod.ts";
+import { type Queue, type Scheduler, secureQueueDirectory, startScheduler } from "../queue/mod.ts";
 import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
 import { localAddresses } from "./server_name.ts";
 import { listenerTls } from "./certificates.ts";
@@ -12,7 +12,7 @@ import { listenerBindings } from "./listen_addresses.ts";
 import { finishesBy, type StopOptions } from "./stopping.ts";
 import { describeMissing, missingPermissions } from "./permissions.ts";
 import { createRdnsResolver } from "./rdns.ts";
-import { openRuntime, type RuntimeSettings } from "./runtime.ts";
+import { openRuntime, queueDirectory, type RuntimeSettings } from "./runtime.ts";
 
 /** Options of {@link startDaemon}: the configuration, and the settings every runtime takes. */
 export interface DaemonOptions extends RuntimeSettings {
@@ -42,6 +42,8 @@ export interface Daemon {
 /** Starts a daemon for a loaded configuration. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, log } = options;
+  // The queue is the daemon's own: 0700, its files 0600, before anything opens it.
+  await secureQueueDirectory(queueDirectory(config, options.queueDir), { log });
   // The daemon delivers what it receives: new envelopes are leased to it at once. A
   // queue statement waiting for another process's lock blocks every session, so it
   // waits briefly, and the write is tried again without blocking.
@@ -52,12 +54,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ...(options.queueDir === undefined ? {} : { queueDir: options.queueDir }),
     ...(options.dns ? { dns: options.dns } : {}),
     ...(options.mxPort ? { mxPort: options.mxPort } : {}),
+    ...(options.privileged ? { privileged: options.privileged } : {}),
   });
   const { baseDir, serverName, queue, queueDir, tables } = runtime;
+  // A front with a privileged parent starts no process: the parent checks its own.
   const missing = await missingPermissions(config, {
     queueDir,
-    asUsers: Deno.uid() === 0,
+    asUsers: !options.privileged && Deno.uid() === 0,
     tables: tables.tables,
+    ...(options.privileged ? { commandsElsewhere: true } : {}),
   });
   if (missing.length > 0) {
     await runtime.close();
@@ -83,7 +88,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   try {
     for (const [listener, address] of await listenerBindings(config.listeners, log)) {
       const tls = await listenerTls(config, listener, baseDir);
-      const auth = listenerAuth(listener, tables);
+      const auth = listenerAuth(listener, tables, options.privileged?.authenticate);
       servers.push(
         await startSmtpServer({
           ...(listener.address === "socket" ? { socketPath: `${queueDir}/smtpd.sock` } : {}),

@@ -1,20 +1,24 @@
 // SMTP AUTH for a listener: where its credentials come from (`auth <table>` or the
 // system's accounts) and which senders an authenticated user may use (`senders <t>`).
 
-import { systemAuthenticator, tableAuthenticator } from "../auth/mod.ts";
+import { type Authenticator, systemAuthenticator, tableAuthenticator } from "../auth/mod.ts";
 import type { Listener } from "../config/mod.ts";
 import { splitAddress, untaggedLocal } from "../mail/mod.ts";
 import type { SmtpListenerOptions } from "../smtp/mod.ts";
 import type { TableSet } from "../tables/mod.ts";
 
-/** The `auth` option of a listener, or undefined when it offers no AUTH. */
+/**
+ * The `auth` option of a listener, or undefined when it offers no AUTH. System accounts
+ * are checked by `system` (a privileged parent), else by reading /etc/shadow here.
+ */
 export function listenerAuth(
   listener: Listener,
   tables: TableSet,
+  system?: Authenticator,
 ): SmtpListenerOptions["auth"] | undefined {
   if (!listener.auth) return undefined;
   const credentials = listener.auth.table ? tables.get(listener.auth.table.name) : undefined;
-  const check = credentials ? tableAuthenticator(credentials) : systemAuthenticator();
+  const check = credentials ? tableAuthenticator(credentials) : system ?? systemAuthenticator();
   const senders = listener.senders ? tables.get(listener.senders.table.name) : undefined;
   return {
     required: listener.auth.required,

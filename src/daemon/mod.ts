@@ -7,13 +7,14 @@
  */
 export { startDaemon } from "./daemon.ts";
 export type { Daemon, DaemonOptions } from "./daemon.ts";
-export { openRuntime, queueDirectory } from "./runtime.ts";
-export type { Runtime, RuntimeOptions, RuntimeSettings } from "./runtime.ts";
+export { configDir, openRuntime, queueDirectory } from "./runtime.ts";
+export type { PrivilegedParent, Runtime, RuntimeOptions, RuntimeSettings } from "./runtime.ts";
 export type { RdnsOptions } from "./rdns.ts";
 export type { StopOptions } from "./stopping.ts";
 export { LOCAL_SESSION, openConfiguredQueue } from "./queue_setup.ts";
 export { checkListenAddresses, resolveListenAddresses } from "./listen_addresses.ts";
 export type { InterfaceList, ListenAddresses } from "./listen_addresses.ts";
 export { runService } from "./service.ts";
-export type { ServiceOptions } from "./service.ts";
+export { describeMissing, missingPermissions } from "./permissions.ts";
+export type { ServedDaemon, ServiceOptions } from "./service.ts";
 export { DETACHED_CHILD_FLAG } from "./detach.ts";

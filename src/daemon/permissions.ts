@@ -12,6 +12,8 @@ export interface PermissionContext {
   /** The daemon is root: mailboxes of other users are written by per-user children. */
   readonly asUsers: boolean;
   readonly tables: ReadonlyMap<string, Table>;
+  /** Commands run elsewhere (a privileged parent runs them for an unprivileged front). */
+  readonly commandsElsewhere?: boolean;
 }
 
 /** One permission the configuration needs and the daemon lacks. */
@@ -37,7 +39,7 @@ export async function missingPermissions(
   );
   const commands = config.actions.filter((a) => a.method.kind === "mda").map((a) => a.name);
   const aliasCommands = config.actions.filter((a) => aliasesRunCommands(a, context.tables));
-  if (commands.length > 0 || aliasCommands.length > 0) {
+  if (!context.commandsElsewhere && (commands.length > 0 || aliasCommands.length > 0)) {
     const names = [...commands, ...aliasCommands.map((a) => a.name)];
     await need(
       { name: "run", command: MDA_PROGRAM },

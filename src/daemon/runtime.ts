@@ -3,7 +3,13 @@
 // commands that work without one (sendmail, queue flush), so the two cannot drift apart.
 
 import { type Config, DEFAULTS } from "../config/mod.ts";
-import { createDeliveryRouter, createMailboxWriter } from "../delivery/mod.ts";
+import type { Authenticator } from "../auth/mod.ts";
+import {
+  createDeliveryRouter,
+  createMailboxWriter,
+  type DeliveryAgents,
+  type MailboxWriter,
+} from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import type { DeliverFunction, Queue } from "../queue/mod.ts";
@@ -15,6 +21,17 @@ import type { RdnsOptions } from "./rdns.ts";
 import { findServerName } from "./server_name.ts";
 import { checkTableUses } from "./table_uses.ts";
 
+/**
+ * What a privileged parent does for an unprivileged process (src/privsep): mailbox
+ * writes, commands and users' files as their users, and system-account passwords.
+ */
+export interface PrivilegedParent {
+  readonly writer: MailboxWriter;
+  readonly agents: DeliveryAgents;
+  /** Checks system accounts (`auth` without a table). */
+  readonly authenticate: Authenticator;
+}
+
 /** Where a runtime finds its queue and the network: the same for the daemon and the commands. */
 export interface RuntimeSettings {
   /** Where log lines go. */
@@ -25,6 +42,8 @@ export interface RuntimeSettings {
   readonly dns?: RdnsOptions;
   /** The port relayed mail reaches MX hosts on (25; tests use another). */
   readonly mxPort?: number;
+  /** This process is an unprivileged front: what needs root is asked of its parent. */
+  readonly privileged?: PrivilegedParent;
 }
 
 /** Options of {@link openRuntime}. */
@@ -97,8 +116,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     tables.close();
     throw error;
   }
-  const asUsers = runsAsRoot();
-  const writer = createMailboxWriter({ log, asUsers });
+  // With a privileged parent, deliveries run as their users through it.
+  const privileged = options.privileged;
+  const asUsers = privileged !== undefined || runsAsRoot();
+  const writer = privileged?.writer ?? createMailboxWriter({ log, asUsers });
   // Outbound sessions shared between envelopes, closed with the runtime.
   const relayPool = new ConnectionPool();
   const deliver = createDeliveryRouter({
@@ -110,6 +131,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     route: (address, sender) => routeExpanded(ruleset, address, sender),
     writer,
     asUsers,
+    ...(privileged ? { agents: privileged.agents } : {}),
     relay: {
       hostname: serverName,
       pool: relayPool,

@@ -10,7 +10,18 @@ import { detachDaemon, detachRefusal } from "./detach.ts";
 import { checkPidFile, pidFilePath, writePidFile } from "./pidfile.ts";
 import { queueDirectory } from "./runtime.ts";
 import { describeStalls, startStallMonitor } from "./stall_monitor.ts";
-import { stopGraceMs } from "./stopping.ts";
+import { stopGraceMs, type StopOptions } from "./stopping.ts";
+
+/**
+ * What the service runs: a daemon in this process (startDaemon), or — as root — the
+ * privileged parent of an unprivileged front, or that front (src/privsep).
+ */
+export interface ServedDaemon {
+  reloadTables(): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
+  /** Resolves, with the reason, if the daemon ends by itself (a front whose parent died). */
+  readonly ended?: Promise<string>;
+}
 
 /** How the service runs: the mode comes from smtpd's flags. */
 export interface ServiceOptions {
@@ -21,6 +32,10 @@ export interface ServiceOptions {
   readonly verbose: boolean;
   /** `-T stall`: report event-loop stalls at exit. */
   readonly traceStalls: boolean;
+  /** Starts what runs (default: the whole daemon in this process). */
+  readonly start?: (log: Logger) => Promise<ServedDaemon>;
+  /** A line logged as a warning before the start. */
+  readonly startNote?: string;
 }
 
 /** Runs the daemon for a checked configuration until it is told to stop; the exit code. */
@@ -100,9 +115,11 @@ async function serve(
   options: ServiceOptions & { log: Logger; graceMs: number; onReady?: () => () => void },
 ): Promise<number> {
   const { log } = options;
-  let daemon;
+  const start = options.start ?? ((log: Logger) => startDaemon({ config, log }));
+  if (options.startNote) log.warn(options.startNote);
+  let daemon: ServedDaemon;
   try {
-    daemon = await startDaemon({ config, log });
+    daemon = await start(log);
   } catch (error) {
     log.warn(`smtpd: ${errorMessage(error)}`);
     return EX.FAILURE;
@@ -122,8 +139,15 @@ async function serve(
     );
   Deno.addSignalListener("SIGHUP", reload);
   const stalls = options.traceStalls ? startStallMonitor() : undefined;
-  const signal = await waitForStopSignal();
+  const ended = daemon.ended?.then((reason) => ({ reason }));
+  const signal = await (ended ? Promise.race([waitForStopSignal(), ended]) : waitForStopSignal());
   Deno.removeSignalListener("SIGHUP", reload);
+  if (typeof signal === "object") {
+    log.warn(`smtpd: ${signal.reason}`);
+    await daemon.stop({ graceMs: 0 });
+    removePidFile?.();
+    return EX.FAILURE;
+  }
   log.info(`smtpd: ${signal}: stopping, ${options.graceMs / 1000} s for work in flight`);
   if (stalls) {
     stalls.stop();

@@ -11,3 +11,6 @@ export { createMailboxWriter } from "./mailbox_writer.ts";
 export type { MailboxWriter, MailboxWriterOptions } from "./mailbox_writer.ts";
 export { runMailboxWriterChild } from "./mailbox_writer_child.ts";
 export { MDA_PROGRAM } from "./mda.ts";
+export { createLocalAgents } from "./agents.ts";
+export type { DeliveryAgents, MdaActionRequest, PipeRequest } from "./agents.ts";
+export type { MailboxRequest } from "./mailbox_request.ts";

@@ -10,11 +10,9 @@ import type { DeliverFunction, DeliveryOutcome, QueuedEnvelope } from "../queue/
 import type { Table } from "../tables/mod.ts";
 import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.ts";
 import { expandFormat, needsDirectory } from "./format.ts";
-import { spoolWriter } from "./mail_spool.ts";
 import { deliverByLmtp } from "./lmtp.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
-import { runMda, shellSafe } from "./mda.ts";
-import { readForwardFile } from "./forward.ts";
+import { createLocalAgents, type DeliveryAgents } from "./agents.ts";
 import { type RelayContext, relayEnvelope } from "../relay/mod.ts";
 
 export type { DeliveryUser } from "./expand.ts";
@@ -38,8 +36,10 @@ export interface DeliveryRouterOptions {
   readonly writer: MailboxWriter;
   /** The mbox spool (default /var/mail, or $SMTPD_MAIL_SPOOL). */
   readonly mailSpool?: string;
-  /** Deliveries run as their users (the daemon is root). */
+  /** Deliveries run as their users (the daemon is root, or has a privileged parent). */
   readonly asUsers?: boolean;
+  /** Who runs commands and reads users' files (default: this process). */
+  readonly agents?: DeliveryAgents;
   /** This host's name and DNS settings, for relaying. */
   readonly relay?: RelayContext;
 }
@@ -58,6 +58,9 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
     config: options.config,
     baseDir: options.baseDir,
   };
+  const agents = options.agents ??
+    createLocalAgents({ config: options.config, log: options.log, asUsers: !!options.asUsers });
+  const settings = { ...options, spool, agents };
   return async (envelope, content, context) => {
     const action = actions.get(envelope.action);
     if (!action) return permfail(`no action named "${envelope.action}" in the configuration`);
@@ -76,7 +79,14 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
         const runAs = await identityFor(target, envelope.user, users, options);
         if (!runAs) return permfail(`unknown user "${envelope.user}" for ${target}`);
         return target.startsWith("|")
-          ? await runCommandTarget(target.slice(1), envelope, content, runAs, options)
+          ? await agents.runPipe({
+            action: action.name,
+            command: target.slice(1),
+            user: runAs,
+            sender: envelope.sender,
+            rcpt: envelope.rcpt,
+            dest: envelope.dest ?? envelope.rcpt,
+          }, content)
           : await appendToFile(target, envelope, content, runAs, options);
       }
       let user: DeliveryUser | undefined;
@@ -87,7 +97,7 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
       } else {
         const expansion = await expandEnvelope(
           envelope,
-          expandContext(action, tables, users, envelope.sender, options),
+          expandContext(action, tables, users, envelope.sender, settings),
         );
         if (expansion.kind === "error") {
           return expansion.permanent ? permfail(expansion.reason) : tempfail(expansion.reason);
@@ -96,10 +106,15 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
         user = expansion.user;
         extension = expansion.extension;
       }
-      return await deliverToUser(action, envelope, content, user, extension, context.recovered, {
-        ...options,
-        spool,
-      });
+      return await deliverToUser(
+        action,
+        envelope,
+        content,
+        user,
+        extension,
+        context.recovered,
+        settings,
+      );
     } catch (error) {
       // File system errors (no space, permissions) are worth retrying.
       return tempfail(errorMessage(error));
@@ -130,15 +145,15 @@ function expandContext(
   tables: ReadonlyMap<string, Table>,
   users: UserSource,
   sender: string,
-  options: DeliveryRouterOptions,
+  options: DeliveryRouterOptions & { agents: DeliveryAgents },
 ): ExpandContext {
   return {
     action,
     tables,
     subAddrDelim: options.config.smtp.subAddrDelim,
     lookupUser: users,
-    readForward: (user) => readForwardFile(user, options.log),
-    readInclude: (path) => Deno.readTextFile(path),
+    readForward: (user) => options.agents.readForward(user),
+    readInclude: (path) => options.agents.readInclude(path),
     route: (address) => options.route?.(address, sender),
     // Commands and files of the aliases table run unprivileged (OpenSMTPD: _smtpd).
     aliasUser: action.user ?? (options.asUsers ? "nobody" : ""),
@@ -175,7 +190,7 @@ async function deliverToUser(
   user: DeliveryUser,
   extension: string | undefined,
   recovered: boolean,
-  options: DeliveryRouterOptions & { spool: string },
+  options: DeliveryRouterOptions & { spool: string; agents: DeliveryAgents },
 ): Promise<DeliveryOutcome> {
   // `user NAME`: every delivery of the action runs as that one account.
   const identity = action.user ? await options.lookupUser(action.user) : user;
@@ -210,9 +225,7 @@ async function deliverToUser(
     case "mbox": {
       const path = `${options.spool}/${user.name}`;
       // As root the mailbox's user writes it, with what the spool's modes require.
-      const writer = options.asUsers && identity.uid !== (safe(() => Deno.uid()) ?? -1)
-        ? await spoolWriter(identity, options.spool, path)
-        : identity;
+      const writer = await options.agents.spoolIdentity(identity, options.spool, path);
       await options.writer.write(writer, {
         kind: "mbox",
         path,
@@ -221,26 +234,16 @@ async function deliverToUser(
       }, content);
       return DELIVERED;
     }
-    case "mda": {
-      let command = expandFormat(method.command, vars, { escape: shellSafe });
-      const wrapper = action.wrapper ? options.config.mdaWrappers.get(action.wrapper) : undefined;
-      if (wrapper !== undefined) {
-        // The wrapper takes format specifiers too; %{mda} is the command it wraps.
-        command = wrapper.split("%{mda}")
-          .map((part) => expandFormat(part, vars, { escape: shellSafe }))
-          .join(command);
-      }
-      return await runMda({
-        command,
-        content,
+    case "mda":
+      return await options.agents.runActionMda({
+        action: action.name,
+        vars,
+        user: identity,
         sender: envelope.sender,
         rcpt: envelope.rcpt,
         dest,
-        user: identity,
         ...(extension === undefined ? {} : { extension }),
-        ...(options.asUsers ? { asUser: true } : {}),
-      });
-    }
+      }, content);
     case "lmtp": {
       const [result] = await deliverByLmtp({ target: method.destination }, {
         sender: envelope.sender,
@@ -282,26 +285,6 @@ function isSpam(content: Uint8Array): boolean {
   const text = new TextDecoder().decode(content.subarray(0, 65536));
   const end = text.search(/\r?\n\r?\n/);
   return SPAM_REGEXP.test(end === -1 ? text : text.slice(0, end));
-}
-
-async function runCommandTarget(
-  command: string,
-  envelope: QueuedEnvelope,
-  content: Uint8Array,
-  user: DeliveryUser,
-  options: DeliveryRouterOptions,
-): Promise<DeliveryOutcome> {
-  // The command comes from the aliases table or the user's own ~/.forward, never from
-  // the envelope: it is run as written.
-  return await runMda({
-    command,
-    content,
-    sender: envelope.sender,
-    rcpt: envelope.rcpt,
-    dest: envelope.dest ?? envelope.rcpt,
-    user,
-    ...(options.asUsers && user.uid !== (safe(() => Deno.uid()) ?? -1) ? { asUser: true } : {}),
-  });
 }
 
 async function appendToFile(

@@ -21,3 +21,4 @@ export type { Clock } from "./clock.ts";
 export { parseQueueKey } from "./content_codec.ts";
 export { flushQueue } from "./flush.ts";
 export type { FlushOptions, FlushSummary } from "./flush.ts";
+export { secureQueueDirectory } from "./queue_modes.ts";

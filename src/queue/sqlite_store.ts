@@ -77,7 +77,7 @@ export interface CommitOptions {
 
 /** Opens (creating if needed) the queue in a directory, checking the encryption key. */
 export async function openQueue(dir: string, options: QueueOptions = {}): Promise<Queue> {
-  Deno.mkdirSync(dir, { recursive: true });
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const codec = await createContentCodec({
     ...(options.compression ? { compression: true } : {}),
     ...(options.key ? { key: options.key } : {}),

@@ -21,5 +21,6 @@ export { parseAliases, splitValues } from "./aliases_text.ts";
 export type { AliasesError, ParsedAliases } from "./aliases_text.ts";
 export { TableReloadError } from "./reloadable.ts";
 export { TableSet } from "./table_set.ts";
+export { parseSqliteConfig } from "./sqlite_config.ts";
 export { compileRegexTable } from "./regex_table.ts";
 export { TableLoadError } from "./table_error.ts";

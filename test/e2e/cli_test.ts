@@ -138,11 +138,11 @@ Deno.test("smtpd refuses to start with another queue encryption key, and says wh
   }).output();
   assertEquals(first.code, 0);
   await Deno.writeTextFile(`${dir}/b.conf`, conf("bb".repeat(32)));
-  const result = await smtpd("-d", "-f", `${dir}/b.conf`);
+  const result = await smtpd("-d", "-u", "root", "-f", `${dir}/b.conf`);
   assertEquals(result.code, 1);
   assertStringIncludes(result.stderr, "The queue encryption key is not the one");
   await Deno.writeTextFile(`${dir}/c.conf`, conf("too-short"));
-  const short = await smtpd("-d", "-f", `${dir}/c.conf`);
+  const short = await smtpd("-d", "-u", "root", "-f", `${dir}/c.conf`);
   assertEquals(short.code, 1);
   assertStringIncludes(short.stderr, "must be 32 bytes");
   await Deno.remove(dir, { recursive: true });

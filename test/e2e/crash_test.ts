@@ -11,7 +11,7 @@ const SESSIONS = 6;
 
 function spawnDaemon(conf: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "-d", "-f", conf],
+    args: ["run", "-A", CLI, "-d", "-u", "root", "-f", conf],
     stdout: "null",
     stderr: "piped",
   }).spawn();

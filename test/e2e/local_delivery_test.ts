@@ -110,7 +110,7 @@ match from any for domain "nobody.test" action "as-nobody"
 `,
   );
   const daemon = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "-d", "-f", `${dir}/smtpd.conf`],
+    args: ["run", "-A", CLI, "-d", "-u", "root", "-f", `${dir}/smtpd.conf`],
     env: { SMTPD_MAIL_SPOOL: `${dir}/spool` },
     stdout: "null",
     // SMTPD_TEST_LOG=1 shows the daemon's log while debugging a test.

@@ -32,7 +32,7 @@ match from any for rcpt-to <recipients> action "a"
 `,
   );
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "-d", "-f", `${dir}/smtpd.conf`],
+    args: ["run", "-A", CLI, "-d", "-u", "root", "-f", `${dir}/smtpd.conf`],
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -53,7 +53,7 @@ match from any for domain "mda.test" action "mda"
 `,
     );
     daemon = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "-d", "-f", `${dir}/smtpd.conf`],
+      args: ["run", "-A", CLI, "-d", "-u", "root", "-f", `${dir}/smtpd.conf`],
       env: { SMTPD_MAIL_SPOOL: `${dir}/spool` },
       stdout: "null",
       stderr: "null",

@@ -38,7 +38,7 @@ async function startDetached(
   denoFlags: string[] = ["-A", "--unstable-net"],
 ) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...denoFlags, CLI, "-f", conf],
+    args: ["run", ...denoFlags, CLI, "-u", "root", "-f", conf],
     env,
     stdout: "piped",
     stderr: "piped",
@@ -323,7 +323,7 @@ Deno.test("the background copy keeps narrow permissions: the flags of deno run c
       .output();
     assertStringIncludes(
       decode(args.stdout),
-      `run ${flags.join(" ")} ${CLI} -f ${fx.conf} --detached-child`,
+      `run ${flags.join(" ")} ${CLI} -u root -f ${fx.conf} --detached-child`,
     );
     await waitListening(fx.port);
     Deno.kill(pid, "SIGTERM");

@@ -34,7 +34,7 @@ match from any for domain "example.test" action "local"
 `,
   );
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "-d", "-f", conf],
+    args: ["run", "-A", CLI, "-d", "-u", "root", "-f", conf],
     stdout: "null",
     stderr: "piped",
   }).spawn();

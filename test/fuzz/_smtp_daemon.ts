@@ -106,7 +106,7 @@ interface Running {
 // Starts the daemon and waits for its listeners; the end of its log is kept.
 async function spawn(conf: string, port: number, tlsPort: number | undefined): Promise<Running> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "-d", "-f", conf],
+    args: ["run", "-A", CLI, "-d", "-u", "root", "-f", conf],
     stdout: "null",
     stderr: "piped",
   }).spawn();

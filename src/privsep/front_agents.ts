@@ -1,0 +1,72 @@
+// What the unprivileged front uses in place of the steps it has no rights for: mailbox
+// writes, mda and |command runs, ~/.forward and :include: reads, and system-account AUTH,
+// each one request to the privileged parent over the channel.
+
+import type { Authenticator } from "../auth/mod.ts";
+import type { DeliveryAgents, MailboxWriter } from "../delivery/mod.ts";
+import { type DeliveryResult, permfail, tempfail } from "../mail/mod.ts";
+import type { PrivilegedParent } from "../daemon/mod.ts";
+import type { PrivsepClient } from "./client.ts";
+import type { PrivsepAnswer } from "./protocol.ts";
+
+/** The privileged steps of a front, all answered by its parent. */
+export function parentServices(client: PrivsepClient): PrivilegedParent {
+  return {
+    writer: parentMailboxWriter(client),
+    agents: parentAgents(client),
+    authenticate: parentAuthenticator(client),
+  };
+}
+
+function parentMailboxWriter(client: PrivsepClient): MailboxWriter {
+  return {
+    async write(user, request, content) {
+      const answer = await client.ask({ kind: "mailbox", user, request }, content);
+      if (answer.kind !== "written") throw new Error(refusal(answer));
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+function parentAgents(client: PrivsepClient): DeliveryAgents {
+  const delivery = (answer: PrivsepAnswer): DeliveryResult => {
+    if (answer.kind === "delivery") return answer.result;
+    // A request the parent refuses would be refused again: a permanent failure. A parent
+    // that could not answer (the channel broke) is worth another try.
+    return answer.kind === "refused" && answer.permanent
+      ? permfail(answer.reason)
+      : tempfail(refusal(answer));
+  };
+  return {
+    runActionMda: async (request, content) =>
+      delivery(await client.ask({ kind: "mda", request }, content)),
+    runPipe: async (request, content) =>
+      delivery(await client.ask({ kind: "pipe", request }, content)),
+    async readForward(user) {
+      const answer = await client.ask({ kind: "forward", user });
+      if (answer.kind !== "forward") throw new Error(refusal(answer));
+      return answer.entries === null ? undefined : [...answer.entries];
+    },
+    async readInclude(path) {
+      const answer = await client.ask({ kind: "include", path });
+      if (answer.kind !== "include") throw new Error(refusal(answer));
+      return answer.text;
+    },
+    // The parent looks at the spool's modes when it writes the mailbox.
+    spoolIdentity: (user) => Promise.resolve(user),
+  };
+}
+
+function parentAuthenticator(client: PrivsepClient): Authenticator {
+  return async (user, password) => {
+    const answer = await client.ask({ kind: "auth", user, password });
+    if (answer.kind !== "auth") return { ok: false, reason: refusal(answer) };
+    return answer.ok ? { ok: true } : { ok: false, reason: answer.reason ?? "refused" };
+  };
+}
+
+function refusal(answer: PrivsepAnswer): string {
+  return answer.kind === "refused"
+    ? `the privileged parent refused: ${answer.reason}`
+    : `the privileged parent answered "${answer.kind}"`;
+}

@@ -1,0 +1,112 @@
+// The Deno permissions of the SMTP front, from one function: the parent starts the front
+// with them, and the tests run code under exactly the same flags. Network, reading what
+// the configuration names, writing the queue; no --allow-run, no --allow-ffi.
+
+import { resolve } from "node:path";
+import { type Config, CONFIG_PATH_VARIABLE } from "../config/mod.ts";
+import { configDir, queueDirectory } from "../daemon/mod.ts";
+import { BACKENDS, parseSqliteConfig, resolvePath } from "../tables/mod.ts";
+
+/** What the front may read and write. */
+export interface FrontAccess {
+  /** Files (and the queue directory) it reads. */
+  readonly read: readonly string[];
+  /** The queue directory: the only place it writes. */
+  readonly write: readonly string[];
+}
+
+/**
+ * The environment variables the front reads (SMTPD_QUEUE_DIR, SMTPD_MAIL_SPOOL,
+ * SMTPD_QUEUE_KEY and SMTPD_STOP_GRACE are the daemon's own, SSL_CERT_FILE the relay
+ * client's roots).
+ */
+export const FRONT_ENV: readonly string[] = [
+  CONFIG_PATH_VARIABLE,
+  "SMTPD_QUEUE_DIR",
+  "SMTPD_QUEUE_KEY",
+  "SMTPD_MAIL_SPOOL",
+  "SSL_CERT_FILE",
+  "SMTPD_STOP_GRACE",
+];
+
+/** What the front asks of the system: its host name, its addresses, its own ids. */
+export const FRONT_SYS: readonly string[] = ["hostname", "networkInterfaces", "uid", "gid"];
+
+/** Files every front reads: the accounts (user lookups). */
+const SYSTEM_READS = ["/etc/passwd"];
+
+/**
+ * What the front of a configuration reads and writes: the configuration and the files it
+ * includes, every table file (a table-sqlite configuration and its database), the
+ * certificates and keys, the accounts file, and the queue.
+ */
+export function frontAccess(
+  config: Config,
+  options: {
+    readonly sources: Iterable<string>;
+    readonly queueDir: string;
+    readonly baseDir: string;
+  },
+): FrontAccess {
+  const { baseDir, queueDir } = options;
+  const read = new Set<string>(SYSTEM_READS);
+  for (const source of options.sources) read.add(resolve(source));
+  read.add(resolve(config.file));
+  for (const table of config.tables) {
+    const source = table.source;
+    if (source.kind !== "backend" || !Object.hasOwn(BACKENDS, source.backend)) continue;
+    const path = resolvePath(baseDir, source.config);
+    read.add(path);
+    if (source.backend === "sqlite") {
+      try {
+        const dbpath = parseSqliteConfig(Deno.readTextFileSync(path), path).dbpath;
+        for (const suffix of ["", "-wal", "-shm", "-journal"]) read.add(`${dbpath}${suffix}`);
+      } catch {
+        // The front reports an unreadable table-sqlite configuration itself, at start.
+      }
+    } else if (source.backend === "db") {
+      for (const suffix of ["-wal", "-shm", "-journal"]) read.add(`${path}${suffix}`);
+    }
+  }
+  for (const pki of config.pkis) {
+    if (pki.cert) read.add(resolvePath(baseDir, pki.cert));
+    if (pki.key) read.add(resolvePath(baseDir, pki.key));
+  }
+  for (const ca of config.cas) read.add(resolvePath(baseDir, ca.cert));
+  const roots = Deno.env.get("SSL_CERT_FILE");
+  if (roots) read.add(resolve(roots));
+  read.add(queueDir);
+  return { read: [...read], write: [queueDir] };
+}
+
+/**
+ * The `deno run` flags of the front for that access. A path with a comma cannot be put in
+ * a Deno permission list: it is refused here rather than silently split.
+ */
+export function frontPermissionFlags(access: FrontAccess): string[] {
+  for (const path of [...access.read, ...access.write]) {
+    if (path.includes(",")) {
+      throw new Error(`The path "${path}" holds a comma, which Deno permission lists cannot`);
+    }
+  }
+  return [
+    "--no-prompt",
+    "--allow-net",
+    `--allow-read=${access.read.join(",")}`,
+    `--allow-write=${access.write.join(",")}`,
+    `--allow-env=${FRONT_ENV.join(",")}`,
+    `--allow-sys=${FRONT_SYS.join(",")}`,
+  ];
+}
+
+/**
+ * The front's flags for a loaded configuration (its files read: the main one and its
+ * includes): what the parent starts the front with, and what the tests run probes under.
+ */
+export function frontPermissionFlagsFor(config: Config, sources: Iterable<string>): string[] {
+  return frontPermissionFlags(frontAccess(config, {
+    sources,
+    queueDir: queueDirectory(config),
+    baseDir: configDir(config),
+  }));
+}

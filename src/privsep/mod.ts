@@ -1,0 +1,11 @@
+/**
+ * Privilege separation: started as root, a small privileged parent and an unprivileged
+ * SMTP front (`smtpd: smtp`, as `_smtpd`, under narrowed Deno permissions) that asks the
+ * parent, over its standard input and output, for what needs root.
+ *
+ * @module
+ */
+export { DEFAULT_FRONT_USER, startPrivsepParent } from "./parent.ts";
+export { startSmtpFront } from "./front.ts";
+export { frontPermissionFlagsFor } from "./front_permissions.ts";
+export { findSetpriv, SMTP_FRONT_ROLE } from "./start_front.ts";

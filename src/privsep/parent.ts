@@ -1,0 +1,208 @@
+// The privileged parent: started as root, it gives the queue to the front's user, starts
+// the SMTP front unprivileged (start_front.ts), answers its requests (parent_service.ts),
+// passes its log on, and relays reloads and stops to it. It reads nothing from the network.
+
+import { resolve } from "node:path";
+import type { Config } from "../config/mod.ts";
+import {
+  configDir,
+  describeMissing,
+  missingPermissions,
+  queueDirectory,
+  type ServedDaemon,
+} from "../daemon/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
+import { secureQueueDirectory } from "../queue/mod.ts";
+import { createUserLookup, TableSet } from "../tables/mod.ts";
+import { readFrames, writeFrame } from "./frames.ts";
+import { FRONT_ENV, frontPermissionFlagsFor } from "./front_permissions.ts";
+import { createParentService, type ParentService } from "./parent_service.ts";
+import { findSetpriv, type FrontAccount, type FrontProcess, startFront } from "./start_front.ts";
+
+/** The user the SMTP front runs as unless told otherwise (OpenSMTPD's). */
+export const DEFAULT_FRONT_USER = "_smtpd";
+
+/** The command that creates the front's user on Linux. */
+export const CREATE_FRONT_USER = "useradd -r -s /usr/sbin/nologin -d /var/empty _smtpd";
+
+/** How long a stopping front may take beyond its own grace period before it is killed. */
+const STOP_MARGIN_MS = 5_000;
+
+/** Options of {@link startPrivsepParent}. */
+export interface PrivsepParentOptions {
+  readonly config: Config;
+  /** Every configuration file read (the main file and its includes). */
+  readonly sources: Iterable<string>;
+  /** The front's smtpd arguments besides -d and -f (-D …, -v). */
+  readonly args: readonly string[];
+  /** The front's user. */
+  readonly user: string;
+  readonly log: Logger;
+}
+
+/** Starts the front and resolves once it listens; rejects, with the reason, if it cannot. */
+export async function startPrivsepParent(options: PrivsepParentOptions): Promise<ServedDaemon> {
+  const { config, log } = options;
+  const account = await frontAccount(options.user);
+  const setpriv = findSetpriv();
+  if (!setpriv) throw new Error("setpriv (util-linux) is needed to start the SMTP front");
+  const queueDir = queueDirectory(config);
+  // The front reads and writes the queue as its user: it is theirs, 0700 and 0600.
+  await secureQueueDirectory(queueDir, { owner: account, log });
+  const tables = await TableSet.open(config, { baseDir: configDir(config) });
+  // The parent starts the front and every per-user child: it needs to run them.
+  const missing = await missingPermissions(config, {
+    queueDir,
+    asUsers: true,
+    tables: tables.tables,
+  });
+  if ((await Deno.permissions.query({ name: "run", command: setpriv })).state !== "granted") {
+    missing.unshift({
+      flag: `--allow-run=${setpriv}`,
+      why: "the SMTP front is started by setpriv",
+    });
+  }
+  if (missing.length > 0) {
+    tables.close();
+    throw new Error(describeMissing(missing));
+  }
+  const service = createParentService({ config, tables: () => tables.tables, log });
+  let front: FrontProcess;
+  try {
+    front = await startFront(setpriv, {
+      account,
+      permissionFlags: frontPermissionFlagsFor(config, options.sources),
+      args: ["-d", "-f", resolve(config.file), ...options.args],
+      env: passedEnvironment(),
+    });
+  } catch (error) {
+    await service.close();
+    tables.close();
+    throw new Error(`cannot start the SMTP front: ${errorMessage(error)}`);
+  }
+  const { child } = front;
+  if (front.compiled) {
+    log.info("privsep: a compiled executable keeps the permissions it was compiled with");
+  }
+  const logging = relayLog(child.stderr, log);
+  let ready!: () => void;
+  const started = new Promise<void>((resolve) => ready = resolve);
+  const serving = serveFront(child, service, log, ready);
+  const exited = child.status.then(async (status) => {
+    await Promise.all([serving, logging]);
+    await service.close();
+    tables.close();
+    await front.cleanup();
+    return status.signal ?? `status ${status.code}`;
+  });
+  const how = await Promise.race([started.then(() => undefined), exited]);
+  if (how !== undefined) throw new Error(`the SMTP front stopped while starting (${how})`);
+  log.info(`privsep: SMTP front running as ${account.name} (pid ${child.pid})`);
+  let stopping = false;
+  return {
+    async reloadTables() {
+      signal(child, "SIGHUP");
+      for (const failure of await tables.reloadAll()) log.warn(`privsep: ${failure.message}`);
+    },
+    async stop(stop) {
+      stopping = true;
+      signal(child, "SIGTERM");
+      // The front drains its sessions and deliveries in its own grace period.
+      const limit = stop?.graceMs === undefined ? undefined : stop.graceMs + STOP_MARGIN_MS;
+      const timer = limit === undefined ? undefined : setTimeout(() => {
+        log.warn("privsep: the SMTP front did not stop in time: killed");
+        signal(child, "SIGKILL");
+      }, limit);
+      await exited;
+      clearTimeout(timer);
+    },
+    ended: exited.then((how) =>
+      stopping ? new Promise<string>(() => {}) : `the SMTP front exited (${how})`
+    ),
+  };
+}
+
+// Answers the front's requests until its output ends; a frame that is not the protocol
+// ends the front.
+async function serveFront(
+  child: Deno.ChildProcess,
+  service: ParentService,
+  log: Logger,
+  ready: () => void,
+): Promise<void> {
+  const writer = child.stdin.getWriter();
+  const running = new Set<Promise<void>>();
+  try {
+    for await (const { header, body } of readFrames(child.stdout)) {
+      const { id, kind } = (header ?? {}) as { id?: unknown; kind?: unknown };
+      if (typeof id !== "number") throw new Error("a request without a number");
+      if (kind === "ready") {
+        ready();
+        await writeFrame(writer, { kind: "noted", id });
+        continue;
+      }
+      const task = service.answer(header, body)
+        .then((answer) => writeFrame(writer, { ...answer, id }))
+        .catch(() => {}) // The front is gone; its status says why.
+        .finally(() => running.delete(task));
+      running.add(task);
+    }
+  } catch (error) {
+    log.warn(`privsep: the SMTP front broke the protocol: ${errorMessage(error)}`);
+    signal(child, "SIGKILL");
+  }
+  await Promise.all([...running]);
+  await writer.close().catch(() => {});
+}
+
+// The front logs to its standard error; its lines go on through the parent's log (stderr
+// in the foreground, syslog when detached), keeping their level.
+async function relayLog(stream: ReadableStream<Uint8Array>, log: Logger): Promise<void> {
+  let pending = "";
+  const emit = (line: string) => {
+    const match = /^\S+ (info|warn|debug): (.*)$/.exec(line);
+    if (!match) return line === "" ? undefined : log.warn(`smtp: ${line}`);
+    const level = match[1] as "info" | "warn" | "debug";
+    log[level](match[2]!);
+  };
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline;
+    while ((newline = pending.indexOf("\n")) !== -1) {
+      emit(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+    }
+  }
+  emit(pending);
+}
+
+async function frontAccount(name: string): Promise<FrontAccount> {
+  const user = await createUserLookup()(name);
+  if (!user) {
+    throw new Error(
+      `the SMTP front's user "${name}" does not exist: create it with \`${
+        name === DEFAULT_FRONT_USER ? CREATE_FRONT_USER : `useradd -r -s /usr/sbin/nologin ${name}`
+      }\`, or name another with -u`,
+    );
+  }
+  if (user.uid === 0) throw new Error(`the SMTP front's user "${name}" must not be root`);
+  return { name: user.name, uid: user.uid, gid: user.gid };
+}
+
+function passedEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of FRONT_ENV) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+function signal(child: Deno.ChildProcess, name: Deno.Signal): void {
+  try {
+    child.kill(name);
+  } catch {
+    // Already gone.
+  }
+}

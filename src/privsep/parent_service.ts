@@ -1,0 +1,155 @@
+// The privileged parent's answers: each request of the front is checked
+// (parent_checks.ts), then done with root's rights — a mailbox written by a child running
+// as its user, an mda or |command run as its user, a ~/.forward read, a password checked
+// against /etc/shadow — and answered with a typed result.
+
+import { systemAuthenticator } from "../auth/mod.ts";
+import type { Config } from "../config/mod.ts";
+import { createLocalAgents, createMailboxWriter, type MdaActionRequest } from "../delivery/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
+import { createUserLookup, type Table } from "../tables/mod.ts";
+import {
+  checkAction,
+  type CheckContext,
+  checkMailboxRequest,
+  checkPipeCommand,
+  checkString,
+  checkUser,
+  readIncludeForFront,
+  RefusedRequest,
+} from "./parent_checks.ts";
+import type { PrivsepAnswer } from "./protocol.ts";
+
+/** Options of {@link createParentService}. */
+export interface ParentServiceOptions {
+  readonly config: Config;
+  /** The configuration's tables (userbase, alias, virtual), kept current by the parent. */
+  readonly tables: () => ReadonlyMap<string, Table>;
+  readonly log: Logger;
+  /** The shadow(5) file system accounts are checked in. */
+  readonly shadowPath?: string;
+  /** The passwd(5) file users are looked up in. */
+  readonly passwdPath?: string;
+}
+
+/** The parent's side: answers one request; never throws. */
+export interface ParentService {
+  answer(header: unknown, body: Uint8Array): Promise<PrivsepAnswer>;
+  /** Stops the mailbox writer children. */
+  close(): Promise<void>;
+}
+
+/** Creates the service that answers the front. */
+export function createParentService(options: ParentServiceOptions): ParentService {
+  const { config, log } = options;
+  const lookupUser = createUserLookup(options.passwdPath);
+  const agents = createLocalAgents({ config, log, asUsers: true });
+  const writer = createMailboxWriter({ log, asUsers: true });
+  const authenticate = systemAuthenticator(options.shadowPath);
+  // The same spool as the front's router: it is given the parent's SMTPD_MAIL_SPOOL.
+  const spool = Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail";
+  const context = (): CheckContext => ({ config, tables: options.tables(), lookupUser });
+
+  async function handle(request: Record<string, unknown>, body: Uint8Array) {
+    const ctx = context();
+    switch (request["kind"]) {
+      case "auth": {
+        const user = checkString(request["user"], "the user name", 256);
+        const password = checkString(request["password"], "the password", 1024);
+        const check = await authenticate(user, password);
+        return check.ok
+          ? { kind: "auth", ok: true } as const
+          : { kind: "auth", ok: false, reason: check.reason } as const;
+      }
+      case "mailbox": {
+        const user = await checkUser(request["user"], ctx);
+        const mailbox = checkMailboxRequest(request["request"]);
+        // A mailbox in the system spool is entered as the spool's modes require.
+        const writes = mailbox.kind === "mbox" && mailbox.path === `${spool}/${user.name}`
+          ? await agents.spoolIdentity(user, spool, mailbox.path)
+          : user;
+        await writer.write(writes, mailbox, body);
+        return { kind: "written" } as const;
+      }
+      case "mda": {
+        const run = (request["request"] ?? {}) as Partial<MdaActionRequest>;
+        const action = checkAction(run.action, ctx);
+        if (action.method.kind !== "mda") {
+          throw new RefusedRequest(`action "${action.name}" is not an mda action`);
+        }
+        const vars = (run.vars ?? {}) as unknown as Record<string, unknown>;
+        const directory = vars["directory"];
+        const result = await agents.runActionMda({
+          action: action.name,
+          vars: {
+            sender: checkString(vars["sender"], "the sender"),
+            rcpt: checkString(vars["rcpt"], "the recipient"),
+            dest: checkString(vars["dest"], "the destination"),
+            username: checkString(vars["username"], "the user name"),
+            ...(directory === undefined ? {} : { directory: checkString(directory, "the home") }),
+          },
+          user: await checkUser(run.user, ctx),
+          sender: checkString(run.sender, "the sender"),
+          rcpt: checkString(run.rcpt, "the recipient"),
+          dest: checkString(run.dest, "the destination"),
+          ...(run.extension === undefined
+            ? {}
+            : { extension: checkString(run.extension, "the extension") }),
+        }, body);
+        return { kind: "delivery", result } as const;
+      }
+      case "pipe": {
+        const run = (request["request"] ?? {}) as Record<string, unknown>;
+        const action = checkAction(run["action"], ctx);
+        const user = await checkUser(run["user"], ctx);
+        const command = checkString(run["command"], "the command");
+        await checkPipeCommand(command, action, user, {
+          ...ctx,
+          readForward: agents.readForward,
+          readInclude: readIncludeForFront,
+        });
+        const result = await agents.runPipe({
+          action: action.name,
+          command,
+          user,
+          sender: checkString(run["sender"], "the sender"),
+          rcpt: checkString(run["rcpt"], "the recipient"),
+          dest: checkString(run["dest"], "the destination"),
+        }, body);
+        return { kind: "delivery", result } as const;
+      }
+      case "forward": {
+        const entries = await agents.readForward(await checkUser(request["user"], ctx));
+        return { kind: "forward", entries: entries ?? null } as const;
+      }
+      case "include":
+        return { kind: "include", text: await readIncludeForFront(request["path"]) } as const;
+      default:
+        throw new RefusedRequest(`unknown request "${String(request["kind"])}"`);
+    }
+  }
+
+  return {
+    async answer(header, body) {
+      const request = (typeof header === "object" && header !== null ? header : {}) as Record<
+        string,
+        unknown
+      >;
+      try {
+        return await handle(request, body);
+      } catch (error) {
+        const refused = error instanceof RefusedRequest;
+        log.warn(
+          `privsep: ${refused ? "refused" : "failed"} ${String(request["kind"])} request: ${
+            errorMessage(error)
+          }`,
+        );
+        return refused
+          ? { kind: "refused", reason: errorMessage(error), permanent: true }
+          : { kind: "refused", reason: errorMessage(error) };
+      }
+    },
+    close: () => writer.close(),
+  };
+}

@@ -1,0 +1,54 @@
+// What the SMTP front may ask the privileged parent, and what it answers: a small, closed
+// set of typed requests. Every request is checked by the parent before it acts
+// (parent_checks.ts); anything else closes the channel.
+
+import type {
+  DeliveryUser,
+  MailboxRequest,
+  MdaActionRequest,
+  PipeRequest,
+} from "../delivery/mod.ts";
+import type { DeliveryResult } from "../mail/mod.ts";
+
+/** A request of the front. Those marked "body" carry the message as the frame's body. */
+export type PrivsepRequest =
+  /** Check a system account's password (/etc/shadow). */
+  | { readonly kind: "auth"; readonly user: string; readonly password: string }
+  /** Write a mailbox as its user (body). */
+  | { readonly kind: "mailbox"; readonly user: DeliveryUser; readonly request: MailboxRequest }
+  /** Run an `mda` action as its user (body). */
+  | { readonly kind: "mda"; readonly request: MdaActionRequest }
+  /** Run a `|command` from an aliases table or a ~/.forward (body). */
+  | { readonly kind: "pipe"; readonly request: PipeRequest }
+  /** Read a user's ~/.forward. */
+  | { readonly kind: "forward"; readonly user: DeliveryUser }
+  /** Read an `:include:` file of an aliases table. */
+  | { readonly kind: "include"; readonly path: string }
+  /** The front's listeners are bound: the daemon has started. */
+  | { readonly kind: "ready" };
+
+/** The parent's answer to one request. */
+export type PrivsepAnswer =
+  | { readonly kind: "auth"; readonly ok: boolean; readonly reason?: string }
+  | { readonly kind: "written" }
+  | { readonly kind: "delivery"; readonly result: DeliveryResult }
+  | { readonly kind: "forward"; readonly entries: readonly string[] | null }
+  | { readonly kind: "include"; readonly text: string }
+  | { readonly kind: "noted" }
+  /**
+   * The request was refused (it failed a check: `permanent`, the same request would fail
+   * again) or could not be done; the reason is for the log.
+   */
+  | { readonly kind: "refused"; readonly reason: string; readonly permanent?: boolean };
+
+/** A request on the wire: numbered, so answers may come back in any order. */
+export type RequestHeader = PrivsepRequest & { readonly id: number };
+/** An answer on the wire, with the number of its request. */
+export type AnswerHeader = PrivsepAnswer & { readonly id: number };
+
+/** The request kinds that carry the message as the frame's body. */
+export const KINDS_WITH_BODY: ReadonlySet<PrivsepRequest["kind"]> = new Set([
+  "mailbox",
+  "mda",
+  "pipe",
+]);

@@ -1,0 +1,67 @@
+// Accounts for the privilege separation tests: the front's _smtpd (made when missing and
+// left in place, as an install would), and mail users with a password, made and removed
+// by each test under a name of its own.
+
+import { findSetpriv } from "../../src/privsep/mod.ts";
+
+/** Why the privilege separation tests cannot run here, or undefined when they can. */
+export function skipReason(): string | undefined {
+  if (Deno.uid() !== 0) return "not running as root";
+  if (!findSetpriv()) return "setpriv (util-linux) is not installed";
+  return undefined;
+}
+
+async function run(command: string, args: string[], input?: string): Promise<boolean> {
+  try {
+    const child = new Deno.Command(command, {
+      args,
+      stdin: input === undefined ? "null" : "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    if (input !== undefined) {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(input));
+      await writer.close();
+    }
+    return (await child.status).success;
+  } catch {
+    return false;
+  }
+}
+
+/** uid and gid of an account, from /etc/passwd. */
+export async function accountIds(name: string): Promise<{ uid: number; gid: number }> {
+  for (const line of (await Deno.readTextFile("/etc/passwd")).split("\n")) {
+    const [user, , uid, gid] = line.split(":");
+    if (user === name) return { uid: Number(uid), gid: Number(gid) };
+  }
+  throw new Error(`no account "${name}"`);
+}
+
+/** Makes the front's user as the README says; the reason when it cannot, else undefined. */
+export async function ensureFrontUser(): Promise<string | undefined> {
+  if (await accountIds("_smtpd").then(() => true, () => false)) return undefined;
+  await run("useradd", ["-r", "-s", "/usr/sbin/nologin", "-d", "/var/empty", "_smtpd"]);
+  // Another test may have made it at the same moment: what counts is that it exists.
+  return await accountIds("_smtpd").then(() => undefined, () => "useradd could not make _smtpd");
+}
+
+/** Makes a mail user with its home under dir and a SHA-512 password; returns its name. */
+export async function makeUser(dir: string, password: string): Promise<string> {
+  const name = `psep${crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36)}`;
+  if (!await run("useradd", ["-m", "-d", `${dir}/${name}`, "-s", "/bin/sh", name])) {
+    throw new Error(`useradd ${name} failed`);
+  }
+  // SHA-512 crypt: the hash scheme the daemon checks (Debian's default yescrypt is not).
+  if (!await run("chpasswd", ["-c", "SHA512"], `${name}:${password}\n`)) {
+    await removeUser(name);
+    throw new Error(`chpasswd for ${name} failed`);
+  }
+  return name;
+}
+
+/** Removes a user a test made. */
+export async function removeUser(name: string): Promise<void> {
+  await run("userdel", ["-r", name]);
+}

@@ -1,0 +1,229 @@
+// Started as root the way an operator starts it, the daemon is a privileged parent and an
+// SMTP front running as _smtpd: /proc shows the front's uid and name, AUTH against a
+// system account still works (through the parent), mail lands owned by its users, and
+// the queue ends up 0700/0600 and the front's. Skipped, with the reason printed, when not
+// root or without setpriv.
+
+import { SMTP_FRONT_ROLE } from "../../src/privsep/mod.ts";
+import { assertEquals, assertStringIncludes, assertTrue } from "../assert.ts";
+import { testCertificate } from "../_certificate.ts";
+import { freePort, readMaildir, SmtpTestClient, waitFor, waitListening } from "../_helpers.ts";
+import { accountIds, ensureFrontUser, makeUser, removeUser, skipReason } from "./_privsep.ts";
+
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+const PASSWORD = "s3cret-privsep";
+
+/** The gid of a group, from /etc/group. */
+async function groupId(name: string): Promise<number> {
+  for (const line of (await Deno.readTextFile("/etc/group")).split("\n")) {
+    const [group, , gid] = line.split(":");
+    if (group === name) return Number(gid);
+  }
+  throw new Error(`no group "${name}"`);
+}
+
+/** Text of a /proc file (read by cat: Deno asks for every permission to read /proc). */
+async function readProc(path: string): Promise<string> {
+  const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" })
+    .output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** The pid of the front: the parent's child named by its role (ps shows the name). */
+async function frontOf(parent: number): Promise<number | undefined> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "pid=,comm=", "--ppid", String(parent)],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const match = /^\s*(\d+) (.*)$/.exec(line);
+    if (match && match[2]!.trim() === SMTP_FRONT_ROLE) return Number(match[1]);
+  }
+  return undefined;
+}
+
+Deno.test("as root, the SMTP front runs as _smtpd, AUTH goes through the parent, mail lands as its user", async () => {
+  const skip = skipReason() ?? await ensureFrontUser();
+  if (skip) {
+    console.log(`skipped: privilege separation test: ${skip}`);
+    return;
+  }
+  const certificate = await testCertificate("localhost");
+  if (!certificate) {
+    console.log("skipped: privilege separation test: openssl is not installed");
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-privsep-" });
+  await Deno.chmod(dir, 0o755);
+  const user = await makeUser(dir, PASSWORD);
+  let daemon: Deno.ChildProcess | undefined;
+  try {
+    const front = await accountIds("_smtpd");
+    const ids = await accountIds(user);
+    await Deno.writeTextFile(`${dir}/cert.pem`, certificate.cert);
+    await Deno.writeTextFile(`${dir}/key.pem`, certificate.key);
+    // A queue left with the umask's modes: the start makes it private and the front's.
+    await Deno.mkdir(`${dir}/queue`);
+    await Deno.chmod(`${dir}/queue`, 0o755);
+    await Deno.writeFile(`${dir}/queue/queue.sqlite`, new Uint8Array(0), { mode: 0o644 });
+    await Deno.chmod(`${dir}/queue/queue.sqlite`, 0o644);
+    const port = freePort();
+    await Deno.writeTextFile(
+      `${dir}/smtpd.conf`,
+      `pki localhost cert "${dir}/cert.pem"
+pki localhost key "${dir}/key.pem"
+queue path "${dir}/queue"
+listen on 127.0.0.1 port ${port} tls pki localhost auth-optional
+action "maildir" maildir
+action "mda" mda "id -u > ~/mda-ids; id -g >> ~/mda-ids"
+action "mbox" mbox
+match from any for domain "maildir.test" action "maildir"
+match from any for domain "mda.test" action "mda"
+match from any for domain "mbox.test" action "mbox"
+`,
+    );
+    // A spool with Debian's modes (root:mail 2775): the parent enters it with group mail.
+    const mailGroup = await groupId("mail");
+    await Deno.mkdir(`${dir}/spool`);
+    await Deno.chown(`${dir}/spool`, 0, mailGroup);
+    await Deno.chmod(`${dir}/spool`, 0o2775);
+    daemon = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "-d", "-f", `${dir}/smtpd.conf`],
+      env: { SMTPD_MAIL_SPOOL: `${dir}/spool` },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let log = "";
+    const reading = daemon.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (chunk) => void (log += chunk) }),
+    );
+    await waitListening(port, 60_000);
+
+    // The front: a child of the parent, named by its role, running as _smtpd.
+    const pid = await waitFor("the SMTP front", () => frontOf(daemon!.pid));
+    const status = await readProc(`/proc/${pid}/status`);
+    const uids = /\nUid:\t(\d+)\t(\d+)\t(\d+)\t(\d+)\n/.exec(status)!.slice(1).map(Number);
+    assertEquals(uids, [front.uid, front.uid, front.uid, front.uid]);
+    assertTrue(!uids.includes(0), "the front must not keep root in any uid");
+    const argv0 = (await readProc(`/proc/${pid}/cmdline`)).split("\0")[0];
+    assertEquals(argv0, SMTP_FRONT_ROLE);
+    assertStringIncludes(log, `privsep: SMTP front running as _smtpd (pid ${pid})`);
+
+    // AUTH PLAIN against the account's /etc/shadow entry, which only the parent can read.
+    {
+      await using client = await SmtpTestClient.connect(port);
+      await client.expect("220 ");
+      await client.send("EHLO client.test");
+      await client.expect("250 ");
+      await client.send("STARTTLS");
+      await client.expect("220 ");
+      await client.startTls({ hostname: "localhost", caCerts: [certificate.ca] });
+      await client.send("EHLO client.test");
+      await client.expect("250 ");
+      await client.send(`AUTH PLAIN ${btoa(`\0${user}\0wrong`)}`);
+      await client.expect("535 ");
+      await client.send(`AUTH PLAIN ${btoa(`\0${user}\0${PASSWORD}`)}`);
+      await client.expect("235 ");
+      for (const domain of ["maildir.test", "mda.test", "mbox.test"]) {
+        await client.startData("sender@client.test", [`${user}@${domain}`]);
+        await client.sendRaw(`Subject: for ${user}\r\n\r\n8-bit \xe9 body\r\n.\r\n`);
+        await client.expect("250 ");
+      }
+      await client.send("QUIT");
+      await client.expect("221 ");
+    }
+
+    // Each delivery was made by a child running as the user.
+    const [mail] = await waitFor("the Maildir delivery", async () => {
+      const found = await readMaildir(`${dir}/${user}/Maildir`);
+      return found.length > 0 ? found : undefined;
+    }, 60_000);
+    const file = await Deno.stat(`${dir}/${user}/Maildir/new/${mail!.name}`);
+    assertEquals([file.uid, file.gid], [ids.uid, ids.gid]);
+    assertStringIncludes(mail!.text, `Subject: for ${user}`);
+    const mdaIds = await waitFor(
+      "the mda delivery",
+      () =>
+        Deno.readTextFile(`${dir}/${user}/mda-ids`).then((t) =>
+          t.split("\n").length > 2 ? t : undefined
+        )
+          .catch(() => undefined),
+      60_000,
+    );
+    assertEquals(mdaIds.trim().split("\n").map(Number), [ids.uid, ids.gid]);
+    const mdaFile = await Deno.stat(`${dir}/${user}/mda-ids`);
+    assertEquals([mdaFile.uid, mdaFile.gid], [ids.uid, ids.gid]);
+
+    const mbox = await waitFor(
+      "the mbox delivery",
+      () =>
+        Deno.readTextFile(`${dir}/spool/${user}`).then((t) => t.includes("8-bit") ? t : undefined)
+          .catch(() => undefined),
+      60_000,
+    );
+    assertStringIncludes(mbox, `Subject: for ${user}`);
+    const mboxFile = await Deno.stat(`${dir}/spool/${user}`);
+    assertEquals(mboxFile.uid, ids.uid);
+
+    // The queue is the front's alone: 0700, every file 0600, and the start said what it fixed.
+    const queue = await Deno.stat(`${dir}/queue`);
+    assertEquals([queue.uid, (queue.mode ?? 0) & 0o7777], [front.uid, 0o700]);
+    const files: string[] = [];
+    for await (const entry of Deno.readDir(`${dir}/queue`)) {
+      const info = await Deno.lstat(`${dir}/queue/${entry.name}`);
+      if (!info.isFile) continue;
+      files.push(entry.name);
+      assertEquals([entry.name, info.uid, info.gid, (info.mode ?? 0) & 0o7777], [
+        entry.name,
+        front.uid,
+        front.gid,
+        0o600,
+      ]);
+    }
+    assertTrue(files.includes("queue.sqlite") && files.includes("queue.sqlite-wal"), `${files}`);
+    assertStringIncludes(log, `queue: ${dir}/queue had mode 0755: now 0700`);
+    assertStringIncludes(log, `queue: ${dir}/queue/queue.sqlite had mode 0644: now 0600`);
+
+    daemon.kill("SIGTERM");
+    assertEquals((await daemon.status).code, 0);
+    daemon = undefined;
+    await reading;
+    assertEquals(await readProc(`/proc/${pid}/status`), "", "the front has stopped");
+  } finally {
+    if (daemon) {
+      daemon.kill("SIGKILL");
+      await daemon.status;
+    }
+    await removeUser(user);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the parent refuses to start without its front's user, naming the command that makes it", async () => {
+  const skip = skipReason();
+  if (skip) {
+    console.log(`skipped: privilege separation start test: ${skip}`);
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-privsep-nouser-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/smtpd.conf`,
+      `queue path "${dir}/queue"\nlisten on 127.0.0.1 port ${freePort()}\n` +
+        `action "a" maildir\nmatch for local action "a"\n`,
+    );
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "-d", "-u", "smtpd-no-such-user", "-f", `${dir}/smtpd.conf`],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assertEquals(result.code, 1);
+    assertStringIncludes(
+      new TextDecoder().decode(result.stderr),
+      `the SMTP front's user "smtpd-no-such-user" does not exist: create it with`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
