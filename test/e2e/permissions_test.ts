@@ -15,7 +15,7 @@ const NARROW = [
 
 async function startNarrow(conf: string) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...NARROW, CLI, "-d", "-f", conf],
+    args: ["run", ...NARROW, CLI, "-d", "-u", "root", "-f", conf],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -79,7 +79,7 @@ Deno.test("a Maildir the daemon writes itself needs no --allow-run: the start go
     `action "a" maildir "mail/%{rcpt.user}" userbase { alice = "${ids}:/nonexistent" }`,
   );
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...NARROW, CLI, "-d", "-f", conf],
+    args: ["run", ...NARROW, CLI, "-d", "-u", "root", "-f", conf],
     stdout: "null",
     stderr: "piped",
   }).spawn();
