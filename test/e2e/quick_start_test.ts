@@ -6,6 +6,7 @@
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { freePort, waitFor } from "../_helpers.ts";
+import { createUser, removeUser } from "../_users.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -153,7 +154,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "smtpd-quickstart-user-" });
     await Deno.chmod(dir, 0o755);
     const user = `qs${crypto.randomUUID().slice(0, 8)}`;
-    await run("useradd", ["-m", "-d", `${dir}/home`, "-s", "/bin/sh", user]);
+    await createUser(user, `${dir}/home`);
     try {
       const clone = await freshClone(`${dir}/home`);
       await run("chown", ["-R", `${user}:`, clone]);
@@ -161,7 +162,7 @@ Deno.test({
       const uid = Number((await run("id", ["-u", user])).trim());
       assertEquals(stat.uid, uid);
     } finally {
-      await run("userdel", ["-r", user]).catch(() => {});
+      await removeUser(user);
       await Deno.remove(dir, { recursive: true });
     }
   },
