@@ -2,6 +2,7 @@
 // socket (RFC 3164 lines, as OpenSMTPD logs), or, where that socket cannot be used, a
 // log file of the daemon's own.
 
+import { errorMessage } from "../mail/mod.ts";
 import type { Logger } from "./logger.ts";
 
 /** The syslog socket of Linux and the BSDs (journald listens there too). */
@@ -70,7 +71,7 @@ export async function openDaemonLog(options: DaemonLogOptions): Promise<DaemonLo
         close: () => conn.close(),
       };
     } catch (error) {
-      reason = `${socketPath}: ${error instanceof Error ? error.message : String(error)}`;
+      reason = `${socketPath}: ${errorMessage(error)}`;
     }
   }
   return { ...openLogFile(options), fallbackReason: reason };

@@ -3,6 +3,7 @@
 // try again later), or something else. node:sqlite gives only the message text.
 
 import type { DatabaseSync } from "node:sqlite";
+import { errorMessage } from "../mail/mod.ts";
 
 /** Why a queue write failed, as far as retrying goes. */
 export type QueueFault = "busy" | "full" | "io" | "other";
@@ -14,7 +15,7 @@ const IO_REGEXP = /disk I\/O error|unable to open database file/;
 
 /** Classifies an error thrown by node:sqlite. */
 export function queueFault(error: unknown): QueueFault {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (BUSY_REGEXP.test(message)) return "busy";
   if (FULL_REGEXP.test(message)) return "full";
   if (IO_REGEXP.test(message)) return "io";
