@@ -132,6 +132,12 @@ Deno.test("deferred mail due on a full queue disk: the daemon stays up, then del
     const subjects = (await readMaildir(maildir)).map((f) => /Subject: (\w+)/.exec(f.text)?.[1]);
     assertEquals(subjects.sort(), ["one", "three", "two"]);
     assertTrue(!exited, "the daemon is still running");
+    // It backed off (1 s, 2 s, 4 s…) rather than trying in a loop, and said when it recovered.
+    const log = daemon.log();
+    const failures = log.split("\n").filter((l) => l.includes("cannot claim due envelopes"));
+    assertTrue(failures.length <= 10, `${failures.length} failed claims logged`);
+    assertStringIncludes(log, "scheduler: the queue can be written again");
+    if (Deno.env.get("SMTPD_TEST_LOG")) console.log(log);
   } finally {
     stop(daemon.child);
     await status;
