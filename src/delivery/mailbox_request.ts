@@ -10,6 +10,8 @@ export type MailboxRequest =
   | {
     readonly kind: "maildir";
     readonly dir: string;
+    /** A Maildir++ folder (`.tag` for `user+tag`) used instead when the user made it. */
+    readonly folder?: string;
     readonly returnPath: string;
     readonly deliveredTo: string;
     readonly evpid: string;
@@ -29,8 +31,9 @@ export async function performMailboxRequest(
   content: Uint8Array,
 ): Promise<void> {
   if (request.kind === "maildir") {
-    if (request.recovered && await isAlreadyDelivered(request.dir, request.evpid)) return;
-    await deliverToMaildir(request.dir, content, {
+    const dir = request.folder === undefined ? request.dir : await folderOr(request);
+    if (request.recovered && await isAlreadyDelivered(dir, request.evpid)) return;
+    await deliverToMaildir(dir, content, {
       returnPath: request.returnPath,
       deliveredTo: request.deliveredTo,
       evpid: request.evpid,
@@ -41,6 +44,20 @@ export async function performMailboxRequest(
     sender: request.sender,
     ...(request.deliveredTo === undefined ? {} : { deliveredTo: request.deliveredTo }),
   });
+}
+
+/** A folder name a sub-address may select: no path, no leading dot. */
+export const MAILDIR_FOLDER_REGEXP = /^[\w-][\w.-]*$/;
+
+// The folder when it exists, else the inbox.
+async function folderOr(request: { dir: string; folder?: string }): Promise<string> {
+  const folder = `${request.dir}/.${request.folder}`;
+  if (!MAILDIR_FOLDER_REGEXP.test(request.folder ?? "")) return request.dir;
+  try {
+    return (await Deno.stat(folder)).isDirectory ? folder : request.dir;
+  } catch {
+    return request.dir; // No such folder: the inbox.
+  }
 }
 
 /** A request on the wire: its id, the request, and how many content bytes follow. */

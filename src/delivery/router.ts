@@ -13,6 +13,7 @@ import { expandFormat, needsDirectory } from "./format.ts";
 import { deliverByLmtp } from "./lmtp.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
 import { createLocalAgents, type DeliveryAgents } from "./agents.ts";
+import { MAILDIR_FOLDER_REGEXP } from "./mailbox_request.ts";
 import { type RelayContext, relayEnvelope } from "../relay/mod.ts";
 
 export type { DeliveryUser } from "./expand.ts";
@@ -211,10 +212,12 @@ async function deliverToUser(
       if (needsDirectory(method.path ?? "~/Maildir") && user.home === "") {
         return permfail(`user "${user.name}" has no home directory`);
       }
-      dir = await maildirFolder(dir, content, method.junk === true, extension);
+      const junk = method.junk === true && isSpam(content);
+      const folder = junk ? undefined : subaddressFolder(extension);
       await options.writer.write(identity, {
         kind: "maildir",
-        dir,
+        dir: junk ? `${dir}/.Junk` : dir,
+        ...(folder === undefined ? {} : { folder }),
         returnPath: envelope.sender,
         deliveredTo: envelope.rcpt,
         evpid: envelope.evpid,
@@ -261,22 +264,9 @@ async function deliverToUser(
 }
 
 // Maildir++ folders: `junk` files spam into .Junk; `user+tag` goes into .tag when the
-// user made that folder.
-async function maildirFolder(
-  dir: string,
-  content: Uint8Array,
-  junk: boolean,
-  extension: string | undefined,
-): Promise<string> {
-  if (junk && isSpam(content)) return `${dir}/.Junk`;
-  if (extension && /^[\w.-]+$/.test(extension) && !extension.startsWith(".")) {
-    try {
-      if ((await Deno.stat(`${dir}/.${extension}`)).isDirectory) return `${dir}/.${extension}`;
-    } catch {
-      // No such folder: the inbox.
-    }
-  }
-  return dir;
+// user made that folder, which the mailbox's writer looks for (it has the user's rights).
+function subaddressFolder(extension: string | undefined): string | undefined {
+  return extension && MAILDIR_FOLDER_REGEXP.test(extension) ? extension : undefined;
 }
 
 const SPAM_REGEXP = /^X-Spam(?:-Flag)?:\s*yes\s*$/im;

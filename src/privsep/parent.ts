@@ -74,7 +74,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
       account,
       permissionFlags: frontPermissionFlagsFor(config, options.sources),
       args: ["-d", "-f", resolve(config.file), ...options.args],
-      env: passedEnvironment(),
+      env: { ...passedEnvironment(), ...await queueKeyFromStdin(config) },
     });
   } catch (error) {
     await service.close();
@@ -197,6 +197,18 @@ function passedEnvironment(): Record<string, string> {
     if (value !== undefined) env[name] = value;
   }
   return env;
+}
+
+// `queue encryption` with the key on standard input: the front's standard input is the
+// channel, so the parent reads the key and hands it on as $SMTPD_QUEUE_KEY (which only the
+// front's user and root can read in /proc).
+async function queueKeyFromStdin(config: Config): Promise<Record<string, string>> {
+  const key = config.queue.encryption?.key;
+  if (!config.queue.encryption || (key !== undefined && key !== "stdin" && key !== "-")) return {};
+  if (Deno.env.get("SMTPD_QUEUE_KEY")) return {};
+  const line = (await new Response(Deno.stdin.readable).text()).split("\n")[0]?.trim() ?? "";
+  if (line === "") throw new Error("queue encryption: no key on standard input");
+  return { SMTPD_QUEUE_KEY: line };
 }
 
 function signal(child: Deno.ChildProcess, name: Deno.Signal): void {

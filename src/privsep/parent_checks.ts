@@ -79,9 +79,14 @@ export function checkMailboxRequest(value: unknown): MailboxRequest {
   if (request["kind"] === "maildir") {
     const evpid = checkString(request["evpid"], "the envelope id", 64);
     if (!/^[0-9a-f]+$/.test(evpid)) throw new RefusedRequest(`bad envelope id "${evpid}"`);
+    const folder = request["folder"];
+    if (folder !== undefined && !/^[\w-][\w.-]*$/.test(checkString(folder, "the folder", 256))) {
+      throw new RefusedRequest(`bad Maildir folder "${folder}"`);
+    }
     return {
       kind: "maildir",
       dir: checkPath(request["dir"], "the Maildir"),
+      ...(folder === undefined ? {} : { folder: folder as string }),
       returnPath: checkString(request["returnPath"], "the sender"),
       deliveredTo: checkString(request["deliveredTo"], "the recipient"),
       evpid,

@@ -7,7 +7,14 @@
 import { SMTP_FRONT_ROLE } from "../../src/privsep/mod.ts";
 import { assertEquals, assertStringIncludes, assertTrue } from "../assert.ts";
 import { testCertificate } from "../_certificate.ts";
-import { freePort, readMaildir, SmtpTestClient, waitFor, waitListening } from "../_helpers.ts";
+import {
+  freePort,
+  readMaildir,
+  sendMessage,
+  SmtpTestClient,
+  waitFor,
+  waitListening,
+} from "../_helpers.ts";
 import { accountIds, ensureFrontUser, makeUser, removeUser, skipReason } from "./_privsep.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
@@ -83,6 +90,19 @@ match from any for domain "mda.test" action "mda"
 match from any for domain "mbox.test" action "mbox"
 `,
     );
+    // A Maildir++ folder the user made: the parent's writer, as the user, finds it.
+    for (const sub of ["new", "cur", "tmp"]) {
+      await Deno.mkdir(`${dir}/${user}/Maildir/.lists/${sub}`, { recursive: true });
+    }
+    for (
+      const path of [
+        "Maildir",
+        "Maildir/.lists",
+        ...["new", "cur", "tmp"].map((d) => `Maildir/.lists/${d}`),
+      ]
+    ) {
+      await Deno.chown(`${dir}/${user}/${path}`, ids.uid, ids.gid);
+    }
     // A spool with Debian's modes (root:mail 2775): the parent enters it with group mail.
     const mailGroup = await groupId("mail");
     await Deno.mkdir(`${dir}/spool`);
@@ -110,6 +130,7 @@ match from any for domain "mbox.test" action "mbox"
     assertEquals(argv0, SMTP_FRONT_ROLE);
     assertStringIncludes(log, `privsep: SMTP front running as _smtpd (pid ${pid})`);
 
+    let sent = 0;
     // AUTH PLAIN against the account's /etc/shadow entry, which only the parent can read.
     {
       await using client = await SmtpTestClient.connect(port);
@@ -125,8 +146,12 @@ match from any for domain "mbox.test" action "mbox"
       await client.expect("535 ");
       await client.send(`AUTH PLAIN ${btoa(`\0${user}\0${PASSWORD}`)}`);
       await client.expect("235 ");
-      for (const domain of ["maildir.test", "mda.test", "mbox.test"]) {
-        await client.startData("sender@client.test", [`${user}@${domain}`]);
+      for (const rcpt of ["maildir.test", "mda.test", "mbox.test", "maildir.test"]) {
+        // The last one, user+lists, goes into the .lists folder the user made.
+        const to = rcpt === "maildir.test" && sent++ > 0
+          ? `${user}+lists@${rcpt}`
+          : `${user}@${rcpt}`;
+        await client.startData("sender@client.test", [to]);
         await client.sendRaw(`Subject: for ${user}\r\n\r\n8-bit \xe9 body\r\n.\r\n`);
         await client.expect("250 ");
       }
@@ -139,6 +164,12 @@ match from any for domain "mbox.test" action "mbox"
       const found = await readMaildir(`${dir}/${user}/Maildir`);
       return found.length > 0 ? found : undefined;
     }, 60_000);
+    const [listed] = await waitFor("the sub-address folder delivery", async () => {
+      const found = await readMaildir(`${dir}/${user}/Maildir/.lists`);
+      return found.length > 0 ? found : undefined;
+    }, 60_000);
+    assertStringIncludes(listed!.text, `Delivered-To: ${user}+lists@maildir.test`);
+    assertEquals((await readMaildir(`${dir}/${user}/Maildir`)).length, 1);
     const file = await Deno.stat(`${dir}/${user}/Maildir/new/${mail!.name}`);
     assertEquals([file.uid, file.gid], [ids.uid, ids.gid]);
     assertStringIncludes(mail!.text, `Subject: for ${user}`);
@@ -193,6 +224,53 @@ match from any for domain "mbox.test" action "mbox"
   } finally {
     if (daemon) {
       daemon.kill("SIGKILL");
+      await daemon.status;
+    }
+    await removeUser(user);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("separated, an encrypted queue takes its key from the parent's standard input", async () => {
+  const skip = skipReason() ?? await ensureFrontUser();
+  if (skip) {
+    console.log(`skipped: privilege separation queue key test: ${skip}`);
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-privsep-key-" });
+  await Deno.chmod(dir, 0o755);
+  const user = await makeUser(dir, PASSWORD);
+  let daemon: Deno.ChildProcess | undefined;
+  try {
+    const port = freePort();
+    await Deno.writeTextFile(
+      `${dir}/smtpd.conf`,
+      `queue path "${dir}/queue"\nqueue encryption stdin\nlisten on 127.0.0.1 port ${port}\n` +
+        `action "maildir" maildir\nmatch from any for domain "maildir.test" action "maildir"\n`,
+    );
+    daemon = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "-d", "-f", `${dir}/smtpd.conf`],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const stdin = daemon.stdin.getWriter();
+    await stdin.write(new TextEncoder().encode(`${"ab".repeat(32)}\n`));
+    await stdin.close();
+    await waitListening(port, 60_000);
+    await sendMessage(port, {
+      from: "sender@client.test",
+      to: [`${user}@maildir.test`],
+      body: "Subject: sealed\n\nsecret words\n",
+    });
+    const [mail] = await waitFor("the delivery", async () => {
+      const found = await readMaildir(`${dir}/${user}/Maildir`);
+      return found.length > 0 ? found : undefined;
+    }, 60_000);
+    assertStringIncludes(mail!.text, "secret words");
+  } finally {
+    if (daemon) {
+      daemon.kill("SIGTERM");
       await daemon.status;
     }
     await removeUser(user);
