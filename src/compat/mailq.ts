@@ -1,10 +1,12 @@
 // mailq(8), which is `smtpctl show queue` in OpenSMTPD: one line per envelope,
 // `evpid|family|type|flags|sender|rcpt|dest|ctime|expire|lasttry|retries|state|delay|error`.
-// It reads the queue file directly, so it works with or without a running daemon.
+// It asks the running daemon over its socket, so any user can list the private queue;
+// without a daemon it reads the queue file, where it may.
 
 import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
 import type { Config } from "../config/mod.ts";
+import { ControlUnavailable, offlineDirectory, showQueueFromDaemon } from "../control/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import type { ListedEnvelope } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
@@ -24,18 +26,29 @@ export async function runMailq(args: readonly string[]): Promise<number> {
   const loaded = await loadCommandConfig("mailq", flags.C ?? flags.f);
   if ("exit" in loaded) return loaded.exit;
   const dir = queueDirectory(loaded.config);
-  let lines: string[];
+  let envelopes: readonly ListedEnvelope[];
   try {
-    const queue = await openConfiguredQueue(loaded.config, dir);
-    try {
-      lines = queue.envelopes().map((e) => formatQueueLine(e, loaded.config, Date.now()));
-    } finally {
-      queue.close();
-    }
+    envelopes = await showQueueFromDaemon(offlineDirectory(dir)) as ListedEnvelope[];
   } catch (error) {
-    console.error(`mailq: ${dir}: ${errorMessage(error)}`);
-    return EX.NOINPUT;
+    if (!(error instanceof ControlUnavailable)) {
+      console.error(`mailq: the daemon did not answer: ${errorMessage(error)}`);
+      return EX.TEMPFAIL;
+    }
+    try {
+      const queue = await openConfiguredQueue(loaded.config, dir);
+      try {
+        envelopes = queue.envelopes();
+      } finally {
+        queue.close();
+      }
+    } catch (fileError) {
+      console.error(
+        `mailq: no daemon answers (${errorMessage(error)}), and ${dir}: ${errorMessage(fileError)}`,
+      );
+      return EX.NOINPUT;
+    }
   }
+  const lines = envelopes.map((e) => formatQueueLine(e, loaded.config, Date.now()));
   if (lines.length > 0) console.log(lines.join("\n"));
   return EX.OK;
 }

@@ -11,4 +11,3 @@ export { runMailq } from "./mailq.ts";
 export { runFlush } from "./flush_command.ts";
 export { loadCommandConfig } from "./config_file.ts";
 export { parseCommandLine } from "./command_line.ts";
-export { EnqueueError, prepareMessage } from "./enqueue.ts";

@@ -1,21 +1,31 @@
-// sendmail(8) as programs call it (cron, mailx, PHP, git send-email): the message on
-// standard input goes straight into the queue file, so it works while the daemon is down;
-// a running daemon notices it within a second. `-bs` speaks SMTP on standard input and
-// output, `-bp` lists the queue, `-q` runs one delivery pass, `-bi` rebuilds aliases.
+// sendmail(8) as programs call it (cron, mailx, PHP, git send-email), for any local user:
+// the message on standard input goes to the running daemon through its socket, else into
+// the queue when it is the caller's own, else into the offline directory for the daemon
+// to pick up (src/control). `-bs` speaks SMTP on standard input and output, `-bp` lists
+// the queue, `-q` runs one delivery pass, `-bi` rebuilds aliases.
 
 import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
-import { LOCAL_SESSION, openRuntime, type Runtime } from "../daemon/mod.ts";
+import type { Config } from "../config/mod.ts";
+import {
+  ControlUnavailable,
+  dropOffline,
+  EnqueueError,
+  type LocalSubmission,
+  offlineDirectory,
+  prepareMessage,
+  queueLocalSubmission,
+  submitToDaemon,
+} from "../control/mod.ts";
+import { LOCAL_SESSION, openRuntime, queueDirectory, type Runtime } from "../daemon/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
-import type { RuleVerdict } from "../rules/mod.ts";
 import { runSmtpOnStreams } from "../smtp/mod.ts";
 import { parsePasswd } from "../tables/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
-import { EnqueueError, prepareMessage } from "./enqueue.ts";
 import { runMailq } from "./mailq.ts";
 import { runNewaliases } from "./makemap.ts";
 import { runFlush } from "./flush_command.ts";
-import { errorMessage, EX, randomHex } from "../mail/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 
 interface SendmailFlags {
   b?: string;
@@ -107,75 +117,83 @@ async function enqueue(
     return EX.USAGE;
   }
   const input = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
-  return await withRuntime(configFlag, flags, async (runtime) => {
-    const msgid = randomHex(4);
-    let prepared;
-    try {
-      prepared = prepareMessage({
-        input,
-        recipients,
-        ...(flags.f ?? flags.r) === undefined ? {} : { sender: (flags.f ?? flags.r)! },
-        ...(flags.F === undefined ? {} : { fullName: flags.F }),
-        extractRecipients: flags.t === true,
-        ignoreDots: flags.i === true || (flags.o ?? []).includes("i"),
-        hostname: runtime.serverName,
-        user: loginName(),
-        msgid,
-        now: new Date(),
-      });
-    } catch (error) {
-      console.error(`sendmail: ${errorMessage(error)}`);
-      return error instanceof EnqueueError ? EX.USAGE : EX.SOFTWARE;
-    }
-    if (prepared.content.byteLength > runtime.config.smtp.maxMessageSize) {
-      console.error(
-        `sendmail: message too large (${prepared.content.byteLength} bytes, the limit is ${runtime.config.smtp.maxMessageSize})`,
-      );
-      return EX.DATAERR;
-    }
-    // Every recipient goes through the ruleset as from the local socket; one refusal
-    // refuses the message, so nothing is half sent.
-    const envelopes = [];
-    for (const rcpt of prepared.recipients) {
-      const verdict: RuleVerdict = await runtime.ruleset(LOCAL_SESSION, {
-        mailFrom: prepared.sender,
-        rcptTo: rcpt,
-      });
-      if (verdict.kind !== "accept") {
-        console.error(`sendmail: <${rcpt}>: ${verdict.reason}`);
-        return verdict.kind === "tempfail" ? EX.TEMPFAIL : EX.NOUSER;
-      }
-      envelopes.push({
-        rcpt,
-        action: verdict.action,
-        ...(verdict.user === undefined ? {} : { user: verdict.user }),
-        ...(dsn.notify ? { dsnNotify: dsn.notify } : {}),
-      });
-    }
-    try {
-      await runtime.queue.commit({
-        msgid,
-        sender: prepared.sender,
-        helo: "localhost",
-        src: "local",
-        content: prepared.content,
-        envelopes,
-        ...(dsn.ret ? { dsnRet: dsn.ret } : {}),
-        ...(dsn.envid ? { dsnEnvid: dsn.envid } : {}),
-      });
-    } catch (error) {
-      console.error(
-        `sendmail: cannot queue the message: ${errorMessage(error)}`,
-      );
+  const sender = flags.f ?? flags.r;
+  const submission: LocalSubmission = {
+    recipients,
+    ...(sender === undefined ? {} : { sender }),
+    ...(flags.F === undefined ? {} : { fullName: flags.F }),
+    extractRecipients: flags.t === true,
+    ignoreDots: flags.i === true || (flags.o ?? []).includes("i"),
+    ...(dsn.notify ? { notify: dsn.notify } : {}),
+    ...(dsn.ret ? { ret: dsn.ret } : {}),
+    ...(dsn.envid ? { envid: dsn.envid } : {}),
+  };
+  // What is wrong with the message itself is said here, whichever way it then goes: an
+  // offline file is read only later, by the daemon.
+  try {
+    prepareMessage({
+      input,
+      ...submission,
+      hostname: "localhost",
+      user: loginName(),
+      msgid: "00000000",
+      now: new Date(),
+    });
+  } catch (error) {
+    console.error(`sendmail: ${errorMessage(error)}`);
+    return error instanceof EnqueueError ? EX.USAGE : EX.SOFTWARE;
+  }
+  const loaded = await loadCommandConfig("sendmail", configFlag);
+  if ("exit" in loaded) return loaded.exit;
+  const queueDir = queueDirectory(loaded.config);
+  const offlineDir = offlineDirectory(queueDir);
+  const unavailable: string[] = [];
+  // 1. Through the running daemon's socket.
+  try {
+    const answer = await submitToDaemon(offlineDir, { submission, input });
+    if (answer.exit !== EX.OK) console.error(`sendmail: ${answer.error ?? "refused"}`);
+    else if (flags.v) console.error(`sendmail: queued as ${answer.msgid} by the daemon`);
+    return answer.exit;
+  } catch (error) {
+    if (!(error instanceof ControlUnavailable)) {
+      // The message was sent: whether it was queued is unknown, so it is not sent again.
+      console.error(`sendmail: the daemon did not answer: ${errorMessage(error)}`);
       return EX.TEMPFAIL;
     }
-    if (flags.v) console.error(`sendmail: queued as ${msgid}`);
+    unavailable.push(`no daemon answers: ${errorMessage(error)}`);
+  }
+  // 2. Into the queue itself, when it is this user's (or not made yet).
+  const owner = await Deno.lstat(queueDir).then((info) => info.uid, () => Deno.uid());
+  if (owner === Deno.uid()) {
+    return await withRuntime(loaded.config, flags, async (runtime) => {
+      const outcome = await queueLocalSubmission({
+        hostname: runtime.serverName,
+        maxMessageSize: runtime.config.smtp.maxMessageSize,
+        decide: (envelope) => runtime.ruleset(LOCAL_SESSION, envelope),
+        commit: (message) => runtime.queue.commit(message),
+      }, { submission, input, user: loginName() });
+      if ("error" in outcome) console.error(`sendmail: ${outcome.error}`);
+      else if (flags.v) console.error(`sendmail: queued as ${outcome.msgid}`);
+      return outcome.exit;
+    });
+  }
+  unavailable.push(`the queue ${queueDir} belongs to uid ${owner}`);
+  // 3. Into the offline directory, for the daemon to pick up when it runs.
+  try {
+    const name = await dropOffline(offlineDir, { submission, input });
+    if (flags.v) console.error(`sendmail: left for the daemon as ${offlineDir}/${name}`);
     return EX.OK;
-  });
+  } catch (error) {
+    unavailable.push(`cannot write to ${offlineDir}: ${errorMessage(error)}`);
+  }
+  console.error(`sendmail: cannot submit the message: ${unavailable.join("; ")}`);
+  return EX.TEMPFAIL;
 }
 
 async function speakSmtp(configFlag: string | undefined, flags: SendmailFlags): Promise<number> {
-  return await withRuntime(configFlag, flags, async (runtime) => {
+  const loaded = await loadCommandConfig("sendmail", configFlag);
+  if ("exit" in loaded) return loaded.exit;
+  return await withRuntime(loaded.config, flags, async (runtime) => {
     const config = runtime.config;
     await runSmtpOnStreams(
       {
@@ -198,15 +216,13 @@ async function speakSmtp(configFlag: string | undefined, flags: SendmailFlags): 
 
 // Opens the configuration's queue and ruleset for one command, and always closes them.
 async function withRuntime(
-  configFlag: string | undefined,
+  config: Config,
   flags: SendmailFlags,
   work: (runtime: Runtime) => Promise<number>,
 ): Promise<number> {
-  const loaded = await loadCommandConfig("sendmail", configFlag);
-  if ("exit" in loaded) return loaded.exit;
   let runtime: Runtime;
   try {
-    runtime = await openRuntime(loaded.config, {
+    runtime = await openRuntime(config, {
       log: flags.v ? createLogger({ verbose: true }) : SILENT_LOGGER,
     });
   } catch (error) {

@@ -13,6 +13,7 @@ import { finishesBy, type StopOptions } from "./stopping.ts";
 import { describeMissing, missingPermissions } from "./permissions.ts";
 import { createRdnsResolver } from "./rdns.ts";
 import { openRuntime, queueDirectory, type RuntimeSettings } from "./runtime.ts";
+import { type LocalInterface, startLocalInterface } from "./local_interface.ts";
 
 /** Options of {@link startDaemon}: the configuration, and the settings every runtime takes. */
 export interface DaemonOptions extends RuntimeSettings {
@@ -85,6 +86,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
 
   const servers: SmtpServer[] = [];
+  let localInterface: LocalInterface | undefined;
   try {
     for (const [listener, address] of await listenerBindings(config.listeners, log)) {
       const tls = await listenerTls(config, listener, baseDir);
@@ -120,6 +122,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         }),
       );
     }
+    // sendmail and mailq reach the daemon here (src/control).
+    localInterface = await startLocalInterface(runtime, log);
   } catch (error) {
     await Promise.all(servers.map((s) => s.close()));
     await scheduler.stop();
@@ -139,7 +143,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     async stop(options) {
       const deadline = options?.graceMs === undefined ? undefined : Date.now() + options.graceMs;
-      await Promise.all(servers.map((s) => s.close(options)));
+      await Promise.all([...servers.map((s) => s.close(options)), localInterface?.close()]);
       if (!(await finishesBy(scheduler.stop(), deadline))) {
         log.warn(
           `smtpd: ${scheduler.inFlight} deliveries still running at the end of the grace period; ` +

@@ -230,7 +230,7 @@ export function checkQueued(c: SendmailCase, content: Uint8Array): void {
 
 /** Runs a case in-process through the code sendmail queues with; throws on a mismatch. */
 export async function checkCaseInProcess(c: SendmailCase): Promise<void> {
-  const { EnqueueError, prepareMessage } = await import("../../src/compat/mod.ts");
+  const { EnqueueError, prepareMessage } = await import("../../src/control/mod.ts");
   let content: Uint8Array;
   try {
     content = prepareMessage({

@@ -1,0 +1,127 @@
+// The programs' side of the daemon's socket (sendmail, mailq): find a socket that really
+// is the daemon's — in a sticky offline directory, owned by that directory's owner, so a
+// socket another user planted is never trusted — then send one request.
+
+import { errorMessage } from "../mail/mod.ts";
+import { removeProof, writeProof } from "./peer_identity.ts";
+import { CONTROL_PROTOCOL_VERSION, FrameReader, writeFrame } from "./protocol.ts";
+import { controlSocketPath } from "./paths.ts";
+import type { LocalSubmission } from "./submission.ts";
+
+/** Why the socket could not be used: the caller then takes another path. */
+export class ControlUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ControlUnavailable";
+  }
+}
+
+/** The daemon's answer to a submission. */
+export interface SubmitAnswer {
+  readonly exit: number;
+  readonly msgid?: string;
+  readonly error?: string;
+}
+
+interface Opened {
+  readonly conn: Deno.Conn;
+  readonly reader: FrameReader;
+  readonly challenge: string;
+  readonly maxBytes: number;
+}
+
+// Answers carry no body: a result or a listing is all in the JSON line.
+const MAX_ANSWER_BODY = 0;
+
+async function open(offlineDir: string): Promise<Opened> {
+  const path = controlSocketPath(offlineDir);
+  const dir = await Deno.lstat(offlineDir).catch((error) => {
+    throw new ControlUnavailable(`${offlineDir}: ${errorMessage(error)}`);
+  });
+  if (!dir.isDirectory || ((dir.mode ?? 0) & 0o1000) === 0) {
+    throw new ControlUnavailable(`${offlineDir} is not a sticky directory`);
+  }
+  const socket = await Deno.lstat(path).catch((error) => {
+    throw new ControlUnavailable(`${path}: ${errorMessage(error)}`);
+  });
+  if (!socket.isSocket || socket.uid !== dir.uid) {
+    throw new ControlUnavailable(`${path} is not the daemon's socket (owner uid ${socket.uid})`);
+  }
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch (error) {
+    throw new ControlUnavailable(`${path}: ${errorMessage(error)}`);
+  }
+  try {
+    const reader = new FrameReader(conn, MAX_ANSWER_BODY);
+    const hello = (await reader.read()).header;
+    if (hello["kind"] !== "hello" || hello["version"] !== CONTROL_PROTOCOL_VERSION) {
+      throw new Error(`the daemon speaks another protocol (${JSON.stringify(hello)})`);
+    }
+    return {
+      conn,
+      reader,
+      challenge: String(hello["challenge"]),
+      maxBytes: Number(hello["maxBytes"]),
+    };
+  } catch (error) {
+    conn.close();
+    throw new ControlUnavailable(`${path}: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * Submits a message through the running daemon. Throws {@link ControlUnavailable} when no
+ * daemon answers there (the caller then drops the message offline); any answer the
+ * daemon gives, a refusal included, is returned.
+ */
+export async function submitToDaemon(
+  offlineDir: string,
+  request: { submission: LocalSubmission; input: Uint8Array },
+): Promise<SubmitAnswer> {
+  const opened = await open(offlineDir);
+  const { conn, reader } = opened;
+  let proof: string | undefined;
+  try {
+    if (request.input.length > opened.maxBytes) {
+      return {
+        exit: 65,
+        error: `message too large (${request.input.length} bytes, the limit is ${opened.maxBytes})`,
+      };
+    }
+    try {
+      proof = await writeProof(offlineDir, opened.challenge);
+    } catch (error) {
+      throw new ControlUnavailable(`cannot write a proof of identity: ${errorMessage(error)}`);
+    }
+    await writeFrame(conn, { kind: "submit", submission: request.submission }, request.input);
+    const answer = (await reader.read()).header;
+    if (answer["kind"] !== "result" || typeof answer["exit"] !== "number") {
+      throw new Error(`unexpected answer ${JSON.stringify(answer)}`);
+    }
+    return {
+      exit: answer["exit"],
+      ...(typeof answer["msgid"] === "string" ? { msgid: answer["msgid"] } : {}),
+      ...(typeof answer["error"] === "string" ? { error: answer["error"] } : {}),
+    };
+  } finally {
+    if (proof) await removeProof(proof);
+    conn.close();
+  }
+}
+
+/** The queue listing from the running daemon; {@link ControlUnavailable} when none answers. */
+export async function showQueueFromDaemon(offlineDir: string): Promise<unknown[]> {
+  const { conn, reader } = await open(offlineDir);
+  try {
+    await writeFrame(conn, { kind: "show-queue" });
+    const answer = (await reader.read()).header;
+    if (answer["kind"] !== "queue" || !Array.isArray(answer["envelopes"])) {
+      throw new Error(`unexpected answer ${JSON.stringify(answer)}`);
+    }
+    return answer["envelopes"];
+  } finally {
+    conn.close();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Local submission and the daemon's local interface: the offline drop directory (sticky,
+ * world-writable, beside the private queue) and the daemon's socket in it, the socket's
+ * framing and requests (a submission, the queue listing), how a peer's uid is proven
+ * without SO_PEERCRED, and the one path by which a local message is prepared and queued.
+ *
+ * @module
+ */
+export {
+  controlSocketPath,
+  OFFLINE_DIR_MODE,
+  offlineAsideDirectory,
+  offlineDirectory,
+  SOCKET_MODE,
+} from "./paths.ts";
+export { prepareOfflineDirectory } from "./offline_dir.ts";
+export type { DirectoryOwner } from "./offline_dir.ts";
+export { parseSubmission } from "./submission.ts";
+export type { LocalSubmission } from "./submission.ts";
+export { EnqueueError, prepareMessage } from "./enqueue.ts";
+export type { EnqueueRequest, PreparedMessage } from "./enqueue.ts";
+export { queueLocalSubmission } from "./local_enqueue.ts";
+export type { LocalEnqueueContext, LocalEnqueueOutcome } from "./local_enqueue.ts";
+export { startControlServer } from "./server.ts";
+export type {
+  ControlHandlers,
+  ControlServer,
+  ControlServerOptions,
+  ReceivedSubmission,
+} from "./server.ts";
+export { ControlUnavailable, showQueueFromDaemon, submitToDaemon } from "./client.ts";
+export type { SubmitAnswer } from "./client.ts";
+export { dropOffline, encodeOfflineFile, OFFLINE_MAGIC, parseOfflineFile } from "./offline_file.ts";
+export { startOfflinePickup } from "./offline_pickup.ts";
+export type { OfflinePickup, OfflinePickupOptions } from "./offline_pickup.ts";
+export { loginNameOf } from "./local_users.ts";

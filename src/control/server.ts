@@ -1,0 +1,154 @@
+// The daemon's side of the local socket: listens on smtpd.sock (0666) in the offline
+// directory, greets each connection with a one-time challenge, checks who the peer is
+// (peer_identity.ts), and answers one request: a submission, or the queue listing.
+
+import type { Logger } from "../log/mod.ts";
+import { errorMessage, EX, randomHex } from "../mail/mod.ts";
+import { verifyProof } from "./peer_identity.ts";
+import { CONTROL_PROTOCOL_VERSION, FrameReader, writeFrame } from "./protocol.ts";
+import { SOCKET_MODE } from "./paths.ts";
+import { type LocalSubmission, parseSubmission } from "./submission.ts";
+
+/** A submission as the daemon receives it: who sent it, and what. */
+export interface ReceivedSubmission {
+  readonly submission: LocalSubmission;
+  readonly input: Uint8Array;
+  /** The submitter's uid, as the kernel recorded it on the proof file. */
+  readonly uid: number;
+}
+
+/** What the daemon does for the socket's requests. */
+export interface ControlHandlers {
+  /** Queues a submission; resolves with the sysexits(3) code and the id or the reason. */
+  submit(request: ReceivedSubmission): Promise<{ exit: number; msgid?: string; error?: string }>;
+  /** The queue listing, one plain object per envelope. */
+  listQueue(): readonly unknown[];
+}
+
+/** Options of {@link startControlServer}. */
+export interface ControlServerOptions {
+  /** The socket path (controlSocketPath()). */
+  readonly path: string;
+  /** Where peers write their proofs: the offline directory the socket is in. */
+  readonly offlineDir: string;
+  readonly handlers: ControlHandlers;
+  /** The largest message accepted, in bytes. */
+  readonly maxBody: number;
+  readonly log: Logger;
+  /** How long a peer may take to send its request, ms. */
+  readonly requestTimeoutMs?: number;
+}
+
+/** A listening control socket. */
+export interface ControlServer {
+  /** Stops accepting, lets the requests being answered finish, removes the socket. */
+  close(): Promise<void>;
+}
+
+/** Listens on the socket, replacing a stale one (or another user's, as the directory's owner). */
+export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
+  const { path, log } = options;
+  const listener = await listenReplacing(path, log);
+  await Deno.chmod(path, SOCKET_MODE);
+  const inFlight = new Set<Promise<void>>();
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      const done = answer(conn, options).catch((error) => {
+        log.warn(`control: request failed: ${errorMessage(error)}`);
+      }).finally(() => {
+        inFlight.delete(done);
+        try {
+          conn.close();
+        } catch {
+          // Closed already.
+        }
+      });
+      inFlight.add(done);
+    }
+  })().catch(() => {});
+  return {
+    async close() {
+      listener.close();
+      await accepting;
+      await Promise.all(inFlight);
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
+async function listenReplacing(path: string, log: Logger): Promise<Deno.Listener> {
+  for (let attempt = 0;; attempt++) {
+    const existing = await Deno.lstat(path).catch(() => undefined);
+    if (existing) {
+      if (existing.uid !== Deno.uid()) {
+        log.warn(`control: ${path} belonged to uid ${existing.uid}: replaced`);
+      }
+      await Deno.remove(path);
+    }
+    try {
+      return Deno.listen({ transport: "unix", path });
+    } catch (error) {
+      // Someone made the name again between the removal and the bind: try again.
+      if (!(error instanceof Deno.errors.AddrInUse) || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function answer(conn: Deno.Conn, options: ControlServerOptions): Promise<void> {
+  const challenge = randomHex(16);
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }, options.requestTimeoutMs ?? 120_000);
+  try {
+    await writeFrame(conn, {
+      kind: "hello",
+      version: CONTROL_PROTOCOL_VERSION,
+      challenge,
+      maxBytes: options.maxBody,
+    });
+    const request = await new FrameReader(conn, options.maxBody).read().catch((error) => {
+      throw new Error(`unreadable request: ${errorMessage(error)}`);
+    });
+    clearTimeout(timer);
+    const kind = request.header["kind"];
+    if (kind === "submit") {
+      await writeFrame(conn, await submit(request.header, request.body, challenge, options));
+    } else if (kind === "show-queue") {
+      await writeFrame(conn, { kind: "queue", envelopes: options.handlers.listQueue() });
+    } else {
+      await writeFrame(conn, {
+        kind: "error",
+        exit: EX.USAGE,
+        error: `unknown request ${JSON.stringify(kind)}`,
+      });
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function submit(
+  header: Record<string, unknown>,
+  body: Uint8Array | undefined,
+  challenge: string,
+  options: ControlServerOptions,
+): Promise<Record<string, unknown>> {
+  let uid: number;
+  try {
+    uid = await verifyProof(options.offlineDir, challenge);
+  } catch (error) {
+    return { kind: "result", exit: EX.NOPERM, error: errorMessage(error) };
+  }
+  let submission: LocalSubmission;
+  try {
+    submission = parseSubmission(header["submission"]);
+  } catch (error) {
+    return { kind: "result", exit: EX.USAGE, error: errorMessage(error) };
+  }
+  if (body === undefined) return { kind: "result", exit: EX.USAGE, error: "no message was sent" };
+  return { kind: "result", ...(await options.handlers.submit({ submission, input: body, uid })) };
+}

@@ -1,0 +1,96 @@
+// The daemon's side of local submission: the offline directory made right, the socket
+// in it served, and the offline files picked up — each message queued through the one
+// local path (queueLocalSubmission) as from `local`, named after the submitter's account.
+
+import {
+  controlSocketPath,
+  type LocalSubmission,
+  loginNameOf,
+  offlineAsideDirectory,
+  offlineDirectory,
+  prepareOfflineDirectory,
+  queueLocalSubmission,
+  startControlServer,
+  startOfflinePickup,
+} from "../control/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
+import { LOCAL_SESSION } from "./queue_setup.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** The running local interface. */
+export interface LocalInterface {
+  /** Stops the socket and the pickup; what they are queueing finishes first. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves local submission for a daemon's runtime. A directory that cannot be made right
+ * (another user's, say) is logged and leaves the daemon running without it: sendmail then
+ * says why it cannot reach the daemon.
+ */
+export async function startLocalInterface(runtime: Runtime, log: Logger): Promise<LocalInterface> {
+  const offlineDir = offlineDirectory(runtime.queueDir);
+  try {
+    for (const fix of await prepareOfflineDirectory(offlineDir)) log.warn(`offline: ${fix}`);
+  } catch (error) {
+    log.warn(`offline: ${errorMessage(error)}; local submission is off`);
+    return { close: () => Promise.resolve() };
+  }
+  const maxBytes = runtime.config.smtp.maxMessageSize;
+  const submit = async (
+    via: string,
+    request: { submission: LocalSubmission; input: Uint8Array; uid: number; now?: Date },
+  ) => {
+    const user = loginNameOf(request.uid);
+    if (user === undefined) {
+      const error = `uid ${request.uid} has no account in /etc/passwd`;
+      log.warn(`local: via=${via} uid=${request.uid} refused: ${error}`);
+      return { exit: EX.NOPERM, error };
+    }
+    const outcome = await queueLocalSubmission({
+      hostname: runtime.serverName,
+      maxMessageSize: maxBytes,
+      decide: (envelope) => runtime.ruleset(LOCAL_SESSION, envelope),
+      commit: (message) => runtime.queue.commit(message),
+    }, { ...request, user });
+    if (outcome.exit === EX.OK && "msgid" in outcome) {
+      log.info(
+        `local: via=${via} uid=${request.uid} user=${user} message ${outcome.msgid} ` +
+          `from=<${outcome.sender}> rcpts=${outcome.rcpts} result=Ok`,
+      );
+    } else if ("error" in outcome) {
+      log.info(`local: via=${via} uid=${request.uid} user=${user} result=${outcome.error}`);
+    }
+    return outcome;
+  };
+  const socketPath = controlSocketPath(offlineDir);
+  // Without the socket (narrow permissions: Deno wants --allow-net=unix:PATH), sendmail
+  // finds no daemon there and drops its messages offline, which this daemon picks up.
+  const server = await startControlServer({
+    path: socketPath,
+    offlineDir,
+    handlers: {
+      submit: (request) => submit("socket", request),
+      listQueue: () => runtime.queue.envelopes(),
+    },
+    maxBody: maxBytes,
+    log,
+  }).catch((error) => {
+    log.warn(`control: cannot listen on ${socketPath}: ${errorMessage(error)}; offline drops only`);
+    return undefined;
+  });
+  const pickup = startOfflinePickup({
+    dir: offlineDir,
+    asideDir: offlineAsideDirectory(runtime.queueDir),
+    submit: (request) => submit("offline", request),
+    maxBytes,
+    log,
+  });
+  log.info(`smtpd: local submission ${server ? `on ${socketPath} and ` : ""}in ${offlineDir}`);
+  return {
+    async close() {
+      await Promise.all([server?.close(), pickup.close()]);
+    },
+  };
+}
