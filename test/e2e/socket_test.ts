@@ -76,5 +76,6 @@ match from socket for any action "a"
     await daemon.stop();
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(QUEUE, { recursive: true });
+    await Deno.remove(`${QUEUE}-offline`, { recursive: true }).catch(() => {});
   }
 });
