@@ -4,6 +4,7 @@
 
 import { resolve } from "node:path";
 import { type Config, CONFIG_PATH_VARIABLE } from "../config/mod.ts";
+import { offlineDirectory } from "../control/mod.ts";
 import { configDir, queueDirectory } from "../daemon/mod.ts";
 import { BACKENDS, parseSqliteConfig, resolvePath } from "../tables/mod.ts";
 
@@ -17,8 +18,8 @@ export interface FrontAccess {
 
 /**
  * The environment variables the front reads (SMTPD_QUEUE_DIR, SMTPD_MAIL_SPOOL,
- * SMTPD_QUEUE_KEY and SMTPD_STOP_GRACE are the daemon's own, SSL_CERT_FILE the relay
- * client's roots).
+ * SMTPD_QUEUE_KEY, SMTPD_STOP_GRACE and SMTPD_OFFLINE_DIR are the daemon's own,
+ * SSL_CERT_FILE the relay client's roots).
  */
 export const FRONT_ENV: readonly string[] = [
   CONFIG_PATH_VARIABLE,
@@ -27,6 +28,7 @@ export const FRONT_ENV: readonly string[] = [
   "SMTPD_MAIL_SPOOL",
   "SSL_CERT_FILE",
   "SMTPD_STOP_GRACE",
+  "SMTPD_OFFLINE_DIR",
 ];
 
 /** What the front asks of the system: its host name, its addresses, its own ids. */
@@ -76,7 +78,10 @@ export function frontAccess(
   const roots = Deno.env.get("SSL_CERT_FILE");
   if (roots) read.add(resolve(roots));
   read.add(queueDir);
-  return { read: [...read], write: [queueDir] };
+  // Local submission: the offline directory, where the front's socket and the drops are.
+  const offline = offlineDirectory(queueDir);
+  read.add(offline);
+  return { read: [...read], write: [queueDir, offline] };
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import { secureQueueDirectory } from "../queue/mod.ts";
+import { offlineDirectory, prepareOfflineDirectory } from "../control/mod.ts";
 import { createUserLookup, TableSet } from "../tables/mod.ts";
 import { readFrames, writeFrame } from "./frames.ts";
 import { FRONT_ENV, frontPermissionFlagsFor } from "./front_permissions.ts";
@@ -50,6 +51,11 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   const queueDir = queueDirectory(config);
   // The front reads and writes the queue as its user: it is theirs, 0700 and 0600.
   await secureQueueDirectory(queueDir, { owner: account, log });
+  // The offline directory beside the queue is the front's too (it may not create it).
+  await prepareOfflineDirectory(offlineDirectory(queueDir), account).then(
+    (fixes) => fixes.forEach((fix) => log.warn(`offline: ${fix}`)),
+    (error) => log.warn(`offline: ${errorMessage(error)}; local submission is off`),
+  );
   const tables = await TableSet.open(config, { baseDir: configDir(config) });
   // The parent starts the front and every per-user child: it needs to run them.
   const missing = await missingPermissions(config, {

@@ -1,11 +1,13 @@
-// Local submission for any user: `nobody`, who cannot write the queue (0700, root's),
-// sends with `sendmail -t` while the daemon runs (through its socket) and while it is
-// stopped (an offline file, picked up at the next start); both arrive byte for byte, mailq
-// lists the private queue through the daemon, and a file that is not an offline file is
-// moved aside with a log line. Skipped, with the reason printed, unless run as root.
+// Local submission for any user: the daemon started by root as an operator starts it (its
+// SMTP front as _smtpd, owning the 0700 queue); `nobody`, who cannot write the queue,
+// sends with `sendmail -t` while it runs (through its socket) and while it is stopped (an
+// offline file, picked up at the next start); both arrive byte for byte, mailq lists the
+// private queue through the daemon, and a file that is not an offline file is moved aside
+// with a log line. Skipped, with the reason printed, unless run as root with setpriv.
 
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
-import { spawnLoggedDaemon, waitFor } from "../_helpers.ts";
+import { waitFor } from "../_helpers.ts";
+import { accountIds, ensureFrontUser, skipReason } from "./_privsep.ts";
 
 const CHECKOUT = new URL("../..", import.meta.url).pathname;
 const CLI = `${CHECKOUT}cli.ts`;
@@ -79,27 +81,42 @@ function endsWith(haystack: Uint8Array, tail: Uint8Array): boolean {
   return tail.every((b, i) => haystack[start + i] === b);
 }
 
-async function stopDaemon(daemon: ReturnType<typeof spawnLoggedDaemon>): Promise<void> {
+interface Daemon {
+  readonly child: Deno.ChildProcess;
+  log(): string;
+  readonly done: Promise<unknown>;
+}
+
+// Started as root with no -u: the privileged parent and its SMTP front as _smtpd.
+function startDaemon(conf: string): Daemon {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "-d", "-f", conf],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (text += chunk) }),
+  );
+  return { child, log: () => text, done: Promise.all([child.status, reading]) };
+}
+
+async function stopDaemon(daemon: Daemon): Promise<void> {
   daemon.child.kill("SIGTERM");
-  await daemon.exited();
+  await daemon.done;
 }
 
 Deno.test("any user submits through the daemon's socket, or offline while it is stopped; mailq asks the daemon", async () => {
-  if (Deno.uid() !== 0) {
-    console.log("skipped: local submission test: not running as root (it submits as nobody)");
-    return;
-  }
-  const setpriv = await new Deno.Command("setpriv", { args: ["--version"], stdout: "null" })
-    .output().then((o) => o.success, () => false);
-  if (!setpriv) {
-    console.log("skipped: local submission test: setpriv (util-linux) is not installed");
+  const skip = skipReason() ?? await ensureFrontUser();
+  if (skip) {
+    console.log(`skipped: local submission test: ${skip}`);
     return;
   }
   const dir = await Deno.makeTempDir({ prefix: "smtpd-local-submission-" });
-  let daemon: ReturnType<typeof spawnLoggedDaemon> | undefined;
+  let daemon: Daemon | undefined;
   try {
-    // nobody may traverse the scratch directory and read the configuration; the queue is
-    // root's alone; the Maildirs are written as nobody, the recipient.
+    // nobody and _smtpd may traverse the scratch directory and read the configuration; the
+    // Maildirs are written as nobody, the recipient.
     await Deno.chmod(dir, 0o755);
     await Deno.mkdir(`${dir}/queue`, { mode: 0o700 });
     await Deno.mkdir(`${dir}/mail`);
@@ -129,21 +146,23 @@ match from local for domain "later.test" action "later"
     const deno = [Deno.execPath(), "run", "-A", "--cached-only", CLI];
     const offline = `${dir}/queue-offline`;
 
-    // The queue is not nobody's to write: whatever arrives came by the daemon.
-    const queueInfo = await Deno.stat(`${dir}/queue`);
-    assertEquals([queueInfo.uid, (queueInfo.mode ?? 0) & 0o777], [0, 0o700]);
-    const touch = await asNobody(["touch", `${dir}/queue/probe`], {});
-    assertTrue(touch.code !== 0, "nobody cannot write the queue");
-
     // 1. The daemon runs: sendmail goes through its socket.
-    daemon = spawnLoggedDaemon(conf);
+    daemon = startDaemon(conf);
     const running = daemon;
     await waitFor("the daemon's socket", async () => {
       const socket = await Deno.lstat(`${offline}/smtpd.sock`).catch(() => undefined);
       return socket?.isSocket ? true : undefined;
-    }, 60_000);
+    }, 90_000);
+    // The queue and the offline directory are the front's; the queue is not nobody's to
+    // write, so whatever arrives came by the daemon.
+    const front = await accountIds("_smtpd");
+    const queueInfo = await Deno.stat(`${dir}/queue`);
+    assertEquals([queueInfo.uid, (queueInfo.mode ?? 0) & 0o777], [front.uid, 0o700]);
+    const touch = await asNobody(["touch", `${dir}/queue/probe`], {});
+    assertTrue(touch.code !== 0, "nobody cannot write the queue");
     const offlineInfo = await Deno.stat(offline);
-    assertEquals((offlineInfo.mode ?? 0) & 0o7777, 0o3777);
+    assertEquals([offlineInfo.uid, (offlineInfo.mode ?? 0) & 0o7777], [front.uid, 0o3777]);
+    assertEquals((await Deno.lstat(`${offline}/smtpd.sock`)).uid, front.uid);
     const first = message(1);
     const sent = await asNobody([...deno, "sendmail", "-t", "-C", conf], env, first);
     assertEquals([sent.code, sent.stderr], [0, ""]);
@@ -178,7 +197,8 @@ match from local for domain "later.test" action "later"
     const drops = [...Deno.readDirSync(offline)].filter((e) => !e.name.startsWith("."));
     assertEquals(drops.length, 1, "one offline file");
     const drop = await Deno.stat(`${offline}/${drops[0]!.name}`);
-    assertEquals([drop.uid, (drop.mode ?? 0) & 0o777], [65534, 0o640]);
+    // nobody's, in the front's group, readable by it and by no other user.
+    assertEquals([drop.uid, drop.gid, (drop.mode ?? 0) & 0o777], [65534, front.gid, 0o640]);
     // Without the daemon, mailq cannot read root's queue, and says both reasons.
     const noList = await asNobody([...deno, "mailq", "-C", conf], env);
     assertEquals(noList.code, 66);
@@ -189,7 +209,7 @@ match from local for domain "later.test" action "later"
 
     // 3. Started again: the offline file is queued as from nobody and removed; the junk is
     // moved aside into the queue, with a log line.
-    daemon = spawnLoggedDaemon(conf);
+    daemon = startDaemon(conf);
     const again = daemon;
     const both = await waitForMail(`${dir}/mail/nobody`, 2);
     assertTrue(
