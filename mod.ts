@@ -58,6 +58,7 @@ export { startDaemon } from "./src/daemon/mod.ts";
 export type {
   Daemon,
   DaemonOptions,
+  PrivilegedParent,
   RdnsOptions,
   RuntimeSettings,
   StopOptions,
@@ -74,5 +75,16 @@ export type {
   QueuedEnvelope,
   QueueStats,
 } from "./src/queue/mod.ts";
+export type {
+  DeliveryAgents,
+  DeliveryUser,
+  FormatVars,
+  MailboxRequest,
+  MailboxWriter,
+  MdaActionRequest,
+  PipeRequest,
+} from "./src/delivery/mod.ts";
+export type { Authenticator, PasswordCheck } from "./src/auth/mod.ts";
+export type { DeliveryFailure, DeliveryResult } from "./src/mail/mod.ts";
 export { createLogger } from "./src/log/mod.ts";
 export type { Logger, LoggerOptions } from "./src/log/mod.ts";

@@ -26,7 +26,9 @@ import { checkTableUses } from "./table_uses.ts";
  * writes, commands and users' files as their users, and system-account passwords.
  */
 export interface PrivilegedParent {
+  /** Writes mailboxes as their users. */
   readonly writer: MailboxWriter;
+  /** Runs commands and reads users' files as their users. */
   readonly agents: DeliveryAgents;
   /** Checks system accounts (`auth` without a table). */
   readonly authenticate: Authenticator;

@@ -20,9 +20,13 @@ export interface MdaActionRequest {
   readonly vars: FormatVars;
   /** Who it runs as (the recipient, or the action's `user`). */
   readonly user: DeliveryUser;
+  /** The envelope sender. */
   readonly sender: string;
+  /** The original recipient. */
   readonly rcpt: string;
+  /** The recipient after expansion. */
   readonly dest: string;
+  /** The recipient's `+tag`, when it has one. */
   readonly extension?: string;
 }
 
@@ -32,15 +36,21 @@ export interface PipeRequest {
   readonly action: string;
   /** The command as written (without the `|`). */
   readonly command: string;
+  /** The user the command runs as. */
   readonly user: DeliveryUser;
+  /** The envelope sender. */
   readonly sender: string;
+  /** The original recipient. */
   readonly rcpt: string;
+  /** The recipient after expansion. */
   readonly dest: string;
 }
 
 /** The steps of a delivery that run with a user's rights. */
 export interface DeliveryAgents {
+  /** Runs an `mda` action's command, the message on its standard input. */
   runActionMda(request: MdaActionRequest, content: Uint8Array): Promise<DeliveryResult>;
+  /** Runs a `|command` target, the message on its standard input. */
   runPipe(request: PipeRequest, content: Uint8Array): Promise<DeliveryResult>;
   /** The entries of the user's ~/.forward, or undefined when there is none or it is unsafe. */
   readForward(user: DeliveryUser): Promise<string[] | undefined>;

@@ -11,9 +11,13 @@ import { errorMessage, splitAddress } from "../mail/mod.ts";
 
 /** A user deliveries run as. */
 export interface DeliveryUser {
+  /** The account name. */
   readonly name: string;
+  /** Its user id. */
   readonly uid: number;
+  /** Its group id. */
   readonly gid: number;
+  /** Its home directory ("" when it has none). */
   readonly home: string;
 }
 

@@ -11,6 +11,7 @@ export interface FormatVars {
   readonly rcpt: string;
   /** The recipient after expansion (aliases, virtual). */
   readonly dest: string;
+  /** The name of the user the delivery runs as (`%{user.username}`). */
   readonly username: string;
   /** The user's home directory, when known. */
   readonly directory?: string;

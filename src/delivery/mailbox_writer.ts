@@ -14,6 +14,7 @@ import { errorMessage } from "../mail/mod.ts";
 
 /** Writes mailboxes with the right identity. */
 export interface MailboxWriter {
+  /** Performs one mailbox write as the user; rejects with what went wrong. */
   write(user: DeliveryUser, request: MailboxRequest, content: Uint8Array): Promise<void>;
   /** Stops the children. */
   close(): Promise<void>;

@@ -14,3 +14,4 @@ export { MDA_PROGRAM } from "./mda.ts";
 export { createLocalAgents } from "./agents.ts";
 export type { DeliveryAgents, MdaActionRequest, PipeRequest } from "./agents.ts";
 export type { MailboxRequest } from "./mailbox_request.ts";
+export type { FormatVars } from "./format.ts";

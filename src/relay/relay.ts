@@ -68,7 +68,7 @@ export function relayEnvelope(
   }
   // Same message, same action, same recipient domain: the same next hops.
   if (!actionIds.has(options)) actionIds.set(options, nextActionId++);
-  const domain = options.host ? "" : message.rcpt.slice(message.rcpt.lastIndexOf("@") + 1);
+  const domain = options.host ? "" : splitAddress(message.rcpt).domain;
   const key = JSON.stringify([message.msgid, actionIds.get(options), domain.toLowerCase()]);
   return (context.batcher ?? SHARED_BATCHER).submit(key, message.rcpt, run);
 }
@@ -179,7 +179,7 @@ async function routesFor(
   let target = options.host;
   // `domain <table>`: the next hop by recipient domain; a domain it does not list goes by MX.
   if (!target && options.domain) {
-    const domain = rcpt.slice(rcpt.lastIndexOf("@") + 1).toLowerCase();
+    const domain = splitAddress(rcpt).domain.toLowerCase();
     const table = tables.get(options.domain.name);
     if (!table) return tempfail(`4.3.0 table "${options.domain.name}" is not open`);
     const url = table.lookup("relayhost", domain);
@@ -259,12 +259,8 @@ function pickSource(
  */
 export function rewriteSender(sender: string, mailFrom: string | undefined): string {
   if (mailFrom === undefined || sender === "") return sender;
-  const at = sender.lastIndexOf("@");
-  const [user, domain] = at < 0 ? [sender, ""] : [sender.slice(0, at), sender.slice(at + 1)];
-  const cut = mailFrom.lastIndexOf("@");
-  const [newUser, newDomain] = cut < 0
-    ? [mailFrom, ""]
-    : [mailFrom.slice(0, cut), mailFrom.slice(cut + 1)];
+  const { local: user, domain } = splitAddress(sender);
+  const { local: newUser, domain: newDomain } = splitAddress(mailFrom);
   const finalUser = newUser || user;
   const finalDomain = newDomain || domain;
   return finalDomain ? `${finalUser}@${finalDomain}` : finalUser;
