@@ -4,7 +4,7 @@
 
 import { runFlush, runMailq, runMakemap, runNewaliases, runSendmail } from "./src/compat/mod.ts";
 import { runSmtpctl, runSmtpd } from "./src/cli/mod.ts";
-import { SMTP_FRONT_ROLE } from "./src/privsep/mod.ts";
+import { MAILBOX_WRITER_ROLE, SMTP_FRONT_ROLE } from "./src/privsep/mod.ts";
 import { flushLog } from "./src/log/mod.ts";
 import { EX } from "./src/mail/mod.ts";
 import { runMailboxWriterChild } from "./src/delivery/mod.ts";
@@ -25,6 +25,7 @@ const COMMANDS: Readonly<Record<string, Runner>> = {
     runSmtpd(args[0] === SMTP_FRONT_ROLE ? args.slice(1) : args, "front"),
   // The mailbox writer a root daemon starts as each mail user (not for people to run).
   "mailbox.writer": () => runMailboxWriterChild(),
+  [MAILBOX_WRITER_ROLE]: () => runMailboxWriterChild(),
   newaliases: (args) => runNewaliases(args),
 };
 

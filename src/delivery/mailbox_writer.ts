@@ -27,6 +27,11 @@ export interface MailboxWriterOptions {
   readonly asUsers?: boolean;
   /** Idle time before a child is let go, ms (default 60 s). */
   readonly idleMs?: number;
+  /**
+   * What the children are started by: a link to this executable named for their role,
+   * so that `ps` shows it (default: the executable itself).
+   */
+  readonly program?: string;
 }
 
 /** The daemon's handle to one running `mailbox.writer` child. */
@@ -51,7 +56,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
     const key = `${user.uid}:${user.gid}`;
     const existing = processes.get(key);
     if (existing) return existing;
-    const proc = spawnWriterProcess(user);
+    const proc = spawnWriterProcess(user, options.program);
     processes.set(key, proc);
     void readAnswers(proc).finally(() => {
       processes.delete(key);
@@ -121,7 +126,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
 
 // Under `deno run` the child is a second Deno with only file permissions and a fresh
 // module cache of its own; a compiled executable runs itself as `mailbox.writer`.
-function spawnWriterProcess(user: DeliveryUser): WriterProcess {
+function spawnWriterProcess(user: DeliveryUser, program?: string): WriterProcess {
   const exec = Deno.execPath();
   const compiled = !/\/deno(\.exe)?$/.test(exec);
   let denoDir: string | undefined;
@@ -146,7 +151,7 @@ function spawnWriterProcess(user: DeliveryUser): WriterProcess {
     "--allow-sys=hostname",
     main,
   ];
-  const child = new Deno.Command(exec, {
+  const child = new Deno.Command(program ?? exec, {
     args,
     cwd: "/",
     clearEnv: true,

@@ -8,4 +8,4 @@
 export { DEFAULT_FRONT_USER, startPrivsepParent } from "./parent.ts";
 export { startSmtpFront } from "./front.ts";
 export { frontPermissionFlagsFor } from "./front_permissions.ts";
-export { findSetpriv, SMTP_FRONT_ROLE } from "./start_front.ts";
+export { findSetpriv, MAILBOX_WRITER_ROLE, SMTP_FRONT_ROLE } from "./start_front.ts";

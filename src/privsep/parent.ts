@@ -19,7 +19,13 @@ import { createUserLookup, TableSet } from "../tables/mod.ts";
 import { readFrames, writeFrame } from "./frames.ts";
 import { FRONT_ENV, frontPermissionFlagsFor } from "./front_permissions.ts";
 import { createParentService, type ParentService } from "./parent_service.ts";
-import { findSetpriv, type FrontAccount, type FrontProcess, startFront } from "./start_front.ts";
+import {
+  findSetpriv,
+  type FrontAccount,
+  type FrontProcess,
+  makeRoleLinks,
+  startFront,
+} from "./start_front.ts";
 
 /** The user the SMTP front runs as unless told otherwise (OpenSMTPD's). */
 export const DEFAULT_FRONT_USER = "_smtpd";
@@ -73,10 +79,17 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     tables.close();
     throw new Error(describeMissing(missing));
   }
-  const service = createParentService({ config, tables: () => tables.tables, log });
+  const roles = await makeRoleLinks();
+  const service = createParentService({
+    config,
+    tables: () => tables.tables,
+    log,
+    ...(roles.mailboxWriter ? { writerProgram: roles.mailboxWriter } : {}),
+  });
   let front: FrontProcess;
   try {
     front = await startFront(setpriv, {
+      roles: roles.dir,
       account,
       permissionFlags: frontPermissionFlagsFor(config, options.sources),
       args: ["-d", "-f", resolve(config.file), ...options.args],
@@ -85,6 +98,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   } catch (error) {
     await service.close();
     tables.close();
+    await roles.remove();
     throw new Error(`cannot start the SMTP front: ${errorMessage(error)}`);
   }
   const { child } = front;
@@ -100,6 +114,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     await service.close();
     tables.close();
     await front.cleanup();
+    await roles.remove();
     return status.signal ?? `status ${status.code}`;
   });
   const how = await Promise.race([started.then(() => undefined), exited]);

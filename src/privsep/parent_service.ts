@@ -31,6 +31,8 @@ export interface ParentServiceOptions {
   readonly shadowPath?: string;
   /** The passwd(5) file users are looked up in. */
   readonly passwdPath?: string;
+  /** What mailbox writers are started by (a link named for their role). */
+  readonly writerProgram?: string;
 }
 
 /** The parent's side: answers one request; never throws. */
@@ -45,7 +47,11 @@ export function createParentService(options: ParentServiceOptions): ParentServic
   const { config, log } = options;
   const lookupUser = createUserLookup(options.passwdPath);
   const agents = createLocalAgents({ config, log, asUsers: true });
-  const writer = createMailboxWriter({ log, asUsers: true });
+  const writer = createMailboxWriter({
+    log,
+    asUsers: true,
+    ...(options.writerProgram ? { program: options.writerProgram } : {}),
+  });
   const authenticate = systemAuthenticator(options.shadowPath);
   // The same spool as the front's router: it is given the parent's SMTPD_MAIL_SPOOL.
   const spool = Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail";

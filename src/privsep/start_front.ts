@@ -8,6 +8,36 @@ import { prepareFrontCache } from "./front_cache.ts";
 /** The front's role name: its argv[0], and the command cli.ts runs for it. */
 export const SMTP_FRONT_ROLE = "smtpd: smtp";
 
+/** The mailbox writers' role name (a compiled executable runs the writer by it). */
+export const MAILBOX_WRITER_ROLE = "smtpd: mailbox";
+
+/** Links to the executable named for each role, in a directory of their own. */
+export interface RoleLinks {
+  readonly dir: string;
+  /** What the parent starts mailbox writers by, when it may run it. */
+  readonly mailboxWriter?: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Makes the role links. A parent under narrow permissions (`--allow-run=DENO`) may not run
+ * a link, so its mailbox writers then keep the executable's own name.
+ */
+export async function makeRoleLinks(): Promise<RoleLinks> {
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-roles-" });
+  await Deno.chmod(dir, 0o755);
+  for (const role of [SMTP_FRONT_ROLE, MAILBOX_WRITER_ROLE]) {
+    await Deno.symlink(Deno.execPath(), `${dir}/${role}`);
+  }
+  const writer = `${dir}/${MAILBOX_WRITER_ROLE}`;
+  const granted = Deno.permissions.querySync({ name: "run", command: writer }).state === "granted";
+  return {
+    dir,
+    ...(granted ? { mailboxWriter: writer } : {}),
+    remove: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+  };
+}
+
 /** The account the front runs as. */
 export interface FrontAccount {
   readonly name: string;
@@ -24,6 +54,8 @@ export interface StartFrontOptions {
   readonly args: readonly string[];
   /** Variables passed on to the front (the rest of the environment is not). */
   readonly env: Readonly<Record<string, string>>;
+  /** The directory of the role links (makeRoleLinks). */
+  readonly roles: string;
 }
 
 /** A running front. */
@@ -58,10 +90,8 @@ export async function startFront(
   const compiled = !/\/deno(\.exe)?$/.test(exec);
   // The role's name is a link to the executable in a directory of its own, found through
   // PATH, so that argv[0] (and the process name) is exactly the role.
-  const roles = await Deno.makeTempDir({ prefix: "smtpd-roles-" });
-  await Deno.chmod(roles, 0o755);
-  await Deno.symlink(exec, `${roles}/${SMTP_FRONT_ROLE}`);
-  const made = [roles];
+  const roles = options.roles;
+  const made: string[] = [];
   try {
     const env: Record<string, string> = { ...options.env, PATH: roles, NO_COLOR: "1" };
     let runtime: string[] = [];

@@ -4,7 +4,7 @@
 // the queue ends up 0700/0600 and the front's. Skipped, with the reason printed, when not
 // root or without setpriv.
 
-import { SMTP_FRONT_ROLE } from "../../src/privsep/mod.ts";
+import { MAILBOX_WRITER_ROLE, SMTP_FRONT_ROLE } from "../../src/privsep/mod.ts";
 import { assertEquals, assertStringIncludes, assertTrue } from "../assert.ts";
 import { testCertificate } from "../_certificate.ts";
 import {
@@ -36,18 +36,22 @@ async function readProc(path: string): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
-/** The pid of the front: the parent's child named by its role (ps shows the name). */
-async function frontOf(parent: number): Promise<number | undefined> {
+/** The parent's children as ps shows them: pid, user and process name. */
+async function childrenOf(parent: number): Promise<{ pid: number; user: string; name: string }[]> {
   const out = await new Deno.Command("ps", {
-    args: ["-o", "pid=,comm=", "--ppid", String(parent)],
+    args: ["-o", "pid=,user:32=,comm=", "--ppid", String(parent)],
     stdout: "piped",
     stderr: "null",
   }).output();
-  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-    const match = /^\s*(\d+) (.*)$/.exec(line);
-    if (match && match[2]!.trim() === SMTP_FRONT_ROLE) return Number(match[1]);
-  }
-  return undefined;
+  return new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
+    const match = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+    return match ? [{ pid: Number(match[1]), user: match[2]!, name: match[3]!.trim() }] : [];
+  });
+}
+
+/** The pid of the front: the parent's child named by its role. */
+async function frontOf(parent: number): Promise<number | undefined> {
+  return (await childrenOf(parent)).find((c) => c.name === SMTP_FRONT_ROLE)?.pid;
 }
 
 Deno.test("as root, the SMTP front runs as _smtpd, AUTH goes through the parent, mail lands as its user", async () => {
@@ -170,6 +174,11 @@ match from any for domain "mbox.test" action "mbox"
     }, 60_000);
     assertStringIncludes(listed!.text, `Delivered-To: ${user}+lists@maildir.test`);
     assertEquals((await readMaildir(`${dir}/${user}/Maildir`)).length, 1);
+    // The parent's mailbox writers (one per uid and gid: the mbox one has group mail) are
+    // named by their role and run as the user.
+    const writers = (await childrenOf(daemon.pid)).filter((c) => c.name === MAILBOX_WRITER_ROLE);
+    assertTrue(writers.length > 0, "a mailbox writer is running");
+    assertEquals([...new Set(writers.map((w) => w.user))], [user]);
     const file = await Deno.stat(`${dir}/${user}/Maildir/new/${mail!.name}`);
     assertEquals([file.uid, file.gid], [ids.uid, ids.gid]);
     assertStringIncludes(mail!.text, `Subject: for ${user}`);
