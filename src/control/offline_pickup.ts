@@ -95,11 +95,13 @@ export function startOfflinePickup(options: OfflinePickupOptions): OfflinePickup
 
 async function scanOnce(options: OfflinePickupOptions, reported: Set<string>): Promise<void> {
   const names: string[] = [];
+  const dotNames: string[] = [];
   for await (const entry of Deno.readDir(options.dir)) {
     // Dot names are files being written (.tmp-…) and proofs of identity (.proof-…).
-    if (entry.name.startsWith(".") || entry.name === SOCKET_NAME) continue;
-    names.push(entry.name);
+    if (entry.name.startsWith(".")) dotNames.push(entry.name);
+    else if (entry.name !== SOCKET_NAME) names.push(entry.name);
   }
+  for (const name of dotNames) await removeIfStale(options, name);
   // Oldest first: the names start with the time they were dropped.
   for (const name of names.sort()) await pickUp(options, name, reported);
   for (const name of reported) if (!names.includes(name)) reported.delete(name);
@@ -155,6 +157,22 @@ async function pickUp(
   } else {
     await aside(outcome.error ?? `refused (exit ${outcome.exit})`);
   }
+}
+
+// A file still being written a day later belongs to a sendmail that was killed before it
+// said the message was taken (it never exited 0), and a proof that old to a client that
+// died: neither is a message anyone was promised, so it is removed, with a log line.
+const STALE_MS = 24 * 60 * 60 * 1000;
+
+async function removeIfStale(options: OfflinePickupOptions, name: string): Promise<void> {
+  const path = `${options.dir}/${name}`;
+  const info = await Deno.lstat(path).catch(() => undefined);
+  const changed = info?.mtime?.getTime();
+  if (!info || changed === undefined || Date.now() - changed < STALE_MS) return;
+  await Deno.remove(path).then(
+    () => options.log.warn(`offline: ${name} from uid ${info.uid} unfinished for a day: removed`),
+    () => {},
+  );
 }
 
 // Reads the file that was checked: a name swapped for a link in between is refused.

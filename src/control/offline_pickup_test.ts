@@ -1,6 +1,7 @@
 // startOfflinePickup(): files there at start and files that appear later are handed over
 // with their owner's uid and removed; a tempfail keeps the file; a file that is not an
-// offline file, or that is refused, is moved aside with a log line.
+// offline file, or that is refused, is moved aside with a log line; a drop left unfinished
+// for a day is removed.
 
 import { assertEquals, assertMatch, assertTrue } from "../../test/assert.ts";
 import { waitFor } from "../../test/_helpers.ts";
@@ -19,6 +20,10 @@ Deno.test("startOfflinePickup() queues what is there and what appears, keeps a t
   const seen: { input: string; uid: number }[] = [];
   await dropOffline(dir, { submission: SUBMISSION, input: new TextEncoder().encode("early\n") });
   await Deno.writeTextFile(`${dir}/junk`, "not an offline file\n");
+  // A drop a killed sendmail never finished, a day old, and one being written now.
+  await Deno.writeTextFile(`${dir}/.tmp-old`, "smtpd-offline 1\n");
+  await Deno.utime(`${dir}/.tmp-old`, new Date(0), new Date(Date.now() - 25 * 3600_000));
+  await Deno.writeTextFile(`${dir}/.tmp-new`, "smtpd-offline 1\n");
   const pickup = startOfflinePickup({
     dir,
     asideDir: `${root}/aside`,
@@ -46,11 +51,16 @@ Deno.test("startOfflinePickup() queues what is there and what appears, keeps a t
       return aside.length === 2 ? true : undefined;
     });
     assertEquals(seen[1], { input: "late\n", uid: Deno.uid() });
-    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [busy], "the tempfail waits");
+    assertEquals(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      [".tmp-new", busy],
+      "the tempfail and the file being written wait; the stale one is gone",
+    );
     const log = lines.join("");
     assertMatch(log, /offline: junk from uid \d+: not an offline file: [^\n]+; moved to /);
     assertMatch(log, /from uid \d+: <a>: refused; moved to /);
     assertMatch(log, /: queue busy; kept for the next scan/);
+    assertMatch(log, /offline: \.tmp-old from uid \d+ unfinished for a day: removed/);
   } finally {
     await pickup.close();
     await Deno.remove(root, { recursive: true });
