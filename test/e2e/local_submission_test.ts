@@ -106,6 +106,41 @@ async function stopDaemon(daemon: Daemon): Promise<void> {
   await daemon.done;
 }
 
+// The scratch configuration, and a module cache nobody can use.
+async function scratch(dir: string) {
+  // nobody and _smtpd may traverse the scratch directory and read the configuration; the
+  // Maildirs are written as nobody, the recipient.
+  await Deno.chmod(dir, 0o755);
+  await Deno.mkdir(`${dir}/queue`, { mode: 0o700 });
+  await Deno.mkdir(`${dir}/mail`);
+  await Deno.chmod(`${dir}/mail`, 0o1777);
+  const conf = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(
+    conf,
+    `queue path "${dir}/queue"
+  listen on 127.0.0.1 port 0
+  action "local" maildir "${dir}/mail/%{rcpt.user}"
+  action "later" relay host smtp+notls://127.0.0.1:9
+  match from local for local action "local"
+  match from local for domain "later.test" action "later"
+  `,
+  );
+  await Deno.chmod(conf, 0o644);
+  // The checkout is readable by nobody, root's module cache is not: nobody gets a copy.
+  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  const denoDir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
+  const cache = `${dir}/deno-cache`;
+  assertTrue((await new Deno.Command("cp", { args: ["-r", denoDir, cache] }).output()).success);
+  assertTrue(
+    (await new Deno.Command("chown", { args: ["-R", "nobody:nogroup", cache] }).output())
+      .success,
+  );
+  const env = { DENO_DIR: cache };
+  const deno = [Deno.execPath(), "run", "-A", "--cached-only", CLI];
+  const offline = `${dir}/queue-offline`;
+  return { conf, env, deno, offline };
+}
+
 Deno.test("any user submits through the daemon's socket, or offline while it is stopped; mailq asks the daemon", async () => {
   const skip = skipReason() ?? await ensureFrontUser();
   if (skip) {
@@ -115,36 +150,7 @@ Deno.test("any user submits through the daemon's socket, or offline while it is 
   const dir = await Deno.makeTempDir({ prefix: "smtpd-local-submission-" });
   let daemon: Daemon | undefined;
   try {
-    // nobody and _smtpd may traverse the scratch directory and read the configuration; the
-    // Maildirs are written as nobody, the recipient.
-    await Deno.chmod(dir, 0o755);
-    await Deno.mkdir(`${dir}/queue`, { mode: 0o700 });
-    await Deno.mkdir(`${dir}/mail`);
-    await Deno.chmod(`${dir}/mail`, 0o1777);
-    const conf = `${dir}/smtpd.conf`;
-    await Deno.writeTextFile(
-      conf,
-      `queue path "${dir}/queue"
-listen on 127.0.0.1 port 0
-action "local" maildir "${dir}/mail/%{rcpt.user}"
-action "later" relay host smtp+notls://127.0.0.1:9
-match from local for local action "local"
-match from local for domain "later.test" action "later"
-`,
-    );
-    await Deno.chmod(conf, 0o644);
-    // The checkout is readable by nobody, root's module cache is not: nobody gets a copy.
-    const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
-    const denoDir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
-    const cache = `${dir}/deno-cache`;
-    assertTrue((await new Deno.Command("cp", { args: ["-r", denoDir, cache] }).output()).success);
-    assertTrue(
-      (await new Deno.Command("chown", { args: ["-R", "nobody:nogroup", cache] }).output())
-        .success,
-    );
-    const env = { DENO_DIR: cache };
-    const deno = [Deno.execPath(), "run", "-A", "--cached-only", CLI];
-    const offline = `${dir}/queue-offline`;
+    const { conf, env, deno, offline } = await scratch(dir);
 
     // 1. The daemon runs: sendmail goes through its socket.
     daemon = startDaemon(conf);
@@ -234,6 +240,101 @@ match from local for domain "later.test" action "later"
     await stopDaemon(again);
     daemon = undefined;
   } finally {
+    if (daemon) await stopDaemon(daemon);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a socket another user plants in the offline directory is never used, and the daemon replaces it", async () => {
+  const skip = skipReason() ?? await ensureFrontUser();
+  if (skip) {
+    console.log(`skipped: planted socket test: ${skip}`);
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-planted-socket-" });
+  let daemon: Daemon | undefined;
+  let fake: Deno.ChildProcess | undefined;
+  try {
+    const { conf, env, offline } = await scratch(dir);
+    // A first start makes the offline directory the front's; then the daemon is down.
+    daemon = startDaemon(conf);
+    await waitFor("the daemon's socket", async () => {
+      const socket = await Deno.lstat(`${offline}/smtpd.sock`).catch(() => undefined);
+      return socket?.isSocket ? true : undefined;
+    }, 90_000);
+    await stopDaemon(daemon);
+    daemon = undefined;
+
+    // nobody listens on the socket's name, hoping to read other users' mail.
+    await Deno.writeTextFile(
+      `${dir}/fake.ts`,
+      `const listener = Deno.listen({ transport: "unix", path: Deno.args[0]! });
+console.log("listening");
+for await (const conn of listener) {
+  console.log("connected");
+  conn.close();
+}
+`,
+    );
+    await Deno.chmod(`${dir}/fake.ts`, 0o644);
+    fake = new Deno.Command("setpriv", {
+      args: [
+        ...NOBODY,
+        "--",
+        Deno.execPath(),
+        "run",
+        "-A",
+        `${dir}/fake.ts`,
+        `${offline}/smtpd.sock`,
+      ],
+      clearEnv: true,
+      env: { PATH: "/usr/bin:/bin", HOME: "/tmp", NO_COLOR: "1", ...env },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    let heard = "";
+    const hearing = fake.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (chunk) => void (heard += chunk) }),
+    );
+    await waitFor("the planted socket", () => heard.includes("listening") || undefined, 90_000);
+    assertEquals((await Deno.lstat(`${offline}/smtpd.sock`)).uid, 65534);
+
+    // root's sendmail does not trust it: the message goes offline.
+    const input = message(3);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "sendmail", "-t", "-v", "-C", conf],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(input);
+    await writer.close();
+    const sent = await child.output();
+    const stderr = new TextDecoder().decode(sent.stderr);
+    assertEquals(sent.code, 0, stderr);
+    assertStringIncludes(stderr, "sendmail: left for the daemon as ");
+    assertTrue(!heard.includes("connected"), "nothing connected to the planted socket");
+
+    // The daemon replaces the planted socket and delivers the offline message.
+    daemon = startDaemon(conf);
+    const started = daemon;
+    const [delivered] = await waitForMail(`${dir}/mail/nobody`, 1);
+    assertTrue(endsWith(delivered!, input), "the message is delivered, byte for byte");
+    assertMatch(started.log(), /control: [^\n]+\/smtpd\.sock belonged to uid 65534: replaced/);
+    assertEquals((await Deno.lstat(`${offline}/smtpd.sock`)).uid, (await accountIds("_smtpd")).uid);
+    fake.kill("SIGTERM");
+    await fake.status;
+    await hearing;
+    fake = undefined;
+    assertTrue(!heard.includes("connected"), "nothing ever connected to the planted socket");
+    await stopDaemon(started);
+    daemon = undefined;
+  } finally {
+    if (fake) {
+      fake.kill("SIGKILL");
+      await fake.status;
+    }
     if (daemon) await stopDaemon(daemon);
     await Deno.remove(dir, { recursive: true });
   }
