@@ -2,6 +2,7 @@
 // root — hands it to a child process running as the mailbox's owner. Also the framing of
 // those requests on the child's pipes: a JSON header line, then the message bytes.
 
+import { StreamBuffer } from "../mail/mod.ts";
 import { deliverToMaildir, isAlreadyDelivered } from "./maildir.ts";
 import { deliverToMbox } from "./mbox.ts";
 
@@ -88,44 +89,21 @@ export function encodeRequestHeader(
 export async function* readRequests(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<{ header: RequestHeader; content: Uint8Array }> {
-  // Unread input is buffer[start..end]; frames are cut without copying what follows.
-  let buffer = new Uint8Array(65536);
-  let start = 0;
-  let end = 0;
-  const reader = stream.getReader();
-  const more = async (): Promise<boolean> => {
-    const { value, done } = await reader.read();
-    if (done) return false;
-    if (end + value.byteLength > buffer.byteLength) {
-      const size = Math.max(buffer.byteLength, (end - start + value.byteLength) * 2);
-      const grown = size > buffer.byteLength ? new Uint8Array(size) : buffer;
-      grown.set(buffer.subarray(start, end));
-      end -= start;
-      start = 0;
-      buffer = grown;
-    }
-    buffer.set(value, end);
-    end += value.byteLength;
-    return true;
-  };
+  const input = new StreamBuffer(stream);
   const decoder = new TextDecoder();
   while (true) {
-    // Offsets are relative to `start`: reading more may move the unread bytes.
-    let newline = buffer.subarray(start, end).indexOf(10);
+    // Offsets are relative to the unread bytes: reading more may move them.
+    let newline = input.unread().indexOf(10);
     while (newline === -1) {
-      if (!(await more())) return;
-      newline = buffer.subarray(start, end).indexOf(10);
+      if (!(await input.more())) return;
+      newline = input.unread().indexOf(10);
     }
     const header = JSON.parse(
-      decoder.decode(buffer.subarray(start, start + newline)),
+      decoder.decode(input.unread().subarray(0, newline)),
     ) as RequestHeader;
-    const needed = newline + 1 + header.length;
-    while (end - start < needed) {
-      if (!(await more())) return;
-    }
-    const content = buffer.slice(start + newline + 1, start + needed);
-    start += needed;
-    if (start === end) start = end = 0;
+    if (!(await input.fill(newline + 1 + header.length))) return;
+    input.skip(newline + 1);
+    const content = input.take(header.length);
     yield { header, content };
   }
 }

@@ -13,3 +13,4 @@ export { rfc5322Date } from "./date.ts";
 export { randomHex } from "./ids.ts";
 export { unmapIpv4 } from "./ipv4_mapped.ts";
 export { concatBytes } from "./bytes.ts";
+export { StreamBuffer } from "./stream_buffer.ts";

@@ -3,6 +3,8 @@
 // 32-bit big-endian), a JSON header, then the body bytes as they are (a message, 8-bit
 // safe, never re-encoded).
 
+import { StreamBuffer } from "../mail/mod.ts";
+
 /** One frame: a typed header and an optional binary body. */
 export interface Frame {
   readonly header: unknown;
@@ -42,47 +44,25 @@ export function writeFrame(
  * JSON, throws: the peer is not speaking this protocol and the channel is closed.
  */
 export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGenerator<Frame> {
-  const reader = stream.getReader();
-  let buffer = new Uint8Array(65536);
-  let start = 0;
-  let end = 0;
-  const fill = async (needed: number): Promise<boolean> => {
-    while (end - start < needed) {
-      const { value, done } = await reader.read();
-      if (done) return false;
-      if (end + value.byteLength > buffer.byteLength) {
-        const size = Math.max(buffer.byteLength, (end - start + value.byteLength) * 2);
-        const grown = size > buffer.byteLength ? new Uint8Array(size) : buffer;
-        grown.set(buffer.subarray(start, end));
-        end -= start;
-        start = 0;
-        buffer = grown;
-      }
-      buffer.set(value, end);
-      end += value.byteLength;
-    }
-    return true;
-  };
+  const input = new StreamBuffer(stream);
   try {
-    while (await fill(8)) {
-      const view = new DataView(buffer.buffer, buffer.byteOffset + start, 8);
+    while (await input.fill(8)) {
+      const head = input.unread();
+      const view = new DataView(head.buffer, head.byteOffset, 8);
       const headerBytes = view.getUint32(0);
       const bodyBytes = view.getUint32(4);
       if (headerBytes > MAX_HEADER_BYTES || bodyBytes > MAX_BODY_BYTES) {
         throw new Error(`Frame too large: ${headerBytes} header and ${bodyBytes} body bytes`);
       }
-      if (!(await fill(8 + headerBytes + bodyBytes))) throw new Error("Frame cut short");
-      const header: unknown = JSON.parse(
-        decoder.decode(buffer.subarray(start + 8, start + 8 + headerBytes)),
-      );
-      const bodyStart = start + 8 + headerBytes;
-      const body = buffer.slice(bodyStart, bodyStart + bodyBytes);
-      start = bodyStart + bodyBytes;
-      if (start === end) start = end = 0;
+      if (!(await input.fill(8 + headerBytes + bodyBytes))) throw new Error("Frame cut short");
+      input.skip(8);
+      const header: unknown = JSON.parse(decoder.decode(input.unread().subarray(0, headerBytes)));
+      input.skip(headerBytes);
+      const body = input.take(bodyBytes);
       yield { header, body };
     }
-    if (end !== start) throw new Error("Frame cut short");
+    if (input.length !== 0) throw new Error("Frame cut short");
   } finally {
-    reader.releaseLock();
+    input.release();
   }
 }
