@@ -163,7 +163,7 @@ export class SessionConnection {
     const socket = this.#socket;
     if (socket.destroyed) return;
     const unsent = socket.writableLength;
-    if (unsent > 0 || this.#closing) {
+    if (unsent > 0) {
       const seconds = Math.round(this.#deadline.ms / 1000);
       this.#options.log.info(
         `${this.#options.label} closed: the client left ${unsent} bytes of replies unread for ${seconds} s`,
@@ -171,6 +171,7 @@ export class SessionConnection {
       socket.destroy();
       return;
     }
+    if (this.#closing) return void socket.destroy();
     this.#options.onTimeout();
   }
 
