@@ -92,7 +92,7 @@ Deno.test("a line of message data trickled byte by byte is cut off a timeout aft
 });
 
 Deno.test("a command line that arrives in pieces within the timeout is answered", async () => {
-  await using server = await startDialogueServer({ limits: { idleTimeoutMs: 1500 } });
+  await using server = await startDialogueServer({ limits: { idleTimeoutMs: 5000 } });
   await using client = await server.greeted();
   for (const piece of ["NO", "O", "P\r"]) {
     await client.sendRaw(piece);
