@@ -61,7 +61,9 @@ export interface SmtpServer {
 
 // Benchmarks and real clients reconnect for every message; a short accept queue drops SYNs.
 // Replies are small and come in bursts (TLS records above all): the servers are created
-// with `noDelay`, which sets TCP_NODELAY on every accepted socket.
+// with `noDelay`, which sets TCP_NODELAY on every accepted socket. A client that ends its
+// side after its last command still gets every reply (`allowHalfOpen`; the session closes
+// the connection itself): above all the 250 to a message whose commit was still under way.
 const LISTEN_BACKLOG = 511;
 
 /** Starts a listener. */
@@ -107,12 +109,13 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
   const server: Server = options.tls?.mode === "smtps" && contexts
     ? createTlsServer({
       noDelay: true,
+      allowHalfOpen: true,
       secureContext: contexts.secureContext,
       SNICallback: contexts.SNICallback,
       requestCert: contexts.verifyClient,
       rejectUnauthorized: contexts.verifyClient,
     }, accept)
-    : createServer({ noDelay: true }, accept);
+    : createServer({ noDelay: true, allowHalfOpen: true }, accept);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     const where = options.socketPath

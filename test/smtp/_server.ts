@@ -23,6 +23,8 @@ export interface DialogueOptions {
   readonly remote?: boolean;
   /** Make every submit fail (a queue that cannot write). */
   readonly failSubmit?: boolean;
+  /** Make every submit take this long (a queue waiting for its fsync). */
+  readonly submitDelayMs?: number;
   /** Where the listener logs; silent by default. */
   readonly log?: Logger;
 }
@@ -49,10 +51,10 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
       if (domain === "tempfail.test") return { kind: "tempfail", reason: "test" };
       return { kind: "reject", reason: "test" };
     },
-    submit: (message) => {
-      if (options.failSubmit) return Promise.reject(new Error("disk full"));
+    submit: async (message) => {
+      if (options.submitDelayMs) await new Promise((r) => setTimeout(r, options.submitDelayMs));
+      if (options.failSubmit) throw new Error("disk full");
       submitted.push(message);
-      return Promise.resolve();
     },
     log: options.log ?? SILENT_LOGGER,
   });

@@ -320,3 +320,20 @@ Deno.test("too many protocol errors close the session with 421", async () => {
   assertEquals(await client.reply(), "421 4.7.0 Too many errors, closing connection");
   assertTrue(await client.closedByServer());
 });
+
+Deno.test("a client that ends its side after the final dot still gets the 250", async () => {
+  await using server = await startDialogueServer({ submitDelayMs: 200 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const script = "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<u@example.test>\r\n" +
+    "DATA\r\nSubject: half-closed\r\n\r\nbody\r\n.\r\n";
+  await conn.write(new TextEncoder().encode(script));
+  await conn.closeWrite();
+  let text = "";
+  const buffer = new Uint8Array(4096);
+  for (let n; (n = await conn.read(buffer)) !== null;) {
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  conn.close();
+  assertEquals(server.submitted.length, 1);
+  assertMatch(text, /\r\n250 2\.0\.0 [0-9a-f]+ Message accepted for delivery\r\n$/);
+});
