@@ -4,8 +4,9 @@
 
 import type { SessionRecord } from "./_smtp_session.ts";
 
-const TOKEN_REGEXP = /^X-Fuzz-Token: (c\d+)m\d+$/m;
-const FULL_TOKEN_REGEXP = /^X-Fuzz-Token: (\S+)$/m;
+// A message whose content took in the bytes of earlier ones (a BDAT chunk declared longer
+// than it was) holds several tokens: the last is the message that was committed.
+const TOKEN_REGEXP = /^X-Fuzz-Token: ((c\d+)m\d+)$/gm;
 const MSGID_REGEXP = /by mx\.example\.test \(OpenSMTPD\) with \S+ id ([0-9a-f]+)/;
 const DELIVERED_TO_REGEXP = /^Delivered-To: (.*)@/m;
 
@@ -133,7 +134,9 @@ export class DeliveryLedger {
   // Reads and removes every file in new/, then hands each to its session: booked, already
   // checked (so late), or not yet booked (kept for later).
   async #scan(mailDir: string): Promise<void> {
-    const latin1 = new TextDecoder("latin1");
+    // UTF-8 with replacement, as the daemon reads addresses, so Delivered-To compares with
+    // what the session counted.
+    const utf8 = new TextDecoder();
     let entries: Deno.DirEntry[] = [];
     try {
       entries = await Array.fromAsync(Deno.readDir(`${mailDir}/new`));
@@ -144,13 +147,14 @@ export class DeliveryLedger {
     this.#unclaimed = [];
     for (const entry of entries) {
       const path = `${mailDir}/new/${entry.name}`;
-      const text = latin1.decode(await Deno.readFile(path));
+      const text = utf8.decode(await Deno.readFile(path));
       await Deno.remove(path);
       this.delivered++;
       const msgid = MSGID_REGEXP.exec(text)?.[1];
       if (msgid) this.#seenMsgids.add(msgid);
-      const session = TOKEN_REGEXP.exec(text)?.[1];
-      const token = FULL_TOKEN_REGEXP.exec(text)?.[1];
+      const last = [...text.matchAll(TOKEN_REGEXP)].at(-1);
+      const token = last?.[1];
+      const session = last?.[2];
       if (!session || !token) {
         this.untokened++;
         continue;

@@ -25,7 +25,8 @@ const REPLY_WAIT_MS = 1_000;
 const HANG_MS = 20_000;
 const MUTATION_RATE = 0.15;
 const encoder = new TextEncoder();
-const LATIN1 = new TextDecoder("latin1");
+// The daemon reads command lines as UTF-8 with replacement; names are counted the same way.
+const UTF8 = new TextDecoder();
 const DOMAIN_PART = "@example.test";
 // What ends a local part when it is read backwards from its "@".
 const NAME_STOP_REGEXP = /[\s<>:@",;]/;
@@ -308,7 +309,7 @@ class ScriptedSession {
   // Counts the local parts @example.test the bytes name (found from each "@example.test"
   // backwards: a regular expression would backtrack over long runs without one).
   #noteNames(bytes: Uint8Array): void {
-    const text = LATIN1.decode(bytes).toLowerCase();
+    const text = UTF8.decode(bytes).toLowerCase();
     for (let at = text.indexOf(DOMAIN_PART); at !== -1; at = text.indexOf(DOMAIN_PART, at + 1)) {
       let start = at;
       while (start > 0 && !NAME_STOP_REGEXP.test(text[start - 1]!)) start--;
