@@ -116,6 +116,7 @@ export class SessionConnection {
   end(): void {
     this.#closing = true;
     this.flush();
+    if (this.#socket.isPaused()) this.#socket.resume();
     if (!this.#socket.destroyed) this.#socket.end();
     this.#wakeUp();
   }
@@ -191,6 +192,9 @@ export class SessionConnection {
     const { log, label } = this.#options;
     socket.on("data", (chunk: Uint8Array) => {
       if (socket !== this.#socket) return;
+      // After the last reply, input is read and dropped, so a client still sending is not
+      // stalled before it can see the end; the deadline bounds how long it may go on.
+      if (this.#closing) return;
       this.#noteInput(chunk);
       this.#reader.push(chunk);
       if (this.#reader.buffered > INPUT_HIGH_WATER) socket.pause();

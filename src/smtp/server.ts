@@ -64,6 +64,8 @@ export interface SmtpServer {
 // with `noDelay`, which sets TCP_NODELAY on every accepted socket. A client that ends its
 // side after its last command still gets every reply (`allowHalfOpen`; the session closes
 // the connection itself): above all the 250 to a message whose commit was still under way.
+// Not for SMTPS: a client that goes before its TLS handshake has no session to close its
+// socket, which would then stay open for good (a TLS client ends with close_notify anyway).
 const LISTEN_BACKLOG = 511;
 
 /** Starts a listener. */
@@ -109,13 +111,19 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
   const server: Server = options.tls?.mode === "smtps" && contexts
     ? createTlsServer({
       noDelay: true,
-      allowHalfOpen: true,
       secureContext: contexts.secureContext,
       SNICallback: contexts.SNICallback,
       requestCert: contexts.verifyClient,
       rejectUnauthorized: contexts.verifyClient,
     }, accept)
     : createServer({ noDelay: true, allowHalfOpen: true }, accept);
+  // Every accepted connection, sessions or not yet (an SMTPS client before its handshake),
+  // so that closing the listener ends them all.
+  const connections = new Set<Socket>();
+  server.on("connection", (raw: Socket) => {
+    connections.add(raw);
+    raw.once("close", () => connections.delete(raw));
+  });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     const where = options.socketPath
@@ -130,7 +138,8 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       resolve({
         address: options.socketPath ?? options.address,
         port,
-        close: (options) => closeServer(server, sockets, sessions, options?.graceMs ?? 0),
+        close: (options) =>
+          closeServer(server, { sockets, connections, sessions }, options?.graceMs ?? 0),
       });
     });
   });
@@ -138,10 +147,14 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
 
 async function closeServer(
   server: Server,
-  sockets: Set<Socket>,
-  sessions: Map<Session, Promise<void>>,
+  open: {
+    readonly sockets: Set<Socket>;
+    readonly connections: Set<Socket>;
+    readonly sessions: Map<Session, Promise<void>>;
+  },
   graceMs: number,
 ): Promise<void> {
+  const { sockets, connections, sessions } = open;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   if (graceMs > 0 && sessions.size > 0) {
     for (const session of sessions.keys()) session.shutdown();
@@ -156,6 +169,10 @@ async function closeServer(
       const timer = setTimeout(() => socket.destroy(), 100);
       socket.once("close", () => clearTimeout(timer));
     }
+    // Connections without a session (an SMTPS handshake not done) have nothing to say.
+    setTimeout(() => {
+      for (const raw of connections) raw.destroy();
+    }, 100);
   });
 }
 

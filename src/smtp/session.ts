@@ -123,7 +123,9 @@ export class Session {
         return;
       }
     }
-    if (this.#conn.ended) return;
+    // Gone during the greeting delay: close our side too (the listener allows half-open
+    // connections, so nothing else would).
+    if (this.#conn.ended) return this.close();
     this.reply({ code: 220, text: `${this.context.hostname} ESMTP OpenSMTPD` });
     try {
       await this.#converse();

@@ -217,3 +217,29 @@ Deno.test({
     await client.expect("220 ");
   },
 });
+
+Deno.test({
+  name:
+    "SMTPS clients that leave or stay silent before their handshake do not keep the listener open",
+  ignore,
+  async fn() {
+    const server = await startDialogueServer({ tls: { mode: "smtps", certificates } });
+    // A port probe: connected, then gone without a word of TLS.
+    const probe = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    probe.close();
+    // And one that connected and says nothing.
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    // A real session after it, so the listener has surely taken the probe in.
+    const client = await SmtpTestClient.connectTls(server.port, trust);
+    await client.expect("220 ");
+    client.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = await Promise.race([
+      server[Symbol.asyncDispose]().then(() => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 15_000)),
+    ]);
+    clearTimeout(timer);
+    silent.close();
+    assertTrue(closed, "the listener still waits for a connection without a session");
+  },
+});
