@@ -40,7 +40,8 @@ const SYSTEM_READS = ["/etc/passwd"];
 /**
  * What the front of a configuration reads and writes: the configuration and the files it
  * includes, every table file (a table-sqlite configuration and its database), the
- * certificates and keys, the accounts file, and the queue.
+ * certificates and keys, the accounts file, and the queue; and the unix socket of an
+ * `lmtp` action, which Deno counts as a read and a write.
  */
 export function frontAccess(
   config: Config,
@@ -81,7 +82,13 @@ export function frontAccess(
   // Local submission: the offline directory, where the front's socket and the drops are.
   const offline = offlineDirectory(queueDir);
   read.add(offline);
-  return { read: [...read], write: [queueDir, offline] };
+  // Deno asks for read and write access to a unix socket a client connects to: an `lmtp`
+  // action's socket is the one place besides the queue the front "writes".
+  const sockets = config.actions.flatMap((a) =>
+    a.method.kind === "lmtp" && a.method.destination.startsWith("/") ? [a.method.destination] : []
+  );
+  for (const socket of sockets) read.add(socket);
+  return { read: [...read], write: [queueDir, offline, ...sockets] };
 }
 
 /**

@@ -17,7 +17,14 @@ const outcome = async (attempt) => {
     return error?.name ?? String(error);
   }
 };
-const [config, queue, outside] = Deno.args;
+const { connect } = await import("node:net");
+const [config, queue, outside, socket] = Deno.args;
+const connectUnix = (path) =>
+  new Promise((resolve, reject) => {
+    const s = connect({ path });
+    s.on("connect", () => { s.destroy(); resolve(); });
+    s.on("error", reject);
+  });
 console.log(JSON.stringify({
   spawn: await outcome(() => new Deno.Command("/bin/true").output()),
   shadow: await outcome(() => Deno.readTextFile("/etc/shadow")),
@@ -27,6 +34,7 @@ console.log(JSON.stringify({
   readConfig: await outcome(() => Deno.readTextFile(config)),
   writeQueue: await outcome(() => Deno.writeTextFile(queue + "/probe-" + Deno.pid, "x")),
   listen: await outcome(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }).close()),
+  lmtpSocket: await outcome(() => connectUnix(socket)),
 }));
 `;
 
@@ -36,7 +44,7 @@ async function probe(
   as?: { uid: number; gid: number },
 ): Promise<Record<string, string>> {
   const deno = [Deno.execPath(), "run", "--quiet", ...flags, `${dir}/probe.js`];
-  const args = [`${dir}/smtpd.conf`, `${dir}/queue`, `${dir}/outside`];
+  const args = [`${dir}/smtpd.conf`, `${dir}/queue`, `${dir}/outside`, `${dir}/lmtp.sock`];
   const [program, ...rest] = as
     ? [
       findSetpriv()!,
@@ -81,7 +89,8 @@ Deno.test("the SMTP front's permissions refuse spawning, /etc/shadow, FFI and en
     await Deno.writeTextFile(
       `${dir}/smtpd.conf`,
       `queue path "${dir}/queue"\nlisten on 127.0.0.1 port 0\n` +
-        `action "a" maildir\nmatch for local action "a"\n`,
+        `action "a" maildir\naction "l" lmtp "${dir}/lmtp.sock"\n` +
+        `match for local action "a"\nmatch from any for domain "lmtp.test" action "l"\n`,
       { mode: 0o644 },
     );
     const loaded = await loadConfigWithDiagnostics(`${dir}/smtpd.conf`);
@@ -95,7 +104,21 @@ Deno.test("the SMTP front's permissions refuse spawning, /etc/shadow, FFI and en
       env: "NotCapable",
       writeOutside: "NotCapable",
     };
-    const allowed = { readConfig: "ok", writeQueue: "ok", listen: "ok" };
+    // An LMTP server on a unix socket (Python's, as the test process may not listen there).
+    const server = new Deno.Command("python3", {
+      args: [
+        "-c",
+        "import socket,os,sys\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\n" +
+        "os.chmod(sys.argv[1],0o777)\ns.listen(8)\nprint('ready',flush=True)\n" +
+        "while True:\n  c,_=s.accept()\n  c.close()\n",
+        `${dir}/lmtp.sock`,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const ready = await server.stdout.pipeThrough(new TextDecoderStream()).getReader().read();
+    assertEquals(ready.value?.trim(), "ready");
+    const allowed = { readConfig: "ok", writeQueue: "ok", listen: "ok", lmtpSocket: "ok" };
     // Under the front's flags, even as root, Deno refuses.
     assertEquals(await probe(dir, flags), { ...refused, ...allowed });
     // As the front runs: _smtpd, through setpriv, same flags.
@@ -103,6 +126,8 @@ Deno.test("the SMTP front's permissions refuse spawning, /etc/shadow, FFI and en
     // And were a flag ever widened, the account itself still cannot read /etc/shadow.
     const shadow = await probe(dir, [...flags, "--allow-read=/etc/shadow"], front);
     assertEquals(shadow.shadow, "PermissionDenied");
+    server.kill("SIGTERM");
+    await server.status;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
