@@ -1,4 +1,4 @@
-// A small authoritative DNS server on 127.0.0.1 (UDP) for tests: MX and A records from a
+// A small authoritative DNS server on 127.0.0.1 (UDP) for tests: MX, A and TXT records from a
 // table, NXDOMAIN for names it does not know. Enough for Deno.resolveDns's nameServer.
 
 import { createSocket } from "node:dgram";
@@ -9,6 +9,8 @@ export interface DnsZone {
   readonly [name: string]: {
     readonly MX?: readonly (readonly [number, string])[];
     readonly A?: readonly string[];
+    /** Each record one string (split into 255-octet pieces on the wire). */
+    readonly TXT?: readonly string[];
   };
 }
 
@@ -20,7 +22,7 @@ export interface DnsServer {
   stop(): Promise<void>;
 }
 
-const TYPES: Record<number, string> = { 1: "A", 15: "MX", 28: "AAAA" };
+const TYPES: Record<number, string> = { 1: "A", 15: "MX", 16: "TXT", 28: "AAAA" };
 
 /** Starts the server on a free UDP port. */
 export function startDnsServer(zone: DnsZone): Promise<DnsServer> {
@@ -36,6 +38,8 @@ export function startDnsServer(zone: DnsZone): Promise<DnsServer> {
         const rdata = Buffer.concat([u16(pref), encodeName(exchange)]);
         answers.push(answer(15, rdata));
       }
+    } else if (records && type === 16) {
+      for (const text of records.TXT ?? []) answers.push(answer(16, txtData(text)));
     } else if (records && type === 1) {
       for (const ip of records.A ?? []) {
         answers.push(answer(1, Buffer.from(ip.split(".").map(Number))));
@@ -91,6 +95,16 @@ function encodeName(name: string): Buffer {
     ...parts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, "latin1")])),
     Buffer.from([0]),
   ]);
+}
+
+function txtData(text: string): Buffer {
+  const bytes = Buffer.from(text, "utf8");
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += 255) {
+    const piece = bytes.subarray(i, i + 255);
+    pieces.push(Buffer.from([piece.length]), piece);
+  }
+  return Buffer.concat(pieces);
 }
 
 function u16(n: number): Buffer {

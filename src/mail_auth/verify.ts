@@ -1,0 +1,119 @@
+// Inbound checks of SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 7489) by npm:mailauth,
+// summed up as an Authentication-Results field (RFC 8601) and a verdict a filter acts on.
+
+import { Buffer } from "node:buffer";
+import { authenticate } from "mailauth";
+import { createMailAuthResolver, type DnsSettings } from "./dns_resolver.ts";
+
+/** Where the message came from, as the session saw it. */
+export interface MessageOrigin {
+  /** The client's address. */
+  readonly ip: string;
+  /** The EHLO/HELO name. */
+  readonly helo?: string | undefined;
+  /** The MAIL FROM address (empty for `<>`). */
+  readonly sender?: string | undefined;
+}
+
+/** The outcome of the checks. */
+export interface AuthVerdict {
+  /** The Authentication-Results field's lines (folded, no line ends). */
+  readonly header: readonly string[];
+  readonly spf: string;
+  /** The best DKIM result (pass if one signature passes). */
+  readonly dkim: string;
+  readonly dmarc: string;
+  /** The policy the From: domain publishes, to apply on `dmarc=fail`. */
+  readonly dmarcPolicy?: string;
+  /** The From: domain DMARC looked at. */
+  readonly fromDomain?: string;
+  /** A check could not finish because DNS failed (its result is temperror). */
+  readonly temperror: boolean;
+}
+
+/** Options of {@link verifyMessage}. */
+export interface VerifyOptions {
+  /** The authserv-id (RFC 8601 §2.5): `admd` or the server's name. */
+  readonly authservId: string;
+  readonly dns?: DnsSettings;
+}
+
+interface Status {
+  readonly status?: { readonly result?: string };
+}
+
+/** Runs SPF, DKIM and DMARC on the message (lines of octets, no line ends). */
+export async function verifyMessage(
+  lines: readonly string[],
+  origin: MessageOrigin,
+  options: VerifyOptions,
+): Promise<AuthVerdict> {
+  const message = Buffer.from(lines.map((l) => `${l}\r\n`).join(""), "latin1");
+  const result = await authenticate(message, {
+    ip: origin.ip.replace(/^::ffff:/, ""),
+    ...(origin.helo ? { helo: origin.helo } : {}),
+    // RFC 7208 §2.4: a null sender is checked as postmaster@ the HELO name.
+    sender: origin.sender || (origin.helo ? `postmaster@${origin.helo}` : ""),
+    mta: options.authservId,
+    resolver: createMailAuthResolver(options.dns),
+    disableArc: true,
+    disableBimi: true,
+  });
+  const spfResult = result.spf as Status | false;
+  const spf = (spfResult && spfResult.status?.result) || "none";
+  const dkimResults = ((result.dkim as { results?: Status[] }).results ?? [])
+    .map((r) => r.status?.result ?? "none");
+  const dkim = dkimResults.includes("pass")
+    ? "pass"
+    : dkimResults.includes("temperror")
+    ? "temperror"
+    : dkimResults[0] ?? "none";
+  const dmarcResult = result.dmarc as
+    | (Status & { policy?: string; domain?: string })
+    | false;
+  const dmarc = dmarcResult ? dmarcResult.status?.result ?? "none" : "none";
+  return {
+    header: authResultsLines(result.headers as string),
+    spf,
+    dkim,
+    dmarc,
+    ...(dmarcResult && dmarcResult.policy ? { dmarcPolicy: dmarcResult.policy } : {}),
+    ...(dmarcResult && dmarcResult.domain ? { fromDomain: dmarcResult.domain } : {}),
+    temperror: [spf, dkim, dmarc].includes("temperror"),
+  };
+}
+
+// The Authentication-Results field out of the fields mailauth prepares (Received-SPF too).
+function authResultsLines(headers: string): string[] {
+  const lines = headers.split("\r\n");
+  const start = lines.findIndex((l) => /^authentication-results:/i.test(l));
+  if (start < 0) throw new Error("The checks produced no Authentication-Results field");
+  let end = start + 1;
+  while (end < lines.length && /^[ \t]/.test(lines[end]!)) end++;
+  return lines.slice(start, end);
+}
+
+const AR_ID_REGEXP = /^authentication-results:\s*([^;\s]+)/i;
+
+/**
+ * The message without Authentication-Results fields that claim our authserv-id: they
+ * were not written here (RFC 8601 §5 says to remove such forgeries).
+ */
+export function dropForgedResults(lines: readonly string[], authservId: string): string[] {
+  const id = authservId.toLowerCase();
+  const out: string[] = [];
+  let dropping = false;
+  let inHeader = true;
+  for (const line of lines) {
+    if (!inHeader) {
+      out.push(line);
+      continue;
+    }
+    if (line === "") inHeader = false;
+    else if (dropping && /^[ \t]/.test(line)) continue;
+    const match = AR_ID_REGEXP.exec(line);
+    dropping = match !== null && match[1]!.toLowerCase() === id;
+    if (!dropping) out.push(line);
+  }
+  return out;
+}

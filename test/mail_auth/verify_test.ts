@@ -1,0 +1,116 @@
+// SPF, DKIM and DMARC checks of inbound mail against DNS records served by a server of
+// the test's own, as they appear in the Authentication-Results field.
+
+import { assertEquals, assertMatch } from "../assert.ts";
+import { generateKeyPairSync } from "node:crypto";
+import {
+  dkimPublicRecord,
+  dropForgedResults,
+  signDkim,
+  verifyMessage,
+} from "../../src/mail_auth/mod.ts";
+import { type DnsZone, startDnsServer } from "../_dns_server.ts";
+
+const KEY = {
+  algorithm: "ed25519-sha256" as const,
+  key: generateKeyPairSync("ed25519").privateKey,
+};
+
+const ZONE: DnsZone = {
+  "example.org": { TXT: ["v=spf1 ip4:127.0.0.1 -all"] },
+  "_dmarc.example.org": { TXT: ["v=DMARC1; p=reject"] },
+  "s1._domainkey.example.org": { TXT: [dkimPublicRecord(KEY)] },
+  "elsewhere.test": { TXT: ["v=spf1 ip4:192.0.2.1 -all"] },
+  "bank.test": { TXT: ["v=spf1 ip4:192.0.2.7 -all"] },
+  "_dmarc.bank.test": { TXT: ["v=DMARC1; p=reject"] },
+};
+
+function message(from: string): string[] {
+  return [
+    `From: <${from}>`,
+    "To: <bob@mx.example.test>",
+    "Subject: checks",
+    "Date: Tue, 1 Dec 2026 10:00:00 +0000",
+    "Message-ID: <2@example.org>",
+    "",
+    "Hello",
+  ];
+}
+
+async function check(lines: string[], sender: string, ip = "127.0.0.1") {
+  const dns = await startDnsServer(ZONE);
+  try {
+    return await verifyMessage(lines, { ip, helo: "client.example.org", sender }, {
+      authservId: "mx.example.test",
+      dns: { nameServer: { ipAddr: "127.0.0.1", port: dns.port }, timeoutMs: 5000 },
+    });
+  } finally {
+    await dns.stop();
+  }
+}
+
+Deno.test("verifyMessage() passes SPF for an address the sender's record lists", async () => {
+  const verdict = await check(message("alice@example.org"), "alice@example.org");
+  assertEquals(verdict.spf, "pass");
+  assertMatch(verdict.header.join("\r\n"), /^Authentication-Results: mx\.example\.test;/);
+  assertMatch(verdict.header.join("\r\n"), /spf=pass .*smtp\.mailfrom=alice@example\.org/);
+});
+
+Deno.test("verifyMessage() fails SPF for an address the sender's record leaves out", async () => {
+  const verdict = await check(message("x@elsewhere.test"), "x@elsewhere.test");
+  assertEquals(verdict.spf, "fail");
+  assertMatch(verdict.header.join("\r\n"), /spf=fail /);
+});
+
+Deno.test("verifyMessage() gives dkim=pass and dmarc=pass to a correctly signed message", async () => {
+  const lines = message("alice@example.org");
+  const signed = [
+    ...signDkim(lines, { domain: "example.org", selector: "s1", key: KEY }),
+    ...lines,
+  ];
+  // From another address: SPF fails, the aligned DKIM signature carries DMARC.
+  const verdict = await check(signed, "alice@example.org", "192.0.2.99");
+  assertEquals([verdict.spf, verdict.dkim, verdict.dmarc], ["fail", "pass", "pass"]);
+  const header = verdict.header.join("\r\n");
+  assertMatch(header, /dkim=pass header\.i=@example\.org header\.s=s1 header\.a=ed25519-sha256/);
+  assertMatch(header, /dmarc=pass /);
+});
+
+Deno.test("verifyMessage() gives dmarc=fail and the reject policy to a forged From: domain", async () => {
+  const verdict = await check(message("ceo@bank.test"), "mallory@example.org");
+  assertEquals([verdict.spf, verdict.dmarc, verdict.dmarcPolicy], ["pass", "fail", "reject"]);
+  assertMatch(verdict.header.join("\r\n"), /dmarc=fail .*header\.from=bank\.test/);
+  assertEquals(verdict.temperror, false);
+});
+
+Deno.test("verifyMessage() with its DNS server down says temperror, quickly", async () => {
+  const dns = await startDnsServer({});
+  const port = dns.port;
+  await dns.stop();
+  const started = Date.now();
+  const verdict = await verifyMessage(message("ceo@bank.test"), {
+    ip: "127.0.0.1",
+    helo: "client.example.org",
+    sender: "mallory@example.org",
+  }, {
+    authservId: "mx.example.test",
+    dns: { nameServer: { ipAddr: "127.0.0.1", port }, timeoutMs: 1500 },
+  });
+  assertEquals(verdict.temperror, true);
+  assertEquals(verdict.spf, "temperror");
+  assertEquals(verdict.dmarc === "fail", false);
+  // One timeout for the whole message, not one per lookup.
+  assertEquals(Date.now() - started < 10_000, true);
+});
+
+Deno.test("dropForgedResults() removes Authentication-Results fields that claim our id", () => {
+  const lines = [
+    "Authentication-Results: mx.example.test;",
+    "\tdkim=pass header.d=bank.test",
+    "Authentication-Results: other.example; spf=pass",
+    "Subject: x",
+    "",
+    "Authentication-Results: mx.example.test; in the body",
+  ];
+  assertEquals(dropForgedResults(lines, "MX.example.test"), lines.slice(2));
+});
