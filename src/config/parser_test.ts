@@ -108,6 +108,7 @@ table l { 192.0.2.1 }
 pki mx cert "/c"
 pki mx key "/k"
 ca c cert "/ca"
+srs key "k"
 mda wrapper w "/usr/bin/wrap %{mda}"
 action "m1" maildir "~/Mail" junk alias <t> userbase <t> user vmail ttl 2d
 action "m2" mbox virtual <t>

@@ -3,7 +3,7 @@
 
 import type { Diagnostic } from "./errors.ts";
 import { parseRelayTarget } from "./relay_url.ts";
-import type { Config, Criterion, RelayOptions, TableRef } from "./model.ts";
+import type { Config, Criterion, TableRef } from "./model.ts";
 import { parseNetBlock } from "../net/mod.ts";
 
 /** Appends the problems of a model to the diagnostics. */
@@ -100,11 +100,9 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
       }
       checkName("pki", pkis, m.pki, action.position);
       checkName("ca", cas, m.ca, action.position);
-      for (const option of unappliedRelayOptions(m)) {
-        warn(
-          `relay option "${option}" is read but not applied yet: the envelope is relayed without it`,
-          action.position,
-        );
+      // Without a key no SRS address can be signed, nor a returning one checked.
+      if (m.srs && config.srs?.key === undefined) {
+        error('relay option "srs" needs a key: add `srs key SECRET`', action.position);
       }
     }
     if (action.wrapper !== undefined && !config.mdaWrappers.has(action.wrapper)) {
@@ -144,11 +142,4 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
 function isCatchAll(criteria: readonly Criterion[]): boolean {
   const kinds = criteria.map((c) => (c.negated ? "!" : "") + c.kind).sort();
   return kinds.length === 2 && kinds[0] === "for-any" && kinds[1] === "from-any";
-}
-
-// Relay options the outbound path does not act on yet; said at -n rather than ignored.
-function unappliedRelayOptions(m: RelayOptions): string[] {
-  const unapplied: string[] = [];
-  if (m.srs) unapplied.push("srs");
-  return unapplied;
 }

@@ -14,6 +14,7 @@ import { describeMissing, missingPermissions } from "./permissions.ts";
 import { createRdnsResolver } from "./rdns.ts";
 import { openRuntime, queueDirectory, type RuntimeSettings } from "./runtime.ts";
 import { type LocalInterface, startLocalInterface } from "./local_interface.ts";
+import { srsKeysOf, withSrsReverse } from "./srs_reverse.ts";
 
 /** Options of {@link startDaemon}: the configuration, and the settings every runtime takes. */
 export interface DaemonOptions extends RuntimeSettings {
@@ -75,6 +76,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ? createRdnsResolver(options.dns ?? {})
     : undefined;
   const isLocalAddress = (ip: string) => local.has(unmapIpv4(ip));
+  // The rules as they stand after a reload, with SRS bounces mapped back first.
+  const bounceAware = withSrsReverse(
+    (session, envelope) => runtime.ruleset(session, envelope),
+    srsKeysOf(config),
+  );
 
   const scheduler: Scheduler = startScheduler({
     queue,
@@ -114,7 +120,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               dataTimeoutMs: config.smtp.timeout * 1000,
             }),
           },
-          decide: (session, envelope) => runtime.ruleset(session, envelope),
+          decide: bounceAware,
           submit: (message) => queue.commit(message).then(() => undefined),
           isLocalAddress,
           ...(resolveRdns ? { resolveRdns } : {}),

@@ -16,6 +16,7 @@ import type { DeliverFunction, Queue } from "../queue/mod.ts";
 import { compileRuleset, type Ruleset } from "../rules/mod.ts";
 import { ConnectionPool } from "../relay/mod.ts";
 import { createUserExists, createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
+import { srsKeysOf } from "./srs_reverse.ts";
 import { openConfiguredQueue, routeExpanded, routeReport } from "./queue_setup.ts";
 import type { RdnsOptions } from "./rdns.ts";
 import { findServerName } from "./server_name.ts";
@@ -124,6 +125,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   const writer = privileged?.writer ?? createMailboxWriter({ log, asUsers });
   // Outbound sessions shared between envelopes, closed with the runtime.
   const relayPool = new ConnectionPool();
+  const srsKeys = srsKeysOf(config);
   const deliver = createDeliveryRouter({
     config,
     baseDir,
@@ -137,6 +139,13 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     relay: {
       hostname: serverName,
       pool: relayPool,
+      ...(srsKeys ? { srs: srsKeys } : {}),
+      // SRS leaves alone a sender whose mail this host delivers itself.
+      isLocalSender: (sender) => {
+        const route = routeReport(ruleset, sender);
+        const action = route && config.actions.find((a) => a.name === route.action);
+        return action !== undefined && action.method.kind !== "relay";
+      },
       ...(options.dns ? { dns: options.dns } : {}),
       ...(options.mxPort ? { mxPort: options.mxPort } : {}),
     },

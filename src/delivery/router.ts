@@ -69,6 +69,7 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
       return await relayEnvelope(action.method, {
         sender: envelope.sender,
         rcpt: envelope.dest ?? envelope.rcpt,
+        originalRcpt: envelope.rcpt,
         content,
         msgid: envelope.msgid,
       }, relay);

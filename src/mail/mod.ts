@@ -14,3 +14,5 @@ export { randomHex } from "./ids.ts";
 export { unmapIpv4 } from "./ipv4_mapped.ts";
 export { concatBytes } from "./bytes.ts";
 export { StreamBuffer } from "./stream_buffer.ts";
+export { isSrsAddress, srsDecode, srsEncode } from "./srs.ts";
+export type { SrsKeys } from "./srs.ts";

@@ -7,7 +7,14 @@
 import { type Config, parseRelayTarget, type RelayOptions } from "../config/mod.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { type DeliveryResult, permfail, splitAddress, tempfail } from "../mail/mod.ts";
+import {
+  type DeliveryResult,
+  permfail,
+  splitAddress,
+  srsEncode,
+  type SrsKeys,
+  tempfail,
+} from "../mail/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { isIP } from "node:net";
 import { uniformTimeouts } from "../client/mod.ts";
@@ -36,6 +43,10 @@ export interface RelayContext {
   readonly pool?: ConnectionPool;
   /** Where envelopes of one message gather into one transaction (one for the process by default). */
   readonly batcher?: RecipientBatcher;
+  /** `srs key`: senders of forwarded mail are rewritten on actions with `srs`. */
+  readonly srs?: SrsKeys;
+  /** True for a sender this host delivers to itself: SRS leaves such senders alone. */
+  readonly isLocalSender?: (sender: string) => boolean;
 }
 
 // Without a pool of the daemon's: the limits, and hand-over between envelopes, but no
@@ -49,6 +60,8 @@ export interface RelayMessage {
   readonly content: Uint8Array;
   /** The queue's message id: envelopes of one message may share a transaction. */
   readonly msgid?: string;
+  /** The recipient as it reached this host, before aliases or forwarding changed it. */
+  readonly originalRcpt?: string;
 }
 
 const SHARED_BATCHER = new RecipientBatcher();
@@ -69,7 +82,13 @@ export function relayEnvelope(
   // Same message, same action, same recipient domain: the same next hops.
   if (!actionIds.has(options)) actionIds.set(options, nextActionId++);
   const domain = options.host ? "" : splitAddress(message.rcpt).domain;
-  const key = JSON.stringify([message.msgid, actionIds.get(options), domain.toLowerCase()]);
+  // The SRS address names the forwarding domain: one transaction per such domain.
+  const key = JSON.stringify([
+    message.msgid,
+    actionIds.get(options),
+    domain.toLowerCase(),
+    options.srs ? srsDomain(message).toLowerCase() : "",
+  ]);
   return (context.batcher ?? SHARED_BATCHER).submit(key, message.rcpt, run);
 }
 
@@ -112,7 +131,7 @@ async function relayBatch(
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       const results = await session.send({
-        sender: rewriteSender(message.sender, options.mailFrom),
+        sender: outgoingSender(options, message, context),
         recipients: take(),
         content: message.content,
       });
@@ -251,6 +270,29 @@ function pickSource(
   const usable = sources.filter((s) => isIP(s) === (v6 ? 6 : 4));
   if (usable.length === 0) return undefined;
   return usable[rotation++ % usable.length];
+}
+
+// The domain a forwarded message was addressed to: the one its SRS sender names.
+function srsDomain(message: RelayMessage): string {
+  return splitAddress(message.originalRcpt ?? message.rcpt).domain;
+}
+
+/**
+ * MAIL FROM for the relayed message: `mail-from` applied, then with `srs` (and an `srs
+ * key`) a sender this host does not deliver to itself is rewritten under the domain the
+ * message was forwarded for, so SPF checks at the next hop pass (OpenSMTPD's mta_session.c:
+ * never the null sender, never without an `@`).
+ */
+function outgoingSender(
+  options: RelayOptions,
+  message: RelayMessage,
+  context: RelayContext,
+): string {
+  const sender = rewriteSender(message.sender, options.mailFrom);
+  if (!options.srs || !context.srs || !sender.includes("@")) return sender;
+  if (context.isLocalSender?.(sender)) return sender;
+  const domain = srsDomain(message);
+  return domain ? srsEncode(sender, domain, context.srs) : sender;
 }
 
 /**

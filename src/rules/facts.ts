@@ -32,6 +32,8 @@ export type RuleVerdict =
     readonly action: string;
     /** The local user it resolves to, for local actions. */
     readonly user?: string;
+    /** The address to deliver to instead of the recipient (a bounce's SRS address mapped back). */
+    readonly dest?: string;
   }
   | {
     readonly kind: "reject";

@@ -62,6 +62,7 @@ function recordVerdict(s: Session, verdict: RuleVerdict, rcpt: RcptToArgument): 
     rcpt: address,
     action: verdict.action,
     ...(verdict.user === undefined ? {} : { user: verdict.user }),
+    ...(verdict.dest === undefined ? {} : { dest: verdict.dest }),
     ...(dsn.notify ? { dsnNotify: dsn.notify } : {}),
     ...(dsn.orcpt ? { dsnOrcpt: dsn.orcpt } : {}),
   });

@@ -53,3 +53,17 @@ Deno.test("smtpd -n accepts what smtpd -n -v printed, names and arguments quoted
   assertEquals(again.stdout, first.stdout);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("smtpd -n refuses relay srs without an srs key, and takes it with one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-check-" });
+  const path = `${dir}/srs.conf`;
+  const rules = 'action "out" relay srs\nmatch from local for any action "out"\n';
+  await Deno.writeTextFile(path, `# forwarding\n${rules}`);
+  const refused = await smtpd("-n", "-f", path);
+  assertEquals(refused.code, 1);
+  assertStringIncludes(refused.stderr, `${path}:2:1: relay option "srs" needs a key`);
+  await Deno.writeTextFile(path, `srs key "secret"\n${rules}`);
+  const taken = await smtpd("-n", "-f", path);
+  assertEquals([taken.code, taken.stderr], [0, ""]);
+  await Deno.remove(dir, { recursive: true });
+});
