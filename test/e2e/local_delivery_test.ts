@@ -176,6 +176,9 @@ Deno.test("maildir: inbox, junk folder, sub-address folder, aliases, includes, .
     await waitFor("every delivery", async () =>
       (await subjects(home("alice"))).length === 3 &&
         (await subjects(home("frank"))).length === 1 &&
+        // Each copy of a message may land in its own time: wait for every mailbox.
+        (await Promise.all(["bob", "carol", "erin", "gina"].map((u) => subjects(home(u)))))
+          .every((s) => s.length === 1) &&
         (await records(f.dir, "pipe-")).length === 2 &&
         (await readMaildir(`${f.dir}/home/collector/outside`)).length === 1 &&
         // The file exists from its open on: the message is there once its blank line is.
