@@ -128,7 +128,9 @@ async function runWithFlags(flags: SmtpdFlags, role: SmtpdRole): Promise<number>
     detachedChild: flags.detachedChild === true,
     verbose: (flags.verbose ?? 0) > 0,
     traceStalls: flags.trace.includes("stall"),
-    ...(role === "front" ? { start: (log) => startSmtpFront({ config, log }) } : {}),
+    ...(role === "front"
+      ? { start: (log) => startSmtpFront({ config, log }), logFormat: "text" as const }
+      : {}),
     ...(separated
       ? {
         start: (log) =>

@@ -46,6 +46,8 @@ export class ConfigBuilder {
   mtaMaxDeferred: number | undefined;
   srs: Mutable<NonNullable<Config["srs"]>> | undefined;
   admd: string | undefined;
+  metrics: Config["metrics"];
+  logFormat: Config["logFormat"];
   /** The first rule line of each grammar, to refuse a file that mixes them. */
   firstModernRule: SourcePosition | undefined;
   firstLegacyRule: SourcePosition | undefined;
@@ -86,6 +88,8 @@ export class ConfigBuilder {
       procs: this.procs,
       ...(this.admd === undefined ? {} : { admd: this.admd }),
       grammar: this.firstLegacyRule ? "legacy" : "modern",
+      ...(this.metrics === undefined ? {} : { metrics: this.metrics }),
+      ...(this.logFormat === undefined ? {} : { logFormat: this.logFormat }),
     };
   }
 

@@ -346,4 +346,15 @@ export interface Config {
   readonly admd?: string;
   /** Which rule grammar the file used. */
   readonly grammar: "modern" | "legacy";
+  /** `metrics listen on ADDRESS port N` (an extension): the Prometheus endpoint. */
+  readonly metrics?: MetricsEndpoint;
+  /** `log format text|json` (an extension); OpenSMTPD's text lines when absent. */
+  readonly logFormat?: "text" | "json";
+}
+
+/** Where the Prometheus text endpoint listens (`metrics listen on …`). */
+export interface MetricsEndpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly position: SourcePosition;
 }

@@ -57,6 +57,10 @@ function printGlobals(config: Config): string[] {
   const lines: string[] = [];
   if (config.hostname !== undefined) lines.push(`hostname ${q(config.hostname)}`);
   if (config.admd !== undefined) lines.push(`admd ${q(config.admd)}`);
+  if (config.metrics) {
+    lines.push(`metrics listen on ${q(config.metrics.address)} port ${config.metrics.port}`);
+  }
+  if (config.logFormat) lines.push(`log format ${config.logFormat}`);
   const queue = config.queue;
   if (queue.path !== undefined) lines.push(`queue path ${q(queue.path)}`);
   if (queue.compression) lines.push("queue compression");

@@ -7,6 +7,7 @@ import { type Queue, type Scheduler, secureQueueDirectory, startScheduler } from
 import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
 import { localAddresses } from "./server_name.ts";
 import { listenerTls } from "./certificates.ts";
+import { agentOfAction } from "./delivery_agents.ts";
 import { listenerAuth } from "./listener_auth.ts";
 import { listenerBindings } from "./listen_addresses.ts";
 import { finishesBy, type StopOptions } from "./stopping.ts";
@@ -89,6 +90,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     hostname: serverName,
     warnIntervals: config.bounceWarnIntervals,
     routeReport: runtime.routeReport,
+    agentOf: agentOfAction(config),
   });
 
   const servers: SmtpServer[] = [];

@@ -3,7 +3,7 @@
 // stop it after the sessions and deliveries in flight finish (a bounded time).
 
 import type { Config } from "../config/mod.ts";
-import { createLogger, type Logger, openDaemonLog } from "../log/mod.ts";
+import { createLogger, jsonLogger, type Logger, openDaemonLog } from "../log/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import { startDaemon } from "./daemon.ts";
 import { detachDaemon, detachRefusal } from "./detach.ts";
@@ -34,6 +34,8 @@ export interface ServiceOptions {
   readonly traceStalls: boolean;
   /** Starts what runs (default: the whole daemon in this process). */
   readonly start?: (log: Logger) => Promise<ServedDaemon>;
+  /** Overrides `log format` (the privilege-separated front logs text lines to its parent). */
+  readonly logFormat?: "text" | "json";
   /** A line logged as a warning before the start. */
   readonly startNote?: string;
 }
@@ -48,7 +50,9 @@ export async function runService(config: Config, options: ServiceOptions): Promi
     return EX.CONFIG;
   }
   if (options.foreground) {
-    const log = createLogger({ verbose: options.verbose });
+    const log = (options.logFormat ?? config.logFormat) === "json"
+      ? jsonLogger(writeStderrLine, options.verbose)
+      : createLogger({ verbose: options.verbose });
     return await serve(config, { ...options, log, graceMs });
   }
   const queueDir = queueDirectory(config);
@@ -94,7 +98,10 @@ async function serveDetached(
     ...(socketPath ? { socketPath } : {}),
     fallbackFile: `${queueDir}/smtpd.log`,
   });
-  const log = daemonLog.logger;
+  // In JSON, syslog's (or the file's) prefix stays and the message is the object.
+  const log = (options.logFormat ?? config.logFormat) === "json"
+    ? jsonLogger((line, level) => daemonLog.logger[level](line), options.verbose)
+    : daemonLog.logger;
   if (daemonLog.fallbackReason) {
     log.info(`smtpd: logging here, not to syslog: ${daemonLog.fallbackReason}`);
   }
@@ -181,4 +188,13 @@ function isRoot(): boolean {
   } catch {
     return false;
   }
+}
+
+const stderrEncoder = new TextEncoder();
+
+// One JSON object a line on standard error, nothing before it (`log format json` with -d).
+function writeStderrLine(line: string): void {
+  const data = stderrEncoder.encode(line + "\n");
+  let offset = 0;
+  while (offset < data.byteLength) offset += Deno.stderr.writeSync(data.subarray(offset));
 }

@@ -8,3 +8,14 @@ export { createLogger, flushLog, SILENT_LOGGER } from "./logger.ts";
 export type { Logger, LoggerOptions } from "./logger.ts";
 export { openDaemonLog } from "./syslog.ts";
 export type { DaemonLog, DaemonLogOptions } from "./syslog.ts";
+export {
+  durationText,
+  eventObject,
+  formatEventText,
+  jsonLogger,
+  logEvent,
+  observingLogger,
+  parseEventText,
+  quoted,
+} from "./events.ts";
+export type { EventLogger, FieldValue, LogEvent, LogFormat, Quoted } from "./events.ts";

@@ -2,8 +2,8 @@
 // warning when one is due), failed (reported to the sender) or expired. Shared by the
 // daemon's scheduler and by `queue flush`, so both follow exactly the same rules.
 
-import type { Logger } from "../log/mod.ts";
-import { type DeliveryResult, errorMessage, permfail, tempfail } from "../mail/mod.ts";
+import { durationText, type FieldValue, logEvent, type Logger, quoted } from "../log/mod.ts";
+import { type DeliveryResult, errorMessage, permfail, randomHex, tempfail } from "../mail/mod.ts";
 import type { Clock } from "./clock.ts";
 import type { NewEnvelope, QueuedEnvelope } from "./envelope.ts";
 import { createReporter, type Reporter, type ReportRoute } from "./reporter.ts";
@@ -44,6 +44,8 @@ export interface AttemptOptions {
   readonly retryBaseSeconds?: number;
   /** `bounce warn-interval`, seconds after arrival (default one warning at 4 hours). */
   readonly warnIntervals?: readonly number[];
+  /** Which agent delivers an envelope, for its log line: `mda` (local, default) or `mta` (relay). */
+  readonly agentOf?: (envelope: QueuedEnvelope) => "mda" | "mta";
 }
 
 /** An envelope ready to be tried. */
@@ -93,6 +95,29 @@ export function createAttempt(
     const what = `${envelope.evpid}: from=<${envelope.sender}> to=<${envelope.rcpt}> user=${
       envelope.user ?? "-"
     } action=${envelope.action} delay=${delay}s`;
+    // OpenSMTPD's mda_log / mta_log line; the delay counts from the message's arrival.
+    const delivery = (result: string, stat: string) => {
+      const agent = options.agentOf?.(envelope) ?? "mda";
+      const dest = envelope.dest ?? envelope.rcpt;
+      const head: Record<string, FieldValue> = {
+        evpid: envelope.evpid,
+        from: `<${envelope.sender}>`,
+        to: `<${dest}>`,
+        rcpt: `<${envelope.rcpt}>`,
+      };
+      const delay = durationText((clock.now() - envelope.createdAt) / 1000);
+      const fields: Record<string, FieldValue> = agent === "mta"
+        ? {
+          ...head,
+          source: quoted("-"),
+          relay: quoted("-"),
+          delay,
+          result: quoted(result),
+          stat: quoted(stat),
+        }
+        : { ...head, user: envelope.user ?? "-", delay, result, stat };
+      logEvent(log, { id: randomHex(8), subsystem: agent, event: "delivery", fields });
+    };
     const write = recordingOf(outcome);
     // A result that cannot be written (full disk, I/O error) is kept with its envelope,
     // which stays leased; the caller writes it again later without delivering again.
@@ -110,7 +135,7 @@ export function createAttempt(
     function recordingOf(outcome: DeliveryOutcome): () => Promise<AttemptResult> {
       switch (outcome.kind) {
         case "ok": {
-          log.info(`delivery: Ok for ${what}`);
+          delivery("Ok", "Delivered");
           const report = envelope.sender !== "" && envelope.dsnNotify?.includes("SUCCESS") === true;
           return async () => {
             await queue.markDelivered(envelope, report);
@@ -133,7 +158,7 @@ export function createAttempt(
           // The last try is at the moment of expiry, so the envelope expires on time.
           const next = Math.min(now + base * attempts * attempts, envelope.expiresAt);
           const passed = warnIntervals.filter((s) => envelope.createdAt + s * 1000 <= now).length;
-          log.info(`delivery: TempFail for ${what}: ${outcome.reason}`);
+          delivery("TempFail", outcome.reason);
           return async () => {
             await queue.markDeferred(
               envelope,
@@ -148,7 +173,7 @@ export function createAttempt(
           };
         }
         case "permfail":
-          log.info(`delivery: ${expired ? "Expired" : "PermFail"} for ${what}: ${outcome.reason}`);
+          delivery("PermFail", expired ? `Expired: ${outcome.reason}` : outcome.reason);
           return async () => {
             await queue.markFailed(envelope, outcome.reason);
             reporter.failed({ ...envelope, lastError: outcome.reason });
@@ -193,6 +218,8 @@ export interface DeliveryLoopOptions {
   readonly clock: Clock;
   readonly retryBaseSeconds?: number;
   readonly warnIntervals?: readonly number[];
+  /** Which agent delivers an envelope (its log line): see {@link AttemptOptions}. */
+  readonly agentOf?: (envelope: QueuedEnvelope) => "mda" | "mta";
   /** This host's name, for reports (default "localhost"). */
   readonly hostname?: string;
   /** Routes a report to its recipient (default: reports are dropped with a log line). */
@@ -229,6 +256,7 @@ export function createDeliveryLoop(
       ? {}
       : { retryBaseSeconds: options.retryBaseSeconds }),
     ...(options.warnIntervals === undefined ? {} : { warnIntervals: options.warnIntervals }),
+    ...(options.agentOf === undefined ? {} : { agentOf: options.agentOf }),
   });
   return { reporter, attempt };
 }

@@ -3,6 +3,8 @@
 
 /** One recipient of an incoming message, as decided by the ruleset. */
 export interface NewEnvelope {
+  /** The envelope id (the message id and 8 hex digits of its own); the queue makes one when absent. */
+  readonly evpid?: string;
   /** The recipient address as given at RCPT TO. */
   readonly rcpt: string;
   /** The name of the action that delivers it. */

@@ -90,7 +90,7 @@ export interface EnvelopeOrigin {
 /** A new envelope, not yet tried, named by its message id and 8 hex digits of its own. */
 export function buildEnvelope(origin: EnvelopeOrigin, recipient: NewEnvelope): QueuedEnvelope {
   return {
-    evpid: origin.msgid + randomHex(4),
+    evpid: recipient.evpid ?? origin.msgid + randomHex(4),
     msgid: origin.msgid,
     sender: origin.sender,
     rcpt: recipient.rcpt,

@@ -55,12 +55,15 @@ async function checkCredentials(s: Session, user: string, password: string): Pro
   const result = await auth!.check(user, password);
   if (result.ok) {
     s.facts.authUser = user;
-    log.info(`smtp-in: session ${s.id} authentication user=${user} result=ok`);
+    s.event("authentication", { user: loggableUser(user), result: "ok" });
     return s.reply(REPLIES.authOk);
   }
-  log.info(
-    `smtp-in: session ${s.id} authentication user=${user} result=failed: ${result.reason ?? ""}`,
-  );
+  s.event("authentication", { user: loggableUser(user), result: "permfail" });
+  if (result.reason) log.debug(`smtp-in: session ${s.id} authentication failed: ${result.reason}`);
+  // The failure answers the password, as OpenSMTPD's log names it.
+  s.loggedCommand = s.loggedCommand.startsWith("AUTH LOGIN")
+    ? "AUTH LOGIN (password)"
+    : "AUTH PLAIN (...)";
   // Failures are answered late, so guessing is slow; too many end the session.
   s.flush();
   const delay = s.context.authFailureDelayMs ?? 500 + Math.random() * 500;
@@ -70,4 +73,13 @@ async function checkCredentials(s: Session, user: string, password: string): Pro
     s.reply(REPLIES.tooManyAuthFailures);
     s.close();
   }
+}
+
+// strnvis(VIS_WHITE | VIS_SAFE) in spirit: a user name cannot forge fields or lines.
+function loggableUser(user: string): string {
+  return user.replace(
+    // deno-lint-ignore no-control-regex
+    /[\s\x00-\x1f\x7f]/g,
+    (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`,
+  );
 }

@@ -64,7 +64,7 @@ export async function endOfData(s: Session): Promise<void> {
   await s.rdnsLookup;
   const ctx = s.context;
   const tls = s.tlsDescription;
-  const message = assembleMessage(tx, {
+  const assembled = assembleMessage(tx, {
     facts: s.facts,
     hostname: ctx.hostname,
     msgid,
@@ -75,6 +75,11 @@ export async function endOfData(s: Session): Promise<void> {
     ...(ctx.auth?.masquerade ? { masquerade: true } : {}),
     ...(ctx.maskSource ? { maskSource: true } : {}),
   });
+  // Each envelope's id is chosen here, so the log names what the queue holds.
+  const message = {
+    ...assembled,
+    envelopes: assembled.envelopes.map((e) => ({ ...e, evpid: msgid + randomHex(4) })),
+  };
   s.flush();
   try {
     await ctx.submit(message);
@@ -83,10 +88,15 @@ export async function endOfData(s: Session): Promise<void> {
     return s.reply(REPLIES.queueFailure);
   }
   s.messageAccepted();
-  ctx.log.info(
-    `smtp-in: session ${s.id} message ${msgid} from=<${tx.sender}> rcpt=<${
-      tx.recipients.join(">,<")
-    }> size=${message.content.byteLength} result=Ok`,
-  );
+  // OpenSMTPD's lines for a committed message: the message, then each envelope.
+  s.event("message", {
+    msgid,
+    size: message.content.byteLength,
+    nrcpt: tx.recipients.length,
+    proto: s.esmtp ? "ESMTP" : "SMTP",
+  });
+  for (const e of message.envelopes) {
+    s.event("envelope", { evpid: e.evpid, from: `<${tx.sender}>`, to: `<${e.rcpt}>` });
+  }
   s.reply({ code: 250, enhanced: "2.0.0", text: `${msgid} Message accepted for delivery` });
 }

@@ -11,6 +11,7 @@ import { type BdatChunk, endOfChunk, endOfData } from "./message_data.ts";
 import { SessionConnection } from "./connection.ts";
 import { randomHex, unmapIpv4 } from "../mail/mod.ts";
 import type { SmtpLimits } from "./limits.ts";
+import { logEvent, quoted } from "../log/mod.ts";
 import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { SaslExchange } from "./sasl.ts";
 import type { SessionContext } from "./session_context.ts";
@@ -47,6 +48,10 @@ export class Session {
   #tlsDescription: string | undefined;
   #sasl: SaslExchange | undefined;
   #draining = false;
+  /** The command a 4xx/5xx answers, as `smtp failed-command` names it (AUTH without secrets). */
+  #command = "";
+  /** Why the session ended, for `smtp disconnected reason=`. */
+  #endReason: string | undefined;
 
   constructor(socket: Socket, ctx: SessionContext) {
     this.context = ctx;
@@ -70,7 +75,7 @@ export class Session {
       log: ctx.log,
       label: `smtp-in: session ${this.id}`,
       onTimeout: () => {
-        ctx.log.info(`smtp-in: session ${this.id} timed out in state ${this.#state}`);
+        this.endingBecause("timeout");
         this.reply(withText(REPLIES.timeout, `${ctx.hostname} ${REPLIES.timeout.text}`));
         this.close();
       },
@@ -111,7 +116,9 @@ export class Session {
   /** Runs the conversation until QUIT, an error, a timeout or the client's disconnect. */
   async run(): Promise<void> {
     const { log } = this.context;
-    log.info(`smtp-in: session ${this.id} connected from ${this.facts.src}`);
+    // OpenSMTPD logs the connection once the reverse DNS lookup is done.
+    if (this.#rdns) await this.#rdns;
+    this.event("connected", { address: this.facts.src, host: this.facts.rdns ?? "<unknown>" });
     if (this.limits.greetingDelayMs > 0) {
       await new Promise((r) => setTimeout(r, this.limits.greetingDelayMs));
       // RFC 5321 §4.3.1: the client waits for the greeting; one that talks first is not
@@ -120,12 +127,16 @@ export class Session {
         log.info(`smtp-in: session ${this.id} refused: client talked before the greeting`);
         this.reply(REPLIES.earlyTalker);
         this.close();
+        this.event("disconnected", { reason: "early-talker" });
         return;
       }
     }
     // Gone during the greeting delay: close our side too (the listener allows half-open
     // connections, so nothing else would).
-    if (this.#conn.ended) return this.close();
+    if (this.#conn.ended) {
+      this.close();
+      return this.event("disconnected", { reason: "disconnect" });
+    }
     this.reply({ code: 220, text: `${this.context.hostname} ESMTP OpenSMTPD` });
     try {
       await this.#converse();
@@ -133,9 +144,28 @@ export class Session {
       // A bug ends this session, never the server; the log gets its stack, not just its message.
       log.warn(`smtp-in: session ${this.id}: ${error instanceof Error ? error.stack : error}`);
       this.reply(REPLIES.localError);
+      this.#endReason ??= quotedReason(`error: ${error instanceof Error ? error.message : error}`);
     }
     this.close();
-    log.info(`smtp-in: session ${this.id} disconnected`);
+    this.event("disconnected", { reason: this.#endReason ?? "disconnect" });
+  }
+
+  /** Logs one of this session's events (`<id> smtp EVENT fields…`, as OpenSMTPD). */
+  event(name: string, fields: Parameters<typeof logEvent>[1]["fields"]): void {
+    logEvent(this.context.log, { id: this.id, subsystem: "smtp", event: name, fields });
+  }
+
+  /** Says why the session ends, for its `disconnected` line (the first reason given wins). */
+  endingBecause(reason: string): void {
+    this.#endReason ??= reason;
+  }
+
+  /** The command the next 4xx/5xx answers in the log (AUTH steps hide their secrets). */
+  get loggedCommand(): string {
+    return this.#command;
+  }
+  set loggedCommand(command: string) {
+    this.#command = command;
   }
 
   async #converse(): Promise<void> {
@@ -174,6 +204,7 @@ export class Session {
   // The command table's discipline: the state, then the check (every refusal), then the
   // effect, which gets the argument the check parsed.
   async #dispatch(line: string): Promise<void> {
+    this.#command = loggableCommand(line);
     const found = findCommand(line);
     if (!found) return this.protocolError(REPLIES.unrecognized);
     const { command, args } = found;
@@ -192,7 +223,13 @@ export class Session {
 
   /** Queues a reply; replies go out together when the session waits (PIPELINING). */
   reply(reply: Reply): void {
-    this.#conn.queue(formatReply(reply));
+    const text = formatReply(reply);
+    // OpenSMTPD's smtp_reply: every 4xx and 5xx is logged with the command it answers.
+    if (reply.code >= 400 && reply.code < 600) {
+      const first = text.slice(0, text.indexOf("\r\n")).replace(/^(\d{3})-/, "$1 ");
+      this.event("failed-command", { command: quoted(this.#command), result: quoted(first) });
+    }
+    this.#conn.queue(text);
   }
 
   /** Sends the queued replies now (before a slow step, or before TLS starts). */
@@ -268,7 +305,9 @@ export class Session {
     secure.once("secure", () => {
       this.facts.tls = true;
       this.#tlsDescription = describeTls(secure);
-      this.context.log.info(`smtp-in: session ${this.id} STARTTLS ${this.#tlsDescription ?? ""}`);
+      // tls_to_text: version:cipher:bits (Received: adds whether the client was verified).
+      const ciphers = (this.#tlsDescription ?? "unknown").split(":").slice(0, 3).join(":");
+      this.event("tls", { ciphers });
     });
     this.#conn.replaceSocket(secure);
   }
@@ -321,7 +360,22 @@ export class Session {
 
   /** QUIT */
   quit(): void {
+    this.endingBecause("quit");
     this.reply(REPLIES.bye);
     this.close();
   }
+}
+
+// The command as `failed-command` shows it: AUTH's initial response is a secret.
+function loggableCommand(line: string): string {
+  const auth = /^AUTH\s+(\S+)/i.exec(line);
+  if (auth) {
+    return `AUTH ${auth[1]!.toUpperCase()}${/^AUTH\s+\S+\s+\S/i.test(line) ? " (...)" : ""}`;
+  }
+  return line;
+}
+
+// A reason with spaces is quoted, as OpenSMTPD's `reason="io-error: …"`.
+function quotedReason(reason: string): string {
+  return `"${reason.replaceAll('"', "'")}"`;
 }

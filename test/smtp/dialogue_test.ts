@@ -71,7 +71,12 @@ Deno.test("a whole transaction is handed to submit and answered with its queue i
   assertEquals(reply.split(" ")[2], message.msgid);
   assertEquals(message.sender, "a@client.test");
   assertEquals(message.helo, "client.test");
-  assertEquals(message.envelopes, [{ rcpt: "Bob@Example.test", action: "local", user: "u" }]);
+  // The envelope's id is chosen by the session (its log line names it): the message id and 8 digits.
+  const [envelope] = message.envelopes;
+  assertMatch(envelope?.evpid ?? "", new RegExp(`^${message.msgid}[0-9a-f]{8}$`));
+  assertEquals(message.envelopes, [
+    { rcpt: "Bob@Example.test", action: "local", user: "u", evpid: envelope!.evpid! },
+  ]);
   const text = contentText(message);
   assertMatch(
     text,
