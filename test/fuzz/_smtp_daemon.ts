@@ -10,6 +10,8 @@ import { residentMegabytes } from "../_memory.ts";
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 // Only the end of the daemon's log is kept, for the report of a crash.
 const LOG_TAIL = 16_384;
+// SIGTERM gives sessions and deliveries 10 s; a daemon still there well after that hangs.
+const STOP_MS = 30_000;
 
 /** The user and password the SMTPS listener accepts. */
 export const FUZZ_USER = "fuzz";
@@ -90,8 +92,11 @@ export async function startFuzzDaemon(): Promise<FuzzDaemon> {
       running = await spawn(`${dir}/smtpd.conf`, port, tlsPort);
     },
     async stop() {
-      await running.stop();
-      await Deno.remove(dir, { recursive: true });
+      try {
+        await running.stop();
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
     },
   };
 }
@@ -116,8 +121,16 @@ async function spawn(conf: string, port: number, tlsPort: number | undefined): P
     tail: "",
     async stop() {
       if (state.exit === undefined) child.kill("SIGTERM");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stopped = await Promise.race([
+        status.then(() => true),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), STOP_MS)),
+      ]);
+      clearTimeout(timer);
+      if (!stopped) child.kill("SIGKILL");
       await status;
       await pump;
+      if (!stopped) throw new Error(`The daemon did not stop within ${STOP_MS} ms of SIGTERM`);
     },
   };
   const pump = (async () => {
