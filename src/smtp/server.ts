@@ -12,6 +12,7 @@ import { unmapIpv4 } from "../mail/mod.ts";
 import { DEFAULT_LIMITS, type SmtpLimits } from "./limits.ts";
 import { Session } from "./session.ts";
 import type { SessionContext } from "./session_context.ts";
+import { PendingHandshakes } from "./pending_handshakes.ts";
 import { createTlsContexts, type ListenerTls } from "./tls.ts";
 
 /** Options of {@link startSmtpServer}. */
@@ -64,8 +65,7 @@ export interface SmtpServer {
 // with `noDelay`, which sets TCP_NODELAY on every accepted socket. A client that ends its
 // side after its last command still gets every reply (`allowHalfOpen`; the session closes
 // the connection itself): above all the 250 to a message whose commit was still under way.
-// Not for SMTPS: a client that goes before its TLS handshake has no session to close its
-// socket, which would then stay open for good (a TLS client ends with close_notify anyway).
+// On SMTPS, a connection has the session timeout to finish its handshake (PendingHandshakes).
 const LISTEN_BACKLOG = 511;
 
 /** Starts a listener. */
@@ -82,7 +82,10 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     : undefined;
   const ctx = sessionContext(options, limits, contexts);
   const perClient = new Map<string, number>();
+  const smtps = options.tls?.mode === "smtps" && contexts !== undefined;
+  const handshakes = smtps ? new PendingHandshakes(limits.idleTimeoutMs) : undefined;
   const accept = (socket: Socket) => {
+    handshakes?.started(socket);
     const client = socket.remoteAddress ?? "";
     const fromClient = perClient.get(client) ?? 0;
     // The machine's own addresses are not held to the per-client cap (as Postfix exempts
@@ -108,9 +111,10 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     sessions.set(session, session.run().finally(() => sessions.delete(session)));
   };
   // SMTPS: TLS from the first byte; otherwise plain, upgraded by STARTTLS when offered.
-  const server: Server = options.tls?.mode === "smtps" && contexts
+  const server: Server = smtps
     ? createTlsServer({
       noDelay: true,
+      allowHalfOpen: true,
       secureContext: contexts.secureContext,
       SNICallback: contexts.SNICallback,
       requestCert: contexts.verifyClient,
@@ -122,6 +126,7 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
   const connections = new Set<Socket>();
   server.on("connection", (raw: Socket) => {
     connections.add(raw);
+    handshakes?.add(raw);
     raw.once("close", () => connections.delete(raw));
   });
   return new Promise((resolve, reject) => {

@@ -65,7 +65,7 @@ export async function runFuzzSession(
   const conn: Deno.Conn = useTls
     ? await Deno.startTls(tcp, { hostname: "mx.example.test", caCerts: daemon.caCerts })
     : tcp;
-  const session = new ScriptedSession(conn, r, id, useTls);
+  const session = new ScriptedSession(conn, r, id);
   try {
     await session.play();
     return session.finish();
@@ -93,13 +93,7 @@ class ScriptedSession {
   #solo = 0;
   #tokens = 0;
 
-  // The SMTPS listener does not keep a connection half open: replies to what the client sent
-  // before its close_notify can be lost there, so such a session does not count as one
-  // whose every reply was read.
-  #halfCloseLosesReplies: boolean;
-
-  constructor(conn: Deno.Conn, r: Random, id: string, tls: boolean) {
-    this.#halfCloseLosesReplies = tls;
+  constructor(conn: Deno.Conn, r: Random, id: string) {
     this.#conn = conn;
     this.#r = r;
     this.#id = id;
@@ -138,8 +132,7 @@ class ScriptedSession {
 
   finish(): SessionRecord {
     const { replies } = this;
-    const complete = !this.#aborted && !this.#halfCloseLosesReplies && replies.eof &&
-      !replies.reset;
+    const complete = !this.#aborted && replies.eof && !replies.reset;
     const problems = [...replies.problems];
     if (complete && replies.unterminated !== "") {
       problems.push(`reply text without CRLF at the end: ${JSON.stringify(replies.unterminated)}`);

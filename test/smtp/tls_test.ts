@@ -243,3 +243,52 @@ Deno.test({
     assertTrue(closed, "the listener still waits for a connection without a session");
   },
 });
+
+Deno.test({
+  name: "an SMTPS connection that never does its handshake is closed when the timeout passes",
+  ignore,
+  async fn() {
+    await using server = await startDialogueServer({
+      tls: { mode: "smtps", certificates },
+      limits: { idleTimeoutMs: 300 },
+    });
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = await Promise.race([
+      silent.read(new Uint8Array(16)).then(() => true, () => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 15_000)),
+    ]);
+    clearTimeout(timer);
+    silent.close();
+    assertTrue(closed, "the connection is still open");
+  },
+});
+
+Deno.test({
+  name: "an SMTPS client that ends with close_notify after the final dot still gets the 250",
+  ignore,
+  async fn() {
+    await using server = await startDialogueServer({
+      tls: { mode: "smtps", certificates },
+      submitDelayMs: 200,
+    });
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const conn = await Deno.startTls(tcp, trust);
+    const script = "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<u@example.test>\r\n" +
+      "DATA\r\nSubject: half-closed\r\n\r\nbody\r\n.\r\n";
+    await conn.write(new TextEncoder().encode(script));
+    await conn.closeWrite();
+    let text = "";
+    const buffer = new Uint8Array(4096);
+    try {
+      for (let n; (n = await conn.read(buffer)) !== null;) {
+        text += new TextDecoder().decode(buffer.subarray(0, n));
+      }
+    } catch {
+      // The end of the stream, however the server closed it.
+    }
+    conn.close();
+    assertEquals(server.submitted.length, 1);
+    assertMatch(text, /\r\n250 2\.0\.0 [0-9a-f]+ Message accepted for delivery\r\n$/);
+  },
+});
