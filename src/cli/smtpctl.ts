@@ -1,85 +1,182 @@
-// The `smtpctl` command: `encrypt` (a password hash for credentials tables, from the
-// argument or standard input), `show queue` (as mailq) and `schedule all` (every envelope due
-// now: the running daemon notices the change and delivers them).
+// The `smtpctl` command (smtpctl(8)): the words of the command line matched against the
+// manual's commands (control/command_grammar.ts), each mapped to where it runs — here
+// (encrypt, spf walk, monitor's loop), in the daemon over its socket, or, for the queue
+// commands when no daemon runs, on the queue file itself, saying so.
 
-import { Command } from "commander";
 import { hashPassword } from "../auth/mod.ts";
-import { loadCommandConfig, parseCommandLine, runMailq } from "../compat/mod.ts";
+import { Command } from "commander";
+import { loadCommandConfig, parseCommandLine } from "../compat/mod.ts";
+import type { Config } from "../config/mod.ts";
+import {
+  CONTROL_COMMANDS,
+  type ControlAnswer,
+  type ControlCommand,
+  controlDaemon,
+  ControlUnavailable,
+  matchCommand,
+  offlineDirectory,
+  SMTPCTL_USAGE,
+} from "../control/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
+import type { EnvelopeSelector, Queue } from "../queue/mod.ts";
+import { formatAnswer } from "./smtpctl_output.ts";
+import { runMonitor } from "./smtpctl_monitor.ts";
+import { runSpfWalk } from "./spf_walk.ts";
 
-type Handler = (args: readonly string[]) => Promise<number>;
+/** What a command runs with: the words' parameters, the configuration, the flags. */
+export interface SmtpctlContext {
+  readonly command: ControlCommand;
+  readonly params: readonly string[];
+  readonly config: Config;
+  /** `--json`: print the data, not OpenSMTPD's text. */
+  readonly json: boolean;
+  /** Asks the running daemon; throws ControlUnavailable when none answers. */
+  ask(command: ControlCommand, params?: readonly string[]): Promise<ControlAnswer>;
+}
 
-/** Control commands by their words, as smtpctl(8) names them. */
-const COMMANDS: Readonly<Record<string, Handler>> = {
-  encrypt: runEncrypt,
-  "show queue": (args) => runMailq(args),
-  "schedule all": runScheduleAll,
+type Local = (params: readonly string[]) => Promise<number>;
+type Offline = (queue: Queue, params: readonly string[]) => Promise<unknown> | unknown;
+
+/** Commands smtpctl runs itself, needing neither daemon nor configuration. */
+const LOCAL: Partial<Readonly<Record<ControlCommand, Local>>> = {
+  "spf walk": () => runSpfWalk(),
 };
 
-/** Runs `smtpctl ARGS…`; resolves with the exit code. */
+const select = (params: readonly string[]): EnvelopeSelector =>
+  params[0] === undefined ? { all: true } : { id: params[0].toLowerCase() };
+
+/** Queue commands that work on the queue file when no daemon runs. */
+const OFFLINE: Partial<Readonly<Record<ControlCommand, Offline>>> = {
+  "show queue": (q) => ({ envelopes: q.envelopes(), now: Date.now() }),
+  "show envelope <evpid>": (q, [id = ""]) =>
+    q.envelopes().find((e) => e.evpid === id.toLowerCase()) ??
+      Promise.reject(new Error("unable to retrieve envelope")),
+  "show message <id>": async (q, [id = ""]) => {
+    const content = await q.content(id.slice(0, 8).toLowerCase());
+    if (!content) throw new Error("unable to retrieve message");
+    return { message: btoa(Array.from(content, (b) => String.fromCharCode(b)).join("")) };
+  },
+  "schedule <id>": (q, p) => ({ count: q.schedule(select(p), Date.now()) }),
+  "schedule all": (q, p) => ({ count: q.schedule(select(p), Date.now()) }),
+  "remove <id>": (q, p) => ({ count: q.removeSelected(select(p)) }),
+  "remove all": (q, p) => ({ count: q.removeSelected(select(p)) }),
+};
+
+/** Runs `smtpctl [-f FILE] COMMAND [ARGUMENT…] [--json]`; resolves with the exit code. */
 export async function runSmtpctl(args: readonly string[]): Promise<number> {
-  // smtpctl(8) accepts unambiguous prefixes of each word (`sh q` for `show queue`).
-  for (const words of [2, 1]) {
-    if (args.length < words) continue;
-    const given = args.slice(0, words);
-    const matches = Object.keys(COMMANDS).filter((c) => {
-      const parts = c.split(" ");
-      return parts.length === words && parts.every((p, i) => p.startsWith(given[i]!));
-    });
-    if (matches.length === 1) return await COMMANDS[matches[0]!]!(args.slice(words));
-  }
-  console.error(`usage: smtpctl ${Object.keys(COMMANDS).join(" | ")} …`);
-  return EX.USAGE;
-}
-
-async function runEncrypt(args: readonly string[]): Promise<number> {
-  // The password may start with a dash, so nothing after `encrypt` is an option.
-  const program = new Command("smtpctl encrypt")
-    .description("print a password hash for a credentials table")
-    .argument("[string]", "the password (default: the first line of standard input)")
-    .allowUnknownOption()
-    .helpOption(false);
-  const ended = parseCommandLine(program, args);
-  if (ended !== undefined) return ended;
-  const password = program.args[0] ?? (await readLine());
-  if (password === undefined) {
-    console.error("smtpctl: no password given");
-    return EX.DATAERR;
-  }
-  console.log(hashPassword(password));
-  return EX.OK;
-}
-
-// The first line of standard input, without its line end.
-async function readLine(): Promise<string | undefined> {
-  const text = await new Response(Deno.stdin.readable).text();
-  if (text === "") return undefined;
-  return text.split(/\r?\n/)[0];
-}
-
-// Makes every queued envelope due now. The daemon sees the queue file change within a
-// second and tries them; without a daemon, `queue flush` does.
-async function runScheduleAll(args: readonly string[]): Promise<number> {
-  const program = new Command("smtpctl schedule all")
-    .description("make every queued envelope due now")
+  // The password may start with a dash: nothing after `encrypt` is an option.
+  const at = args[0] === "-f" ? 2 : 0;
+  const first = args[at] === undefined ? undefined : matchCommand([args[at]!]);
+  if (first?.command === "encrypt" && args.length <= at + 2) return await runEncrypt(args[at + 1]);
+  const program = new Command("smtpctl")
+    .description("control the SMTP daemon (smtpctl(8))")
+    .usage("[-f file] command [argument ...] [--json]")
     .option("-f <file>", "use this configuration file")
+    .option("--json", "print what a command returns as JSON")
+    .argument("[command...]", "a command, or an unambiguous prefix of each of its words")
+    .addHelpText("after", `\nCommands:\n  ${CONTROL_COMMANDS.join("\n  ")}`)
     .helpOption("-h, --help", "show this help");
   const ended = parseCommandLine(program, args);
   if (ended !== undefined) return ended;
-  const loaded = await loadCommandConfig("smtpctl", program.opts<{ f?: string }>().f);
+  const { f: file, json = false } = program.opts<{ f?: string; json?: boolean }>();
+  const words = program.args;
+  const matched = matchCommand(words);
+  if (!matched) {
+    console.error(SMTPCTL_USAGE);
+    return 1;
+  }
+  const { command, params } = matched;
+  const local = LOCAL[command];
+  if (local) return await local(params);
+  const loaded = await loadCommandConfig("smtpctl", file);
   if ("exit" in loaded) return loaded.exit;
+  const offlineDir = offlineDirectory(queueDirectory(loaded.config));
+  const context: SmtpctlContext = {
+    command,
+    params,
+    config: loaded.config,
+    json,
+    ask: (c, p = []) => controlDaemon(offlineDir, { command: c, params: p }),
+  };
+  if (command === "monitor") return await runMonitor(context);
+  let answer: ControlAnswer;
+  let offline = false;
   try {
-    const queue = await openConfiguredQueue(loaded.config, queueDirectory(loaded.config));
+    answer = await context.ask(command, params);
+  } catch (error) {
+    const onFile = OFFLINE[command];
+    if (!(error instanceof ControlUnavailable) || !onFile) return failed(error);
+    console.error(`smtpctl: smtpd is not running (${errorMessage(error)}): working offline`);
+    offline = true;
+    answer = await runOffline(loaded.config, (queue) => onFile(queue, params));
+  }
+  return print(context, answer, offline);
+}
+
+function failed(error: unknown): number {
+  console.error(
+    error instanceof ControlUnavailable
+      ? `smtpctl: smtpd doesn't seem to be running (${errorMessage(error)})`
+      : `smtpctl: ${errorMessage(error)}`,
+  );
+  return 1;
+}
+
+async function runOffline(
+  config: Config,
+  work: (queue: Queue) => Promise<unknown> | unknown,
+): Promise<ControlAnswer> {
+  try {
+    const queue = await openConfiguredQueue(config, queueDirectory(config));
     try {
-      const n = queue.scheduleAll(Date.now());
-      console.log(`${n} envelope${n === 1 ? "" : "s"} scheduled`);
+      return { exit: 0, data: await work(queue) };
     } finally {
       queue.close();
     }
   } catch (error) {
-    console.error(`smtpctl: ${errorMessage(error)}`);
-    return EX.FAILURE;
+    return { exit: 1, error: errorMessage(error) };
   }
+}
+
+function print(context: SmtpctlContext, answer: ControlAnswer, offline: boolean): number {
+  if (answer.exit !== 0) {
+    console.error(`smtpctl: ${answer.error ?? "command failed"}`);
+    return answer.exit;
+  }
+  if (context.json) {
+    console.log(JSON.stringify(offline ? { offline: true, ...wrap(answer.data) } : answer.data));
+    return EX.OK;
+  }
+  if (context.command === "show message <id>") {
+    const text = atob((answer.data as { message: string }).message);
+    Deno.stdout.writeSync(Uint8Array.from(text, (c) => c.charCodeAt(0)));
+    return EX.OK;
+  }
+  const lines = formatAnswer(context.command, answer.data, { config: context.config, offline });
+  if (lines.length > 0) console.log(lines.join("\n"));
+  return EX.OK;
+}
+
+function wrap(data: unknown): Record<string, unknown> {
+  return typeof data === "object" && data !== null && !Array.isArray(data)
+    ? data as Record<string, unknown>
+    : { data };
+}
+
+// `encrypt [string]`: the password from the argument, else each line of standard input.
+async function runEncrypt(password: string | undefined): Promise<number> {
+  if (password !== undefined) {
+    console.log(hashPassword(password));
+    return EX.OK;
+  }
+  const text = await new Response(Deno.stdin.readable).text();
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === "") lines.pop();
+  if (lines.length === 0) {
+    console.error("smtpctl: no password given");
+    return EX.DATAERR;
+  }
+  for (const line of lines) console.log(hashPassword(line));
   return EX.OK;
 }

@@ -53,13 +53,28 @@ export async function runMailq(args: readonly string[]): Promise<number> {
   return EX.OK;
 }
 
-/** One envelope in `smtpctl show queue` layout. */
-export function formatQueueLine(e: ListedEnvelope, config: Config, now: number): string {
+/**
+ * One envelope in `smtpctl show queue` layout. `offline`: read from the file with no
+ * daemon running, where the run state is `offline` and the delay blank (smtpctl.c).
+ */
+export function formatQueueLine(
+  e: ListedEnvelope,
+  config: Config,
+  now: number,
+  offline = false,
+): string {
   const action = config.actions.find((a) => a.name === e.action);
   const type = action?.method.kind === "relay" ? "mta" : "mda";
   const family = e.src === "local" ? "local" : e.src.includes(":") ? "inet6" : "inet4";
-  const flags = e.sender === "" ? "bounce" : "";
-  const state = e.state !== "queued" ? e.state : e.leaseOwner ? "inflight" : "pending";
+  const flags = [e.sender === "" ? "bounce" : "", e.paused ? "suspend" : ""].filter((f) => f)
+    .join(",");
+  const state = offline
+    ? "offline"
+    : e.state !== "queued"
+    ? e.state
+    : e.leaseOwner
+    ? "inflight"
+    : "pending";
   const seconds = (ms: number) => String(Math.floor(ms / 1000));
   const delay = Math.max(0, Math.ceil((e.nextTry - now) / 1000));
   const error = (e.lastError ?? "").replace(/[|\r\n]+/g, " ");
@@ -76,7 +91,7 @@ export function formatQueueLine(e: ListedEnvelope, config: Config, now: number):
     seconds(e.lastTry),
     String(e.attempts),
     state,
-    String(delay),
+    offline ? "" : String(delay),
     error,
   ].join("|");
 }

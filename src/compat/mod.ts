@@ -7,7 +7,7 @@
 export { runMakemap, runNewaliases } from "./makemap.ts";
 export type { MakemapOptions } from "./makemap.ts";
 export { runSendmail } from "./sendmail.ts";
-export { runMailq } from "./mailq.ts";
+export { formatQueueLine, runMailq } from "./mailq.ts";
 export { runFlush } from "./flush_command.ts";
 export { loadCommandConfig } from "./config_file.ts";
 export { parseCommandLine } from "./command_line.ts";

@@ -7,6 +7,7 @@ import { removeProof, writeProof } from "./peer_identity.ts";
 import { CONTROL_PROTOCOL_VERSION, FrameReader, writeFrame } from "./protocol.ts";
 import { controlSocketPath } from "./paths.ts";
 import type { LocalSubmission } from "./submission.ts";
+import { type ControlAnswer, type ControlRequest, parseControlAnswer } from "./control_request.ts";
 
 /** Why the socket could not be used: the caller then takes another path. */
 export class ControlUnavailable extends Error {
@@ -122,6 +123,31 @@ export async function showQueueFromDaemon(offlineDir: string): Promise<unknown[]
     }
     return answer["envelopes"];
   } finally {
+    conn.close();
+  }
+}
+
+/**
+ * Runs an smtpctl command in the running daemon, proving this process's uid (privileged
+ * commands are root's); {@link ControlUnavailable} when no daemon answers.
+ */
+export async function controlDaemon(
+  offlineDir: string,
+  request: ControlRequest,
+): Promise<ControlAnswer> {
+  const opened = await open(offlineDir);
+  const { conn, reader } = opened;
+  let proof: string | undefined;
+  try {
+    try {
+      proof = await writeProof(offlineDir, opened.challenge);
+    } catch (error) {
+      throw new ControlUnavailable(`cannot write a proof of identity: ${errorMessage(error)}`);
+    }
+    await writeFrame(conn, { kind: "control", command: request.command, params: request.params });
+    return parseControlAnswer((await reader.read()).header);
+  } finally {
+    if (proof) await removeProof(proof);
     conn.close();
   }
 }

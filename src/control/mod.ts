@@ -2,7 +2,8 @@
  * Local submission and the daemon's local interface: the offline drop directory (sticky,
  * world-writable, beside the private queue) and the daemon's socket in it, the socket's
  * framing and requests (a submission, the queue listing), how a peer's uid is proven
- * without SO_PEERCRED, and the one path by which a local message is prepared and queued.
+ * without SO_PEERCRED, the one path by which a local message is prepared and queued,
+ * smtpctl's command grammar and requests, and the daemon's counters (stats.ts).
  *
  * @module
  */
@@ -28,7 +29,21 @@ export type {
   ControlServerOptions,
   ReceivedSubmission,
 } from "./server.ts";
-export { ControlUnavailable, showQueueFromDaemon, submitToDaemon } from "./client.ts";
+export {
+  controlDaemon,
+  ControlUnavailable,
+  showQueueFromDaemon,
+  submitToDaemon,
+} from "./client.ts";
+export {
+  CONTROL_COMMANDS,
+  matchCommand,
+  SMTPCTL_USAGE,
+  UNPRIVILEGED_COMMANDS,
+} from "./command_grammar.ts";
+export type { ControlCommand, MatchedCommand } from "./command_grammar.ts";
+export type { ControlAnswer, ControlRequest } from "./control_request.ts";
+export { DaemonStats, STAT } from "./stats.ts";
 export type { SubmitAnswer } from "./client.ts";
 export { dropOffline, encodeOfflineFile, OFFLINE_MAGIC, parseOfflineFile } from "./offline_file.ts";
 export { startOfflinePickup } from "./offline_pickup.ts";

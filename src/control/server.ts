@@ -1,12 +1,15 @@
 // The daemon's side of the local socket: listens on smtpd.sock (0666) in the offline
 // directory, greets each connection with a one-time challenge, checks who the peer is
-// (peer_identity.ts), and answers one request: a submission, or the queue listing.
+// (peer_identity.ts), and answers one request: a submission, the queue listing, or an
+// smtpctl command (refused to anyone but root when the command is privileged).
 
 import type { Logger } from "../log/mod.ts";
 import { errorMessage, EX, randomHex } from "../mail/mod.ts";
 import { verifyProof } from "./peer_identity.ts";
 import { CONTROL_PROTOCOL_VERSION, FrameReader, writeFrame } from "./protocol.ts";
 import { SOCKET_MODE } from "./paths.ts";
+import { type ControlAnswer, type ControlRequest, parseControlRequest } from "./control_request.ts";
+import { UNPRIVILEGED_COMMANDS } from "./command_grammar.ts";
 import { type LocalSubmission, parseSubmission } from "./submission.ts";
 
 /** A submission as the daemon receives it: who sent it, and what. */
@@ -23,6 +26,8 @@ export interface ControlHandlers {
   submit(request: ReceivedSubmission): Promise<{ exit: number; msgid?: string; error?: string }>;
   /** The queue listing, one plain object per envelope. */
   listQueue(): readonly unknown[];
+  /** Runs an smtpctl command for a peer whose uid was proven; absent: none are served. */
+  control?(request: ControlRequest & { readonly uid: number }): Promise<ControlAnswer>;
 }
 
 /** Options of {@link startControlServer}. */
@@ -117,6 +122,8 @@ async function answer(conn: Deno.Conn, options: ControlServerOptions): Promise<v
     const kind = request.header["kind"];
     if (kind === "submit") {
       await writeFrame(conn, await submit(request.header, request.body, challenge, options));
+    } else if (kind === "control") {
+      await writeFrame(conn, await control(request.header, challenge, options));
     } else if (kind === "show-queue") {
       await writeFrame(conn, { kind: "queue", envelopes: options.handlers.listQueue() });
     } else {
@@ -151,4 +158,31 @@ async function submit(
   }
   if (body === undefined) return { kind: "result", exit: EX.USAGE, error: "no message was sent" };
   return { kind: "result", ...(await options.handlers.submit({ submission, input: body, uid })) };
+}
+
+// smtpctl(8): privileged commands are for root only ("need root privileges").
+async function control(
+  header: Record<string, unknown>,
+  challenge: string,
+  options: ControlServerOptions,
+): Promise<Record<string, unknown>> {
+  const answer = (a: ControlAnswer) => ({ kind: "control-result", ...a });
+  let uid: number;
+  try {
+    uid = await verifyProof(options.offlineDir, challenge);
+  } catch (error) {
+    return answer({ exit: 1, error: errorMessage(error) });
+  }
+  let request: ControlRequest;
+  try {
+    request = parseControlRequest(header);
+  } catch (error) {
+    return answer({ exit: 1, error: errorMessage(error) });
+  }
+  if (uid !== 0 && !UNPRIVILEGED_COMMANDS.has(request.command)) {
+    options.log.warn(`control: uid ${uid} refused "${request.command}": not root`);
+    return answer({ exit: 1, error: "need root privileges" });
+  }
+  if (!options.handlers.control) return answer({ exit: 1, error: "no control commands here" });
+  return answer(await options.handlers.control({ ...request, uid }));
 }

@@ -16,6 +16,9 @@ import { createRdnsResolver } from "./rdns.ts";
 import { openRuntime, queueDirectory, type RuntimeSettings } from "./runtime.ts";
 import { type LocalInterface, startLocalInterface } from "./local_interface.ts";
 import { srsKeysOf, withSrsReverse } from "./srs_reverse.ts";
+import { type ControlTarget, type PauseSwitches } from "./control_commands.ts";
+import { countedDelivery } from "./counted_delivery.ts";
+import { DaemonStats, STAT } from "../control/mod.ts";
 
 /** Options of {@link startDaemon}: the configuration, and the settings every runtime takes. */
 export interface DaemonOptions extends RuntimeSettings {
@@ -83,9 +86,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     srsKeysOf(config),
   );
 
+  // The counters smtpctl and any metrics reader see, and what smtpctl can pause.
+  const stats = new DaemonStats();
+  const paused: PauseSwitches = { mda: false, mta: false, smtp: false };
+  queue.onCommit((envelopes) => stats.increment(STAT.enqueued, envelopes.length));
   const scheduler: Scheduler = startScheduler({
     queue,
-    deliver: runtime.deliver,
+    deliver: countedDelivery(runtime.deliver, { config, stats, paused }),
     log,
     hostname: serverName,
     warnIntervals: config.bounceWarnIntervals,
@@ -123,6 +130,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             }),
           },
           decide: bounceAware,
+          paused: () => paused.smtp,
+          onSession: (event) => countSession(stats, event),
           submit: (message) => queue.commit(message).then(() => undefined),
           isLocalAddress,
           ...(resolveRdns ? { resolveRdns } : {}),
@@ -131,7 +140,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       );
     }
     // sendmail and mailq reach the daemon here (src/control).
-    localInterface = await startLocalInterface(runtime, log);
+    const control: ControlTarget = {
+      runtime,
+      stats,
+      paused,
+      log,
+      traces: new Set(),
+      profiles: new Set(),
+      reload: async () => {
+        // The configuration itself is read at start; a reload re-reads its tables.
+        return (await runtime.reloadTables())
+          ? { exit: 0 }
+          : { exit: 1, error: "the rules keep their previous form (see the log)" };
+      },
+    };
+    localInterface = await startLocalInterface(runtime, log, control);
   } catch (error) {
     await Promise.all(servers.map((s) => s.close()));
     await scheduler.stop();
@@ -163,4 +186,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log.info("smtpd: stopped");
     },
   };
+}
+
+function countSession(stats: DaemonStats, event: "open" | "close"): void {
+  if (event === "open") {
+    stats.increment(STAT.sessionsOpened);
+    stats.increment(STAT.sessions);
+  } else {
+    stats.increment(STAT.sessionsClosed);
+    stats.decrement(STAT.sessions);
+  }
 }

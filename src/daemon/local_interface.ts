@@ -1,6 +1,7 @@
 // The daemon's side of local submission: the offline directory made right, the socket
 // in it served, and the offline files picked up — each message queued through the one
-// local path (queueLocalSubmission) as from `local`, named after the submitter's account.
+// local path (queueLocalSubmission) as from `local`, named after the submitter's account;
+// smtpctl's commands are answered on the same socket (control_commands.ts).
 
 import {
   controlSocketPath,
@@ -17,6 +18,7 @@ import type { Logger } from "../log/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import { LOCAL_SESSION } from "./queue_setup.ts";
 import type { Runtime } from "./runtime.ts";
+import { type ControlTarget, runControlCommand } from "./control_commands.ts";
 
 /** The running local interface. */
 export interface LocalInterface {
@@ -29,7 +31,11 @@ export interface LocalInterface {
  * (another user's, say) is logged and leaves the daemon running without it: sendmail then
  * says why it cannot reach the daemon.
  */
-export async function startLocalInterface(runtime: Runtime, log: Logger): Promise<LocalInterface> {
+export async function startLocalInterface(
+  runtime: Runtime,
+  log: Logger,
+  control?: ControlTarget,
+): Promise<LocalInterface> {
   const offlineDir = offlineDirectory(runtime.queueDir);
   try {
     for (const fix of await prepareOfflineDirectory(offlineDir)) log.warn(`offline: ${fix}`);
@@ -73,6 +79,7 @@ export async function startLocalInterface(runtime: Runtime, log: Logger): Promis
     handlers: {
       submit: (request) => submit("socket", request),
       listQueue: () => runtime.queue.envelopes(),
+      ...(control ? { control: (request) => runControlCommand(control, request) } : {}),
     },
     maxBody: maxBytes,
     log,

@@ -77,6 +77,11 @@ export interface Runtime {
    * (false).
    */
   reloadTables(): Promise<boolean>;
+  /**
+   * Reloads one table (`smtpctl update table NAME`) and compiles the rules again; throws
+   * when the table cannot be reloaded (it keeps its old contents).
+   */
+  reloadTable(name: string): Promise<void>;
   /** Lets running mailbox writes finish, closes the queue and the tables. */
   close(): Promise<void>;
 }
@@ -171,6 +176,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
         return false;
       }
       return true;
+    },
+    async reloadTable(name) {
+      await tables.reload(name);
+      ruleset = compile();
     },
     async close() {
       await relayPool.close();

@@ -46,16 +46,31 @@ export function flushLog(): void {
   while (offset < data.byteLength) offset += Deno.stderr.writeSync(data.subarray(offset));
 }
 
+/** A logger whose debug lines can be switched on and off while it runs (`smtpctl log`). */
+export interface SwitchableLogger extends Logger {
+  /** Prints debug lines from now on (`log verbose`), or stops (`log brief`). */
+  setVerbose(on: boolean): void;
+}
+
 /** A logger that writes timestamped lines to stderr (or to the given sink). */
-export function createLogger(options: LoggerOptions = {}): Logger {
+export function createLogger(options: LoggerOptions = {}): SwitchableLogger {
   const sink = options.sink ?? writeStderr;
   const urgentSink = options.sink ?? ((line: string) => writeStderr(line, true));
   const stamp = (level: string, line: string) => `${new Date().toISOString()} ${level}: ${line}`;
+  let verbose = options.verbose ?? false;
   return {
     info: (line) => sink(stamp("info", line)),
     warn: (line) => urgentSink(stamp("warn", line)),
-    debug: options.verbose ? (line) => sink(stamp("debug", line)) : () => {},
+    debug: (line) => {
+      if (verbose) sink(stamp("debug", line));
+    },
+    setVerbose: (on) => void (verbose = on),
   };
+}
+
+/** Whether a logger can switch its debug lines on and off. */
+export function isSwitchableLogger(log: Logger): log is SwitchableLogger {
+  return typeof (log as Partial<SwitchableLogger>).setVerbose === "function";
 }
 
 /** A logger that drops everything (for library use and quiet tests). */

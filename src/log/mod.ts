@@ -4,8 +4,8 @@
  *
  * @module
  */
-export { createLogger, flushLog, SILENT_LOGGER } from "./logger.ts";
-export type { Logger, LoggerOptions } from "./logger.ts";
+export { createLogger, flushLog, isSwitchableLogger, SILENT_LOGGER } from "./logger.ts";
+export type { Logger, LoggerOptions, SwitchableLogger } from "./logger.ts";
 export { openDaemonLog } from "./syslog.ts";
 export type { DaemonLog, DaemonLogOptions } from "./syslog.ts";
 export {

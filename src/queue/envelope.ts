@@ -108,4 +108,6 @@ export interface ListedEnvelope extends QueuedEnvelope {
   readonly lastTry: number;
   /** The process holding the envelope for delivery, if any. */
   readonly leaseOwner?: string;
+  /** Suspended by `smtpctl pause envelope`: not tried until resumed. */
+  readonly paused?: true;
 }

@@ -15,6 +15,7 @@ export type {
 export { openQueue, Queue } from "./sqlite_store.ts";
 export type { CommitListener, CommitOptions, QueueOptions, QueueStats } from "./sqlite_store.ts";
 export type { MessageInfo } from "./sqlite_reads.ts";
+export type { EnvelopeSelector } from "./sqlite_admin.ts";
 export { startScheduler } from "./scheduler.ts";
 export type { DeliverFunction, DeliveryOutcome, Scheduler, SchedulerOptions } from "./scheduler.ts";
 export type { Clock } from "./clock.ts";

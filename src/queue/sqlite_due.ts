@@ -19,16 +19,16 @@ export class DueEnvelopes {
     const from = "FROM envelopes e JOIN messages m USING (msgid)";
     this.#stmt = {
       due: db.prepare(
-        `SELECT ${ENVELOPE_COLUMNS} ${from} WHERE e.state = 'queued' AND e.next_try <= ? AND ${FREE_OF_LEASE} ORDER BY e.next_try LIMIT ?`,
+        `SELECT ${ENVELOPE_COLUMNS} ${from} WHERE e.state = 'queued' AND e.paused = 0 AND e.next_try <= ? AND ${FREE_OF_LEASE} ORDER BY e.next_try LIMIT ?`,
       ),
       reports: db.prepare(
         `SELECT ${ENVELOPE_COLUMNS}, e.state ${from} WHERE e.state IN ('failed', 'delivered') AND ${FREE_OF_LEASE} LIMIT ?`,
       ),
       schedule: db.prepare(
-        "UPDATE envelopes SET next_try = ? WHERE state = 'queued' AND next_try > ? AND (lease_owner IS NULL OR lease_until <= ?)",
+        "UPDATE envelopes SET next_try = ? WHERE state = 'queued' AND paused = 0 AND next_try > ? AND (lease_owner IS NULL OR lease_until <= ?)",
       ),
       nextTry: db.prepare(
-        "SELECT min(next_try) AS at FROM envelopes WHERE state = 'queued' AND lease_owner IS NULL",
+        "SELECT min(next_try) AS at FROM envelopes WHERE state = 'queued' AND paused = 0 AND lease_owner IS NULL",
       ),
     };
   }

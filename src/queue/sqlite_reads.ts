@@ -29,7 +29,7 @@ export class QueueReads {
       content: db.prepare("SELECT content, flags FROM messages WHERE msgid = ?"),
       info: db.prepare("SELECT created_at, dsn_ret, dsn_envid FROM messages WHERE msgid = ?"),
       all: db.prepare(
-        `SELECT ${ENVELOPE_COLUMNS}, e.state, e.next_try, e.last_try, e.lease_owner, m.src FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid`,
+        `SELECT ${ENVELOPE_COLUMNS}, e.state, e.next_try, e.last_try, e.lease_owner, e.paused, m.src FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid`,
       ),
       dataVersion: db.prepare("PRAGMA data_version"),
     };

@@ -37,6 +37,7 @@ export interface ListedRow extends EnvelopeRow {
   last_try: number;
   lease_owner: string | null;
   src: string;
+  paused: number;
 }
 
 /** The envelope a row holds. */
@@ -70,6 +71,7 @@ export function rowToListed(row: ListedRow): ListedEnvelope {
     nextTry: row.next_try,
     lastTry: row.last_try,
     ...(row.lease_owner === null ? {} : { leaseOwner: row.lease_owner }),
+    ...(row.paused ? { paused: true } : {}),
   };
 }
 

@@ -6,7 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { DEFAULTS } from "../config/mod.ts";
 import { retryWhileBusy, rollback } from "./sqlite_errors.ts";
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const ENVELOPES_TABLE = `
 CREATE TABLE IF NOT EXISTS envelopes (
@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS envelopes (
   lease_until INTEGER NOT NULL DEFAULT 0,
   dest TEXT,
   target TEXT,
-  hops INTEGER NOT NULL DEFAULT 0
+  hops INTEGER NOT NULL DEFAULT 0,
+  paused INTEGER NOT NULL DEFAULT 0
 ) STRICT;`;
 
 const SCHEMA = `
@@ -75,6 +76,9 @@ INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next
 DROP TABLE envelopes_v2;
 `;
 
+// Version 4 adds `smtpctl pause envelope`: a paused envelope is never picked as due.
+const MIGRATE_3_TO_4 = "ALTER TABLE envelopes ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;";
+
 /** How long one statement waits for another process's lock before SQLite gives up, ms. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
@@ -113,6 +117,7 @@ function prepareSchema(db: DatabaseSync, path: string): void {
     const version = schemaVersion(db, path);
     if (version === 1) db.exec(MIGRATE_1_TO_2);
     if (version === 1 || version === 2) db.exec(MIGRATE_2_TO_3);
+    if (version === 3) db.exec(MIGRATE_3_TO_4);
     db.exec(SCHEMA);
     db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
     db.exec("COMMIT");

@@ -19,6 +19,7 @@ import { DueEnvelopes } from "./sqlite_due.ts";
 import { GroupCommit } from "./sqlite_group_commit.ts";
 import { checkQueueKey } from "./sqlite_key_check.ts";
 import { Leases } from "./sqlite_leases.ts";
+import { type EnvelopeSelector, QueueAdmin } from "./sqlite_admin.ts";
 import { type MessageInfo, QueueReads } from "./sqlite_reads.ts";
 import { buildEnvelope } from "./sqlite_rows.ts";
 import { openQueueDatabase } from "./sqlite_schema.ts";
@@ -105,6 +106,7 @@ export class Queue {
   #writer: GroupCommit;
   #listeners: CommitListener[] = [];
   #reads: QueueReads;
+  #admin: QueueAdmin;
 
   /** A queue over an open file; {@link openQueue} opens one. */
   constructor(path: string, codec: ContentCodec, options: QueueOptions = {}) {
@@ -129,6 +131,7 @@ export class Queue {
         leaseOnCommit ? { owner: leases.owner, until: leases.until(at) } : undefined,
     });
     this.#reads = new QueueReads(db, codec);
+    this.#admin = new QueueAdmin(db);
   }
 
   /** The name this process takes leases under. */
@@ -234,6 +237,25 @@ export class Queue {
    */
   scheduleAll(now: number): number {
     return retryWhileBusy(() => this.#due.scheduleAll(now), COMMAND_BUSY_DEADLINE_MS);
+  }
+
+  /**
+   * Makes the selected envelopes due at `now` (`smtpctl schedule ID|all`); paused ones
+   * and those a process is delivering stay as they are. Returns how many.
+   */
+  schedule(selector: EnvelopeSelector, now: number): number {
+    return retryWhileBusy(() => this.#admin.schedule(selector, now), COMMAND_BUSY_DEADLINE_MS);
+  }
+
+  /** Suspends or resumes the selected envelopes (`smtpctl pause|resume envelope`). */
+  pause(selector: EnvelopeSelector, paused: boolean): number {
+    return retryWhileBusy(() => this.#admin.pause(selector, paused), COMMAND_BUSY_DEADLINE_MS);
+  }
+
+  /** Removes the selected queued envelopes no process is delivering (`smtpctl remove`). */
+  removeSelected(selector: EnvelopeSelector): number {
+    const now = this.#now();
+    return retryWhileBusy(() => this.#admin.remove(selector, now), COMMAND_BUSY_DEADLINE_MS);
   }
 
   /** Leases failed and delivered envelopes whose reports are still to be queued. */

@@ -135,6 +135,12 @@ export const REPLIES = {
     text: "Invalid command: BDAT needs MAIL FROM and a recipient first",
   },
   earlyTalker: { code: 554, enhanced: "5.5.0", text: "Talking before the greeting is not allowed" },
+  // smtpctl pause smtp: new sessions are refused for now (RFC 5321 §3.8: 421 at connect).
+  paused: {
+    code: 421,
+    enhanced: "4.3.2",
+    text: "Service temporarily unavailable, try again later",
+  },
   tooManySessions: { code: 421, enhanced: "4.7.0", text: "Too many connections, try again later" },
   localError: { code: 421, enhanced: "4.3.0", text: "Temporary error, closing connection" },
 } as const satisfies Record<string, Reply>;

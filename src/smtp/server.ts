@@ -45,6 +45,10 @@ export interface SmtpListenerOptions {
   isLocalAddress?(ip: string): boolean;
   /** Looks up the client's reverse DNS name (`from rdns`, Received:); skipped when absent. */
   resolveRdns?(ip: string): Promise<string | undefined>;
+  /** While it answers true (`smtpctl pause smtp`), a new connection gets 421 and is closed. */
+  paused?(): boolean;
+  /** Told of each session that opens and ends (the daemon's counters). */
+  onSession?(event: "open" | "close"): void;
   readonly log: Logger;
 }
 
@@ -92,6 +96,12 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     // mynetworks): local submission and benchmarks open many sessions from one address.
     const capped = !ctx.isLocalAddress(unmapIpv4(client)) &&
       fromClient >= limits.maxSessionsPerClient;
+    if (options.paused?.()) {
+      options.log.info(`smtp-in: refused connection from ${client}: smtp is paused`);
+      socket.on("error", () => {});
+      socket.end(formatReply(REPLIES.paused));
+      return;
+    }
     if (sockets.size >= limits.maxSessions || capped) {
       // Over a cap: say so and close, without a session.
       options.log.info(`smtp-in: refused connection from ${client}: too many sessions`);
@@ -101,7 +111,9 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     }
     sockets.add(socket);
     perClient.set(client, fromClient + 1);
+    options.onSession?.("open");
     socket.on("close", () => {
+      options.onSession?.("close");
       sockets.delete(socket);
       const left = (perClient.get(client) ?? 1) - 1;
       if (left > 0) perClient.set(client, left);

@@ -65,3 +65,25 @@ export async function makeUser(dir: string, password: string): Promise<string> {
 export async function removeUser(name: string): Promise<void> {
   await run("userdel", ["-r", name]);
 }
+
+/**
+ * A copy of this process's module cache that `owner` can read (root's is not readable
+ * by other users). Deno writes the cache by renaming temporary files into place, so a
+ * copy taken while another test's Deno writes may meet a file that just went: it is
+ * taken again.
+ */
+export async function copyModuleCache(dest: string, owner = "nobody:nogroup"): Promise<void> {
+  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  const denoDir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
+  for (let attempt = 1;; attempt++) {
+    const copy = await new Deno.Command("cp", { args: ["-r", denoDir, dest], stderr: "piped" })
+      .output();
+    if (copy.success) break;
+    await Deno.remove(dest, { recursive: true }).catch(() => {});
+    if (attempt >= 5) {
+      throw new Error(`cp -r ${denoDir}: ${new TextDecoder().decode(copy.stderr).trim()}`);
+    }
+  }
+  const chown = await new Deno.Command("chown", { args: ["-R", owner, dest] }).output();
+  if (!chown.success) throw new Error(`chown -R ${owner} ${dest} failed`);
+}

@@ -7,7 +7,7 @@
 
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
 import { waitFor } from "../_helpers.ts";
-import { accountIds, ensureFrontUser, skipReason } from "./_privsep.ts";
+import { accountIds, copyModuleCache, ensureFrontUser, skipReason } from "./_privsep.ts";
 
 const CHECKOUT = new URL("../..", import.meta.url).pathname;
 const CLI = `${CHECKOUT}cli.ts`;
@@ -127,14 +127,8 @@ async function scratch(dir: string) {
   );
   await Deno.chmod(conf, 0o644);
   // The checkout is readable by nobody, root's module cache is not: nobody gets a copy.
-  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
-  const denoDir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
   const cache = `${dir}/deno-cache`;
-  assertTrue((await new Deno.Command("cp", { args: ["-r", denoDir, cache] }).output()).success);
-  assertTrue(
-    (await new Deno.Command("chown", { args: ["-R", "nobody:nogroup", cache] }).output())
-      .success,
-  );
+  await copyModuleCache(cache);
   const env = { DENO_DIR: cache };
   const deno = [Deno.execPath(), "run", "-A", "--cached-only", CLI];
   const offline = `${dir}/queue-offline`;

@@ -1,0 +1,205 @@
+// The daemon's side of smtpctl(8): each command of the grammar mapped to what it does to
+// the running daemon — its queue, its pause switches, its counters, its log — and the data
+// it answers with (the command line formats it, or prints it as JSON).
+
+import type { ControlAnswer, ControlCommand, DaemonStats } from "../control/mod.ts";
+import { STAT } from "../control/mod.ts";
+import { isSwitchableLogger, type Logger } from "../log/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
+import type { EnvelopeSelector } from "../queue/mod.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** What smtpctl can pause: local deliveries, relaying, and new SMTP sessions. */
+export interface PauseSwitches {
+  mda: boolean;
+  mta: boolean;
+  smtp: boolean;
+}
+
+/** What the commands act on. */
+export interface ControlTarget {
+  readonly runtime: Runtime;
+  readonly stats: DaemonStats;
+  readonly paused: PauseSwitches;
+  readonly log: Logger;
+  /** Subsystems traced (`trace`) and profiled (`profile`): logged at debug level. */
+  readonly traces: Set<string>;
+  readonly profiles: Set<string>;
+  /** Re-reads the configuration (`reload`); resolves with what to answer. */
+  reload(): Promise<ControlAnswer>;
+}
+
+type Handler = (target: ControlTarget, params: readonly string[]) => Promise<ControlAnswer>;
+
+const OK: ControlAnswer = { exit: 0 };
+
+// smtpctl(8) trace: the subsystems it names.
+const TRACE_SUBSYSTEMS = new Set([
+  "imsg",
+  "io",
+  "smtp",
+  "filters",
+  "transfer",
+  "mta",
+  "bounce",
+  "scheduler",
+  "expand",
+  "lookup",
+  "stat",
+  "rules",
+  "mproc",
+  "all",
+]);
+const PROFILE_SUBSYSTEMS = new Set(["queue", "imsg"]);
+
+function selector(params: readonly string[]): EnvelopeSelector {
+  const id = params[0];
+  return id === undefined ? { all: true } : { id: id.toLowerCase() };
+}
+
+const count = (n: number): ControlAnswer => ({ exit: 0, data: { count: n } });
+
+function envelopeCommand(
+  act: (t: ControlTarget, s: EnvelopeSelector) => number,
+): Handler {
+  return (t, params) => Promise.resolve(count(act(t, selector(params))));
+}
+
+function pauseSwitch(which: keyof PauseSwitches, on: boolean): Handler {
+  return (t) => {
+    t.paused[which] = on;
+    t.log.info(`control: ${which} ${on ? "paused" : "resumed"}`);
+    // Deliveries refused while paused were tried once: they go now instead of at their
+    // next retry.
+    if (!on && which !== "smtp") t.runtime.queue.schedule({ all: true }, Date.now());
+    return Promise.resolve(OK);
+  };
+}
+
+function subsystemSwitch(
+  set: (t: ControlTarget) => Set<string>,
+  known: ReadonlySet<string>,
+  on: boolean,
+): Handler {
+  return (t, [name = ""]) => {
+    if (!known.has(name)) {
+      return Promise.resolve({ exit: 1, error: `invalid subsystem "${name}"` });
+    }
+    if (on) set(t).add(name);
+    else set(t).delete(name);
+    return Promise.resolve(OK);
+  };
+}
+
+function setVerbose(on: boolean): Handler {
+  return (t) => {
+    if (!isSwitchableLogger(t.log)) {
+      return Promise.resolve({ exit: 1, error: "this daemon's log cannot change its level" });
+    }
+    t.log.setVerbose(on);
+    return Promise.resolve(OK);
+  };
+}
+
+/** The statistics `show stats` prints: the counters, with the queue's size read now. */
+export function currentStats(t: ControlTarget): Record<string, number> {
+  const queue = t.runtime.queue.stats();
+  t.stats.set(STAT.inQueue, queue.queued);
+  return { ...t.stats.snapshot(), uptime: Math.floor((Date.now() - t.stats.startedAt) / 1000) };
+}
+
+const HANDLERS: Partial<Readonly<Record<ControlCommand, Handler>>> = {
+  "show queue": (t) =>
+    Promise.resolve({ exit: 0, data: { envelopes: t.runtime.queue.envelopes(), now: Date.now() } }),
+  "show envelope <evpid>": (t, [id]) => {
+    const found = t.runtime.queue.envelopes().find((e) => e.evpid === id?.toLowerCase());
+    return Promise.resolve(
+      found ? { exit: 0, data: found } : { exit: 1, error: "unable to retrieve envelope" },
+    );
+  },
+  "show message <id>": async (t, [id = ""]) => {
+    const content = await t.runtime.queue.content(id.slice(0, 8).toLowerCase());
+    if (!content) return { exit: 1, error: "unable to retrieve message" };
+    return { exit: 0, data: { message: toBase64(content) } };
+  },
+  "show stats": (t) => Promise.resolve({ exit: 0, data: currentStats(t) }),
+  monitor: (t) => Promise.resolve({ exit: 0, data: currentStats(t) }),
+  "show status": (t) =>
+    Promise.resolve({
+      exit: 0,
+      data: Object.fromEntries(
+        (["mda", "mta", "smtp"] as const).map((k) => [k, t.paused[k] ? "paused" : "running"]),
+      ),
+    }),
+  // The relay keeps no per-host or per-route book: the lists are empty, not made up.
+  "show hosts": () => Promise.resolve({ exit: 0, data: [] }),
+  "show hoststats": () => Promise.resolve({ exit: 0, data: [] }),
+  "show relays": () => Promise.resolve({ exit: 0, data: [] }),
+  "show routes": () => Promise.resolve({ exit: 0, data: [] }),
+  "resume route <routeid>": (_t, [id]) =>
+    Promise.resolve({ exit: 1, error: `no route ${id} is disabled` }),
+  "schedule <id>": envelopeCommand((t, s) => t.runtime.queue.schedule(s, Date.now())),
+  "schedule all": envelopeCommand((t, s) => t.runtime.queue.schedule(s, Date.now())),
+  // Nothing is moved into this queue by hand: discovering is scheduling what is there.
+  "discover <id>": envelopeCommand((t, s) => t.runtime.queue.schedule(s, Date.now())),
+  "remove <id>": envelopeCommand(removeEnvelopes),
+  "remove all": envelopeCommand(removeEnvelopes),
+  "pause envelope <id>": envelopeCommand((t, s) => t.runtime.queue.pause(s, true)),
+  "pause envelope all": envelopeCommand((t, s) => t.runtime.queue.pause(s, true)),
+  "resume envelope <id>": envelopeCommand((t, s) => t.runtime.queue.pause(s, false)),
+  "resume envelope all": envelopeCommand((t, s) => t.runtime.queue.pause(s, false)),
+  "pause mda": pauseSwitch("mda", true),
+  "pause mta": pauseSwitch("mta", true),
+  "pause smtp": pauseSwitch("smtp", true),
+  "resume mda": pauseSwitch("mda", false),
+  "resume mta": pauseSwitch("mta", false),
+  "resume smtp": pauseSwitch("smtp", false),
+  "trace <subsystem>": subsystemSwitch((t) => t.traces, TRACE_SUBSYSTEMS, true),
+  "untrace <subsystem>": subsystemSwitch((t) => t.traces, TRACE_SUBSYSTEMS, false),
+  "profile <subsystem>": subsystemSwitch((t) => t.profiles, PROFILE_SUBSYSTEMS, true),
+  "unprofile <subsystem>": subsystemSwitch((t) => t.profiles, PROFILE_SUBSYSTEMS, false),
+  "log brief": setVerbose(false),
+  "log verbose": setVerbose(true),
+  "update table <name>": async (t, [name = ""]) => {
+    try {
+      await t.runtime.reloadTable(name);
+    } catch (error) {
+      t.log.warn(`control: update table ${name}: ${errorMessage(error)}`);
+      return { exit: 1, error: errorMessage(error) };
+    }
+    t.log.info(`control: table ${name} updated`);
+    return OK;
+  },
+  reload: (t) => t.reload(),
+};
+
+function removeEnvelopes(t: ControlTarget, s: EnvelopeSelector): number {
+  const n = t.runtime.queue.removeSelected(s);
+  t.stats.increment(STAT.removed, n);
+  t.stats.increment(STAT.dequeued, n);
+  if (n > 0) t.log.info(`control: ${n} envelope${n === 1 ? "" : "s"} removed`);
+  return n;
+}
+
+// String.fromCharCode takes its arguments on the stack: a large message goes in pieces.
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** Runs one command; one the daemon does not run itself (encrypt, spf walk) is refused. */
+export async function runControlCommand(
+  target: ControlTarget,
+  request: { readonly command: ControlCommand; readonly params: readonly string[] },
+): Promise<ControlAnswer> {
+  const handler = HANDLERS[request.command];
+  if (!handler) return { exit: 1, error: `"${request.command}" runs in smtpctl itself` };
+  try {
+    return await handler(target, request.params);
+  } catch (error) {
+    return { exit: 1, error: errorMessage(error) };
+  }
+}
