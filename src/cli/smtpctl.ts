@@ -66,7 +66,8 @@ const OFFLINE: Partial<Readonly<Record<ControlCommand, Offline>>> = {
 /** Runs `smtpctl [-f FILE] COMMAND [ARGUMENT…] [--json]`; resolves with the exit code. */
 export async function runSmtpctl(args: readonly string[]): Promise<number> {
   // The password may start with a dash: nothing after `encrypt` is an option.
-  const at = args[0] === "-f" ? 2 : 0;
+  const configFlagWords = 2; // `-f FILE` before the command
+  const at = args[0] === "-f" ? configFlagWords : 0;
   const first = args[at] === undefined ? undefined : matchCommand([args[at]!]);
   if (first?.command === "encrypt" && args.length <= at + 2) return await runEncrypt(args[at + 1]);
   const program = new Command("smtpctl")
@@ -84,7 +85,7 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
   const matched = matchCommand(words);
   if (!matched) {
     console.error(SMTPCTL_USAGE);
-    return 1;
+    return EX.FAILURE;
   }
   const { command, params } = matched;
   const local = LOCAL[command];
@@ -120,7 +121,7 @@ function failed(error: unknown): number {
       ? `smtpctl: smtpd doesn't seem to be running (${errorMessage(error)})`
       : `smtpctl: ${errorMessage(error)}`,
   );
-  return 1;
+  return EX.FAILURE;
 }
 
 async function runOffline(
@@ -130,12 +131,12 @@ async function runOffline(
   try {
     const queue = await openConfiguredQueue(config, queueDirectory(config));
     try {
-      return { exit: 0, data: await work(queue) };
+      return { exit: EX.OK, data: await work(queue) };
     } finally {
       queue.close();
     }
   } catch (error) {
-    return { exit: 1, error: errorMessage(error) };
+    return { exit: EX.FAILURE, error: errorMessage(error) };
   }
 }
 

@@ -2,7 +2,7 @@
 // first line current values, then what changed since the line before (absolute values
 // for the current clients and envelopes), the header again every 25 lines.
 
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 import type { SmtpctlContext } from "./smtpctl.ts";
 import {
   digestOf,
@@ -27,7 +27,7 @@ export async function runMonitor(context: SmtpctlContext): Promise<number> {
       stats = answer.data as Record<string, number>;
     } catch (error) {
       console.error(`smtpctl: ${errorMessage(error)}`);
-      return 1;
+      return EX.FAILURE;
     }
     const digest = digestOf(stats);
     if (context.json) {

@@ -3,7 +3,7 @@
 // one a line, each once. Macros (RFC 7208 §7) need a connection to expand: they are
 // skipped, as OpenSMTPD's spfwalk skips them.
 
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, EX } from "../mail/mod.ts";
 
 // RFC 7208 §4.6.4: at most 10 lookups that cause DNS queries; a loop stops there too.
 const MAX_DEPTH = 10;
@@ -50,7 +50,7 @@ export async function runSpfWalk(): Promise<number> {
       failures++;
     }
   }
-  return failures > 0 ? 1 : 0;
+  return failures > 0 ? EX.FAILURE : EX.OK;
 }
 
 interface Walk {
