@@ -27,7 +27,7 @@ import {
 import { parseLegacyRule } from "./parse_legacy.ts";
 import { parseListen } from "./parse_listen.ts";
 import { parseMatch } from "./parse_match.ts";
-import { parseLog } from "./parse_operating.ts";
+import { parseLog, parseMetrics } from "./parse_operating.ts";
 import { StatementError, TokenStream } from "./stream.ts";
 import { parseDuration } from "./units.ts";
 
@@ -61,6 +61,7 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   proc: parseProc,
   filter: parseFilter,
   scheduler: (stream) => skipRest(stream),
+  metrics: parseMetrics,
   log: parseLog,
   admd: (stream, builder) => {
     builder.admd = stream.value("an authserv-id").value;

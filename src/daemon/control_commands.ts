@@ -105,6 +105,10 @@ function setVerbose(on: boolean): Handler {
 export function currentStats(t: ControlTarget): Record<string, number> {
   const queue = t.runtime.queue.stats();
   t.stats.set(STAT.inQueue, queue.queued);
+  // The queue by state, read now (the metrics endpoint shows them as gauges).
+  t.stats.set("queue.envelope.queued", queue.queued);
+  t.stats.set("queue.envelope.failed", queue.failed);
+  t.stats.set("queue.message", queue.messages);
   return { ...t.stats.snapshot(), uptime: Math.floor((Date.now() - t.stats.startedAt) / 1000) };
 }
 

@@ -19,6 +19,9 @@ import { srsKeysOf, withSrsReverse } from "./srs_reverse.ts";
 import { type ControlTarget, type PauseSwitches } from "./control_commands.ts";
 import { countedDelivery } from "./counted_delivery.ts";
 import { DaemonStats, STAT } from "../control/mod.ts";
+import { observingLogger } from "../log/mod.ts";
+import { countEvent, HistogramSet, type MetricsServer } from "../metrics/mod.ts";
+import { measuredDelivery, startMetricsEndpoint, timedCommit } from "./metrics_endpoint.ts";
 
 /** Options of {@link startDaemon}: the configuration, and the settings every runtime takes. */
 export interface DaemonOptions extends RuntimeSettings {
@@ -88,12 +91,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // The counters smtpctl and any metrics reader see, and what smtpctl can pause.
   const stats = new DaemonStats();
+  // The log's events count too (TLS, AUTH, refusals, messages, relays): one tally for both.
+  const counted = observingLogger(log, (event) => countEvent(stats, event));
+  const histograms = new HistogramSet();
+  const commit = timedCommit(
+    (message: Parameters<Queue["commit"]>[0]) => queue.commit(message),
+    histograms,
+  );
   const paused: PauseSwitches = { mda: false, mta: false, smtp: false };
   queue.onCommit((envelopes) => stats.increment(STAT.enqueued, envelopes.length));
   const scheduler: Scheduler = startScheduler({
     queue,
-    deliver: countedDelivery(runtime.deliver, { config, stats, paused }),
-    log,
+    deliver: countedDelivery(measuredDelivery(runtime.deliver, { config, stats, histograms }), {
+      config,
+      stats,
+      paused,
+    }),
+    log: counted,
     hostname: serverName,
     warnIntervals: config.bounceWarnIntervals,
     routeReport: runtime.routeReport,
@@ -102,6 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const servers: SmtpServer[] = [];
   let localInterface: LocalInterface | undefined;
+  let metrics: MetricsServer | undefined;
   try {
     for (const [listener, address] of await listenerBindings(config.listeners, log)) {
       const tls = await listenerTls(config, listener, baseDir);
@@ -131,11 +146,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           },
           decide: bounceAware,
           paused: () => paused.smtp,
-          onSession: (event) => countSession(stats, event),
-          submit: (message) => queue.commit(message).then(() => undefined),
+          onSession: (event) => countSession(stats, event, listenerLabel(listener, address)),
+          submit: (message) => commit(message).then(() => undefined),
           isLocalAddress,
           ...(resolveRdns ? { resolveRdns } : {}),
-          log,
+          log: counted,
         }),
       );
     }
@@ -155,8 +170,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
     };
     localInterface = await startLocalInterface(runtime, log, control);
+    metrics = await startMetricsEndpoint(config, control, histograms, log);
   } catch (error) {
     await Promise.all(servers.map((s) => s.close()));
+    await localInterface?.close();
     await scheduler.stop();
     await runtime.close();
     throw error;
@@ -174,7 +191,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     async stop(options) {
       const deadline = options?.graceMs === undefined ? undefined : Date.now() + options.graceMs;
-      await Promise.all([...servers.map((s) => s.close(options)), localInterface?.close()]);
+      await Promise.all([
+        ...servers.map((s) => s.close(options)),
+        localInterface?.close(),
+        metrics?.close(),
+      ]);
       if (!(await finishesBy(scheduler.stop(), deadline))) {
         log.warn(
           `smtpd: ${scheduler.inFlight} deliveries still running at the end of the grace period; ` +
@@ -188,12 +209,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
 }
 
-function countSession(stats: DaemonStats, event: "open" | "close"): void {
+function countSession(stats: DaemonStats, event: "open" | "close", listener: string): void {
   if (event === "open") {
     stats.increment(STAT.sessionsOpened);
+    stats.increment(`smtp.session.listener.${listener}`);
     stats.increment(STAT.sessions);
   } else {
     stats.increment(STAT.sessionsClosed);
     stats.decrement(STAT.sessions);
   }
+}
+
+// A listener's name in the counters: its tag, else where it listens.
+function listenerLabel(
+  listener: { readonly tag?: string; readonly port: number },
+  address: string,
+) {
+  if (listener.tag !== undefined) return listener.tag;
+  return address.includes(":") ? `[${address}]:${listener.port}` : `${address}:${listener.port}`;
 }
