@@ -119,6 +119,8 @@ export class Session {
     // OpenSMTPD logs the connection once the reverse DNS lookup is done.
     if (this.#rdns) await this.#rdns;
     this.event("connected", { address: this.facts.src, host: this.facts.rdns ?? "<unknown>" });
+    // SMTPS: the handshake is done before the session starts.
+    if (this.facts.tls) this.event("tls", { ciphers: tlsCiphers(this.tlsDescription) });
     if (this.limits.greetingDelayMs > 0) {
       await new Promise((r) => setTimeout(r, this.limits.greetingDelayMs));
       // RFC 5321 §4.3.1: the client waits for the greeting; one that talks first is not
@@ -305,9 +307,7 @@ export class Session {
     secure.once("secure", () => {
       this.facts.tls = true;
       this.#tlsDescription = describeTls(secure);
-      // tls_to_text: version:cipher:bits (Received: adds whether the client was verified).
-      const ciphers = (this.#tlsDescription ?? "unknown").split(":").slice(0, 3).join(":");
-      this.event("tls", { ciphers });
+      this.event("tls", { ciphers: tlsCiphers(this.#tlsDescription) });
     });
     this.#conn.replaceSocket(secure);
   }
@@ -378,4 +378,9 @@ function loggableCommand(line: string): string {
 // A reason with spaces is quoted, as OpenSMTPD's `reason="io-error: …"`.
 function quotedReason(reason: string): string {
   return `"${reason.replaceAll('"', "'")}"`;
+}
+
+// tls_to_text: version:cipher:bits (Received: adds whether the client was verified).
+function tlsCiphers(description: string | undefined): string {
+  return (description ?? "unknown").split(":").slice(0, 3).join(":");
 }

@@ -4,7 +4,7 @@
 import { assertEquals, assertMatch } from "../assert.ts";
 import type { Logger } from "../../src/log/mod.ts";
 import { testCertificate } from "../_certificate.ts";
-import { waitFor } from "../_helpers.ts";
+import { SmtpTestClient, waitFor } from "../_helpers.ts";
 import { startDialogueServer } from "./_server.ts";
 
 const certificate = await testCertificate();
@@ -88,4 +88,28 @@ Deno.test("a client that hangs up is logged as reason=disconnect", async () => {
     () => lines.find((l) => l.includes(" disconnected")),
   );
   assertMatch(line, /^[0-9a-f]{16} smtp disconnected reason=disconnect$/);
+});
+
+Deno.test({
+  name: "an SMTPS session logs its tls line right after connected",
+  ignore,
+  async fn() {
+    const lines: string[] = [];
+    const log: Logger = { info: (l) => lines.push(l), warn: (l) => lines.push(l), debug() {} };
+    await using server = await startDialogueServer({
+      log,
+      tls: { mode: "smtps", certificates: [certificate!] },
+    });
+    await using client = await SmtpTestClient.connectTls(server.port, {
+      hostname: "mx.example.test",
+      caCerts: [certificate!.ca],
+    });
+    await client.expect("220 ");
+    await client.send("QUIT");
+    await client.expect("221 ");
+    await waitFor("the disconnected line", () => lines.find((l) => l.includes(" disconnected")));
+    const events = lines.map((l) => l.split(" ").slice(1, 3).join(" "));
+    assertEquals(events, ["smtp connected", "smtp tls", "smtp disconnected"]);
+    assertMatch(lines[1]!, /^[0-9a-f]{16} smtp tls ciphers=TLSv1\.[23]:\S+:\d+$/);
+  },
 });
