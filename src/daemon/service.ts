@@ -123,63 +123,78 @@ async function serve(
 ): Promise<number> {
   const { log } = options;
   const start = options.start ?? ((log: Logger) => startDaemon({ config, log }));
-  if (options.startNote) log.warn(options.startNote);
-  let daemon: ServedDaemon;
-  try {
-    daemon = await start(log);
-  } catch (error) {
-    log.warn(`smtpd: ${errorMessage(error)}`);
-    return EX.FAILURE;
-  }
-  let removePidFile: (() => void) | undefined;
-  try {
-    removePidFile = options.onReady?.();
-  } catch (error) {
-    log.warn(`smtpd: ${errorMessage(error)}`);
-    await daemon.stop({ graceMs: 0 });
-    return EX.FAILURE;
-  }
-  // A reload that fails is logged; the daemon keeps serving with what it had.
+  // The handlers come first: a SIGTERM (or SIGHUP) that arrives while the daemon starts,
+  // once its port already answers, must not kill it with the signal's default action.
+  const stopSignal = listenForStopSignal();
+  let daemon: ServedDaemon | undefined;
+  // A reload that fails is logged; the daemon keeps serving with what it had. Before the
+  // start ends there is nothing to reload: the start reads the tables anyway.
   const reload = () =>
-    void daemon.reloadTables().catch((error) =>
+    void daemon?.reloadTables().catch((error) =>
       log.warn(`smtpd: reload failed: ${errorMessage(error)}`)
     );
   Deno.addSignalListener("SIGHUP", reload);
-  const stalls = options.traceStalls ? startStallMonitor() : undefined;
-  const ended = daemon.ended?.then((reason) => ({ reason }));
-  const signal = await (ended ? Promise.race([waitForStopSignal(), ended]) : waitForStopSignal());
-  Deno.removeSignalListener("SIGHUP", reload);
-  if (typeof signal === "object") {
-    log.warn(`smtpd: ${signal.reason}`);
-    await daemon.stop({ graceMs: 0 });
+  try {
+    return await serveStarted();
+  } finally {
+    stopSignal.dispose();
+    Deno.removeSignalListener("SIGHUP", reload);
+  }
+
+  async function serveStarted(): Promise<number> {
+    if (options.startNote) log.warn(options.startNote);
+    let started: ServedDaemon;
+    try {
+      started = daemon = await start(log);
+    } catch (error) {
+      log.warn(`smtpd: ${errorMessage(error)}`);
+      return EX.FAILURE;
+    }
+    let removePidFile: (() => void) | undefined;
+    try {
+      removePidFile = options.onReady?.();
+    } catch (error) {
+      log.warn(`smtpd: ${errorMessage(error)}`);
+      await started.stop({ graceMs: 0 });
+      return EX.FAILURE;
+    }
+    const stalls = options.traceStalls ? startStallMonitor() : undefined;
+    const ended = started.ended?.then((reason) => ({ reason }));
+    const signal = await (ended ? Promise.race([stopSignal.received, ended]) : stopSignal.received);
+    if (typeof signal === "object") {
+      daemon = undefined;
+      log.warn(`smtpd: ${signal.reason}`);
+      await started.stop({ graceMs: 0 });
+      removePidFile?.();
+      return EX.FAILURE;
+    }
+    daemon = undefined; // no reload while it stops
+    log.info(`smtpd: ${signal}: stopping, ${options.graceMs / 1000} s for work in flight`);
+    if (stalls) {
+      stalls.stop();
+      log.info(describeStalls(stalls.report()));
+    }
+    await started.stop({ graceMs: options.graceMs });
     removePidFile?.();
-    return EX.FAILURE;
+    return EX.OK;
   }
-  log.info(`smtpd: ${signal}: stopping, ${options.graceMs / 1000} s for work in flight`);
-  if (stalls) {
-    stalls.stop();
-    log.info(describeStalls(stalls.report()));
-  }
-  await daemon.stop({ graceMs: options.graceMs });
-  removePidFile?.();
-  return EX.OK;
 }
 
-function waitForStopSignal(): Promise<Deno.Signal> {
-  return new Promise((resolve) => {
-    const on = (signal: Deno.Signal) => {
-      const listener = () => {
-        Deno.removeSignalListener("SIGINT", onInt);
-        Deno.removeSignalListener("SIGTERM", onTerm);
-        resolve(signal);
-      };
-      return listener;
-    };
-    const onInt = on("SIGINT");
-    const onTerm = on("SIGTERM");
-    Deno.addSignalListener("SIGINT", onInt);
-    Deno.addSignalListener("SIGTERM", onTerm);
-  });
+/** The first SIGINT or SIGTERM, listened for from now on until disposed. */
+function listenForStopSignal(): { received: Promise<Deno.Signal>; dispose(): void } {
+  let resolve!: (signal: Deno.Signal) => void;
+  const received = new Promise<Deno.Signal>((r) => resolve = r);
+  const onInt = () => resolve("SIGINT");
+  const onTerm = () => resolve("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  return {
+    received,
+    dispose() {
+      Deno.removeSignalListener("SIGINT", onInt);
+      Deno.removeSignalListener("SIGTERM", onTerm);
+    },
+  };
 }
 
 function isRoot(): boolean {
