@@ -242,6 +242,31 @@ Deno.test("SIGTERM refuses new connections, ends idle sessions with 421, and a m
   }
 });
 
+Deno.test("a SIGTERM as soon as the port answers stops the daemon cleanly, not by the signal's default action", async () => {
+  const fx = await fixture();
+  const daemon = spawnLoggedDaemon(fx.conf);
+  try {
+    // The ports are bound before the start ends: the handlers must already be there. The
+    // port is tried without a pause, to signal within moments of the bind.
+    const deadline = Date.now() + 30_000;
+    while (
+      !(await Deno.connect({ hostname: "127.0.0.1", port: fx.port }).then(
+        (c) => (c.close(), true),
+        () => false,
+      ))
+    ) {
+      assertTrue(Date.now() < deadline, "the daemon listens within 30 s");
+    }
+    daemon.child.kill("SIGTERM");
+    const status = await daemon.exited();
+    assertEquals(status.signal, null, daemon.log());
+    assertEquals(status.code, 0, daemon.log());
+    assertStringIncludes(daemon.log(), "smtpd: SIGTERM: stopping");
+  } finally {
+    await Deno.remove(fx.dir, { recursive: true });
+  }
+});
+
 Deno.test("a session that does not finish its message is cut with 421 at the end of the grace period", async () => {
   const fx = await fixture();
   const daemon = spawnLoggedDaemon(fx.conf, { SMTPD_STOP_GRACE: "1" });
