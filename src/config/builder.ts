@@ -7,6 +7,7 @@ import {
   type CaDecl,
   type Config,
   type FilterDecl,
+  type IgnoredStatement,
   type Listener,
   type Match,
   type PkiDecl,
@@ -33,6 +34,7 @@ export class ConfigBuilder {
   readonly matches: Match[] = [];
   readonly filters: FilterDecl[] = [];
   readonly procs: ProcDecl[] = [];
+  readonly ignored: IgnoredStatement[] = [];
   readonly mdaWrappers = new Map<string, string>();
   queue: Mutable<Config["queue"]> = { compression: false, ttl: DEFAULTS.queueTtl };
   smtp: Mutable<Config["smtp"]> = {
@@ -86,6 +88,7 @@ export class ConfigBuilder {
       mdaWrappers: this.mdaWrappers,
       filters: this.filters,
       procs: this.procs,
+      ...(this.ignored.length === 0 ? {} : { ignored: this.ignored }),
       ...(this.admd === undefined ? {} : { admd: this.admd }),
       grammar: this.firstLegacyRule ? "legacy" : "modern",
       ...(this.metrics === undefined ? {} : { metrics: this.metrics }),

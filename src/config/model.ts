@@ -112,7 +112,44 @@ export interface FilterDecl {
   readonly kind: "proc" | "proc-exec" | "chain" | "phase";
   /** The rest of the declaration as written, in order (normalized words). */
   readonly words: readonly string[];
+  /** What the declaration says, parsed. */
+  readonly spec: FilterSpec;
   /** Where the filter is declared. */
+  readonly position: SourcePosition;
+}
+
+/** A filter declaration's meaning. */
+export type FilterSpec =
+  | {
+    readonly kind: "proc-exec";
+    readonly command: string;
+    readonly user?: string;
+    readonly group?: string;
+  }
+  | { readonly kind: "proc"; readonly proc: string }
+  | { readonly kind: "chain"; readonly filters: readonly string[] }
+  | {
+    readonly kind: "phase";
+    readonly phase: "connect" | "helo" | "ehlo" | "mail-from" | "rcpt-to" | "data" | "commit";
+    readonly conditions: readonly BuiltinConditionDecl[];
+    readonly decision:
+      | { readonly kind: "junk" | "bypass" }
+      | { readonly kind: "reject" | "disconnect"; readonly reply: string }
+      | { readonly kind: "rewrite" | "report"; readonly value: string };
+  };
+
+/** One condition of a builtin filter: `[!] fcrdns`, `[!] src [regex] <t>`… */
+export interface BuiltinConditionDecl {
+  readonly kind: "fcrdns" | "rdns" | "src" | "helo" | "auth" | "mail-from" | "rcpt-to";
+  readonly negated: boolean;
+  readonly regex: boolean;
+  readonly table?: TableRef;
+  readonly position: SourcePosition;
+}
+
+/** A statement accepted for compatibility that has no effect here (`-n` warns). */
+export interface IgnoredStatement {
+  readonly what: string;
   readonly position: SourcePosition;
 }
 
@@ -269,6 +306,8 @@ export interface Match {
   readonly criteria: readonly Criterion[];
   /** What the match decides when it applies. */
   readonly decision: Decision;
+  /** `filter NAME` or `filter { a, b }`: filters for the recipients this rule accepts. */
+  readonly filters?: readonly string[];
   /** Where the match is written. */
   readonly position: SourcePosition;
 }
@@ -340,6 +379,8 @@ export interface Config {
   readonly mdaWrappers: ReadonlyMap<string, string>;
   /** `filter` declarations. */
   readonly filters: readonly FilterDecl[];
+  /** Statements accepted without effect, each warned about. */
+  readonly ignored?: readonly IgnoredStatement[];
   /** `proc` declarations. */
   readonly procs: readonly ProcDecl[];
   /** `admd AUTHSERVID`. */

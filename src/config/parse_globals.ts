@@ -1,9 +1,9 @@
 // Top-level statements other than listeners and rules: tables, certificates, queue and
 // SMTP settings, bounces, filters and procs.
 
-import { printWord, type Token } from "./lexer.ts";
+import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, parseCount, parseDurationToken, parseInlineTable } from "./builder.ts";
-import type { FilterDecl, ProcDecl } from "./model.ts";
+import type { ProcDecl } from "./model.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { parseSize } from "./units.ts";
 
@@ -187,14 +187,14 @@ export function parseMta(stream: TokenStream, builder: ConfigBuilder): void {
     builder.mtaMaxDeferred = parseCount(stream, "number");
     return;
   }
-  if (option.value === "limit") return skipRest(stream);
+  if (option.value === "limit") return ignoreRest(stream, builder, "mta limit", option);
   throw stream.unknown(option, ["max-deferred", "limit"], "mta option");
 }
 
 /** `mda wrapper NAME "CMD"` (and `mda limit …`, accepted). */
 export function parseMda(stream: TokenStream, builder: ConfigBuilder): void {
   const option = stream.expectWord("wrapper or limit");
-  if (option.value === "limit") return skipRest(stream);
+  if (option.value === "limit") return ignoreRest(stream, builder, "mda limit", option);
   if (option.value !== "wrapper") throw stream.unknown(option, ["wrapper", "limit"]);
   const name = stream.value("a wrapper name");
   builder.mdaWrappers.set(name.value, stream.value("a command").value);
@@ -210,7 +210,13 @@ export function parseProc(stream: TokenStream, builder: ConfigBuilder): void {
   };
   while (!stream.atEnd()) {
     const option = stream.expectWord("user, group or chroot");
-    if (option.value !== "user" && option.value !== "group" && option.value !== "chroot") {
+    if (option.value === "chroot") {
+      throw new StatementError(
+        "chroot is not supported: a Deno process cannot chroot its children; run the filter as its own user instead",
+        option.position,
+      );
+    }
+    if (option.value !== "user" && option.value !== "group") {
       throw stream.unknown(option, ["user", "group", "chroot"]);
     }
     proc[option.value] = stream.value(option.value).value;
@@ -218,33 +224,20 @@ export function parseProc(stream: TokenStream, builder: ConfigBuilder): void {
   builder.procs.push(proc);
 }
 
-/** `filter NAME proc P | proc-exec "CMD" … | chain { … } | phase P match … DECISION`. */
-export function parseFilter(stream: TokenStream, builder: ConfigBuilder): void {
-  const name = stream.value("a filter name");
-  const kind = stream.expectWord("proc, proc-exec, chain or phase");
-  if (!["proc", "proc-exec", "chain", "phase"].includes(kind.value)) {
-    throw stream.unknown(kind, ["proc", "proc-exec", "chain", "phase"], "filter kind");
-  }
-  const words: string[] = [];
-  while (!stream.atEnd()) {
-    const token = stream.next();
-    // Kept as they print: punctuation and plain words bare, anything else quoted.
-    words.push(
-      token.kind === "word" || token.kind === "string" ? printWord(token.value) : token.value,
-    );
-  }
-  if (words.length === 0) throw stream.unexpected(stream.peek(), `the ${kind.value} arguments`);
-  builder.filters.push({
-    name: name.value,
-    kind: kind.value as FilterDecl["kind"],
-    words,
-    position: name.position,
-  });
-}
-
 /** Statements accepted for compatibility whose settings have no effect here. */
 export function skipRest(stream: TokenStream): void {
   while (!stream.atEnd()) stream.next();
+}
+
+/** Skips a statement that has no effect here, and records it so `-n` warns about it. */
+export function ignoreRest(
+  stream: TokenStream,
+  builder: ConfigBuilder,
+  what: string,
+  at: Token,
+): void {
+  builder.ignored.push({ what, position: at.position });
+  skipRest(stream);
 }
 
 /** `include "FILE"`. */

@@ -4,6 +4,7 @@ import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, parseTableArgument, startsTable } from "./builder.ts";
 import type { Criterion, CriterionKind, TableRef } from "./model.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
+import { parseNames } from "./parse_listen.ts";
 
 const MATCH_WORDS = [
   "from",
@@ -14,6 +15,7 @@ const MATCH_WORDS = [
   "rcpt-to",
   "tag",
   "tls",
+  "filter",
   "action",
   "reject",
 ];
@@ -23,6 +25,8 @@ const FOR_WORDS = ["any", "local", "domain", "rcpt-to"];
 /** Parses the statement after `match`. */
 export function parseMatch(stream: TokenStream, builder: ConfigBuilder, first: Token): void {
   const criteria: Criterion[] = [];
+  let filters: string[] | undefined;
+  const withFilters = () => (filters ? { filters } : {});
   while (true) {
     const token = stream.peek();
     if (token.kind === "newline" || token.kind === "eof") {
@@ -39,13 +43,22 @@ export function parseMatch(stream: TokenStream, builder: ConfigBuilder, first: T
       builder.matches.push({
         criteria,
         decision: { kind: "action", action: action.value, position: action.position },
+        ...withFilters(),
         position: first.position,
       });
       return;
     }
     if (!negated && word.value === "reject") {
+      if (filters) {
+        throw new StatementError("A rule that rejects has no mail to filter", word.position);
+      }
       builder.matches.push({ criteria, decision: { kind: "reject" }, position: first.position });
       return;
+    }
+    if (!negated && word.value === "filter") {
+      if (filters) throw new StatementError('"filter" is given twice in this match', word.position);
+      filters = parseNames(stream, "a filter name");
+      continue;
     }
     const criterion = parseCriterion(stream, builder, word, negated);
     const clash = criteria.find((c) => sameFamily(c.kind, criterion.kind));

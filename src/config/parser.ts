@@ -7,10 +7,10 @@ import type { Token } from "./lexer.ts";
 import type { Config } from "./model.ts";
 import { parseAction } from "./parse_action.ts";
 import {
+  ignoreRest,
   parseBounce,
   parseBounceIntervals,
   parseCa,
-  parseFilter,
   parseInclude,
   parseMda,
   parseMta,
@@ -22,9 +22,9 @@ import {
   parseSrs,
   parseSubAddrDelim,
   parseTable,
-  skipRest,
 } from "./parse_globals.ts";
 import { parseLegacyRule } from "./parse_legacy.ts";
+import { parseFilter } from "./parse_filter.ts";
 import { parseListen } from "./parse_listen.ts";
 import { parseMatch } from "./parse_match.ts";
 import { parseLog, parseMetrics } from "./parse_operating.ts";
@@ -60,7 +60,7 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   mda: parseMda,
   proc: parseProc,
   filter: parseFilter,
-  scheduler: (stream) => skipRest(stream),
+  scheduler: (stream, builder, first) => ignoreRest(stream, builder, "scheduler", first),
   metrics: parseMetrics,
   log: parseLog,
   admd: (stream, builder) => {
@@ -83,7 +83,9 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   },
   limit: (stream, builder) => {
     const scope = stream.expectWord("session, mta, mda or scheduler");
-    if (scope.value !== "session") return skipRest(stream);
+    if (scope.value !== "session") {
+      return ignoreRest(stream, builder, `limit ${scope.value}`, scope);
+    }
     while (!stream.atEnd()) {
       const key = stream.expectWord("a limit");
       if (key.value === "max-rcpt") builder.smtp.maxRcpt = parseCount(stream, "number");

@@ -244,7 +244,7 @@ filter c chain { f1, f2 }
   assertEquals(config.filters.map((f) => [f.name, f.kind, f.words.join(" ")]), [
     ["f1", "proc", "p"],
     ["f2", "phase", "connect match rdns junk"],
-    ["c", "chain", "{ f1 , f2 }"],
+    ["c", "chain", "{ f1, f2 }"],
   ]);
 });
 

@@ -239,6 +239,13 @@ function printMatch(m: Match, ref: (r: TableRef, braces?: boolean) => string): s
     else if (c.value !== undefined) text += ` ${q(c.value)}`;
     words.push(c.negated ? `! ${text}` : text);
   }
+  if (m.filters) {
+    words.push(
+      m.filters.length === 1
+        ? `filter ${q(m.filters[0]!)}`
+        : `filter { ${m.filters.map(q).join(", ")} }`,
+    );
+  }
   words.push(m.decision.kind === "reject" ? "reject" : `action ${q(m.decision.action)}`);
   return words.join(" ");
 }

@@ -43,8 +43,8 @@ Deno.test("printConfig() quotes table names and backend sources that are not pla
 });
 
 Deno.test("printConfig() keeps filter arguments byte for byte, tabs and `$` included", () => {
-  const printed = assertRoundTrip('v = "$x"\nfilter "f" proc-exec "a\tb" $v\n');
-  assertEquals(printed, 'filter "f" proc-exec "a\tb" "$x"\n');
+  const printed = assertRoundTrip('v = "a\tb $x"\nfilter "f" proc-exec $v\n');
+  assertEquals(printed, 'filter "f" proc-exec "a\tb $x"\n');
 });
 
 Deno.test("printConfig() keeps a one-value tag table a table, and empty strings", () => {

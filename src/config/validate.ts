@@ -5,9 +5,11 @@ import type { Diagnostic } from "./errors.ts";
 import { parseRelayTarget } from "./relay_url.ts";
 import type { Config, Criterion, TableRef } from "./model.ts";
 import { parseNetBlock } from "../net/mod.ts";
+import { validateFilters } from "./validate_filters.ts";
 
 /** Appends the problems of a model to the diagnostics. */
 export function validateConfig(config: Config, diagnostics: Diagnostic[]): void {
+  validateFilters(config, diagnostics);
   const tables = new Set(config.tables.map((t) => t.name));
   const tableDecls = new Map(config.tables.map((t) => [t.name, t] as const));
   const actions = new Set(config.actions.map((a) => a.name));

@@ -22,6 +22,8 @@ import { DaemonStats, STAT } from "../control/mod.ts";
 import { observingLogger } from "../log/mod.ts";
 import { countEvent, HistogramSet, type MetricsServer } from "../metrics/mod.ts";
 import { measuredDelivery, startMetricsEndpoint, timedCommit } from "./metrics_endpoint.ts";
+import { type FilterSet, startFilterSet } from "../filters/mod.ts";
+import { createUserLookup } from "../tables/mod.ts";
 
 /** Options of {@link startDaemon}: the configuration, and the settings every runtime takes. */
 export interface DaemonOptions extends RuntimeSettings {
@@ -39,6 +41,8 @@ export interface Daemon {
   readonly listeners: readonly { readonly address: string; readonly port: number }[];
   /** The queue the daemon delivers from. */
   readonly queue: Queue;
+  /** The process id of a running proc-exec filter, by filter name (undefined while down). */
+  filterPid(name: string): number | undefined;
   /** Reloads every table from its source (SIGHUP); a failed table keeps its old contents. */
   reloadTables(): Promise<void>;
   /**
@@ -79,9 +83,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
   const local = localAddresses();
   // Reverse DNS costs a lookup per connection: done only when a rule asks about it.
-  const resolveRdns = config.matches.some((m) => m.criteria.some((c) => c.kind === "from-rdns"))
-    ? createRdnsResolver(options.dns ?? {})
-    : undefined;
+  // Filters are told the client's name at link-connect, and builtin ones may test it.
+  const wantsRdns = config.filters.length > 0 ||
+    config.matches.some((m) => m.criteria.some((c) => c.kind === "from-rdns"));
+  const resolveRdns = wantsRdns ? createRdnsResolver(options.dns ?? {}) : undefined;
   const isLocalAddress = (ip: string) => local.has(unmapIpv4(ip));
   // The rules as they stand after a reload, with SRS bounces mapped back first.
   const bounceAware = withSrsReverse(
@@ -117,7 +122,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const servers: SmtpServer[] = [];
   let localInterface: LocalInterface | undefined;
   let metrics: MetricsServer | undefined;
+  let filters: FilterSet | undefined;
   try {
+    filters = await startFilterSet({
+      config,
+      table: (name) => tables.get(name),
+      lookupUser: createUserLookup(),
+      asRoot: Deno.uid() === 0,
+      sessionTimeoutSeconds: config.smtp.timeout ?? 300,
+      admd: config.admd ?? serverName,
+      ...(options.privileged?.spawnFilter ? { spawn: options.privileged.spawnFilter } : {}),
+      log,
+    });
     for (const [listener, address] of await listenerBindings(config.listeners, log)) {
       const tls = await listenerTls(config, listener, baseDir);
       const auth = listenerAuth(listener, tables, options.privileged?.authenticate);
@@ -150,6 +166,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           submit: (message) => commit(message).then(() => undefined),
           isLocalAddress,
           ...(resolveRdns ? { resolveRdns } : {}),
+          ...withFilters(filters.planFor(listener.filters)),
           log: counted,
         }),
       );
@@ -174,6 +191,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (error) {
     await Promise.all(servers.map((s) => s.close()));
     await localInterface?.close();
+    await filters?.close();
     await scheduler.stop();
     await runtime.close();
     throw error;
@@ -186,6 +204,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     queueDir,
     listeners: servers.map((s) => ({ address: s.address, port: s.port })),
     queue,
+    filterPid: (name) => filters?.processes.get(name)?.pid,
     async reloadTables() {
       if (await runtime.reloadTables()) log.info("smtpd: tables reloaded");
     },
@@ -196,6 +215,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         localInterface?.close(),
         metrics?.close(),
       ]);
+      await filters?.close();
       if (!(await finishesBy(scheduler.stop(), deadline))) {
         log.warn(
           `smtpd: ${scheduler.inFlight} deliveries still running at the end of the grace period; ` +
@@ -227,4 +247,8 @@ function listenerLabel(
 ) {
   if (listener.tag !== undefined) return listener.tag;
   return address.includes(":") ? `[${address}]:${listener.port}` : `${address}:${listener.port}`;
+}
+
+function withFilters<T>(plan: T | undefined): { filters?: T } {
+  return plan === undefined ? {} : { filters: plan };
 }

@@ -2,6 +2,7 @@
 // delivery function with its relay and DNS settings — shared by the daemon and by the
 // commands that work without one (sendmail, queue flush), so the two cannot drift apart.
 
+import type { FilterProcess, FilterSpawnRequest } from "../filters/mod.ts";
 import { type Config, DEFAULTS } from "../config/mod.ts";
 import type { Authenticator } from "../auth/mod.ts";
 import {
@@ -33,6 +34,8 @@ export interface PrivilegedParent {
   readonly agents: DeliveryAgents;
   /** Checks system accounts (`auth` without a table). */
   readonly authenticate: Authenticator;
+  /** Starts a proc-exec filter (the parent runs it as its user; the front may not spawn). */
+  readonly spawnFilter?: (request: FilterSpawnRequest) => Promise<FilterProcess>;
 }
 
 /** Where a runtime finds its queue and the network: the same for the daemon and the commands. */

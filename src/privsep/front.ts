@@ -3,7 +3,8 @@
 // the parent over its standard input and output.
 
 import type { Config } from "../config/mod.ts";
-import { type ServedDaemon, startDaemon } from "../daemon/mod.ts";
+import { queueDirectory, type ServedDaemon, startDaemon } from "../daemon/mod.ts";
+import { filterSocketSpawner } from "../filters/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { openPrivsepClient } from "./client.ts";
 import { parentServices } from "./front_agents.ts";
@@ -19,7 +20,12 @@ export async function startSmtpFront(options: SmtpFrontOptions): Promise<ServedD
   const { config, log } = options;
   if (Deno.uid() === 0) throw new Error("the SMTP front does not run as root");
   const client = openPrivsepClient(Deno.stdin.readable, Deno.stdout.writable);
-  const daemon = await startDaemon({ config, log, privileged: parentServices(client) });
+  // Filter processes are the parent's to start; the front connects to their sockets.
+  const privileged = {
+    ...parentServices(client),
+    spawnFilter: filterSocketSpawner(queueDirectory(config), config),
+  };
+  const daemon = await startDaemon({ config, log, privileged });
   await client.ask({ kind: "ready" });
   // A Ctrl-C reaches the parent and the front both, and the parent then sends SIGTERM:
   // a second signal while stopping is the same stop, not a kill.

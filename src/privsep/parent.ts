@@ -16,6 +16,7 @@ import { errorMessage } from "../mail/mod.ts";
 import { secureQueueDirectory } from "../queue/mod.ts";
 import { offlineDirectory, prepareOfflineDirectory } from "../control/mod.ts";
 import { createUserLookup, TableSet } from "../tables/mod.ts";
+import { serveFilterSockets } from "../filters/mod.ts";
 import { readFrames, writeFrame } from "./frames.ts";
 import { FRONT_ENV, frontPermissionFlagsFor } from "./front_permissions.ts";
 import { createParentService, type ParentService } from "./parent_service.ts";
@@ -86,8 +87,17 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     log,
     ...(roles.mailboxWriter ? { writerProgram: roles.mailboxWriter } : {}),
   });
+  // Filters run as their users, started here: the front may not spawn.
+  let filters: { close(): Promise<void> } | undefined;
   let front: FrontProcess;
   try {
+    filters = await serveFilterSockets({
+      config,
+      queueDir,
+      owner: account,
+      lookupUser: createUserLookup(),
+      log,
+    });
     front = await startFront(setpriv, {
       roles: roles.dir,
       account,
@@ -96,6 +106,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
       env: { ...passedEnvironment(), ...await queueKeyFromStdin(config) },
     });
   } catch (error) {
+    await filters?.close();
     await service.close();
     tables.close();
     await roles.remove();
@@ -111,6 +122,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   const serving = serveFront(child, service, log, ready);
   const exited = child.status.then(async (status) => {
     await Promise.all([serving, logging]);
+    await filters?.close();
     await service.close();
     tables.close();
     await front.cleanup();

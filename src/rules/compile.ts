@@ -88,7 +88,8 @@ function compileMatch(match: Match, ctx: CompileContext): CompiledMatch {
   const action = ctx.actions.get(decision.action);
   if (!action) throw new Error(`No action named "${decision.action}"`);
   const resolveUser = resolveLocalUser(action, ctx);
-  const plain: RuleVerdict = { kind: "accept", action: action.name };
+  const filters = match.filters && match.filters.length > 0 ? { filters: match.filters } : {};
+  const plain: RuleVerdict = { kind: "accept", action: action.name, ...filters };
   return {
     terms,
     decide: (envelope) => {
@@ -100,7 +101,7 @@ function compileMatch(match: Match, ctx: CompileContext): CompiledMatch {
           ? { kind: "tempfail", reason, reply: user.error }
           : { kind: "reject", reason, reply: user.error };
       }
-      return user === undefined ? plain : { kind: "accept", action: action.name, user };
+      return user === undefined ? plain : { kind: "accept", action: action.name, user, ...filters };
     },
   };
 }

@@ -34,6 +34,8 @@ export type RuleVerdict =
     readonly user?: string;
     /** The address to deliver to instead of the recipient (a bounce's SRS address mapped back). */
     readonly dest?: string;
+    /** `match … filter NAME`: the filters the accepting rule names. */
+    readonly filters?: readonly string[] | undefined;
   }
   | {
     readonly kind: "reject";

@@ -1,6 +1,7 @@
 // AUTH (RFC 4954) in the session: checkAuth refuses what cannot start, runAuth starts the
 // SASL exchange, and continueSasl acts on each step of it. The mechanisms are in sasl.ts.
 
+import { report } from "./filtering.ts";
 import { accept, type CheckResult, protocolError } from "./check_result.ts";
 import { REPLIES } from "./replies.ts";
 import { type SaslExchange, type SaslStep, startSasl } from "./sasl.ts";
@@ -55,9 +56,11 @@ async function checkCredentials(s: Session, user: string, password: string): Pro
   const result = await auth!.check(user, password);
   if (result.ok) {
     s.facts.authUser = user;
+    report(s, "link-auth", () => ["pass", user]);
     s.event("authentication", { user: loggableUser(user), result: "ok" });
     return s.reply(REPLIES.authOk);
   }
+  report(s, "link-auth", () => ["fail", user]);
   s.event("authentication", { user: loggableUser(user), result: "permfail" });
   if (result.reason) log.debug(`smtp-in: session ${s.id} authentication failed: ${result.reason}`);
   // The failure answers the password, as OpenSMTPD's log names it.

@@ -4,6 +4,7 @@
 import type { Reply } from "./replies.ts";
 import { SASL_MECHANISMS } from "./sasl.ts";
 import type { Session } from "./session.ts";
+import { report } from "./filtering.ts";
 
 /** Identifies the client and resets any transaction (RFC 5321 §4.1.4), then greets it. */
 export function runHello(s: Session, name: string, esmtp: boolean): void {
@@ -11,6 +12,7 @@ export function runHello(s: Session, name: string, esmtp: boolean): void {
   s.esmtp = esmtp;
   s.transaction = undefined;
   s.enter("ready");
+  report(s, "link-identify", () => [esmtp ? "EHLO" : "HELO", name]);
   s.reply(helloReply({
     hostname: s.context.hostname,
     client: name,

@@ -9,6 +9,7 @@ import { checkMailParameters } from "./parameters.ts";
 import { REPLIES, withText } from "./replies.ts";
 import type { Session } from "./session.ts";
 import { Transaction } from "./transaction.ts";
+import { report } from "./filtering.ts";
 
 /** A MAIL FROM the check accepted. */
 export interface MailFromArgument {
@@ -53,6 +54,10 @@ export function runMailFrom(s: Session, mail: MailFromArgument): void {
   tx.dsn = mail.dsn;
   tx.smtputf8 = mail.smtputf8;
   s.transaction = tx;
+  // A junk verdict given before the transaction carries over to it.
+  tx.junk = s.junk;
+  report(s, "tx-begin", () => [tx.msgid]);
+  report(s, "tx-mail", () => [tx.msgid, "ok", mail.address]);
   s.enter("mail");
   s.reply(REPLIES.ok);
 }

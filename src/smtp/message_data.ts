@@ -1,12 +1,20 @@
 // The message's data after the commands that start it: BDAT chunks (RFC 3030), and the
 // end of the data, where what went wrong while reading is refused and the rest committed.
 
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, randomHex } from "../mail/mod.ts";
 import { assembleMessage } from "./assemble_message.ts";
-import { randomHex } from "../mail/mod.ts";
+import {
+  failClosed,
+  filterContent,
+  filterPhase,
+  prependSpamHeader,
+  report,
+  reportRollback,
+} from "./filtering.ts";
 import { REPLIES } from "./replies.ts";
 import type { Session } from "./session.ts";
 import type { SessionState } from "./states.ts";
+import type { Transaction } from "./transaction.ts";
 
 /** A BDAT chunk being read. */
 export interface BdatChunk {
@@ -52,15 +60,19 @@ export async function endOfData(s: Session): Promise<void> {
   s.transaction = undefined;
   s.enter("ready");
   tx.countHops();
-  switch (tx.problem) {
-    case "too-big":
-      return s.reply(REPLIES.tooBig);
-    case "line-too-long":
-      return s.reply(REPLIES.textLineTooLong);
-    case "loop":
-      return s.reply(REPLIES.loop);
+  const refusal = tx.problem === "too-big"
+    ? REPLIES.tooBig
+    : tx.problem === "line-too-long"
+    ? REPLIES.textLineTooLong
+    : tx.problem === "loop"
+    ? REPLIES.loop
+    : undefined;
+  if (refusal) {
+    reportRollback(s, tx.msgid);
+    s.filters?.endTransaction();
+    return s.reply(refusal);
   }
-  const msgid = randomHex(4);
+  const msgid = tx.msgid;
   await s.rdnsLookup;
   const ctx = s.context;
   const tls = s.tlsDescription;
@@ -81,12 +93,21 @@ export async function endOfData(s: Session): Promise<void> {
     envelopes: assembled.envelopes.map((e) => ({ ...e, evpid: msgid + randomHex(4) })),
   };
   s.flush();
+  s.committing = tx;
+  const filtered = await throughFilters(s, tx, message.content).finally(() => {
+    s.committing = undefined;
+  });
+  s.filters?.endTransaction();
+  if (!filtered) return;
   try {
-    await ctx.submit(message);
+    await ctx.submit(filtered === message.content ? message : { ...message, content: filtered });
   } catch (error) {
     ctx.log.warn(`smtp-in: session ${s.id} message ${msgid} not queued: ${errorMessage(error)}`);
+    reportRollback(s, msgid);
     return s.reply(REPLIES.queueFailure);
   }
+  report(s, "tx-commit", () => [msgid, String(filtered.byteLength)]);
+  report(s, "tx-reset", () => [msgid]);
   s.messageAccepted();
   // OpenSMTPD's lines for a committed message: the message, then each envelope.
   s.event("message", {
@@ -99,4 +120,35 @@ export async function endOfData(s: Session): Promise<void> {
     s.event("envelope", { evpid: e.evpid, from: `<${tx.sender}>`, to: `<${e.rcpt}>` });
   }
   s.reply({ code: 250, enhanced: "2.0.0", text: `${msgid} Message accepted for delivery` });
+}
+
+// The message through the data-line filters, then the commit phase; `X-Spam: yes` for
+// junk. Undefined when the session has replied (a refusal, or a filter that failed).
+async function throughFilters(
+  s: Session,
+  tx: Transaction,
+  content: Uint8Array,
+): Promise<Uint8Array | undefined> {
+  const filters = s.filters;
+  let out = content;
+  if (filters) {
+    tx.envelopes.forEach(() =>
+      report(s, "tx-envelope", () => [tx.msgid, `${tx.msgid}${randomHex(4)}`])
+    );
+    if (filters.filtersData) {
+      try {
+        out = await filterContent(filters, content);
+      } catch (error) {
+        reportRollback(s, tx.msgid);
+        failClosed(s, "data-line", error);
+        return undefined;
+      }
+    }
+    const step = await filterPhase(s, "commit", []);
+    if (!step.go) {
+      reportRollback(s, tx.msgid);
+      return undefined;
+    }
+  }
+  return tx.junk || s.junk ? prependSpamHeader(out) : out;
 }

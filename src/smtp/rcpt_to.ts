@@ -8,6 +8,7 @@ import { parseRcptDsn, type RcptDsn } from "./dsn.ts";
 import { checkRcptParameters } from "./parameters.ts";
 import { parseReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { Session } from "./session.ts";
+import { filterRuleRecipient, report } from "./filtering.ts";
 
 /** A RCPT TO the check accepted. */
 export interface RcptToArgument {
@@ -41,14 +42,32 @@ export function runRcptTo(s: Session, rcpt: RcptToArgument): void | Promise<void
   const tx = s.transaction!;
   const verdict = s.context.decide(s.facts, { mailFrom: tx.sender, rcptTo: rcpt.address });
   if (verdict instanceof Promise) return verdict.then((v) => recordVerdict(s, v, rcpt));
-  recordVerdict(s, verdict, rcpt);
+  return recordVerdict(s, verdict, rcpt);
 }
 
-function recordVerdict(s: Session, verdict: RuleVerdict, rcpt: RcptToArgument): void {
+function recordVerdict(
+  s: Session,
+  verdict: RuleVerdict,
+  rcpt: RcptToArgument,
+): void | Promise<void> {
   const tx = s.transaction;
   if (!tx) return;
-  const { address, dsn } = rcpt;
+  const { address } = rcpt;
   const { log } = s.context;
+  if (verdict.kind !== "accept") {
+    report(
+      s,
+      "tx-rcpt",
+      () => [tx.msgid, verdict.kind === "reject" ? "permfail" : "tempfail", address],
+    );
+  }
+  if (verdict.kind === "accept" && verdict.filters && s.filters) {
+    // `match … filter NAME`: the rule's chain is asked about the recipient it accepted.
+    const filters = verdict.filters;
+    return filterRuleRecipient(s, filters.join(","), address).then((step) => {
+      if (step.go) accepted(s, { ...verdict, filters: undefined }, rcpt);
+    });
+  }
   if (verdict.kind === "reject") {
     log.info(`smtp-in: session ${s.id} rcpt=<${address}> refused: ${verdict.reason}`);
     return s.reply(verdict.reply ? parseReply(verdict.reply) : invalidRecipient(address));
@@ -57,6 +76,16 @@ function recordVerdict(s: Session, verdict: RuleVerdict, rcpt: RcptToArgument): 
     log.warn(`smtp-in: session ${s.id} rcpt=<${address}> tempfail: ${verdict.reason}`);
     return s.reply(verdict.reply ? parseReply(verdict.reply) : REPLIES.tempFailure);
   }
+  accepted(s, verdict, rcpt);
+}
+
+function accepted(
+  s: Session,
+  verdict: Extract<RuleVerdict, { kind: "accept" }>,
+  rcpt: RcptToArgument,
+): void {
+  const tx = s.transaction!;
+  const { address, dsn } = rcpt;
   tx.recipients.push(address);
   tx.envelopes.push({
     rcpt: address,
@@ -66,6 +95,7 @@ function recordVerdict(s: Session, verdict: RuleVerdict, rcpt: RcptToArgument): 
     ...(dsn.notify ? { dsnNotify: dsn.notify } : {}),
     ...(dsn.orcpt ? { dsnOrcpt: dsn.orcpt } : {}),
   });
+  report(s, "tx-rcpt", () => [tx.msgid, "ok", address]);
   s.enter("rcpt");
   s.reply(REPLIES.recipientOk);
 }

@@ -142,6 +142,16 @@ export const REPLIES = {
     text: "Service temporarily unavailable, try again later",
   },
   tooManySessions: { code: 421, enhanced: "4.7.0", text: "Too many connections, try again later" },
+  filterUnavailable: {
+    code: 421,
+    enhanced: "4.3.0",
+    text: "Temporary failure: filter unavailable, closing connection",
+  },
+  filterUnavailableData: {
+    code: 451,
+    enhanced: "4.3.0",
+    text: "Temporary failure: message filter unavailable",
+  },
   localError: { code: 421, enhanced: "4.3.0", text: "Temporary error, closing connection" },
 } as const satisfies Record<string, Reply>;
 

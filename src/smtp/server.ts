@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, type SmtpLimits } from "./limits.ts";
 import { Session } from "./session.ts";
 import type { SessionContext } from "./session_context.ts";
 import { PendingHandshakes } from "./pending_handshakes.ts";
+import { type FilterPlan, type FilterSessionView, SessionFilters } from "../filters/mod.ts";
 import { createTlsContexts, type ListenerTls } from "./tls.ts";
 
 /** Options of {@link startSmtpServer}. */
@@ -43,6 +44,8 @@ export interface SmtpListenerOptions {
   submit(message: NewMessage): Promise<void>;
   /** Whether a client address is one of the machine's own (`from local`). */
   isLocalAddress?(ip: string): boolean;
+  /** The listener's filters (`listen … filter`, `match … filter`); absent: none. */
+  readonly filters?: FilterPlan;
   /** Looks up the client's reverse DNS name (`from rdns`, Received:); skipped when absent. */
   resolveRdns?(ip: string): Promise<string | undefined>;
   /** While it answers true (`smtpctl pause smtp`), a new connection gets 421 and is closed. */
@@ -236,6 +239,7 @@ function sessionContext(
     submit: options.submit,
     isLocalAddress: options.isLocalAddress ?? defaultIsLocal,
     ...(options.resolveRdns ? { resolveRdns: options.resolveRdns } : {}),
+    ...(options.filters ? { openFilters: openFilters(options.filters, options.log) } : {}),
     log: options.log,
   };
 }
@@ -254,4 +258,8 @@ export async function runSmtpOnStreams(
   const socket = new StreamSocket(input, write);
   await new Session(socket as unknown as Socket, { ...ctx, unixSocket: true }).run();
   socket.destroy();
+}
+
+function openFilters(plan: FilterPlan, log: Logger): (view: FilterSessionView) => SessionFilters {
+  return (view) => new SessionFilters(plan, view, log);
 }

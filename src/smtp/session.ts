@@ -18,6 +18,9 @@ import type { SessionContext } from "./session_context.ts";
 import type { SessionState } from "./states.ts";
 import { describeTls, upgradeToTls } from "./tls.ts";
 import type { Transaction } from "./transaction.ts";
+import type { SessionFilters } from "../filters/mod.ts";
+import * as filtering from "./filtering.ts";
+import { loggableCommand, quotedReason, tlsCiphers } from "./session_log.ts";
 
 // States in which a message is on its way: a stopping server lets them finish.
 const IN_TRANSACTION: ReadonlySet<SessionState> = new Set(["mail", "rcpt", "data", "bdat"]);
@@ -40,6 +43,12 @@ export class Session {
   esmtp = false;
   /** AUTH attempts that failed in this session. */
   authFailures = 0;
+  /** The session's filters, when it has any (`listen … filter`, `match … filter`). */
+  readonly filters: SessionFilters | undefined;
+  /** For the filters: junk before MAIL, forward-confirmed rdns, the message at commit. */
+  junk = false;
+  fcrdns = false;
+  committing: Transaction | undefined;
   #state: SessionState = "greeting";
   #conn: SessionConnection;
   #messages = 0;
@@ -64,6 +73,7 @@ export class Session {
       tls: ctx.tls?.mode === "smtps",
       ...(ctx.tag === undefined ? {} : { tag: ctx.tag }),
     };
+    this.filters = ctx.openFilters?.(filtering.filterView(this));
     if (ctx.resolveRdns && !ctx.unixSocket) {
       this.#rdns = ctx.resolveRdns(ip).then((name) => {
         this.#rdns = undefined;
@@ -76,10 +86,17 @@ export class Session {
       label: `smtp-in: session ${this.id}`,
       onTimeout: () => {
         this.endingBecause("timeout");
+        filtering.report(this, "timeout", () => []);
         this.reply(withText(REPLIES.timeout, `${ctx.hostname} ${REPLIES.timeout.text}`));
         this.close();
       },
     });
+  }
+
+  /** Where the session is; changed only by {@link enter}. */
+  /** The connection's socket (its addresses, for the filters' link-connect). */
+  get socket(): Socket {
+    return this.#conn.socket;
   }
 
   /** Where the session is; changed only by {@link enter}. */
@@ -139,7 +156,9 @@ export class Session {
       this.close();
       return this.event("disconnected", { reason: "disconnect" });
     }
+    if (!(await filtering.filterConnect(this))) return this.#end();
     this.reply({ code: 220, text: `${this.context.hostname} ESMTP OpenSMTPD` });
+    filtering.report(this, "link-greeting", () => [this.context.hostname]);
     try {
       await this.#converse();
     } catch (error) {
@@ -148,7 +167,12 @@ export class Session {
       this.reply(REPLIES.localError);
       this.#endReason ??= quotedReason(`error: ${error instanceof Error ? error.message : error}`);
     }
+    this.#end();
+  }
+
+  #end(): void {
     this.close();
+    filtering.closeFilters(this);
     this.event("disconnected", { reason: this.#endReason ?? "disconnect" });
   }
 
@@ -207,6 +231,7 @@ export class Session {
   // effect, which gets the argument the check parsed.
   async #dispatch(line: string): Promise<void> {
     this.#command = loggableCommand(line);
+    filtering.report(this, "protocol-client", () => [line]);
     const found = findCommand(line);
     if (!found) return this.protocolError(REPLIES.unrecognized);
     const { command, args } = found;
@@ -216,7 +241,9 @@ export class Session {
     const checked = command.check?.(this, args) ?? NO_ARGUMENT;
     if (checked.kind === "protocol-error") return this.protocolError(checked.reply);
     if (checked.kind === "refusal") return this.reply(checked.reply);
-    const pending = command.run(this, checked.argument);
+    const step = await filtering.filterCommand(this, command.verb, checked.argument, args);
+    if (!step.go) return;
+    const pending = command.run(this, step.argument);
     if (pending) {
       this.flush();
       await pending;
@@ -232,6 +259,7 @@ export class Session {
       this.event("failed-command", { command: quoted(this.#command), result: quoted(first) });
     }
     this.#conn.queue(text);
+    filtering.reportReply(this, text);
   }
 
   /** Sends the queued replies now (before a slow step, or before TLS starts). */
@@ -308,6 +336,7 @@ export class Session {
       this.facts.tls = true;
       this.#tlsDescription = describeTls(secure);
       this.event("tls", { ciphers: tlsCiphers(this.#tlsDescription) });
+      filtering.report(this, "link-tls", () => [this.#tlsDescription ?? ""]);
     });
     this.#conn.replaceSocket(secure);
   }
@@ -342,6 +371,8 @@ export class Session {
   /** DATA: from now on input is message content. */
   startData(): void {
     this.#conn.reader.beginData();
+    const tx = this.transaction;
+    if (tx) filtering.report(this, "tx-data", () => [tx.msgid, "ok"]);
     this.enter("data");
     this.reply(REPLIES.startData);
   }
@@ -353,6 +384,7 @@ export class Session {
 
   /** RSET: drops the transaction. */
   reset(): void {
+    if (this.transaction) filtering.endTransaction(this, this.transaction.msgid);
     this.transaction = undefined;
     this.enter(this.facts.helo === undefined ? "greeting" : "ready");
     this.reply(REPLIES.reset);
@@ -364,23 +396,4 @@ export class Session {
     this.reply(REPLIES.bye);
     this.close();
   }
-}
-
-// The command as `failed-command` shows it: AUTH's initial response is a secret.
-function loggableCommand(line: string): string {
-  const auth = /^AUTH\s+(\S+)/i.exec(line);
-  if (auth) {
-    return `AUTH ${auth[1]!.toUpperCase()}${/^AUTH\s+\S+\s+\S/i.test(line) ? " (...)" : ""}`;
-  }
-  return line;
-}
-
-// A reason with spaces is quoted, as OpenSMTPD's `reason="io-error: …"`.
-function quotedReason(reason: string): string {
-  return `"${reason.replaceAll('"', "'")}"`;
-}
-
-// tls_to_text: version:cipher:bits (Received: adds whether the client was verified).
-function tlsCiphers(description: string | undefined): string {
-  return (description ?? "unknown").split(":").slice(0, 3).join(":");
 }

@@ -1,6 +1,7 @@
 // What a session needs from its listener: names, limits, TLS and AUTH settings, and the
 // two calls out of the SMTP box (the rules' verdict on a recipient, the queue's commit).
 
+import type { FilterSessionView, SessionFilters } from "../filters/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { RuleVerdict, SessionFacts } from "../rules/mod.ts";
@@ -43,5 +44,7 @@ export interface SessionContext {
   readonly unixSocket?: boolean;
   /** The client's reverse DNS name; looked up at connect when given. Never rejects. */
   resolveRdns?(ip: string): Promise<string | undefined>;
+  /** The listener's filter chain, opened for each session; absent: no filters. */
+  openFilters?(view: FilterSessionView): SessionFilters;
   readonly log: Logger;
 }

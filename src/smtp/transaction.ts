@@ -1,7 +1,7 @@
 // One mail transaction, MAIL FROM to the end of DATA: the sender, accepted recipients
 // and the message content as it arrives. RSET and end-of-message drop it.
 
-import { concatBytes } from "../mail/mod.ts";
+import { concatBytes, randomHex } from "../mail/mod.ts";
 import type { NewEnvelope } from "../queue/mod.ts";
 import type { DataSink } from "./line_reader.ts";
 import type { MailDsn } from "./dsn.ts";
@@ -22,6 +22,10 @@ export class Transaction implements DataSink {
   transfer: "none" | "data" | "bdat" = "none";
   /** Recipients as given, in order, one per accepted RCPT. */
   readonly recipients: string[] = [];
+  /** The queue id the message will have, known from MAIL FROM on (filters report it). */
+  readonly msgid = randomHex(4);
+  /** A filter marked the transaction as spam: the message gets `X-Spam: yes`. */
+  junk = false;
   #chunks: Uint8Array[] = [];
   #size = 0;
   #maxSize: number;

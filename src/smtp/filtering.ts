@@ -1,0 +1,193 @@
+// The session's side of the filter chain: which command is which smtpd-filters(7) phase,
+// what a chain's outcome does to the session (reject, disconnect, rewrite, junk), report
+// events, and failing closed when a filter cannot answer.
+
+import { Buffer } from "node:buffer";
+import { errorMessage } from "../mail/mod.ts";
+import type { ChainOutcome, FilterPhase, SessionFilters } from "../filters/mod.ts";
+import { parseReply, REPLIES } from "./replies.ts";
+import type { Session } from "./session.ts";
+import { reportConnect } from "./filter_view.ts";
+
+/** The phase each verb is filtered in (smtpd-filters(7) FILTER REQUESTS). */
+export const VERB_PHASES: ReadonlyMap<string, FilterPhase> = new Map([
+  ["HELO", "helo"],
+  ["EHLO", "ehlo"],
+  ["STARTTLS", "starttls"],
+  ["AUTH", "auth"],
+  ["MAIL", "mail-from"],
+  ["RCPT", "rcpt-to"],
+  ["DATA", "data"],
+  ["RSET", "rset"],
+  ["QUIT", "quit"],
+  ["NOOP", "noop"],
+  ["HELP", "help"],
+]);
+
+/** What the session does after asking its filters. */
+export type FilterStep = { readonly go: true; readonly rewrite?: string } | { readonly go: false };
+
+const STOP: FilterStep = { go: false };
+
+/**
+ * Asks the chain about a phase and acts on a refusal. `go: false` means the session has
+ * replied (and may be closing); the command is not run. A filter that cannot answer
+ * fails the session closed: 421 before the message's data, 451 at its end.
+ */
+export async function filterPhase(
+  s: Session,
+  phase: FilterPhase,
+  params: readonly string[],
+): Promise<FilterStep> {
+  const filters = s.filters;
+  if (!filters) return { go: true };
+  let outcome: ChainOutcome;
+  try {
+    outcome = await filters.query(phase, params);
+  } catch (error) {
+    failClosed(s, phase, error);
+    return STOP;
+  }
+  return applyOutcome(s, outcome);
+}
+
+/** The rcpt-to phase of the chain of the rule that accepted a recipient. */
+export async function filterRuleRecipient(
+  s: Session,
+  ruleKey: string,
+  address: string,
+): Promise<FilterStep> {
+  const filters = s.filters;
+  if (!filters) return { go: true };
+  try {
+    return applyOutcome(s, await filters.queryRule(ruleKey, address));
+  } catch (error) {
+    failClosed(s, "rcpt-to", error);
+    return STOP;
+  }
+}
+
+function applyOutcome(s: Session, outcome: ChainOutcome): FilterStep {
+  if (outcome.kind === "proceed") {
+    if (outcome.junk) markJunk(s);
+    return outcome.rewrite === undefined ? { go: true } : { go: true, rewrite: outcome.rewrite };
+  }
+  const reply = parseReply(outcome.reply);
+  s.reply(reply);
+  // smtpd-filters(7): a 421 reject disconnects too.
+  if (outcome.kind === "disconnect" || reply.code === 421) s.close();
+  return STOP;
+}
+
+/** The session or its transaction is junk: the message gets `X-Spam: yes`. */
+export function markJunk(s: Session): void {
+  if (s.transaction) s.transaction.junk = true;
+  else s.junk = true;
+}
+
+/** Logs why, answers 421 or 451, and ends the session: nothing passes unfiltered. */
+export function failClosed(s: Session, phase: FilterPhase, error: unknown): void {
+  s.context.log.warn(
+    `smtp-in: session ${s.id} failed closed at ${phase}: ${errorMessage(error)}`,
+  );
+  const late = phase === "data-line" || phase === "commit";
+  s.reply(late ? REPLIES.filterUnavailableData : REPLIES.filterUnavailable);
+  s.close();
+}
+
+/** A report event, when a filter listens for it. */
+export function report(s: Session, event: string, params: () => readonly string[]): void {
+  const filters: SessionFilters | undefined = s.filters;
+  if (filters?.wantsReport(event)) filters.report(event, params());
+}
+
+/** A transaction that ends unqueued: tx-rollback, then tx-reset, as smtp_session.c says. */
+export function reportRollback(s: Session, msgid: string): void {
+  report(s, "tx-rollback", () => [msgid]);
+  report(s, "tx-reset", () => [msgid]);
+}
+
+/** The message through the data-line filters: content in, content out (CRLF lines). */
+export async function filterContent(
+  filters: SessionFilters,
+  content: Uint8Array,
+): Promise<Uint8Array> {
+  // Octets as one char each, so 8-bit content passes through unchanged.
+  let text = Buffer.from(content).toString("latin1");
+  if (text.endsWith("\r\n")) text = text.slice(0, -2);
+  const lines = await filters.dataLines(text.split("\r\n"));
+  return new Uint8Array(Buffer.from(lines.map((l) => `${l}\r\n`).join(""), "latin1"));
+}
+
+/** `X-Spam: yes` in front of the message. */
+export function prependSpamHeader(content: Uint8Array): Uint8Array {
+  const header = new TextEncoder().encode("X-Spam: yes\r\n");
+  const out = new Uint8Array(header.byteLength + content.byteLength);
+  out.set(header);
+  out.set(content, header.byteLength);
+  return out;
+}
+
+export { filterView } from "./filter_view.ts";
+
+/** Reports link-connect and asks the connect phase; false when the session must end. */
+export async function filterConnect(s: Session): Promise<boolean> {
+  if (!s.filters) return true;
+  // smtpd-filters(7): connect is asked after the connection, before the banner.
+  await reportConnect(s);
+  return (await filterPhase(s, "connect", [s.facts.rdns ?? "", s.facts.src])).go;
+}
+
+/** The session ended: link-disconnect, and the filters' state is let go. */
+export function closeFilters(s: Session): void {
+  if (!s.filters) return;
+  report(s, "link-disconnect", () => []);
+  s.filters.close();
+}
+
+/** Asks the filters about a command the check accepted; a rewrite changes its argument. */
+export async function filterCommand(
+  s: Session,
+  verb: string,
+  argument: unknown,
+  args: string,
+): Promise<{ readonly go: true; readonly argument: unknown } | { readonly go: false }> {
+  const phase = s.filters && VERB_PHASES.get(verb);
+  if (!phase) return { go: true, argument };
+  const step = await filterPhase(s, phase, phaseParams(argument, args));
+  if (!step.go) return step;
+  return {
+    go: true,
+    argument: step.rewrite === undefined ? argument : rewritten(argument, step.rewrite),
+  };
+}
+
+/** protocol-server: one event per line of a reply. */
+export function reportReply(s: Session, text: string): void {
+  if (!s.filters?.wantsReport("protocol-server")) return;
+  for (const line of text.split("\r\n").slice(0, -1)) s.filters.report("protocol-server", [line]);
+}
+
+/** RSET or a new HELO drops a transaction: reported, and its rule filters dropped. */
+export function endTransaction(s: Session, msgid: string): void {
+  reportRollback(s, msgid);
+  s.filters?.endTransaction();
+}
+
+// What a filter is told a command asks: MAIL's and RCPT's address, the HELO name, AUTH's words.
+function phaseParams(argument: unknown, args: string): string[] {
+  if (typeof argument === "string") return [argument];
+  if (argument && typeof argument === "object" && "address" in argument) {
+    return [String((argument as { address: string }).address)];
+  }
+  return args.trim() === "" ? [] : [args.trim()];
+}
+
+// A filter's `rewrite`: the new name or address in place of the client's.
+function rewritten(argument: unknown, value: string): unknown {
+  if (typeof argument === "string") return value;
+  if (argument && typeof argument === "object" && "address" in argument) {
+    return { ...argument, address: value };
+  }
+  return argument;
+}
