@@ -1,7 +1,7 @@
 // Where credentials come from: a credentials table (`auth <table>`), or the system's
 // accounts in /etc/shadow (`auth` alone). Both end in one check of a crypt(3) hash.
 
-import type { Table } from "../tables/mod.ts";
+import { type Table, withTableLookups } from "../tables/mod.ts";
 import { checkPassword, type PasswordCheck } from "./passwords.ts";
 import { errorMessage } from "../mail/mod.ts";
 
@@ -10,14 +10,20 @@ export type Authenticator = (user: string, password: string) => Promise<Password
 
 /** Credentials from a table: `user hash` entries (or `user:hash` from SQL tables). */
 export function tableAuthenticator(table: Table): Authenticator {
-  return (user, password) => {
+  return async (user, password) => {
     try {
-      const value = table.lookup("credentials", user);
-      if (value === undefined) return Promise.resolve({ ok: false, reason: "unknown user" });
+      // A table answered by a server waits for it here.
+      const value = await withTableLookups(() => table.lookup("credentials", user));
+      if (value === undefined) return { ok: false, reason: "unknown user" };
       const hash = value.startsWith(`${user}:`) ? value.slice(user.length + 1) : value;
-      return Promise.resolve(checkPassword(hash, password));
+      return checkPassword(hash, password);
     } catch (error) {
-      return Promise.resolve({ ok: false, reason: `credentials lookup failed: ${error}` });
+      // Not a wrong password: the client may try again (RFC 4954 §6, 454).
+      return {
+        ok: false,
+        reason: `credentials lookup failed: ${errorMessage(error)}`,
+        temporary: true,
+      };
     }
   };
 }

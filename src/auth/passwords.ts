@@ -8,7 +8,12 @@ import { errorMessage } from "../mail/mod.ts";
 /** The outcome of checking a password. */
 export type PasswordCheck =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: string };
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    /** The credentials could not be read now (a table server down): try again later. */
+    readonly temporary?: true;
+  };
 
 const BCRYPT_REGEXP = /^\$2[aby]\$\d\d\$/;
 const SHA_CRYPT_REGEXP = /^\$[56]\$/;

@@ -1,6 +1,7 @@
 // A running daemon: the listeners and the scheduler over the runtime openRuntime() builds
 // (tables, ruleset, queue, delivery). Owns start-up order and orderly shutdown, nothing else.
 
+import { withTableLookups } from "../tables/mod.ts";
 import type { Config } from "../config/mod.ts";
 import { unmapIpv4 } from "../mail/mod.ts";
 import { type Queue, type Scheduler, secureQueueDirectory, startScheduler } from "../queue/mod.ts";
@@ -160,7 +161,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
               dataTimeoutMs: config.smtp.timeout * 1000,
             }),
           },
-          decide: bounceAware,
+          // Tables answered by a server make the decision wait for them.
+          decide: (session, envelope) => withTableLookups(() => bounceAware(session, envelope)),
           paused: () => paused.smtp,
           onSession: (event) => countSession(stats, event, listenerLabel(listener, address)),
           submit: (message) => commit(message).then(() => undefined),

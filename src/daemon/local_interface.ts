@@ -3,6 +3,7 @@
 // local path (queueLocalSubmission) as from `local`, named after the submitter's account;
 // smtpctl's commands are answered on the same socket (control_commands.ts).
 
+import { withTableLookups } from "../tables/mod.ts";
 import {
   controlSocketPath,
   type LocalSubmission,
@@ -57,7 +58,7 @@ export async function startLocalInterface(
     const outcome = await queueLocalSubmission({
       hostname: runtime.serverName,
       maxMessageSize: maxBytes,
-      decide: (envelope) => runtime.ruleset(LOCAL_SESSION, envelope),
+      decide: (envelope) => withTableLookups(() => runtime.ruleset(LOCAL_SESSION, envelope)),
       commit: (message) => runtime.queue.commit(message),
     }, { ...request, user });
     if (outcome.exit === EX.OK && "msgid" in outcome) {

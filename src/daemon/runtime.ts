@@ -107,7 +107,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   const { log } = options;
   const baseDir = configDir(config);
   const serverName = await findServerName(config.hostname);
-  const tables = await TableSet.open(config, { baseDir });
+  const tables = await TableSet.open(config, { baseDir, log });
   const userExists = createUserExists();
   const compile = () =>
     compileRuleset(config, { tables: tables.tables, localNames: [serverName], userExists });

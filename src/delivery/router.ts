@@ -7,7 +7,7 @@ import type { Action, Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { DELIVERED, errorMessage, permfail, tempfail } from "../mail/mod.ts";
 import type { DeliverFunction, DeliveryOutcome, QueuedEnvelope } from "../queue/mod.ts";
-import type { Table } from "../tables/mod.ts";
+import { type Table, withTableLookups } from "../tables/mod.ts";
 import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.ts";
 import { expandFormat, needsDirectory } from "./format.ts";
 import { deliverByLmtp } from "./lmtp.ts";
@@ -97,9 +97,8 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
         user = await users(target);
         if (!user) return permfail(`5.1.1 unknown user "${target}"`);
       } else {
-        const expansion = await expandEnvelope(
-          envelope,
-          expandContext(action, tables, users, envelope.sender, settings),
+        const expansion = await withTableLookups(() =>
+          expandEnvelope(envelope, expandContext(action, tables, users, envelope.sender, settings))
         );
         if (expansion.kind === "error") {
           return expansion.permanent ? permfail(expansion.reason) : tempfail(expansion.reason);

@@ -63,7 +63,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     (fixes) => fixes.forEach((fix) => log.warn(`offline: ${fix}`)),
     (error) => log.warn(`offline: ${errorMessage(error)}; local submission is off`),
   );
-  const tables = await TableSet.open(config, { baseDir: configDir(config) });
+  const tables = await TableSet.open(config, { baseDir: configDir(config), log });
   // The parent starts the front and every per-user child: it needs to run them.
   const missing = await missingPermissions(config, {
     queueDir,

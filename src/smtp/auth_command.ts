@@ -60,13 +60,20 @@ async function checkCredentials(s: Session, user: string, password: string): Pro
     s.event("authentication", { user: loggableUser(user), result: "ok" });
     return s.reply(REPLIES.authOk);
   }
-  report(s, "link-auth", () => ["fail", user]);
-  s.event("authentication", { user: loggableUser(user), result: "permfail" });
+  // A credentials table that cannot answer now is "try again later" (RFC 4954 §6).
+  const temporary = result.temporary === true;
+  // smtpd-filters(7): link-auth reports "error" when the check itself failed.
+  report(s, "link-auth", () => [temporary ? "error" : "fail", user]);
+  s.event("authentication", {
+    user: loggableUser(user),
+    result: temporary ? "tempfail" : "permfail",
+  });
   if (result.reason) log.debug(`smtp-in: session ${s.id} authentication failed: ${result.reason}`);
   // The failure answers the password, as OpenSMTPD's log names it.
   s.loggedCommand = s.loggedCommand.startsWith("AUTH LOGIN")
     ? "AUTH LOGIN (password)"
     : "AUTH PLAIN (...)";
+  if (temporary) return s.reply(REPLIES.authTemporary);
   // Failures are answered late, so guessing is slow; too many end the session.
   s.flush();
   const delay = s.context.authFailureDelayMs ?? 500 + Math.random() * 500;

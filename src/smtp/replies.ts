@@ -104,6 +104,8 @@ export const REPLIES = {
   notSupported: { code: 502, enhanced: "5.5.1", text: "Invalid command: Command not supported" },
   authOk: { code: 235, enhanced: "2.0.0", text: "Authentication succeeded" },
   authFailed: { code: 535, enhanced: "5.7.8", text: "Authentication failed" },
+  // RFC 4954 §6: the credentials could not be checked now.
+  authTemporary: { code: 454, enhanced: "4.7.0", text: "Temporary authentication failure" },
   authRequired: { code: 530, enhanced: "5.7.0", text: "Must issue an AUTH command first" },
   authAlready: { code: 503, enhanced: "5.5.1", text: "Invalid command: Already authenticated" },
   authMechanism: { code: 504, enhanced: "5.5.4", text: "Unrecognized authentication type" },

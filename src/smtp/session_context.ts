@@ -26,7 +26,11 @@ export interface SessionContext {
   /** SMTP AUTH on this listener: required or optional, and how credentials are checked. */
   readonly auth?: {
     readonly required: boolean;
-    check(user: string, password: string): Promise<{ ok: boolean; reason?: string }>;
+    /** `temporary`: the credentials could not be read now (answered 454, not 535). */
+    check(
+      user: string,
+      password: string,
+    ): Promise<{ ok: boolean; reason?: string; temporary?: true }>;
     /** `senders <t>`: whether the authenticated user may use this MAIL FROM. */
     senderAllowed?(user: string, sender: string): boolean;
     /** `received-auth`: name the user in Received:. */

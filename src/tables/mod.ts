@@ -24,3 +24,8 @@ export { TableSet } from "./table_set.ts";
 export { parseSqliteConfig } from "./sqlite_config.ts";
 export { compileRegexTable } from "./regex_table.ts";
 export { TableLoadError } from "./table_error.ts";
+export { withTableLookups } from "./network/lookup_scope.ts";
+export { NetworkTable } from "./network/network_table.ts";
+export type { NetworkBackend, NetworkTableOptions, Rows } from "./network/network_table.ts";
+export { BackendUnavailableError } from "./network/backend_guard.ts";
+export type { GuardLog } from "./network/backend_guard.ts";

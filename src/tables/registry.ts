@@ -11,8 +11,15 @@ import { compileRegexTable } from "./regex_table.ts";
 import type { Table } from "./table.ts";
 import { type TableErrorPlace, toTableLoadError } from "./table_error.ts";
 import { loadYamlTable } from "./yaml.ts";
+import type { GuardLog } from "./network/backend_guard.ts";
 
-type Opener = (decl: TableDecl, path: string) => Promise<Table>;
+type Opener = (decl: TableDecl, path: string, options: BackendOptions) => Promise<Table>;
+
+/** What a backend opener is given besides its configuration file. */
+export interface BackendOptions {
+  /** Where network backends log that their server went away or came back. */
+  readonly log?: GuardLog | undefined;
+}
 
 /** Backends this build can open, by the prefix used in `table NAME prefix:CONFIG`. */
 export const BACKENDS: Readonly<Record<string, Opener>> = {
@@ -26,12 +33,16 @@ export const BACKENDS: Readonly<Record<string, Opener>> = {
 export interface OpenTablesOptions {
   /** Relative table paths are resolved against this directory (the config file's). */
   readonly baseDir: string;
+  /** Where network backends log that their server went away or came back. */
+  readonly log?: GuardLog | undefined;
 }
 
 /** Options of {@link openTable}. */
 export interface OpenTableOptions {
   /** The table holds the patterns of a `regex` match: each must compile. */
   readonly regex?: boolean;
+  /** Where network backends log that their server went away or came back. */
+  readonly log?: GuardLog | undefined;
 }
 
 /**
@@ -48,7 +59,7 @@ export async function openTables(
     for (const decl of config.tables) {
       tables.set(
         decl.name,
-        await openTable(decl, options.baseDir, { regex: regex.has(decl.name) }),
+        await openTable(decl, options.baseDir, { regex: regex.has(decl.name), log: options.log }),
       );
     }
   } catch (error) {
@@ -79,7 +90,7 @@ export async function openTable(
   const place = tablePlace(decl, baseDir);
   let table: Table;
   try {
-    table = await openBackend(decl, baseDir);
+    table = await openBackend(decl, baseDir, { log: options.log });
   } catch (error) {
     throw toTableLoadError(place, error);
   }
@@ -94,7 +105,7 @@ export async function openTable(
   return table;
 }
 
-function openBackend(decl: TableDecl, baseDir: string): Promise<Table> {
+function openBackend(decl: TableDecl, baseDir: string, options: BackendOptions): Promise<Table> {
   const source = decl.source;
   switch (source.kind) {
     case "list":
@@ -108,7 +119,7 @@ function openBackend(decl: TableDecl, baseDir: string): Promise<Table> {
           new Error(`backend "${source.backend}" is not supported by this build`),
         );
       }
-      return opener(decl, resolvePath(baseDir, source.config));
+      return opener(decl, resolvePath(baseDir, source.config), options);
     }
   }
 }

@@ -6,7 +6,7 @@ import { errorMessage } from "../mail/mod.ts";
 import { parseTableText } from "./table_text.ts";
 import { TableLoadError } from "./table_error.ts";
 import { matchDomainKey, matchMailaddrKey } from "./key_match.ts";
-import { enclosingBlock, formatNetBlock, parseIp } from "../net/mod.ts";
+import { matchNetaddrByText } from "./netaddr_text.ts";
 import {
   isSqliteService,
   parseSqliteConfig,
@@ -151,16 +151,4 @@ export class SqliteTable implements Table {
     const why = key ? `"${this.configPath}" has no ${key}` : "table-sqlite has no such query";
     throw new Error(`Table "${this.name}" cannot be used for ${service} lookups: ${why}`);
   }
-}
-
-// A query can only compare text: the address as given, then the canonical text of every
-// block that contains it, most specific first (`192.0.2.0/24`, `2001:db8::/32`).
-function matchNetaddrByText(address: string, has: (key: string) => boolean): boolean {
-  const ip = parseIp(address);
-  if (!ip) return false;
-  if (has(address)) return true;
-  for (let prefix = ip.family === 4 ? 32 : 128; prefix >= 0; prefix--) {
-    if (has(formatNetBlock(enclosingBlock(ip, prefix)))) return true;
-  }
-  return false;
 }

@@ -28,7 +28,7 @@ export class TableSet {
     try {
       for (const decl of config.tables) {
         const regex = regexTables.has(decl.name);
-        const load = () => openTable(decl, options.baseDir, { regex });
+        const load = () => openTable(decl, options.baseDir, { regex, log: options.log });
         const source = tableSource(decl, options.baseDir);
         tables.set(decl.name, await ReloadableTable.open(decl.name, { load, source }));
       }
