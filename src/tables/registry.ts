@@ -6,6 +6,8 @@ import type { Config, TableDecl } from "../config/mod.ts";
 import { DbTable } from "./db.ts";
 import { loadTableFile } from "./file.ts";
 import { SqliteTable } from "./sqlite.ts";
+import { openPostgresTable } from "./postgres.ts";
+import { openMysqlTable } from "./mysql.ts";
 import { StaticTable } from "./static.ts";
 import { compileRegexTable } from "./regex_table.ts";
 import type { Table } from "./table.ts";
@@ -27,6 +29,8 @@ export const BACKENDS: Readonly<Record<string, Opener>> = {
   db: (decl, path) => Promise.resolve().then(() => DbTable.open(decl.name, path)),
   sqlite: (decl, path) => SqliteTable.open(decl.name, path),
   yaml: (decl, path) => loadYamlTable(decl.name, path),
+  postgres: (decl, path, options) => openPostgresTable(decl.name, path, options),
+  mysql: (decl, path, options) => openMysqlTable(decl.name, path, options),
 };
 
 /** Options of {@link openTables}. */

@@ -124,11 +124,12 @@ export class NetworkTable implements Table {
     this.#cache?.clear();
   }
 
-  close(): void {
-    if (this.#closed) return;
+  /** Closes the backend's connections; resolves once they are closed. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     countNetworkTable(-1);
-    this.#backend.close().catch(() => {});
+    return this.#backend.close().catch(() => {});
   }
 
   /** Runs the query now, through the guard (for callers that can wait). */
