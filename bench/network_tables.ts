@@ -10,6 +10,7 @@ import { DbTable, type Table, withTableLookups, writeDbTable } from "../src/tabl
 import { openPostgresTable } from "../src/tables/postgres.ts";
 import { openMysqlTable } from "../src/tables/mysql.ts";
 import {
+  MARIADB_ADMIN,
   mariadbMissing,
   postgresMissing,
   startMariadb,
@@ -53,7 +54,11 @@ await pgAdmin.unsafe(
 );
 await pgAdmin.end();
 const my = await startMariadb();
-const myAdmin = await mysql.createConnection({ socketPath: my.socket, user: "root" });
+const myAdmin = await mysql.createConnection({
+  host: "127.0.0.1",
+  port: my.port,
+  ...MARIADB_ADMIN,
+});
 await myAdmin.query("CREATE DATABASE mail");
 await myAdmin.query("CREATE USER 'smtpd'@'127.0.0.1' IDENTIFIED BY 'bench'");
 await myAdmin.query("GRANT SELECT ON mail.* TO 'smtpd'@'127.0.0.1'");

@@ -185,9 +185,13 @@ export async function startPostgres(password: string): Promise<DatabaseServer> {
   return db;
 }
 
+/** The account {@link startMariadb} makes for the tests' own SQL, over TCP. */
+export const MARIADB_ADMIN = { user: "admin", password: "admin password" };
+
 /**
- * A MariaDB server on 127.0.0.1:PORT (its socket in the scratch directory); `root` reaches
- * it through the socket without a password.
+ * A MariaDB server on 127.0.0.1:PORT (its socket in the scratch directory), with an
+ * account {@link MARIADB_ADMIN} that may do everything from 127.0.0.1 (tests reach
+ * servers over TCP only).
  */
 export async function startMariadb(): Promise<DatabaseServer & { socket: string }> {
   const as = account("mysql")!;
@@ -201,6 +205,12 @@ export async function startMariadb(): Promise<DatabaseServer & { socket: string 
   ], as);
   const port = freePort();
   const socket = `${dir}/mysqld.sock`;
+  const { user, password } = MARIADB_ADMIN;
+  await Deno.writeTextFile(
+    `${dir}/init.sql`,
+    `CREATE USER IF NOT EXISTS '${user}'@'127.0.0.1' IDENTIFIED BY '${password}';\n` +
+      `GRANT ALL ON *.* TO '${user}'@'127.0.0.1' WITH GRANT OPTION;\n`,
+  );
   const log = { text: "" };
   const db = server(
     dir,
@@ -215,6 +225,7 @@ export async function startMariadb(): Promise<DatabaseServer & { socket: string 
           "--bind-address=127.0.0.1",
           `--socket=${socket}`,
           `--pid-file=${dir}/mysqld.pid`,
+          `--init-file=${dir}/init.sql`,
           "--skip-log-bin",
           "--innodb-buffer-pool-size=16M",
           "--innodb-log-file-size=8M",

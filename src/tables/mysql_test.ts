@@ -1,7 +1,12 @@
 // The `mysql:` backend against a real MariaDB server started for this file.
 import mysql from "mysql2/promise";
 import { assertEquals, assertRejects } from "../../test/assert.ts";
-import { type DatabaseServer, mariadbMissing, startMariadb } from "../../test/_databases.ts";
+import {
+  type DatabaseServer,
+  MARIADB_ADMIN,
+  mariadbMissing,
+  startMariadb,
+} from "../../test/_databases.ts";
 import { type ContractContents, runTableContract } from "./_table_contract.ts";
 import { openMysqlTable } from "./mysql.ts";
 import { withTableLookups } from "./network/lookup_scope.ts";
@@ -14,7 +19,7 @@ const server: (DatabaseServer & { socket: string }) | undefined = missing
   : await startMariadb();
 let admin: mysql.Connection | undefined;
 if (server) {
-  admin = await mysql.createConnection({ socketPath: server.socket, user: "root" });
+  admin = await mysql.createConnection({ host: "127.0.0.1", port: server.port, ...MARIADB_ADMIN });
   await admin.query("CREATE DATABASE mail");
   await admin.query(`CREATE USER 'smtpd'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'`);
   await admin.query("GRANT ALL ON mail.* TO 'smtpd'@'127.0.0.1'");

@@ -6,7 +6,7 @@ import mysql from "mysql2/promise";
 import { assertStringIncludes, assertTrue } from "../assert.ts";
 import { readMaildir, SmtpTestClient, waitFor } from "../_helpers.ts";
 import { testCertificate } from "../_certificate.ts";
-import { mariadbMissing, startMariadb } from "../_databases.ts";
+import { MARIADB_ADMIN, mariadbMissing, startMariadb } from "../_databases.ts";
 import { addUser, createSchema, startSiteNode, USER_PASSWORD } from "../_sql_sites.ts";
 
 const PASSWORD = "site db password";
@@ -16,7 +16,8 @@ if (missing) console.log(`mysql site tests skipped: ${missing}`);
 const server = missing ? undefined : await startMariadb();
 const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mysite-" });
 await Deno.chmod(dir, 0o755);
-const db = server && await mysql.createConnection({ socketPath: server.socket, user: "root" });
+const db = server &&
+  await mysql.createConnection({ host: "127.0.0.1", port: server.port, ...MARIADB_ADMIN });
 const execute = (sql: string, params: string[] = []) => db!.execute(sql, params);
 const ph = () => "?";
 
