@@ -180,16 +180,27 @@ export class ClientConnection {
     sender: string,
     parameters: readonly string[],
     recipients: readonly string[],
+    rcptParameters: readonly (readonly string[] | undefined)[] = [],
   ): Promise<{ readonly mail: Reply; readonly rcpts: Reply[] }> {
     if (!this.#capabilities.pipelining) {
       const mail = await this.mail(sender, parameters);
       const rcpts: Reply[] = [];
-      if (isPositive(mail)) { for (const r of recipients) rcpts.push(await this.rcpt(r)); }
+      if (isPositive(mail)) {
+        for (const [i, r] of recipients.entries()) {
+          rcpts.push(await this.rcpt(r, rcptParameters[i]));
+        }
+      }
       return { mail, rcpts };
     }
     this.#accepted = 0;
     const extra = parameters.length > 0 ? ` ${parameters.join(" ")}` : "";
-    const lines = [`MAIL FROM:<${sender}>${extra}`, ...recipients.map((r) => `RCPT TO:<${r}>`)];
+    const lines = [
+      `MAIL FROM:<${sender}>${extra}`,
+      ...recipients.map((r, i) => {
+        const extra = rcptParameters[i]?.length ? ` ${rcptParameters[i]!.join(" ")}` : "";
+        return `RCPT TO:<${r}>${extra}`;
+      }),
+    ];
     if (lines.some((l) => /[\r\n]/.test(l))) {
       throw new ChannelError("a command may not contain CR or LF");
     }

@@ -20,4 +20,4 @@ export type { ClientTls, TlsSummary } from "./tls.ts";
 export { CLIENT_MECHANISMS, parseCredentials } from "./auth.ts";
 export type { Credentials } from "./auth.ts";
 export { runTransaction } from "./transaction.ts";
-export type { Transaction, TransactionState } from "./transaction.ts";
+export type { RecipientDsn, Transaction, TransactionDsn, TransactionState } from "./transaction.ts";

@@ -17,6 +17,22 @@ export interface Transaction {
   readonly content: Uint8Array;
   /** ESMTP parameters for MAIL (SIZE=, BODY=…), when the server offers them. */
   readonly mailParameters?: readonly string[];
+  /** What the sender asked of DSN (RFC 3461), passed on where the server offers DSN. */
+  readonly dsn?: TransactionDsn;
+}
+
+/** RFC 3461's parameters, decoded (as the queue keeps them). */
+export interface TransactionDsn {
+  readonly ret?: "FULL" | "HDRS";
+  readonly envid?: string;
+  /** One per recipient, in order: NOTIFY values and ORCPT `addr-type;address`. */
+  readonly recipients?: readonly (RecipientDsn | undefined)[];
+}
+
+/** One recipient's NOTIFY and ORCPT. */
+export interface RecipientDsn {
+  readonly notify?: readonly string[];
+  readonly orcpt?: string;
 }
 
 /** Each recipient's result so far, and the reply that last ended the dialogue's progress. */
@@ -56,10 +72,12 @@ export async function runTransaction(
     results[index] = permfail(`invalid recipient address "${recipient}"`);
     return [];
   });
+  const dsn = conn.capabilities.dsn ? tx.dsn : undefined;
   const { mail, rcpts } = await conn.envelope(
     tx.sender,
     parameters,
     safe.map((i) => tx.recipients[i]!),
+    safe.map((i) => rcptDsnParameters(dsn?.recipients?.[i])),
   );
   if (!isPositive(mail)) {
     for (const index of safe) {
@@ -118,7 +136,35 @@ function mailParameters(caps: Capabilities, tx: Transaction): string[] | string 
     return "5.6.7 the addresses need SMTPUTF8, which the server does not offer";
   }
   if (international) parameters.push("SMTPUTF8");
+  // RFC 3461 §4.3, §4.4: only to a server that offers DSN.
+  if (caps.dsn && tx.dsn?.ret) parameters.push(`RET=${tx.dsn.ret}`);
+  if (caps.dsn && tx.dsn?.envid !== undefined) parameters.push(`ENVID=${xtext(tx.dsn.envid)}`);
   // RFC 6152: 8-bit content is declared where the server takes it.
   if (caps.eightBitMime && tx.content.some((byte) => byte > 0x7f)) parameters.push("BODY=8BITMIME");
   return parameters;
+}
+
+// RFC 3461 §4.1, §4.2: NOTIFY=… and ORCPT=addr-type;xtext.
+function rcptDsnParameters(dsn: RecipientDsn | undefined): string[] | undefined {
+  if (!dsn) return undefined;
+  const parameters: string[] = [];
+  if (dsn.notify?.length) parameters.push(`NOTIFY=${dsn.notify.join(",")}`);
+  const semicolon = dsn.orcpt?.indexOf(";") ?? -1;
+  if (dsn.orcpt && semicolon > 0) {
+    parameters.push(
+      `ORCPT=${dsn.orcpt.slice(0, semicolon)};${xtext(dsn.orcpt.slice(semicolon + 1))}`,
+    );
+  }
+  return parameters;
+}
+
+/** RFC 3461 §4: xtext, "+XX" for "+", "=" and anything outside printable ASCII. */
+export function xtext(value: string): string {
+  let out = "";
+  for (const byte of new TextEncoder().encode(value)) {
+    out += byte < 33 || byte > 126 || byte === 0x2b || byte === 0x3d
+      ? `+${byte.toString(16).toUpperCase().padStart(2, "0")}`
+      : String.fromCharCode(byte);
+  }
+  return out;
 }

@@ -70,6 +70,7 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
         sender: envelope.sender,
         rcpt: envelope.dest ?? envelope.rcpt,
         originalRcpt: envelope.rcpt,
+        ...(relayDsn(envelope, context) ?? {}),
         content,
         msgid: envelope.msgid,
       }, relay);
@@ -294,4 +295,18 @@ function safe<T>(fn: () => T): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+// The sender's DSN request, as a relay passes it on.
+function relayDsn(
+  envelope: QueuedEnvelope,
+  context: { readonly dsnRet?: "FULL" | "HDRS"; readonly dsnEnvid?: string },
+) {
+  const dsn = {
+    ...(envelope.dsnNotify ? { notify: envelope.dsnNotify } : {}),
+    ...(envelope.dsnOrcpt ? { orcpt: envelope.dsnOrcpt } : {}),
+    ...(context.dsnRet ? { ret: context.dsnRet } : {}),
+    ...(context.dsnEnvid === undefined ? {} : { envid: context.dsnEnvid }),
+  };
+  return Object.keys(dsn).length > 0 ? { dsn } : undefined;
 }

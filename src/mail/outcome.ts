@@ -6,8 +6,14 @@ export type DeliveryFailure =
   | { readonly kind: "tempfail"; readonly reason: string }
   | { readonly kind: "permfail"; readonly reason: string };
 
-/** How one delivery to one recipient ended. */
-export type DeliveryResult = { readonly kind: "ok" } | DeliveryFailure;
+/**
+ * How one delivery to one recipient ended. A relayed message says what became of the
+ * sender's DSN request (RFC 3461 §4.1): `passed` on to a server that does DSN (which
+ * reports success itself), or `relayed` to one that does not (this host reports it so).
+ */
+export type DeliveryResult =
+  | { readonly kind: "ok"; readonly dsn?: "passed" | "relayed" }
+  | DeliveryFailure;
 
 /** The successful result. */
 export const DELIVERED: DeliveryResult = Object.freeze({ kind: "ok" });

@@ -21,7 +21,12 @@ export type DeliveryOutcome =
 export type DeliverFunction = (
   envelope: QueuedEnvelope,
   content: Uint8Array,
-  context: { readonly recovered: boolean },
+  context: {
+    readonly recovered: boolean;
+    /** The message's DSN RET and ENVID (RFC 3461 §4.3, §4.4), for a relay to pass on. */
+    readonly dsnRet?: "FULL" | "HDRS";
+    readonly dsnEnvid?: string;
+  },
 ) => Promise<DeliveryOutcome>;
 
 /** What became of an envelope after an attempt. */
@@ -136,10 +141,14 @@ export function createAttempt(
       switch (outcome.kind) {
         case "ok": {
           delivery("Ok", "Delivered");
-          const report = envelope.sender !== "" && envelope.dsnNotify?.includes("SUCCESS") === true;
+          // Passed on with NOTIFY to a server that does DSN: success is its to report.
+          const report = envelope.sender !== "" &&
+            envelope.dsnNotify?.includes("SUCCESS") === true && outcome.dsn !== "passed";
           return async () => {
             await queue.markDelivered(envelope, report);
-            if (report) reporter.delivered({ ...envelope, lastError: "delivered" });
+            if (report && outcome.dsn === "relayed") {
+              reporter.relayed({ ...envelope, lastError: "relayed" });
+            } else if (report) reporter.delivered({ ...envelope, lastError: "delivered" });
             return { transition: "delivered" };
           };
         }
@@ -185,7 +194,12 @@ export function createAttempt(
 
   async function tryDelivery(item: ReadyEnvelope, content: Uint8Array): Promise<DeliveryOutcome> {
     try {
-      return await deliver(item.envelope, content, { recovered: item.recovered });
+      const info = queue.messageInfo(item.envelope.msgid);
+      return await deliver(item.envelope, content, {
+        recovered: item.recovered,
+        ...(info?.dsnRet === undefined ? {} : { dsnRet: info.dsnRet }),
+        ...(info?.dsnEnvid === undefined ? {} : { dsnEnvid: info.dsnEnvid }),
+      });
     } catch (error) {
       return tempfail(errorMessage(error));
     }

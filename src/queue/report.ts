@@ -5,7 +5,7 @@
 import { concatBytes, rfc5322Date } from "../mail/mod.ts";
 
 /** What a report says happened. */
-export type ReportKind = "failed" | "delayed" | "delivered";
+export type ReportKind = "failed" | "delayed" | "delivered" | "relayed";
 
 /** One recipient a report is about. */
 export interface ReportRecipient {
@@ -43,11 +43,13 @@ const DEFAULT_STATUS: Record<ReportKind, string> = {
   failed: "5.0.0",
   delayed: "4.0.0",
   delivered: "2.0.0",
+  relayed: "2.0.0",
 };
 const SUBJECT: Record<ReportKind, string> = {
   failed: "failed",
   delayed: "delayed",
   delivered: "delivered",
+  relayed: "relayed",
 };
 
 /** Builds the report as a whole message (headers and body, CRLF line ends). */
@@ -136,6 +138,14 @@ function humanText(input: ReportInput, full: boolean): string[] {
     }
     case "delivered":
       lines.push("Your message was successfully delivered to these recipients:");
+      break;
+    case "relayed":
+      // RFC 3464 §2.3.3 "relayed": handed to a server that does not do DSN, so no
+      // further notification of success should be expected.
+      lines.push(
+        "Your message was relayed to these recipients. The server it was handed to does not",
+        "send delivery notifications, so no further report of its delivery will come:",
+      );
       break;
   }
   lines.push("");

@@ -41,6 +41,8 @@ export interface Reporter {
   failed(envelope: QueuedEnvelope): void;
   /** An envelope delivered with NOTIFY=SUCCESS (state 'delivered'). */
   delivered(envelope: QueuedEnvelope): void;
+  /** A success report, as RFC 3464 "relayed": the next server does not do DSN. */
+  relayed(envelope: QueuedEnvelope): void;
   /** A delay warning for an envelope still queued. */
   delayed(envelope: QueuedEnvelope): void;
   /** Queues every gathered report now and waits for them. */
@@ -142,9 +144,9 @@ export function createReporter(options: ReporterOptions): Reporter {
       to: first.sender,
       recipients: envelopes.map((e) => ({
         rcpt: e.rcpt,
-        reason: e.lastError ?? (kind === "delivered" ? "delivered" : "unknown error"),
+        reason: e.lastError ?? (success(kind) ? kind : "unknown error"),
         ...(e.dsnOrcpt === undefined ? {} : { orcpt: e.dsnOrcpt }),
-        ...(kind === "delivered" ? {} : { lastAttempt: now }),
+        ...(success(kind) ? {} : { lastAttempt: now }),
       })),
       original,
       arrival: info.createdAt,
@@ -173,6 +175,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   return {
     failed: (envelope) => add("failed", envelope),
     delivered: (envelope) => add("delivered", envelope),
+    relayed: (envelope) => add("relayed", envelope),
     delayed: (envelope) => add("delayed", envelope),
     flush,
     async close() {
@@ -189,10 +192,14 @@ export function createReporter(options: ReporterOptions): Reporter {
 
 // RFC 3461 §4.1: NOTIFY=NEVER asks for nothing; a NOTIFY list asks only for what it
 // names; no NOTIFY at all means failures (and, by OpenSMTPD's habit, delays) are reported.
+function success(kind: ReportKind): boolean {
+  return kind === "delivered" || kind === "relayed";
+}
+
 function wantsReport(kind: ReportKind, envelope: QueuedEnvelope): boolean {
   if (envelope.sender === "") return false;
   const notify = envelope.dsnNotify;
-  if (notify === undefined) return kind !== "delivered";
+  if (notify === undefined) return !success(kind);
   if (notify.includes("NEVER")) return false;
   return notify.includes(kind === "failed" ? "FAILURE" : kind === "delayed" ? "DELAY" : "SUCCESS");
 }

@@ -105,7 +105,7 @@ Deno.test({
       context,
     );
     await server.done;
-    assertEquals(result, { kind: "ok" });
+    assertEquals(result, { kind: "ok", dsn: "relayed" });
     assertEquals(server.lines.slice(1, 4), ["AUTH LOGIN", b64("bob"), b64("s3cret")]);
   },
 });

@@ -12,28 +12,28 @@ export const MAX_BATCH_RECIPIENTS = 100;
  * result is one per taken recipient, in order, or one for every recipient when the batch
  * failed before it was taken.
  */
-export type BatchRun = (
-  take: () => readonly string[],
+export type BatchRun<R = string> = (
+  take: () => readonly R[],
 ) => Promise<DeliveryResult[] | DeliveryResult>;
 
-interface Batch {
-  readonly recipients: string[];
+interface Batch<R> {
+  readonly recipients: R[];
   readonly waiters: ((result: DeliveryResult) => void)[];
   closed: boolean;
 }
 
 /** Open batches by key (message, action and destination). */
-export class RecipientBatcher {
-  readonly #open = new Map<string, Batch>();
+export class RecipientBatcher<R = string> {
+  readonly #open = new Map<string, Batch<R>>();
 
   /** The result for `rcpt`: its own batch's, joined or started. */
-  submit(key: string, rcpt: string, run: BatchRun): Promise<DeliveryResult> {
+  submit(key: string, rcpt: R, run: BatchRun<R>): Promise<DeliveryResult> {
     const open = this.#open.get(key);
     if (open && !open.closed && open.recipients.length < MAX_BATCH_RECIPIENTS) {
       open.recipients.push(rcpt);
       return new Promise((resolve) => open.waiters.push(resolve));
     }
-    const batch: Batch = { recipients: [rcpt], waiters: [], closed: false };
+    const batch: Batch<R> = { recipients: [rcpt], waiters: [], closed: false };
     this.#open.set(key, batch);
     const take = () => {
       if (!batch.closed) {
@@ -45,7 +45,7 @@ export class RecipientBatcher {
     return this.#finish(batch, take, run);
   }
 
-  async #finish(batch: Batch, take: () => readonly string[], run: BatchRun) {
+  async #finish(batch: Batch<R>, take: () => readonly R[], run: BatchRun<R>) {
     let outcome: DeliveryResult[] | DeliveryResult;
     try {
       outcome = await run(take);

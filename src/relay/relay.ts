@@ -17,7 +17,7 @@ import {
 } from "../mail/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { isIP } from "node:net";
-import { uniformTimeouts } from "../client/mod.ts";
+import { type RecipientDsn, uniformTimeouts } from "../client/mod.ts";
 import { relayCredentials, relayTlsFiles } from "./credentials.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
 import { type BatchRun, RecipientBatcher } from "./batch.ts";
@@ -42,7 +42,7 @@ export interface RelayContext {
   /** Where sessions are shared and limited (one for the process by default). */
   readonly pool?: ConnectionPool;
   /** Where envelopes of one message gather into one transaction (one for the process by default). */
-  readonly batcher?: RecipientBatcher;
+  readonly batcher?: RecipientBatcher<BatchedRecipient>;
   /** `srs key`: senders of forwarded mail are rewritten on actions with `srs`. */
   readonly srs?: SrsKeys;
   /** True for a sender this host delivers to itself: SRS leaves such senders alone. */
@@ -62,9 +62,17 @@ export interface RelayMessage {
   readonly msgid?: string;
   /** The recipient as it reached this host, before aliases or forwarding changed it. */
   readonly originalRcpt?: string;
+  /** The sender's DSN request: NOTIFY and ORCPT of this recipient, RET and ENVID of the message. */
+  readonly dsn?: RecipientDsn & { readonly ret?: "FULL" | "HDRS"; readonly envid?: string };
 }
 
-const SHARED_BATCHER = new RecipientBatcher();
+/** A recipient of a shared transaction, with its own DSN parameters. */
+export interface BatchedRecipient {
+  readonly rcpt: string;
+  readonly dsn?: RecipientDsn;
+}
+
+const SHARED_BATCHER = new RecipientBatcher<BatchedRecipient>();
 const NO_RESULT = tempfail("no result for the recipient");
 const actionIds = new WeakMap<RelayOptions, number>();
 let nextActionId = 0;
@@ -75,9 +83,13 @@ export function relayEnvelope(
   message: RelayMessage,
   context: RelayContext,
 ): Promise<DeliveryResult> {
-  const run: BatchRun = (take) => relayBatch(options, message, take, context);
+  const run: BatchRun<BatchedRecipient> = (take) => relayBatch(options, message, take, context);
+  const own: BatchedRecipient = {
+    rcpt: message.rcpt,
+    ...(message.dsn ? { dsn: { ...message.dsn } } : {}),
+  };
   if (message.msgid === undefined) {
-    return run(() => [message.rcpt]).then((r) => (Array.isArray(r) ? r[0] ?? NO_RESULT : r));
+    return run(() => [own]).then((r) => (Array.isArray(r) ? r[0] ?? NO_RESULT : r));
   }
   // Same message, same action, same recipient domain: the same next hops.
   if (!actionIds.has(options)) actionIds.set(options, nextActionId++);
@@ -89,14 +101,14 @@ export function relayEnvelope(
     domain.toLowerCase(),
     options.srs ? srsDomain(message).toLowerCase() : "",
   ]);
-  return (context.batcher ?? SHARED_BATCHER).submit(key, message.rcpt, run);
+  return (context.batcher ?? SHARED_BATCHER).submit(key, own, run);
 }
 
 // The transaction of a batch: its routes in turn until one answers for the recipients.
 async function relayBatch(
   options: RelayOptions,
   message: RelayMessage,
-  take: () => readonly string[],
+  take: () => readonly BatchedRecipient[],
   context: RelayContext,
 ): Promise<DeliveryResult[] | DeliveryResult> {
   const log = context.log ?? SILENT_LOGGER;
@@ -130,10 +142,17 @@ async function relayBatch(
         // read from the queue join the transaction.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
+      const recipients = take();
+      const { ret, envid } = message.dsn ?? {};
       const results = await session.send({
         sender: outgoingSender(options, message, context),
-        recipients: take(),
+        recipients: recipients.map((r) => r.rcpt),
         content: message.content,
+        dsn: {
+          ...(ret ? { ret } : {}),
+          ...(envid === undefined ? {} : { envid }),
+          recipients: recipients.map((r) => r.dsn),
+        },
       });
       await lease.release(session);
       // A reused session the server had given up on is no verdict: once more, on a new one.

@@ -95,7 +95,7 @@ Deno.test("relayEnvelope() retries in clear when an opportunistic STARTTLS hands
       log,
       timeoutMs: 10_000,
     });
-    assertEquals(result, { kind: "ok" });
+    assertEquals(result, { kind: "ok", dsn: "relayed" });
     assertEquals(server.sessions.length, 2);
     assertEquals(server.sessions[0], ["EHLO near.test", "STARTTLS"]);
     assertEquals(server.sessions[1]!.slice(0, 3), [

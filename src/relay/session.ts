@@ -151,7 +151,16 @@ export class RelaySession {
         failure = tempfail(`${this.#route.host}: ${errorMessage(error)}`);
       }
     }
-    const results = state.results.map((r) => r ?? failure);
+    // RFC 3461 §4.1: a server that offers DSN took the NOTIFY request on; one that does not
+    // leaves success to be reported here as "relayed". LMTP delivers: neither.
+    const dsn = this.#conn.capabilities.dsn ? "passed" : "relayed";
+    const results = state.results.map((r): DeliveryResult =>
+      r === undefined
+        ? failure
+        : r.kind === "ok" && this.#route.protocol === "smtp"
+        ? { kind: "ok", dsn }
+        : r
+    );
     for (const [i, result] of results.entries()) {
       const outcome = result.kind === "ok"
         ? `Ok ${state.replies[i] ?? ""}`
