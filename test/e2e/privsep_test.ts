@@ -132,7 +132,11 @@ match from any for domain "mbox.test" action "mbox"
     assertTrue(!uids.includes(0), "the front must not keep root in any uid");
     const argv0 = (await readProc(`/proc/${pid}/cmdline`)).split("\0")[0];
     assertEquals(argv0, SMTP_FRONT_ROLE);
-    assertStringIncludes(log, `privsep: SMTP front running as _smtpd (pid ${pid})`);
+    // The parent logs it once the front reports ready over IPC, which may come after the
+    // front's port already answers.
+    const running = `privsep: SMTP front running as _smtpd (pid ${pid})`;
+    await waitFor("the parent's log of the front", () => log.includes(running) || undefined);
+    assertStringIncludes(log, running);
 
     let sent = 0;
     // AUTH PLAIN against the account's /etc/shadow entry, which only the parent can read.
