@@ -109,7 +109,7 @@ export interface FilterDecl {
   /** The filter's name. */
   readonly name: string;
   /** `proc`, `proc-exec`, `chain`, or `phase` (a builtin filter). */
-  readonly kind: "proc" | "proc-exec" | "chain" | "phase";
+  readonly kind: "proc" | "proc-exec" | "chain" | "phase" | "dkim-sign" | "auth-verify";
   /** The rest of the declaration as written, in order (normalized words). */
   readonly words: readonly string[];
   /** What the declaration says, parsed. */
@@ -128,6 +128,20 @@ export type FilterSpec =
   }
   | { readonly kind: "proc"; readonly proc: string }
   | { readonly kind: "chain"; readonly filters: readonly string[] }
+  /** `dkim-sign domain D selector S key FILE` (ours): signs mail from D. */
+  | {
+    readonly kind: "dkim-sign";
+    readonly domain: string;
+    readonly selector: string;
+    /** The PEM private key file, as written (relative to the configuration's directory). */
+    readonly key: string;
+  }
+  /** `auth-verify [reject-dmarc] [on-temperror accept|tempfail]` (ours). */
+  | {
+    readonly kind: "auth-verify";
+    readonly rejectDmarc: boolean;
+    readonly onTemperror: "accept" | "tempfail";
+  }
   | {
     readonly kind: "phase";
     readonly phase: "connect" | "helo" | "ehlo" | "mail-from" | "rcpt-to" | "data" | "commit";

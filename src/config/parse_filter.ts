@@ -6,8 +6,9 @@ import { type ConfigBuilder, parseTableArgument, startsTable } from "./builder.t
 import type { BuiltinConditionDecl, FilterDecl, FilterSpec } from "./model.ts";
 import { printWord, quoteString } from "./lexer.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
+import { MAIL_AUTH_KINDS, parseMailAuthSpec, printMailAuthSpec } from "./parse_mail_auth.ts";
 
-const KINDS = ["proc", "proc-exec", "chain", "phase"];
+const KINDS = ["proc", "proc-exec", "chain", "phase", ...MAIL_AUTH_KINDS];
 const PHASES = ["connect", "helo", "ehlo", "mail-from", "rcpt-to", "data", "commit"];
 const CONDITIONS = ["fcrdns", "rdns", "src", "helo", "auth", "mail-from", "rcpt-to"];
 const DECISIONS = ["junk", "bypass", "reject", "disconnect", "rewrite", "report"];
@@ -22,10 +23,11 @@ const NOT_YET: Record<string, readonly string[]> = {
 /** `filter NAME proc P | proc-exec "CMD" … | chain { … } | phase P match … DECISION`. */
 export function parseFilter(stream: TokenStream, builder: ConfigBuilder): void {
   const name = stream.value("a filter name");
-  const kind = stream.expectWord("proc, proc-exec, chain or phase");
+  const kind = stream.expectWord("proc, proc-exec, chain, phase, dkim-sign or auth-verify");
   if (!KINDS.includes(kind.value)) throw stream.unknown(kind, KINDS, "filter kind");
   const start = stream.peek();
-  if (start.kind === "newline" || start.kind === "eof") {
+  // `auth-verify` alone is complete: its options have defaults.
+  if (kind.value !== "auth-verify" && (start.kind === "newline" || start.kind === "eof")) {
     throw stream.unexpected(start, `the ${kind.value} arguments`);
   }
   const spec = parseSpec(stream, builder, kind);
@@ -65,6 +67,9 @@ function parseSpec(stream: TokenStream, builder: ConfigBuilder, kind: Token): Fi
     }
     case "chain":
       return { kind: "chain", filters: parseNameList(stream) };
+    case "dkim-sign":
+    case "auth-verify":
+      return parseMailAuthSpec(stream, kind.value);
     default:
       return parseBuiltin(stream, builder);
   }
@@ -175,6 +180,9 @@ function printSpec(spec: FilterSpec): string[] {
       ];
     case "chain":
       return ["{", spec.filters.map(printWord).join(", "), "}"];
+    case "dkim-sign":
+    case "auth-verify":
+      return printMailAuthSpec(spec);
     case "phase": {
       const words = [spec.phase, "match"];
       for (const c of spec.conditions) {

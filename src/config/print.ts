@@ -45,7 +45,7 @@ export function printConfig(config: Config): string {
         ...(p.chroot !== undefined ? [`chroot ${q(p.chroot)}`] : []),
       ].join(" ")
     ),
-    ...config.filters.map((f) => `filter ${q(f.name)} ${f.kind} ${f.words.join(" ")}`),
+    ...config.filters.map((f) => `filter ${q(f.name)} ${[f.kind, ...f.words].join(" ")}`),
   ]);
   section(config.listeners.map((l) => printListener(l, ref)));
   section(config.actions.map((a) => printAction(a, ref)));

@@ -24,6 +24,7 @@ import { observingLogger } from "../log/mod.ts";
 import { countEvent, HistogramSet, type MetricsServer } from "../metrics/mod.ts";
 import { measuredDelivery, startMetricsEndpoint, timedCommit } from "./metrics_endpoint.ts";
 import { type FilterSet, startFilterSet } from "../filters/mod.ts";
+import { startMailAuthFilters } from "../mail_auth/mod.ts";
 import { createUserLookup } from "../tables/mod.ts";
 
 /** Options of {@link startDaemon}: the configuration, and the settings every runtime takes. */
@@ -132,6 +133,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       asRoot: Deno.uid() === 0,
       sessionTimeoutSeconds: config.smtp.timeout ?? 300,
       admd: config.admd ?? serverName,
+      extra: await startMailAuthFilters(config, {
+        baseDir,
+        authservId: config.admd ?? serverName,
+        ...(options.dns ? { dns: options.dns } : {}),
+        log,
+      }),
       ...(options.privileged?.spawnFilter ? { spawn: options.privileged.spawnFilter } : {}),
       log,
     });

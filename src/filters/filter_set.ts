@@ -104,6 +104,10 @@ async function buildFilter(
   switch (spec.kind) {
     case "chain":
       return undefined;
+    // Implemented outside this box and handed in through `extra` (src/mail_auth).
+    case "dkim-sign":
+    case "auth-verify":
+      return undefined;
     case "phase": {
       const conditions: BuiltinCondition[] = spec.conditions.map((c) => {
         const table = c.table ? options.table(c.table.name) : undefined;

@@ -12,3 +12,7 @@ export { createMailAuthResolver, DnsLookupError } from "./dns_resolver.ts";
 export type { DnsSettings, MailAuthResolver } from "./dns_resolver.ts";
 export { dropForgedResults, verifyMessage } from "./verify.ts";
 export type { AuthVerdict, MessageOrigin, VerifyOptions } from "./verify.ts";
+export { authVerifyFilter, dkimSignFilter } from "./filters.ts";
+export type { AuthVerifyFilterOptions, DkimSignFilterOptions } from "./filters.ts";
+export { startMailAuthFilters } from "./filter_setup.ts";
+export type { MailAuthSetupOptions } from "./filter_setup.ts";

@@ -76,6 +76,10 @@ export function frontAccess(
     if (pki.key) read.add(resolvePath(baseDir, pki.key));
   }
   for (const ca of config.cas) read.add(resolvePath(baseDir, ca.cert));
+  // DKIM signing keys (`filter … dkim-sign … key FILE`): the front signs.
+  for (const filter of config.filters) {
+    if (filter.spec.kind === "dkim-sign") read.add(resolvePath(baseDir, filter.spec.key));
+  }
   const roots = Deno.env.get("SSL_CERT_FILE");
   if (roots) read.add(resolve(roots));
   read.add(queueDir);

@@ -1,0 +1,177 @@
+// Inbound checks (`filter NAME auth-verify …`): SPF, DKIM and DMARC results written to
+// Authentication-Results from the test's own DNS, DMARC p=reject refused with 550 5.7.1
+// when configured, and a DNS server that is down never turned into a rejection.
+
+import { generateKeyPairSync } from "node:crypto";
+import { assertEquals, assertMatch } from "../assert.ts";
+import { dkimPublicRecord, signDkim } from "../../src/mail_auth/mod.ts";
+import { type DnsZone, startDnsServer } from "../_dns_server.ts";
+import { sendRaw, startMailAuthFixture } from "./_mail_auth.ts";
+
+const KEY = {
+  algorithm: "ed25519-sha256" as const,
+  key: generateKeyPairSync("ed25519").privateKey,
+};
+
+const ZONE: DnsZone = {
+  "example.org": { TXT: ["v=spf1 ip4:127.0.0.1 -all"] },
+  "_dmarc.example.org": { TXT: ["v=DMARC1; p=reject"] },
+  "s1._domainkey.example.org": { TXT: [dkimPublicRecord(KEY)] },
+  "elsewhere.test": { TXT: ["v=spf1 ip4:192.0.2.1 -all"] },
+  "bank.test": { TXT: ["v=spf1 ip4:192.0.2.7 -all"] },
+  "_dmarc.bank.test": { TXT: ["v=DMARC1; p=reject"] },
+};
+
+function message(from: string, subject: string): string[] {
+  return [
+    `From: <${from}>`,
+    "To: <bob@example.test>",
+    `Subject: ${subject}`,
+    "Date: Tue, 1 Dec 2026 10:00:00 +0000",
+    "Message-ID: <v@example.org>",
+    "",
+    "Hello",
+  ];
+}
+
+async function withDaemon(
+  options: string,
+  fn: (fx: Awaited<ReturnType<typeof startMailAuthFixture>>) => Promise<void>,
+  dns?: { port: number; timeoutMs: number },
+  where: "listen" | "rule" = "listen",
+) {
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-authres-" });
+  const server = dns ? undefined : await startDnsServer(ZONE);
+  try {
+    await using fx = await startMailAuthFixture({
+      dir,
+      dnsPort: dns?.port ?? server!.port,
+      ...(dns ? { dnsTimeoutMs: dns.timeoutMs } : {}),
+      head: `admd "mx.example.test"\nfilter "check" auth-verify ${options}`,
+      [where]: `filter "check"`,
+    });
+    await fn(fx);
+  } finally {
+    await server?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function field(text: string): string {
+  return /^Authentication-Results: [^\n]*(?:\r?\n[ \t][^\n]*)*/m.exec(text)?.[0] ?? "";
+}
+
+Deno.test("auth-verify writes spf=pass, spf=fail and dkim=pass from the test's DNS", async () => {
+  await withDaemon("", async (fx) => {
+    const from = "alice@example.org";
+    await sendRaw(fx.port, { from, to: "bob@example.test", lines: message(from, "spf pass") });
+    const away = "x@elsewhere.test";
+    await sendRaw(fx.port, {
+      from: away,
+      to: "bob@example.test",
+      lines: message(away, "spf fail"),
+    });
+    const lines = message(from, "signed");
+    const signed = [
+      ...signDkim(lines, { domain: "example.org", selector: "s1", key: KEY }),
+      ...lines,
+    ];
+    // A forged result claiming our authserv-id is removed (RFC 8601 §5).
+    const forged = ["Authentication-Results: mx.example.test; dmarc=pass header.from=bank.test"];
+    await sendRaw(fx.port, { from, to: "bob@example.test", lines: [...forged, ...signed] });
+    const texts = await fx.delivered("bob", 3);
+    const bySubject = (s: string) => field(texts.find((t) => t.includes(`Subject: ${s}`))!);
+    assertMatch(bySubject("spf pass"), /^Authentication-Results: mx\.example\.test;/);
+    assertMatch(bySubject("spf pass"), /spf=pass .*smtp\.mailfrom=alice@example\.org/);
+    assertMatch(bySubject("spf pass"), /dmarc=pass /);
+    assertMatch(bySubject("spf fail"), /spf=fail /);
+    assertMatch(bySubject("signed"), /dkim=pass header\.i=@example\.org header\.s=s1/);
+    const signedText = texts.find((t) => t.includes("Subject: signed"))!;
+    assertEquals(signedText.includes("header.from=bank.test"), false);
+  });
+});
+
+Deno.test("auth-verify marks a forged From: domain dmarc=fail and, told to, refuses it 550 5.7.1", async () => {
+  const forged = message("ceo@bank.test", "forged");
+  await withDaemon("", async (fx) => {
+    const reply = await sendRaw(fx.port, {
+      from: "mallory@example.org",
+      to: "bob@example.test",
+      lines: forged,
+    });
+    assertMatch(reply, /^250 /);
+    const [text] = await fx.delivered("bob");
+    assertMatch(field(text!), /dmarc=fail .*header\.from=bank\.test/);
+  });
+  await withDaemon("reject-dmarc", async (fx) => {
+    const reply = await sendRaw(fx.port, {
+      from: "mallory@example.org",
+      to: "bob@example.test",
+      lines: forged,
+    });
+    assertEquals(
+      reply,
+      "550 5.7.1 Delivery not authorized, message refused due to DMARC policy of bank.test",
+    );
+    // Aligned mail from a domain with the same policy still gets through.
+    const good = message("alice@example.org", "aligned");
+    const ok = await sendRaw(fx.port, {
+      from: "alice@example.org",
+      to: "bob@example.test",
+      lines: good,
+    });
+    assertMatch(ok, /^250 /);
+    const texts = await fx.delivered("bob");
+    assertEquals(texts.length, 1);
+    assertMatch(texts[0]!, /Subject: aligned/);
+  });
+});
+
+Deno.test("auth-verify on a rule refuses that rule's mail under DMARC p=reject", async () => {
+  const forged = message("ceo@bank.test", "forged");
+  await withDaemon(
+    "reject-dmarc",
+    async (fx) => {
+      const reply = await sendRaw(fx.port, {
+        from: "mallory@example.org",
+        to: "bob@example.test",
+        lines: forged,
+      });
+      assertEquals(
+        reply,
+        "550 5.7.1 Delivery not authorized, message refused due to DMARC policy of bank.test",
+      );
+    },
+    undefined,
+    "rule",
+  );
+});
+
+Deno.test("auth-verify with its DNS server down accepts with temperror or answers 451, never 550", async () => {
+  const gone = await startDnsServer({});
+  const port = gone.port;
+  await gone.stop();
+  const forged = message("ceo@bank.test", "dns down");
+  const dns = { port, timeoutMs: 1500 };
+  await withDaemon("reject-dmarc", async (fx) => {
+    const reply = await sendRaw(fx.port, {
+      from: "mallory@example.org",
+      to: "bob@example.test",
+      lines: forged,
+    });
+    assertMatch(reply, /^250 /);
+    const [text] = await fx.delivered("bob");
+    assertMatch(field(text!), /spf=temperror/);
+  }, dns);
+  await withDaemon("reject-dmarc on-temperror tempfail", async (fx) => {
+    const reply = await sendRaw(fx.port, {
+      from: "mallory@example.org",
+      to: "bob@example.test",
+      lines: forged,
+    });
+    assertEquals(
+      reply,
+      "451 4.7.0 Temporary failure checking SPF, DKIM and DMARC; try again later",
+    );
+  }, dns);
+});
