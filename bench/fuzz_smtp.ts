@@ -3,7 +3,8 @@
 // (each with its replay command), the slowest case and the daemon's peak memory.
 //
 //   deno run -A bench/fuzz_smtp.ts [CASES] [SEED] [CONCURRENCY]
-//   (default 100000 sessions, a seed from the clock, 16 sessions at once)
+//   (default 100000 sessions, a seed from the clock, 16 sessions at once; FUZZ_FROM=N in
+//   the environment starts at case N, to rerun a range of a long run)
 
 import { runSmtpFuzz } from "../test/fuzz/_smtp_fuzz.ts";
 

@@ -55,7 +55,10 @@ export interface FuzzReport {
   readonly slowestIndex: number;
 }
 
-/** Options of a run: FUZZ_SEED, FUZZ_CASES and FUZZ_CASE in the environment override them. */
+/**
+ * Options of a run: FUZZ_SEED, FUZZ_CASES and FUZZ_CASE in the environment override them;
+ * FUZZ_FROM starts the cases at that index (to rerun a range of a long run).
+ */
 export interface FuzzOptions {
   readonly seed?: number;
   readonly cases: number;
@@ -87,7 +90,10 @@ export async function fuzz(
   const seed = Number(env("FUZZ_SEED") ?? options.seed ?? Date.now() % 2 ** 31);
   const only = env("FUZZ_CASE");
   const cases = Number(env("FUZZ_CASES") ?? options.cases);
-  const indexes = only !== undefined ? [Number(only)] : Array.from({ length: cases }, (_, i) => i);
+  const from = Number(env("FUZZ_FROM") ?? 0);
+  const indexes = only !== undefined
+    ? [Number(only)]
+    : Array.from({ length: cases }, (_, i) => from + i);
   const failures: { index: number; error: string }[] = [];
   let slowestMs = 0;
   let slowestIndex = 0;

@@ -110,19 +110,31 @@ export class DeliveryLedger {
         }
       }
     }
-    // A message goes to each recipient at most as often as the input since the last
-    // message that went through named it (a transaction left open carries over).
+    // A message goes to each recipient at most as often as the input named it from the end
+    // of the last message that went through (a transaction left open carries over) to the
+    // commit of its own transaction. That commit may come after the message's end: a BDAT
+    // chunk declared longer than it was leaves the transaction open, a RCPT sent after the
+    // message's end adds to it, and a later BDAT LAST commits it, the token still the last
+    // one in its content. It comes before the next message that went through, though: that
+    // one's token would have been in this content otherwise (one transaction at a time).
+    const { messages } = record;
     let carried = new Map<string, number>();
-    for (const message of record.messages) {
+    for (const [k, message] of messages.entries()) {
       const window = new Map(carried);
-      for (const [name, n] of message.named) window.set(name, (window.get(name) ?? 0) + n);
       const files = booked.files.get(message.token);
+      addNames(window, message.named);
+      const later = new Map<string, number>();
+      let next = k + 1;
+      for (; next < messages.length; next++) {
+        addNames(later, messages[next]!.named);
+        if (booked.files.has(messages[next]!.token)) break;
+      }
+      if (next === messages.length) addNames(later, record.trailing);
       for (const [name, n] of files ?? []) {
-        if (n > (window.get(name) ?? 0)) {
+        const named = (window.get(name) ?? 0) + (later.get(name) ?? 0);
+        if (n > named) {
           problems.push(
-            `${where}: ${message.token} delivered ${n} times to ${name}, named ${
-              window.get(name) ?? 0
-            } times`,
+            `${where}: ${message.token} delivered ${n} times to ${name}, named ${named} times`,
           );
         }
       }
@@ -177,4 +189,8 @@ export class DeliveryLedger {
       booked.files.set(file.token, perName);
     }
   }
+}
+
+function addNames(into: Map<string, number>, names: ReadonlyMap<string, number>): void {
+  for (const [name, n] of names) into.set(name, (into.get(name) ?? 0) + n);
 }

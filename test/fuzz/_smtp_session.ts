@@ -45,6 +45,8 @@ export interface SessionRecord {
   readonly accepted: readonly string[];
   /** Messages whose end was sent, in order. */
   readonly messages: readonly SentMessage[];
+  /** Local parts named after the last message's end (they may still join its transaction). */
+  readonly trailing: ReadonlyMap<string, number>;
   /** The client read every reply to a clean end of the connection. */
   readonly complete: boolean;
   /** Command lines sent. */
@@ -142,6 +144,7 @@ class ScriptedSession {
       id: this.#id,
       accepted: replies.accepted,
       messages: this.#messages,
+      trailing: this.#named,
       complete,
       commands: this.#commands,
     };
