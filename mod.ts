@@ -28,6 +28,7 @@
 export { ConfigError, formatDiagnostic, loadConfig, parseConfig } from "./src/config/mod.ts";
 export type {
   Action,
+  BuiltinConditionDecl,
   CaDecl,
   Config,
   Criterion,
@@ -36,10 +37,13 @@ export type {
   DeliveryMethod,
   Diagnostic,
   FilterDecl,
+  FilterSpec,
+  IgnoredStatement,
   Listener,
   ListenerTls,
   LoadConfigOptions,
   Match,
+  MetricsEndpoint,
   ParseConfigOptions,
   PkiDecl,
   ProcDecl,
@@ -66,6 +70,7 @@ export type {
 export type {
   CommitListener,
   CommitOptions,
+  EnvelopeSelector,
   EnvelopeState,
   ListedEnvelope,
   MessageInfo,
@@ -87,4 +92,5 @@ export type {
 export type { Authenticator, PasswordCheck } from "./src/auth/mod.ts";
 export type { DeliveryFailure, DeliveryResult } from "./src/mail/mod.ts";
 export { createLogger } from "./src/log/mod.ts";
-export type { Logger, LoggerOptions } from "./src/log/mod.ts";
+export type { Logger, LoggerOptions, SwitchableLogger } from "./src/log/mod.ts";
+export type { FilterProcess, FilterSpawnRequest } from "./src/filters/mod.ts";

@@ -2,6 +2,15 @@
 // Nothing after the parser sees tokens or syntax; every node keeps its SourcePosition.
 
 import type { SourcePosition } from "./errors.ts";
+import type { FilterDecl, IgnoredStatement, ProcDecl } from "./model_filters.ts";
+
+export type {
+  BuiltinConditionDecl,
+  FilterDecl,
+  FilterSpec,
+  IgnoredStatement,
+  ProcDecl,
+} from "./model_filters.ts";
 
 /** A reference to a declared table (inline tables get a generated, anonymous declaration). */
 export interface TableRef {
@@ -101,85 +110,6 @@ export interface CaDecl {
   /** The CA certificate file. */
   readonly cert: string;
   /** Where the ca is declared. */
-  readonly position: SourcePosition;
-}
-
-/** `filter NAME …` and `proc NAME …` declarations, kept for the filter runtime. */
-export interface FilterDecl {
-  /** The filter's name. */
-  readonly name: string;
-  /** `proc`, `proc-exec`, `chain`, or `phase` (a builtin filter). */
-  readonly kind: "proc" | "proc-exec" | "chain" | "phase" | "dkim-sign" | "auth-verify";
-  /** The rest of the declaration as written, in order (normalized words). */
-  readonly words: readonly string[];
-  /** What the declaration says, parsed. */
-  readonly spec: FilterSpec;
-  /** Where the filter is declared. */
-  readonly position: SourcePosition;
-}
-
-/** A filter declaration's meaning. */
-export type FilterSpec =
-  | {
-    readonly kind: "proc-exec";
-    readonly command: string;
-    readonly user?: string;
-    readonly group?: string;
-  }
-  | { readonly kind: "proc"; readonly proc: string }
-  | { readonly kind: "chain"; readonly filters: readonly string[] }
-  /** `dkim-sign domain D selector S key FILE` (ours): signs mail from D. */
-  | {
-    readonly kind: "dkim-sign";
-    readonly domain: string;
-    readonly selector: string;
-    /** The PEM private key file, as written (relative to the configuration's directory). */
-    readonly key: string;
-  }
-  /** `auth-verify [reject-dmarc] [on-temperror accept|tempfail]` (ours). */
-  | {
-    readonly kind: "auth-verify";
-    readonly rejectDmarc: boolean;
-    readonly onTemperror: "accept" | "tempfail";
-  }
-  | {
-    readonly kind: "phase";
-    readonly phase: "connect" | "helo" | "ehlo" | "mail-from" | "rcpt-to" | "data" | "commit";
-    readonly conditions: readonly BuiltinConditionDecl[];
-    readonly decision:
-      | { readonly kind: "junk" | "bypass" }
-      | { readonly kind: "reject" | "disconnect"; readonly reply: string }
-      | { readonly kind: "rewrite" | "report"; readonly value: string };
-  };
-
-/** One condition of a builtin filter: `[!] fcrdns`, `[!] src [regex] <t>`… */
-export interface BuiltinConditionDecl {
-  readonly kind: "fcrdns" | "rdns" | "src" | "helo" | "auth" | "mail-from" | "rcpt-to";
-  readonly negated: boolean;
-  readonly regex: boolean;
-  readonly table?: TableRef;
-  readonly position: SourcePosition;
-}
-
-/** A statement accepted for compatibility that has no effect here (`-n` warns). */
-export interface IgnoredStatement {
-  readonly what: string;
-  readonly position: SourcePosition;
-}
-
-/** `proc NAME "CMD" [user U] [group G] [chroot DIR]`. */
-export interface ProcDecl {
-  /** The proc's name. */
-  readonly name: string;
-  /** The command line it runs. */
-  readonly command: string;
-  /** The user it runs as. */
-  readonly user?: string;
-  /** The group it runs as. */
-  readonly group?: string;
-  /** The directory it is chrooted to. */
-  readonly chroot?: string;
-  /** Where the proc is declared. */
   readonly position: SourcePosition;
 }
 
@@ -409,7 +339,10 @@ export interface Config {
 
 /** Where the Prometheus text endpoint listens (`metrics listen on …`). */
 export interface MetricsEndpoint {
+  /** The address to listen on. */
   readonly address: string;
+  /** The TCP port (9154 unless given). */
   readonly port: number;
+  /** Where the statement stands in the file. */
   readonly position: SourcePosition;
 }

@@ -50,8 +50,11 @@ export interface ProcFilterOptions {
 export interface FilterSpawnRequest {
   /** The filter's name (`filter NAME`). */
   readonly name: string;
+  /** The command line, run by `/bin/sh -c`. */
   readonly command: string;
+  /** The user id to run it as (its `user`), when the daemon is root. */
   readonly uid?: number;
+  /** The group id to run it as (its `group`). */
   readonly gid?: number;
 }
 

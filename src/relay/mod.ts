@@ -5,10 +5,6 @@
  *
  * @module
  */
-export type { MxOptions } from "./mx.ts";
 export { relayEnvelope } from "./relay.ts";
 export type { RelayContext } from "./relay.ts";
-export { RelaySession } from "./session.ts";
-export type { RelayRoute, SessionFailure } from "./session.ts";
-export { ConnectionPool, DEFAULT_POOL_LIMITS } from "./pool.ts";
-export type { Lease, PoolLimits } from "./pool.ts";
+export { ConnectionPool } from "./pool.ts";
