@@ -7,18 +7,16 @@ import { type DaemonStats, STAT } from "../control/mod.ts";
 import { tempfail } from "../mail/mod.ts";
 import type { DeliverFunction } from "../queue/mod.ts";
 import type { PauseSwitches } from "./control_commands.ts";
+import { agentOfAction } from "./delivery_agents.ts";
 
-/** Wraps `deliver`: paused kinds get a temporary failure, every outcome is counted. */
+/** Wraps `deliver`: paused kinds (of the current configuration) get a temporary failure, every outcome is counted. */
 export function countedDelivery(
   deliver: DeliverFunction,
-  options: { config: Config; stats: DaemonStats; paused: PauseSwitches },
+  options: { config: () => Config; stats: DaemonStats; paused: PauseSwitches },
 ): DeliverFunction {
   const { config, stats, paused } = options;
-  const relays = new Set(
-    config.actions.filter((a) => a.method.kind === "relay").map((a) => a.name),
-  );
   return async (envelope, content, context) => {
-    const kind = relays.has(envelope.action) ? "mta" : "mda";
+    const kind = agentOfAction(config())(envelope);
     if (paused[kind]) return tempfail(`${kind} is paused (smtpctl pause ${kind})`);
     const outcome = await deliver(envelope, content, context);
     if (outcome.kind === "ok") {

@@ -1,22 +1,24 @@
 // A running daemon: the listeners and the scheduler over the runtime openRuntime() builds
-// (tables, ruleset, queue, delivery). Owns start-up order and orderly shutdown, nothing else.
+// (tables, ruleset, queue, delivery). Owns start-up order, reloads and orderly shutdown.
 
-import { withTableLookups } from "../tables/mod.ts";
 import type { Config } from "../config/mod.ts";
-import { unmapIpv4 } from "../mail/mod.ts";
+import { errorMessage, EX, unmapIpv4 } from "../mail/mod.ts";
 import { type Queue, type Scheduler, secureQueueDirectory, startScheduler } from "../queue/mod.ts";
-import { type SmtpServer, startSmtpServer } from "../smtp/mod.ts";
 import { localAddresses } from "./server_name.ts";
-import { listenerTls } from "./certificates.ts";
 import { agentOfAction } from "./delivery_agents.ts";
-import { listenerAuth } from "./listener_auth.ts";
-import { listenerBindings } from "./listen_addresses.ts";
 import { finishesBy, type StopOptions } from "./stopping.ts";
 import { describeMissing, missingPermissions } from "./permissions.ts";
-import { createRdnsResolver } from "./rdns.ts";
-import { openRuntime, queueDirectory, type RuntimeSettings } from "./runtime.ts";
+import { openRuntime, queueDirectory, type Runtime, type RuntimeSettings } from "./runtime.ts";
 import { type LocalInterface, startLocalInterface } from "./local_interface.ts";
-import { srsKeysOf, withSrsReverse } from "./srs_reverse.ts";
+import {
+  applyListeners,
+  type ListenerEnvironment,
+  openListeners,
+  planListeners,
+  type RunningListeners,
+} from "./listener_set.ts";
+import { liveRuntime } from "./live_runtime.ts";
+import { type ReloadResult, rereadConfig } from "./reload.ts";
 import { type ControlTarget, type PauseSwitches } from "./control_commands.ts";
 import { countedDelivery } from "./counted_delivery.ts";
 import { DaemonStats, STAT } from "../control/mod.ts";
@@ -45,7 +47,13 @@ export interface Daemon {
   readonly queue: Queue;
   /** The process id of a running proc-exec filter, by filter name (undefined while down). */
   filterPid(name: string): number | undefined;
-  /** Reloads every table from its source (SIGHUP); a failed table keeps its old contents. */
+  /**
+   * Re-reads the configuration file (SIGHUP, `smtpctl reload`): new rules, actions,
+   * tables, certificates and listeners for new sessions; a file with errors changes
+   * nothing (the errors are logged and returned).
+   */
+  reload(): Promise<ReloadResult>;
+  /** {@link Daemon.reload}, for callers that only log (the service's SIGHUP). */
   reloadTables(): Promise<void>;
   /**
    * Stops listening, lets sessions in the middle of a message and running deliveries
@@ -71,7 +79,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ...(options.mxPort ? { mxPort: options.mxPort } : {}),
     ...(options.privileged ? { privileged: options.privileged } : {}),
   });
-  const { baseDir, serverName, queue, queueDir, tables } = runtime;
+  const { serverName, queue, queueDir, tables } = runtime;
   // A front with a privileged parent starts no process: the parent checks its own.
   const missing = await missingPermissions(config, {
     queueDir,
@@ -84,18 +92,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     throw new Error(describeMissing(missing));
   }
   const local = localAddresses();
-  // Reverse DNS costs a lookup per connection: done only when a rule asks about it.
-  // Filters are told the client's name at link-connect, and builtin ones may test it.
-  const wantsRdns = config.filters.length > 0 ||
-    config.matches.some((m) => m.criteria.some((c) => c.kind === "from-rdns"));
-  const resolveRdns = wantsRdns ? createRdnsResolver(options.dns ?? {}) : undefined;
   const isLocalAddress = (ip: string) => local.has(unmapIpv4(ip));
-  // The rules as they stand after a reload, with SRS bounces mapped back first.
-  const bounceAware = withSrsReverse(
-    (session, envelope) => runtime.ruleset(session, envelope),
-    srsKeysOf(config),
-  );
 
+  // The configuration new sessions get; a reload replaces it. What outlives a reload
+  // (the scheduler, the local socket, smtpctl) reads it through `live`.
+  let current = runtime;
+  const live = liveRuntime(() => current);
   // The counters smtpctl and any metrics reader see, and what smtpctl can pause.
   const stats = new DaemonStats();
   // The log's events count too (TLS, AUTH, refusals, messages, relays): one tally for both.
@@ -109,32 +111,83 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   queue.onCommit((envelopes) => stats.increment(STAT.enqueued, envelopes.length));
   const scheduler: Scheduler = startScheduler({
     queue,
-    deliver: countedDelivery(measuredDelivery(runtime.deliver, { config, stats, histograms }), {
-      config,
+    deliver: countedDelivery(measuredDelivery(live.deliver, { config, stats, histograms }), {
+      config: () => current.config,
       stats,
       paused,
     }),
     log: counted,
     hostname: serverName,
     warnIntervals: config.bounceWarnIntervals,
-    routeReport: runtime.routeReport,
-    agentOf: agentOfAction(config),
+    routeReport: live.routeReport,
+    agentOf: (envelope) => agentOfAction(current.config)(envelope),
   });
+  const env: ListenerEnvironment = {
+    log: counted,
+    ...(options.dns ? { dns: options.dns } : {}),
+    ...(options.privileged ? { authenticate: options.privileged.authenticate } : {}),
+    isLocalAddress,
+    paused: () => paused.smtp,
+    onSession: (event, listener) => countSession(stats, event, listener),
+    submit: (message) => commit(message).then(() => undefined),
+  };
 
-  const servers: SmtpServer[] = [];
+  let listeners: RunningListeners = new Map();
   let localInterface: LocalInterface | undefined;
   let metrics: MetricsServer | undefined;
   let filters: FilterSet | undefined;
+  // One reload at a time: a second SIGHUP waits for the first.
+  let reloading = Promise.resolve<ReloadResult>({ ok: true });
+  const reload = (): Promise<ReloadResult> => {
+    reloading = reloading.then(async () => {
+      const read = await rereadConfig(current.config.file, log);
+      if ("errors" in read) return { ok: false, errors: read.errors };
+      const previous = current;
+      let next: Runtime;
+      let change: { oldSessionsEnded: Promise<void> };
+      try {
+        next = await previous.reconfigure(read.config);
+      } catch (error) {
+        log.warn(
+          `smtpd: reload refused: the configuration was not reloaded: ${errorMessage(error)}`,
+        );
+        return { ok: false, errors: [errorMessage(error)] };
+      }
+      try {
+        change = await applyListeners(
+          listeners,
+          await planListeners(next, { ...env, ...(filters ? { filters } : {}) }),
+          {
+            graceMs: REMOVED_LISTENER_GRACE_MS,
+            log,
+          },
+        );
+      } catch (error) {
+        next.retire();
+        log.warn(
+          `smtpd: reload refused: the configuration was not reloaded: ${errorMessage(error)}`,
+        );
+        return { ok: false, errors: [errorMessage(error)] };
+      }
+      current = next;
+      log.info(`smtpd: configuration reloaded from ${read.config.file}`);
+      // The old tables serve the sessions that started under them, then close.
+      void change.oldSessionsEnded.then(() => previous.retire());
+      return { ok: true };
+    });
+    return reloading;
+  };
   try {
     filters = await startFilterSet({
       config,
-      table: (name) => tables.get(name),
+      // The tables of the current configuration, after a reload too.
+      table: (name) => current.tables.get(name),
       lookupUser: createUserLookup(),
       asRoot: Deno.uid() === 0,
       sessionTimeoutSeconds: config.smtp.timeout ?? 300,
       admd: config.admd ?? serverName,
       extra: await startMailAuthFilters(config, {
-        baseDir,
+        baseDir: runtime.baseDir,
         authservId: config.admd ?? serverName,
         ...(options.dns ? { dns: options.dns } : {}),
         log,
@@ -142,85 +195,50 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(options.privileged?.spawnFilter ? { spawn: options.privileged.spawnFilter } : {}),
       log,
     });
-    for (const [listener, address] of await listenerBindings(config.listeners, log)) {
-      const tls = await listenerTls(config, listener, baseDir);
-      const auth = listenerAuth(listener, tables, options.privileged?.authenticate);
-      servers.push(
-        await startSmtpServer({
-          ...(listener.address === "socket" ? { socketPath: `${queueDir}/smtpd.sock` } : {}),
-          ...(tls ? { tls } : {}),
-          ...(auth ? { auth } : {}),
-          ...(listener.noDsn ? { dsn: false } : {}),
-          ...(listener.maskSource ? { maskSource: true } : {}),
-          address,
-          port: listener.port,
-          hostname: listener.hostname ?? serverName,
-          ...(listener.tag === undefined ? {} : { tag: listener.tag }),
-          limits: {
-            maxMessageSize: config.smtp.maxMessageSize,
-            maxRcpt: config.smtp.maxRcpt,
-            maxMails: config.smtp.maxMails,
-            ...(config.smtp.greetingDelay === undefined
-              ? {}
-              : { greetingDelayMs: config.smtp.greetingDelay * 1000 }),
-            ...(config.smtp.timeout === undefined ? {} : {
-              idleTimeoutMs: config.smtp.timeout * 1000,
-              dataTimeoutMs: config.smtp.timeout * 1000,
-            }),
-          },
-          // Tables answered by a server make the decision wait for them.
-          decide: (session, envelope) => withTableLookups(() => bounceAware(session, envelope)),
-          paused: () => paused.smtp,
-          onSession: (event) => countSession(stats, event, listenerLabel(listener, address)),
-          submit: (message) => commit(message).then(() => undefined),
-          isLocalAddress,
-          ...(resolveRdns ? { resolveRdns } : {}),
-          ...withFilters(filters.planFor(listener.filters)),
-          log: counted,
-        }),
-      );
-    }
-    // sendmail and mailq reach the daemon here (src/control).
+    listeners = await openListeners(await planListeners(runtime, { ...env, filters }));
+    // sendmail, mailq and smtpctl reach the daemon here (src/control).
     const control: ControlTarget = {
-      runtime,
+      runtime: live,
       stats,
       paused,
       log,
       traces: new Set(),
       profiles: new Set(),
       reload: async () => {
-        // The configuration itself is read at start; a reload re-reads its tables.
-        return (await runtime.reloadTables())
-          ? { exit: 0 }
-          : { exit: 1, error: "the rules keep their previous form (see the log)" };
+        const result = await reload();
+        return result.ok ? { exit: EX.OK } : { exit: EX.FAILURE, error: result.errors.join("\n") };
       },
     };
-    localInterface = await startLocalInterface(runtime, log, control);
+    localInterface = await startLocalInterface(live, log, control);
     metrics = await startMetricsEndpoint(config, control, histograms, log);
   } catch (error) {
-    await Promise.all(servers.map((s) => s.close()));
+    await Promise.all([...listeners.values()].map((l) => l.server.close()));
     await localInterface?.close();
     await filters?.close();
     await scheduler.stop();
     await runtime.close();
     throw error;
   }
-  for (const s of servers) log.info(`smtpd: listening on ${s.address} port ${s.port}`);
+  const servers = () => [...listeners.values()].map((l) => l.server);
+  for (const s of servers()) log.info(`smtpd: listening on ${s.address} port ${s.port}`);
   log.info(`smtpd: ready, queue in ${queueDir}`);
 
   return {
     serverName,
     queueDir,
-    listeners: servers.map((s) => ({ address: s.address, port: s.port })),
+    get listeners() {
+      return servers().map((s) => ({ address: s.address, port: s.port }));
+    },
     queue,
     filterPid: (name) => filters?.processes.get(name)?.pid,
+    reload,
     async reloadTables() {
-      if (await runtime.reloadTables()) log.info("smtpd: tables reloaded");
+      await reload();
     },
     async stop(options) {
       const deadline = options?.graceMs === undefined ? undefined : Date.now() + options.graceMs;
       await Promise.all([
-        ...servers.map((s) => s.close(options)),
+        ...servers().map((s) => s.close(options)),
         localInterface?.close(),
         metrics?.close(),
       ]);
@@ -232,11 +250,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         );
         return;
       }
-      await runtime.close();
+      await current.close();
       log.info("smtpd: stopped");
     },
   };
 }
+
+// A listener a reload removes lets a message under way finish for this long.
+const REMOVED_LISTENER_GRACE_MS = 60_000;
 
 function countSession(stats: DaemonStats, event: "open" | "close", listener: string): void {
   if (event === "open") {
@@ -247,17 +268,4 @@ function countSession(stats: DaemonStats, event: "open" | "close", listener: str
     stats.increment(STAT.sessionsClosed);
     stats.decrement(STAT.sessions);
   }
-}
-
-// A listener's name in the counters: its tag, else where it listens.
-function listenerLabel(
-  listener: { readonly tag?: string; readonly port: number },
-  address: string,
-) {
-  if (listener.tag !== undefined) return listener.tag;
-  return address.includes(":") ? `[${address}]:${listener.port}` : `${address}:${listener.port}`;
-}
-
-function withFilters<T>(plan: T | undefined): { filters?: T } {
-  return plan === undefined ? {} : { filters: plan };
 }

@@ -85,6 +85,14 @@ export interface Runtime {
    * when the table cannot be reloaded (it keeps its old contents).
    */
   reloadTable(name: string): Promise<void>;
+  /**
+   * A runtime for a new configuration (a reload) over the same queue, mailbox writer and
+   * relay sessions: its own tables and rules, opened and checked as a whole; throws, with
+   * nothing changed, when they cannot be. The queue's place cannot change.
+   */
+  reconfigure(config: Config): Promise<Runtime>;
+  /** Closes what this configuration alone owns (its tables), once nothing uses it. */
+  retire(): void;
   /** Lets running mailbox writes finish, closes the queue and the tables. */
   close(): Promise<void>;
 }
@@ -105,34 +113,76 @@ export function configDir(config: Config): string {
 /** Opens the tables, the ruleset, the queue and the delivery function of a configuration. */
 export async function openRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const { log } = options;
-  const baseDir = configDir(config);
-  const serverName = await findServerName(config.hostname);
-  const tables = await TableSet.open(config, { baseDir, log });
-  const userExists = createUserExists();
-  const compile = () =>
-    compileRuleset(config, { tables: tables.tables, localNames: [serverName], userExists });
   const queueDir = queueDirectory(config, options.queueDir);
-  // Compiled rules copy small tables into memory: a reload compiles them again.
-  let ruleset: Ruleset;
+  // The tables and rules are checked before the queue is opened: a broken file opens nothing.
+  const rules = await openRules(config, log);
   let queue: Queue;
   try {
-    checkTableUses(config, tables);
-    ruleset = compile();
     queue = await openConfiguredQueue(config, queueDir, {
       log,
       ...(options.leaseOnCommit ? { leaseOnCommit: true } : {}),
       ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
     });
   } catch (error) {
-    tables.close();
+    rules.tables.close();
     throw error;
   }
   // With a privileged parent, deliveries run as their users through it.
   const privileged = options.privileged;
   const asUsers = privileged !== undefined || runsAsRoot();
-  const writer = privileged?.writer ?? createMailboxWriter({ log, asUsers });
-  // Outbound sessions shared between envelopes, closed with the runtime.
-  const relayPool = new ConnectionPool();
+  const shared: Shared = {
+    options,
+    queue,
+    queueDir,
+    writer: privileged?.writer ?? createMailboxWriter({ log, asUsers }),
+    // Outbound sessions shared between envelopes (and configurations), closed at the end.
+    relayPool: new ConnectionPool(),
+    asUsers,
+  };
+  return generation(config, rules, shared);
+}
+
+// What every configuration of one daemon shares: the queue, mailbox writes, relay sessions.
+interface Shared {
+  readonly options: RuntimeOptions;
+  readonly queue: Queue;
+  readonly queueDir: string;
+  readonly writer: MailboxWriter;
+  readonly relayPool: ConnectionPool;
+  readonly asUsers: boolean;
+}
+
+// The parts a configuration owns alone: its tables and their compiled rules.
+interface Rules {
+  readonly baseDir: string;
+  readonly serverName: string;
+  readonly tables: TableSet;
+  readonly compile: () => Ruleset;
+  readonly ruleset: Ruleset;
+}
+
+async function openRules(config: Config, log: Logger): Promise<Rules> {
+  const baseDir = configDir(config);
+  const serverName = await findServerName(config.hostname);
+  const tables = await TableSet.open(config, { baseDir, log });
+  const userExists = createUserExists();
+  const compile = () =>
+    compileRuleset(config, { tables: tables.tables, localNames: [serverName], userExists });
+  try {
+    checkTableUses(config, tables);
+    return { baseDir, serverName, tables, compile, ruleset: compile() };
+  } catch (error) {
+    tables.close();
+    throw error;
+  }
+}
+
+function generation(config: Config, rules: Rules, shared: Shared): Runtime {
+  const { options, queue, queueDir, writer, relayPool, asUsers } = shared;
+  const { log, privileged } = options;
+  const { baseDir, serverName, tables, compile } = rules;
+  // Compiled rules copy small tables into memory: a table reload compiles them again.
+  let ruleset = rules.ruleset;
   const srsKeys = srsKeysOf(config);
   const deliver = createDeliveryRouter({
     config,
@@ -183,6 +233,16 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     async reloadTable(name) {
       await tables.reload(name);
       ruleset = compile();
+    },
+    async reconfigure(next) {
+      const nextDir = queueDirectory(next, options.queueDir);
+      if (nextDir !== queueDir) {
+        throw new Error(`the queue cannot move on a reload (${queueDir} to ${nextDir}): restart`);
+      }
+      return generation(next, await openRules(next, log), shared);
+    },
+    retire() {
+      tables.close();
     },
     async close() {
       await relayPool.close();

@@ -1,5 +1,5 @@
 // The daemon's life as a service: in the foreground on stderr (-d), or detached into the
-// background with a pid file and syslog; SIGHUP reloads the tables, SIGTERM and SIGINT
+// background with a pid file and syslog; SIGHUP reloads the configuration, SIGTERM and SIGINT
 // stop it after the sessions and deliveries in flight finish (a bounded time).
 
 import type { Config } from "../config/mod.ts";
@@ -17,6 +17,7 @@ import { stopGraceMs, type StopOptions } from "./stopping.ts";
  * privileged parent of an unprivileged front, or that front (src/privsep).
  */
 export interface ServedDaemon {
+  /** SIGHUP: the daemon re-reads its configuration (the root parent: its tables). */
   reloadTables(): Promise<void>;
   stop(options?: StopOptions): Promise<void>;
   /** Resolves, with the reason, if the daemon ends by itself (a front whose parent died). */

@@ -3,7 +3,7 @@
 
 import { createServer, type Server, type Socket } from "node:net";
 import { StreamSocket } from "./stream_socket.ts";
-import { createServer as createTlsServer } from "node:tls";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { EnvelopeFacts, RuleVerdict, SessionFacts } from "../rules/mod.ts";
@@ -65,6 +65,13 @@ export interface SmtpServer {
    * at most that long.
    */
   close(options?: { readonly graceMs?: number }): Promise<void>;
+  /**
+   * Takes a new configuration for the sessions that start from now on (a reload): rules,
+   * TLS certificates, AUTH, limits. Sessions already open finish under the one they
+   * started with; resolves once the last of them has ended. The address, and for SMTPS
+   * the TLS mode, stay as they are (a change there is a new listener).
+   */
+  reconfigure(options: SmtpListenerOptions): Promise<void>;
 }
 
 // Benchmarks and real clients reconnect for every message; a short accept queue drops SYNs.
@@ -77,22 +84,18 @@ const LISTEN_BACKLOG = 511;
 
 /** Starts a listener. */
 export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServer> {
-  const limits: SmtpLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const sockets = new Set<Socket>();
   // Each running session and the promise of its end.
   const sessions = new Map<Session, Promise<void>>();
-  const contexts = options.tls
-    ? createTlsContexts(options.tls.certificates, {
-      ...(options.tls.verifyClient ? { verifyClient: true } : {}),
-      ...(options.tls.ca ? { ca: options.tls.ca } : {}),
-    })
-    : undefined;
-  const ctx = sessionContext(options, limits, contexts);
+  // What new sessions start with; a reload replaces it, open sessions keep theirs.
+  let current = listenerState(options);
   const perClient = new Map<string, number>();
+  const contexts = current.contexts;
   const smtps = options.tls?.mode === "smtps" && contexts !== undefined;
-  const handshakes = smtps ? new PendingHandshakes(limits.idleTimeoutMs) : undefined;
+  const handshakes = smtps ? new PendingHandshakes(current.limits.idleTimeoutMs) : undefined;
   const accept = (socket: Socket) => {
     handshakes?.started(socket);
+    const { ctx, limits, options } = current;
     const client = socket.remoteAddress ?? "";
     const fromClient = perClient.get(client) ?? 0;
     // The machine's own addresses are not held to the per-client cap (as Postfix exempts
@@ -131,7 +134,8 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       noDelay: true,
       allowHalfOpen: true,
       secureContext: contexts.secureContext,
-      SNICallback: contexts.SNICallback,
+      // Through the current contexts, so a reload's certificates serve new handshakes.
+      SNICallback: (name, done) => (current.contexts ?? contexts).SNICallback(name, done),
       requestCert: contexts.verifyClient,
       rejectUnauthorized: contexts.verifyClient,
     }, accept)
@@ -160,9 +164,36 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
         port,
         close: (options) =>
           closeServer(server, { sockets, connections, sessions }, options?.graceMs ?? 0),
+        reconfigure: (next) => {
+          const before = [...sessions.values()];
+          current = listenerState(next);
+          // An SMTPS handshake without SNI uses the server's own context: the new one.
+          const first = next.tls?.certificates[0];
+          if (next.tls?.mode === "smtps" && first && "setSecureContext" in server) {
+            (server as TlsServer).setSecureContext({
+              cert: first.cert,
+              key: first.key,
+              minVersion: "TLSv1.2",
+              ...(next.tls.ca ? { ca: next.tls.ca } : {}),
+            });
+          }
+          return Promise.all(before).then(() => undefined);
+        },
       });
     });
   });
+}
+
+// The options of a listener turned into what its sessions share.
+function listenerState(options: SmtpListenerOptions) {
+  const limits: SmtpLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const contexts = options.tls
+    ? createTlsContexts(options.tls.certificates, {
+      ...(options.tls.verifyClient ? { verifyClient: true } : {}),
+      ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+    })
+    : undefined;
+  return { options, limits, contexts, ctx: sessionContext(options, limits, contexts) };
 }
 
 async function closeServer(
