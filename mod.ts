@@ -64,6 +64,7 @@ export type {
   DaemonOptions,
   PrivilegedParent,
   RdnsOptions,
+  ReloadResult,
   RuntimeSettings,
   StopOptions,
 } from "./src/daemon/mod.ts";

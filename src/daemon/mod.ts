@@ -11,6 +11,7 @@ export { configDir, openRuntime, queueDirectory } from "./runtime.ts";
 export type { PrivilegedParent, Runtime, RuntimeOptions, RuntimeSettings } from "./runtime.ts";
 export type { RdnsOptions } from "./rdns.ts";
 export type { StopOptions } from "./stopping.ts";
+export type { ReloadResult } from "./reload.ts";
 export { LOCAL_SESSION, openConfiguredQueue } from "./queue_setup.ts";
 export { checkListenAddresses, resolveListenAddresses } from "./listen_addresses.ts";
 export type { InterfaceList, ListenAddresses } from "./listen_addresses.ts";
