@@ -6,6 +6,7 @@ import { type ConfigBuilder, parseTableArgument, startsTable } from "./builder.t
 import type { BuiltinConditionDecl, FilterDecl, FilterSpec } from "./model.ts";
 import { printWord, quoteString } from "./lexer.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
+import { parseProcOptions } from "./parse_globals.ts";
 import { MAIL_AUTH_KINDS, parseMailAuthSpec, printMailAuthSpec } from "./parse_mail_auth.ts";
 
 const KINDS = ["proc", "proc-exec", "chain", "phase", ...MAIL_AUTH_KINDS];
@@ -50,20 +51,7 @@ function parseSpec(stream: TokenStream, builder: ConfigBuilder, kind: Token): Fi
         kind: "proc-exec",
         command,
       };
-      while (!stream.atEnd()) {
-        const option = stream.expectWord("user, group or chroot");
-        if (option.value === "chroot") {
-          throw new StatementError(
-            "chroot is not supported: a Deno process cannot chroot its children; run the filter as its own user instead",
-            option.position,
-          );
-        }
-        if (option.value !== "user" && option.value !== "group") {
-          throw stream.unknown(option, ["user", "group", "chroot"]);
-        }
-        spec[option.value] = stream.value(option.value).value;
-      }
-      return spec;
+      return { ...spec, ...parseProcOptions(stream) };
     }
     case "chain":
       return { kind: "chain", filters: parseNameList(stream) };

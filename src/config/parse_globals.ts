@@ -208,6 +208,15 @@ export function parseProc(stream: TokenStream, builder: ConfigBuilder): void {
     command: stream.value("a command").value,
     position: name.position,
   };
+  builder.procs.push({ ...proc, ...parseProcOptions(stream) });
+}
+
+/**
+ * The options a filter process may be started with, as `proc` and `filter … proc-exec` both
+ * take them: `[user U] [group G]`. `chroot` is refused: a Deno process cannot chroot a child.
+ */
+export function parseProcOptions(stream: TokenStream): { user?: string; group?: string } {
+  const options: { user?: string; group?: string } = {};
   while (!stream.atEnd()) {
     const option = stream.expectWord("user, group or chroot");
     if (option.value === "chroot") {
@@ -219,9 +228,9 @@ export function parseProc(stream: TokenStream, builder: ConfigBuilder): void {
     if (option.value !== "user" && option.value !== "group") {
       throw stream.unknown(option, ["user", "group", "chroot"]);
     }
-    proc[option.value] = stream.value(option.value).value;
+    options[option.value] = stream.value(option.value).value;
   }
-  builder.procs.push(proc);
+  return options;
 }
 
 /** Statements accepted for compatibility whose settings have no effect here. */

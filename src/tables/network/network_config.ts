@@ -3,6 +3,7 @@
 // the pool, the query deadline and the optional cache.
 
 import { TableContentError } from "../table_error.ts";
+import { SQLITE_QUERY_KEYS } from "../sqlite_config.ts";
 
 /** One `key value` line of a configuration file. */
 export interface ConfigEntry {
@@ -94,18 +95,8 @@ function duration(entry: ConfigEntry | undefined, fallback: number, key: string,
   return Math.round(ms);
 }
 
-/** The query keys OpenSMTPD's SQL tables read, by service. */
-export const SQL_QUERY_KEYS = {
-  alias: "query_alias",
-  domain: "query_domain",
-  credentials: "query_credentials",
-  netaddr: "query_netaddr",
-  userinfo: "query_userinfo",
-  source: "query_source",
-  mailaddr: "query_mailaddr",
-  mailaddrmap: "query_mailaddrmap",
-  addrname: "query_addrname",
-} as const;
+/** The query keys OpenSMTPD's SQL tables read, by service: the same as table-sqlite's. */
+export const SQL_QUERY_KEYS = SQLITE_QUERY_KEYS;
 
 /** A service an SQL table can have a query for. */
 export type SqlService = keyof typeof SQL_QUERY_KEYS;
