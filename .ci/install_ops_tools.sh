@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the tools the operating tests read the daemon with, starting nothing: fail2ban
-# (fail2ban-regex reads the log) with a policy-rc.d that keeps its service stopped, and
+# (fail2ban-regex reads the log), haproxy (a PROXY v2 load balancer in front of a listener) with a policy-rc.d that keeps its service stopped, and
 # promtool (checks the metrics endpoint) extracted from Debian's prometheus package, whose
 # dependencies (a web UI's javascript) the check does not need. Idempotent; says what it did.
 set -uo pipefail
@@ -22,6 +22,11 @@ if ! command -v fail2ban-regex >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fail2ban \
     >/dev/null || echo "ops tools: fail2ban install failed"
 fi
+if ! command -v haproxy >/dev/null; then
+  update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy \
+    >/dev/null || echo "ops tools: haproxy install failed"
+fi
 [ "$made_policy" = 1 ] && rm -f "$policy"
 if [ ! -x "$PROMTOOL_ROOT/usr/bin/promtool" ]; then
   update
@@ -37,5 +42,6 @@ if [ ! -x "$PROMTOOL_ROOT/usr/bin/promtool" ]; then
   rm -rf "$tmp"
 fi
 echo "ops tools: fail2ban-regex $(command -v fail2ban-regex || echo missing)," \
+  "haproxy $(command -v haproxy || echo missing)," \
   "promtool $([ -x "$PROMTOOL_ROOT/usr/bin/promtool" ] && echo "$PROMTOOL_ROOT/usr/bin/promtool" || echo missing)" \
   "($(($(date +%s) - start)) s)"

@@ -90,6 +90,11 @@ export class SmtpTestClient implements AsyncDisposable {
     await this.#conn.write(encoder.encode(text));
   }
 
+  /** Sends bytes as they are (a binary PROXY header). */
+  async sendBytes(bytes: Uint8Array): Promise<void> {
+    await this.#conn.write(bytes);
+  }
+
   /** Reads one whole reply (all its lines); the last line starts with `NNN `. */
   async reply(): Promise<string> {
     const buffer = new Uint8Array(8192);

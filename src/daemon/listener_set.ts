@@ -66,6 +66,7 @@ export async function planListeners(
       ...(auth ? { auth } : {}),
       ...(listener.noDsn ? { dsn: false } : {}),
       ...(listener.maskSource ? { maskSource: true } : {}),
+      ...(listener.proxyV2 ? { proxyV2: true } : {}),
       address,
       port: listener.port,
       hostname: listener.hostname ?? serverName,

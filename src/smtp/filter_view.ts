@@ -44,13 +44,16 @@ export async function reportConnect(s: Session): Promise<void> {
   // The resolver keeps a name only when it resolves back to the client: it is forward-confirmed.
   s.fcrdns = name !== undefined;
   report(s, "link-connect", () => {
-    if (s.context.unixSocket) return [name ?? "", s.fcrdns ? "pass" : "fail", "unix:", "unix:"];
+    if (s.facts.src === "local") return [name ?? "", s.fcrdns ? "pass" : "fail", "unix:", "unix:"];
     const socket = s.socket;
     return [
       name ?? "",
       s.fcrdns ? "pass" : "fail",
-      endpoint(s.facts.src, socket.remotePort),
-      endpoint(socket.localAddress ?? "", socket.localPort),
+      endpoint(s.facts.src, s.peer?.port ?? socket.remotePort),
+      endpoint(
+        s.peer?.localAddress ?? socket.localAddress ?? "",
+        s.peer?.localPort ?? socket.localPort,
+      ),
     ];
   });
 }

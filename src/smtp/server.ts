@@ -14,7 +14,8 @@ import { Session } from "./session.ts";
 import type { SessionContext } from "./session_context.ts";
 import { PendingHandshakes } from "./pending_handshakes.ts";
 import { type FilterPlan, type FilterSessionView, SessionFilters } from "../filters/mod.ts";
-import { createTlsContexts, type ListenerTls } from "./tls.ts";
+import { createTlsContexts, type ListenerTls, upgradeToTls } from "./tls.ts";
+import { type ProxiedPeer, readProxyHeader } from "./proxy_v2.ts";
 
 /** Options of {@link startSmtpServer}. */
 export interface SmtpListenerOptions {
@@ -35,6 +36,11 @@ export interface SmtpListenerOptions {
   readonly authFailureDelayMs?: number;
   /** Offer DSN (RFC 3461); `listen … no-dsn` turns it off. Default on. */
   readonly dsn?: boolean;
+  /**
+   * `listen … proxy-v2`: every connection starts with a PROXY protocol v2 header naming the
+   * original client, which the session then stands for (SMTPS: TLS begins after it).
+   */
+  readonly proxyV2?: boolean;
   /** Leave the client out of Received: (`listen … mask-src`). */
   readonly maskSource?: boolean;
   readonly limits?: Partial<SmtpLimits>;
@@ -93,10 +99,10 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
   const contexts = current.contexts;
   const smtps = options.tls?.mode === "smtps" && contexts !== undefined;
   const handshakes = smtps ? new PendingHandshakes(current.limits.idleTimeoutMs) : undefined;
-  const accept = (socket: Socket) => {
+  const accept = (socket: Socket, peer?: ProxiedPeer) => {
     handshakes?.started(socket);
     const { ctx, limits, options } = current;
-    const client = socket.remoteAddress ?? "";
+    const client = peer?.address ?? socket.remoteAddress ?? "";
     const fromClient = perClient.get(client) ?? 0;
     // The machine's own addresses are not held to the per-client cap (as Postfix exempts
     // mynetworks): local submission and benchmarks open many sessions from one address.
@@ -125,11 +131,35 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       if (left > 0) perClient.set(client, left);
       else perClient.delete(client);
     });
-    const session = new Session(socket, ctx);
+    const session = new Session(socket, ctx, peer);
     sessions.set(session, session.run().finally(() => sessions.delete(session)));
   };
+  // SMTPS on a plain server (behind a proxy): the session starts once the handshake is done,
+  // as the TLS server starts it.
+  const acceptTls = (raw: Socket, peer?: ProxiedPeer) => {
+    const tls = current.contexts ?? contexts;
+    if (!tls) return raw.destroy();
+    const secure = upgradeToTls(raw, tls);
+    secure.once("secure", () => accept(secure, peer));
+    secure.once("error", () => raw.destroy());
+  };
+  // Behind a proxy the header comes first, then the session. Read per connection, so a
+  // reload that adds or drops `proxy-v2` applies to the next one.
+  const acceptPlain = (raw: Socket) => {
+    if (!current.options.proxyV2) return smtps ? acceptTls(raw) : accept(raw);
+    readProxyHeader(raw, current.limits.idleTimeoutMs).then((header) => {
+      const peer = header.kind === "proxy" ? header.peer : undefined;
+      if (smtps) acceptTls(raw, peer);
+      else accept(raw, peer);
+    }, (error: Error) => {
+      current.options.log.info(
+        `proxy event=closed address=${raw.remoteAddress ?? ""} reason="${error.message}"`,
+      );
+      raw.destroy();
+    });
+  };
   // SMTPS: TLS from the first byte; otherwise plain, upgraded by STARTTLS when offered.
-  const server: Server = smtps
+  const server: Server = smtps && !options.proxyV2
     ? createTlsServer({
       noDelay: true,
       allowHalfOpen: true,
@@ -139,7 +169,7 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       requestCert: contexts.verifyClient,
       rejectUnauthorized: contexts.verifyClient,
     }, accept)
-    : createServer({ noDelay: true, allowHalfOpen: true }, accept);
+    : createServer({ noDelay: true, allowHalfOpen: true }, acceptPlain);
   // Every accepted connection, sessions or not yet (an SMTPS client before its handshake),
   // so that closing the listener ends them all.
   const connections = new Set<Socket>();
@@ -166,6 +196,11 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
           closeServer(server, { sockets, connections, sessions }, options?.graceMs ?? 0),
         reconfigure: (next) => {
           const before = [...sessions.values()];
+          if (smtps && next.proxyV2 && !options.proxyV2) {
+            next.log.warn(
+              `smtp-in: ${options.address} port ${port}: proxy-v2 on an SMTPS listener takes effect at the next start`,
+            );
+          }
           current = listenerState(next);
           // An SMTPS handshake without SNI uses the server's own context: the new one.
           const first = next.tls?.certificates[0];

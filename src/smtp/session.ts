@@ -20,6 +20,7 @@ import { describeTls, upgradeToTls } from "./tls.ts";
 import type { Transaction } from "./transaction.ts";
 import type { SessionFilters } from "../filters/mod.ts";
 import * as filtering from "./filtering.ts";
+import type { ProxiedPeer } from "./proxy_v2.ts";
 import { loggableCommand, quotedReason, tlsCiphers } from "./session_log.ts";
 
 // States in which a message is on its way: a stopping server lets them finish.
@@ -43,6 +44,8 @@ export class Session {
   esmtp = false;
   /** AUTH attempts that failed in this session. */
   authFailures = 0;
+  /** The original client and the address it reached, when a PROXY header named them. */
+  readonly peer: ProxiedPeer | undefined;
   /** The session's filters, when it has any (`listen … filter`, `match … filter`). */
   readonly filters: SessionFilters | undefined;
   /** For the filters: junk before MAIL, forward-confirmed rdns, the message at commit. */
@@ -62,19 +65,26 @@ export class Session {
   /** Why the session ended, for `smtp disconnected reason=`. */
   #endReason: string | undefined;
 
-  constructor(socket: Socket, ctx: SessionContext) {
+  /**
+   * `peer`: the client a PROXY header named (`listen … proxy-v2`), which stands for the
+   * socket's own remote end everywhere: rules, Received:, logs and filters.
+   */
+  constructor(socket: Socket, ctx: SessionContext, peer?: ProxiedPeer) {
     this.context = ctx;
     this.limits = ctx.limits;
-    const ip = ctx.unixSocket ? "local" : unmapIpv4(socket.remoteAddress ?? "");
+    this.peer = peer;
+    // A client of the proxy's own unix socket is as local as one of ours, but not `from socket`.
+    const unix = ctx.unixSocket === true || peer?.address === "local";
+    const ip = unix ? "local" : unmapIpv4(peer?.address ?? socket.remoteAddress ?? "");
     this.facts = {
       src: ip,
-      local: ctx.unixSocket === true || ctx.isLocalAddress(ip),
+      local: unix || ctx.isLocalAddress(ip),
       socket: ctx.unixSocket === true,
       tls: ctx.tls?.mode === "smtps",
       ...(ctx.tag === undefined ? {} : { tag: ctx.tag }),
     };
     this.filters = ctx.openFilters?.(filtering.filterView(this));
-    if (ctx.resolveRdns && !ctx.unixSocket) {
+    if (ctx.resolveRdns && !unix) {
       this.#rdns = ctx.resolveRdns(ip).then((name) => {
         this.#rdns = undefined;
         if (name) this.facts.rdns = name;

@@ -25,6 +25,8 @@ export interface DialogueOptions {
   readonly failSubmit?: boolean;
   /** Make every submit take this long (a queue waiting for its fsync). */
   readonly submitDelayMs?: number;
+  /** Connections start with a PROXY v2 header (`listen … proxy-v2`). */
+  readonly proxyV2?: boolean;
   /** Where the listener logs; silent by default. */
   readonly log?: Logger;
 }
@@ -40,6 +42,7 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.dsn === false ? { dsn: false } : {}),
     ...(options.maskSource ? { maskSource: true } : {}),
+    ...(options.proxyV2 ? { proxyV2: true } : {}),
     ...(options.remote ? { isLocalAddress: () => false } : {}),
     ...(options.auth ? { auth: options.auth, authFailureDelayMs: 0 } : {}),
     decide: (session, envelope): RuleVerdict => {
