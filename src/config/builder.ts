@@ -18,6 +18,7 @@ import {
 import { DEFAULT_SMTP_LIMITS, DEFAULTS } from "./defaults.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { parseDuration, parseWholeNumber } from "./units.ts";
+import { FALLBACK_SERVICES } from "./services.ts";
 
 /** A writable view of a model type. */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -36,6 +37,10 @@ export class ConfigBuilder {
   readonly procs: ProcDecl[] = [];
   readonly ignored: IgnoredStatement[] = [];
   readonly mdaWrappers = new Map<string, string>();
+  /** The port names `listen on … port NAME` knows (services(5)). */
+  services: ReadonlyMap<string, number> = FALLBACK_SERVICES;
+  /** Actions whose statement was refused: a match naming one is not reported again. */
+  readonly refusedActions = new Set<string>();
   queue: Mutable<Config["queue"]> = { compression: false, ttl: DEFAULTS.queueTtl };
   smtp: Mutable<Config["smtp"]> = {
     maxMessageSize: DEFAULT_SMTP_LIMITS.maxMessageSize,
@@ -43,7 +48,6 @@ export class ConfigBuilder {
     maxMails: DEFAULT_SMTP_LIMITS.maxMails,
     subAddrDelim: DEFAULTS.subAddrDelim,
   };
-  hostname: string | undefined;
   bounceWarnIntervals: number[] = [DEFAULTS.bounceWarnInterval];
   mtaMaxDeferred: number | undefined;
   srs: Mutable<NonNullable<Config["srs"]>> | undefined;
@@ -81,7 +85,6 @@ export class ConfigBuilder {
       matches: this.matches,
       queue: this.queue,
       smtp: this.smtp,
-      ...(this.hostname === undefined ? {} : { hostname: this.hostname }),
       bounceWarnIntervals: this.bounceWarnIntervals,
       ...(this.mtaMaxDeferred === undefined ? {} : { mtaMaxDeferred: this.mtaMaxDeferred }),
       ...(this.srs === undefined ? {} : { srs: this.srs }),
@@ -89,6 +92,7 @@ export class ConfigBuilder {
       filters: this.filters,
       procs: this.procs,
       ...(this.ignored.length === 0 ? {} : { ignored: this.ignored }),
+      ...(this.refusedActions.size === 0 ? {} : { refusedActions: [...this.refusedActions] }),
       ...(this.admd === undefined ? {} : { admd: this.admd }),
       grammar: this.firstLegacyRule ? "legacy" : "modern",
       ...(this.metrics === undefined ? {} : { metrics: this.metrics }),

@@ -1,5 +1,6 @@
 // Turns smtpd.conf text into tokens: words, quoted strings and punctuation, each with
-// its position. Handles comments, `\` line continuation and `$macro` expansion.
+// its position. Reads characters as OpenSMTPD's parse.y lexer does (`\` continuation,
+// single and double quotes) and expands `$macro` by reading its value as text.
 
 import { type Diagnostic, type SourcePosition, StatementError } from "./errors.ts";
 
@@ -33,19 +34,41 @@ export interface Token {
   readonly position: SourcePosition;
 }
 
+// A run of plain word characters (a `\` is handled one at a time, as parse.y's lgetc does).
+const WORD_RUN_REGEXP = /[^\s{}<>,=!"#\\]+/y;
 const WORD_END_REGEXP = /[\s{}<>,=!"#]/;
+// A macro name after `$`, as parse.y reads it: letters, digits and `_`.
+const MACRO_NAME_REGEXP = /[A-Za-z0-9_]/;
 
 // What may stand as a bare word in printed text: read back as this one word, unexpanded.
 const BARE_WORD_REGEXP = /^[A-Za-z0-9_.:\/@%+~*^|?-]+$/;
 
-/** Text in double quotes, escaping what the lexer unescapes, so it reads back unchanged. */
+/**
+ * Text in double quotes that the lexer reads back unchanged: in a quoted string `\` escapes
+ * only the quote, a space or a tab (parse.y), so only those escapes are written.
+ */
 export function quoteString(text: string): string {
-  return `"${text.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const next = text[i + 1];
+    if (c === '"') out += '\\"';
+    else if (c === "\\" && (next === " " || next === "\t" || next === undefined)) out += "\\\\";
+    else out += c;
+  }
+  return `"${out}"`;
 }
 
 /** A bare word when the lexer reads it back as that word, a quoted string otherwise. */
 export function printWord(text: string): string {
   return BARE_WORD_REGEXP.test(text) ? text : quoteString(text);
+}
+
+// A macro's value being read: its tokens take the position of the `$` that named it.
+interface Expansion {
+  readonly text: string;
+  at: number;
+  readonly position: SourcePosition;
 }
 
 /** Produces tokens on demand, so macros defined by earlier lines expand in later ones. */
@@ -57,6 +80,7 @@ export class Lexer {
   #lineStart = 0;
   /** The end of the current line when it is over the limit, else -1. */
   #overlongEnd = -1;
+  #expansion: Expansion | undefined;
   #macros: ReadonlyMap<string, string>;
   #diagnostics: Diagnostic[];
 
@@ -73,101 +97,232 @@ export class Lexer {
 
   /** The next token; `eof` forever at the end. */
   next(): Token {
-    const text = this.#text;
-    while (this.#pos < text.length) {
-      if (this.#overlongEnd !== -1) this.#refuseLine();
-      const c = text[this.#pos]!;
-      if (c === "\\" && (text[this.#pos + 1] === "\n" || text.startsWith("\r\n", this.#pos + 1))) {
-        this.#pos += text[this.#pos + 1] === "\n" ? 2 : 3;
-        this.#newLine();
+    while (true) {
+      if (this.#overlongEnd !== -1 && !this.#expansion) this.#refuseLine();
+      this.#skipContinuations();
+      const c = this.#raw(0);
+      if (c === undefined) return { kind: "eof", value: "", position: this.#position() };
+      if (c === " " || c === "\t" || c === "\r") {
+        this.#consume(1);
         continue;
       }
-      if (c === " " || c === "\t" || c === "\r") {
-        this.#pos++;
+      if (c === "\\") {
+        // Outside quotes parse.y drops a `\` and reads the next character as it is.
+        this.#consume(1);
         continue;
       }
       if (c === "#") {
-        while (this.#pos < text.length && text[this.#pos] !== "\n") this.#pos++;
+        this.#comment();
         continue;
       }
       const position = this.#position();
       if (c === "\n") {
-        this.#pos++;
-        this.#newLine();
+        this.#consume(1);
         return { kind: "newline", value: "\n", position };
       }
-      if (c === '"') return this.#string(position);
-      if (c === "=" && text[this.#pos + 1] === ">") {
-        this.#pos += 2;
+      // parse.y expands a macro where a token starts, but not inside another's value.
+      if (c === "$" && !this.#expansion) {
+        this.#expand(position);
+        continue;
+      }
+      if (c === '"' || c === "'") return this.#string(c, position);
+      if (c === "=" && this.#logical(1) === ">") {
+        this.#consume(2);
         return { kind: "=", value: "=>", position };
       }
       if ("{},=<>!".includes(c)) {
-        this.#pos++;
+        this.#consume(1);
         return { kind: c as TokenKind, value: c, position };
       }
       return this.#word(position);
     }
-    return { kind: "eof", value: "", position: this.#position() };
   }
 
-  #string(position: SourcePosition): Token {
-    const text = this.#text;
-    let value = "";
-    let i = this.#pos + 1;
-    while (i < text.length && text[i] !== '"' && text[i] !== "\n") {
-      if (text[i] === "\\" && i + 1 < text.length && text[i + 1] !== "\n") {
-        value += text[i + 1];
-        i += 2;
-        continue;
-      }
-      value += text[i];
-      i++;
+  // A comment runs to the end of the line; a `\` at its end continues it, as in parse.y.
+  #comment(): void {
+    while (true) {
+      this.#skipContinuations();
+      const c = this.#raw(0);
+      if (c === undefined || c === "\n") return;
+      this.#consume(c === "\\" ? 2 : 1);
     }
-    if (value.length > MAX_TOKEN_LENGTH) {
-      this.#pos = text[i] === '"' ? i + 1 : i;
-      throw new StatementError(
-        `Quoted string too long: ${value.length} characters, the limit is ${MAX_TOKEN_LENGTH}`,
-        position,
-      );
-    }
-    if (text[i] !== '"') {
-      this.#diagnostics.push({ severity: "error", message: "Unterminated string", position });
-      this.#pos = i;
-      return { kind: "string", value, position };
-    }
-    this.#pos = i + 1;
-    return { kind: "string", value, position };
   }
 
-  #word(position: SourcePosition): Token {
-    const text = this.#text;
-    const start = this.#pos;
-    let end = start + 1;
-    while (end < text.length && !WORD_END_REGEXP.test(text[end]!)) end++;
-    this.#pos = end;
-    if (end - start > MAX_TOKEN_LENGTH) {
-      throw new StatementError(
-        `Word too long: ${end - start} characters, the limit is ${MAX_TOKEN_LENGTH}`,
-        position,
-      );
+  // `$name`: the value is read as text in place of the name, so a value of several words
+  // gives several tokens (smtpd.conf(5) MACROS; parse.y pushes the value back as input).
+  #expand(position: SourcePosition): void {
+    this.#consume(1);
+    let name = "";
+    while (true) {
+      this.#skipContinuations();
+      const c = this.#raw(0);
+      if (c === undefined || !MACRO_NAME_REGEXP.test(c)) break;
+      name += c;
+      this.#consume(1);
     }
-    const raw = text.slice(start, end);
-    if (!raw.startsWith("$")) return { kind: "word", value: raw, position };
-    const name = raw.slice(1);
     const value = this.#macros.get(name);
-    if (value === undefined) {
-      this.#diagnostics.push({
-        severity: "error",
-        message: `Undefined macro "$${name}"`,
-        position,
-      });
-      return { kind: "word", value: "", position };
-    }
+    if (value === undefined) throw new StatementError(`Undefined macro "$${name}"`, position);
     // A value from `-D` may hold a line end, which no statement can hold (nor print back).
     if (value.includes("\n")) {
       throw new StatementError(`Macro "$${name}" holds a line end`, position);
     }
+    if (value !== "") this.#expansion = { text: value, at: 0, position };
+  }
+
+  // A quoted string, single or double, read as parse.y does: `\` before the quote, a
+  // space or a tab stands for that character, `\` before a line end continues the string,
+  // any other `\` is kept; a line end inside the quotes is dropped.
+  #string(quote: string, position: SourcePosition): Token {
+    this.#consume(1);
+    let value = "";
+    while (true) {
+      const c = this.#raw(0);
+      if (c === undefined) {
+        this.#diagnostics.push({ severity: "error", message: "Unterminated string", position });
+        return { kind: "string", value, position };
+      }
+      if (c === quote) {
+        this.#consume(1);
+        break;
+      }
+      if (c === "\n") {
+        this.#diagnostics.push({
+          severity: "warning",
+          message: "A line break inside a quoted string is dropped: end the line with \\ to " +
+            "continue the string",
+          position: this.#position(),
+        });
+        this.#consume(1);
+        continue;
+      }
+      if (c === "\\") {
+        const next = this.#raw(1);
+        if (next === quote || next === " " || next === "\t") {
+          value += next;
+          this.#consume(2);
+        } else if (next === "\n" || (next === "\r" && this.#raw(2) === "\n")) {
+          this.#consume(next === "\n" ? 2 : 3);
+        } else {
+          value += c;
+          this.#consume(1);
+        }
+      } else {
+        value += c;
+        this.#consume(1);
+      }
+      if (value.length > MAX_TOKEN_LENGTH) this.#tooLong(quote, value.length, position);
+    }
+    return { kind: "string", value, position };
+  }
+
+  // Skips the rest of an over-long string (to its quote or the end of its line) and refuses it.
+  #tooLong(quote: string, length: number, position: SourcePosition): never {
+    while (true) {
+      const c = this.#raw(0);
+      if (c === undefined || c === "\n") break;
+      this.#consume(1);
+      if (c === quote) break;
+      length++;
+    }
+    throw new StatementError(
+      `Quoted string too long: ${length} characters, the limit is ${MAX_TOKEN_LENGTH}`,
+      position,
+    );
+  }
+
+  #word(position: SourcePosition): Token {
+    let value = "";
+    while (true) {
+      if (!this.#expansion) {
+        // Fast path: a run of plain characters of the file itself.
+        WORD_RUN_REGEXP.lastIndex = this.#pos;
+        const run = WORD_RUN_REGEXP.exec(this.#text);
+        if (run) {
+          value += run[0];
+          this.#consume(run[0].length);
+          if (value.length > MAX_TOKEN_LENGTH) break;
+        }
+      }
+      this.#skipContinuations();
+      const c = this.#raw(0);
+      if (c === undefined || WORD_END_REGEXP.test(c)) break;
+      if (c === "\\") {
+        // Outside quotes parse.y drops a `\` and takes the next character as it is.
+        const next = this.#raw(1);
+        if (next === undefined || WORD_END_REGEXP.test(next)) {
+          this.#consume(1);
+          continue;
+        }
+        value += next;
+        this.#consume(2);
+      } else {
+        value += c;
+        this.#consume(1);
+      }
+      if (value.length > MAX_TOKEN_LENGTH) break;
+    }
+    if (value.length > MAX_TOKEN_LENGTH) {
+      let length = value.length;
+      while (true) {
+        const c = this.#raw(0);
+        if (c === undefined || WORD_END_REGEXP.test(c)) break;
+        this.#consume(1);
+        length++;
+      }
+      throw new StatementError(
+        `Word too long: ${length} characters, the limit is ${MAX_TOKEN_LENGTH}`,
+        position,
+      );
+    }
     return { kind: "word", value, position };
+  }
+
+  // The character `offset` places ahead: the rest of a macro's value, then the file.
+  #raw(offset: number): string | undefined {
+    const e = this.#expansion;
+    if (e) {
+      const left = e.text.length - e.at;
+      if (offset < left) return e.text[e.at + offset];
+      offset -= left;
+    }
+    return this.#text[this.#pos + offset];
+  }
+
+  // The character `offset` places ahead with `\`-newline continuations skipped.
+  #logical(offset: number): string | undefined {
+    let i = offset;
+    while (this.#raw(i) === "\\") {
+      const next = this.#raw(i + 1);
+      if (next === "\n") i += 2;
+      else if (next === "\r" && this.#raw(i + 2) === "\n") i += 3;
+      else break;
+    }
+    return this.#raw(i);
+  }
+
+  // Consumes `\` line continuations, which join lines outside quotes (smtpd.conf(5)).
+  #skipContinuations(): void {
+    while (this.#raw(0) === "\\") {
+      const next = this.#raw(1);
+      if (next === "\n") this.#consume(2);
+      else if (next === "\r" && this.#raw(2) === "\n") this.#consume(3);
+      else return;
+    }
+  }
+
+  #consume(count: number): void {
+    for (let n = 0; n < count; n++) {
+      const e = this.#expansion;
+      if (e) {
+        e.at++;
+        if (e.at >= e.text.length) this.#expansion = undefined;
+        continue;
+      }
+      const c = this.#text[this.#pos];
+      if (c === undefined) return;
+      this.#pos++;
+      if (c === "\n") this.#newLine();
+    }
   }
 
   #newLine(): void {
@@ -206,6 +361,7 @@ export class Lexer {
   }
 
   #position(): SourcePosition {
+    if (this.#expansion) return this.#expansion.position;
     return { file: this.#file, line: this.#line, column: this.#pos - this.#lineStart + 1 };
   }
 }

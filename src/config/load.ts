@@ -5,6 +5,7 @@ import { ConfigError, type Diagnostic, formatDiagnosticLine } from "./errors.ts"
 import type { Config } from "./model.ts";
 import { parseTokens } from "./parser.ts";
 import { validateConfig } from "./validate.ts";
+import { readSystemServices } from "./services.ts";
 import { errorMessage } from "../mail/mod.ts";
 
 /** Options of {@link parseConfig}. */
@@ -17,6 +18,8 @@ export interface ParseConfigOptions {
   readonly readFile?: (path: string) => string;
   /** Receives the text of every file read, by name. */
   readonly sources?: Map<string, string>;
+  /** TCP port names (services(5)); the mail ports' usual names without it. */
+  readonly services?: ReadonlyMap<string, number>;
 }
 
 /** Parses and validates configuration text; `config` is present only without errors. */
@@ -64,6 +67,7 @@ export async function loadConfigWithDiagnostics(
     file: path,
     sources,
     readFile: (included) => Deno.readTextFileSync(included),
+    services: readSystemServices(),
     ...(options.defines ? { defines: options.defines } : {}),
   });
   if (!config) throw new ConfigError(diagnostics, sources);

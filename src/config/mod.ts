@@ -23,3 +23,4 @@ export {
 export { formatDuration } from "./units.ts";
 export { printConfig } from "./print.ts";
 export { parseRelayTarget } from "./relay_url.ts";
+export { listenerPkiNames } from "./listener_pki.ts";

@@ -163,6 +163,12 @@ export interface RelayOptions {
   readonly ca?: string;
   /** `srs`: the sender is rewritten (Sender Rewriting Scheme). */
   readonly srs?: boolean;
+  /**
+   * `filter NAME` or `filter { A, B }`: in OpenSMTPD the filters that receive the report
+   * events of the outbound (smtp-out) sessions. Accepted with a warning: no outbound
+   * session is reported to filters here.
+   */
+  readonly filters?: readonly string[];
 }
 
 /** How an action delivers. */
@@ -311,8 +317,6 @@ export interface Config {
   readonly queue: QueueOptions;
   /** `smtp …` settings. */
   readonly smtp: SmtpOptions;
-  /** The server name when the file sets one (legacy `hostname`). */
-  readonly hostname?: string;
   /** `bounce warn-interval D[, D…]`, seconds (default one warning after 4 hours). */
   readonly bounceWarnIntervals: readonly number[];
   /** `mta max-deferred N`. */
@@ -325,6 +329,11 @@ export interface Config {
   readonly filters: readonly FilterDecl[];
   /** Statements accepted without effect, each warned about. */
   readonly ignored?: readonly IgnoredStatement[];
+  /**
+   * Names of actions whose statement was refused (present only in a file with errors):
+   * a match naming one is not reported as naming an undefined action as well.
+   */
+  readonly refusedActions?: readonly string[];
   /** `proc` declarations. */
   readonly procs: readonly ProcDecl[];
   /** `admd AUTHSERVID`. */

@@ -8,12 +8,14 @@ import {
   parseTableArgument,
 } from "./builder.ts";
 import type { Action, DeliveryMethod, RelayOptions, RelayTarget } from "./model.ts";
+import { parseNames } from "./parse_listen.ts";
 import { parseRelayTarget } from "./relay_url.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 
 const METHODS = ["maildir", "mbox", "mda", "lmtp", "forward-only", "expand-only", "relay"];
 const LOCAL_OPTIONS = ["alias", "virtual", "userbase", "user", "wrapper", "ttl"];
 const RELAY_OPTIONS = [
+  "filter",
   "host",
   "backup",
   "helo",
@@ -35,14 +37,21 @@ export function parseAction(stream: TokenStream, builder: ConfigBuilder, first: 
   if (builder.hasAction(name.value)) {
     throw new StatementError(`Action "${name.value}" is already declared`, name.position);
   }
-  const method = parseMethod(stream);
-  const action: Mutable<Action> = { name: name.value, method, position: first.position };
-  if (method.kind === "relay") {
-    action.method = parseRelayOptions(stream, builder, action);
-  } else {
-    parseLocalOptions(stream, builder, action);
+  try {
+    const method = parseMethod(stream);
+    const action: Mutable<Action> = { name: name.value, method, position: first.position };
+    if (method.kind === "relay") {
+      action.method = parseRelayOptions(stream, builder, action);
+    } else {
+      parseLocalOptions(stream, builder, action);
+    }
+    stream.endOfStatement();
+    builder.addAction(action);
+  } catch (error) {
+    // One error for a refused action, not one more at every match that names it.
+    builder.refusedActions.add(name.value);
+    throw error;
   }
-  builder.addAction(action);
 }
 
 /** The delivery method and its own arguments. */
@@ -160,7 +169,7 @@ export function parseRelayOption(
   switch (option.value) {
     case "host":
     case "via":
-      relay.host = parseRelayUrl(stream);
+      relay.host = parseRelayUrl(stream, option.value === "host");
       return true;
     case "backup":
       relay.backup = stream.accept("mx") ? { mx: stream.value("an MX name").value } : {};
@@ -201,17 +210,43 @@ export function parseRelayOption(
     case "srs":
       relay.srs = true;
       return true;
+    case "filter":
+      // parse.y: `filter NAME` or `filter { … }`, for the outbound sessions' reports.
+      if (relay.filters) {
+        throw new StatementError('"filter" is given twice for this action', option.position);
+      }
+      relay.filters = parseNames(stream, "a filter name");
+      builder.ignored.push({ what: "relay filter", position: option.position });
+      return true;
     default:
       return false;
   }
 }
 
-function parseRelayUrl(stream: TokenStream): RelayTarget {
+// A relay URL; in the modern grammar (`host`) a scheme of before 6.4 is taken with a
+// warning naming its modern spelling (OpenSMTPD 6.4+ accepts it at -n, then fails at
+// delivery: here it means what it meant).
+function parseRelayUrl(stream: TokenStream, modern: boolean): RelayTarget {
   const url = stream.value("a relay URL");
   const target = parseRelayTarget(url.value);
   if (typeof target === "string") throw new StatementError(target, url.position);
+  const scheme = /^([a-z+]+):\/\//i.exec(url.value)?.[1]?.toLowerCase();
+  const modernSpelling = scheme === undefined ? undefined : PRE_6_4_SCHEMES[scheme];
+  if (modern && modernSpelling) {
+    stream.warn(
+      `"${scheme}://" is the spelling of OpenSMTPD before 6.4: write "${modernSpelling}://"`,
+      url,
+    );
+  }
   return target;
 }
+
+/** The relay URL schemes of the legacy grammar, with their modern spellings. */
+const PRE_6_4_SCHEMES: Readonly<Record<string, string>> = {
+  tls: "smtp+tls",
+  ssl: "smtps",
+  secure: "smtps",
+};
 
 /**
  * Refuses what could never be delivered as written (smtpd.conf(5)): credentials that would

@@ -28,30 +28,41 @@ export function parseTable(stream: TokenStream, builder: ConfigBuilder): void {
   });
 }
 
-/** `pki NAME cert|certificate|key FILE`, `pki NAME dhe none|legacy|auto`. */
+/**
+ * `pki NAME SETTING…` with settings `cert|certificate FILE`, `key FILE`,
+ * `dhe none|legacy|auto`, and 5.x's `dhparams FILE` (accepted, without effect): one or
+ * several on a line, as parse.y's `pki_params` list allows.
+ */
 export function parsePki(stream: TokenStream, builder: ConfigBuilder): void {
   const name = stream.value("a pki name");
   const pki = builder.pki(name.value, name.position);
-  const what = stream.expectWord("cert, key or dhe");
-  switch (what.value) {
-    case "cert":
-    case "certificate":
-      pki.cert = stream.value("a certificate file").value;
-      return;
-    case "key":
-      pki.key = stream.value("a key file").value;
-      return;
-    case "dhe": {
-      const dhe = stream.expectWord("none, legacy or auto");
-      if (dhe.value !== "none" && dhe.value !== "legacy" && dhe.value !== "auto") {
-        throw stream.unknown(dhe, ["none", "legacy", "auto"], "dhe setting");
+  do {
+    const what = stream.expectWord("cert, key or dhe");
+    switch (what.value) {
+      case "cert":
+      case "certificate":
+        pki.cert = stream.value("a certificate file").value;
+        break;
+      case "key":
+        pki.key = stream.value("a key file").value;
+        break;
+      case "dhe": {
+        const dhe = stream.expectWord("none, legacy or auto");
+        if (dhe.value !== "none" && dhe.value !== "legacy" && dhe.value !== "auto") {
+          throw stream.unknown(dhe, ["none", "legacy", "auto"], "dhe setting");
+        }
+        pki.dhe = dhe.value;
+        break;
       }
-      pki.dhe = dhe.value;
-      return;
+      case "dhparams":
+        // OpenSMTPD 5.x read DH parameters from a file; 6.0 replaced them with `dhe`.
+        stream.value("a DH parameters file");
+        builder.ignored.push({ what: "pki … dhparams", position: what.position });
+        break;
+      default:
+        throw stream.unknown(what, ["cert", "key", "dhe"], "pki setting");
     }
-    default:
-      throw stream.unknown(what, ["cert", "key", "dhe"], "pki setting");
-  }
+  } while (!stream.atEnd());
 }
 
 /** `ca NAME cert FILE`. */

@@ -206,7 +206,8 @@ function parseLegacyMethod(stream: TokenStream): DeliveryMethod {
       return {
         kind: "lmtp",
         destination: stream.value("an LMTP destination").value,
-        rcptTo: false,
+        // 6.0: `deliver to lmtp DEST rcpt-to` sends the envelope's recipient in RCPT TO.
+        rcptTo: stream.accept("rcpt-to"),
       };
     default:
       throw stream.unknown(word, ["mbox", "maildir", "mda", "lmtp"], "delivery method");

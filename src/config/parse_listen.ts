@@ -5,7 +5,6 @@ import { type ConfigBuilder, type Mutable, parseTableArgument, startsTable } fro
 import { WELL_KNOWN_PORTS } from "./defaults.ts";
 import type { Listener } from "./model.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
-import { NAMED_PORTS } from "./units.ts";
 
 const LISTEN_OPTIONS = [
   "port",
@@ -50,7 +49,7 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
     switch (option.value) {
       case "port":
         once(option, portGiven);
-        listener.port = parsePort(stream);
+        listener.port = parsePort(stream, builder.services);
         portGiven = true;
         break;
       case "submission":
@@ -155,14 +154,14 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
   builder.listeners.push(listener);
 }
 
-/** A port number or a service name (smtp, submission, smtps). */
-export function parsePort(stream: TokenStream): number {
+/** A port number or a TCP service name of services(5) (smtp, submissions, ssmtp…). */
+export function parsePort(stream: TokenStream, services: ReadonlyMap<string, number>): number {
   const value = stream.value("a port");
-  const named = NAMED_PORTS[value.value];
+  const named = services.get(value.value);
   if (named !== undefined) return named;
   if (!/^\d+$/.test(value.value)) {
     throw new StatementError(
-      `Bad port "${value.value}": expected a number or smtp, submission, smtps`,
+      `Bad port "${value.value}": expected a number or a TCP service name of /etc/services`,
       value.position,
     );
   }

@@ -61,13 +61,15 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   proc: parseProc,
   filter: parseFilter,
   scheduler: (stream, builder, first) => ignoreRest(stream, builder, "scheduler", first),
+  // OpenSMTPD 5.7's TLS curve (`curve secp384r1`): the TLS library chooses curves here.
+  curve: (stream, builder, first) => {
+    stream.value("a curve name");
+    builder.ignored.push({ what: "curve", position: first.position });
+  },
   metrics: parseMetrics,
   log: parseLog,
   admd: (stream, builder) => {
     builder.admd = stream.value("an authserv-id").value;
-  },
-  hostname: (stream, builder) => {
-    builder.hostname = stream.value("a host name").value;
   },
   // Legacy globals.
   "max-message-size": (stream, builder) => {
@@ -111,6 +113,8 @@ export interface ParseOptions {
   readonly file: string;
   readonly defines?: Readonly<Record<string, string>>;
   readonly readFile?: (path: string) => string;
+  /** TCP port names (services(5)); the mail ports' usual names without it. */
+  readonly services?: ReadonlyMap<string, number>;
 }
 
 /** Parses text (and its includes) into an unvalidated model; diagnostics are appended. */
@@ -130,6 +134,7 @@ export function parseTokens(
     ...(options.readFile ? { readFile: options.readFile } : {}),
   });
   const builder = new ConfigBuilder(options.file, macros);
+  if (options.services) builder.services = options.services;
   const report = (error: unknown) => {
     if (!(error instanceof StatementError)) throw error;
     diagnostics.push({ severity: "error", message: error.message, position: error.position });

@@ -319,7 +319,7 @@ const BAD: readonly [string, string][] = [
   ["listen on 127.0.0.1 port 70000\n", '1:26: Bad port "70000": must be 0 to 65535'],
   [
     "listen on 127.0.0.1 port smtpx\n",
-    '1:26: Bad port "smtpx": expected a number or smtp, submission, smtps',
+    '1:26: Bad port "smtpx": expected a number or a TCP service name of /etc/services',
   ],
   ["listen on 127.0.0.1 tls smtps\n", '1:25: "smtps" conflicts with "tls"'],
   ["listen on 127.0.0.1 prot 25\n", '1:21: Unknown listen option "prot": did you mean "port"?'],

@@ -55,7 +55,6 @@ export function printConfig(config: Config): string {
 
 function printGlobals(config: Config): string[] {
   const lines: string[] = [];
-  if (config.hostname !== undefined) lines.push(`hostname ${q(config.hostname)}`);
   if (config.admd !== undefined) lines.push(`admd ${q(config.admd)}`);
   if (config.metrics) {
     lines.push(`metrics listen on ${q(config.metrics.address)} port ${config.metrics.port}`);
@@ -206,6 +205,13 @@ function printMethod(m: DeliveryMethod, ref: (r: TableRef) => string): string {
       if (m.pki !== undefined) words.push(`pki ${q(m.pki)}`);
       if (m.ca !== undefined) words.push(`ca ${q(m.ca)}`);
       if (m.srs) words.push("srs");
+      if (m.filters) {
+        words.push(
+          m.filters.length === 1
+            ? `filter ${q(m.filters[0]!)}`
+            : `filter { ${m.filters.map(q).join(", ")} }`,
+        );
+      }
       return words.join(" ");
     }
   }

@@ -29,7 +29,7 @@ export const RELAY_SCHEMES: Readonly<Record<string, Scheme>> = {
 };
 
 const URL_REGEXP =
-  /^(?:([a-z][a-z0-9+]*):\/\/)?(?:([^@/\s]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?\/?$/;
+  /^(?:([A-Za-z][A-Za-z0-9+]*):\/\/)?(?:([^@/\s]+)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?\/?$/;
 
 /**
  * Parses a relay URL; a string saying what is wrong when it is not one.
@@ -43,7 +43,7 @@ const URL_REGEXP =
  */
 export function parseRelayTarget(text: string): RelayTarget | string {
   // lmtp:///path/to/socket: a unix socket.
-  const socket = /^lmtp:\/\/(\/\S+)$/.exec(text);
+  const socket = /^lmtp:\/\/(\/\S+)$/i.exec(text);
   if (socket) {
     return {
       url: text,
@@ -57,7 +57,8 @@ export function parseRelayTarget(text: string): RelayTarget | string {
   const m = URL_REGEXP.exec(text);
   if (!m) return `Bad relay URL "${text}": expected [proto://][label@]host[:port]`;
   const [, rawScheme, label, rawHost, rawPort] = m;
-  const scheme = RELAY_SCHEMES[rawScheme ?? "smtp"];
+  // Schemes are case-insensitive (to.c compares them with strncasecmp).
+  const scheme = RELAY_SCHEMES[rawScheme?.toLowerCase() ?? "smtp"];
   if (!scheme) {
     return `Unknown protocol "${rawScheme}" in relay URL "${text}": expected one of ${
       Object.keys(RELAY_SCHEMES).map((s) => `${s}://`).join(", ")

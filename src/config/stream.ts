@@ -141,6 +141,11 @@ export class TokenStream {
     }
   }
 
+  /** Reports a warning at a token: the statement is taken as written. */
+  warn(message: string, at: Token): void {
+    this.#options.diagnostics.push({ severity: "warning", message, position: at.position });
+  }
+
   unexpected(token: Token, expected: string): StatementError {
     const found = token.kind === "newline"
       ? "the end of the line"

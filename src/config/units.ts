@@ -1,8 +1,6 @@
 // Numbers with units in smtpd.conf: durations (`30s`, `10m`, `4h`, `4d`) and sizes
 // (`35M`, `512K`, plain bytes), as OpenSMTPD's parser reads them.
 
-import { WELL_KNOWN_PORTS } from "./defaults.ts";
-
 /** Seconds for a duration, or undefined when malformed. A bare number means seconds. */
 export function parseDuration(text: string): number | undefined {
   const m = /^(\d+)([smhd]?)$/.exec(text);
@@ -37,10 +35,3 @@ export function formatDuration(seconds: number): string {
   }
   return `${seconds}s`;
 }
-
-/** Named ports of `listen on … port NAME` (services(5)). */
-export const NAMED_PORTS: Readonly<Record<string, number>> = {
-  smtp: WELL_KNOWN_PORTS.smtp,
-  submission: WELL_KNOWN_PORTS.submission,
-  smtps: WELL_KNOWN_PORTS.smtps,
-};

@@ -3,6 +3,7 @@
 
 import type { Diagnostic } from "./errors.ts";
 import { parseRelayTarget } from "./relay_url.ts";
+import { listenerPkiNames } from "./listener_pki.ts";
 import type { Config, Criterion, TableRef } from "./model.ts";
 import { parseNetBlock } from "../net/mod.ts";
 import { validateFilters } from "./validate_filters.ts";
@@ -76,8 +77,15 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
     if (listener.auth && !listener.tls && listener.address !== "socket") {
       error("auth requires tls or smtps on the same listener", listener.position);
     }
-    if (listener.tls && !listener.pki?.length) {
-      warn("tls without a pki: name a certificate with pki NAME", listener.position);
+    // Without `pki` the pki named after the listener's hostname (or "*") is presented.
+    if (listener.tls && listenerPkiNames(config, listener).length === 0) {
+      const named = listener.hostname === undefined
+        ? "the server's name"
+        : `"${listener.hostname}"`;
+      warn(
+        `tls without a pki, and no pki named ${named} or "*": name a certificate with pki NAME`,
+        listener.position,
+      );
     }
   }
   for (const action of config.actions) {
@@ -102,6 +110,7 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
       }
       checkName("pki", pkis, m.pki, action.position);
       checkName("ca", cas, m.ca, action.position);
+      for (const filter of m.filters ?? []) checkName("filter", filters, filter, action.position);
       // Without a key no SRS address can be signed, nor a returning one checked.
       if (m.srs && config.srs?.key === undefined) {
         error('relay option "srs" needs a key: add `srs key SECRET`', action.position);
@@ -112,6 +121,7 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
     }
   }
   const used = new Set<string>();
+  const refused = new Set(config.refusedActions);
   let catchAll: Diagnostic["position"] | undefined;
   for (const match of config.matches) {
     for (const c of match.criteria) {
@@ -126,7 +136,7 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
     }
     if (match.decision.kind === "action") {
       used.add(match.decision.action);
-      if (!actions.has(match.decision.action)) {
+      if (!actions.has(match.decision.action) && !refused.has(match.decision.action)) {
         error(
           `Undefined action "${match.decision.action}": no action of that name is declared`,
           match.decision.position ?? match.position,

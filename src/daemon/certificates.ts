@@ -1,7 +1,7 @@
 // Reads the certificates a listener's `pki` names, so a missing or unreadable file stops
 // the start with the pki's name and the path.
 
-import type { Config, Listener } from "../config/mod.ts";
+import { type Config, type Listener, listenerPkiNames } from "../config/mod.ts";
 import type { ListenerTls } from "../smtp/mod.ts";
 import { resolvePath } from "../tables/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
@@ -10,13 +10,19 @@ import { errorMessage } from "../mail/mod.ts";
 export async function listenerTls(
   config: Config,
   listener: Listener,
-  baseDir: string,
+  options: { baseDir: string; serverName: string },
 ): Promise<ListenerTls | undefined> {
   if (!listener.tls) return undefined;
+  const { baseDir, serverName } = options;
   const where = `${listener.position.file}:${listener.position.line}:${listener.position.column}`;
-  const names = listener.pki ?? [];
+  // Without `pki`: the pki named after the listener's host name, else "*" (smtpd.conf(5)).
+  const names = listenerPkiNames(config, listener, serverName);
   if (names.length === 0) {
-    throw new Error(`${where}: listen on ${listener.address} offers TLS but names no pki`);
+    const name = listener.hostname ?? serverName;
+    throw new Error(
+      `${where}: listen on ${listener.address} offers TLS but names no pki, and no pki is ` +
+        `named "${name}" or "*"`,
+    );
   }
   const certificates = [];
   for (const name of names) {

@@ -58,7 +58,7 @@ export async function planListeners(
     withTableLookups(() => bounceAware(session, envelope));
   const plan: ListenerPlan = new Map();
   for (const [listener, address] of await listenerBindings(config.listeners, env.log)) {
-    const tls = await listenerTls(config, listener, baseDir);
+    const tls = await listenerTls(config, listener, { baseDir, serverName });
     const auth = listenerAuth(listener, tables, env.authenticate);
     plan.set(listenerKey(listener, address), {
       ...(listener.address === "socket" ? { socketPath: `${queueDir}/smtpd.sock` } : {}),

@@ -163,7 +163,7 @@ interface Rules {
 
 async function openRules(config: Config, log: Logger): Promise<Rules> {
   const baseDir = configDir(config);
-  const serverName = await findServerName(config.hostname);
+  const serverName = await findServerName();
   const tables = await TableSet.open(config, { baseDir, log });
   const userExists = createUserExists();
   const compile = () =>

@@ -1,8 +1,17 @@
-// The server's own name (banner, Received:, `for local`): the config's `hostname`,
-// else the first line of /etc/mailname, else the machine's host name.
+// The server's own name (banner, Received:, `for local`): SMTPD_MAILNAME when set, else
+// the first line of /etc/mail/mailname or /etc/mailname, else the machine's host name.
 
-/** Finds the server name as smtpd(8) does. */
-export async function findServerName(configured: string | undefined): Promise<string> {
+/** The environment variable that names the server instead of the mailname files. */
+export const MAILNAME_VARIABLE = "SMTPD_MAILNAME";
+
+/** Finds the server name as smtpd(8) does (smtpd.conf(5) has no statement for it). */
+export async function findServerName(): Promise<string> {
+  let configured: string | undefined;
+  try {
+    configured = Deno.env.get(MAILNAME_VARIABLE)?.trim();
+  } catch {
+    // Without --allow-env for it, the mailname files decide.
+  }
   if (configured) return configured;
   for (const path of ["/etc/mail/mailname", "/etc/mailname"]) {
     try {

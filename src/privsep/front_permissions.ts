@@ -29,13 +29,15 @@ export const FRONT_ENV: readonly string[] = [
   "SSL_CERT_FILE",
   "SMTPD_STOP_GRACE",
   "SMTPD_OFFLINE_DIR",
+  "SMTPD_MAILNAME",
 ];
 
 /** What the front asks of the system: its host name, its addresses, its own ids. */
 export const FRONT_SYS: readonly string[] = ["hostname", "networkInterfaces", "uid", "gid"];
 
 /** Files every front reads: the accounts (user lookups). */
-const SYSTEM_READS = ["/etc/passwd"];
+// The accounts, and services(5) for the port names of `listen on … port NAME`.
+const SYSTEM_READS = ["/etc/passwd", "/etc/services"];
 
 /**
  * What the front of a configuration reads and writes: the configuration and the files it

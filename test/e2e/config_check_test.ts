@@ -37,7 +37,7 @@ Deno.test("smtpd -n accepts what smtpd -n -v printed, names and arguments quoted
   const path = `${dir}/tricky.conf`;
   await Deno.writeTextFile(
     path,
-    'name = "my hosts"\ntable $name { 192.0.2.1 }\ntable "alias file" "file:/etc/mail/my aliases"\n' +
+    'table "my hosts" { 192.0.2.1 }\ntable "alias file" "file:/etc/mail/my aliases"\n' +
       'filter "f" proc-exec "/usr/bin/filter\t--flag"\n' +
       'action "a" mbox alias <"alias file">\n' +
       'match from src <"my hosts"> tag { "T" } for local action "a"\n',

@@ -18,8 +18,7 @@ export async function sendmailScratch(): Promise<SendmailScratch> {
   const conf = `${dir}/smtpd.conf`;
   await Deno.writeTextFile(
     conf,
-    `hostname "mx.example.test"
-queue path "${dir}/queue"
+    `queue path "${dir}/queue"
 table vusers { "@example.test" = "vmail", "@mx.example.test" = "vmail" }
 table vbase { vmail = "${Deno.uid()}:${Deno.gid()}:/nonexistent" }
 action "local" maildir "${dir}/mail/%{rcpt.user}" virtual <vusers> userbase <vbase>
@@ -46,6 +45,8 @@ export async function runSendmailProcess(
 ): Promise<SendmailRun> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, "sendmail", "-v", "-C", scratch.conf, ...args],
+    // The server name the in-process run uses (smtpd.conf has no statement for it).
+    env: { SMTPD_MAILNAME: "mx.example.test" },
     signal: AbortSignal.timeout(timeoutMs),
     stdin: "piped",
     stdout: "piped",
