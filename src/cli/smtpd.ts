@@ -14,7 +14,13 @@ import {
   loadConfigWithDiagnostics,
   printConfig,
 } from "../config/mod.ts";
-import { checkListenAddresses, DETACHED_CHILD_FLAG, runService } from "../daemon/mod.ts";
+import {
+  checkListenAddresses,
+  checkPkiFiles,
+  configDir,
+  DETACHED_CHILD_FLAG,
+  runService,
+} from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import { DEFAULT_FRONT_USER, startPrivsepParent, startSmtpFront } from "../privsep/mod.ts";
 import { BACKENDS } from "../tables/mod.ts";
@@ -106,7 +112,10 @@ async function runWithFlags(flags: SmtpdFlags, role: SmtpdRole): Promise<number>
     }
     return EX.FAILURE;
   }
-  const addressDiagnostics = await checkListenAddresses(loaded.config);
+  const addressDiagnostics = [
+    ...await checkListenAddresses(loaded.config),
+    ...await checkPkiFiles(loaded.config, configDir(loaded.config)),
+  ];
   printDiagnostics(
     [...loaded.diagnostics, ...unsupportedBackends(loaded.config), ...addressDiagnostics],
     loaded.sources,

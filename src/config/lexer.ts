@@ -231,7 +231,10 @@ export class Lexer {
   }
 
   #word(position: SourcePosition): Token {
-    let value = "";
+    // The first character is the word's whatever it is (a space other than " ", "\t" and
+    // "\r", say), so every word takes at least one.
+    let value = this.#raw(0)!;
+    this.#consume(1);
     while (true) {
       if (!this.#expansion) {
         // Fast path: a run of plain characters of the file itself.

@@ -107,3 +107,12 @@ Deno.test("parseConfig() refuses a -D macro value holding a line end where it is
     '1:11: Macro "$ip" holds a line end',
   ]);
 });
+
+Deno.test("parseConfig() ends on a space other than blank, tab and CR, which starts a word", () => {
+  for (const space of ["\f", "\v", "\u00a0", "\u2028"]) {
+    const errors = errorsOf(`${space}\n`);
+    assertEquals(errors.map((e) => e.split(":").slice(0, 4).join(":")), [
+      `t.conf:1:1: Unknown keyword "${space}"`,
+    ]);
+  }
+});

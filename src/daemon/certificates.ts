@@ -1,7 +1,7 @@
 // Reads the certificates a listener's `pki` names, so a missing or unreadable file stops
-// the start with the pki's name and the path.
+// the start with the pki's name and the path; and checks every pki's files for `smtpd -n`.
 
-import { type Config, type Listener, listenerPkiNames } from "../config/mod.ts";
+import { type Config, type Diagnostic, type Listener, listenerPkiNames } from "../config/mod.ts";
 import type { ListenerTls } from "../smtp/mod.ts";
 import { resolvePath } from "../tables/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
@@ -58,4 +58,41 @@ async function readPem(name: string, what: string, path: string): Promise<string
     const why = errorMessage(error);
     throw new Error(`Cannot read the ${what} of "${name}" from "${path}": ${why}`);
   }
+}
+
+/**
+ * Reads every pki's certificate and key and every ca's certificate, as smtpd(8) does before
+ * it says "configuration OK" (load_pki_tree): one error at the declaration per file that
+ * cannot be read or holds no PEM block.
+ */
+export async function checkPkiFiles(config: Config, baseDir: string): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const files = [
+    ...config.pkis.flatMap((p) => [
+      ...(p.cert ? [{ name: p.name, what: "certificate", path: p.cert, at: p.position }] : []),
+      ...(p.key ? [{ name: p.name, what: "key", path: p.key, at: p.position }] : []),
+    ]),
+    ...config.cas.map((c) => ({
+      name: c.name,
+      what: "CA certificate",
+      path: c.cert,
+      at: c.position,
+    })),
+  ];
+  for (const file of files) {
+    const path = resolvePath(baseDir, file.path);
+    try {
+      const text = await Deno.readTextFile(path);
+      if (!text.includes("-----BEGIN ")) throw new Error("no PEM block in it");
+    } catch (error) {
+      diagnostics.push({
+        severity: "error",
+        message: `Cannot read the ${file.what} of "${file.name}" from "${path}": ${
+          errorMessage(error)
+        }`,
+        position: file.at,
+      });
+    }
+  }
+  return diagnostics;
 }
