@@ -1,8 +1,8 @@
 // Records OpenSMTPD's `smtpd -n` verdict (ok or error, and what it printed) on every
 // configuration of examples/ and of this corpus, for verdicts_test.ts to compare ours with.
-// Run where OpenSMTPD is installed (Debian: apt-get install opensmtpd; /work's bench setup
-// installs it), as root, since it reads the corpus' key files:
-//   deno run -A test/conf_corpus/record.ts [/usr/sbin/smtpd]    # then: deno fmt test/conf_corpus
+// Run where OpenSMTPD is installed (Debian: apt-get install opensmtpd), as root, since it
+// reads the corpus' key files:
+//   deno run -A test/conf_corpus/record.ts [/usr/sbin/smtpd]
 
 import { corpusFiles, type VerdictRecord, VERDICTS_PATH } from "./_corpus.ts";
 
@@ -23,6 +23,14 @@ const help = await new Deno.Command(SMTPD, { args: ["-h"], stderr: "piped", stdo
   .output().catch(() => undefined);
 if (!help) throw new Error(`${SMTPD} cannot be run: install OpenSMTPD (Debian: opensmtpd)`);
 const version = new TextDecoder().decode(help.stderr).match(/OpenSMTPD \S+/)?.[0] ?? SMTPD;
+
+// OpenSMTPD refuses a key others may read, and git checks files out 0644: the corpus'
+// keys are made 0600 first (git keeps no such mode, so the checkout stays unchanged).
+for (const entry of Deno.readDirSync(`${ROOT}test/conf_corpus/files`)) {
+  if (entry.name.endsWith(".key")) {
+    await Deno.chmod(`${ROOT}test/conf_corpus/files/${entry.name}`, 0o600);
+  }
+}
 
 const scratch = await Deno.makeTempDir({ prefix: "smtpd-n-corpus-" });
 const record: VerdictRecord = { server: version, verdicts: {} };
@@ -48,5 +56,5 @@ try {
 } finally {
   await Deno.remove(scratch, { recursive: true });
 }
-await Deno.writeTextFile(VERDICTS_PATH, JSON.stringify(record, null, 1) + "\n");
+await Deno.writeTextFile(VERDICTS_PATH, JSON.stringify(record, null, 2) + "\n");
 console.log(`${Object.keys(record.verdicts).length} verdicts of ${version} in ${VERDICTS_PATH}`);
