@@ -102,7 +102,7 @@ ${
     ).join("\n")
   }
 action "local" maildir "${dir}/mail/%{rcpt.user}" virtual { "@example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
-match from any for rcpt-to regex "^${o.rcpt}[0-9]*@example\\\\.test$" action "local"
+match from any for rcpt-to regex "^${o.rcpt}[0-9]*@example\\.test$" action "local"
 `;
 }
 

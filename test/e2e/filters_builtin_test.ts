@@ -8,7 +8,7 @@ import { startFilterFixture } from "./_filters.ts";
 
 const TABLES = `table lo { 127.0.0.1 }
 table badhelo { bad.test }
-table evil { "^evil\\\\." }
+table evil { "^evil\\." }
 table spammer { spammer@client.test }
 table blocked { blocked@example.test }
 table committer { late@client.test }`;
