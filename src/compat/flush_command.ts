@@ -5,7 +5,7 @@
 
 import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
-import { openRuntime } from "../daemon/mod.ts";
+import { agentOfAction, openRuntime } from "../daemon/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { flushQueue, type FlushSummary } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
@@ -42,6 +42,8 @@ export async function runFlush(args: readonly string[]): Promise<number> {
         hostname: runtime.serverName,
         warnIntervals: loaded.config.bounceWarnIntervals,
         routeReport: runtime.routeReport,
+        agentOf: agentOfAction(loaded.config),
+        retryBase: (agent) => loaded.config.queue.retry?.[agent],
         ...(flags.all ? { all: true } : {}),
         ...(bar ? { onProgress: bar.update } : {}),
       });

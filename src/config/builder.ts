@@ -16,6 +16,7 @@ import {
   type TableRef,
 } from "./model.ts";
 import { DEFAULT_SMTP_LIMITS, DEFAULTS } from "./defaults.ts";
+import type { MtaLimits } from "./model_mta.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { parseDuration, parseWholeNumber } from "./units.ts";
 import { FALLBACK_SERVICES } from "./services.ts";
@@ -50,6 +51,12 @@ export class ConfigBuilder {
   };
   bounceWarnIntervals: number[] = [DEFAULTS.bounceWarnInterval];
   mtaMaxDeferred: number | undefined;
+  /** `mta limit` / `mta rate` statements, kept when any was written. */
+  readonly mtaLimits = {
+    default: {} as Mutable<MtaLimits>,
+    domains: new Map<string, Mutable<MtaLimits>>(),
+  };
+  mtaLimitsUsed = false;
   srs: Mutable<NonNullable<Config["srs"]>> | undefined;
   admd: string | undefined;
   metrics: Config["metrics"];
@@ -87,6 +94,7 @@ export class ConfigBuilder {
       smtp: this.smtp,
       bounceWarnIntervals: this.bounceWarnIntervals,
       ...(this.mtaMaxDeferred === undefined ? {} : { mtaMaxDeferred: this.mtaMaxDeferred }),
+      ...(this.mtaLimitsUsed ? { mtaLimits: this.mtaLimits } : {}),
       ...(this.srs === undefined ? {} : { srs: this.srs }),
       mdaWrappers: this.mdaWrappers,
       filters: this.filters,

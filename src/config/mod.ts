@@ -10,6 +10,7 @@ export type { LoadConfigOptions, LoadedConfig, ParseConfigOptions } from "./load
 export { ConfigError } from "./errors.ts";
 export type { Diagnostic, Severity, SourcePosition } from "./errors.ts";
 export * from "./model.ts";
+export * from "./model_mta.ts";
 export {
   CONFIG_PATH_VARIABLE,
   configPath,

@@ -3,6 +3,7 @@
 
 import type { SourcePosition } from "./errors.ts";
 import type { FilterDecl, IgnoredStatement, ProcDecl } from "./model_filters.ts";
+import type { MtaLimitSet } from "./model_mta.ts";
 
 export type {
   BuiltinConditionDecl,
@@ -272,6 +273,11 @@ export interface QueueOptions {
   readonly encryption?: { readonly key?: string };
   /** Seconds before an undelivered envelope expires (default 4 days). */
   readonly ttl: number;
+  /**
+   * `queue retry [mta D] [mda D]` (ours): the base of each agent's retry schedule in
+   * seconds, tries at arrival + base × n² (OpenSMTPD's compiled-in 400 s and 10 s otherwise).
+   */
+  readonly retry?: { readonly mta?: number; readonly mda?: number };
 }
 
 /** `smtp …` statements. */
@@ -321,6 +327,8 @@ export interface Config {
   readonly bounceWarnIntervals: readonly number[];
   /** `mta max-deferred N`. */
   readonly mtaMaxDeferred?: number;
+  /** `mta limit …` and `mta rate …`: outbound connections and pace, per destination. */
+  readonly mtaLimits?: MtaLimitSet;
   /** `srs key …` / `srs ttl …`. */
   readonly srs?: { readonly key?: string; readonly backupKey?: string; readonly ttl?: number };
   /** `mda wrapper NAME "CMD"`, by name. */

@@ -72,14 +72,14 @@ Deno.test("parseFilter() refuses what has no effect here, with line and column",
 Deno.test("parseConfig() warns for every statement accepted without effect", () => {
   assertEquals(
     diagnosticsOf(
-      "scheduler limit max-inflight 10\nmta limit inet4 1\nmda limit max-session 5\nlimit mta inet4\n",
+      "scheduler limit max-inflight 10\nmta limit inet4 task-hiwat 50\nmda limit max-session 5\nlimit mta conn-delay-route 5\n",
       "warning",
     ),
     [
       '1:1: "scheduler" is accepted and has no effect here',
-      '2:5: "mta limit" is accepted and has no effect here',
+      '2:17: "mta limit task-hiwat" is accepted and has no effect here',
       '3:5: "mda limit" is accepted and has no effect here',
-      '4:7: "limit mta" is accepted and has no effect here',
+      '4:11: "limit mta conn-delay-route" is accepted and has no effect here',
     ],
   );
 });

@@ -4,6 +4,7 @@
 import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, parseCount, parseDurationToken, parseInlineTable } from "./builder.ts";
 import type { ProcDecl } from "./model.ts";
+import { parseMtaLimit, parseMtaRate } from "./parse_mta.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { parseSize } from "./units.ts";
 
@@ -92,7 +93,7 @@ export function parseSrs(stream: TokenStream, builder: ConfigBuilder): void {
   else builder.srs.key = stream.value("a secret").value;
 }
 
-/** `queue compression|encryption [KEY]|ttl DELAY|path DIR`. */
+/** `queue compression|encryption [KEY]|ttl DELAY|path DIR|retry [mta D] [mda D]`. */
 export function parseQueue(stream: TokenStream, builder: ConfigBuilder): void {
   const option = stream.expectWord("a queue option");
   switch (option.value) {
@@ -112,8 +113,27 @@ export function parseQueue(stream: TokenStream, builder: ConfigBuilder): void {
     case "ttl":
       builder.queue.ttl = parseDurationToken(stream);
       return;
+    case "retry": {
+      const retry: { mta?: number; mda?: number } = { ...builder.queue.retry };
+      do {
+        const agent = stream.expectWord("mta or mda");
+        if (agent.value !== "mta" && agent.value !== "mda") {
+          throw stream.unknown(agent, ["mta", "mda"], "agent");
+        }
+        const at = stream.peek().position;
+        const base = parseDurationToken(stream);
+        if (base < 1) throw new StatementError("The retry base is at least 1s", at);
+        retry[agent.value] = base;
+      } while (!stream.atEnd());
+      builder.queue.retry = retry;
+      return;
+    }
     default:
-      throw stream.unknown(option, ["path", "compression", "encryption", "ttl"], "queue option");
+      throw stream.unknown(
+        option,
+        ["path", "compression", "encryption", "ttl", "retry"],
+        "queue option",
+      );
   }
 }
 
@@ -191,15 +211,16 @@ export function parseBounceIntervals(stream: TokenStream, builder: ConfigBuilder
   builder.bounceWarnIntervals = intervals;
 }
 
-/** `mta max-deferred N` (other mta limits are accepted and ignored). */
+/** `mta max-deferred N`, `mta limit …`, `mta rate …`. */
 export function parseMta(stream: TokenStream, builder: ConfigBuilder): void {
   const option = stream.expectWord("an mta option");
   if (option.value === "max-deferred") {
     builder.mtaMaxDeferred = parseCount(stream, "number");
     return;
   }
-  if (option.value === "limit") return ignoreRest(stream, builder, "mta limit", option);
-  throw stream.unknown(option, ["max-deferred", "limit"], "mta option");
+  if (option.value === "limit") return parseMtaLimit(stream, builder, "mta limit");
+  if (option.value === "rate") return parseMtaRate(stream, builder);
+  throw stream.unknown(option, ["max-deferred", "limit", "rate"], "mta option");
 }
 
 /** `mda wrapper NAME "CMD"` (and `mda limit …`, accepted). */

@@ -28,6 +28,7 @@ import { parseFilter } from "./parse_filter.ts";
 import { parseListen } from "./parse_listen.ts";
 import { parseMatch } from "./parse_match.ts";
 import { parseLog, parseMetrics } from "./parse_operating.ts";
+import { parseMtaLimit } from "./parse_mta.ts";
 import { StatementError, TokenStream } from "./stream.ts";
 import { parseDuration } from "./units.ts";
 
@@ -85,6 +86,8 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   },
   limit: (stream, builder) => {
     const scope = stream.expectWord("session, mta, mda or scheduler");
+    // Legacy `limit mta …`: the same keys as `mta limit …`.
+    if (scope.value === "mta") return parseMtaLimit(stream, builder, "limit mta");
     if (scope.value !== "session") {
       return ignoreRest(stream, builder, `limit ${scope.value}`, scope);
     }

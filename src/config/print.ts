@@ -14,6 +14,7 @@ import type {
 import { DEFAULT_SMTP_LIMITS, DEFAULTS } from "./defaults.ts";
 import { printWord as word, quoteString as q } from "./lexer.ts";
 import { formatDuration } from "./units.ts";
+import { printMtaLimits } from "./print_mta.ts";
 
 /** The configuration in the modern grammar, one statement per line. */
 export function printConfig(config: Config): string {
@@ -69,6 +70,12 @@ function printGlobals(config: Config): string[] {
     );
   }
   if (queue.ttl !== DEFAULTS.queueTtl) lines.push(`queue ttl ${formatDuration(queue.ttl)}`);
+  const retry = (["mta", "mda"] as const).filter((a) => queue.retry?.[a] !== undefined);
+  if (retry.length > 0) {
+    lines.push(
+      `queue retry ${retry.map((a) => `${a} ${formatDuration(queue.retry![a]!)}`).join(" ")}`,
+    );
+  }
   const smtp = config.smtp;
   if (smtp.maxMessageSize !== DEFAULT_SMTP_LIMITS.maxMessageSize) {
     lines.push(`smtp max-message-size ${formatSize(smtp.maxMessageSize)}`);
@@ -92,6 +99,7 @@ function printGlobals(config: Config): string[] {
     lines.push(`bounce warn-interval ${warn.map(formatDuration).join(", ")}`);
   }
   if (config.mtaMaxDeferred !== undefined) lines.push(`mta max-deferred ${config.mtaMaxDeferred}`);
+  lines.push(...printMtaLimits(config.mtaLimits));
   if (config.srs?.key !== undefined) lines.push(`srs key ${q(config.srs.key)}`);
   if (config.srs?.backupKey !== undefined) lines.push(`srs key backup ${q(config.srs.backupKey)}`);
   if (config.srs?.ttl !== undefined) lines.push(`srs ttl ${formatDuration(config.srs.ttl)}`);

@@ -121,6 +121,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     warnIntervals: config.bounceWarnIntervals,
     routeReport: live.routeReport,
     agentOf: (envelope) => agentOfAction(current.config)(envelope),
+    retryBase: (agent) => current.config.queue.retry?.[agent],
   });
   const env: ListenerEnvironment = {
     log: counted,

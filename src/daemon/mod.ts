@@ -8,6 +8,7 @@
 export { startDaemon } from "./daemon.ts";
 export type { Daemon, DaemonOptions } from "./daemon.ts";
 export { configDir, openRuntime, queueDirectory } from "./runtime.ts";
+export { agentOfAction } from "./delivery_agents.ts";
 export type { PrivilegedParent, Runtime, RuntimeOptions, RuntimeSettings } from "./runtime.ts";
 export type { RdnsOptions } from "./rdns.ts";
 export type { StopOptions } from "./stopping.ts";

@@ -3,7 +3,15 @@
 
 /** A delivery that did not happen, now or for good, with the reason a person reads. */
 export type DeliveryFailure =
-  | { readonly kind: "tempfail"; readonly reason: string }
+  | {
+    readonly kind: "tempfail";
+    readonly reason: string;
+    /**
+     * Unix ms: the envelope was held back, not tried (a destination's rate limit), and is
+     * due again at this moment rather than on the retry schedule.
+     */
+    readonly notBefore?: number;
+  }
   | { readonly kind: "permfail"; readonly reason: string };
 
 /**

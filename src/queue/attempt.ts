@@ -7,6 +7,7 @@ import { type DeliveryResult, errorMessage, permfail, randomHex, tempfail } from
 import type { Clock } from "./clock.ts";
 import type { NewEnvelope, QueuedEnvelope } from "./envelope.ts";
 import { createReporter, type Reporter, type ReportRoute } from "./reporter.ts";
+import { DEFAULT_RETRY_BASE, type DeliveryAgent, nextRetry } from "./retry_schedule.ts";
 import type { Queue } from "./sqlite_store.ts";
 
 /**
@@ -45,12 +46,15 @@ export interface AttemptOptions {
   readonly log: Logger;
   readonly clock: Clock;
   readonly reporter: Reporter;
-  /** Seconds of the retry base: next try = now + base × attempts² (OpenSMTPD: 10 s local). */
-  readonly retryBaseSeconds?: number;
+  /**
+   * `queue retry`: the base of an agent's schedule in seconds, tries at arrival + base × n²
+   * (undefined: OpenSMTPD's 400 s for relayed mail, 10 s for the rest).
+   */
+  readonly retryBase?: (agent: DeliveryAgent) => number | undefined;
   /** `bounce warn-interval`, seconds after arrival (default one warning at 4 hours). */
   readonly warnIntervals?: readonly number[];
-  /** Which agent delivers an envelope, for its log line: `mda` (local, default) or `mta` (relay). */
-  readonly agentOf?: (envelope: QueuedEnvelope) => "mda" | "mta";
+  /** Which agent delivers an envelope, for its log line and retries: `mda` (default) or `mta`. */
+  readonly agentOf?: (envelope: QueuedEnvelope) => DeliveryAgent;
 }
 
 /** An envelope ready to be tried. */
@@ -74,7 +78,8 @@ export function createAttempt(
   options: AttemptOptions,
 ): (item: ReadyEnvelope) => Promise<AttemptResult> {
   const { queue, deliver, log, clock, reporter } = options;
-  const base = (options.retryBaseSeconds ?? 10) * 1000;
+  const baseMs = (agent: DeliveryAgent) =>
+    (options.retryBase?.(agent) ?? DEFAULT_RETRY_BASE[agent]) * 1000;
   const warnIntervals = options.warnIntervals ?? [4 * 3600];
 
   return async (item) => {
@@ -163,9 +168,17 @@ export function createAttempt(
           };
         case "tempfail": {
           const now = clock.now();
-          const attempts = envelope.attempts + 1;
+          // A backend that held the envelope back (a rate limit) names its moment, and it
+          // is no attempt; a failure follows the agent's schedule from the arrival.
+          const held = outcome.notBefore !== undefined;
+          const due = held ? Math.max(now, outcome.notBefore!) : nextRetry({
+            createdAt: envelope.createdAt,
+            retries: envelope.attempts + 1,
+            baseMs: baseMs(options.agentOf?.(envelope) ?? "mda"),
+            now,
+          });
           // The last try is at the moment of expiry, so the envelope expires on time.
-          const next = Math.min(now + base * attempts * attempts, envelope.expiresAt);
+          const next = Math.min(due, envelope.expiresAt);
           const passed = warnIntervals.filter((s) => envelope.createdAt + s * 1000 <= now).length;
           delivery("TempFail", outcome.reason);
           return async () => {
@@ -174,6 +187,7 @@ export function createAttempt(
               next,
               outcome.reason,
               Math.max(passed, envelope.warned),
+              { attempted: !held },
             );
             if (passed > envelope.warned) {
               reporter.delayed({ ...envelope, lastError: outcome.reason });
@@ -230,10 +244,11 @@ export interface DeliveryLoopOptions {
   readonly deliver: DeliverFunction;
   readonly log: Logger;
   readonly clock: Clock;
-  readonly retryBaseSeconds?: number;
+  /** `queue retry`: see {@link AttemptOptions}. */
+  readonly retryBase?: (agent: DeliveryAgent) => number | undefined;
   readonly warnIntervals?: readonly number[];
-  /** Which agent delivers an envelope (its log line): see {@link AttemptOptions}. */
-  readonly agentOf?: (envelope: QueuedEnvelope) => "mda" | "mta";
+  /** Which agent delivers an envelope (its log line, its retries): see {@link AttemptOptions}. */
+  readonly agentOf?: (envelope: QueuedEnvelope) => DeliveryAgent;
   /** This host's name, for reports (default "localhost"). */
   readonly hostname?: string;
   /** Routes a report to its recipient (default: reports are dropped with a log line). */
@@ -266,9 +281,7 @@ export function createDeliveryLoop(
     log,
     clock,
     reporter,
-    ...(options.retryBaseSeconds === undefined
-      ? {}
-      : { retryBaseSeconds: options.retryBaseSeconds }),
+    ...(options.retryBase === undefined ? {} : { retryBase: options.retryBase }),
     ...(options.warnIntervals === undefined ? {} : { warnIntervals: options.warnIntervals }),
     ...(options.agentOf === undefined ? {} : { agentOf: options.agentOf }),
   });

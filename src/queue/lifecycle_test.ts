@@ -199,13 +199,16 @@ Deno.test("RET=HDRS returns only the headers of a failed message", async () => {
   await h.stop();
 });
 
-Deno.test("a deferred envelope is retried after 10 s × attempts², never before", async () => {
+Deno.test("a deferred local envelope is retried at arrival + 10 s × n², never before", async () => {
   const h = await harness();
   await h.queue.commit(message(["temp@example.test"]));
   await settle(() => h.attempts.length === 1, "the first attempt");
-  for (const [n, delay] of [[1, 10_000], [2, 40_000], [3, 90_000]] as const) {
+  const arrived = h.clock.now();
+  // Tries at 10 s, 40 s and 90 s after the arrival: 10, 30 and 50 s after each failure.
+  for (const [n, delay] of [[1, 10_000], [2, 30_000], [3, 50_000]] as const) {
     await settle(() => h.queue.envelopes()[0]?.attempts === n, "the deferral");
     const [envelope] = h.queue.envelopes();
+    assertEquals(envelope?.nextTry, arrived + 10_000 * n * n);
     assertEquals(envelope?.nextTry, h.clock.now() + delay);
     assertEquals(envelope?.lastError, "452 4.2.2 mailbox full");
     h.clock.advance(delay - 1);
@@ -243,7 +246,7 @@ Deno.test("bounce warn-interval sends one delay warning per interval, headers on
   const h = await harness({ warnIntervals: [60, 600] });
   await h.queue.commit(message(["temp@example.test"]));
   await settle(() => h.attempts.length === 1, "the first attempt");
-  // Tries at 10 s, 50 s, 140 s (first warning), 300 s, 550 s, 910 s (second warning), …
+  // Tries at 10 s, 40 s, 90 s (first warning), 160 s, …, 490 s, 640 s (second warning), …
   for (let i = 0; i < 120; i++) {
     h.clock.advance(10_000);
     await new Promise((r) => setTimeout(r, 3));

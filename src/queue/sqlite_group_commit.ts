@@ -21,7 +21,15 @@ export type QueueWrite =
     consumes: readonly QueuedEnvelope[];
   }
   | { kind: "delivered"; envelope: QueuedEnvelope; keepForReport: boolean }
-  | { kind: "deferred"; envelope: QueuedEnvelope; nextTry: number; error: string; warned: number }
+  | {
+    kind: "deferred";
+    envelope: QueuedEnvelope;
+    nextTry: number;
+    error: string;
+    warned: number;
+    /** False for an envelope held back without a try: its attempt count stays. */
+    attempted: boolean;
+  }
   | { kind: "failed"; envelope: QueuedEnvelope; error: string }
   | { kind: "removed"; envelopes: readonly QueuedEnvelope[] }
   | { kind: "expanded"; envelope: QueuedEnvelope; children: readonly QueuedEnvelope[] };
@@ -67,6 +75,7 @@ export class GroupCommit {
     | "deleteEnvelope"
     | "deleteMessageIfDone"
     | "defer"
+    | "postpone"
     | "settle"
     | "savepoint"
     | "release",
@@ -91,6 +100,9 @@ export class GroupCommit {
       ),
       defer: db.prepare(
         "UPDATE envelopes SET next_try = ?, attempts = attempts + 1, last_try = ?, last_error = ?, warned = ?, lease_owner = NULL, lease_until = 0 WHERE evpid = ?",
+      ),
+      postpone: db.prepare(
+        "UPDATE envelopes SET next_try = ?, last_error = ?, warned = ?, lease_owner = NULL, lease_until = 0 WHERE evpid = ?",
       ),
       // A failed or delivered envelope keeps its lease: its holder queues the report.
       settle: db.prepare(
@@ -253,7 +265,9 @@ export class GroupCommit {
         }
         return;
       case "deferred":
-        s.defer.run(write.nextTry, now, write.error, write.warned, write.envelope.evpid);
+        if (write.attempted) {
+          s.defer.run(write.nextTry, now, write.error, write.warned, write.envelope.evpid);
+        } else s.postpone.run(write.nextTry, write.error, write.warned, write.envelope.evpid);
         return;
       case "failed":
         s.settle.run("failed", now, write.error, write.envelope.evpid);

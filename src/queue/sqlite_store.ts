@@ -190,14 +190,19 @@ export class Queue {
     return this.#writer.write({ kind: "delivered", envelope, keepForReport });
   }
 
-  /** Records a temporary failure, when to try again, and how many warnings were sent. */
+  /**
+   * Records a temporary failure, when to try again, and how many warnings were sent; with
+   * `attempted: false`, an envelope held back untried, whose attempt count stays.
+   */
   markDeferred(
     envelope: QueuedEnvelope,
     nextTry: number,
     error: string,
     warned = envelope.warned,
+    options: { readonly attempted?: boolean } = {},
   ): Promise<void> {
-    return this.#writer.write({ kind: "deferred", envelope, nextTry, error, warned });
+    const attempted = options.attempted ?? true;
+    return this.#writer.write({ kind: "deferred", envelope, nextTry, error, warned, attempted });
   }
 
   /** Records a permanent failure (kept, as 'failed', until its report is queued). */
