@@ -210,6 +210,8 @@ export class ClientConnection {
     );
     const mail = await readReply(this.#channel, this.#timeouts.mail);
     const rcpts: Reply[] = [];
+    // RFC 5321 §3.8: after a 421 the server closes the channel; no RCPT reply follows.
+    if (mail.code === 421) return { mail, rcpts };
     for (let i = 0; i < recipients.length; i++) {
       const reply = await readReply(this.#channel, this.#timeouts.rcpt);
       // After a refused MAIL the server refuses each RCPT too; none counts as accepted.

@@ -8,3 +8,4 @@
 export { relayEnvelope } from "./relay.ts";
 export type { RelayContext } from "./relay.ts";
 export { ConnectionPool } from "./pool.ts";
+export { DestinationPace } from "./pace.ts";

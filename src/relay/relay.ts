@@ -4,7 +4,13 @@
 // STARTTLS whose handshake fails is tried again in clear on the same host; a reply to the
 // recipient decides it.
 
-import { type Config, parseRelayTarget, type RelayOptions } from "../config/mod.ts";
+import {
+  type Config,
+  limitsFor,
+  type MtaLimits,
+  parseRelayTarget,
+  type RelayOptions,
+} from "../config/mod.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
@@ -22,6 +28,9 @@ import { relayCredentials, relayTlsFiles } from "./credentials.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
 import { type BatchRun, RecipientBatcher } from "./batch.ts";
 import { ConnectionPool } from "./pool.ts";
+import { addressesOfFamily, connectionRate, leaseRequestFor } from "./limits.ts";
+import { DestinationPace } from "./pace.ts";
+import { heldBack, noteTooFast } from "./pacing.ts";
 import { type RelayRoute, RelaySession } from "./session.ts";
 
 /** What relaying needs besides the action. */
@@ -36,11 +45,13 @@ export interface RelayContext {
   readonly log?: Logger;
   /** The open tables, for `auth <table>`. */
   readonly tables?: ReadonlyMap<string, Table>;
-  /** The configuration's `pki` and `ca` declarations, and the directory their paths are relative to. */
-  readonly config?: Pick<Config, "pkis" | "cas">;
+  /** The configuration's `pki`, `ca`, `mta limit` and `mta rate` statements. */
+  readonly config?: Pick<Config, "pkis" | "cas"> & Partial<Pick<Config, "mtaLimits">>;
   readonly baseDir?: string;
   /** Where sessions are shared and limited (one for the process by default). */
   readonly pool?: ConnectionPool;
+  /** Where each destination's pace is kept (one for the process by default). */
+  readonly pace?: DestinationPace;
   /** Where envelopes of one message gather into one transaction (one for the process by default). */
   readonly batcher?: RecipientBatcher<BatchedRecipient>;
   /** `srs key`: senders of forwarded mail are rewritten on actions with `srs`. */
@@ -52,6 +63,7 @@ export interface RelayContext {
 // Without a pool of the daemon's: the limits, and hand-over between envelopes, but no
 // session left idle that nothing would close.
 const SHARED_POOL = new ConnectionPool({ idleMs: 0 });
+const SHARED_PACE = new DestinationPace();
 
 /** One message for one recipient, as the queue holds it. */
 export interface RelayMessage {
@@ -83,16 +95,18 @@ export function relayEnvelope(
   message: RelayMessage,
   context: RelayContext,
 ): Promise<DeliveryResult> {
-  const run: BatchRun<BatchedRecipient> = (take) => relayBatch(options, message, take, context);
   const own: BatchedRecipient = {
     rcpt: message.rcpt,
     ...(message.dsn ? { dsn: { ...message.dsn } } : {}),
   };
-  if (message.msgid === undefined) {
-    return run(() => [own]).then((r) => (Array.isArray(r) ? r[0] ?? NO_RESULT : r));
-  }
   // Same message, same action, same recipient domain: the same next hops.
   if (!actionIds.has(options)) actionIds.set(options, nextActionId++);
+  const relay = `action-${actionIds.get(options)}`;
+  if (message.msgid === undefined) {
+    const ticket = `${relay} ${message.rcpt} ${Math.random()}`;
+    return relayBatch(options, message, () => [own], { ...context, relay, ticket })
+      .then((r) => (Array.isArray(r) ? r[0] ?? NO_RESULT : r));
+  }
   const domain = options.host ? "" : splitAddress(message.rcpt).domain;
   // The SRS address names the forwarding domain: one transaction per such domain.
   const key = JSON.stringify([
@@ -101,6 +115,8 @@ export function relayEnvelope(
     domain.toLowerCase(),
     options.srs ? srsDomain(message).toLowerCase() : "",
   ]);
+  const run: BatchRun<BatchedRecipient> = (take) =>
+    relayBatch(options, message, take, { ...context, relay, ticket: key });
   return (context.batcher ?? SHARED_BATCHER).submit(key, own, run);
 }
 
@@ -109,26 +125,44 @@ async function relayBatch(
   options: RelayOptions,
   message: RelayMessage,
   take: () => readonly BatchedRecipient[],
-  context: RelayContext,
+  context: RelayContext & { readonly relay: string; readonly ticket: string },
 ): Promise<DeliveryResult[] | DeliveryResult> {
   const log = context.log ?? SILENT_LOGGER;
-  const routes = await routesFor(options, message.rcpt, context);
-  if (!Array.isArray(routes)) return routes;
+  const found = await routesFor(options, message.rcpt, context);
+  if (!("routes" in found)) return found;
+  const { routes, destination, limits } = found;
   const pool = context.pool ?? SHARED_POOL;
+  const pace = context.pace ?? SHARED_PACE;
+  const paced = { pace, destination, limits, log };
+  const mail = pace.admit("mail", destination, limits.mailRate, context.ticket);
+  if (!mail.go) return heldBack(paced, "mails", mail.at);
   let last: DeliveryResult = tempfail("4.4.4 no host to relay to");
   for (const route of routes) {
     let current = route;
     let fresh = false;
     for (;;) {
-      const lease = await pool.acquire(routeKey(current, options));
+      const lease = await pool.acquire(
+        leaseRequestFor(current, { relay: context.relay, destination, limits }),
+      );
       // A session handed over by the envelope before, unless this is the retry it failed.
       let session = fresh ? undefined : lease.session;
       if (fresh && lease.session) await lease.session.close();
       const reused = session !== undefined;
       if (!session) {
+        const connection = pace.admit(
+          "connection",
+          destination,
+          connectionRate(limits),
+          context.ticket,
+        );
+        if (!connection.go) {
+          await lease.release(undefined);
+          return heldBack(paced, "connections", connection.at);
+        }
         const opened = await RelaySession.open(current, log);
         if (!(opened instanceof RelaySession)) {
           await lease.release(undefined);
+          noteTooFast(paced, [opened.failure]);
           last = opened.failure;
           if (opened.final) return last;
           if (!opened.downgrade) break;
@@ -155,6 +189,7 @@ async function relayBatch(
         },
       });
       await lease.release(session);
+      noteTooFast(paced, results);
       // A reused session the server had given up on is no verdict: once more, on a new one.
       if (reused && results.every((r) => r.kind === "tempfail") && !session.usable) {
         fresh = true;
@@ -166,32 +201,12 @@ async function relayBatch(
   return last;
 }
 
-// Envelopes share a session only when every setting of the connection is the same.
-function routeKey(route: RelayRoute, options: RelayOptions): string {
-  return JSON.stringify([
-    route.protocol,
-    route.host,
-    route.address,
-    route.socket,
-    route.port,
-    route.security,
-    route.verify,
-    route.helo,
-    route.localAddress,
-    options.heloSrc?.name,
-    options.pki,
-    options.ca,
-    route.credentials?.user,
-    route.credentials?.password,
-  ]);
-}
-
 // The next hops, best first, each with its TLS policy, credentials and HELO name.
 async function routesFor(
   options: RelayOptions,
   rcpt: string,
   context: RelayContext,
-): Promise<RelayRoute[] | DeliveryResult> {
+): Promise<Routes | DeliveryResult> {
   const files = await relayTlsFiles(options, context);
   if ("kind" in files) return files;
   const tables = context.tables ?? new Map<string, Table>();
@@ -247,10 +262,18 @@ async function routesFor(
     };
     // A resolver of the daemon's own (tests) names the addresses; otherwise the system's,
     // /etc/hosts included, when the connection is made.
-    if (target.socket) return [route];
-    const addresses = context.dns ? await resolveHostAddresses(target.host, context.dns) : [];
-    if (addresses.length === 0) return [{ ...route, ...from(target.host) }];
-    return addresses.map((address) => ({ ...route, address, ...from(address) }));
+    const destination = target.socket ?? target.host.toLowerCase();
+    const limits = limitsFor(context.config?.mtaLimits, destination);
+    const routes = (list: RelayRoute[]) => ({ routes: list, destination, limits });
+    if (target.socket) return routes([route]);
+    // With `inet4`/`inet6`, the system's resolver names them too, to pick the family.
+    const addresses = context.dns || limits.family
+      ? await resolveHostAddresses(target.host, context.dns ?? {})
+      : [];
+    const usable = addressesOfFamily(addresses, limits);
+    if (usable.length === 0 && addresses.length > 0) return familyMismatch(destination);
+    if (usable.length === 0) return routes([{ ...route, ...from(target.host) }]);
+    return routes(usable.map((address) => ({ ...route, address, ...from(address) })));
   }
   const { domain } = splitAddress(rcpt);
   const found = await resolveMx(domain, context.dns ?? {});
@@ -260,7 +283,9 @@ async function routesFor(
     : found;
   if (mx.kind !== "hosts") return mx;
   const security = options.tls ? "starttls" : "opportunistic";
+  const limits = limitsFor(context.config?.mtaLimits, domain);
   const routes: RelayRoute[] = [];
+  let mismatched = false;
   for (const host of mx.hosts) {
     const common = {
       ...base,
@@ -272,10 +297,26 @@ async function routesFor(
     } satisfies RelayRoute;
     // Each MX host by its addresses, looked up with the same resolver as the MX records.
     const addresses = await resolveHostAddresses(host, context.dns ?? {});
+    const usable = addressesOfFamily(addresses, limits);
+    mismatched ||= usable.length < addresses.length;
     if (addresses.length === 0) routes.push({ ...common, ...from(host) });
-    for (const address of addresses) routes.push({ ...common, address, ...from(address) });
+    for (const address of usable) routes.push({ ...common, address, ...from(address) });
   }
-  return routes;
+  if (routes.length === 0 && mismatched) return familyMismatch(domain);
+  return { routes, destination: domain.toLowerCase(), limits };
+}
+
+/** The next hops of a destination, and the limits that apply to them. */
+interface Routes {
+  readonly routes: RelayRoute[];
+  /** The recipient domain, or the relay host's name: what `for domain` limits name. */
+  readonly destination: string;
+  readonly limits: MtaLimits;
+}
+
+// OpenSMTPD's words for a destination none of whose addresses is of the family asked for.
+function familyMismatch(destination: string): DeliveryResult {
+  return tempfail(`4.4.4 Address family mismatch on destination MXs of ${destination}`);
 }
 
 let rotation = 0;
