@@ -131,3 +131,16 @@ Deno.test("an envelope held back by its backend keeps its attempt count and come
   assertEquals(h.tries.length, 2);
   await h.stop();
 });
+
+Deno.test("a schedule command in the scheduler's own process makes a deferred envelope go at once", async () => {
+  const h = await failingQueue({
+    outcome: (n) => n === 1 ? { kind: "tempfail", reason: "421 4.3.2 try later" } : { kind: "ok" },
+  });
+  await h.commit("relay");
+  await settle(() => h.row().attempts === 1, "the deferral");
+  // Due in 400 s; the clock does not move, nothing but the command makes it due.
+  assertEquals(h.queue.schedule({ all: true }, h.clock.now()), 1);
+  await settle(() => h.queue.envelopes().length === 0, "the delivery after schedule");
+  assertEquals(h.tries.length, 2);
+  await h.stop();
+});

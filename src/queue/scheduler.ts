@@ -68,6 +68,13 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     pump();
   });
 
+  // `smtpctl schedule` and `resume` through this process: what they made due goes now.
+  queue.onDue(() => {
+    if (stopped) return;
+    queueMayHaveDue = true;
+    pump();
+  });
+
   // Mail committed by another process changes the file's data version.
   let dataVersion = readOrUndefined(() => queue.dataVersion());
   let lastStaleCheck = Date.now();

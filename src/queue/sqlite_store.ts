@@ -105,6 +105,7 @@ export class Queue {
   #due: DueEnvelopes;
   #writer: GroupCommit;
   #listeners: CommitListener[] = [];
+  #dueListeners: (() => void)[] = [];
   #reads: QueueReads;
   #admin: QueueAdmin;
 
@@ -249,12 +250,34 @@ export class Queue {
    * and those a process is delivering stay as they are. Returns how many.
    */
   schedule(selector: EnvelopeSelector, now: number): number {
-    return retryWhileBusy(() => this.#admin.schedule(selector, now), COMMAND_BUSY_DEADLINE_MS);
+    const count = retryWhileBusy(
+      () => this.#admin.schedule(selector, now),
+      COMMAND_BUSY_DEADLINE_MS,
+    );
+    if (count > 0) this.#madeDue();
+    return count;
   }
 
   /** Suspends or resumes the selected envelopes (`smtpctl pause|resume envelope`). */
   pause(selector: EnvelopeSelector, paused: boolean): number {
-    return retryWhileBusy(() => this.#admin.pause(selector, paused), COMMAND_BUSY_DEADLINE_MS);
+    const count = retryWhileBusy(
+      () => this.#admin.pause(selector, paused),
+      COMMAND_BUSY_DEADLINE_MS,
+    );
+    if (count > 0 && !paused) this.#madeDue();
+    return count;
+  }
+
+  /**
+   * Calls `listener` when a command on this connection made envelopes due (schedule,
+   * resume): the file's data version, which tells of other processes' writes, stays.
+   */
+  onDue(listener: () => void): void {
+    this.#dueListeners.push(listener);
+  }
+
+  #madeDue(): void {
+    for (const listener of this.#dueListeners) listener();
   }
 
   /** Removes the selected queued envelopes no process is delivering (`smtpctl remove`). */
