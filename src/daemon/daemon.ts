@@ -73,6 +73,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const runtime = await openRuntime(config, {
     log,
     leaseOnCommit: true,
+    backgroundCheckpoints: true,
     busyTimeoutMs: 250,
     ...(options.queueDir === undefined ? {} : { queueDir: options.queueDir }),
     ...(options.dns ? { dns: options.dns } : {}),

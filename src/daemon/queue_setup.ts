@@ -10,7 +10,10 @@ import type { Ruleset, SessionFacts } from "../rules/mod.ts";
 export async function openConfiguredQueue(
   config: Config,
   dir: string,
-  options: Pick<QueueOptions, "log" | "leaseOnCommit" | "now" | "busyTimeoutMs"> = {},
+  options: Pick<
+    QueueOptions,
+    "log" | "leaseOnCommit" | "now" | "busyTimeoutMs" | "backgroundCheckpoints"
+  > = {},
 ): Promise<Queue> {
   const ttls = new Map(
     config.actions.flatMap((a) => a.ttl === undefined ? [] : [[a.name, a.ttl] as const]),

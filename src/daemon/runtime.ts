@@ -56,6 +56,8 @@ export interface RuntimeSettings {
 export interface RuntimeOptions extends RuntimeSettings {
   /** New envelopes are leased to this process (it delivers them itself: daemon, flush). */
   readonly leaseOnCommit?: boolean;
+  /** Checkpoint the queue's log in a worker thread (the daemon: a long-running writer). */
+  readonly backgroundCheckpoints?: boolean;
   /** How long one queue statement may block waiting for another process's lock, ms. */
   readonly busyTimeoutMs?: number;
 }
@@ -121,6 +123,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     queue = await openConfiguredQueue(config, queueDir, {
       log,
       ...(options.leaseOnCommit ? { leaseOnCommit: true } : {}),
+      ...(options.backgroundCheckpoints ? { backgroundCheckpoints: true } : {}),
       ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
     });
   } catch (error) {

@@ -1,6 +1,7 @@
 // Where mailbox writes happen. A daemon that is not root writes every mailbox itself. A
-// root daemon writes as each mailbox's owner: one `mailbox.writer` child per uid, started
-// with that uid and gid (Deno.Command), kept while it is busy and let go after a minute idle.
+// root daemon writes as each mailbox's owner: `mailbox.writer` children per uid (a small
+// pool, grown under load), started with that uid and gid (Deno.Command), kept while busy
+// and let go after a minute idle.
 
 import type { Logger } from "../log/mod.ts";
 import type { DeliveryUser } from "./expand.ts";
@@ -10,7 +11,7 @@ import {
   performMailboxRequest,
   type ResponseLine,
 } from "./mailbox_request.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, writeBatched } from "../mail/mod.ts";
 
 /** Writes mailboxes with the right identity. */
 export interface MailboxWriter {
@@ -32,7 +33,15 @@ export interface MailboxWriterOptions {
    * so that `ps` shows it (default: the executable itself).
    */
   readonly program?: string;
+  /** How many children one uid may have at once (default 2). */
+  readonly poolSize?: number;
 }
+
+/** Children per uid: a second one writes while the first waits on its file system calls. */
+const DEFAULT_POOL_SIZE = 2;
+
+/** Writes waiting on a child past which the pool starts another. */
+const BUSY_PENDING = 4;
 
 /** The daemon's handle to one running `mailbox.writer` child. */
 interface WriterProcess {
@@ -49,17 +58,25 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
   const ownUid = safeUid();
   const asUsers = options.asUsers ?? ownUid === 0;
   const idleMs = options.idleMs ?? 60_000;
-  const processes = new Map<string, WriterProcess>();
+  const poolSize = Math.max(1, options.poolSize ?? DEFAULT_POOL_SIZE);
+  const pools = new Map<string, WriterProcess[]>();
   let nextId = 1;
 
+  // The least busy child of the user's pool; another one is started while every child
+  // has writes waiting and the pool is not full.
   function processFor(user: DeliveryUser): WriterProcess {
     const key = `${user.uid}:${user.gid}`;
-    const existing = processes.get(key);
-    if (existing) return existing;
+    const pool = pools.get(key) ?? [];
+    let least: WriterProcess | undefined;
+    for (const proc of pool) if (!least || proc.pending.size < least.pending.size) least = proc;
+    if (least && (least.pending.size < BUSY_PENDING || pool.length >= poolSize)) return least;
     const proc = spawnWriterProcess(user, options.program);
-    processes.set(key, proc);
+    pool.push(proc);
+    pools.set(key, pool);
     void readAnswers(proc).finally(() => {
-      processes.delete(key);
+      const left = (pools.get(key) ?? []).filter((p) => p !== proc);
+      if (left.length > 0) pools.set(key, left);
+      else pools.delete(key);
       for (const p of proc.pending.values()) p.reject(new Error("mailbox writer exited"));
       proc.pending.clear();
       if (proc.idle !== undefined) clearTimeout(proc.idle);
@@ -109,13 +126,14 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
       const answered = new Promise<void>((resolve, reject) =>
         proc.pending.set(id, { resolve, reject })
       );
-      // Header, then the message as it is: no copy of a large message into one frame.
-      proc.stdin.write(encodeRequestHeader(id, request, content)).catch(() => {});
-      await proc.stdin.write(content);
-      await answered;
+      // Header, then the message as it is; the requests of one task in one write.
+      await Promise.all([
+        writeBatched(proc.stdin, encodeRequestHeader(id, request, content), content),
+        answered,
+      ]);
     },
     async close() {
-      for (const proc of processes.values()) {
+      for (const proc of [...pools.values()].flat()) {
         if (proc.idle !== undefined) clearTimeout(proc.idle);
         await proc.stdin.close().catch(() => {});
         await proc.child.status;

@@ -3,7 +3,7 @@
 // 32-bit big-endian), a JSON header, then the body bytes as they are (a message, 8-bit
 // safe, never re-encoded).
 
-import { StreamBuffer } from "../mail/mod.ts";
+import { StreamBuffer, writeBatched } from "../mail/mod.ts";
 
 /** One frame: a typed header and an optional binary body. */
 export interface Frame {
@@ -21,8 +21,8 @@ const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 /**
- * Writes one frame. The prefix with the header and the body are queued on the writer in
- * one synchronous step, so frames written concurrently never interleave.
+ * Writes one frame. The frames written to one writer in the same task go out in one write,
+ * in the order they were written, so frames written concurrently never interleave.
  */
 export function writeFrame(
   writer: WritableStreamDefaultWriter<Uint8Array>,
@@ -35,8 +35,7 @@ export function writeFrame(
   view.setUint32(0, json.byteLength);
   view.setUint32(4, body.byteLength);
   head.set(json, 8);
-  const wrote = writer.write(head);
-  return body.byteLength === 0 ? wrote : Promise.all([wrote, writer.write(body)]).then(() => {});
+  return writeBatched(writer, head, body);
 }
 
 /**

@@ -47,3 +47,21 @@ Deno.test("readFrames() refuses a frame over the limits and a frame cut short", 
   new DataView(cut.buffer).setUint32(0, 5);
   await assertRejects(() => collect(ReadableStream.from([cut])), Error, "Frame cut short");
 });
+
+Deno.test("writeFrame() sends the frames of one task in one write, and they read back whole", async () => {
+  const chunks: Uint8Array[] = [];
+  const writer = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) })
+    .getWriter();
+  const body = new TextEncoder().encode("Subject: x\r\n\r\nbody\r\n");
+  await Promise.all([
+    writeFrame(writer, { id: 1, kind: "mailbox" }, body),
+    writeFrame(writer, { id: 2, kind: "auth" }),
+    writeFrame(writer, { id: 3, kind: "mailbox" }, body),
+  ]);
+  assertEquals(chunks.length, 1);
+  await writeFrame(writer, { id: 4, kind: "forward" });
+  assertEquals(chunks.length, 2);
+  const frames = await collect(ReadableStream.from(chunks));
+  assertEquals(frames.map((f) => (f.header as { id: number }).id), [1, 2, 3, 4]);
+  assertEquals(frames[2]!.body, body);
+});

@@ -1,11 +1,13 @@
 // Every write to the queue file — new messages and delivery results alike — made in one
 // event-loop turn goes into one transaction with one fsync (group commit), each write in
-// its own savepoint so that one bad write fails alone. A busy file (another process
+// its own savepoint so that one bad write fails alone. The fsync is SQLite's own, or
+// that of the log after COMMIT, in the I/O threads (sqlite_wal_sync.ts). A busy file (another process
 // writing) makes the batch wait its turn; a full disk or an I/O error fails it whole.
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { NewMessage, QueuedEnvelope } from "./envelope.ts";
 import { isBusy, rollback } from "./sqlite_errors.ts";
+import type { WalSync } from "./sqlite_wal_sync.ts";
 
 /** One change to the queue file. */
 export type QueueWrite =
@@ -49,6 +51,13 @@ export interface GroupCommitOptions {
   readonly newLease: (now: number) => { owner: string; until: number } | undefined;
   /** How long a write waits, in all, for a file other processes keep busy (2 minutes). */
   readonly busyDeadlineMs?: number;
+  /**
+   * The log's sync, when commits are made durable by it rather than by SQLite's own
+   * fsync inside COMMIT (which holds the event loop for the length of the fsync).
+   */
+  readonly walSync?: WalSync;
+  /** Called after every committed transaction. */
+  readonly onCommitted?: () => void;
 }
 
 const DEFAULT_BUSY_DEADLINE_MS = 120_000;
@@ -69,6 +78,8 @@ export class GroupCommit {
   #commits = 0;
   #closed = false;
   #fullSync = true;
+  #walSync: WalSync | undefined;
+  #onCommitted: (() => void) | undefined;
   #stmt: Record<
     | "insertMessage"
     | "insertEnvelope"
@@ -87,6 +98,10 @@ export class GroupCommit {
     this.#now = options.now;
     this.#newLease = options.newLease;
     this.#busyDeadlineMs = options.busyDeadlineMs ?? DEFAULT_BUSY_DEADLINE_MS;
+    this.#walSync = options.walSync;
+    this.#onCommitted = options.onCommitted;
+    // With the log synced after COMMIT, no commit fsyncs inside SQLite.
+    if (this.#walSync) this.#setDurability(false);
     this.#stmt = {
       insertMessage: db.prepare(
         "INSERT INTO messages (msgid, sender, helo, src, created_at, size, flags, content, dsn_ret, dsn_envid, smtputf8) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -172,9 +187,20 @@ export class GroupCommit {
       return;
     }
     this.#commits++;
-    for (const p of batch) {
-      if (failures.has(p)) p.reject(failures.get(p));
-      else p.resolve();
+    this.#onCommitted?.();
+    const settle = () => {
+      for (const p of batch) {
+        if (failures.has(p)) p.reject(failures.get(p));
+        else p.resolve();
+      }
+    };
+    // A new message is durable, and may be answered 250, once the log is synced.
+    if (this.#walSync && batch.some((p) => p.write.kind === "message")) {
+      this.#walSync.sync().then(settle, (error) => {
+        for (const p of batch) p.reject(failures.get(p) ?? error);
+      });
+    } else {
+      settle();
     }
   }
 
@@ -197,7 +223,7 @@ export class GroupCommit {
   // as one), and a COMMIT that fails is rolled back, so the connection is never left
   // inside a transaction or holding a savepoint for the next batch.
   #commitBatch(batch: readonly PendingWrite[], failures: Map<PendingWrite, unknown>): void {
-    this.#setDurability(batch.some((p) => p.write.kind === "message"));
+    if (!this.#walSync) this.#setDurability(batch.some((p) => p.write.kind === "message"));
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       for (const p of batch) {

@@ -1,4 +1,4 @@
-// The queue's only durable state: one SQLite file (WAL, synchronous=FULL) with a row per
+// The queue's only durable state: one SQLite file (WAL, fsync'd commits) with a row per
 // message and a row per envelope. This facade is what the scheduler, the listeners and
 // the commands see; the layout, row mapping, leases, due selection and group commit are
 // each in their own sqlite_* file.
@@ -24,9 +24,17 @@ import { type MessageInfo, QueueReads } from "./sqlite_reads.ts";
 import { buildEnvelope } from "./sqlite_rows.ts";
 import { openQueueDatabase } from "./sqlite_schema.ts";
 import { retryWhileBusy } from "./sqlite_errors.ts";
+import { WalSync } from "./sqlite_wal_sync.ts";
+import { BackgroundCheckpointer } from "./sqlite_checkpointer.ts";
 
 /** How long a command's write (`schedule all`) waits for a file others keep busy, ms. */
 const COMMAND_BUSY_DEADLINE_MS = 120_000;
+
+/**
+ * With background checkpoints, the log size (pages) past which a commit checkpoints
+ * itself: a burst the worker cannot keep up with still ends, and the log starts over.
+ */
+const FOREGROUND_CHECKPOINT_PAGES = 4000;
 
 /** What the queue holds, by envelope state. */
 export interface QueueStats {
@@ -68,6 +76,8 @@ export interface QueueOptions {
    * process: a daemon sets it short, and its writes try again without blocking.
    */
   readonly busyTimeoutMs?: number;
+  /** Checkpoint the log in a worker thread (a long-running process: the daemon). */
+  readonly backgroundCheckpoints?: boolean;
 }
 
 /** Options of {@link Queue.commit}. */
@@ -108,6 +118,8 @@ export class Queue {
   #dueListeners: (() => void)[] = [];
   #reads: QueueReads;
   #admin: QueueAdmin;
+  #walSync: WalSync | undefined;
+  #checkpointer: BackgroundCheckpointer | undefined;
 
   /** A queue over an open file; {@link openQueue} opens one. */
   constructor(path: string, codec: ContentCodec, options: QueueOptions = {}) {
@@ -126,10 +138,19 @@ export class Queue {
     this.#leases = leases;
     this.#due = new DueEnvelopes(db, leases, now);
     const leaseOnCommit = options.leaseOnCommit ?? false;
+    const walSync = WalSync.open(path);
+    this.#walSync = walSync;
+    if (walSync && options.backgroundCheckpoints) {
+      this.#checkpointer = BackgroundCheckpointer.start(path);
+      db.exec(`PRAGMA wal_autocheckpoint=${FOREGROUND_CHECKPOINT_PAGES}`);
+    }
+    const checkpointer = this.#checkpointer;
     this.#writer = new GroupCommit(db, {
       now,
       newLease: (at) =>
         leaseOnCommit ? { owner: leases.owner, until: leases.until(at) } : undefined,
+      ...(walSync ? { walSync } : {}),
+      ...(checkpointer ? { onCommitted: () => checkpointer.committed() } : {}),
     });
     this.#reads = new QueueReads(db, codec);
     this.#admin = new QueueAdmin(db);
@@ -354,6 +375,8 @@ export class Queue {
   close(): void {
     if (this.#writer.closed) return;
     this.#writer.close();
+    this.#walSync?.close();
+    this.#checkpointer?.close();
     this.#db.close();
   }
 }

@@ -1,0 +1,71 @@
+// A root process writes a user's mailbox through children running as that user: under
+// a burst of writes for one user, a second child shares the work, and no more.
+
+import { assertEquals, assertTrue } from "../../test/assert.ts";
+import { SILENT_LOGGER } from "../log/mod.ts";
+import { createMailboxWriter } from "./mailbox_writer.ts";
+
+const NOBODY = { name: "nobody", uid: 65534, gid: 65534, home: "/nonexistent" };
+
+// The children of this process running as the uid, from /proc.
+async function childrenAs(uid: number): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const status = await Deno.readTextFile(`/proc/${entry.name}/status`);
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+      const real = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      if (ppid === Deno.pid && real === uid) pids.push(Number(entry.name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+Deno.test("a burst of writes for one user goes through at most two children running as that user", async () => {
+  if (Deno.uid() !== 0) {
+    console.log("skipped: mailbox writer pool test: not running as root");
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-writer-pool-" });
+  await Deno.chmod(dir, 0o755);
+  const maildir = `${dir}/Maildir`;
+  await Deno.mkdir(maildir);
+  await Deno.chown(maildir, NOBODY.uid, NOBODY.gid);
+  const writer = createMailboxWriter({ log: SILENT_LOGGER, asUsers: true });
+  const content = new TextEncoder().encode("Subject: pool\r\n\r\nbody\r\n");
+  let most = 0;
+  try {
+    const writes = Array.from({ length: 40 }, (_, n) =>
+      writer.write(NOBODY, {
+        kind: "maildir",
+        dir: maildir,
+        returnPath: "a@client.test",
+        deliveredTo: "nobody@example.test",
+        evpid: `e${n}`,
+        recovered: false,
+      }, content));
+    const counting = (async () => {
+      let settled = false;
+      void Promise.allSettled(writes).then(() => settled = true);
+      while (!settled) {
+        most = Math.max(most, (await childrenAs(NOBODY.uid)).length);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    await Promise.all(writes);
+    await counting;
+    most = Math.max(most, (await childrenAs(NOBODY.uid)).length);
+  } finally {
+    await writer.close();
+  }
+  const files = [];
+  for await (const entry of Deno.readDir(`${maildir}/new`)) files.push(entry.name);
+  assertEquals(files.length, 40);
+  for (const name of files) assertEquals((await Deno.stat(`${maildir}/new/${name}`)).uid, 65534);
+  assertEquals(most, 2, `children seen at once: ${most}`);
+  assertTrue((await childrenAs(NOBODY.uid)).length === 0, "a child outlived close()");
+  await Deno.remove(dir, { recursive: true });
+});

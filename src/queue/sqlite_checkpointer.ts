@@ -1,0 +1,77 @@
+// WAL checkpoints of the daemon's queue file, off the event loop: a worker thread with a
+// connection of its own copies the write-ahead log into the file (and fsyncs it), so no
+// commit on the hot path pays for a checkpoint. The daemon's connection turns its own
+// automatic checkpoints off while this runs.
+
+/** How often the worker is asked to checkpoint while commits come in, ms. */
+const CHECKPOINT_INTERVAL_MS = 200;
+
+/** A background checkpointer of one queue file. */
+export class BackgroundCheckpointer {
+  #worker: Worker;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+  }
+
+  /**
+   * Starts the worker for a queue file. The worker's code is a blob URL, not a module
+   * file: it needs no read permission of its own and is part of a compiled executable.
+   */
+  static start(path: string): BackgroundCheckpointer {
+    const source = `(${checkpointerThread.toString()})(${JSON.stringify(path)});`;
+    const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    try {
+      return new BackgroundCheckpointer(new Worker(url, { type: "module" }));
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  }
+
+  /** Notes a commit: a checkpoint follows within the interval. */
+  committed(): void {
+    if (this.#closed || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#worker.postMessage("checkpoint");
+    }, CHECKPOINT_INTERVAL_MS);
+  }
+
+  /** Ends the worker; its connection closes after any checkpoint under way. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#worker.postMessage("close");
+  }
+}
+
+// The worker thread's code (serialized, so it imports nothing at the top). PASSIVE never
+// waits for the daemon's readers or writers; what it cannot copy now is copied next time.
+function checkpointerThread(path: string): void {
+  const scope = globalThis as unknown as {
+    onmessage: ((event: MessageEvent) => void) | null;
+    close(): void;
+  };
+  const opening = import("node:sqlite").then(({ DatabaseSync }) => {
+    const db = new DatabaseSync(path, { timeout: 0 });
+    db.exec("PRAGMA wal_autocheckpoint=0");
+    return db;
+  });
+  scope.onmessage = (event) => {
+    void opening.then((db) => {
+      if (event.data === "close") {
+        db.close();
+        scope.close();
+        return;
+      }
+      try {
+        db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      } catch {
+        // Busy or failing: the next commit asks again, and the daemon's own close checkpoints.
+      }
+    }, () => scope.close());
+  };
+}
