@@ -6,7 +6,7 @@
 import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
 import type { Config } from "../config/mod.ts";
-import { ControlUnavailable, offlineDirectory, showQueueFromDaemon } from "../control/mod.ts";
+import { ControlUnavailable, offlineDirectory, showQueuePagesFromDaemon } from "../control/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import type { ListedEnvelope } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
@@ -26,9 +26,16 @@ export async function runMailq(args: readonly string[]): Promise<number> {
   const loaded = await loadCommandConfig("mailq", flags.C ?? flags.f);
   if ("exit" in loaded) return loaded.exit;
   const dir = queueDirectory(loaded.config);
-  let envelopes: readonly ListedEnvelope[];
+  // Each page is printed as it comes: the first line does not wait for the whole queue.
+  const encoder = new TextEncoder();
+  const print = (envelopes: readonly unknown[]) => {
+    const now = Date.now();
+    const text = envelopes.map((e) => formatQueueLine(e as ListedEnvelope, loaded.config, now))
+      .join("\n");
+    writeAllSync(encoder.encode(`${text}\n`));
+  };
   try {
-    envelopes = await showQueueFromDaemon(offlineDirectory(dir)) as ListedEnvelope[];
+    await showQueuePagesFromDaemon(offlineDirectory(dir), print);
   } catch (error) {
     if (!(error instanceof ControlUnavailable)) {
       console.error(`mailq: the daemon did not answer: ${errorMessage(error)}`);
@@ -37,7 +44,7 @@ export async function runMailq(args: readonly string[]): Promise<number> {
     try {
       const queue = await openConfiguredQueue(loaded.config, dir);
       try {
-        envelopes = queue.envelopes();
+        for (const page of queue.envelopePages(LISTING_PAGE)) print(page);
       } finally {
         queue.close();
       }
@@ -48,9 +55,15 @@ export async function runMailq(args: readonly string[]): Promise<number> {
       return EX.NOINPUT;
     }
   }
-  const lines = envelopes.map((e) => formatQueueLine(e, loaded.config, Date.now()));
-  if (lines.length > 0) console.log(lines.join("\n"));
   return EX.OK;
+}
+
+/** Envelopes read and printed at a time from the queue file. */
+const LISTING_PAGE = 1000;
+
+function writeAllSync(data: Uint8Array): void {
+  let offset = 0;
+  while (offset < data.byteLength) offset += Deno.stdout.writeSync(data.subarray(offset));
 }
 
 /**

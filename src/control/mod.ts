@@ -33,6 +33,7 @@ export {
   controlDaemon,
   ControlUnavailable,
   showQueueFromDaemon,
+  showQueuePagesFromDaemon,
   submitToDaemon,
 } from "./client.ts";
 export {

@@ -26,6 +26,8 @@ export interface ControlHandlers {
   submit(request: ReceivedSubmission): Promise<{ exit: number; msgid?: string; error?: string }>;
   /** The queue listing, one plain object per envelope. */
   listQueue(): readonly unknown[];
+  /** The same listing in pages, read as they are sent (a queue of any size). */
+  listQueuePages?(): Iterable<readonly unknown[]>;
   /** Runs an smtpctl command for a peer whose uid was proven; absent: none are served. */
   control?(request: ControlRequest & { readonly uid: number }): Promise<ControlAnswer>;
 }
@@ -126,6 +128,8 @@ async function answer(conn: Deno.Conn, options: ControlServerOptions): Promise<v
       await writeFrame(conn, await control(request.header, challenge, options));
     } else if (kind === "show-queue") {
       await writeFrame(conn, { kind: "queue", envelopes: options.handlers.listQueue() });
+    } else if (kind === "show-queue-pages") {
+      await writeQueuePages(conn, options);
     } else {
       await writeFrame(conn, {
         kind: "error",
@@ -133,6 +137,28 @@ async function answer(conn: Deno.Conn, options: ControlServerOptions): Promise<v
         error: `unknown request ${JSON.stringify(kind)}`,
       });
     }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// One frame per page, `more: true` on all but the last, each written before the next page
+// is read. A peer that stops reading is cut off at the deadline: the listing's snapshot
+// of the file must not stay open.
+async function writeQueuePages(conn: Deno.Conn, options: ControlServerOptions): Promise<void> {
+  const { handlers } = options;
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }, options.requestTimeoutMs ?? 120_000);
+  try {
+    for (const page of handlers.listQueuePages?.() ?? [handlers.listQueue()]) {
+      await writeFrame(conn, { kind: "queue", envelopes: page, more: true });
+    }
+    await writeFrame(conn, { kind: "queue", envelopes: [] });
   } finally {
     clearTimeout(timer);
   }

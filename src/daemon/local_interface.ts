@@ -21,6 +21,9 @@ import { LOCAL_SESSION } from "./queue_setup.ts";
 import type { Runtime } from "./runtime.ts";
 import { type ControlTarget, runControlCommand } from "./control_commands.ts";
 
+/** Envelopes per frame of a paged queue listing. */
+const LISTING_PAGE = 1000;
+
 /** The running local interface. */
 export interface LocalInterface {
   /** Stops the socket and the pickup; what they are queueing finishes first. */
@@ -80,6 +83,7 @@ export async function startLocalInterface(
     handlers: {
       submit: (request) => submit("socket", request),
       listQueue: () => runtime.queue.envelopes(),
+      listQueuePages: () => runtime.queue.envelopePages(LISTING_PAGE),
       ...(control ? { control: (request) => runControlCommand(control, request) } : {}),
     },
     maxBody: maxBytes,

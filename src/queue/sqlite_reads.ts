@@ -1,7 +1,7 @@
 // What is read from the queue file without changing it: stored bodies, a message's DSN
 // settings, the listing of every envelope, counts by state and the file's own checks.
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { ContentCodec } from "./content_codec.ts";
 import type { ListedEnvelope } from "./envelope.ts";
 import { ENVELOPE_COLUMNS, type ListedRow, rowToListed } from "./sqlite_rows.ts";
@@ -16,21 +16,24 @@ export interface MessageInfo {
   readonly dsnEnvid?: string;
 }
 
+const LISTING =
+  `SELECT ${ENVELOPE_COLUMNS}, e.state, e.next_try, e.last_try, e.lease_owner, e.paused, m.src FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid`;
+
 /** The read-only queries of the queue file. */
 export class QueueReads {
   #db: DatabaseSync;
+  #path: string;
   #codec: ContentCodec;
   #stmt: Record<"content" | "info" | "all" | "dataVersion", StatementSync>;
 
-  constructor(db: DatabaseSync, codec: ContentCodec) {
+  constructor(db: DatabaseSync, path: string, codec: ContentCodec) {
     this.#db = db;
+    this.#path = path;
     this.#codec = codec;
     this.#stmt = {
       content: db.prepare("SELECT content, flags FROM messages WHERE msgid = ?"),
       info: db.prepare("SELECT created_at, dsn_ret, dsn_envid FROM messages WHERE msgid = ?"),
-      all: db.prepare(
-        `SELECT ${ENVELOPE_COLUMNS}, e.state, e.next_try, e.last_try, e.lease_owner, e.paused, m.src FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid`,
-      ),
+      all: db.prepare(LISTING),
       dataVersion: db.prepare("PRAGMA data_version"),
     };
   }
@@ -60,6 +63,27 @@ export class QueueReads {
   /** Every envelope, oldest first. */
   envelopes(): ListedEnvelope[] {
     return (this.#stmt.all.all() as unknown as ListedRow[]).map(rowToListed);
+  }
+
+  /**
+   * Every envelope, oldest first, in pages of `size`: read from a connection of its own,
+   * one snapshot of the file, row by row, so that the first page comes before the rest
+   * is read and a long listing never holds the queue's own connection.
+   */
+  *envelopePages(size: number): Generator<ListedEnvelope[]> {
+    const db = new DatabaseSync(this.#path, { readOnly: true });
+    try {
+      let page: ListedEnvelope[] = [];
+      for (const row of db.prepare(LISTING).iterate()) {
+        page.push(rowToListed(row as unknown as ListedRow));
+        if (page.length < size) continue;
+        yield page;
+        page = [];
+      }
+      if (page.length > 0) yield page;
+    } finally {
+      db.close();
+    }
   }
 
   /** How many messages there are, and envelopes in each state. */

@@ -6,7 +6,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { randomHex } from "../mail/mod.ts";
+import { errorMessage, randomHex } from "../mail/mod.ts";
 import { type ContentCodec, createContentCodec } from "./content_codec.ts";
 import type {
   EnvelopeState,
@@ -35,6 +35,14 @@ const COMMAND_BUSY_DEADLINE_MS = 120_000;
  * itself: a burst the worker cannot keep up with still ends, and the log starts over.
  */
 const FOREGROUND_CHECKPOINT_PAGES = 4000;
+
+/** How many random message ids a commit tries before it gives up. */
+const MSGID_TRIES = 5;
+
+/** Whether a commit failed on a message id (or an envelope id) already in the file. */
+function isTakenId(error: unknown): boolean {
+  return /UNIQUE constraint failed: (messages\.msgid|envelopes\.evpid)/.test(errorMessage(error));
+}
 
 /** What the queue holds, by envelope state. */
 export interface QueueStats {
@@ -76,6 +84,8 @@ export interface QueueOptions {
    * process: a daemon sets it short, and its writes try again without blocking.
    */
   readonly busyTimeoutMs?: number;
+  /** Makes a new message id (default: 8 random hex digits; tests pass a sequence). */
+  readonly messageIds?: () => string;
   /** Checkpoint the log in a worker thread (a long-running process: the daemon). */
   readonly backgroundCheckpoints?: boolean;
 }
@@ -119,6 +129,7 @@ export class Queue {
   #reads: QueueReads;
   #admin: QueueAdmin;
   #walSync: WalSync | undefined;
+  #newId: () => string;
   #checkpointer: BackgroundCheckpointer | undefined;
 
   /** A queue over an open file; {@link openQueue} opens one. */
@@ -128,6 +139,7 @@ export class Queue {
     const now = options.now ?? Date.now;
     this.#now = now;
     this.#ttl = options.ttl ?? (() => undefined);
+    this.#newId = options.messageIds ?? (() => randomHex(4));
     const db = openQueueDatabase(path, options.busyTimeoutMs);
     this.#db = db;
     const leases = new Leases(db, {
@@ -152,7 +164,7 @@ export class Queue {
       ...(walSync ? { walSync } : {}),
       ...(checkpointer ? { onCommitted: () => checkpointer.committed() } : {}),
     });
-    this.#reads = new QueueReads(db, codec);
+    this.#reads = new QueueReads(db, path, codec);
     this.#admin = new QueueAdmin(db);
   }
 
@@ -174,7 +186,29 @@ export class Queue {
    * transaction holding it is durable; rejects if it could not be written.
    */
   async commit(message: NewMessage, options: CommitOptions = {}): Promise<string> {
-    const msgid = message.msgid ?? randomHex(4);
+    // The common case (no compression, no encryption) adds no await before the write.
+    const stored = this.#codec.flags === 0
+      ? message.content
+      : await this.#codec.encode(message.content);
+    // A random id (32 bits, as OpenSMTPD's) may be one the queue holds already: with
+    // 100,000 messages queued, about one new message in 43,000. It gets another id.
+    for (let attempt = 1;; attempt++) {
+      const msgid = message.msgid ?? this.#newId();
+      try {
+        await this.#commitAs(msgid, message, stored, options);
+        return msgid;
+      } catch (error) {
+        if (message.msgid !== undefined || attempt >= MSGID_TRIES || !isTakenId(error)) throw error;
+      }
+    }
+  }
+
+  async #commitAs(
+    msgid: string,
+    message: NewMessage,
+    stored: Uint8Array,
+    options: CommitOptions,
+  ): Promise<void> {
     const now = this.#now();
     const envelopes = message.envelopes.map((e) =>
       buildEnvelope({
@@ -187,10 +221,6 @@ export class Queue {
         ...(e.dsnOrcpt === undefined ? {} : { dsnOrcpt: e.dsnOrcpt }),
       }, e)
     );
-    // The common case (no compression, no encryption) adds no await before the write.
-    const stored = this.#codec.flags === 0
-      ? message.content
-      : await this.#codec.encode(message.content);
     await this.#writer.write({
       kind: "message",
       message,
@@ -201,7 +231,6 @@ export class Queue {
       consumes: options.consumes ?? [],
     });
     for (const listener of this.#listeners) listener(envelopes, message.content);
-    return msgid;
   }
 
   /**
@@ -344,6 +373,11 @@ export class Queue {
   /** Every envelope with its state, tries and lease (for listings and tests). */
   envelopes(): ListedEnvelope[] {
     return this.#reads.envelopes();
+  }
+
+  /** Every envelope, as {@link envelopes} lists them, in pages of `size` read as they go. */
+  envelopePages(size: number): Generator<ListedEnvelope[]> {
+    return this.#reads.envelopePages(size);
   }
 
   /** The stored message as received (decompressed, decrypted), Received: header first. */

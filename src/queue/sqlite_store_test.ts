@@ -141,3 +141,15 @@ PRAGMA user_version=2;`);
   queue.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("Queue.commit() gives a message another id when its random one is taken", async () => {
+  const dir = await Deno.makeTempDir();
+  const ids = ["0000aaaa", "0000aaaa", "0000aaaa", "0000bbbb"];
+  const queue = await openQueue(dir, { messageIds: () => ids.shift()! });
+  const first = await queue.commit(message(1));
+  const second = await queue.commit(message(2));
+  assertEquals([first, second], ["0000aaaa", "0000bbbb"]);
+  assertEquals(queue.stats().messages, 2);
+  queue.close();
+  await Deno.remove(dir, { recursive: true });
+});
