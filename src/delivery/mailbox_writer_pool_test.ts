@@ -7,26 +7,29 @@ import { createMailboxWriter } from "./mailbox_writer.ts";
 
 const NOBODY = { name: "nobody", uid: 65534, gid: 65534, home: "/nonexistent" };
 
-// The children of this process running as the uid, from /proc.
+// The children of this process running as the uid, as ps(1) lists them (reading /proc
+// itself needs every permission).
 async function childrenAs(uid: number): Promise<number[]> {
-  const pids: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const status = await Deno.readTextFile(`/proc/${entry.name}/status`);
-      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
-      const real = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-      if (ppid === Deno.pid && real === uid) pids.push(Number(entry.name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
+  const out = await new Deno.Command("ps", {
+    args: ["--ppid", String(Deno.pid), "-o", "pid=,ruid="],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
+    const [pid, real] = line.trim().split(/\s+/).map(Number);
+    return real === uid && pid !== undefined ? [pid] : [];
+  });
 }
 
 Deno.test("a burst of writes for one user goes through at most two children running as that user", async () => {
   if (Deno.uid() !== 0) {
     console.log("skipped: mailbox writer pool test: not running as root");
+    return;
+  }
+  try {
+    await childrenAs(0);
+  } catch {
+    console.log("skipped: mailbox writer pool test: ps(1) is not installed");
     return;
   }
   const dir = await Deno.makeTempDir({ prefix: "smtpd-writer-pool-" });

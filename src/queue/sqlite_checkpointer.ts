@@ -3,17 +3,26 @@
 // commit on the hot path pays for a checkpoint. The daemon's connection turns its own
 // automatic checkpoints off while this runs.
 
-/** How often the worker is asked to checkpoint while commits come in, ms. */
+/** How often the log's size is looked at while commits come in, ms. */
 const CHECKPOINT_INTERVAL_MS = 200;
+
+/**
+ * The log's size from which it is checkpointed: SQLite's own default (1,000 pages of
+ * 4 KiB). Below it the log only grows, as it does under SQLite's own checkpoints, so a
+ * full disk fails a commit as it did; past it the log is copied and then reused.
+ */
+const CHECKPOINT_LOG_BYTES = 1000 * 4096;
 
 /** A background checkpointer of one queue file. */
 export class BackgroundCheckpointer {
   #worker: Worker;
+  #log: string;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, log: string) {
     this.#worker = worker;
+    this.#log = log;
   }
 
   /**
@@ -24,19 +33,27 @@ export class BackgroundCheckpointer {
     const source = `(${checkpointerThread.toString()})(${JSON.stringify(path)});`;
     const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
     try {
-      return new BackgroundCheckpointer(new Worker(url, { type: "module" }));
+      return new BackgroundCheckpointer(new Worker(url, { type: "module" }), `${path}-wal`);
     } finally {
       URL.revokeObjectURL(url);
     }
   }
 
-  /** Notes a commit: a checkpoint follows within the interval. */
+  /** Notes a commit: a checkpoint follows within the interval if the log is large. */
   committed(): void {
     if (this.#closed || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#worker.postMessage("checkpoint");
+      if (this.#logBytes() >= CHECKPOINT_LOG_BYTES) this.#worker.postMessage("checkpoint");
     }, CHECKPOINT_INTERVAL_MS);
+  }
+
+  #logBytes(): number {
+    try {
+      return Deno.statSync(this.#log).size;
+    } catch {
+      return 0;
+    }
   }
 
   /** Ends the worker; its connection closes after any checkpoint under way. */
