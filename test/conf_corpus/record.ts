@@ -1,7 +1,8 @@
 // Records OpenSMTPD's `smtpd -n` verdict (ok or error, and what it printed) on every
 // configuration of examples/ and of this corpus, for verdicts_test.ts to compare ours with.
 // Run where OpenSMTPD is installed (Debian: apt-get install opensmtpd), as root, since it
-// reads the corpus' key files:
+// reads the corpus' key files (6.8's -n needs no system user: it parses and loads the
+// pki files, then exits):
 //   deno run -A test/conf_corpus/record.ts [/usr/sbin/smtpd]
 
 import { corpusFiles, type VerdictRecord, VERDICTS_PATH } from "./_corpus.ts";
