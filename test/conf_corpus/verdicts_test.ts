@@ -20,6 +20,8 @@ const EXCEPTIONS: Readonly<Record<string, string>> = {
   "examples/seed-eye-bleach.conf": "a file without rules is refused by OpenSMTPD only",
   "test/conf_corpus/legacy_lmtp_rcpt_to.conf":
     "the legacy grammar (6.0's lmtp rcpt-to) is read here",
+  "test/conf_corpus/legacy_globals.conf":
+    "the legacy grammar and its global statements (expire, bounce-warn, limit…) are read here",
   "test/conf_corpus/legacy_pki_certificate.conf":
     "5.x's `certificate` spelling and legacy rules are read here",
   "test/conf_corpus/pki_dhparams.conf": "5.x's `pki … dhparams` is accepted with a warning",
