@@ -45,21 +45,36 @@ export const BASE_ENVELOPE: EnvelopeFacts = {
 export const LOCAL_NAMES: readonly string[] = ["mx.example.test"];
 
 const SENDER_TABLE = {
-  entries: ["@spam.test", "bad@example.net"],
+  entries: ["@spam.test", "bad@example.net", "@*.junk.test"],
   regex: "@spam\\.test$",
-  listHolds: [{ envelope: { mailFrom: "Bad+x@example.net" } }],
+  listHolds: [
+    { envelope: { mailFrom: "Bad+x@example.net" } },
+    { envelope: { mailFrom: "x@A.Junk.test" } },
+  ],
   holds: [{ envelope: { mailFrom: "X@Spam.test" } }, { envelope: { mailFrom: "y+z@spam.test" } }],
-  fails: [{ envelope: { mailFrom: "x@ham.test" } }, { envelope: { mailFrom: "" } }],
+  fails: [
+    { envelope: { mailFrom: "x@ham.test" } },
+    { envelope: { mailFrom: "" } },
+    { envelope: { mailFrom: "x@junk.test" } },
+  ],
 };
 const RECIPIENT_TABLE = {
-  entries: ["postmaster@dest.test", "@other.test"],
+  entries: ["postmaster@dest.test", "@other.test", "joe@*.dest.test"],
   regex: "^postmaster(\\+[^@]*)?@dest\\.test$",
-  listHolds: [{ envelope: { rcptTo: "anyone@other.test" } }],
+  listHolds: [
+    { envelope: { rcptTo: "anyone@other.test" } },
+    { envelope: { rcptTo: "Joe+x@A.dest.test" } },
+  ],
   holds: [
     { envelope: { rcptTo: "Postmaster@DEST.test" } },
     { envelope: { rcptTo: "postmaster+news@dest.test" } },
   ],
-  fails: [{ envelope: { rcptTo: "u@dest.test" } }, { envelope: { rcptTo: "postmaster@far.test" } }],
+  fails: [
+    { envelope: { rcptTo: "u@dest.test" } },
+    { envelope: { rcptTo: "postmaster@far.test" } },
+    { envelope: { rcptTo: "joe@b.a.dest.test" } },
+    { envelope: { rcptTo: "ann@a.dest.test" } },
+  ],
 };
 const AUTH_PLAIN = {
   holds: [{ session: { authUser: "alice" } }],

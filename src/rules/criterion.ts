@@ -99,5 +99,5 @@ function singleKey(table: Table): string | undefined {
     return undefined;
   }
   const only = keys[0];
-  return only !== undefined && !only.startsWith("*") ? only : undefined;
+  return only !== undefined && !only.includes("*") ? only : undefined;
 }

@@ -3,7 +3,14 @@
 // `table.match`; `regex` tables become regular expressions.
 
 import { splitAddress, untaggedLocal } from "../mail/mod.ts";
-import { compileRegexTable, type Table, type TableService } from "../tables/mod.ts";
+import {
+  compileRegexTable,
+  hostnameMatch,
+  matchWildcardAddresses,
+  type Table,
+  type TableService,
+  wildcardAddressOf,
+} from "../tables/mod.ts";
 
 /** A compiled membership test. */
 export type KeyMatcher = (key: string) => boolean;
@@ -54,17 +61,28 @@ function listKeys(table: Table): string[] | undefined {
   }
 }
 
-// Domains: case-insensitive; `*.example.org` matches exactly one more label; `*` anything.
+// Domains: case-insensitive; `*.example.org` matches exactly one more label; `*` anything;
+// other patterns with a `*` as the tables box's hostnameMatch() says.
 function domainSet(keys: readonly string[]): KeyMatcher {
   const exact = new Set<string>();
   const wildcard = new Set<string>();
+  const globs: string[] = [];
   let any = false;
   for (const k of keys) {
     if (k === "*") any = true;
-    else if (k.startsWith("*.")) wildcard.add(k.slice(2));
+    else if (k.startsWith("*.") && !k.slice(2).includes("*")) wildcard.add(k.slice(2));
+    else if (k.includes("*")) globs.push(k);
     else exact.add(k);
   }
   if (any) return () => true;
+  if (globs.length > 0) {
+    return (key) => {
+      if (exact.has(key)) return true;
+      const dot = key.indexOf(".");
+      if (dot > 0 && wildcard.has(key.slice(dot + 1))) return true;
+      return globs.some((g) => hostnameMatch(key, g));
+    };
+  }
   if (wildcard.size === 0) {
     if (exact.size === 1) {
       const only = [...exact][0]!;
@@ -114,7 +132,18 @@ export function addressParts(address: string): AddressParts {
 export function mailaddrPartsMatcher(table: Table): ((parts: AddressParts) => boolean) | undefined {
   const keys = listKeys(table);
   if (!keys) return undefined;
-  const entries = new Set(keys);
+  const wildcards = keys.flatMap((k) => wildcardAddressOf(k) ?? []);
+  const entries = new Set(keys.filter((k) => !wildcardAddressOf(k)));
+  if (wildcards.length > 0) {
+    const plain = plainMailaddrs(entries);
+    return (p) =>
+      plain(p) ||
+      matchWildcardAddresses(wildcards, {
+        local: p.local,
+        bare: p.localBare,
+        domain: p.atDomain.slice(1),
+      });
+  }
   if (entries.size === 1) {
     const only = keys[0]!;
     return (p) =>
@@ -122,6 +151,10 @@ export function mailaddrPartsMatcher(table: Table): ((parts: AddressParts) => bo
       (p.full === only || p.bare === only || p.atDomain === only || p.local === only ||
         p.localBare === only);
   }
+  return plainMailaddrs(entries);
+}
+
+function plainMailaddrs(entries: ReadonlySet<string>): (parts: AddressParts) => boolean {
   return (p) =>
     p.full !== "" &&
     (entries.has(p.full) || entries.has(p.bare) || (p.atDomain !== "" && entries.has(p.atDomain)) ||

@@ -38,6 +38,8 @@ export const CONTRACT_TABLES: Readonly<Record<string, ContractContents>> = {
     "postmaster",
     "@example.com",
     "Root@Example.ORG",
+    "joe@*.example.net",
+    "@*.Wild.test",
   ),
   networks: list("192.0.2.0/24", "198.51.100.7", "2001:db8::/32", "::1", "10.0.0.0/8"),
   tags: list("inbound", "Submission"),
@@ -83,6 +85,14 @@ const MATCH_CASES: Readonly<Record<string, readonly Case[]>> = {
     ["mailaddr", "anyone@sub.example.com", false],
     ["mailaddr", "root@example.org", true],
     ["mailaddr", "", false],
+    // OpenSMTPD's mailaddr_match(): an entry's domain may be a wildcard.
+    ["mailaddr", "joe@a.example.net", true],
+    ["mailaddr", "Joe+list@A.Example.NET", true],
+    ["mailaddr", "joe@b.a.example.net", false],
+    ["mailaddr", "joe@example.net", false],
+    ["mailaddr", "ann@a.example.net", false],
+    ["mailaddr", "ann@q.wild.test", true],
+    ["mailaddr", "ann@wild.test", false],
   ],
   networks: [
     ["netaddr", "192.0.2.200", true],

@@ -23,6 +23,8 @@ export { TableReloadError } from "./reloadable.ts";
 export { TableSet } from "./table_set.ts";
 export { parseSqliteConfig } from "./sqlite_config.ts";
 export { compileRegexTable } from "./regex_table.ts";
+export { hostnameMatch, matchWildcardAddresses, wildcardAddressOf } from "./key_match.ts";
+export type { WildcardAddress } from "./key_match.ts";
 export { TableLoadError } from "./table_error.ts";
 export { withTableLookups } from "./network/lookup_scope.ts";
 export { NetworkTable } from "./network/network_table.ts";

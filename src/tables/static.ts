@@ -3,6 +3,12 @@
 
 import { splitAddress, untaggedLocal } from "../mail/mod.ts";
 import { parseNetBlock } from "../net/mod.ts";
+import {
+  hostnameMatch,
+  matchWildcardAddresses,
+  type WildcardAddress,
+  wildcardAddressOf,
+} from "./key_match.ts";
 import { NetSet } from "./net_set.ts";
 import type { Table, TableService } from "./table.ts";
 
@@ -18,7 +24,7 @@ export class StaticTable implements Table {
   readonly shape: "list" | "map";
   #entries: Map<string, string>;
   #lower?: Map<string, string>;
-  #domains?: { exact: Set<string>; wildcard: Set<string>; any: boolean };
+  #domains?: { exact: Set<string>; wildcard: Set<string>; globs: string[]; any: boolean };
   #nets?: NetSet;
   #mail?: MailaddrIndex;
   #lines: ReadonlyMap<string, number> | undefined;
@@ -74,28 +80,31 @@ export class StaticTable implements Table {
     return this.#lower;
   }
 
-  // Domains compare case-insensitively; `*.example.org` matches exactly one more label.
+  // Domains compare case-insensitively; `*.example.org` matches exactly one more label;
+  // other patterns with a `*` follow hostnameMatch().
   #matchDomain(domain: string): boolean {
     if (!this.#domains) {
       const exact = new Set<string>();
       const wildcard = new Set<string>();
+      const globs: string[] = [];
       let any = false;
       for (const key of this.#entries.keys()) {
         const k = key.toLowerCase();
         if (k === "*") any = true;
-        else if (k.startsWith("*.")) wildcard.add(k.slice(2));
+        else if (k.startsWith("*.") && !k.slice(2).includes("*")) wildcard.add(k.slice(2));
+        else if (k.includes("*")) globs.push(k);
         else exact.add(k);
       }
-      this.#domains = { exact, wildcard, any };
+      this.#domains = { exact, wildcard, globs, any };
     }
-    const { exact, wildcard, any } = this.#domains;
+    const { exact, wildcard, globs, any } = this.#domains;
     if (domain === "") return false;
     if (any) return true;
     const d = domain.toLowerCase();
     if (exact.has(d)) return true;
-    if (wildcard.size === 0) return false;
     const dot = d.indexOf(".");
-    return dot > 0 && wildcard.has(d.slice(dot + 1));
+    if (wildcard.size > 0 && dot > 0 && wildcard.has(d.slice(dot + 1))) return true;
+    return globs.some((g) => hostnameMatch(d, g));
   }
 
   #matchNetaddr(address: string): boolean {
@@ -109,7 +118,9 @@ export class StaticTable implements Table {
   // index that needs no string building per lookup.
   #matchMailaddr(address: string): boolean {
     if (address === "") return false;
-    const { byDomain, domains, locals } = this.#mail ??= indexMailaddrs(this.#entries.keys());
+    const { byDomain, domains, locals, wildcards } = this.#mail ??= indexMailaddrs(
+      this.#entries.keys(),
+    );
     const lower = address.toLowerCase();
     const { local, domain } = splitAddress(lower);
     const bare = untaggedLocal(local);
@@ -117,6 +128,9 @@ export class StaticTable implements Table {
       const users = byDomain.get(domain);
       if (users && (users.has(local) || users.has(bare))) return true;
       if (domains.has(domain)) return true;
+      if (wildcards.length > 0 && matchWildcardAddresses(wildcards, { local, bare, domain })) {
+        return true;
+      }
     }
     return local !== "" && (locals.has(local) || locals.has(bare));
   }
@@ -129,14 +143,23 @@ interface MailaddrIndex {
   readonly domains: Set<string>;
   /** `user` entries. */
   readonly locals: Set<string>;
+  /** Entries whose domain holds a `*` (`user@*.example.org`, `@*.example.org`). */
+  readonly wildcards: WildcardAddress[];
 }
 
 function indexMailaddrs(keys: Iterable<string>): MailaddrIndex {
-  const index: MailaddrIndex = { byDomain: new Map(), domains: new Set(), locals: new Set() };
+  const index: MailaddrIndex = {
+    byDomain: new Map(),
+    domains: new Set(),
+    locals: new Set(),
+    wildcards: [],
+  };
   for (const key of keys) {
     const k = key.toLowerCase();
     const { local, domain } = splitAddress(k);
-    if (local === k) index.locals.add(k);
+    const wildcard = wildcardAddressOf(k);
+    if (wildcard) index.wildcards.push(wildcard);
+    else if (local === k) index.locals.add(k);
     else if (local === "") index.domains.add(domain);
     else {
       let users = index.byDomain.get(domain);

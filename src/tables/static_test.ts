@@ -47,3 +47,14 @@ Deno.test("StaticTable mailaddr index agrees with matchMailaddrKey() on mixed en
     assertEquals(table.match("mailaddr", address), expected, address);
   }
 });
+
+Deno.test("StaticTable.match() reads `*` in domains as OpenSMTPD's hostname_match()", () => {
+  const table = StaticTable.fromList("globs", ["mx*.example.org", "*.example.net"]);
+  assertEquals(table.match("domain", "MX1.example.org"), true);
+  assertEquals(table.match("domain", "mail.example.org"), false);
+  assertEquals(table.match("domain", "a.example.net"), true);
+  assertEquals(table.match("domain", "b.a.example.net"), false);
+  const senders = StaticTable.fromList("senders", ["ann@mx*.example.org"]);
+  assertEquals(senders.match("mailaddr", "Ann+x@mx2.Example.org"), true);
+  assertEquals(senders.match("mailaddr", "ann@www.example.org"), false);
+});
