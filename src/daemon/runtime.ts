@@ -20,7 +20,7 @@ import { createUserExists, createUserLookup, resolvePath, TableSet } from "../ta
 import { srsKeysOf } from "./srs_reverse.ts";
 import { openConfiguredQueue, routeExpanded, routeReport } from "./queue_setup.ts";
 import type { RdnsOptions } from "./rdns.ts";
-import { findServerName } from "./server_name.ts";
+import { findServerName, localAddressNames } from "./server_name.ts";
 import { checkTableUses } from "./table_uses.ts";
 
 /**
@@ -167,10 +167,10 @@ interface Rules {
 async function openRules(config: Config, log: Logger): Promise<Rules> {
   const baseDir = configDir(config);
   const serverName = await findServerName();
+  const localNames = [serverName, ...localAddressNames()];
   const tables = await TableSet.open(config, { baseDir, log });
   const userExists = createUserExists();
-  const compile = () =>
-    compileRuleset(config, { tables: tables.tables, localNames: [serverName], userExists });
+  const compile = () => compileRuleset(config, { tables: tables.tables, localNames, userExists });
   try {
     checkTableUses(config, tables);
     return { baseDir, serverName, tables, compile, ruleset: compile() };

@@ -38,3 +38,17 @@ export function localAddresses(): Set<string> {
   }
   return addresses;
 }
+
+/**
+ * What `for local` accepts besides `localhost` and the server name (OpenSMTPD's
+ * `<localnames>`, config.c): each interface address bare and as an address literal,
+ * `127.0.0.1` and `[127.0.0.1]`, and for IPv6 `[::1]` and `[IPv6:::1]` (RFC 5321 §4.1.3).
+ */
+export function localAddressNames(addresses: Iterable<string> = localAddresses()): string[] {
+  const names: string[] = [];
+  for (const address of addresses) {
+    if (address.includes(":")) names.push(`[${address}]`, `[IPv6:${address}]`);
+    else names.push(address, `[${address}]`);
+  }
+  return names;
+}

@@ -2,6 +2,7 @@
 // brackets, then ESMTP parameters. Syntax only; policy belongs to the rules.
 
 import { splitAddress } from "../mail/mod.ts";
+import { parseIp } from "../net/mod.ts";
 
 /** A parsed `FROM:<path> params` or `TO:<path> params`. */
 export interface PathArgument {
@@ -18,8 +19,16 @@ const DOT_ATOM_REGEXP =
 const QUOTED_REGEXP = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
 const DOMAIN_REGEXP =
   /^[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?)*\.?$/;
-const LITERAL_REGEXP = /^\[(?:IPv6:[0-9A-Fa-f:.]+|[0-9.]+)\]$/;
 const PARAM_REGEXP = /^([A-Za-z0-9][A-Za-z0-9-]*)(?:=([\x21-\x3c\x3e-\x7e]+))?$/;
+
+/** Options of {@link parsePathArgument}. */
+export interface PathOptions {
+  /**
+   * The domain a path without one is completed with (OpenSMTPD's smtp_mailaddr(): the
+   * listener's hostname), so `<root>` reads as `<root@mx.example.org>`.
+   */
+  readonly domain?: string;
+}
 
 /** RFC 5321 §4.5.3.1: the longest path, 256 octets including the brackets. */
 export const MAX_PATH_LENGTH = 256;
@@ -29,7 +38,10 @@ export const MAX_PATH_LENGTH = 256;
  * A space after the colon is tolerated (many clients send one). Source routes
  * (`<@a,@b:user@domain>`) are accepted and their route ignored (RFC 5321 §4.1.2).
  */
-export function parsePathArgument(text: string): PathArgument | undefined {
+export function parsePathArgument(
+  text: string,
+  options: PathOptions = {},
+): PathArgument | undefined {
   const rest = text.trimStart();
   if (!rest.startsWith("<")) return undefined;
   const close = rest.indexOf(">");
@@ -37,6 +49,9 @@ export function parsePathArgument(text: string): PathArgument | undefined {
   let address = rest.slice(1, close);
   const route = /^@[^:]*:/.exec(address);
   if (route) address = address.slice(route[0].length);
+  if (options.domain && address !== "" && !address.includes("@") && isValidLocalPart(address)) {
+    address = `${address}@${options.domain}`;
+  }
   if (address !== "" && !isValidMailbox(address)) return undefined;
   const params = new Map<string, string>();
   const tail = rest.slice(close + 1);
@@ -55,8 +70,12 @@ export function isValidMailbox(address: string): boolean {
   const { local, domain } = splitAddress(address);
   if (local === "" || domain === "") return false;
   if (local.length > 64 || domain.length > 255) return false;
-  if (!DOT_ATOM_REGEXP.test(local) && !QUOTED_REGEXP.test(local)) return false;
-  return DOMAIN_REGEXP.test(domain) || LITERAL_REGEXP.test(domain);
+  if (!isValidLocalPart(local)) return false;
+  return DOMAIN_REGEXP.test(domain) || isAddressLiteral(domain);
+}
+
+function isValidLocalPart(local: string): boolean {
+  return DOT_ATOM_REGEXP.test(local) || QUOTED_REGEXP.test(local);
 }
 
 /** A HELO/EHLO argument: a domain or an address literal. */
@@ -65,7 +84,19 @@ export function isValidHelo(name: string): boolean {
   if (name.length > MAX_DOMAIN_LENGTH || ENCODER.encode(name).length > MAX_DOMAIN_LENGTH) {
     return false;
   }
-  return DOMAIN_REGEXP.test(name) || LITERAL_REGEXP.test(name);
+  return DOMAIN_REGEXP.test(name) || isAddressLiteral(name);
+}
+
+/**
+ * An address literal (RFC 5321 §4.1.3) holding an address that parses, as OpenSMTPD's
+ * valid_domainpart() reads one: `[192.0.2.1]`, `[IPv6:2001:db8::1]`, and also `[::1]`.
+ * `[1.2.3]` or `[999.0.0.1]` is no literal.
+ */
+export function isAddressLiteral(text: string): boolean {
+  if (!text.startsWith("[") || !text.endsWith("]")) return false;
+  let inner = text.slice(1, -1);
+  if (/^ipv6:/i.test(inner)) inner = inner.slice(5);
+  return /^[0-9A-Fa-f:.]+$/.test(inner) && parseIp(inner) !== undefined;
 }
 
 const MAX_DOMAIN_LENGTH = 255;

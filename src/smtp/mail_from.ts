@@ -26,7 +26,7 @@ export function checkMailFrom(s: Session, args: string): CheckResult<MailFromArg
   if (s.authMissing) return protocolError(REPLIES.authRequired);
   if (!/^FROM:/i.test(args)) return protocolError(REPLIES.syntax);
   if (s.messageCount >= s.limits.maxMails) return protocolError(REPLIES.tooManyMessages);
-  const path = parsePathArgument(args.slice(5));
+  const path = parsePathArgument(args.slice(5), { domain: s.context.hostname });
   if (!path) return protocolError(REPLIES.senderSyntax);
   const dsnOn = s.context.dsn !== false;
   const badParameter = checkMailParameters(path.params, {

@@ -19,7 +19,7 @@ export interface RcptToArgument {
 /** `RCPT TO:<path> [params]`, with `args` as it follows the verb. */
 export function checkRcptTo(s: Session, args: string): CheckResult<RcptToArgument> {
   if (!/^TO:/i.test(args)) return protocolError(REPLIES.syntax);
-  const path = parsePathArgument(args.slice(3));
+  const path = parsePathArgument(args.slice(3), { domain: s.context.hostname });
   if (!path) return protocolError(REPLIES.recipientSyntax);
   if (s.recipientCount >= s.limits.maxRcpt) return protocolError(REPLIES.tooManyRecipients);
   // RFC 5321 §4.1.1.3: a forward-path is never the null path.
