@@ -1,4 +1,4 @@
-// A small authoritative DNS server on 127.0.0.1 (UDP) for tests: MX, A and TXT records from a
+// A small authoritative DNS server on 127.0.0.1 (UDP) for tests: MX, A, PTR and TXT records from a
 // table, NXDOMAIN for names it does not know. Enough for Deno.resolveDns's nameServer.
 
 import { createSocket } from "node:dgram";
@@ -11,6 +11,8 @@ export interface DnsZone {
     readonly A?: readonly string[];
     /** Each record one string (split into 255-octet pieces on the wire). */
     readonly TXT?: readonly string[];
+    /** Names for a reverse name (`4.3.2.1.in-addr.arpa`). */
+    readonly PTR?: readonly string[];
   };
 }
 
@@ -22,7 +24,7 @@ export interface DnsServer {
   stop(): Promise<void>;
 }
 
-const TYPES: Record<number, string> = { 1: "A", 15: "MX", 16: "TXT", 28: "AAAA" };
+const TYPES: Record<number, string> = { 1: "A", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA" };
 
 /** Starts the server on a free UDP port. */
 export function startDnsServer(zone: DnsZone): Promise<DnsServer> {
@@ -38,6 +40,8 @@ export function startDnsServer(zone: DnsZone): Promise<DnsServer> {
         const rdata = Buffer.concat([u16(pref), encodeName(exchange)]);
         answers.push(answer(15, rdata));
       }
+    } else if (records && type === 12) {
+      for (const name of records.PTR ?? []) answers.push(answer(12, encodeName(name)));
     } else if (records && type === 16) {
       for (const text of records.TXT ?? []) answers.push(answer(16, txtData(text)));
     } else if (records && type === 1) {

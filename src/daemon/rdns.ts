@@ -1,7 +1,9 @@
-// Reverse DNS of clients, for `from rdns` and the Received: header: the PTR name, kept
-// only when it resolves back to the same address (forward-confirmed, as OpenSMTPD does).
+// Reverse DNS of clients, for `from rdns` and the Received: header: the PTR name, as
+// OpenSMTPD's getnameinfo() gives it, and whether it resolves back to the same address
+// (forward-confirmed), which builtin filters' `fcrdns` tests.
 
 import { parseIp } from "../net/mod.ts";
+import type { RdnsAnswer } from "../smtp/mod.ts";
 
 /** Options of {@link createRdnsResolver}. */
 export interface RdnsOptions {
@@ -11,10 +13,10 @@ export interface RdnsOptions {
   readonly timeoutMs?: number;
 }
 
-/** A resolver that never rejects: undefined when there is no (confirmed) name. */
+/** A resolver that never rejects: undefined when the address has no PTR name. */
 export function createRdnsResolver(
   options: RdnsOptions = {},
-): (ip: string) => Promise<string | undefined> {
+): (ip: string) => Promise<RdnsAnswer | undefined> {
   const timeoutMs = options.timeoutMs ?? 5000;
   const dns = options.nameServer
     ? { nameServer: { ipAddr: options.nameServer.ipAddr, port: options.nameServer.port ?? 53 } }
@@ -29,14 +31,14 @@ export function createRdnsResolver(
         const back = parseIp(a);
         return back !== undefined && back.value === parsed.value && back.family === parsed.family;
       };
-      // The first name that resolves back to the client is its name.
-      for (const ptr of names) {
-        const name = ptr.replace(/\.$/, "");
-        const type = parsed.family === 4 ? "A" : "AAAA";
-        const forward = await Deno.resolveDns(name, type, { ...dns, signal }).catch(() => []);
-        if (forward.some(same)) return name;
-      }
-      return undefined;
+      // The first PTR name is the client's name (smtp_session.c: getnameinfo(), then a
+      // forward lookup of that name sets fcrdns only).
+      const first = names[0];
+      if (first === undefined) return undefined;
+      const name = first.replace(/\.$/, "");
+      const type = parsed.family === 4 ? "A" : "AAAA";
+      const forward = await Deno.resolveDns(name, type, { ...dns, signal }).catch(() => []);
+      return { name, confirmed: forward.some(same) };
     } catch {
       return undefined;
     }

@@ -41,8 +41,6 @@ export function filterView(s: Session): FilterSessionView {
 export async function reportConnect(s: Session): Promise<void> {
   await s.rdnsLookup;
   const name = s.facts.rdns;
-  // The resolver keeps a name only when it resolves back to the client: it is forward-confirmed.
-  s.fcrdns = name !== undefined;
   report(s, "link-connect", () => {
     if (s.facts.src === "local") return [name ?? "", s.fcrdns ? "pass" : "fail", "unix:", "unix:"];
     const socket = s.socket;

@@ -9,5 +9,5 @@ export { runSmtpOnStreams, startSmtpServer } from "./server.ts";
 export type { SmtpListenerOptions, SmtpServer } from "./server.ts";
 export { DEFAULT_LIMITS } from "./limits.ts";
 export type { SmtpLimits } from "./limits.ts";
-export type { SessionContext } from "./session_context.ts";
+export type { RdnsAnswer, SessionContext } from "./session_context.ts";
 export type { Certificate, ListenerTls } from "./tls.ts";

@@ -11,7 +11,7 @@ import { formatReply, REPLIES } from "./replies.ts";
 import { unmapIpv4 } from "../mail/mod.ts";
 import { DEFAULT_LIMITS, type SmtpLimits } from "./limits.ts";
 import { Session } from "./session.ts";
-import type { SessionContext } from "./session_context.ts";
+import type { RdnsAnswer, SessionContext } from "./session_context.ts";
 import { PendingHandshakes } from "./pending_handshakes.ts";
 import { type FilterPlan, type FilterSessionView, SessionFilters } from "../filters/mod.ts";
 import { createTlsContexts, type ListenerTls, upgradeToTls } from "./tls.ts";
@@ -53,7 +53,7 @@ export interface SmtpListenerOptions {
   /** The listener's filters (`listen … filter`, `match … filter`); absent: none. */
   readonly filters?: FilterPlan;
   /** Looks up the client's reverse DNS name (`from rdns`, Received:); skipped when absent. */
-  resolveRdns?(ip: string): Promise<string | undefined>;
+  resolveRdns?(ip: string): Promise<RdnsAnswer | undefined>;
   /** While it answers true (`smtpctl pause smtp`), a new connection gets 421 and is closed. */
   paused?(): boolean;
   /** Told of each session that opens and ends (the daemon's counters). */

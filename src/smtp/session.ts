@@ -85,9 +85,11 @@ export class Session {
     };
     this.filters = ctx.openFilters?.(filtering.filterView(this));
     if (ctx.resolveRdns && !unix) {
-      this.#rdns = ctx.resolveRdns(ip).then((name) => {
+      this.#rdns = ctx.resolveRdns(ip).then((answer) => {
         this.#rdns = undefined;
-        if (name) this.facts.rdns = name;
+        if (!answer) return;
+        this.facts.rdns = answer.name;
+        this.fcrdns = answer.confirmed;
       });
     }
     this.#conn = new SessionConnection(socket, {

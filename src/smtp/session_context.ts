@@ -8,6 +8,16 @@ import type { RuleVerdict, SessionFacts } from "../rules/mod.ts";
 import type { SmtpLimits } from "./limits.ts";
 import type { TlsContexts } from "./tls.ts";
 
+/**
+ * The client's reverse DNS name: the PTR name whether or not it resolves back (what
+ * OpenSMTPD's `from rdns` and Received: use), and whether it does (`fcrdns`).
+ */
+export interface RdnsAnswer {
+  readonly name: string;
+  /** The name resolves back to the client's address (forward-confirmed). */
+  readonly confirmed: boolean;
+}
+
 /** What a session needs from its listener. */
 export interface SessionContext {
   readonly hostname: string;
@@ -47,7 +57,7 @@ export interface SessionContext {
   /** The local enqueuer's unix socket: clients are local, and `from socket` matches. */
   readonly unixSocket?: boolean;
   /** The client's reverse DNS name; looked up at connect when given. Never rejects. */
-  resolveRdns?(ip: string): Promise<string | undefined>;
+  resolveRdns?(ip: string): Promise<RdnsAnswer | undefined>;
   /** The listener's filter chain, opened for each session; absent: no filters. */
   openFilters?(view: FilterSessionView): SessionFilters;
   readonly log: Logger;

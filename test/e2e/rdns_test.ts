@@ -1,4 +1,4 @@
-// `from rdns` and the Received: header use the client's forward-confirmed reverse name.
+// `from rdns` and the Received: header use the client's reverse (PTR) name, as OpenSMTPD's.
 // Loopback names come from the system's hosts file, which the resolver reads first: every
 // machine names 127.0.0.1 (often several ways, so the tests accept any name).
 
@@ -54,7 +54,7 @@ match from rdns ${rdnsTable} for any action "a"
   }
 }
 
-Deno.test("from rdns matches the client's confirmed name and Received: shows it", async () => {
+Deno.test("from rdns matches the client's PTR name and Received: shows it", async () => {
   const result = await conversation('regex { "^[a-z0-9.-]+$" }');
   assertEquals(result.rcpt, "250 2.1.5 Destination address valid: Recipient ok");
   assertMatch(result.received, /^Received: from helo\.test \([a-z0-9.-]+ \[127\.0\.0\.1\]\)$/);
