@@ -2,7 +2,7 @@
 // conditions on the session (rdns, fcrdns, src, helo, auth, mail-from, rcpt-to, each
 // negatable, each against a table or its regex), and the decision taken when all hold.
 
-import { compileRegexTable, type Table, type TableService } from "../tables/mod.ts";
+import { compileRegexTable, type Table, type TableService, testRegexKeys } from "../tables/mod.ts";
 import type {
   ChainFilter,
   FilterDecision,
@@ -87,7 +87,7 @@ function conditionTest(condition: BuiltinCondition): Test {
   else if (!table) matches = () => true;
   else if (condition.regex) {
     const patterns = compileRegexTable(table);
-    matches = (key) => patterns.some((p) => p.test(key));
+    matches = (key) => testRegexKeys(patterns, key);
   } else {
     matches = (key) => table.match(SERVICES[condition.kind], key);
   }

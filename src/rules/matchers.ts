@@ -9,6 +9,7 @@ import {
   matchWildcardAddresses,
   type Table,
   type TableService,
+  testRegexKeys,
   wildcardAddressOf,
 } from "../tables/mod.ts";
 
@@ -16,12 +17,13 @@ import {
 export type KeyMatcher = (key: string) => boolean;
 
 /**
- * Regular expressions: unanchored, `(?i)` prefix for case-insensitive (the tables box
- * compiles them, and checked them when the table loaded).
+ * Regular expressions: POSIX extended, unanchored, `(?i)` prefix for case-insensitive,
+ * tried on the lower-cased key (the tables box compiles them, and checked them when the
+ * table loaded).
  */
 export function regexMatcher(table: Table): KeyMatcher {
   const patterns = compileRegexTable(table);
-  return (key) => patterns.some((p) => p.test(key));
+  return (key) => testRegexKeys(patterns, key);
 }
 
 /** Tables up to this many keys are copied into sets; larger ones are asked entry by entry. */

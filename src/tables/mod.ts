@@ -22,7 +22,7 @@ export type { AliasesError, ParsedAliases } from "./aliases_text.ts";
 export { TableReloadError } from "./reloadable.ts";
 export { TableSet } from "./table_set.ts";
 export { parseSqliteConfig } from "./sqlite_config.ts";
-export { compileRegexTable } from "./regex_table.ts";
+export { compileRegexTable, testRegexKeys } from "./regex_table.ts";
 export { hostnameMatch, matchWildcardAddresses, wildcardAddressOf } from "./key_match.ts";
 export type { WildcardAddress } from "./key_match.ts";
 export { TableLoadError } from "./table_error.ts";

@@ -2,14 +2,17 @@
 // so a bad pattern is refused when the table loads, never when rules are compiled.
 
 import { errorMessage } from "../mail/mod.ts";
+import { posixToJavaScript } from "./posix_regex.ts";
 import type { Table } from "./table.ts";
 import { TableContentError } from "./table_error.ts";
 
 const CASELESS_PREFIX = "(?i)";
 
 /**
- * Compiles one pattern of a regex table: unanchored, a leading `(?i)` makes it
- * case-insensitive. Throws a SyntaxError for an invalid pattern.
+ * Compiles one pattern of a regex table as OpenSMTPD's table_regex_match() does: a POSIX
+ * extended expression (posix_regex.ts), unanchored, a leading `(?i)` making it
+ * case-insensitive. Throws a SyntaxError, with regerror(3)'s text, for an invalid pattern.
+ * The keys it is tested against are lower-cased first (see {@link testRegexKeys}).
  *
  * @example
  * ```ts
@@ -18,8 +21,17 @@ const CASELESS_PREFIX = "(?i)";
  */
 export function compileRegexKey(key: string): RegExp {
   return key.startsWith(CASELESS_PREFIX)
-    ? new RegExp(key.slice(CASELESS_PREFIX.length), "i")
-    : new RegExp(key);
+    ? new RegExp(posixToJavaScript(key.slice(CASELESS_PREFIX.length)), "si")
+    : new RegExp(posixToJavaScript(key), "s");
+}
+
+/**
+ * Whether any pattern matches the key, lower-cased first as OpenSMTPD's table_lookup()
+ * lower-cases every key: `^Alice@` matches nothing, `(?i)^Alice@` matches `alice@…`.
+ */
+export function testRegexKeys(patterns: readonly RegExp[], key: string): boolean {
+  const lower = key.toLowerCase();
+  return patterns.some((p) => p.test(lower));
 }
 
 /**
@@ -37,7 +49,7 @@ export function compileRegexTable(table: Table): RegExp[] {
     try {
       return compileRegexKey(key);
     } catch (error) {
-      const why = errorMessage(error).replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "");
+      const why = errorMessage(error);
       throw new TableContentError(
         `invalid regular expression ${JSON.stringify(key)}: ${why}`,
         table.lineOf?.(key),

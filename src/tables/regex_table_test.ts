@@ -28,19 +28,19 @@ Deno.test("TableSet.open() refuses a regex table with a bad pattern, naming tabl
   const cases: [string, string][] = [
     [
       "table senders file:senders",
-      `from "${dir}/senders", line 4: invalid regular expression "(unclosed": Unterminated group`,
+      `from "${dir}/senders", line 4: invalid regular expression "(unclosed": Unmatched ( or \\(`,
     ],
     [
       "table senders yaml:senders.yaml",
-      `from "${dir}/senders.yaml", line 2: invalid regular expression "[z-a]": Range out of order in character class`,
+      `from "${dir}/senders.yaml", line 2: invalid regular expression "[z-a]": Invalid range end`,
     ],
     [
       "table senders db:senders.db",
-      `from "${dir}/senders.db": invalid regular expression "*": Nothing to repeat`,
+      `from "${dir}/senders.db": invalid regular expression "*": Invalid preceding regular expression`,
     ],
     [
-      'table senders { "^a", "b)" }',
-      `from "${dir}/smtpd.conf", line 1: invalid regular expression "b)": Unmatched ')'`,
+      'table senders { "^a", "b{1" }',
+      `from "${dir}/smtpd.conf", line 1: invalid regular expression "b{1": Unmatched \\{`,
     ],
   ];
   for (const [declaration, expected] of cases) {
@@ -65,7 +65,7 @@ Deno.test("TableSet.open() refuses an inline regex with a bad pattern at its con
   await assertRejects(
     () => TableSet.open(config!, { baseDir: dir }),
     TableLoadError,
-    `from "${dir}/smtpd.conf", line 3: invalid regular expression "a(": Unterminated group`,
+    `from "${dir}/smtpd.conf", line 3: invalid regular expression "a(": Unmatched ( or \\(`,
   );
   await Deno.remove(dir, { recursive: true });
 });
@@ -93,7 +93,7 @@ Deno.test("TableSet.reload() keeps a regex table whose new pattern is bad, namin
     error.message,
     `Table "senders" (file:${dir}/senders) was not reloaded, it keeps its contents: ` +
       `Cannot load table "senders" from "${dir}/senders", line 2: ` +
-      `invalid regular expression "[": Unterminated character class`,
+      `invalid regular expression "[": Unmatched [, [^, [:, [., or [=`,
   );
   assertEquals([...set.get("senders")!.keys()], ["^alice@"]);
   assertEquals((await set.reloadAll()).map((f) => f.table), ["senders"]);
