@@ -7,7 +7,7 @@ import type { Action } from "../config/mod.ts";
 import type { NewEnvelope, QueuedEnvelope } from "../queue/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { splitValues } from "../tables/mod.ts";
-import { errorMessage, splitAddress } from "../mail/mod.ts";
+import { errorMessage, splitAddress, virtualKeys } from "../mail/mod.ts";
 
 /** A user deliveries run as. */
 export interface DeliveryUser {
@@ -83,8 +83,11 @@ export async function expandEnvelope(
   const seen = new Set<string>();
   let start: string[];
   if (virtual) {
-    const value = virtual.lookup("alias", `${local}@${domain}`) ??
-      virtual.lookup("alias", `${bare}@${domain}`) ?? virtual.lookup("alias", `@${domain}`);
+    let value: string | undefined;
+    for (const key of virtualKeys(`${local}@${domain}`, ctx.subAddrDelim)) {
+      value = virtual.lookup("alias", key);
+      if (value !== undefined) break;
+    }
     if (value === undefined) {
       return { kind: "error", permanent: true, reason: "5.1.1 no virtual entry for the recipient" };
     }

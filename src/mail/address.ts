@@ -34,3 +34,30 @@ export function untaggedLocal(local: string): string {
   const plus = local.indexOf("+");
   return plus > 0 ? local.slice(0, plus) : local;
 }
+
+/**
+ * The keys a `virtual` table is asked for a recipient, in OpenSMTPD's order
+ * (aliases_virtual_get(), aliases.c): `user+tag@domain`, `user@domain`, `user+tag`,
+ * `user`, `@domain`, then the global catch-all `@`. Lower-cased; the tag keys only for a
+ * tagged address.
+ *
+ * @example
+ * ```ts
+ * import { virtualKeys } from "./address.ts";
+ * virtualKeys("Bob+news@Example.org", "+");
+ * // ["bob+news@example.org", "bob@example.org", "bob+news", "bob", "@example.org", "@"]
+ * ```
+ */
+export function virtualKeys(address: string, delimiter: string): string[] {
+  const { local, domain } = splitAddress(address.toLowerCase());
+  const cut = local.indexOf(delimiter);
+  const user = cut > 0 ? local.slice(0, cut) : local;
+  const tagged = user !== local;
+  const keys: string[] = [];
+  if (tagged) keys.push(`${local}@${domain}`);
+  keys.push(`${user}@${domain}`);
+  if (tagged) keys.push(local);
+  keys.push(user);
+  if (domain !== "") keys.push(`@${domain}`, "@");
+  return keys;
+}

@@ -8,7 +8,7 @@ export { DELIVERED, failureFromReply, permfail, tempfail } from "./outcome.ts";
 export type { DeliveryFailure, DeliveryResult } from "./outcome.ts";
 export { errorMessage } from "./error_message.ts";
 export { EX } from "./sysexits.ts";
-export { splitAddress, untaggedLocal } from "./address.ts";
+export { splitAddress, untaggedLocal, virtualKeys } from "./address.ts";
 export { rfc5322Date } from "./date.ts";
 export { randomHex } from "./ids.ts";
 export { unmapIpv4 } from "./ipv4_mapped.ts";

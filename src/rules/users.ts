@@ -4,7 +4,7 @@
 
 import type { Action } from "../config/mod.ts";
 import type { Table } from "../tables/mod.ts";
-import { splitAddress } from "../mail/mod.ts";
+import { splitAddress, virtualKeys } from "../mail/mod.ts";
 
 interface UserContext {
   readonly tables: ReadonlyMap<string, Table>;
@@ -46,9 +46,8 @@ export function resolveLocalUser(
     const cut = local.indexOf(delim);
     const bare = cut > 0 ? local.slice(0, cut) : local;
     if (virtual) {
-      // Most specific first: the full address, without its tag, then the whole domain.
-      const found = virtual.lookup("alias", `${local}@${domain}`) ??
-        virtual.lookup("alias", `${bare}@${domain}`) ?? virtual.lookup("alias", `@${domain}`);
+      // Most specific first, in OpenSMTPD's order.
+      const found = lookupFirst(virtual, virtualKeys(rcpt, delim));
       if (found === undefined) return null;
       const target = found.split(",")[0]!.trim();
       if (target.startsWith("error:")) return { error: target.slice(6).trim() };
@@ -66,4 +65,12 @@ export function resolveLocalUser(
     if (!exists(bare)) return null;
     return fixed ?? bare;
   };
+}
+
+function lookupFirst(table: Table, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const value = table.lookup("alias", key);
+    if (value !== undefined) return value;
+  }
+  return undefined;
 }
