@@ -4,6 +4,8 @@
 import { Command, Option } from "commander";
 import { parseCommandLine } from "../compat/mod.ts";
 import {
+  checkHasRules,
+  checkHasRules,
   type Config,
   CONFIG_PATH_VARIABLE,
   ConfigError,
@@ -113,6 +115,7 @@ async function runWithFlags(flags: SmtpdFlags, role: SmtpdRole): Promise<number>
     return EX.FAILURE;
   }
   const addressDiagnostics = [
+    ...checkHasRules(loaded.config),
     ...await checkListenAddresses(loaded.config),
     ...await checkPkiFiles(loaded.config, configDir(loaded.config)),
   ];

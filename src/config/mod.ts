@@ -6,6 +6,7 @@
  * @module
  */
 export { formatDiagnostic, loadConfig, loadConfigWithDiagnostics, parseConfig } from "./load.ts";
+export { checkHasRules } from "./validate_rules.ts";
 export type { LoadConfigOptions, LoadedConfig, ParseConfigOptions } from "./load.ts";
 export { ConfigError } from "./errors.ts";
 export type { Diagnostic, Severity, SourcePosition } from "./errors.ts";

@@ -8,6 +8,18 @@ import type { Config, Criterion, TableRef } from "./model.ts";
 import { parseNetBlock } from "../net/mod.ts";
 import { validateFilters } from "./validate_filters.ts";
 
+/**
+ * OpenSMTPD's implicit tables (config.c) and what stands for each: they exist only behind
+ * these words, and naming one (`<getpwnam>`) is "no such table" to OpenSMTPD too.
+ */
+const IMPLICIT_TABLES: Readonly<Record<string, string>> = {
+  localhost: "write `from local`",
+  anyhost: "write `from any`",
+  localnames: "write `for local`",
+  anydestination: "write `for any`",
+  getpwnam: "without userbase, the system's accounts are used",
+};
+
 /** Appends the problems of a model to the diagnostics. */
 export function validateConfig(config: Config, diagnostics: Diagnostic[]): void {
   validateFilters(config, diagnostics);
@@ -34,7 +46,13 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
   };
   const checkTable = (ref: { name: string; position: Diagnostic["position"] } | undefined) => {
     if (ref && !tables.has(ref.name)) {
-      error(`Undefined table "${ref.name}": no table of that name is declared`, ref.position);
+      const implicit = IMPLICIT_TABLES[ref.name];
+      error(
+        implicit
+          ? `Undefined table "${ref.name}": OpenSMTPD's built-in <${ref.name}> cannot be named in smtpd.conf; ${implicit}`
+          : `Undefined table "${ref.name}": no table of that name is declared`,
+        ref.position,
+      );
     }
   };
   // An inline list where a mapping is needed can never answer: say so now.
