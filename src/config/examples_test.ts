@@ -39,7 +39,9 @@ action "mbox" mbox alias <aliases>
 action "relay" relay
 
 match from local for local action "mbox"
+match from auth for local action "mbox"
 match from local for any action "relay"
+match from auth for any action "relay"
 `,
   );
 });
@@ -55,12 +57,21 @@ action "relay-2" relay host "smtp://127.0.0.1:10027"
 
 match from any for domain "prism.mx" action "mda"
 match from local tag "DKIM" for any action "relay"
+match from auth tag "DKIM" for any action "relay"
 match from local for any action "relay-2"
+match from auth for any action "relay-2"
 `,
   );
 });
 
 Deno.test("the seed's rule-order example rejects before it relays", () => {
   const { config } = load("seed-order.conf");
-  assertEquals(config.matches.map((m) => m.decision.kind), ["reject", "action"]);
+  // Each rule is a `from local` and a `from auth` match (OpenSMTPD 6.0's authenticated
+  // sessions are local).
+  assertEquals(config.matches.map((m) => m.decision.kind), [
+    "reject",
+    "reject",
+    "action",
+    "action",
+  ]);
 });

@@ -4,7 +4,7 @@
 
 import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, type Mutable, parseTableArgument } from "./builder.ts";
-import type { Action, Criterion, DeliveryMethod, RelayOptions, TableRef } from "./model.ts";
+import type { Action, Criterion, DeliveryMethod, Match, RelayOptions, TableRef } from "./model.ts";
 import { checkRelay, parseLocalOption, parseRelayOption } from "./parse_action.ts";
 import { sameFamily } from "./parse_match.ts";
 import { parseRelayTarget } from "./relay_url.ts";
@@ -171,8 +171,13 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
   if (!criteria.some((c) => c.kind.startsWith("for-"))) {
     criteria.push({ kind: "for-local", negated: false, position: first.position });
   }
+  const push = (decision: Match["decision"]) => {
+    for (const c of authenticatedCountsAsLocal(criteria)) {
+      builder.matches.push({ criteria: c, decision, position: first.position });
+    }
+  };
   if (first.value === "reject") {
-    builder.matches.push({ criteria, decision: { kind: "reject" }, position: first.position });
+    push({ kind: "reject" });
     return;
   }
   if (!method) {
@@ -184,11 +189,31 @@ export function parseLegacyRule(stream: TokenStream, builder: ConfigBuilder, fir
     : method;
   const { name: _unnamed, ...rest } = action;
   const name = shareAction(builder, { ...rest, method: finalMethod });
-  builder.matches.push({
-    criteria,
-    decision: { kind: "action", action: name },
-    position: first.position,
+  push({ kind: "action", action: name });
+}
+
+/**
+ * OpenSMTPD 6.0's ruleset.c looks an authenticated session up as the source "local", so a
+ * legacy `from local` (written or implied) also holds for any authenticated client: the
+ * rule becomes two matches, `from local …` and `from auth …` (one, `from auth`, when the
+ * rule asks for `authenticated` anyway), and `from ! local` also needs `! auth`. The
+ * modern grammar keeps `from local` to the machine's own addresses and the socket.
+ */
+function authenticatedCountsAsLocal(criteria: Criterion[]): Criterion[][] {
+  const index = criteria.findIndex((c) => c.kind === "from-local");
+  if (index === -1) return [criteria];
+  const local = criteria[index]!;
+  if (local.negated) {
+    return [[...criteria, { kind: "auth", negated: true, position: local.position }]];
+  }
+  const fromAuth = criteria.toSpliced(index, 1, {
+    kind: "from-auth",
+    negated: false,
+    position: local.position,
   });
+  const plainAuth = (c: Criterion) => c.kind === "auth" && !c.negated && !c.table;
+  if (criteria.some(plainAuth)) return [fromAuth.filter((c) => !plainAuth(c))];
+  return [criteria, fromAuth];
 }
 
 function parseLegacyMethod(stream: TokenStream): DeliveryMethod {

@@ -270,10 +270,12 @@ action "forward-only" forward-only
 
 match tag "DKIM" from any for domain "example.org" action "maildir"
 match from src <src> mail-from <senders> for any action "relay"
-match from local auth for any action "relay-2"
+match from auth for any action "relay-2"
 match ! from src <src> for any reject
 match from local for local action "mda"
+match from auth for local action "mda"
 match from local for local rcpt-to <senders> action "forward-only"
+match from auth for local rcpt-to <senders> action "forward-only"
 `,
   );
 });
