@@ -53,10 +53,10 @@ export async function runSendmail(args: readonly string[]): Promise<number> {
     .option("-f <sender>", "envelope sender")
     .option("-r <sender>", "envelope sender (old spelling of -f)")
     .option("-F <name>", "full name for an added From: header")
-    .option("-i", "a line with a single dot does not end the message")
+    .option("-i", "ignored: the message is read to end of input, as OpenSMTPD's sendmail does")
     .option(
       "-o <option>",
-      "sendmail option: -oi as -i; others are accepted and ignored",
+      "sendmail option, accepted and ignored (-oi too: the input is read to its end)",
       collect,
       [],
     )
@@ -123,7 +123,9 @@ async function enqueue(
     ...(sender === undefined ? {} : { sender }),
     ...(flags.F === undefined ? {} : { fullName: flags.F }),
     extractRecipients: flags.t === true,
-    ignoreDots: flags.i === true || (flags.o ?? []).includes("i"),
+    // OpenSMTPD's enqueue.c reads standard input to its end and ignores -i and -o: a line
+    // holding one dot is part of the message.
+    ignoreDots: true,
     ...(dsn.notify ? { notify: dsn.notify } : {}),
     ...(dsn.ret ? { ret: dsn.ret } : {}),
     ...(dsn.envid ? { envid: dsn.envid } : {}),

@@ -247,3 +247,17 @@ Deno.test("a running daemon delivers what sendmail queues, and a concurrent flus
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("sendmail reads to the end of input: a lone dot line stays in the message", async () => {
+  const { dir, conf } = await setup();
+  const body = "Subject: dots\n\nfirst\n.\nafter the dot\n..two\n";
+  for (const flags of [[], ["-i"], ["-oi"]]) {
+    const run = await cli(["sendmail", ...flags, "-C", conf, "hank@example.test"], body);
+    assertEquals(run.code, 0, run.stderr);
+  }
+  assertEquals((await cli(["queue", "flush", "-f", conf])).code, 0);
+  const mails = await readMaildir(`${dir}/mail/hank`);
+  assertEquals(mails.length, 3);
+  for (const mail of mails) assertStringIncludes(mail.text, "\nfirst\n.\nafter the dot\n..two\n");
+  await Deno.remove(dir, { recursive: true });
+});

@@ -125,10 +125,10 @@ export function sendmailCase(r: Random): SendmailCase {
     body.push(roll === 0 ? [] : roll === 1 ? [0x2e] : roll === 2 ? [0x2e, 0x2e] : lineBytes(r, 60));
   }
   if (headers.length === 0 && body.length > 0 && isHeaderLike(body[0]!)) body[0]!.unshift(0x20);
-  // Without -i a line holding one dot ends the input (classic sendmail).
-  const dot = body.findIndex((l) => l.length === 1 && l[0] === 0x2e);
+  // With or without -i a line holding one dot is part of the message (OpenSMTPD's sendmail
+  // reads to the end of its input).
   const ignoreDots = r.chance(0.5);
-  const queuedBody = !ignoreDots && dot !== -1 ? body.slice(0, dot) : body;
+  const queuedBody = body;
   const separated = headers.length > 0 && (body.length > 0 || r.chance(0.5));
 
   const inputLines = [...headers.flat(), ...(separated ? [[]] : []), ...body];
@@ -239,7 +239,8 @@ export async function checkCaseInProcess(c: SendmailCase): Promise<void> {
       ...(c.sender === undefined ? {} : { sender: c.sender }),
       ...(c.fullName === undefined ? {} : { fullName: c.fullName }),
       extractRecipients: c.extract,
-      ignoreDots: c.ignoreDots,
+      // What sendmail asks for, -i or not: the input to its end.
+      ignoreDots: true,
       hostname: "mx.example.test",
       user: "tester",
       msgid: "0123abcd",
