@@ -1,8 +1,11 @@
 // makemap(8) and newaliases(8): build a `db:` table file from table(5), aliases(5) or set
-// text. The db format and its atomic write belong to the tables box; this is the front-end.
+// text, and tell a running daemon to read the alias tables newaliases rebuilt. The db
+// format and its atomic write belong to the tables box; this is the front-end.
 
 import { Command } from "commander";
-import { configPath, DEFAULT_ALIASES_PATH, loadConfig } from "../config/mod.ts";
+import { type Config, configPath, DEFAULT_ALIASES_PATH, loadConfig } from "../config/mod.ts";
+import { controlDaemon, ControlUnavailable, offlineDirectory } from "../control/mod.ts";
+import { queueDirectory } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import {
   DbTable,
@@ -28,7 +31,10 @@ export interface MakemapOptions {
 
 /**
  * `makemap [-U] [-d hash|btree] [-o DBFILE] [-t aliases|set] FILE`: writes `FILE.db` (or
- * DBFILE). `-U` prints the entries of an existing db instead. Resolves to an exit status.
+ * DBFILE); FILE `-` is standard input (with `-o`). `-U` prints the entries of an existing
+ * db instead. As OpenSMTPD's makemap.c: `-b i` (or `-bi`) is newaliases, `-C FILE` is
+ * ignored, `-O AliasFile=PATH` builds that aliases file, and sendmail's form `makemap
+ * hash|btree DBFILE` reads standard input. Resolves to an exit status.
  */
 export async function runMakemap(
   args: readonly string[],
@@ -42,16 +48,42 @@ export async function runMakemap(
     .option("-o <dbfile>", "output file (default: FILE.db)")
     .option("-d <dbtype>", "hash | btree (accepted, both build the same file)")
     .option("-U", "print the entries of the db FILE instead of building it")
-    .argument("<file>", "input file");
+    .option("-b <mode>", "i: run as newaliases")
+    .option("-C <file>", "ignored (sendmail's configuration file)")
+    .option("-O <option>", "AliasFile=PATH: build that aliases file (other options ignored)")
+    .option("-f <file>", "with -bi: smtpd.conf (its alias tables)")
+    .argument("[file...]", "input file (- for standard input), or sendmail's DBTYPE DBFILE");
   const ended = parseCommandLine(program, args, {
     stderr: say,
     stdout: options.stdout ?? console.log,
   });
   if (ended !== undefined) return ended;
-  const opts = program.opts<{ t?: string; o?: string; d?: string; U?: boolean }>();
-  const file = program.args[0]!;
-  if (opts.t !== undefined && opts.t !== "aliases" && opts.t !== "set") {
-    say(`${argv0}: unsupported type "${opts.t}": expected "aliases" or "set"`);
+  const opts = program.opts<
+    { t?: string; o?: string; d?: string; U?: boolean; b?: string; O?: string; f?: string }
+  >();
+  if (opts.b === "i") {
+    return await runNewaliases([...(opts.f ? ["-f", opts.f] : []), ...program.args], options);
+  }
+  const aliasFile = opts.O?.startsWith("AliasFile=") ? opts.O.slice("AliasFile=".length) : "";
+  let file = aliasFile || program.args[0];
+  let output = opts.o;
+  const type = aliasFile ? "aliases" : opts.t;
+  if (program.args.length === 2 && !aliasFile) {
+    // sendmail's `makemap TYPE DBFILE < input`, as makemap.c re-executes it.
+    if (output !== undefined) return usage(argv0, say);
+    const [dbType, db] = program.args as [string, string];
+    opts.d = dbType;
+    output = db.endsWith(".db") ? db : `${db}.db`;
+    file = "-";
+  } else if (file === undefined || program.args.length > (aliasFile ? 0 : 1)) {
+    return usage(argv0, say);
+  }
+  if (file === "-" && output === undefined && !opts.U) {
+    say(`${argv0}: reading standard input needs -o DBFILE`);
+    return EX.USAGE;
+  }
+  if (type !== undefined && type !== "aliases" && type !== "set") {
+    say(`${argv0}: unsupported type "${type}": expected "aliases" or "set"`);
     return EX.USAGE;
   }
   if (opts.d !== undefined && opts.d !== "hash" && opts.d !== "btree") {
@@ -59,7 +91,12 @@ export async function runMakemap(
     return EX.USAGE;
   }
   if (opts.U) return dumpDb(file, { argv0, say, out: options.stdout ?? console.log });
-  return await buildDb(file, opts.o ?? `${file}.db`, opts.t ?? "table", { argv0, say });
+  return await buildDb(file, output ?? `${file}.db`, type ?? "table", { argv0, say });
+}
+
+function usage(argv0: string, say: (line: string) => void): number {
+  say(`usage: ${argv0} [-U] [-d dbtype] [-o dbfile] [-t type] file`);
+  return EX.USAGE;
 }
 
 /**
@@ -91,21 +128,52 @@ export async function runNewaliases(
     const file = named ?? DEFAULT_ALIASES_PATH;
     return await buildDb(file, `${file}.db`, "aliases", { argv0, say });
   }
-  if (fromConfig.length === 0) {
+  if (fromConfig.dbs.length === 0) {
     say(`${argv0}: ${config}: no action uses a db: table as its alias table`);
     return EX.OK;
   }
-  for (const db of fromConfig) {
+  for (const { db } of fromConfig.dbs) {
     const code = await buildDb(db.replace(/\.db$/, ""), db, "aliases", { argv0, say });
     if (code !== EX.OK) return code;
     say(`${argv0}: rebuilt ${db}`);
+  }
+  return await tellDaemon(fromConfig.config, fromConfig.dbs.map((d) => d.table), {
+    argv0,
+    say,
+  });
+}
+
+// A running daemon reads a rebuilt table when told (`smtpctl update table NAME`); without
+// one, the next start reads the new files anyway.
+async function tellDaemon(
+  config: Config,
+  tables: readonly string[],
+  { argv0, say }: Reporter,
+): Promise<number> {
+  const offlineDir = offlineDirectory(queueDirectory(config));
+  for (const table of new Set(tables)) {
+    let answer;
+    try {
+      answer = await controlDaemon(offlineDir, { command: "update table <name>", params: [table] });
+    } catch (error) {
+      if (error instanceof ControlUnavailable) return EX.OK;
+      say(`${argv0}: cannot tell the daemon: ${errorMessage(error)}`);
+      return EX.UNAVAILABLE;
+    }
+    if (answer.exit !== 0) {
+      say(`${argv0}: the daemon did not reload table "${table}": ${answer.error ?? "failed"}`);
+      return EX.UNAVAILABLE;
+    }
+    say(`${argv0}: the running daemon reloaded table "${table}"`);
   }
   return EX.OK;
 }
 
 // The db files of the alias tables of a configuration; undefined when the file is not a
 // configuration (an aliases file, or nothing there).
-async function aliasDbsOf(path: string): Promise<string[] | undefined> {
+async function aliasDbsOf(
+  path: string,
+): Promise<{ config: Config; dbs: { table: string; db: string }[] } | undefined> {
   let config;
   try {
     config = await loadConfig(path);
@@ -114,13 +182,14 @@ async function aliasDbsOf(path: string): Promise<string[] | undefined> {
   }
   const aliasTables = new Set(config.actions.flatMap((a) => a.alias ? [a.alias.name] : []));
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
-  return config.tables.flatMap((t) => {
+  const dbs = config.tables.flatMap((t) => {
     if (!aliasTables.has(t.name) || t.source.kind !== "backend" || t.source.backend !== "db") {
       return [];
     }
     const file = t.source.config;
-    return [file.startsWith("/") ? file : `${dir}/${file}`];
+    return [{ table: t.name, db: file.startsWith("/") ? file : `${dir}/${file}` }];
   });
+  return { config, dbs };
 }
 
 /** Parses makemap input text of the given type into table contents, or line errors. */
@@ -153,7 +222,9 @@ async function buildDb(
 ): Promise<number> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    text = file === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(file);
   } catch (error) {
     say(`${argv0}: cannot read "${file}": ${errorMessage(error)}`);
     return EX.NOINPUT;
