@@ -7,6 +7,8 @@
  */
 export { formatDiagnostic, loadConfig, loadConfigWithDiagnostics, parseConfig } from "./load.ts";
 export { checkHasRules } from "./validate_rules.ts";
+export { parseTlsProtocols } from "./tls_protocols.ts";
+export type { TlsVersion, TlsVersionRange } from "./tls_protocols.ts";
 export type { LoadConfigOptions, LoadedConfig, ParseConfigOptions } from "./load.ts";
 export { ConfigError } from "./errors.ts";
 export type { Diagnostic, Severity, SourcePosition } from "./errors.ts";

@@ -62,6 +62,10 @@ export interface Listener {
   readonly hostname?: string;
   /** `hostnames <t>`: the server name per local address. */
   readonly hostnames?: TableRef;
+  /** `ciphers STR`: the OpenSSL cipher list TLS sessions may use (else `smtp ciphers`). */
+  readonly ciphers?: string;
+  /** `protocols STR`: the libtls protocol list (`tlsv1.2,tlsv1.3`), checked when parsed. */
+  readonly protocols?: string;
   /** `tag TAG`: a tag the rules can match (`match tag TAG`). */
   readonly tag?: string;
   /** How the listener offers TLS, when it does. */

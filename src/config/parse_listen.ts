@@ -5,6 +5,7 @@ import { type ConfigBuilder, type Mutable, parseTableArgument, startsTable } fro
 import { WELL_KNOWN_PORTS } from "./defaults.ts";
 import type { Listener } from "./model.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
+import { parseTlsProtocols } from "./tls_protocols.ts";
 
 const LISTEN_OPTIONS = [
   "port",
@@ -13,6 +14,8 @@ const LISTEN_OPTIONS = [
   "inet6",
   "hostname",
   "hostnames",
+  "ciphers",
+  "protocols",
   "tag",
   "tls",
   "tls-require",
@@ -76,6 +79,16 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
       case "hostnames":
         listener.hostnames = parseTableArgument(stream, builder);
         break;
+      case "ciphers":
+        listener.ciphers = stream.value("an OpenSSL cipher list").value;
+        break;
+      case "protocols": {
+        const value = stream.value("a TLS protocol list");
+        const range = parseTlsProtocols(value.value);
+        if ("error" in range) throw new StatementError(range.error, value.position);
+        listener.protocols = value.value;
+        break;
+      }
       case "tag": {
         const tag = stream.value("a tag");
         if (tag.value.length > 32) {

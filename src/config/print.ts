@@ -158,6 +158,8 @@ function printListener(l: Listener, ref: (r: TableRef) => string): string {
   }
   if (l.hostname !== undefined) words.push(`hostname ${q(l.hostname)}`);
   if (l.hostnames) words.push(`hostnames ${ref(l.hostnames)}`);
+  if (l.ciphers !== undefined) words.push(`ciphers ${q(l.ciphers)}`);
+  if (l.protocols !== undefined) words.push(`protocols ${q(l.protocols)}`);
   if (l.tag !== undefined) words.push(`tag ${q(l.tag)}`);
   if (l.maskSource) words.push("mask-src");
   if (l.noDsn) words.push("no-dsn");

@@ -1,7 +1,14 @@
 // Reads the certificates a listener's `pki` names, so a missing or unreadable file stops
-// the start with the pki's name and the path; and checks every pki's files for `smtpd -n`.
+// the start with the pki's name and the path, and its TLS ciphers and protocols; and checks
+// every pki's files for `smtpd -n`.
 
-import { type Config, type Diagnostic, type Listener, listenerPkiNames } from "../config/mod.ts";
+import {
+  type Config,
+  type Diagnostic,
+  type Listener,
+  listenerPkiNames,
+  parseTlsProtocols,
+} from "../config/mod.ts";
 import type { ListenerTls } from "../smtp/mod.ts";
 import { resolvePath } from "../tables/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
@@ -43,11 +50,18 @@ export async function listenerTls(
   if (listener.verifyClient && !ca) {
     throw new Error(`${where}: verify needs a ca to check client certificates against`);
   }
+  // `ciphers` on the listener, else `smtp ciphers`; `protocols` was checked when parsed.
+  const ciphers = listener.ciphers ?? config.smtp.ciphers;
+  const versions = listener.protocols === undefined
+    ? undefined
+    : parseTlsProtocols(listener.protocols);
   return {
     mode: listener.tls,
     certificates,
     ...(listener.verifyClient ? { verifyClient: true } : {}),
     ...(ca ? { ca } : {}),
+    ...(ciphers === undefined ? {} : { ciphers }),
+    ...(versions && !("error" in versions) ? { versions } : {}),
   };
 }
 

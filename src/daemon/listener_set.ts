@@ -59,6 +59,13 @@ export async function planListeners(
   const plan: ListenerPlan = new Map();
   for (const [listener, address] of await listenerBindings(config.listeners, env.log)) {
     const tls = await listenerTls(config, listener, { baseDir, serverName });
+    if (tls?.ciphers !== undefined) {
+      // Deno's server-side TLS (rustls) negotiates among its own AEAD suites whatever the
+      // list says: say so rather than let the word look applied.
+      env.log.warn(
+        `listen on ${listener.address}: ciphers "${tls.ciphers}" is checked but not applied: the TLS library chooses among its own AEAD suites`,
+      );
+    }
     const auth = listenerAuth(listener, tables, env.authenticate);
     plan.set(listenerKey(listener, address), {
       ...(listener.address === "socket" ? { socketPath: `${queueDir}/smtpd.sock` } : {}),
@@ -70,6 +77,7 @@ export async function planListeners(
       address,
       port: listener.port,
       hostname: listener.hostname ?? serverName,
+      ...hostnamesOf(listener, tables),
       ...(listener.tag === undefined ? {} : { tag: listener.tag }),
       limits: sessionLimits(config),
       decide,
@@ -83,6 +91,27 @@ export async function planListeners(
     });
   }
   return plan;
+}
+
+// `hostnames <t>`: the name by local address (an IPv6 one bracketed or not); a table that
+// cannot answer leaves the listener's own name.
+function hostnamesOf(
+  listener: Listener,
+  tables: Runtime["tables"],
+): Pick<SmtpListenerOptions, "hostnameOf"> {
+  const name = listener.hostnames?.name;
+  if (name === undefined) return {};
+  return {
+    hostnameOf: (address) => {
+      const table = tables.tables.get(name);
+      try {
+        return table?.lookup("addrname", address) ??
+          (address.includes(":") ? table?.lookup("addrname", `[${address}]`) : undefined);
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }
 
 // A listener's name in the counters: its tag, else where it listens.

@@ -27,6 +27,11 @@ export interface SmtpListenerOptions {
   readonly port: number;
   /** The name in the banner, EHLO reply and Received: header. */
   readonly hostname: string;
+  /**
+   * `listen … hostnames <t>`: the name for the local address a client reached, when the
+   * table has one (else `hostname`), as OpenSMTPD's smtp_lookup_servername() picks it.
+   */
+  hostnameOf?(localAddress: string): string | undefined;
   readonly tag?: string;
   /** STARTTLS (optional or required) or SMTPS, with the listener's certificates. */
   readonly tls?: ListenerTls;
@@ -131,7 +136,8 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
       if (left > 0) perClient.set(client, left);
       else perClient.delete(client);
     });
-    const session = new Session(socket, ctx, peer);
+    const named = options.hostnameOf?.(unmapIpv4(socket.localAddress ?? ""));
+    const session = new Session(socket, named ? { ...ctx, hostname: named } : ctx, peer);
     sessions.set(session, session.run().finally(() => sessions.delete(session)));
   };
   // SMTPS on a plain server (behind a proxy): the session starts once the handshake is done,
@@ -223,10 +229,7 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
 function listenerState(options: SmtpListenerOptions) {
   const limits: SmtpLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const contexts = options.tls
-    ? createTlsContexts(options.tls.certificates, {
-      ...(options.tls.verifyClient ? { verifyClient: true } : {}),
-      ...(options.tls.ca ? { ca: options.tls.ca } : {}),
-    })
+    ? createTlsContexts(options.tls.certificates, options.tls)
     : undefined;
   return { options, limits, contexts, ctx: sessionContext(options, limits, contexts) };
 }

@@ -20,7 +20,17 @@ export interface ListenerTls {
   readonly verifyClient?: boolean;
   /** PEM of the CAs client certificates are checked against (`listen … ca NAME`). */
   readonly ca?: string;
+  /**
+   * `ciphers STR`: the OpenSSL cipher list, handed to node:tls (whose server side in Deno
+   * chooses among its own suites; the daemon warns of that).
+   */
+  readonly ciphers?: string;
+  /** `protocols STR`: the lowest and highest TLS version offered (default 1.2 to 1.3). */
+  readonly versions?: { readonly min: TlsVersionName; readonly max: TlsVersionName };
 }
+
+/** A TLS version as node:tls names it. */
+export type TlsVersionName = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
 
 /** Contexts ready for handshakes: the first certificate unless SNI names another. */
 export interface TlsContexts {
@@ -30,21 +40,35 @@ export interface TlsContexts {
   SNICallback(servername: string, done: (error: Error | null, ctx?: SecureContext) => void): void;
 }
 
-/** Builds the contexts of a listener; TLS 1.2 at least (OpenSMTPD 7.4 dropped 1.0/1.1). */
+/**
+ * Builds the contexts of a listener; TLS 1.2 at least (OpenSMTPD 7.4 dropped 1.0/1.1)
+ * unless `protocols` says otherwise. A cipher list OpenSSL cannot use throws, naming it.
+ */
 export function createTlsContexts(
   certificates: readonly Certificate[],
-  options: { verifyClient?: boolean; ca?: string } = {},
+  options: Pick<ListenerTls, "verifyClient" | "ca" | "ciphers" | "versions"> = {},
 ): TlsContexts {
   if (certificates.length === 0) throw new Error("TLS needs at least one certificate");
   if (options.verifyClient && !options.ca) throw new Error("verify needs a ca to check against");
+  const secureContext = (c: Certificate) => {
+    try {
+      return createSecureContext({
+        cert: c.cert,
+        key: c.key,
+        minVersion: options.versions?.min ?? "TLSv1.2",
+        ...(options.versions ? { maxVersion: options.versions.max } : {}),
+        ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers }),
+        ...(options.ca ? { ca: options.ca } : {}),
+      });
+    } catch (error) {
+      if (options.ciphers === undefined) throw error;
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(`Cannot use the ciphers "${options.ciphers}": ${why}`);
+    }
+  };
   const contexts = certificates.map((c) => ({
     name: c.name.toLowerCase(),
-    context: createSecureContext({
-      cert: c.cert,
-      key: c.key,
-      minVersion: "TLSv1.2",
-      ...(options.ca ? { ca: options.ca } : {}),
-    }),
+    context: secureContext(c),
   }));
   const fallback = contexts[0]!.context;
   return {
