@@ -29,6 +29,7 @@ export function liveRuntime(current: () => Runtime): Runtime {
       return current().ruleset;
     },
     deliver: (envelope, content, context) => current().deliver(envelope, content, context),
+    checkAtRcpt: (request) => current().checkAtRcpt(request),
     routeReport: (rcpt) => current().routeReport(rcpt),
     reloadTables: () => current().reloadTables(),
     reloadTable: (name) => current().reloadTable(name),

@@ -8,8 +8,11 @@ import type { Authenticator } from "../auth/mod.ts";
 import {
   createDeliveryRouter,
   createMailboxWriter,
+  createRcptExpansionCheck,
   type DeliveryAgents,
+  type DeliveryRouterOptions,
   type MailboxWriter,
+  type RcptExpansionCheck,
 } from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
@@ -74,6 +77,8 @@ export interface Runtime {
   /** The compiled rules; {@link Runtime.reloadTables} compiles them again. */
   readonly ruleset: Ruleset;
   readonly deliver: DeliverFunction;
+  /** `forward-only` and `expand-only` recipients expanded at RCPT: why one is refused. */
+  readonly checkAtRcpt: RcptExpansionCheck;
   /** Where a report to `rcpt` goes: a local submission from `<>`. */
   routeReport(rcpt: string): { action: string; user?: string } | undefined;
   /**
@@ -187,7 +192,7 @@ function generation(config: Config, rules: Rules, shared: Shared): Runtime {
   // Compiled rules copy small tables into memory: a table reload compiles them again.
   let ruleset = rules.ruleset;
   const srsKeys = srsKeysOf(config);
-  const deliver = createDeliveryRouter({
+  const routerOptions: DeliveryRouterOptions = {
     config,
     baseDir,
     lookupUser: createUserLookup(),
@@ -210,7 +215,9 @@ function generation(config: Config, rules: Rules, shared: Shared): Runtime {
       ...(options.dns ? { dns: options.dns } : {}),
       ...(options.mxPort ? { mxPort: options.mxPort } : {}),
     },
-  });
+  };
+  const deliver = createDeliveryRouter(routerOptions);
+  const checkAtRcpt = createRcptExpansionCheck(routerOptions);
   return {
     config,
     baseDir,
@@ -222,6 +229,7 @@ function generation(config: Config, rules: Rules, shared: Shared): Runtime {
       return ruleset;
     },
     deliver,
+    checkAtRcpt,
     routeReport: (rcpt) => routeReport(ruleset, rcpt),
     async reloadTables() {
       for (const failure of await tables.reloadAll()) log.warn(`smtpd: ${failure.message}`);

@@ -6,6 +6,8 @@
  * @module
  */
 export { createDeliveryRouter } from "./router.ts";
+export { createRcptExpansionCheck } from "./rcpt_expansion.ts";
+export type { RcptExpansionCheck, RcptExpansionRequest, RcptRefusal } from "./rcpt_expansion.ts";
 export type { DeliveryRouterOptions, DeliveryUser } from "./router.ts";
 export { createMailboxWriter } from "./mailbox_writer.ts";
 export type { MailboxWriter, MailboxWriterOptions } from "./mailbox_writer.ts";

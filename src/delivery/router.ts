@@ -124,10 +124,12 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
   };
 }
 
-type UserSource = (name: string) => Promise<DeliveryUser | undefined>;
+/** Looks a user up by name. */
+export type UserSource = (name: string) => Promise<DeliveryUser | undefined>;
 
 // An action's users: its `userbase` table (uid:gid:home), else the system's accounts.
-function userSource(
+/** The users an action delivers to: its `userbase`, else the system's. */
+export function userSource(
   action: Action,
   tables: ReadonlyMap<string, Table>,
   options: DeliveryRouterOptions,
@@ -142,7 +144,8 @@ function userSource(
   };
 }
 
-function expandContext(
+/** What expanding a recipient of the action needs, from the router's options. */
+export function expandContext(
   action: Action,
   tables: ReadonlyMap<string, Table>,
   users: UserSource,
