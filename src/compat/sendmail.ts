@@ -17,7 +17,14 @@ import {
   queueLocalSubmission,
   submitToDaemon,
 } from "../control/mod.ts";
-import { LOCAL_SESSION, openRuntime, queueDirectory, type Runtime } from "../daemon/mod.ts";
+import {
+  LOCAL_SESSION,
+  openRuntime,
+  queueDirectory,
+  type Runtime,
+  withRcptExpansion,
+} from "../daemon/mod.ts";
+import type { EnvelopeFacts, SessionFacts } from "../rules/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { runSmtpOnStreams } from "../smtp/mod.ts";
 import { parsePasswd } from "../tables/mod.ts";
@@ -171,7 +178,10 @@ async function enqueue(
       const outcome = await queueLocalSubmission({
         hostname: runtime.serverName,
         maxMessageSize: runtime.config.smtp.maxMessageSize,
-        decide: (envelope) => runtime.ruleset(LOCAL_SESSION, envelope),
+        decide: withRcptExpansion(
+          runtime,
+          (envelope: EnvelopeFacts) => runtime.ruleset(LOCAL_SESSION, envelope),
+        ),
         commit: (message) => runtime.queue.commit(message),
       }, { submission, input, user: loginName() });
       if ("error" in outcome) console.error(`sendmail: ${outcome.error}`);
@@ -205,7 +215,10 @@ async function speakSmtp(configFlag: string | undefined, flags: SendmailFlags): 
           maxRcpt: config.smtp.maxRcpt,
           maxMails: config.smtp.maxMails,
         },
-        decide: (session, envelope) => runtime.ruleset(session, envelope),
+        decide: withRcptExpansion(
+          runtime,
+          (session: SessionFacts, envelope: EnvelopeFacts) => runtime.ruleset(session, envelope),
+        ),
         submit: (message) => runtime.queue.commit(message).then(() => undefined),
         log: flags.v ? createLogger({ verbose: true }) : SILENT_LOGGER,
       },

@@ -17,7 +17,8 @@ import { listenerAuth } from "./listener_auth.ts";
 import { listenerBindings } from "./listen_addresses.ts";
 import { createRdnsResolver, type RdnsOptions } from "./rdns.ts";
 import type { NewMessage } from "../queue/mod.ts";
-import type { EnvelopeFacts, RuleVerdict } from "../rules/mod.ts";
+import type { EnvelopeFacts, SessionFacts } from "../rules/mod.ts";
+import { withRcptExpansion } from "./rcpt_decision.ts";
 import type { Runtime } from "./runtime.ts";
 import type { FilterSet } from "../filters/mod.ts";
 import { withTableLookups } from "../tables/mod.ts";
@@ -56,35 +57,11 @@ export async function planListeners(
   const bounceAware = withSrsReverse((s, e) => runtime.ruleset(s, e), srsKeysOf(config));
   // Tables answered by a server make the decision wait for them; forward-only and
   // expand-only recipients are expanded before they are answered.
-  const expandsAtRcpt = new Set(
-    config.actions.filter((a) =>
-      a.method.kind === "forward-only" || a.method.kind === "expand-only"
-    )
-      .map((a) => a.name),
+  const decide: SmtpListenerOptions["decide"] = withRcptExpansion(
+    runtime,
+    (session: SessionFacts, envelope: EnvelopeFacts) =>
+      withTableLookups(() => bounceAware(session, envelope)),
   );
-  const afterExpansion = (verdict: RuleVerdict, envelope: EnvelopeFacts) => {
-    if (verdict.kind !== "accept" || !expandsAtRcpt.has(verdict.action)) return verdict;
-    return runtime.checkAtRcpt({
-      action: verdict.action,
-      rcpt: verdict.dest ?? envelope.rcptTo,
-      sender: envelope.mailFrom,
-      ...(verdict.user === undefined ? {} : { user: verdict.user }),
-    }).then((refusal): RuleVerdict =>
-      refusal
-        ? {
-          kind: refusal.permanent ? "reject" : "tempfail",
-          reason: refusal.reason,
-          reply: refusal.reply,
-        }
-        : verdict
-    );
-  };
-  const decide: SmtpListenerOptions["decide"] = (session, envelope) => {
-    const verdict = withTableLookups(() => bounceAware(session, envelope));
-    return verdict instanceof Promise
-      ? verdict.then((v) => afterExpansion(v, envelope))
-      : afterExpansion(verdict, envelope);
-  };
   const plan: ListenerPlan = new Map();
   for (const [listener, address] of await listenerBindings(config.listeners, env.log)) {
     const tls = await listenerTls(config, listener, { baseDir, serverName });

@@ -18,6 +18,8 @@ import {
 import type { Logger } from "../log/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import { LOCAL_SESSION } from "./queue_setup.ts";
+import type { EnvelopeFacts } from "../rules/mod.ts";
+import { withRcptExpansion } from "./rcpt_decision.ts";
 import type { Runtime } from "./runtime.ts";
 import { type ControlTarget, runControlCommand } from "./control_commands.ts";
 
@@ -61,7 +63,11 @@ export async function startLocalInterface(
     const outcome = await queueLocalSubmission({
       hostname: runtime.serverName,
       maxMessageSize: maxBytes,
-      decide: (envelope) => withTableLookups(() => runtime.ruleset(LOCAL_SESSION, envelope)),
+      decide: withRcptExpansion(
+        runtime,
+        (envelope: EnvelopeFacts) =>
+          withTableLookups(() => runtime.ruleset(LOCAL_SESSION, envelope)),
+      ),
       commit: (message) => runtime.queue.commit(message),
     }, { ...request, user });
     if (outcome.exit === EX.OK && "msgid" in outcome) {

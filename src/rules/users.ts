@@ -42,7 +42,7 @@ export function resolveLocalUser(
   const fixed = action.user;
   const delim = ctx.subAddrDelim;
   return (rcpt) => {
-    const { local, domain } = splitAddress(rcpt.toLowerCase());
+    const { local } = splitAddress(rcpt.toLowerCase());
     const cut = local.indexOf(delim);
     const bare = cut > 0 ? local.slice(0, cut) : local;
     if (virtual) {
