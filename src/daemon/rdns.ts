@@ -38,7 +38,11 @@ export function createRdnsResolver(
       const name = first.replace(/\.$/, "");
       const type = parsed.family === 4 ? "A" : "AAAA";
       const forward = await Deno.resolveDns(name, type, { ...dns, signal }).catch(() => []);
-      return { name, confirmed: forward.some(same) };
+      const confirmed = forward.some(same);
+      // Deno's resolver answers `localhost` for every 127/8 address (RFC 6761 §6.3), where
+      // OpenSMTPD's finds no name for 127.0.0.2: that name counts only when it resolves back.
+      if (!confirmed && name.toLowerCase() === "localhost") return undefined;
+      return { name, confirmed };
     } catch {
       return undefined;
     }

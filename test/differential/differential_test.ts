@@ -17,12 +17,6 @@ import { type CaseRecord, probeCase, type ProbeResult } from "./_probe.ts";
  */
 const NOT_YET: readonly [RegExp, string][] = [
   [
-    /\|EHLO \[300\.1\.1\.1\]\|/,
-    "an invalid address literal in EHLO is accepted (OpenSMTPD: 501, then 503)",
-  ],
-  [/\|root$/, "a recipient without a domain is refused (OpenSMTPD completes it)"],
-  [/^virtual_domains\|.*\|carol@example\.org$/, "virtual lookups do not try the user part alone"],
-  [
     /^local_and_relay\|.*\|ghost@localhost$/,
     "an alias to a user who does not exist is accepted at RCPT",
   ],
