@@ -1,7 +1,7 @@
 // A listener: accepts TCP connections and runs one Session per connection. Listeners are
 // node:net servers so that STARTTLS can later upgrade the same socket (DESIGN.md).
 
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, isIP, type Server, type Socket } from "node:net";
 import { StreamSocket } from "./stream_socket.ts";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import type { Logger } from "../log/mod.ts";
@@ -188,7 +188,14 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     server.once("error", reject);
     const where = options.socketPath
       ? { path: options.socketPath, backlog: LISTEN_BACKLOG }
-      : { host: options.address, port: options.port, backlog: LISTEN_BACKLOG };
+      // OpenSMTPD sets IPV6_V6ONLY on its IPv6 sockets (smtp.c): `listen on any inet6`
+      // binds `::` for IPv6 clients alone, IPv4 ones having listeners of their own.
+      : {
+        host: options.address,
+        port: options.port,
+        backlog: LISTEN_BACKLOG,
+        ipv6Only: isIP(options.address) === 6,
+      };
     if (options.socketPath) removeStaleSocket(options.socketPath);
     server.listen(where, () => {
       server.off("error", reject);
