@@ -3,8 +3,7 @@
 // rebuilt, seen as an operator sees them: exit codes, -U dumps, and the daemon's replies.
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { OWN_IDS } from "../_helpers.ts";
-import { startDecisionDaemon } from "./_daemon.ts";
+import { OWN_IDS, SmtpTestClient, spawnLoggedDaemon, waitFor } from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -65,31 +64,52 @@ Deno.test("makemap -O AliasFile=PATH builds that aliases file, -bi runs newalias
 });
 
 Deno.test("newaliases tells the running daemon to read the alias tables it rebuilt", async () => {
-  await using daemon = await startDecisionDaemon(
-    `
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/aliases`, "old: vmail\n");
+  assertEquals((await run(["makemap", "-t", "aliases", `${dir}/aliases`])).code, 0);
+  const conf = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(
+    conf,
+    `queue path "${dir}/queue"
 listen on 127.0.0.1 port 0
-table aliases db:$DIR/aliases.db
+table aliases db:${dir}/aliases.db
 table base { vmail = "${OWN_IDS}:/nonexistent" }
-action "l" maildir "$DIR/mail" alias <aliases> userbase <base>
+action "l" maildir "${dir}/mail" alias <aliases> userbase <base>
 match from any for domain "example.test" action "l"
 `,
-    async (dir) => {
-      await Deno.writeTextFile(`${dir}/aliases`, "old: vmail\n");
-      assertEquals((await run(["makemap", "-t", "aliases", `${dir}/aliases`])).code, 0);
-    },
   );
-  const rcpt = async (address: string) =>
-    (await daemon.dialogue(["EHLO c.test", "MAIL FROM:<a@c.test>", `RCPT TO:<${address}>`]))[3];
-  assertEquals(
-    await rcpt("new@example.test"),
-    "RCPT TO:<new@example.test> => 550 5.1.1 Invalid recipient: <new@example.test>",
-  );
-  await Deno.writeTextFile(`${daemon.dir}/aliases`, "old: vmail\nnew: vmail\n");
-  const rebuilt = await run(["newaliases", "-f", `${daemon.dir}/smtpd.conf`]);
-  assertEquals(rebuilt.code, 0, rebuilt.stderr);
-  assertStringIncludes(rebuilt.stderr, 'newaliases: the running daemon reloaded table "aliases"');
-  assertEquals(
-    await rcpt("new@example.test"),
-    "RCPT TO:<new@example.test> => 250 2.1.5 Destination address valid: Recipient ok",
-  );
+  // A daemon of its own (not in this process), whose control socket newaliases reaches.
+  const daemon = spawnLoggedDaemon(conf);
+  try {
+    const port = await waitFor("the daemon to listen", () => {
+      const m = /listening on 127\.0\.0\.1 port (\d+)/.exec(daemon.log());
+      return m ? Number(m[1]) : undefined;
+    }, 60_000);
+    const rcpt = async (address: string) => {
+      await using client = await SmtpTestClient.connect(port);
+      await client.expect("220 ");
+      await client.send("EHLO c.test");
+      await client.expect("250 ");
+      await client.send("MAIL FROM:<a@c.test>");
+      await client.expect("250 ");
+      await client.send(`RCPT TO:<${address}>`);
+      return await client.reply();
+    };
+    assertEquals(
+      await rcpt("new@example.test"),
+      "550 5.1.1 Invalid recipient: <new@example.test>",
+    );
+    await Deno.writeTextFile(`${dir}/aliases`, "old: vmail\nnew: vmail\n");
+    const rebuilt = await run(["newaliases", "-f", conf]);
+    assertEquals(rebuilt.code, 0, rebuilt.stderr);
+    assertStringIncludes(rebuilt.stderr, 'newaliases: the running daemon reloaded table "aliases"');
+    assertEquals(
+      await rcpt("new@example.test"),
+      "250 2.1.5 Destination address valid: Recipient ok",
+    );
+  } finally {
+    daemon.child.kill("SIGTERM");
+    await daemon.exited();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
