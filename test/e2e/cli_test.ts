@@ -64,7 +64,9 @@ Deno.test("smtpd -n -v prints a legacy file converted to the modern grammar", as
   assertEquals(result.code, 0);
   assertEquals(
     result.stdout,
-    'action "relay" relay\n\nmatch from local for any reject\nmatch from local for any action "relay"\n\nconfiguration OK\n',
+    'action "relay" relay\n\nmatch from local for any reject\nmatch from auth for any reject\n' +
+      'match from local for any action "relay"\nmatch from auth for any action "relay"\n\n' +
+      "configuration OK\n",
   );
 });
 
@@ -84,7 +86,10 @@ Deno.test("smtpd -n prints warnings but accepts the file", async () => {
 Deno.test("smtpd -n warns about a table backend this build does not have", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/ldap.conf`;
-  await Deno.writeTextFile(path, "table users ldap:/etc/mail/ldap.conf\n");
+  await Deno.writeTextFile(
+    path,
+    'table users ldap:/etc/mail/ldap.conf\naction "a" mbox\nmatch for local action "a"\n',
+  );
   const result = await smtpd("-n", "-f", path);
   assertEquals(result.code, 0);
   assertStringIncludes(

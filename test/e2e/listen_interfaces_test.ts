@@ -40,7 +40,10 @@ Deno.test("smtpd -n refuses an unknown interface at its line and column, listing
 Deno.test("smtpd -n accepts lo0 as Linux's lo and says so", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/smtpd.conf`;
-  await Deno.writeTextFile(path, `queue path "${dir}/queue"\nlisten on lo0 port 2525\n`);
+  await Deno.writeTextFile(
+    path,
+    `queue path "${dir}/queue"\nlisten on lo0 port 2525\naction "a" mbox\nmatch for local action "a"\n`,
+  );
   const result = await smtpdCheck(path);
   assertEquals(result.code, 0);
   assertEquals(result.stdout, "configuration OK\n");
