@@ -5,7 +5,6 @@ import { Command, Option } from "commander";
 import { parseCommandLine } from "../compat/mod.ts";
 import {
   checkHasRules,
-  checkHasRules,
   type Config,
   CONFIG_PATH_VARIABLE,
   ConfigError,
