@@ -49,7 +49,7 @@ Deno.test("regex tables read POSIX extended patterns and match the lower-cased a
 listen on 127.0.0.1 port 0
 table digits { "^[[:digit:]]+@" }
 table named { "^Alice@", "(?i)^BOB@" }
-table literal { "\\\\d@" }
+table literal { "\\d@" }
 action "r" relay
 match from any for any rcpt-to regex <digits> action "r"
 match from any for any rcpt-to regex <named> action "r"
