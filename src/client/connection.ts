@@ -181,7 +181,8 @@ export class ClientConnection {
     parameters: readonly string[],
     recipients: readonly string[],
     rcptParameters: readonly (readonly string[] | undefined)[] = [],
-  ): Promise<{ readonly mail: Reply; readonly rcpts: Reply[] }> {
+    options: { readonly data?: boolean } = {},
+  ): Promise<{ readonly mail: Reply; readonly rcpts: Reply[]; readonly dataStart?: Reply }> {
     if (!this.#capabilities.pipelining) {
       const mail = await this.mail(sender, parameters);
       const rcpts: Reply[] = [];
@@ -200,6 +201,8 @@ export class ClientConnection {
         const extra = rcptParameters[i]?.length ? ` ${rcptParameters[i]!.join(" ")}` : "";
         return `RCPT TO:<${r}>${extra}`;
       }),
+      // RFC 2920 §3.1: DATA may end the group; its reply follows the RCPTs'.
+      ...(options.data && this.#protocol === "smtp" ? ["DATA"] : []),
     ];
     if (lines.some((l) => /[\r\n]/.test(l))) {
       throw new ChannelError("a command may not contain CR or LF");
@@ -218,15 +221,26 @@ export class ClientConnection {
       if (isPositive(mail) && isPositive(reply)) this.#accepted++;
       rcpts.push(reply);
     }
-    return { mail, rcpts };
+    // LMTP answers the dot once per accepted recipient, so it keeps DATA to itself.
+    if (!options.data || this.#protocol === "lmtp") return { mail, rcpts };
+    const dataStart = await readReply(this.#channel, this.#timeouts.dataStart);
+    // A server that says 354 with no recipient taken gets an empty message ended at once.
+    if (dataStart.code === 354 && this.#accepted === 0) {
+      await this.#channel.write(encoder.encode(".\r\n"), this.#timeouts.dataBlock);
+      await readReply(this.#channel, this.#timeouts.dataEnd);
+    }
+    return { mail, rcpts, dataStart };
   }
 
   /**
    * DATA and the message: the reply to DATA when it is not 354, else the replies to the
    * final dot, one for SMTP and one per accepted recipient for LMTP (RFC 2033 §4.2).
    */
-  async data(content: Uint8Array): Promise<{ readonly start: Reply; readonly ends: Reply[] }> {
-    const start = await this.#command("DATA", this.#timeouts.dataStart);
+  async data(
+    content: Uint8Array,
+    pipelinedStart?: Reply,
+  ): Promise<{ readonly start: Reply; readonly ends: Reply[] }> {
+    const start = pipelinedStart ?? await this.#command("DATA", this.#timeouts.dataStart);
     if (start.code !== 354) return { start, ends: [] };
     await this.#channel.write(dotStuff(content), this.#timeouts.dataBlock);
     const count = this.#protocol === "lmtp" ? this.#accepted : 1;

@@ -6,6 +6,7 @@ import { assertEquals, assertStringIncludes, assertTrue } from "../../test/asser
 import { ChannelError } from "./channel.ts";
 import { ClientConnection } from "./connection.ts";
 import { dotStuff } from "./dot_stuff.ts";
+import { runTransaction } from "./transaction.ts";
 import { replyText } from "./reply.ts";
 import { uniformTimeouts } from "./timeouts.ts";
 
@@ -224,4 +225,54 @@ Deno.test("ClientConnection.envelope() pipelines MAIL and RCPT when PIPELINING i
     "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nRCPT TO:<x@d.test>\r\n",
   );
   assertEquals([mail.code, rcpts.map((r) => r.code)], [250, [250, 550]]);
+});
+
+Deno.test("runTransaction() sends DATA with MAIL and RCPT to a PIPELINING server, one round trip less", async () => {
+  // This server answers nothing before DATA is in: a client that waits for the RCPT
+  // replies before DATA never gets them.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const done = (async () => {
+    const conn = await listener.accept();
+    listener.close();
+    const say = (text: string) => conn.write(encoder.encode(text));
+    let pending = "";
+    const buffer = new Uint8Array(4096);
+    const until = async (test: () => boolean) => {
+      while (!test()) {
+        const n = await conn.read(buffer);
+        if (n === null) throw new Error("client gone");
+        pending += decoder.decode(buffer.subarray(0, n));
+      }
+    };
+    try {
+      await say("220 ready\r\n");
+      await until(() => pending.includes("\r\n"));
+      await say("250-mx.test\r\n250 PIPELINING\r\n");
+      pending = "";
+      await until(() => pending.includes("DATA\r\n"));
+      const group = pending;
+      pending = "";
+      await say("250 sender ok\r\n250 rcpt ok\r\n354 go ahead\r\n");
+      await until(() => pending.includes("\r\n.\r\n"));
+      await say("250 2.0.0 queued\r\n");
+      return group;
+    } finally {
+      conn.close();
+    }
+  })();
+  const conn = await ClientConnection.open(
+    { transport: "tcp", host: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port },
+    { protocol: "smtp", timeouts: uniformTimeouts(10_000) },
+  );
+  await conn.greeting();
+  await conn.hello("c.test");
+  const state = { results: [undefined], completed: false };
+  await runTransaction(conn, {
+    sender: "a@b.test",
+    recipients: ["c@d.test"],
+    content: encoder.encode("Subject: x\r\n\r\nbody\r\n"),
+  }, state);
+  conn.close();
+  assertEquals(await done, "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n");
+  assertEquals([state.results, state.completed], [[{ kind: "ok" }], true]);
 });

@@ -23,6 +23,7 @@ import {
 } from "../mail/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { isIP } from "node:net";
+import { setImmediate } from "node:timers";
 import { type RecipientDsn, uniformTimeouts } from "../client/mod.ts";
 import { relayCredentials, relayTlsFiles } from "./credentials.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
@@ -172,9 +173,9 @@ async function relayBatch(
         }
         session = opened;
       } else {
-        // An open session costs no wait: one turn of the loop lets siblings still being
-        // read from the queue join the transaction.
-        await new Promise((resolve) => setTimeout(resolve, 0));
+        // An open session costs no wait: one turn of the loop (no timer) lets siblings
+        // still being read from the queue join the transaction.
+        await new Promise((resolve) => setImmediate(resolve));
       }
       const recipients = take();
       const { ret, envid } = message.dsn ?? {};
