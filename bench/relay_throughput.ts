@@ -34,7 +34,7 @@ const decoder = new TextDecoder();
 // ---- the sink: Postfix's smtp-sink, counting messages on its stdout ----
 let sinkCount = 0;
 /** When the count first moved past `mark`, and when it reached `goal` (performance.now()). */
-const watch = { mark: Infinity, goal: Infinity, first: 0, last: 0 };
+const watch = { mark: Infinity, goal: Infinity, first: 0, half: 0, last: 0 };
 const sink = new Deno.Command(`${PF}/usr/sbin/smtp-sink`, {
   args: ["-u", "nobody", "-c", `0.0.0.0:${SINK_PORT}`, "1024"],
   env: PF_ENV,
@@ -48,6 +48,7 @@ const sink = new Deno.Command(`${PF}/usr/sbin/smtp-sink`, {
     sinkCount = Number(found.at(-1)![1]);
     const now = performance.now();
     if (sinkCount > watch.mark && watch.first === 0) watch.first = now;
+    if (sinkCount >= (watch.mark + watch.goal) / 2 && watch.half === 0) watch.half = now;
     if (sinkCount >= watch.goal && watch.last === 0) watch.last = now;
   }
 })();
@@ -158,7 +159,7 @@ function project(): Server {
           conf,
         ],
         stdout: "null",
-        stderr: "null",
+        stderr: Deno.env.get("BENCH_DAEMON_LOG") ? "inherit" : "null",
       }).spawn();
       await waitFor("the daemon", () => listening(IN_PORT), 60_000);
       // The control socket comes up beside the listeners.
@@ -367,7 +368,7 @@ for (let rep = 1; rep <= REPS; rep++) {
         // Nothing may have left while held.
         const before = sinkCount;
         if (before !== atStart) throw new Error(`${before - atStart} messages left while held`);
-        Object.assign(watch, { mark: before, goal: before + sent, first: 0, last: 0 });
+        Object.assign(watch, { mark: before, goal: before + sent, first: 0, half: 0, last: 0 });
         const started = performance.now();
         await server.release();
         await waitFor(`${sent} messages at the sink`, () => watch.last > 0);
@@ -379,7 +380,9 @@ for (let rep = 1; rep <= REPS; rep++) {
             seconds.toFixed(2)
           } s = ${(sent / seconds).toFixed(0)} msg/s; first→last ${drain.toFixed(2)} s = ${
             ((sent - 1) / drain).toFixed(0)
-          } msg/s; load ${Deno.loadavg()[0]!.toFixed(1)}`,
+          } msg/s; half in ${((watch.half - started) / 1000).toFixed(2)} s; load ${
+            Deno.loadavg()[0]!.toFixed(1)
+          }`,
         );
       } catch (error) {
         console.error(`${name}: ${error instanceof Error ? error.message : error} (kept ${dir})`);
