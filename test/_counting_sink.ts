@@ -34,6 +34,8 @@ export interface CountingSink {
   readonly arrivals: readonly Arrival[];
   /** Transactions (250 to the dot) per connection, in connection order. */
   readonly perConnection: readonly number[];
+  /** When each connection was accepted, on the sink's clock. */
+  readonly connectedAt: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export function startCountingSink(options: SinkOptions = {}): CountingSink {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns = new Set<Deno.Conn>();
   const perConnection: number[] = [];
+  const connectedAt: number[] = [];
   const arrivals: Arrival[] = [];
   const waiting = new Set<() => void>();
   let open = 0;
@@ -119,6 +122,7 @@ export function startCountingSink(options: SinkOptions = {}): CountingSink {
     for await (const conn of listener) {
       const mine = index++;
       perConnection[mine] = 0;
+      connectedAt[mine] = now();
       conns.add(conn);
       open++;
       maxOpen = Math.max(maxOpen, open);
@@ -151,6 +155,7 @@ export function startCountingSink(options: SinkOptions = {}): CountingSink {
     },
     arrivals,
     perConnection,
+    connectedAt,
     async stop() {
       listener.close();
       for (const conn of conns) {

@@ -13,7 +13,11 @@ const MINUTE = 60_000;
 
 /** The most arrivals in any window of `ms` starting at an arrival. */
 function busiestWindow(arrivals: readonly Arrival[], ms: number, from = -Infinity): number {
-  const times = arrivals.map((a) => a.at).filter((t) => t >= from);
+  return busiest(arrivals.map((a) => a.at), ms, from);
+}
+
+function busiest(all: readonly number[], ms: number, from = -Infinity): number {
+  const times = all.filter((t) => t >= from);
   return Math.max(0, ...times.map((t) => times.filter((u) => u >= t && u < t + ms).length));
 }
 
@@ -128,6 +132,24 @@ Deno.test("mta rate: a 421 'too fast' from the receiver halves the pace for a wh
     await h.submit(8);
     assertEquals(h.sink.arrivals.length, 48);
     assertTrue(busiestWindow(h.sink.arrivals, MINUTE, slowedAt + 1) <= 8, "never above eight");
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("mta rate: 2 connections a minute, the mail that finds no session held for the next", async () => {
+  const h = await pacedRelay({
+    default: { connRate: { count: 2, seconds: 60 } },
+    domains: new Map(),
+  });
+  try {
+    await h.submit(12);
+    assertEquals(h.sink.connections, 2, "two sessions at once");
+    const held = h.queue.envelopes();
+    assertTrue(held.length >= 1 && held.every((e) => e.attempts === 0), "held, not tried");
+    await h.run(8 * MINUTE);
+    assertEquals(h.sink.arrivals.length, 12);
+    assertTrue(busiest(h.sink.connectedAt, MINUTE) <= 2, "at most two connections a minute");
   } finally {
     await h.stop();
   }
