@@ -29,6 +29,8 @@ export interface MtaLimits {
   readonly mailRate?: Rate;
   /** `mta rate … N connections per D` (ours): sessions opened in any window of D. */
   readonly connRate?: Rate;
+  /** Keys accepted without effect (warned about), kept so the printer writes them back. */
+  readonly withoutEffect?: readonly { readonly key: string; readonly value: number }[];
 }
 
 /** `mta limit` and `mta rate` statements: the default and the ones `for domain D`. */

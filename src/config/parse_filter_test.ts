@@ -79,7 +79,7 @@ Deno.test("parseConfig() warns for every statement accepted without effect", () 
       '1:1: "scheduler" is accepted and has no effect here',
       '2:17: "mta limit task-hiwat" is accepted and has no effect here',
       '3:5: "mda limit" is accepted and has no effect here',
-      '4:11: "limit mta conn-delay-route" is accepted and has no effect here',
+      '4:11: "mta limit conn-delay-route" is accepted and has no effect here',
     ],
   );
 });

@@ -216,9 +216,11 @@ export function parseMta(stream: TokenStream, builder: ConfigBuilder): void {
   const option = stream.expectWord("an mta option");
   if (option.value === "max-deferred") {
     builder.mtaMaxDeferred = parseCount(stream, "number");
+    // Held envelopes wait in the queue for their own retry here, never in such a cache.
+    builder.ignored.push({ what: "mta max-deferred", position: option.position });
     return;
   }
-  if (option.value === "limit") return parseMtaLimit(stream, builder, "mta limit");
+  if (option.value === "limit") return parseMtaLimit(stream, builder);
   if (option.value === "rate") return parseMtaRate(stream, builder);
   throw stream.unknown(option, ["max-deferred", "limit", "rate"], "mta option");
 }

@@ -51,7 +51,7 @@ function limitsOf(stream: TokenStream, builder: ConfigBuilder): Mutable<MtaLimit
 }
 
 /** `mta limit [for domain D] (inet4 | inet6 | KEY NUMBER)…`, after `mta limit` or `limit mta`. */
-export function parseMtaLimit(stream: TokenStream, builder: ConfigBuilder, label: string): void {
+export function parseMtaLimit(stream: TokenStream, builder: ConfigBuilder): void {
   const limits = limitsOf(stream, builder);
   builder.mtaLimitsUsed = true;
   if (stream.atEnd()) throw stream.unexpected(stream.peek(), "inet4, inet6 or a limit");
@@ -62,8 +62,10 @@ export function parseMtaLimit(stream: TokenStream, builder: ConfigBuilder, label
       continue;
     }
     if (WITHOUT_EFFECT.includes(key.value)) {
-      parseCount(stream, "number");
-      builder.ignored.push({ what: `${label} ${key.value}`, position: key.position });
+      const value = parseCount(stream, "number");
+      // Named in the modern spelling whatever the grammar, as the printer writes it.
+      builder.ignored.push({ what: `mta limit ${key.value}`, position: key.position });
+      limits.withoutEffect = [...(limits.withoutEffect ?? []), { key: key.value, value }];
       continue;
     }
     if (!EFFECTIVE.includes(key.value)) {

@@ -97,6 +97,7 @@ Deno.test("parseConfig() refuses wrong mta limit, mta rate and queue retry words
       't.conf:1:36: Expected "per", found the end of the line',
     ],
     ["queue retry mtx 10s\n", 't.conf:1:13: Unknown agent "mtx": did you mean "mta"?'],
+    ["limit mtb inet4\n", 't.conf:1:7: Unknown limit "mtb": did you mean "mta"?'],
     [
       "queue retry mta soon\n",
       't.conf:1:17: Bad duration "soon": expected a number with s, m, h or d',
@@ -105,13 +106,15 @@ Deno.test("parseConfig() refuses wrong mta limit, mta rate and queue retry words
   for (const [text, error] of cases) assertEquals(parsed(text).errors, [error], text);
 });
 
-Deno.test("parseConfig() warns for each mta limit key that has no effect, at the key", () => {
+Deno.test("parseConfig() warns for each mta limit key and mta max-deferred, which have no effect", () => {
   const { warnings, errors } = parsed(
-    "mta limit max-conn-per-host 2 task-lowat 3\nlimit mta for domain a.test reconn-delay-route 5\n",
+    "mta limit max-conn-per-host 2 task-lowat 3\nlimit mta for domain a.test reconn-delay-route 5\nmta max-deferred 20\nmax-mta-deferred 5\n",
   );
   assertEquals(errors, []);
   assertEquals(warnings, [
     '1:31: "mta limit task-lowat" is accepted and has no effect here',
-    '2:29: "limit mta reconn-delay-route" is accepted and has no effect here',
+    '2:29: "mta limit reconn-delay-route" is accepted and has no effect here',
+    '3:5: "mta max-deferred" is accepted and has no effect here',
+    '4:1: "mta max-deferred" is accepted and has no effect here',
   ]);
 });

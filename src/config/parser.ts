@@ -77,8 +77,9 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
     builder.smtp.maxMessageSize = parseSizeToken(stream);
   },
   "bounce-warn": (stream, builder) => parseBounceIntervals(stream, builder),
-  "max-mta-deferred": (stream, builder) => {
+  "max-mta-deferred": (stream, builder, first) => {
     builder.mtaMaxDeferred = parseCount(stream, "number");
+    builder.ignored.push({ what: "mta max-deferred", position: first.position });
   },
   "subaddressing-delimiter": (stream, builder) => parseSubAddrDelim(stream, builder),
   ciphers: (stream, builder) => {
@@ -87,9 +88,12 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   limit: (stream, builder) => {
     const scope = stream.expectWord("session, mta, mda or scheduler");
     // Legacy `limit mta …`: the same keys as `mta limit …`.
-    if (scope.value === "mta") return parseMtaLimit(stream, builder, "limit mta");
-    if (scope.value !== "session") {
+    if (scope.value === "mta") return parseMtaLimit(stream, builder);
+    if (scope.value === "mda" || scope.value === "scheduler") {
       return ignoreRest(stream, builder, `limit ${scope.value}`, scope);
+    }
+    if (scope.value !== "session") {
+      throw stream.unknown(scope, ["session", "mta", "mda", "scheduler"], "limit");
     }
     while (!stream.atEnd()) {
       const key = stream.expectWord("a limit");

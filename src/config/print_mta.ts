@@ -25,6 +25,7 @@ function statements(scope: string, limits: MtaLimits): string[] {
   if (limits.sessionKeepalive !== undefined) {
     keys.push(`session-keepalive ${limits.sessionKeepalive}`);
   }
+  for (const { key, value } of limits.withoutEffect ?? []) keys.push(`${key} ${value}`);
   const rates = [
     ...(limits.mailRate ? [rate(limits.mailRate, "mails")] : []),
     ...(limits.connRate ? [rate(limits.connRate, "connections")] : []),

@@ -182,6 +182,19 @@ const GLOBALS: Gen[] = [
       Array.from({ length: 1 + r.int(5) }, () => r.pick(DURATIONS)).join(", ")
     }`,
   (r) => `${r.pick(["mta max-deferred", "max-mta-deferred"])} ${r.pick(NUMBERS)}`,
+  (r, m) =>
+    `${r.pick(["mta limit", "limit mta"])}${r.chance(0.5) ? ` for domain ${value(r, m)}` : ""} ${
+      r.pick(["inet4", "inet6", "max-conn-per-host", "session-mail-max", "task-hiwat", "bogus"])
+    } ${r.pick(NUMBERS)}`,
+  (r, m) =>
+    `queue retry ${r.pick(["mta", "mda"])} ${r.pick(DURATIONS)}` +
+    `${
+      r.chance(0.3)
+        ? `\nmta rate for domain ${value(r, m)} ${r.pick(NUMBERS)} mails per ${
+          r.pick(["minute", "hour", ...DURATIONS])
+        }`
+        : ""
+    }`,
   (r, m) => r.pick([`srs key ${value(r, m)}`, `srs key backup ${value(r, m)}`]),
   (r) => `srs ttl ${r.pick(DURATIONS)}`,
   (r) => `expire ${r.pick(DURATIONS)}`,
