@@ -40,8 +40,18 @@ Deno.test("the background checkpointer copies a large log into the file, the wri
   }
   assertTrue(await fileSize(file) >= before + 6_000_000, "the log was not checkpointed");
   checkpointer.close();
+  await checkpointer.ended;
   db.close();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a checkpointer whose file is gone before it opens ends quietly, failing nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.remove(dir);
+  // A queue closed and removed at once (a test's scratch directory) leaves its worker this.
+  const checkpointer = BackgroundCheckpointer.start(`${dir}/queue.sqlite`);
+  await checkpointer.ended;
+  checkpointer.close();
 });
 
 Deno.test("the daemon's queue, checkpointed in the background, keeps every message", async () => {

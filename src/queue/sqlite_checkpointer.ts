@@ -19,10 +19,17 @@ export class BackgroundCheckpointer {
   #log: string;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Resolves once the worker thread has ended: closed, or unable to open the file. */
+  readonly ended: Promise<void>;
 
   private constructor(worker: Worker, log: string) {
     this.#worker = worker;
     this.#log = log;
+    this.ended = new Promise((resolve) => {
+      worker.onmessage = (event) => {
+        if (event.data === "ended") resolve();
+      };
+    });
   }
 
   /**
@@ -33,7 +40,11 @@ export class BackgroundCheckpointer {
     const source = `(${checkpointerThread.toString()})(${JSON.stringify(path)});`;
     const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
     try {
-      return new BackgroundCheckpointer(new Worker(url, { type: "module" }), `${path}-wal`);
+      const worker = new Worker(url, { type: "module" });
+      // A checkpointer that fails (its file removed before it opened, say) only means no
+      // background checkpoints: the daemon's own close still checkpoints. Never fatal.
+      worker.onerror = (event) => event.preventDefault();
+      return new BackgroundCheckpointer(worker, `${path}-wal`);
     } finally {
       URL.revokeObjectURL(url);
     }
@@ -70,6 +81,7 @@ export class BackgroundCheckpointer {
 function checkpointerThread(path: string): void {
   const scope = globalThis as unknown as {
     onmessage: ((event: MessageEvent) => void) | null;
+    postMessage(message: unknown): void;
     close(): void;
   };
   const opening = import("node:sqlite").then(({ DatabaseSync }) => {
@@ -77,11 +89,17 @@ function checkpointerThread(path: string): void {
     db.exec("PRAGMA wal_autocheckpoint=0");
     return db;
   });
+  const end = () => {
+    scope.postMessage("ended");
+    scope.close();
+  };
+  // A file that cannot be opened ends the thread now, whether or not a message came yet.
+  opening.catch(end);
   scope.onmessage = (event) => {
     void opening.then((db) => {
       if (event.data === "close") {
         db.close();
-        scope.close();
+        end();
         return;
       }
       try {
@@ -89,6 +107,6 @@ function checkpointerThread(path: string): void {
       } catch {
         // Busy or failing: the next commit asks again, and the daemon's own close checkpoints.
       }
-    }, () => scope.close());
+    }, () => {});
   };
 }
