@@ -1,0 +1,128 @@
+// Runs an ldap table's searches (table_ldap.c's filters and attributes) over one bound
+// connection, re-bound after it was lost, and turns the entries found into rows.
+
+import { Client, ResultCodeError } from "ldapts";
+import type { TableService } from "../table.ts";
+import { type LdapConfig, ldapFilter } from "./ldap_config.ts";
+
+/** Rows of one answer, each the texts of its columns. */
+export type Rows = readonly (readonly string[])[];
+
+type Entry = Record<string, unknown>;
+
+/** The searches of one ldap table. */
+export class LdapBackend {
+  readonly #config: LdapConfig;
+  readonly #timeoutMs: number;
+  readonly #ca: string | undefined;
+  #client: Client | undefined;
+  #binding: Promise<Client> | undefined;
+
+  constructor(config: LdapConfig, timeoutMs: number, ca?: string) {
+    this.#config = config;
+    this.#timeoutMs = timeoutMs;
+    this.#ca = ca;
+  }
+
+  /** `ldap ldap://host:port`, for log lines. */
+  get server(): string {
+    return `ldap ${this.#config.url}`;
+  }
+
+  serves(service: TableService): boolean {
+    return this.#config.queries.has(service);
+  }
+
+  /** Searches the base for the service's filter with the key (lowercased, as smtpd does). */
+  async query(service: TableService, key: string, _signal: AbortSignal): Promise<Rows> {
+    const query = this.#config.queries.get(service);
+    if (!query) throw new Error(`no ${service}_filter in the ldap table configuration`);
+    const client = await this.#bound();
+    let entries: Entry[];
+    try {
+      ({ searchEntries: entries } = await client.search(this.#config.basedn, {
+        scope: "sub",
+        filter: ldapFilter(query, key.toLowerCase()),
+        attributes: [...query.attributes],
+      }));
+    } catch (error) {
+      if (!(error instanceof ResultCodeError)) this.#drop(client);
+      throw error;
+    }
+    return entryRows(service, query.attributes, entries);
+  }
+
+  /** A failure without an LDAP result code is the connection's: the server is unreachable. */
+  isUnreachable(error: unknown): boolean {
+    return !(error instanceof ResultCodeError);
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#binding = undefined;
+    await client?.unbind().catch(() => {});
+  }
+
+  #bound(): Promise<Client> {
+    if (this.#client?.isConnected && this.#binding) return this.#binding;
+    if (this.#client && !this.#client.isConnected) this.#drop(this.#client);
+    if (this.#binding) return this.#binding;
+    const client = new Client({
+      url: this.#config.url,
+      timeout: this.#timeoutMs,
+      connectTimeout: this.#timeoutMs,
+      ...(this.#ca === undefined ? {} : { tlsOptions: { ca: this.#ca } }),
+    });
+    this.#client = client;
+    const { username, password } = this.#config;
+    const binding = (username === undefined ? Promise.resolve() : client.bind(username, password!))
+      .then(() => client, (error) => {
+        this.#drop(client);
+        throw error;
+      });
+    this.#binding = binding;
+    return binding;
+  }
+
+  #drop(client: Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    this.#binding = undefined;
+    client.unbind().catch(() => {});
+  }
+}
+
+function values(entry: Entry, attribute: string): string[] {
+  const name = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  const value = name === undefined ? undefined : entry[name];
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((v) => v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v));
+}
+
+/**
+ * The rows of a search, as table_ldap.c formats it: alias and mailaddrmap list every value
+ * of every entry found; credentials and userinfo take the first value of each attribute of
+ * the first entry (one missing is an error, as in table_ldap.c); the list services match
+ * when an entry is found.
+ */
+export function entryRows(
+  service: TableService,
+  attributes: readonly string[],
+  entries: Entry[],
+): Rows {
+  const first = entries[0];
+  if (first === undefined) return [];
+  if (service === "alias" || service === "mailaddrmap") {
+    return entries.flatMap((entry) => values(entry, attributes[0]!).map((v) => [v]));
+  }
+  if (service === "credentials" || service === "userinfo") {
+    return [attributes.map((attribute) => {
+      const value = values(first, attribute)[0];
+      if (value === undefined) throw new Error(`the entry ${String(first.dn)} has no ${attribute}`);
+      return value;
+    })];
+  }
+  return [[values(first, attributes[0]!)[0] ?? String(first.dn)]];
+}

@@ -1,0 +1,102 @@
+// Runs a redis table's commands (table-redis(5)) on its master, or on its slave while the
+// master cannot be reached, and turns each reply into rows as table_redis.c reads them.
+
+import { Redis } from "ioredis";
+import type { TableService } from "../table.ts";
+import {
+  describeRedis,
+  type RedisAddress,
+  redisCommand,
+  type RedisConfig,
+} from "./redis_config.ts";
+
+/** Rows of one answer, each the texts of its columns. */
+export type Rows = readonly (readonly string[])[];
+
+// Services whose array reply is one row of columns (login, hash / uid, gid, home).
+const COLUMN_SERVICES: ReadonlySet<TableService> = new Set(["credentials", "userinfo"]);
+
+/** The commands of one redis table, on connections kept open and re-opened by the client. */
+export class RedisBackend {
+  readonly #config: RedisConfig;
+  readonly #master: Redis;
+  readonly #slave: Redis | undefined;
+
+  constructor(config: RedisConfig, connectTimeoutMs: number) {
+    this.#config = config;
+    this.#master = connect(config.master, config, connectTimeoutMs);
+    this.#slave = config.slave ? connect(config.slave, config, connectTimeoutMs) : undefined;
+  }
+
+  /** `redis HOST:PORT` of the master, for log lines. */
+  get server(): string {
+    return describeRedis(this.#config.master);
+  }
+
+  /** Whether the file has a command for the service. */
+  serves(service: TableService): boolean {
+    return this.#config.queries.has(service);
+  }
+
+  /** Runs the service's command with the key (lowercased, as smtpd looks keys up). */
+  async query(service: TableService, key: string, _signal: AbortSignal): Promise<Rows> {
+    const words = this.#config.queries.get(service);
+    if (!words) throw new Error(`no query_${service} in the redis table configuration`);
+    const [command, ...args] = redisCommand(words, key.toLowerCase());
+    const client = this.#slave && this.#master.status !== "ready" && this.#slave.status === "ready"
+      ? this.#slave
+      : this.#master;
+    const reply = await client.call(command!, ...args);
+    return replyRows(service, reply);
+  }
+
+  /** A failure of the connection (not an error reply of the server) means unreachable. */
+  isUnreachable(error: unknown): boolean {
+    return !(error instanceof Error && error.name === "ReplyError");
+  }
+
+  async close(): Promise<void> {
+    this.#master.disconnect();
+    this.#slave?.disconnect();
+    await Promise.resolve();
+  }
+}
+
+function connect(address: RedisAddress, config: RedisConfig, connectTimeoutMs: number): Redis {
+  const client = new Redis({
+    ...("path" in address ? { path: address.path } : { host: address.host, port: address.port }),
+    db: config.database,
+    ...(config.password === undefined ? {} : { password: config.password }),
+    connectTimeout: connectTimeoutMs,
+    // A command while the server is away fails at once (a 4xx), instead of waiting.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    // Reconnection backoff: 100 ms doubling to 5 s, for as long as the table is open.
+    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5_000),
+  });
+  // Going away is reported by the table's guard; the client's own events are not news.
+  client.on("error", () => {});
+  return client;
+}
+
+/**
+ * The rows of a reply, as table_redis.c reads it: an integer matches when it is not 0; a
+ * string is one value; an array is a list of values (alias) or the columns of one row
+ * (credentials, userinfo); nil, or an array of nils, is no entry.
+ */
+export function replyRows(service: TableService, reply: unknown): Rows {
+  if (reply === null || reply === undefined) return [];
+  if (typeof reply === "number") return reply === 0 ? [] : [[String(reply)]];
+  if (typeof reply === "string") return [[reply]];
+  if (reply instanceof Uint8Array) return [[new TextDecoder().decode(reply)]];
+  if (Array.isArray(reply)) {
+    const values = reply.map((v) => v === null ? null : typeof v === "string" ? v : String(v));
+    if (values.every((v) => v === null) || values.length === 0) return [];
+    if (values.some((v) => v === null)) {
+      throw new Error(`the ${service} reply lacks some of its fields: ${JSON.stringify(values)}`);
+    }
+    const texts = values as string[];
+    return COLUMN_SERVICES.has(service) ? [texts] : texts.map((v) => [v]);
+  }
+  throw new Error(`unexpected reply to the ${service} command: ${JSON.stringify(reply)}`);
+}

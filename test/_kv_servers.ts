@@ -1,0 +1,215 @@
+// Real Redis and OpenLDAP servers for the network table tests: each started on 127.0.0.1
+// at a free port with a scratch data directory, stopped by its pid, restartable on the
+// same port (to show a backend that went away and came back).
+
+import { freePort, waitFor } from "./_helpers.ts";
+
+/** Why the servers cannot be started here, or undefined when they can. */
+export function kvServersMissing(): string | undefined {
+  const missing = ["/usr/bin/redis-server", "/usr/sbin/slapd", "/usr/bin/ldapadd"].filter(
+    (path) => {
+      try {
+        return !Deno.statSync(path).isFile;
+      } catch {
+        return true;
+      }
+    },
+  );
+  return missing.length === 0
+    ? undefined
+    : `${missing.join(", ")} not installed (.ci/install_kv_servers.sh installs them)`;
+}
+
+/** A server a test started: where it listens, and how to stop and start it again. */
+export interface TestServer extends AsyncDisposable {
+  readonly port: number;
+  readonly dir: string;
+  /** Stops the server (SIGTERM to its pid) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  start(): Promise<void>;
+}
+
+/** The password the Redis server requires (`requirepass`). */
+export const REDIS_PASSWORD = "redis-secret";
+
+/** Starts redis-server with a password, no persistence, on a free port. */
+export async function startRedis(): Promise<
+  TestServer & { cli(...args: string[]): Promise<string> }
+> {
+  const dir = await Deno.makeTempDir({ prefix: "redis-test-" });
+  const port = freePort();
+  let child: Deno.ChildProcess | undefined;
+  const start = async () => {
+    child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--requirepass",
+        REDIS_PASSWORD,
+        "--logfile",
+        `${dir}/redis.log`,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await waitFor("redis-server to answer", async () => {
+      const out = await cli("PING").catch(() => "");
+      return out.trim() === "PONG" ? true : undefined;
+    }, 30_000);
+  };
+  const cli = async (...args: string[]) => {
+    const out = await new Deno.Command("redis-cli", {
+      args: [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "--no-auth-warning",
+        "-a",
+        REDIS_PASSWORD,
+        ...args,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    if (!out.success || text.startsWith("ERR") || text.startsWith("(error)")) {
+      throw new Error(
+        `redis-cli ${args.join(" ")}: ${text}${new TextDecoder().decode(out.stderr)}`,
+      );
+    }
+    return text;
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running) return;
+    try {
+      running.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await running.status;
+  };
+  await start();
+  return {
+    port,
+    dir,
+    cli,
+    stop,
+    start,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** The suffix, administrator and password of the test directory. */
+export const LDAP_SUFFIX = "dc=example,dc=org";
+export const LDAP_ADMIN = "cn=admin,dc=example,dc=org";
+export const LDAP_PASSWORD = "ldap-secret";
+
+const SCHEMAS = ["core", "cosine", "inetorgperson", "nis", "misc"];
+
+/** Starts slapd (mdb backend, slapd.conf) on a free port, holding only the suffix entry. */
+export async function startSlapd(): Promise<
+  TestServer & { add(ldif: string): Promise<void>; modify(ldif: string): Promise<void> }
+> {
+  const dir = await Deno.makeTempDir({ prefix: "slapd-test-" });
+  await Deno.mkdir(`${dir}/data`);
+  const port = freePort();
+  const conf = [
+    ...SCHEMAS.map((s) => `include /etc/ldap/schema/${s}.schema`),
+    `pidfile ${dir}/slapd.pid`,
+    "modulepath /usr/lib/ldap",
+    "moduleload back_mdb",
+    "database mdb",
+    "maxsize 10485760",
+    `suffix "${LDAP_SUFFIX}"`,
+    `rootdn "${LDAP_ADMIN}"`,
+    `rootpw ${LDAP_PASSWORD}`,
+    `directory ${dir}/data`,
+    "",
+  ].join("\n");
+  await Deno.writeTextFile(`${dir}/slapd.conf`, conf);
+  // slapd drops root for its own user when the test runs as root.
+  const asRoot = Deno.uid() === 0;
+  if (asRoot) await new Deno.Command("chown", { args: ["-R", "openldap:openldap", dir] }).output();
+  let child: Deno.ChildProcess | undefined;
+  const ldapTool = async (tool: string, ldif: string) => {
+    const process = new Deno.Command(tool, {
+      args: ["-x", "-H", `ldap://127.0.0.1:${port}/`, "-D", LDAP_ADMIN, "-w", LDAP_PASSWORD],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = process.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(ldif));
+    await writer.close();
+    const out = await process.output();
+    if (!out.success) {
+      throw new Error(`${tool} failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
+  };
+  const start = async () => {
+    child = new Deno.Command("slapd", {
+      args: [
+        "-d",
+        "0",
+        "-h",
+        `ldap://127.0.0.1:${port}/`,
+        "-f",
+        `${dir}/slapd.conf`,
+        ...(asRoot ? ["-u", "openldap", "-g", "openldap"] : []),
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await waitFor("slapd to answer", async () => {
+      const out = await new Deno.Command("ldapsearch", {
+        args: ["-x", "-H", `ldap://127.0.0.1:${port}/`, "-s", "base", "-b", "", "namingContexts"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      return out.success ? true : undefined;
+    }, 30_000);
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running) return;
+    try {
+      running.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await running.status;
+  };
+  await start();
+  await ldapTool(
+    "ldapadd",
+    `dn: ${LDAP_SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n`,
+  );
+  return {
+    port,
+    dir,
+    stop,
+    start,
+    add: (ldif) => ldapTool("ldapadd", ldif),
+    modify: (ldif) => ldapTool("ldapmodify", ldif),
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
