@@ -14,6 +14,8 @@ import type { Table } from "./table.ts";
 import { type TableErrorPlace, toTableLoadError } from "./table_error.ts";
 import { loadYamlTable } from "./yaml.ts";
 import type { GuardLog } from "./network/backend_guard.ts";
+import { openLdapTable } from "./network/ldap_table.ts";
+import { openRedisTable } from "./network/redis_table.ts";
 
 type Opener = (decl: TableDecl, path: string, options: BackendOptions) => Promise<Table>;
 
@@ -31,6 +33,8 @@ export const BACKENDS: Readonly<Record<string, Opener>> = {
   yaml: (decl, path) => loadYamlTable(decl.name, path),
   postgres: (decl, path, options) => openPostgresTable(decl.name, path, options),
   mysql: (decl, path, options) => openMysqlTable(decl.name, path, options),
+  redis: (decl, path, options) => openRedisTable(decl.name, path, options.log),
+  ldap: (decl, path, options) => openLdapTable(decl.name, path, options.log),
 };
 
 /** Options of {@link openTables}. */

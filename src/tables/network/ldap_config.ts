@@ -3,7 +3,12 @@
 // its attributes for each service.
 
 import { TableContentError } from "../table_error.ts";
-import { type ConfigLine, readConfigLines } from "./config_lines.ts";
+import {
+  type ConfigEntry,
+  LIMIT_KEYS,
+  parseConfigEntries,
+  refuseUnknownKeys,
+} from "./network_config.ts";
 import type { TableService } from "../table.ts";
 
 /** One service's search: the filter and the attributes read from each entry found. */
@@ -45,16 +50,15 @@ export const LDAP_KEYS: ReadonlySet<string> = new Set([
   "basedn",
   "ca_file",
   ...SERVICES.flatMap((s) => [`${s}_filter`, `${s}_attributes`]),
-  "pool_size",
-  "query_timeout",
-  "cache_ttl",
+  ...LIMIT_KEYS,
 ]);
 
 /** Reads an ldap table file; what table_ldap.c would warn about and skip is an error. */
 export function parseLdapConfig(
   text: string,
-): { config: LdapConfig; entries: Map<string, ConfigLine> } {
-  const entries = readConfigLines(text, LDAP_KEYS);
+): { config: LdapConfig; entries: Map<string, ConfigEntry> } {
+  const entries = parseConfigEntries(text);
+  refuseUnknownKeys(entries, LDAP_KEYS);
   const url = entries.get("url");
   if (!url) throw new TableContentError(`"url" is missing (ldap://host or ldaps://host)`);
   if (!/^ldaps?:\/\/[^/\s]+\/?$/i.test(url.value)) {

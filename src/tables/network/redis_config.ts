@@ -3,7 +3,12 @@
 // standing for the key.
 
 import { TableContentError } from "../table_error.ts";
-import { type ConfigLine, readConfigLines, readInteger } from "./config_lines.ts";
+import {
+  type ConfigEntry,
+  LIMIT_KEYS,
+  parseConfigEntries,
+  refuseUnknownKeys,
+} from "./network_config.ts";
 import type { TableService } from "../table.ts";
 
 /** Where a Redis server listens: TCP host and port, or a unix socket (`unix:/path`). */
@@ -45,9 +50,7 @@ export const REDIS_KEYS: ReadonlySet<string> = new Set([
   "database",
   "password",
   ...SERVICES.map((s) => `query_${s}`),
-  "pool_size",
-  "query_timeout",
-  "cache_ttl",
+  ...LIMIT_KEYS,
 ]);
 
 /**
@@ -56,8 +59,9 @@ export const REDIS_KEYS: ReadonlySet<string> = new Set([
  */
 export function parseRedisConfig(
   text: string,
-): { config: RedisConfig; entries: Map<string, ConfigLine> } {
-  const entries = readConfigLines(text, REDIS_KEYS);
+): { config: RedisConfig; entries: Map<string, ConfigEntry> } {
+  const entries = parseConfigEntries(text);
+  refuseUnknownKeys(entries, REDIS_KEYS);
   const master = address(
     entries.get("master")?.value ?? "127.0.0.1",
     readInteger(entries, "master_port", 1, 65535, 6379),
@@ -106,4 +110,23 @@ export function redisCommand(words: readonly string[], key: string): string[] {
 /** `redis 127.0.0.1:6379` or `redis unix:/path`, for log lines. */
 export function describeRedis(address: RedisAddress): string {
   return "path" in address ? `redis unix:${address.path}` : `redis ${address.host}:${address.port}`;
+}
+
+function readInteger(
+  entries: ReadonlyMap<string, ConfigEntry>,
+  key: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  const entry = entries.get(key);
+  if (!entry) return fallback;
+  const n = Number(entry.value);
+  if (!/^\d+$/.test(entry.value) || n < min || n > max) {
+    throw new TableContentError(
+      `${key}: "${entry.value}" is not a number from ${min} to ${max}`,
+      entry.line,
+    );
+  }
+  return n;
 }
