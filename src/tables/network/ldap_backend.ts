@@ -17,6 +17,7 @@ export class LdapBackend {
   readonly #ca: string | undefined;
   #client: Client | undefined;
   #binding: Promise<Client> | undefined;
+  #isBound = false;
 
   constructor(config: LdapConfig, timeoutMs: number, ca?: string) {
     this.#config = config;
@@ -61,13 +62,14 @@ export class LdapBackend {
     const client = this.#client;
     this.#client = undefined;
     this.#binding = undefined;
+    this.#isBound = false;
     await client?.unbind().catch(() => {});
   }
 
   #bound(): Promise<Client> {
-    if (this.#client?.isConnected && this.#binding) return this.#binding;
-    if (this.#client && !this.#client.isConnected) this.#drop(this.#client);
-    if (this.#binding) return this.#binding;
+    // A bind under way is shared; a bound connection that was lost is opened again.
+    if (this.#binding && (!this.#isBound || this.#client?.isConnected)) return this.#binding;
+    if (this.#client) this.#drop(this.#client);
     const client = new Client({
       url: this.#config.url,
       timeout: this.#timeoutMs,
@@ -77,7 +79,10 @@ export class LdapBackend {
     this.#client = client;
     const { username, password } = this.#config;
     const binding = (username === undefined ? Promise.resolve() : client.bind(username, password!))
-      .then(() => client, (error) => {
+      .then(() => {
+        if (this.#client === client) this.#isBound = true;
+        return client;
+      }, (error) => {
         this.#drop(client);
         throw error;
       });
@@ -89,6 +94,7 @@ export class LdapBackend {
     if (this.#client !== client) return;
     this.#client = undefined;
     this.#binding = undefined;
+    this.#isBound = false;
     client.unbind().catch(() => {});
   }
 }

@@ -29,7 +29,10 @@ export interface LdapConfig {
   readonly queries: ReadonlyMap<TableService, LdapQuery>;
 }
 
-/** The services table_ldap.c answers, with the number of attributes each expects. */
+/**
+ * The services table_ldap.c answers, with the number of attributes each expects; `source`
+ * (`source_filter`, `source_attributes`) is this project's addition, read like `netaddr`.
+ */
 export const LDAP_ATTRIBUTE_COUNTS: Readonly<Partial<Record<TableService, number>>> = {
   alias: 1,
   domain: 1,
@@ -38,6 +41,7 @@ export const LDAP_ATTRIBUTE_COUNTS: Readonly<Partial<Record<TableService, number
   userinfo: 3,
   mailaddr: 1,
   mailaddrmap: 1,
+  source: 1,
 };
 
 const SERVICES = Object.keys(LDAP_ATTRIBUTE_COUNTS) as TableService[];

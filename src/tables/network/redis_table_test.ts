@@ -59,12 +59,7 @@ async function makeTable(name: string, contents: ContractContents) {
       `query_credentials HMGET ${p}user:%s login passwd`,
     );
   }
-  const table = await openRedisTable(name, await configFile(lines));
-  if (name === "tags") {
-    // A list table that answers none of the contract's string cases.
-    return Object.assign(table, { serves: (s: string) => s === "domain" });
-  }
-  return table;
+  return await openRedisTable(name, await configFile(lines));
 }
 
 if (missing) {
