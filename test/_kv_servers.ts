@@ -33,7 +33,7 @@ export interface TestServer extends AsyncDisposable {
 /** The password the Redis server requires (`requirepass`). */
 export const REDIS_PASSWORD = "redis-secret";
 
-/** Starts redis-server with a password, no persistence, on a free port. */
+/** Starts redis-server with a password on a free port; its data outlives a restart (AOF). */
 export async function startRedis(): Promise<
   TestServer & { cli(...args: string[]): Promise<string> }
 > {
@@ -52,7 +52,9 @@ export async function startRedis(): Promise<
         "--save",
         "",
         "--appendonly",
-        "no",
+        "yes",
+        "--appendfsync",
+        "always",
         "--requirepass",
         REDIS_PASSWORD,
         "--logfile",

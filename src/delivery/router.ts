@@ -136,11 +136,12 @@ export function userSource(
 ): UserSource {
   const userbase = action.userbase ? tables.get(action.userbase.name) : undefined;
   if (!userbase) return options.lookupUser;
-  return (name) => {
-    const value = userbase.lookup("userinfo", name);
-    if (value === undefined) return Promise.resolve(undefined);
+  // A network userbase answers only inside a lookup scope (an expanded envelope's user).
+  return async (name) => {
+    const value = await withTableLookups(() => userbase.lookup("userinfo", name));
+    if (value === undefined) return undefined;
     const [uid, gid, ...home] = value.split(":");
-    return Promise.resolve({ name, uid: Number(uid), gid: Number(gid), home: home.join(":") });
+    return { name, uid: Number(uid), gid: Number(gid), home: home.join(":") };
   };
 }
 
