@@ -28,6 +28,10 @@ export interface TestServer extends AsyncDisposable {
   stop(): Promise<void>;
   /** Starts it again on the same port and data directory. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): it holds its connections and answers nothing. */
+  pause(): void;
+  /** Lets a frozen server run again (SIGCONT). */
+  resume(): void;
 }
 
 /** The password the Redis server requires (`requirepass`). */
@@ -109,6 +113,8 @@ export async function startRedis(): Promise<
     cli,
     stop,
     start,
+    pause: () => child?.kill("SIGSTOP"),
+    resume: () => child?.kill("SIGCONT"),
     async [Symbol.asyncDispose]() {
       await stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -207,6 +213,8 @@ export async function startSlapd(): Promise<
     dir,
     stop,
     start,
+    pause: () => child?.kill("SIGSTOP"),
+    resume: () => child?.kill("SIGCONT"),
     add: (ldif) => ldapTool("ldapadd", ldif),
     modify: (ldif) => ldapTool("ldapmodify", ldif),
     async [Symbol.asyncDispose]() {

@@ -35,10 +35,13 @@ export class LdapBackend {
   }
 
   /** Searches the base for the service's filter with the key (lowercased, as smtpd does). */
-  async query(service: TableService, key: string, _signal: AbortSignal): Promise<Rows> {
+  async query(service: TableService, key: string, signal: AbortSignal): Promise<Rows> {
     const query = this.#config.queries.get(service);
     if (!query) throw new Error(`no ${service}_filter in the ldap table configuration`);
     const client = await this.#bound();
+    // A search past the table's deadline: the connection is given up, the next one re-binds.
+    const giveUp = () => this.#drop(client);
+    signal.addEventListener("abort", giveUp, { once: true });
     let entries: Entry[];
     try {
       ({ searchEntries: entries } = await client.search(this.#config.basedn, {
@@ -49,6 +52,8 @@ export class LdapBackend {
     } catch (error) {
       if (!(error instanceof ResultCodeError)) this.#drop(client);
       throw error;
+    } finally {
+      signal.removeEventListener("abort", giveUp);
     }
     return entryRows(service, query.attributes, entries);
   }
@@ -72,8 +77,9 @@ export class LdapBackend {
     if (this.#client) this.#drop(this.#client);
     const client = new Client({
       url: this.#config.url,
-      timeout: this.#timeoutMs,
-      connectTimeout: this.#timeoutMs,
+      // The table's deadline comes first; these only bound a client left without one.
+      timeout: this.#timeoutMs * 2,
+      connectTimeout: this.#timeoutMs * 2,
       ...(this.#ca === undefined ? {} : { tlsOptions: { ca: this.#ca } }),
     });
     this.#client = client;

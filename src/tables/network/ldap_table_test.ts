@@ -1,4 +1,5 @@
 import { assertEquals, assertRejects } from "../../../test/assert.ts";
+import { waitFor } from "../../../test/_helpers.ts";
 import {
   kvServersMissing,
   LDAP_ADMIN,
@@ -168,6 +169,39 @@ if (missing) {
         async () => await withTableLookups(() => table.match("domain", "example.org")),
         Error,
         `Table "badbind": ldap ldap://127.0.0.1:${s.port} query failed`,
+      );
+    } finally {
+      table.close();
+    }
+  });
+
+  Deno.test("ldap table: a server that stops answering fails the lookup at the deadline", async () => {
+    const s = await slapd();
+    const base = await addSubtree(s, "slow", [
+      "objectClass: organizationalRole\nobjectClass: domainRelatedObject\nassociatedDomain: example.org\n",
+    ]);
+    const table = await openLdapTable(
+      "slow",
+      await configFile([
+        `url ldap://127.0.0.1:${s.port}`,
+        `basedn ${base}`,
+        "query_timeout 300ms",
+        "domain_filter (associatedDomain=%s)",
+        "domain_attributes associatedDomain",
+      ]),
+    );
+    try {
+      const domain = async () => await withTableLookups(() => table.match("domain", "example.org"));
+      assertEquals(await domain(), true);
+      s.pause();
+      try {
+        await assertRejects(domain, Error, "did not answer within 300 ms");
+      } finally {
+        s.resume();
+      }
+      await waitFor(
+        "the table to answer again",
+        async () => (await domain().catch(() => false)) ? true : undefined,
       );
     } finally {
       table.close();

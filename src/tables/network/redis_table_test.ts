@@ -1,4 +1,5 @@
 import { assertEquals, assertRejects } from "../../../test/assert.ts";
+import { waitFor } from "../../../test/_helpers.ts";
 import { kvServersMissing, REDIS_PASSWORD, startRedis } from "../../../test/_kv_servers.ts";
 import { type ContractContents, runTableContract } from "../_table_contract.ts";
 import { withTableLookups } from "./lookup_scope.ts";
@@ -103,6 +104,35 @@ if (missing) {
         async () => await withTableLookups(() => table.match("domain", "example.org")),
         Error,
         'Table "badpass": redis 127.0.0.1:',
+      );
+    } finally {
+      table.close();
+    }
+  });
+
+  Deno.test("redis table: a server that stops answering fails the lookup at the deadline", async () => {
+    const r = await redis();
+    const path = await configFile([
+      `master_port ${r.port}`,
+      `password ${REDIS_PASSWORD}`,
+      "query_timeout 300ms",
+      "query_domain SISMEMBER slow:domains %s",
+    ]);
+    const table = await openRedisTable("slow", path);
+    try {
+      await r.cli("SADD", "slow:domains", "example.org");
+      const domain = async () => await withTableLookups(() => table.match("domain", "example.org"));
+      assertEquals(await domain(), true);
+      r.pause();
+      try {
+        await assertRejects(domain, Error, 'Table "slow": redis 127.0.0.1:');
+        await assertRejects(domain, Error, "within 300 ms");
+      } finally {
+        r.resume();
+      }
+      await waitFor(
+        "the table to answer again",
+        async () => (await domain().catch(() => false)) ? true : undefined,
       );
     } finally {
       table.close();
