@@ -43,9 +43,8 @@ export class RedisBackend {
     const words = this.#config.queries.get(service);
     if (!words) throw new Error(`no query_${service} in the redis table configuration`);
     const [command, ...args] = redisCommand(words, key.toLowerCase());
-    const client = this.#slave && this.#master.status !== "ready" && this.#slave.status === "ready"
-      ? this.#slave
-      : this.#master;
+    // The slave answers whenever the master is not connected (table_redis.c does the same).
+    const client = this.#slave && this.#master.status !== "ready" ? this.#slave : this.#master;
     await ready(client, signal);
     const reply = await client.call(command!, ...args);
     return replyRows(service, reply);

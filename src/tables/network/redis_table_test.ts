@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "../../../test/assert.ts";
-import { waitFor } from "../../../test/_helpers.ts";
+import { freePort, waitFor } from "../../../test/_helpers.ts";
 import { kvServersMissing, REDIS_PASSWORD, startRedis } from "../../../test/_kv_servers.ts";
 import { type ContractContents, runTableContract } from "../_table_contract.ts";
 import { withTableLookups } from "./lookup_scope.ts";
@@ -134,6 +134,26 @@ if (missing) {
         "the table to answer again",
         async () => (await domain().catch(() => false)) ? true : undefined,
       );
+    } finally {
+      table.close();
+    }
+  });
+
+  Deno.test("redis table: the slave answers while the master cannot be reached", async () => {
+    const r = await redis();
+    await r.cli("SADD", "replica:domains", "example.org");
+    const path = await configFile([
+      `master 127.0.0.1`,
+      `master_port ${freePort()}`,
+      "slave 127.0.0.1",
+      `slave_port ${r.port}`,
+      `password ${REDIS_PASSWORD}`,
+      "query_domain SISMEMBER replica:domains %s",
+    ]);
+    const table = await openRedisTable("replica", path);
+    try {
+      assertEquals(await withTableLookups(() => table.match("domain", "example.org")), true);
+      assertEquals(await withTableLookups(() => table.match("domain", "example.net")), false);
     } finally {
       table.close();
     }
