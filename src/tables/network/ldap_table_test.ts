@@ -1,3 +1,6 @@
+// The ldap table against a real slapd: the table contract, live changes and filter escaping,
+// a refused bind, a frozen server, and the table_ldap.c file reader.
+
 import { assertEquals, assertRejects } from "../../../test/assert.ts";
 import { waitFor } from "../../../test/_helpers.ts";
 import {

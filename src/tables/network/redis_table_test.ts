@@ -1,3 +1,6 @@
+// The redis table against a real redis-server: the table contract, live changes, a wrong
+// password, a frozen server, the slave, and the table-redis(5) file reader.
+
 import { assertEquals, assertRejects } from "../../../test/assert.ts";
 import { freePort, waitFor } from "../../../test/_helpers.ts";
 import { kvServersMissing, REDIS_PASSWORD, startRedis } from "../../../test/_kv_servers.ts";
