@@ -6,8 +6,8 @@
 import { loadConfig, startDaemon } from "../mod.ts";
 import { DbTable, type Table, withTableLookups, writeDbTable } from "../src/tables/mod.ts";
 import { SILENT_LOGGER } from "../src/log/mod.ts";
-import { openRedisTable } from "../src/tables/network/redis_table.ts";
-import { openLdapTable } from "../src/tables/network/ldap_table.ts";
+import { openRedisTable } from "../src/tables/redis.ts";
+import { openLdapTable } from "../src/tables/ldap.ts";
 import {
   LDAP_ADMIN,
   LDAP_PASSWORD,

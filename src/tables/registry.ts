@@ -8,14 +8,14 @@ import { loadTableFile } from "./file.ts";
 import { SqliteTable } from "./sqlite.ts";
 import { openPostgresTable } from "./postgres.ts";
 import { openMysqlTable } from "./mysql.ts";
+import { openRedisTable } from "./redis.ts";
+import { openLdapTable } from "./ldap.ts";
 import { StaticTable } from "./static.ts";
 import { compileRegexTable } from "./regex_table.ts";
 import type { Table } from "./table.ts";
 import { type TableErrorPlace, toTableLoadError } from "./table_error.ts";
 import { loadYamlTable } from "./yaml.ts";
 import type { GuardLog } from "./network/backend_guard.ts";
-import { openLdapTable } from "./network/ldap_table.ts";
-import { openRedisTable } from "./network/redis_table.ts";
 
 type Opener = (decl: TableDecl, path: string, options: BackendOptions) => Promise<Table>;
 
@@ -33,8 +33,8 @@ export const BACKENDS: Readonly<Record<string, Opener>> = {
   yaml: (decl, path) => loadYamlTable(decl.name, path),
   postgres: (decl, path, options) => openPostgresTable(decl.name, path, options),
   mysql: (decl, path, options) => openMysqlTable(decl.name, path, options),
-  redis: (decl, path, options) => openRedisTable(decl.name, path, options.log),
-  ldap: (decl, path, options) => openLdapTable(decl.name, path, options.log),
+  redis: (decl, path, options) => openRedisTable(decl.name, path, options),
+  ldap: (decl, path, options) => openLdapTable(decl.name, path, options),
 };
 
 /** Options of {@link openTables}. */

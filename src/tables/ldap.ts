@@ -1,17 +1,46 @@
-// Runs an ldap table's searches (table_ldap.c's filters and attributes) over one bound
-// connection, re-bound after it was lost, and turns the entries found into rows.
+// The `ldap:` backend: a table_ldap.c configuration (url, bind, basedn, one filter and
+// attributes per service) searched over one bound connection, re-bound after it was lost,
+// under the shared network table machinery.
 
 import { Client, ResultCodeError } from "ldapts";
-import type { TableService } from "../table.ts";
-import { type LdapConfig, ldapFilter } from "./ldap_config.ts";
-
-/** Rows of one answer, each the texts of its columns. */
-export type Rows = readonly (readonly string[])[];
+import { errorMessage } from "../mail/mod.ts";
+import { type LdapConfig, ldapFilter, parseLdapConfig } from "./ldap_config.ts";
+import type { GuardLog } from "./network/backend_guard.ts";
+import { readNetworkLimits } from "./network/network_config.ts";
+import { type NetworkBackend, NetworkTable, type Rows } from "./network/network_table.ts";
+import { TableLoadError } from "./table_error.ts";
+import { parseTableText } from "./table_text.ts";
+import type { TableService } from "./table.ts";
 
 type Entry = Record<string, unknown>;
 
-/** The searches of one ldap table. */
-export class LdapBackend {
+/** Opens an `ldap:` table; nothing is connected until the first lookup. */
+export async function openLdapTable(
+  name: string,
+  configPath: string,
+  options: { log?: GuardLog | undefined } = {},
+): Promise<NetworkTable> {
+  const { config, entries } = await parseTableText(name, configPath, parseLdapConfig);
+  const limits = readNetworkLimits(entries);
+  const backend = new LdapBackend(config, limits.timeoutMs, await readCa(name, config));
+  return new NetworkTable(name, backend, { ...limits, server: backend.server, log: options.log });
+}
+
+async function readCa(name: string, config: LdapConfig): Promise<string | undefined> {
+  if (config.caFile === undefined) return undefined;
+  try {
+    return await Deno.readTextFile(config.caFile);
+  } catch (error) {
+    throw new TableLoadError(
+      { table: name, file: config.caFile },
+      `ca_file: ${errorMessage(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+// The searches of one ldap table.
+class LdapBackend implements NetworkBackend {
   readonly #config: LdapConfig;
   readonly #timeoutMs: number;
   readonly #ca: string | undefined;

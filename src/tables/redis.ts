@@ -1,23 +1,39 @@
-// Runs a redis table's commands (table-redis(5)) on its master, or on its slave while the
-// master cannot be reached, and turns each reply into rows as table_redis.c reads them.
+// The `redis:` backend: a table-redis(5) configuration (master, slave, one command per
+// service with `%s` for the key) run on the master, or on the slave while the master
+// cannot be reached, under the shared network table machinery; replies read as
+// table_redis.c reads them.
 
 import { Redis } from "ioredis";
-import type { TableService } from "../table.ts";
+import type { GuardLog } from "./network/backend_guard.ts";
+import { readNetworkLimits } from "./network/network_config.ts";
+import { type NetworkBackend, NetworkTable, type Rows } from "./network/network_table.ts";
 import {
   describeRedis,
+  parseRedisConfig,
   type RedisAddress,
   redisCommand,
   type RedisConfig,
 } from "./redis_config.ts";
-
-/** Rows of one answer, each the texts of its columns. */
-export type Rows = readonly (readonly string[])[];
+import { parseTableText } from "./table_text.ts";
+import type { TableService } from "./table.ts";
 
 // Services whose array reply is one row of columns (login, hash / uid, gid, home).
 const COLUMN_SERVICES: ReadonlySet<TableService> = new Set(["credentials", "userinfo"]);
 
-/** The commands of one redis table, on connections kept open and re-opened by the client. */
-export class RedisBackend {
+/** Opens a `redis:` table; the client connects in the background from now on. */
+export async function openRedisTable(
+  name: string,
+  configPath: string,
+  options: { log?: GuardLog | undefined } = {},
+): Promise<NetworkTable> {
+  const { config, entries } = await parseTableText(name, configPath, parseRedisConfig);
+  const limits = readNetworkLimits(entries);
+  const backend = new RedisBackend(config, limits.timeoutMs);
+  return new NetworkTable(name, backend, { ...limits, server: backend.server, log: options.log });
+}
+
+// The commands of one redis table, on connections kept open and re-opened by the client.
+class RedisBackend implements NetworkBackend {
   readonly #config: RedisConfig;
   readonly #master: Redis;
   readonly #slave: Redis | undefined;

@@ -2,14 +2,14 @@
 // it: master and slave servers, database, password, and one command per service with `%s`
 // standing for the key.
 
-import { TableContentError } from "../table_error.ts";
+import { TableContentError } from "./table_error.ts";
 import {
   type ConfigEntry,
   LIMIT_KEYS,
   parseConfigEntries,
   refuseUnknownKeys,
-} from "./network_config.ts";
-import type { TableService } from "../table.ts";
+} from "./network/network_config.ts";
+import type { TableService } from "./table.ts";
 
 /** Where a Redis server listens: TCP host and port, or a unix socket (`unix:/path`). */
 export type RedisAddress =

@@ -1,12 +1,12 @@
 // The redis table against a real redis-server: the table contract, live changes, a wrong
 // password, a frozen server, the slave, and the table-redis(5) file reader.
 
-import { assertEquals, assertRejects } from "../../../test/assert.ts";
-import { freePort, waitFor } from "../../../test/_helpers.ts";
-import { kvServersMissing, REDIS_PASSWORD, startRedis } from "../../../test/_kv_servers.ts";
-import { type ContractContents, runTableContract } from "../_table_contract.ts";
-import { withTableLookups } from "./lookup_scope.ts";
-import { openRedisTable } from "./redis_table.ts";
+import { assertEquals, assertRejects } from "../../test/assert.ts";
+import { freePort, waitFor } from "../../test/_helpers.ts";
+import { kvServersMissing, REDIS_PASSWORD, startRedis } from "../../test/_kv_servers.ts";
+import { type ContractContents, runTableContract } from "./_table_contract.ts";
+import { withTableLookups } from "./network/lookup_scope.ts";
+import { openRedisTable } from "./redis.ts";
 import { parseRedisConfig } from "./redis_config.ts";
 
 const missing = kvServersMissing();

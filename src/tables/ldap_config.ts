@@ -2,14 +2,14 @@
 // url, bind username and password, basedn, ca_file, and a filter (`%s` is the key) with
 // its attributes for each service.
 
-import { TableContentError } from "../table_error.ts";
+import { TableContentError } from "./table_error.ts";
 import {
   type ConfigEntry,
   LIMIT_KEYS,
   parseConfigEntries,
   refuseUnknownKeys,
-} from "./network_config.ts";
-import type { TableService } from "../table.ts";
+} from "./network/network_config.ts";
+import type { TableService } from "./table.ts";
 
 /** One service's search: the filter and the attributes read from each entry found. */
 export interface LdapQuery {

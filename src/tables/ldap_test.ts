@@ -1,18 +1,18 @@
 // The ldap table against a real slapd: the table contract, live changes and filter escaping,
 // a refused bind, a frozen server, and the table_ldap.c file reader.
 
-import { assertEquals, assertRejects } from "../../../test/assert.ts";
-import { waitFor } from "../../../test/_helpers.ts";
+import { assertEquals, assertRejects } from "../../test/assert.ts";
+import { waitFor } from "../../test/_helpers.ts";
 import {
   kvServersMissing,
   LDAP_ADMIN,
   LDAP_PASSWORD,
   LDAP_SUFFIX,
   startSlapd,
-} from "../../../test/_kv_servers.ts";
-import { type ContractContents, runTableContract } from "../_table_contract.ts";
-import { withTableLookups } from "./lookup_scope.ts";
-import { openLdapTable } from "./ldap_table.ts";
+} from "../../test/_kv_servers.ts";
+import { type ContractContents, runTableContract } from "./_table_contract.ts";
+import { withTableLookups } from "./network/lookup_scope.ts";
+import { openLdapTable } from "./ldap.ts";
 import { escapeFilterValue, parseLdapConfig } from "./ldap_config.ts";
 
 const missing = kvServersMissing();
