@@ -14,6 +14,11 @@ export interface FrontAccess {
   readonly read: readonly string[];
   /** The queue directory: the only place it writes. */
   readonly write: readonly string[];
+  /**
+   * Every environment variable, not only {@link FRONT_ENV}: the redis client lists them
+   * all as it loads. The front's environment holds nothing else (the parent clears it).
+   */
+  readonly wholeEnvironment?: boolean;
 }
 
 /**
@@ -94,7 +99,14 @@ export function frontAccess(
     a.method.kind === "lmtp" && a.method.destination.startsWith("/") ? [a.method.destination] : []
   );
   for (const socket of sockets) read.add(socket);
-  return { read: [...read], write: [queueDir, offline, ...sockets] };
+  const redis = config.tables.some((t) =>
+    t.source.kind === "backend" && t.source.backend === "redis"
+  );
+  return {
+    read: [...read],
+    write: [queueDir, offline, ...sockets],
+    ...(redis ? { wholeEnvironment: true } : {}),
+  };
 }
 
 /**
@@ -112,7 +124,7 @@ export function frontPermissionFlags(access: FrontAccess): string[] {
     "--allow-net",
     `--allow-read=${access.read.join(",")}`,
     `--allow-write=${access.write.join(",")}`,
-    `--allow-env=${FRONT_ENV.join(",")}`,
+    access.wholeEnvironment ? "--allow-env" : `--allow-env=${FRONT_ENV.join(",")}`,
     `--allow-sys=${FRONT_SYS.join(",")}`,
   ];
 }

@@ -3,7 +3,7 @@
 // cannot be reached, under the shared network table machinery; replies read as
 // table_redis.c reads them.
 
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { GuardLog } from "./network/backend_guard.ts";
 import { readNetworkLimits } from "./network/network_config.ts";
 import { type NetworkBackend, NetworkTable, type Rows } from "./network/network_table.ts";
@@ -28,8 +28,27 @@ export async function openRedisTable(
 ): Promise<NetworkTable> {
   const { config, entries } = await parseTableText(name, configPath, parseRedisConfig);
   const limits = readNetworkLimits(entries);
-  const backend = new RedisBackend(config, limits.timeoutMs);
+  const backend = new RedisBackend(await loadClient(), config, limits.timeoutMs);
   return new NetworkTable(name, backend, { ...limits, server: backend.server, log: options.log });
+}
+
+type RedisClass = typeof Redis;
+
+// The client is loaded with the first redis table: it reads the whole environment as it
+// loads (its `debug` dependency lists every variable), which a daemon without redis
+// tables need not allow.
+async function loadClient(): Promise<RedisClass> {
+  try {
+    return (await import("ioredis")).Redis;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new Error(
+        `the redis client reads the whole environment as it loads: run with --allow-env`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 // The commands of one redis table, on connections kept open and re-opened by the client.
@@ -38,10 +57,12 @@ class RedisBackend implements NetworkBackend {
   readonly #master: Redis;
   readonly #slave: Redis | undefined;
 
-  constructor(config: RedisConfig, connectTimeoutMs: number) {
+  constructor(client: RedisClass, config: RedisConfig, connectTimeoutMs: number) {
     this.#config = config;
-    this.#master = connect(config.master, config, connectTimeoutMs);
-    this.#slave = config.slave ? connect(config.slave, config, connectTimeoutMs) : undefined;
+    this.#master = connect(client, config.master, config, connectTimeoutMs);
+    this.#slave = config.slave
+      ? connect(client, config.slave, config, connectTimeoutMs)
+      : undefined;
   }
 
   /** `redis HOST:PORT` of the master, for log lines. */
@@ -78,8 +99,13 @@ class RedisBackend implements NetworkBackend {
   }
 }
 
-function connect(address: RedisAddress, config: RedisConfig, connectTimeoutMs: number): Redis {
-  const client = new Redis({
+function connect(
+  Client: RedisClass,
+  address: RedisAddress,
+  config: RedisConfig,
+  connectTimeoutMs: number,
+): Redis {
+  const client = new Client({
     ...("path" in address ? { path: address.path } : { host: address.host, port: address.port }),
     db: config.database,
     ...(config.password === undefined ? {} : { password: config.password }),

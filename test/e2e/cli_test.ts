@@ -85,16 +85,16 @@ Deno.test("smtpd -n prints warnings but accepts the file", async () => {
 
 Deno.test("smtpd -n warns about a table backend this build does not have", async () => {
   const dir = await Deno.makeTempDir();
-  const path = `${dir}/ldap.conf`;
+  const path = `${dir}/socketmap.conf`;
   await Deno.writeTextFile(
     path,
-    'table users ldap:/etc/mail/ldap.conf\naction "a" mbox\nmatch for local action "a"\n',
+    'table users socketmap:/var/run/smtpd-socketmap\naction "a" mbox\nmatch for local action "a"\n',
   );
   const result = await smtpd("-n", "-f", path);
   assertEquals(result.code, 0);
   assertStringIncludes(
     result.stderr,
-    `${path}:1:7: warning: Table "users": backend "ldap" is not supported by this build`,
+    `${path}:1:7: warning: Table "users": backend "socketmap" is not supported by this build`,
   );
   await Deno.remove(dir, { recursive: true });
 });
