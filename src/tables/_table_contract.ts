@@ -22,6 +22,11 @@ export type MakeContractTable = (name: string, contents: ContractContents) => Pr
 export interface TableContractOptions {
   /** The backend can enumerate its keys (sqlite tables cannot). */
   readonly listsKeys?: boolean;
+  /**
+   * The backend is asked for the `maps` table too: `mailaddrmap` (`senders <t>`) and
+   * `addrname` (`helo-src <t>`) lookups, each checked where the table serves it.
+   */
+  readonly senderMaps?: boolean;
 }
 
 const list = (...keys: string[]): ContractContents => ({
@@ -50,6 +55,13 @@ export const CONTRACT_TABLES: Readonly<Record<string, ContractContents>> = {
       ["Postmaster", "root"],
       ["gilles", "1000:1000:/home/gilles"],
       ["relay", "gilles:secret"],
+    ],
+  },
+  maps: {
+    shape: "map",
+    entries: [
+      ["gilles", "gilles@example.org, @example.net"],
+      ["192.0.2.1", "mx1.example.org"],
     ],
   },
 };
@@ -130,6 +142,14 @@ const LOOKUP_CASES: readonly (readonly [TableService, string, string | undefined
   ["credentials", "nobody", undefined],
 ];
 
+const MAPS_CASES: readonly (readonly [TableService, string, string | undefined])[] = [
+  ["mailaddrmap", "gilles", "gilles@example.org, @example.net"],
+  ["mailaddrmap", "Gilles", "gilles@example.org, @example.net"],
+  ["mailaddrmap", "eric", undefined],
+  ["addrname", "192.0.2.1", "mx1.example.org"],
+  ["addrname", "192.0.2.2", undefined],
+];
+
 /** Registers the contract's tests for one backend. */
 export function runTableContract(
   backend: string,
@@ -172,6 +192,22 @@ export function runTableContract(
       await table.close?.();
     }
   });
+
+  if (options.senderMaps) {
+    Deno.test(`${backend} table: sender and address-name maps`, async () => {
+      const table = await makeTable("maps", CONTRACT_TABLES.maps!);
+      try {
+        assertEquals(table.shape, "map");
+        const served = MAPS_CASES.filter(([service]) => servesService(table, service));
+        assertEquals(served.length > 0, true, "serves mailaddrmap or addrname");
+        for (const [service, key, expected] of served) {
+          assertEquals(await ask(() => table.lookup(service, key)), expected, `${service} ${key}`);
+        }
+      } finally {
+        await table.close?.();
+      }
+    });
+  }
 
   if (options.listsKeys ?? true) {
     Deno.test(`${backend} table: keys() lists every entry`, async () => {

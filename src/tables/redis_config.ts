@@ -41,6 +41,10 @@ export const REDIS_QUERY_DEFAULTS: Readonly<Partial<Record<TableService, string>
 
 const SERVICES = Object.keys(REDIS_QUERY_DEFAULTS) as TableService[];
 
+// `query_mailaddrmap` is this project's addition, for `senders <table>`: table-redis has
+// no default for it, so it is served only when the file gives it.
+const EXTENSIONS: readonly TableService[] = ["mailaddrmap"];
+
 /** Keys a redis table file may hold; the limit keys are shared by every network table. */
 export const REDIS_KEYS: ReadonlySet<string> = new Set([
   "master",
@@ -49,7 +53,7 @@ export const REDIS_KEYS: ReadonlySet<string> = new Set([
   "slave_port",
   "database",
   "password",
-  ...SERVICES.map((s) => `query_${s}`),
+  ...[...SERVICES, ...EXTENSIONS].map((s) => `query_${s}`),
   ...LIMIT_KEYS,
 ]);
 
@@ -74,7 +78,7 @@ export function parseRedisConfig(
       entries.get("slave_port")!.line,
     );
   }
-  const given = SERVICES.filter((s) => entries.has(`query_${s}`));
+  const given = [...SERVICES, ...EXTENSIONS].filter((s) => entries.has(`query_${s}`));
   const queries = new Map<TableService, readonly string[]>();
   for (const service of given.length > 0 ? given : SERVICES) {
     const entry = entries.get(`query_${service}`);

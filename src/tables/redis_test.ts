@@ -42,6 +42,16 @@ async function makeTable(name: string, contents: ContractContents) {
   } else if (name === "networks") {
     for (const key of keys) await cli("SET", `${p}netaddr:${key}`, key);
     lines.push(`query_netaddr GET ${p}netaddr:%s`, `query_source GET ${p}netaddr:%s`);
+  } else if (name === "maps") {
+    for (const [key, value] of contents.entries) {
+      const k = key.toLowerCase();
+      if (value.includes("@")) await cli("RPUSH", `${p}senders:${k}`, ...value.split(", "));
+      else await cli("SET", `${p}addrname:${k}`, value);
+    }
+    lines.push(
+      `query_mailaddrmap LRANGE ${p}senders:%s 0 -1`,
+      `query_addrname GET ${p}addrname:%s`,
+    );
   } else if (name === "tags") {
     // table-redis has no string service: the contract skips what the table cannot serve.
     lines.push(`query_domain SISMEMBER ${p}tags %s`);
@@ -69,7 +79,7 @@ async function makeTable(name: string, contents: ContractContents) {
 if (missing) {
   Deno.test({ name: `redis table: skipped, ${missing}`, ignore: true, fn() {} });
 } else {
-  runTableContract("redis", makeTable, { listsKeys: false });
+  runTableContract("redis", makeTable, { listsKeys: false, senderMaps: true });
 
   Deno.test("redis table: a key added or removed is seen by the next lookup", async () => {
     const r = await redis();
@@ -136,6 +146,39 @@ if (missing) {
       await waitFor(
         "the table to answer again",
         async () => (await domain().catch(() => false)) ? true : undefined,
+      );
+    } finally {
+      table.close();
+    }
+  });
+
+  Deno.test("redis table: a command that runs past query_timeout fails the lookup at the deadline", async () => {
+    const r = await redis();
+    // A script that keeps the server busy for three seconds whenever the key is "slow.example".
+    const sha = (await r.cli(
+      "SCRIPT",
+      "LOAD",
+      "if ARGV[1] == 'slow.example' then local t = redis.call('TIME')[1] * 1000000 + " +
+        "redis.call('TIME')[2] while redis.call('TIME')[1] * 1000000 + redis.call('TIME')[2] " +
+        "- t < 3000000 do end end return redis.call('SISMEMBER', 'busy:domains', ARGV[1])",
+    )).trim();
+    await r.cli("SADD", "busy:domains", "example.org", "slow.example");
+    const path = await configFile([
+      `master_port ${r.port}`,
+      `password ${REDIS_PASSWORD}`,
+      "query_timeout 300ms",
+      `query_domain EVALSHA ${sha} 0 %s`,
+    ]);
+    const table = await openRedisTable("busy", path);
+    try {
+      const domain = async (d: string) => await withTableLookups(() => table.match("domain", d));
+      assertEquals(await domain("example.org"), true);
+      const asked = performance.now();
+      await assertRejects(() => domain("slow.example"), Error, "did not answer within 300 ms");
+      assertEquals(performance.now() - asked < 2_500, true, "failed at the deadline");
+      await waitFor(
+        "the table to answer once the script is done",
+        async () => (await domain("example.org").catch(() => false)) ? true : undefined,
       );
     } finally {
       table.close();
