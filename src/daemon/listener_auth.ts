@@ -5,7 +5,7 @@ import { type Authenticator, systemAuthenticator, tableAuthenticator } from "../
 import type { Listener } from "../config/mod.ts";
 import { splitAddress, untaggedLocal } from "../mail/mod.ts";
 import type { SmtpListenerOptions } from "../smtp/mod.ts";
-import type { TableSet } from "../tables/mod.ts";
+import { type TableSet, withTableLookups } from "../tables/mod.ts";
 
 /**
  * The `auth` option of a listener, or undefined when it offers no AUTH. System accounts
@@ -25,8 +25,9 @@ export function listenerAuth(
     check,
     ...(senders
       ? {
+        // A senders table answered by a server makes MAIL FROM wait for it.
         senderAllowed: (user: string, sender: string) =>
-          ownsSender(senders.lookup("mailaddrmap", user), sender),
+          withTableLookups(() => ownsSender(senders.lookup("mailaddrmap", user), sender)),
       }
       : {}),
     ...(listener.receivedAuth ? { inReceived: true } : {}),

@@ -22,10 +22,11 @@ export interface Command<A> {
   readonly refusedIn?: Partial<Record<SessionState, Reply>>;
   /**
    * Makes every refusal, or parses the arguments for `run`; never changes the session.
+   * It may wait (a table answered by a server), and the session waits with it.
    * Without one, any arguments are taken and ignored (NOOP and HELP, RFC 5321 §4.1.1.9;
    * VRFY and EXPN get the same answer whatever they ask) and `run` gets `undefined`.
    */
-  check?(session: Session, args: string): CheckResult<A>;
+  check?(session: Session, args: string): CheckResult<A> | Promise<CheckResult<A>>;
   /** The effect: replies and state changes, with what the check parsed. May be async. */
   run(session: Session, argument: A): void | Promise<void>;
 }

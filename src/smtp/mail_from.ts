@@ -1,6 +1,7 @@
 // MAIL FROM (RFC 5321 §4.1.1.2): checkMailFrom makes every refusal (TLS and AUTH
-// requirements, the message limit, the path, its parameters, the sender's ownership) and
-// hands what it parsed to runMailFrom, which opens the transaction.
+// requirements, the message limit, the path, its parameters, the sender's ownership, which
+// may wait for its table) and hands what it parsed to runMailFrom, which opens the
+// transaction.
 
 import { isUtf8Address, parsePathArgument } from "./address.ts";
 import { accept, type CheckResult, protocolError, refusal } from "./check_result.ts";
@@ -10,6 +11,7 @@ import { REPLIES, withText } from "./replies.ts";
 import type { Session } from "./session.ts";
 import { Transaction } from "./transaction.ts";
 import { report } from "./filtering.ts";
+import { errorMessage } from "../mail/mod.ts";
 
 /** A MAIL FROM the check accepted. */
 export interface MailFromArgument {
@@ -21,7 +23,10 @@ export interface MailFromArgument {
 }
 
 /** `MAIL FROM:<path> [params]`, with `args` as it follows the verb. */
-export function checkMailFrom(s: Session, args: string): CheckResult<MailFromArgument> {
+export function checkMailFrom(
+  s: Session,
+  args: string,
+): CheckResult<MailFromArgument> | Promise<CheckResult<MailFromArgument>> {
   if (s.tlsMissing) return protocolError(REPLIES.tlsRequired);
   if (s.authMissing) return protocolError(REPLIES.authRequired);
   if (!/^FROM:/i.test(args)) return protocolError(REPLIES.syntax);
@@ -34,18 +39,46 @@ export function checkMailFrom(s: Session, args: string): CheckResult<MailFromArg
     dsn: dsnOn,
   });
   if (badParameter) return refusal(badParameter);
-  const user = s.facts.authUser;
-  const allowed = s.context.auth?.senderAllowed;
-  if (user !== undefined && allowed && !allowed(user, path.address)) {
-    s.context.log.info(`smtp-in: session ${s.id} user=${user} may not send as <${path.address}>`);
-    return refusal(REPLIES.senderNotOwned);
-  }
   const dsn = parseMailDsn(dsnOn ? path.params : new Map());
   if ("error" in dsn) return refusal(withText(REPLIES.syntax, dsn.error));
   const smtputf8 = path.params.has("SMTPUTF8");
   // RFC 6531 §3.7.4.1: a UTF-8 address needs SMTPUTF8 on MAIL FROM.
   if (isUtf8Address(path.address) && !smtputf8) return refusal(REPLIES.utf8Required);
-  return accept({ address: path.address, params: path.params, dsn: dsn.dsn, smtputf8 });
+  const mail = { address: path.address, params: path.params, dsn: dsn.dsn, smtputf8 };
+  const user = s.facts.authUser;
+  const allowed = s.context.auth?.senderAllowed;
+  if (user === undefined || !allowed) return accept(mail);
+  // The senders table may be answered by a server: the check then waits for it.
+  let owned: boolean | Promise<boolean>;
+  try {
+    owned = allowed(user, path.address);
+  } catch (error) {
+    return ownerUnknown(s, user, mail.address, error);
+  }
+  if (typeof owned === "boolean") return ownership(s, user, mail, owned);
+  return owned.then(
+    (yes) => ownership(s, user, mail, yes),
+    (error) => ownerUnknown(s, user, mail.address, error),
+  );
+}
+
+function ownership(
+  s: Session,
+  user: string,
+  mail: MailFromArgument,
+  owned: boolean,
+): CheckResult<MailFromArgument> {
+  if (owned) return accept(mail);
+  s.context.log.info(`smtp-in: session ${s.id} user=${user} may not send as <${mail.address}>`);
+  return refusal(REPLIES.senderNotOwned);
+}
+
+// A senders table that cannot answer now: the client may try again (never a 553).
+function ownerUnknown(s: Session, user: string, sender: string, error: unknown) {
+  s.context.log.warn(
+    `smtp-in: session ${s.id} user=${user} sender=<${sender}> tempfail: ${errorMessage(error)}`,
+  );
+  return refusal(REPLIES.tempFailure);
 }
 
 /** Opens the transaction. */

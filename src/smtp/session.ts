@@ -250,7 +250,11 @@ export class Session {
     if (!command.allowedIn.includes(this.#state)) {
       return this.protocolError(refusalFor(command, this.#state));
     }
-    const checked = command.check?.(this, args) ?? NO_ARGUMENT;
+    let checked = command.check?.(this, args) ?? NO_ARGUMENT;
+    if (checked instanceof Promise) {
+      this.flush();
+      checked = await checked;
+    }
     if (checked.kind === "protocol-error") return this.protocolError(checked.reply);
     if (checked.kind === "refusal") return this.reply(checked.reply);
     const step = await filtering.filterCommand(this, command.verb, checked.argument, args);

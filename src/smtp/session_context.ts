@@ -41,8 +41,11 @@ export interface SessionContext {
       user: string,
       password: string,
     ): Promise<{ ok: boolean; reason?: string; temporary?: true }>;
-    /** `senders <t>`: whether the authenticated user may use this MAIL FROM. */
-    senderAllowed?(user: string, sender: string): boolean;
+    /**
+     * `senders <t>`: whether the authenticated user may use this MAIL FROM; it may wait
+     * for its table. A throw or rejection (the table cannot answer) is answered 451.
+     */
+    senderAllowed?(user: string, sender: string): boolean | Promise<boolean>;
     /** `received-auth`: name the user in Received:. */
     readonly inReceived?: boolean;
     /** `senders <t> masquerade`: From: shows the envelope sender. */
