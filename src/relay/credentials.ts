@@ -4,19 +4,31 @@
 import type { Config, RelayOptions } from "../config/mod.ts";
 import { type Credentials, parseCredentials } from "../client/mod.ts";
 import { type DeliveryFailure, errorMessage, tempfail } from "../mail/mod.ts";
-import { resolvePath, type Table } from "../tables/mod.ts";
+import { resolvePath, type Table, withTableLookups } from "../tables/mod.ts";
 
-/** The user and password the URL's label stands for; undefined without `auth`. */
-export function relayCredentials(
+/**
+ * The user and password the URL's label stands for; undefined without `auth`. A table
+ * answered by a server is waited for; one that cannot answer defers the mail.
+ */
+export async function relayCredentials(
   options: RelayOptions,
   context: { readonly tables?: ReadonlyMap<string, Table> },
-): Credentials | DeliveryFailure | undefined {
+): Promise<Credentials | DeliveryFailure | undefined> {
   if (!options.auth) return undefined;
   const label = options.host?.label;
   const table = context.tables?.get(options.auth.name);
   // An operator can fix a missing entry; until then the mail waits.
   if (!label || !table) return tempfail(`4.7.0 no table "${options.auth.name}" for relay AUTH`);
-  const entry = table.lookup("credentials", label);
+  let entry: string | undefined;
+  try {
+    entry = await withTableLookups(() => table.lookup("credentials", label));
+  } catch (error) {
+    return tempfail(
+      `4.7.0 cannot read the credentials for "${label}" in table "${options.auth.name}": ${
+        errorMessage(error)
+      }`,
+    );
+  }
   if (entry === undefined) {
     return tempfail(`4.7.0 no credentials for "${label}" in table "${options.auth.name}"`);
   }

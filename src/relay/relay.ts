@@ -15,13 +15,14 @@ import { SILENT_LOGGER } from "../log/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   type DeliveryResult,
+  errorMessage,
   permfail,
   splitAddress,
   srsEncode,
   type SrsKeys,
   tempfail,
 } from "../mail/mod.ts";
-import type { Table } from "../tables/mod.ts";
+import { type Table, withTableLookups } from "../tables/mod.ts";
 import { isIP } from "node:net";
 import { setImmediate } from "node:timers";
 import { type RecipientDsn, uniformTimeouts } from "../client/mod.ts";
@@ -236,7 +237,12 @@ async function routesFor(
     const domain = splitAddress(rcpt).domain.toLowerCase();
     const table = tables.get(options.domain.name);
     if (!table) return tempfail(`4.3.0 table "${options.domain.name}" is not open`);
-    const url = table.lookup("relayhost", domain);
+    let url: string | undefined;
+    try {
+      url = await withTableLookups(() => table.lookup("relayhost", domain));
+    } catch (error) {
+      return tempfail(`4.3.0 table "${options.domain.name}": ${errorMessage(error)}`);
+    }
     if (url !== undefined) {
       const parsed = parseRelayTarget(url);
       if (typeof parsed === "string") {
@@ -246,7 +252,7 @@ async function routesFor(
     }
   }
   if (target) {
-    const credentials = relayCredentials(options, context);
+    const credentials = await relayCredentials(options, context);
     if (credentials && "kind" in credentials) return credentials;
     const security = target.security === "opportunistic" && options.tls
       ? "starttls"
