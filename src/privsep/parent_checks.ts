@@ -5,7 +5,8 @@
 
 import type { Action, Config } from "../config/mod.ts";
 import type { DeliveryUser, MailboxRequest } from "../delivery/mod.ts";
-import { splitValues, type SystemUser, type Table } from "../tables/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
+import { splitValues, type SystemUser, type Table, withTableLookups } from "../tables/mod.ts";
 
 /** A request that fails a check. */
 export class RefusedRequest extends Error {
@@ -61,11 +62,23 @@ export async function checkUser(value: unknown, ctx: CheckContext): Promise<Deli
   if (system && system.uid === uid && system.gid === gid && system.home === home) {
     return { name, uid: uid!, gid: gid!, home };
   }
+  // A userbase answered by a server is waited for. One that cannot answer leaves the
+  // user unproven for now: a plain error, which the front takes as a temporary failure.
+  let unanswered: unknown;
   for (const action of ctx.config.actions) {
     const table = action.userbase ? ctx.tables.get(action.userbase.name) : undefined;
-    if (table?.lookup("userinfo", name) === `${uid}:${gid}:${home}`) {
-      return { name, uid: uid!, gid: gid!, home };
+    if (!table) continue;
+    try {
+      const entry = await withTableLookups(() => table.lookup("userinfo", name));
+      if (entry === `${uid}:${gid}:${home}`) return { name, uid: uid!, gid: gid!, home };
+    } catch (error) {
+      unanswered ??= error;
     }
+  }
+  if (unanswered !== undefined) {
+    throw new Error(`user "${name}": userbase lookup failed: ${errorMessage(unanswered)}`, {
+      cause: unanswered,
+    });
   }
   throw new RefusedRequest(
     `user "${name}" (${uid}:${gid}) is neither a system account nor in a userbase table`,
