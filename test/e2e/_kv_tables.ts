@@ -1,6 +1,7 @@
 // The end-to-end story of a site whose users live in a shared server (Redis or LDAP): the
 // daemon reads domains, virtual users, aliases, userinfo and credentials from it, sees
-// changes at the next RCPT, answers 451 while the server is away and recovers by itself.
+// changes at the next RCPT, answers 451 while the server is away or frozen past the query
+// deadline, and recovers by itself.
 
 import { loadConfig, startDaemon } from "../../mod.ts";
 import { hashPassword } from "../../src/auth/mod.ts";
@@ -31,7 +32,7 @@ async function rcpt(client: SmtpTestClient, address: string): Promise<string> {
 
 /** Registers the end-to-end tests for one backend; `makeSite` starts its server. */
 export function kvSiteTests(backend: string, makeSite: () => Promise<KvSite>): void {
-  Deno.test(`${backend} tables: virtual users, aliases and credentials deliver mail; changes are seen at once; a stopped server gives 451 and service returns`, async () => {
+  Deno.test(`${backend} tables: virtual users, aliases and credentials deliver mail; changes are seen at once; a stopped or frozen server gives 451 and service returns`, async () => {
     const certificate = await testCertificate("localhost");
     if (!certificate) {
       console.log(`${backend} end-to-end test skipped: openssl is not installed`);
@@ -135,6 +136,23 @@ match from any for domain <domains> action "local"
       await site.server.start();
       await waitFor(`RCPT to be accepted once ${backend} is back`, async () => {
         const code = (await rcpt(clients[0]!, "alice@example.test")).slice(0, 3);
+        if (code !== "250" && code !== "451") throw new Error(`RCPT gave ${code}`);
+        return code === "250" ? true : undefined;
+      }, 60_000);
+      // A server that stops answering mid-query (frozen by SIGSTOP, as a query sleeping
+      // past the deadline): the RCPT answers 451 at the table's query_timeout, not 550 and
+      // not a hang, and 250 again once the server runs.
+      site.server.pause();
+      try {
+        const asked = Date.now();
+        const code = (await rcpt(clients[1]!, "sales@example.test")).slice(0, 3);
+        assertEquals(code, "451", `RCPT while ${backend} does not answer`);
+        assertEquals(Date.now() - asked < 60_000, true, "answered at the deadline");
+      } finally {
+        site.server.resume();
+      }
+      await waitFor(`RCPT to be accepted once ${backend} answers again`, async () => {
+        const code = (await rcpt(clients[1]!, "sales@example.test")).slice(0, 3);
         if (code !== "250" && code !== "451") throw new Error(`RCPT gave ${code}`);
         return code === "250" ? true : undefined;
       }, 60_000);
