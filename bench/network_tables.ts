@@ -1,6 +1,6 @@
-// Lookups per second and RCPT latency with tables in PostgreSQL and MariaDB, beside the
-// same entries in a `db:` file, in one run. Starts its own servers on 127.0.0.1 (as root:
-// they run as their system users) and stops them at the end.
+// Lookups per second and RCPT latency with tables in PostgreSQL, MariaDB, Redis and LDAP,
+// beside the same entries in a `db:` file, in one run. Starts its own servers on 127.0.0.1
+// (as root: they run as their system users) and stops them at the end.
 //
 //   deno run -A bench/network_tables.ts [--users N] [--lookups N] [--rcpts N]
 
@@ -9,6 +9,8 @@ import mysql from "mysql2/promise";
 import { DbTable, type Table, withTableLookups, writeDbTable } from "../src/tables/mod.ts";
 import { openPostgresTable } from "../src/tables/postgres.ts";
 import { openMysqlTable } from "../src/tables/mysql.ts";
+import { openRedisTable } from "../src/tables/redis.ts";
+import { openLdapTable } from "../src/tables/ldap.ts";
 import {
   MARIADB_ADMIN,
   mariadbMissing,
@@ -16,6 +18,15 @@ import {
   startMariadb,
   startPostgres,
 } from "../test/_databases.ts";
+import {
+  kvServersMissing,
+  LDAP_ADMIN,
+  LDAP_PASSWORD,
+  LDAP_SUFFIX,
+  REDIS_PASSWORD,
+  startRedis,
+  startSlapd,
+} from "../test/_kv_servers.ts";
 import {
   freePort,
   OWN_IDS,
@@ -33,7 +44,7 @@ const LOOKUPS = arg("lookups", 20_000);
 const RCPTS = arg("rcpts", 2_000);
 const CONCURRENCY = 32;
 
-const missing = postgresMissing() ?? mariadbMissing();
+const missing = postgresMissing() ?? mariadbMissing() ?? kvServersMissing();
 if (missing) {
   console.log(`network table bench not run: ${missing}`);
   Deno.exit(0);
@@ -71,6 +82,23 @@ for (let i = 0; i < USERS; i += 1000) {
   await myAdmin.query("INSERT INTO virtuals VALUES ?", [rows]);
 }
 await myAdmin.end();
+const redis = await startRedis();
+await redis.cli("SADD", "domains", "example.test");
+for (let i = 0; i < USERS; i += 1000) {
+  await redis.cli("MSET", ...emails.slice(i, i + 1000).flatMap((e) => [`virtual:${e}`, "vmail"]));
+}
+const slapd = await startSlapd();
+const base = `ou=mail,${LDAP_SUFFIX}`;
+await slapd.add(
+  [
+    `dn: ${base}\nobjectClass: organizationalUnit\nou: mail\n`,
+    `dn: cn=example.test,${base}\nobjectClass: organizationalRole\nobjectClass: domainRelatedObject\n` +
+    `cn: example.test\nassociatedDomain: example.test\n`,
+    ...emails.map((e) =>
+      `dn: cn=${e},${base}\nobjectClass: nisMailAlias\ncn: ${e}\nrfc822MailMember: vmail\n`
+    ),
+  ].join("\n"),
+);
 await writeDbTable(`${dir}/virtuals.db`, {
   shape: "map",
   entries: emails.map((e) => [e, "vmail"] as [string, string]),
@@ -83,7 +111,32 @@ await writeDbTable(`${dir}/domains.db`, {
 const confs = {
   postgres: `${dir}/pg.conf`,
   mysql: `${dir}/my.conf`,
+  redis: `${dir}/redis.conf`,
+  ldap: `${dir}/ldap.conf`,
 };
+await Deno.writeTextFile(
+  confs.redis,
+  `master 127.0.0.1
+master_port ${redis.port}
+password ${REDIS_PASSWORD}
+query_alias GET virtual:%s
+query_domain SISMEMBER domains %s
+pool_size 8
+`,
+);
+await Deno.writeTextFile(
+  confs.ldap,
+  `url ldap://127.0.0.1:${slapd.port}
+username ${LDAP_ADMIN}
+password ${LDAP_PASSWORD}
+basedn ${base}
+alias_filter (&(objectClass=nisMailAlias)(cn=%s))
+alias_attributes rfc822MailMember
+domain_filter (&(objectClass=domainRelatedObject)(associatedDomain=%s))
+domain_attributes associatedDomain
+pool_size 8
+`,
+);
 await Deno.writeTextFile(
   confs.postgres,
   `conninfo host=127.0.0.1 port=${pg.port} user=postgres password=bench dbname=postgres
@@ -169,14 +222,17 @@ const tables: [string, Table][] = [
   ["db", DbTable.open("virtuals", `${dir}/virtuals.db`)],
   ["postgres", await openPostgresTable("virtuals", confs.postgres)],
   ["mysql", await openMysqlTable("virtuals", confs.mysql)],
+  ["redis", await openRedisTable("virtuals", confs.redis)],
+  ["ldap", await openLdapTable("virtuals", confs.ldap)],
 ];
 for (const [backend, table] of tables) {
+  await lookupRate(table, 1); // warm-up: connections opened, code compiled
   const serial = await lookupRate(table, 1);
   const parallel = await lookupRate(table, CONCURRENCY);
   await table.close?.();
   const rcpt = backend === "db"
     ? await rcptLatency("db", "", `${dir}/virtuals.db`)
-    : await rcptLatency(backend, confs[backend as "postgres" | "mysql"]);
+    : await rcptLatency(backend, confs[backend as keyof typeof confs]);
   rows.push(
     `| ${backend} | ${serial.toFixed(0)} | ${parallel.toFixed(0)} | ` +
       `${rcpt.p50.toFixed(2)} | ${rcpt.p99.toFixed(2)} |`,
@@ -192,6 +248,8 @@ console.log(
 for (const row of rows) console.log(row);
 await pg.stop();
 await my.stop();
+await redis[Symbol.asyncDispose]();
+await slapd[Symbol.asyncDispose]();
 await Deno.remove(pg.dir, { recursive: true });
 await Deno.remove(my.dir, { recursive: true });
 await Deno.remove(dir, { recursive: true });

@@ -142,11 +142,14 @@ export async function startSlapd(): Promise<
     "modulepath /usr/lib/ldap",
     "moduleload back_mdb",
     "database mdb",
-    "maxsize 10485760",
+    "maxsize 104857600",
     `suffix "${LDAP_SUFFIX}"`,
     `rootdn "${LDAP_ADMIN}"`,
     `rootpw ${LDAP_PASSWORD}`,
     `directory ${dir}/data`,
+    // The attributes tables search by, indexed as a site's directory has them.
+    "index objectClass eq",
+    "index cn,uid,mail,associatedDomain,ipHostNumber eq",
     "",
   ].join("\n");
   await Deno.writeTextFile(`${dir}/slapd.conf`, conf);
@@ -158,7 +161,9 @@ export async function startSlapd(): Promise<
     const process = new Deno.Command(tool, {
       args: ["-x", "-H", `ldap://127.0.0.1:${port}/`, "-D", LDAP_ADMIN, "-w", LDAP_PASSWORD],
       stdin: "piped",
-      stdout: "piped",
+      // Its "adding new entry" lines are not read: a pipe left unread would fill and stop
+      // it after a few hundred entries.
+      stdout: "null",
       stderr: "piped",
     }).spawn();
     const writer = process.stdin.getWriter();
