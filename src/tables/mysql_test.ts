@@ -28,7 +28,7 @@ if (server) {
 const dir = await Deno.makeTempDir();
 
 const LIST_QUERIES = ["domain", "mailaddr", "netaddr", "source"];
-const MAP_QUERIES = ["alias", "credentials", "userinfo"];
+const MAP_QUERIES = ["alias", "credentials", "userinfo", "mailaddrmap", "addrname"];
 let tables = 0;
 
 // table-mysql(5)'s own keys, with the port of this file's server.
@@ -62,7 +62,7 @@ if (server) {
       services.map((s) => `query_${s} SELECT ${column} FROM ${sqlName} WHERE k = ?;`),
     );
     return await openMysqlTable(name, path);
-  }, { listsKeys: false });
+  }, { listsKeys: false, senderMaps: true });
 }
 
 test("mysql table: rows added and removed are seen by the next lookup", async () => {

@@ -24,7 +24,7 @@ const conninfo = server
   : "";
 
 const LIST_QUERIES = ["domain", "mailaddr", "netaddr", "source"];
-const MAP_QUERIES = ["alias", "credentials", "userinfo"];
+const MAP_QUERIES = ["alias", "credentials", "userinfo", "mailaddrmap", "addrname"];
 let tables = 0;
 
 async function writeConfig(name: string, lines: string[]): Promise<string> {
@@ -52,7 +52,7 @@ if (server && admin) {
       ),
     );
     return await openPostgresTable(name, path);
-  }, { listsKeys: false });
+  }, { listsKeys: false, senderMaps: true });
 }
 
 test("postgres table: rows added and removed are seen by the next lookup", async () => {

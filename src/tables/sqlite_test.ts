@@ -6,7 +6,7 @@ import { parseSqliteConfig } from "./sqlite_config.ts";
 import { TableContentError, TableLoadError } from "./table_error.ts";
 
 const LIST_QUERIES = ["domain", "mailaddr", "netaddr", "source"];
-const MAP_QUERIES = ["alias", "credentials", "userinfo"];
+const MAP_QUERIES = ["alias", "credentials", "userinfo", "mailaddrmap", "addrname"];
 
 // One `entries` table compared case-insensitively, as a site's schema would declare it.
 function writeDb(path: string, contents: ContractContents): void {
@@ -27,7 +27,7 @@ runTableContract("sqlite", async (name, contents) => {
   const table = await SqliteTable.open(name, `${dir}/${name}.conf`);
   await Deno.remove(dir, { recursive: true });
   return table;
-}, { listsKeys: false });
+}, { listsKeys: false, senderMaps: true });
 
 Deno.test("SqliteTable formats multi-column and multi-row answers as table-sqlite does", async () => {
   const dir = await Deno.makeTempDir();
