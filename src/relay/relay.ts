@@ -224,7 +224,10 @@ async function routesFor(
   };
   const base = {
     helo: options.helo ?? context.hostname,
-    ...(heloTable ? { heloFor: (local: string) => heloTable.lookup("addrname", local) } : {}),
+    // A helo-src table answered by a server is waited for once the local address is known.
+    ...(heloTable
+      ? { heloFor: (local: string) => withTableLookups(() => heloTable.lookup("addrname", local)) }
+      : {}),
     ...(Object.keys(files).length > 0 ? { tls: files } : {}),
     ...(context.timeoutMs === undefined ? {} : { timeouts: uniformTimeouts(context.timeoutMs) }),
   };

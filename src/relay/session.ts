@@ -44,7 +44,7 @@ export interface RelayRoute {
   /** The name for EHLO/LHLO. */
   readonly helo: string;
   /** `helo-src`: the name for the source address the connection got, when one is mapped. */
-  readonly heloFor?: (localAddress: string) => string | undefined;
+  readonly heloFor?: (localAddress: string) => string | undefined | Promise<string | undefined>;
   /** `src`: the local address to connect from. */
   readonly localAddress?: string;
   readonly timeouts?: Partial<ClientTimeouts>;
@@ -196,7 +196,14 @@ async function setUp(
   }
   // helo-src names this end by the address the connection actually has.
   const local = conn.localAddress?.replace(/^::ffff:/, "");
-  const helo = (local && route.heloFor?.(local)) || route.helo;
+  let named: string | undefined;
+  try {
+    named = local ? await route.heloFor?.(local) : undefined;
+  } catch (error) {
+    // A helo-src table that cannot answer now (its server is down): try again later.
+    return failed(tempfail(`4.3.0 helo-src lookup failed: ${errorMessage(error)}`));
+  }
+  const helo = named || route.helo;
   let hello = await conn.hello(helo);
   if (!isPositive(hello)) return failed(failureFromReply(hello.code, `EHLO: ${replyText(hello)}`));
   if (route.security === "starttls" || route.security === "opportunistic") {

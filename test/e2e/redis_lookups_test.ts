@@ -317,3 +317,65 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "redis helo-src table: the relay greets with the name redis gives its address; down, the mail waits in the queue",
+  ignore: missing !== undefined,
+  async fn() {
+    await using redis = await startRedis();
+    const dir = await Deno.makeTempDir({ prefix: "smtpd-redis-helo-" });
+    const log: string[] = [];
+    let peer: Daemon | undefined;
+    let daemon: Daemon | undefined;
+    try {
+      await redis.cli("SET", "addrname:127.0.0.1", "out.example.test");
+      const peerPort = freePort();
+      await Deno.writeTextFile(
+        `${dir}/peer.conf`,
+        `queue path "${dir}/peer-queue"
+listen on 127.0.0.1 port ${peerPort} hostname peer.test
+action "in" maildir "${dir}/peer-mail" virtual { "@remote.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
+match from any for domain "remote.test" action "in"
+`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/redis.conf`,
+        redisConf(redis.port, ["query_addrname GET addrname:%s"]),
+      );
+      const port = freePort();
+      await Deno.writeTextFile(
+        `${dir}/smtpd.conf`,
+        `queue path "${dir}/queue"
+table names redis:${dir}/redis.conf
+listen on 127.0.0.1 port ${port} hostname mx.example.test
+action "out" relay host smtp://127.0.0.1:${peerPort} helo-src <names>
+match from any for domain "remote.test" action "out"
+`,
+      );
+      peer = await started(`${dir}/peer.conf`, log);
+      daemon = await started(`${dir}/smtpd.conf`, log);
+      await redis.stop();
+      await send(port, "dave@remote.test", "named by redis");
+      const error = await deferredWith(daemon, "dave@remote.test", "helo-src");
+      assertEquals(error.includes(`Table "names"`), true, error);
+      assertEquals(await readMaildir(`${dir}/peer-mail`), []);
+
+      await redis.start();
+      daemon.queue.schedule({ all: true }, Date.now());
+      const mail = await waitFor("the peer to receive the mail", async () => {
+        const files = await readMaildir(`${dir}/peer-mail`);
+        return files.length > 0 ? files : undefined;
+      }, 60_000);
+      assertEquals(mail[0]!.text.includes("named by redis"), true);
+      assertEquals(/Received: from out\.example\.test /.test(mail[0]!.text), true, mail[0]!.text);
+    } catch (error) {
+      console.log(log.join("\n"));
+      throw error;
+    } finally {
+      await daemon?.stop();
+      await peer?.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
