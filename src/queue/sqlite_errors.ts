@@ -22,6 +22,11 @@ export function queueFault(error: unknown): QueueFault {
   return "other";
 }
 
+/** Whether a commit failed on a message id (or an envelope id) already in the file. */
+export function isTakenId(error: unknown): boolean {
+  return /UNIQUE constraint failed: (messages\.msgid|envelopes\.evpid)/.test(errorMessage(error));
+}
+
 /** Whether the error is SQLITE_BUSY: another process holds the lock past the busy timeout. */
 export function isBusy(error: unknown): boolean {
   return queueFault(error) === "busy";

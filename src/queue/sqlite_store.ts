@@ -6,7 +6,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { errorMessage, randomHex } from "../mail/mod.ts";
+import { randomHex } from "../mail/mod.ts";
 import { type ContentCodec, createContentCodec } from "./content_codec.ts";
 import type {
   EnvelopeState,
@@ -23,26 +23,14 @@ import { type EnvelopeSelector, QueueAdmin } from "./sqlite_admin.ts";
 import { type MessageInfo, QueueReads } from "./sqlite_reads.ts";
 import { buildEnvelope } from "./sqlite_rows.ts";
 import { openQueueDatabase } from "./sqlite_schema.ts";
-import { retryWhileBusy } from "./sqlite_errors.ts";
-import { WalSync } from "./sqlite_wal_sync.ts";
-import { BackgroundCheckpointer } from "./sqlite_checkpointer.ts";
+import { isTakenId, retryWhileBusy } from "./sqlite_errors.ts";
+import { openDurability, type QueueDurability } from "./sqlite_durability.ts";
 
 /** How long a command's write (`schedule all`) waits for a file others keep busy, ms. */
 const COMMAND_BUSY_DEADLINE_MS = 120_000;
 
-/**
- * With background checkpoints, the log size (pages) past which a commit checkpoints
- * itself: a burst the worker cannot keep up with still ends, and the log starts over.
- */
-const FOREGROUND_CHECKPOINT_PAGES = 4000;
-
 /** How many random message ids a commit tries before it gives up. */
 const MSGID_TRIES = 5;
-
-/** Whether a commit failed on a message id (or an envelope id) already in the file. */
-function isTakenId(error: unknown): boolean {
-  return /UNIQUE constraint failed: (messages\.msgid|envelopes\.evpid)/.test(errorMessage(error));
-}
 
 /** What the queue holds, by envelope state. */
 export interface QueueStats {
@@ -128,9 +116,8 @@ export class Queue {
   #dueListeners: (() => void)[] = [];
   #reads: QueueReads;
   #admin: QueueAdmin;
-  #walSync: WalSync | undefined;
+  #durability: QueueDurability;
   #newId: () => string;
-  #checkpointer: BackgroundCheckpointer | undefined;
 
   /** A queue over an open file; {@link openQueue} opens one. */
   constructor(path: string, codec: ContentCodec, options: QueueOptions = {}) {
@@ -150,19 +137,14 @@ export class Queue {
     this.#leases = leases;
     this.#due = new DueEnvelopes(db, leases, now);
     const leaseOnCommit = options.leaseOnCommit ?? false;
-    const walSync = WalSync.open(path);
-    this.#walSync = walSync;
-    if (walSync && options.backgroundCheckpoints) {
-      this.#checkpointer = BackgroundCheckpointer.start(path);
-      db.exec(`PRAGMA wal_autocheckpoint=${FOREGROUND_CHECKPOINT_PAGES}`);
-    }
-    const checkpointer = this.#checkpointer;
+    const durability = openDurability(db, path, options.backgroundCheckpoints ?? false);
+    this.#durability = durability;
     this.#writer = new GroupCommit(db, {
       now,
       newLease: (at) =>
         leaseOnCommit ? { owner: leases.owner, until: leases.until(at) } : undefined,
-      ...(walSync ? { walSync } : {}),
-      ...(checkpointer ? { onCommitted: () => checkpointer.committed() } : {}),
+      ...(durability.walSync ? { walSync: durability.walSync } : {}),
+      ...(durability.onCommitted ? { onCommitted: durability.onCommitted } : {}),
     });
     this.#reads = new QueueReads(db, path, codec);
     this.#admin = new QueueAdmin(db);
@@ -409,8 +391,7 @@ export class Queue {
   close(): void {
     if (this.#writer.closed) return;
     this.#writer.close();
-    this.#walSync?.close();
-    this.#checkpointer?.close();
+    this.#durability.close();
     this.#db.close();
   }
 }
