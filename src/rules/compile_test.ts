@@ -131,3 +131,33 @@ match from any for any action "relay"
     assertEquals(verdictName(decide(REMOTE, { mailFrom: "", rcptTo })), expected, rcptTo);
   }
 });
+
+Deno.test("compileRuleset() refuses an alias at RCPT when a user its expansion reaches does not exist", async () => {
+  const { config } = parseConfig(
+    `table aliases { team = "root, alice", ghost = nosuchuser, staff = "team, bob+lists", loop = "loop, alice", root = "root, bob", oops = "alice, error:550 5.1.1 gone", pipe = "|/bin/true, /var/mail/x, carol@far.test" }
+action "system" maildir alias <aliases>
+match from any for domain "system.test" action "system"
+`,
+    { file: "aliases.conf" },
+  );
+  const tables = await openTables(config!, { baseDir: "/" });
+  const decide = compileRuleset(config!, {
+    tables,
+    localNames: [],
+    userExists: (name) => ["root", "alice", "bob"].includes(name),
+  });
+  const cases: [string, string][] = [
+    ["team@system.test", "system:team"],
+    ["ghost@system.test", "reject"],
+    ["staff@system.test", "system:staff"],
+    // A user named again in its own expansion is that user: root exists, loop does not.
+    ["root@system.test", "system:root"],
+    ["loop@system.test", "reject"],
+    ["pipe@system.test", "system:pipe"],
+  ];
+  for (const [rcptTo, expected] of cases) {
+    assertEquals(verdictName(decide(REMOTE, { mailFrom: "", rcptTo })), expected, rcptTo);
+  }
+  const oops = decide(REMOTE, { mailFrom: "", rcptTo: "oops@system.test" });
+  assertEquals(oops.kind === "reject" ? oops.reply : undefined, "550 5.1.1 gone");
+});

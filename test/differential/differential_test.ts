@@ -15,12 +15,7 @@ import { type CaseRecord, probeCase, type ProbeResult } from "./_probe.ts";
  * any difference is reported, to be deleted; deliberate differences belong in the README's
  * "Differences from OpenSMTPD", not here.
  */
-const NOT_YET: readonly [RegExp, string][] = [
-  [
-    /^local_and_relay\|.*\|ghost@localhost$/,
-    "an alias to a user who does not exist is accepted at RCPT",
-  ],
-];
+const NOT_YET: readonly [RegExp, string][] = [];
 
 const RECORDED = new URL("./recorded/", import.meta.url).pathname;
 
