@@ -5,7 +5,7 @@
 import { Buffer } from "node:buffer";
 import { errorMessage } from "../mail/mod.ts";
 import type { ChainOutcome, FilterPhase, SessionFilters } from "../filters/mod.ts";
-import { parseReply, REPLIES } from "./replies.ts";
+import { parseReply, REPLIES, type Reply } from "./replies.ts";
 import type { Session } from "./session.ts";
 import { reportConnect } from "./filter_view.ts";
 
@@ -67,6 +67,30 @@ export async function filterRuleRecipient(
   }
 }
 
+/**
+ * The data phase of a message sent with BDAT (RFC 3030), asked at its first chunk as DATA
+ * is asked at the command, so CHUNKING is no way around a `data` filter. A reject is
+ * handed back to be given once the chunk is read (the chunk follows its command whatever
+ * the answer); a disconnect or a filter that cannot answer ends the session at once.
+ */
+export async function filterBdatData(
+  s: Session,
+): Promise<{ readonly go: true } | { readonly go: false; readonly refusal?: Reply }> {
+  const filters = s.filters;
+  if (!filters) return { go: true };
+  let outcome: ChainOutcome;
+  try {
+    outcome = await filters.query("data", []);
+  } catch (error) {
+    failClosed(s, "data", error);
+    return STOP;
+  }
+  if (outcome.kind === "proceed") return applyOutcome(s, outcome);
+  const reply = parseReply(outcome.reply);
+  if (outcome.kind === "reject" && reply.code !== 421) return { go: false, refusal: reply };
+  return applyOutcome(s, outcome);
+}
+
 function applyOutcome(s: Session, outcome: ChainOutcome): FilterStep {
   if (outcome.kind === "proceed") {
     if (outcome.junk) markJunk(s);
@@ -113,9 +137,10 @@ export async function filterContent(
   content: Uint8Array,
 ): Promise<Uint8Array> {
   // Octets as one char each, so 8-bit content passes through unchanged.
-  let text = Buffer.from(content).toString("latin1");
-  if (text.endsWith("\r\n")) text = text.slice(0, -2);
-  const lines = await filters.dataLines(text.split("\r\n"));
+  const text = Buffer.from(content).toString("latin1").replace(/\r?\n$/, "");
+  // A bare LF ends a line too, as OpenSMTPD reads data: a line handed to a filter never
+  // holds one, or the filter would read a line break (even a lone ".") the client chose.
+  const lines = await filters.dataLines(text.split(/\r?\n/));
   return new Uint8Array(Buffer.from(lines.map((l) => `${l}\r\n`).join(""), "latin1"));
 }
 

@@ -4,14 +4,16 @@
 import { errorMessage, randomHex } from "../mail/mod.ts";
 import { assembleMessage } from "./assemble_message.ts";
 import {
+  endTransaction,
   failClosed,
+  filterBdatData,
   filterContent,
   filterPhase,
   prependSpamHeader,
   report,
   reportRollback,
 } from "./filtering.ts";
-import { REPLIES } from "./replies.ts";
+import { REPLIES, type Reply } from "./replies.ts";
 import type { Session } from "./session.ts";
 import type { SessionState } from "./states.ts";
 import type { Transaction } from "./transaction.ts";
@@ -24,6 +26,8 @@ export interface BdatChunk {
   readonly last: boolean;
   /** A transaction with recipients takes the chunk; otherwise it is read and dropped. */
   readonly accepted: boolean;
+  /** Why a chunk that is not accepted is refused, when a filter refused it. */
+  readonly refusal?: Reply;
   readonly write: (bytes: Uint8Array) => void;
   /** The state to return to once the chunk is read. */
   readonly returnTo: SessionState;
@@ -32,15 +36,51 @@ export interface BdatChunk {
 /**
  * BDAT SIZE [LAST]: reads the chunk, then answers. The chunk follows the command at once
  * and is read whatever the answer (RFC 3030 §2), so a chunk outside a transaction with
- * recipients is refused only once it has been read.
+ * recipients is refused only once it has been read. The first chunk of a message is asked
+ * the filters' data phase first, as DATA is.
  */
-export function runBdat(s: Session, chunk: { size: number; last: boolean }): void {
+export function runBdat(
+  s: Session,
+  chunk: { size: number; last: boolean },
+): void | Promise<void> {
   const tx = s.transaction;
-  const accepted = tx !== undefined && s.state === "rcpt";
-  if (accepted) tx.transfer = "bdat";
-  const discard = () => {};
-  const write = accepted ? (bytes: Uint8Array) => tx.write(bytes.slice()) : discard;
-  s.chunk = { remaining: chunk.size, ...chunk, accepted, write, returnTo: s.state };
+  if (tx === undefined || s.state !== "rcpt") return readChunk(s, chunk, undefined);
+  if (tx.transfer !== "none" || !s.filters) return startChunks(s, tx, chunk);
+  return filterBdatData(s).then((step) => {
+    if (step.go) return startChunks(s, tx, chunk);
+    if (!step.refusal) return; // The session is closing.
+    // RFC 3030 §2: a refused chunk fails the transaction; later chunks find none.
+    s.transaction = undefined;
+    endTransaction(s, tx.msgid);
+    s.enter("ready");
+    readChunk(s, chunk, { refusal: step.refusal });
+  });
+}
+
+// The message's chunks are taken: the first one opens its data (tx-data, as DATA does).
+function startChunks(s: Session, tx: Transaction, chunk: { size: number; last: boolean }): void {
+  if (tx.transfer === "none") report(s, "tx-data", () => [tx.msgid, "ok"]);
+  tx.transfer = "bdat";
+  readChunk(s, chunk, tx);
+}
+
+// Reads the chunk into the transaction, or reads and drops it (refused once read).
+function readChunk(
+  s: Session,
+  chunk: { size: number; last: boolean },
+  into: Transaction | { readonly refusal: Reply } | undefined,
+): void {
+  const tx = into && "write" in into ? into : undefined;
+  const write = tx ? (bytes: Uint8Array) => tx.write(bytes.slice()) : () => {};
+  const refusal = into && "refusal" in into ? { refusal: into.refusal } : {};
+  s.chunk = {
+    remaining: chunk.size,
+    ...chunk,
+    accepted: tx !== undefined,
+    ...refusal,
+    write,
+    returnTo: s.state,
+  };
   s.enter("bdat");
 }
 
@@ -50,6 +90,7 @@ export async function endOfChunk(s: Session, chunk: BdatChunk): Promise<void> {
   // The last chunk of a transaction ends its data, which goes straight back to "ready".
   if (chunk.accepted && chunk.last) return await endOfData(s);
   s.enter(chunk.returnTo);
+  if (chunk.refusal) return s.reply(chunk.refusal);
   if (!chunk.accepted) return s.protocolError(REPLIES.bdatRefused);
   s.reply({ code: 250, enhanced: "2.0.0", text: `${chunk.size} octets received` });
 }

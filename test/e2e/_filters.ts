@@ -29,9 +29,18 @@ const PYTHON = (() => {
 })();
 
 /** The echo filter script, copied where the filter's user can read it. */
-export async function echoFilterCommand(dir: string, eventsFile?: string): Promise<string> {
-  const script = `${dir}/echo_filter.py`;
-  await Deno.copyFile(new URL("../fixtures/echo_filter.py", import.meta.url), script);
+export function echoFilterCommand(dir: string, eventsFile?: string): Promise<string> {
+  return fixtureFilterCommand(dir, "echo_filter.py", eventsFile);
+}
+
+/** A filter script of test/fixtures, copied where the filter's user can read it. */
+export async function fixtureFilterCommand(
+  dir: string,
+  name: string,
+  eventsFile?: string,
+): Promise<string> {
+  const script = `${dir}/${name}`;
+  await Deno.copyFile(new URL(`../fixtures/${name}`, import.meta.url), script);
   await Deno.chmod(script, 0o755);
   if (eventsFile) {
     await Deno.writeTextFile(eventsFile, "");

@@ -66,18 +66,44 @@ match from any for domain "example.test" ${options.rule ?? ""} action "local"
   };
 }
 
-/** One message in its own session; resolves with the reply to the final dot. */
+/**
+ * One message in its own session, by DATA (dot-stuffed lines) or, with `bdat`, in two
+ * BDAT chunks (the lines as they are); resolves with the reply to the end of the data.
+ */
 export async function sendRaw(
   port: number,
-  message: { helo?: string; from: string; to: string; lines: readonly string[] },
+  message: {
+    helo?: string;
+    from: string;
+    to: string;
+    lines: readonly string[];
+    bdat?: boolean;
+  },
 ): Promise<string> {
   await using client = await SmtpTestClient.connect(port);
   await client.expect("220 ");
   await client.send(`EHLO ${message.helo ?? "client.example.org"}`);
   await client.expect("250 ");
-  await client.startData(message.from, [message.to]);
-  await client.sendRaw(message.lines.map((l) => `${l}\r\n`).join("") + ".\r\n");
-  const reply = await client.reply();
+  let reply: string;
+  if (message.bdat) {
+    await client.send(`MAIL FROM:<${message.from}>`);
+    await client.expect("250 ");
+    await client.send(`RCPT TO:<${message.to}>`);
+    await client.expect("250 ");
+    const half = Math.ceil(message.lines.length / 2);
+    const chunks = [message.lines.slice(0, half), message.lines.slice(half)]
+      .map((lines) => new TextEncoder().encode(lines.map((l) => `${l}\r\n`).join("")));
+    await client.sendRaw(`BDAT ${chunks[0]!.byteLength}\r\n`);
+    await client.sendRaw(new TextDecoder().decode(chunks[0]));
+    await client.sendRaw(`BDAT ${chunks[1]!.byteLength} LAST\r\n`);
+    await client.sendRaw(new TextDecoder().decode(chunks[1]));
+    await client.expect("250 ");
+    reply = await client.reply();
+  } else {
+    await client.startData(message.from, [message.to]);
+    await client.sendRaw(message.lines.map((l) => `${l}\r\n`).join("") + ".\r\n");
+    reply = await client.reply();
+  }
   await client.send("QUIT");
   await client.expect("221 ");
   return reply;

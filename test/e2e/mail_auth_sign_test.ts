@@ -27,7 +27,8 @@ function pem(type: "rsa" | "ed25519"): string {
 }
 
 Deno.test({
-  name: "dkim-sign filters sign mail from their domain with RSA and Ed25519, python3-dkim agrees",
+  name:
+    "dkim-sign filters sign mail from their domain with RSA and Ed25519, by DATA and BDAT alike, python3-dkim agrees",
   ignore: !HAVE_DKIM,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "smtpd-dkim-" });
@@ -62,22 +63,38 @@ filter "sign" chain { "rsa", "ed" }`,
         await sendRaw(fx.port, { from: "alice@example.org", to: "bob@example.test", lines }),
         /^250 /,
       );
+      // The same message in BDAT chunks (RFC 3030), whose lines are sent as they are.
+      const chunked = lines.map((l) => l.replace(/^\.\./, ".")).map((l) =>
+        l.replace("signed twice", "signed in chunks")
+      );
+      assertMatch(
+        await sendRaw(fx.port, {
+          from: "alice@example.org",
+          to: "bob@example.test",
+          lines: chunked,
+          bdat: true,
+        }),
+        /^250 /,
+      );
       const other = ["From: carol@elsewhere.test", "To: bob@example.test", "Subject: not ours", ""];
       await sendRaw(fx.port, {
         from: "carol@elsewhere.test",
         to: "bob@example.test",
         lines: other,
       });
-      const texts = await fx.delivered("bob", 2);
+      const texts = await fx.delivered("bob", 3);
       const signed = texts.find((t) => t.includes("signed twice"))!;
-      const verified = await run(
-        PYTHON,
-        [VERIFY, String(dns.port)],
-        signed.replace(/\r?\n/g, "\r\n"),
-      );
-      assertEquals(verified.code, 0, verified.text);
-      assertMatch(verified.text, /signature \d: pass a=rsa-sha256 h=from:from:/);
-      assertMatch(verified.text, /signature \d: pass a=ed25519-sha256 h=from:from:/);
+      for (const subject of ["signed twice", "signed in chunks"]) {
+        const text = texts.find((t) => t.includes(subject))!;
+        const verified = await run(
+          PYTHON,
+          [VERIFY, String(dns.port)],
+          text.replace(/\r?\n/g, "\r\n"),
+        );
+        assertEquals(verified.code, 0, `${subject}: ${verified.text}`);
+        assertMatch(verified.text, /signature \d: pass a=rsa-sha256 h=from:from:/);
+        assertMatch(verified.text, /signature \d: pass a=ed25519-sha256 h=from:from:/);
+      }
       // The check can fail: the same message with its body changed does not verify.
       const tampered = signed.replace("A signed body.", "A changed body.");
       assertEquals((await run(PYTHON, [VERIFY, String(dns.port)], tampered)).code, 1);

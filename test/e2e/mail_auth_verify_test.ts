@@ -113,6 +113,14 @@ Deno.test("auth-verify marks a forged From: domain dmarc=fail and, told to, refu
       reply,
       "550 5.7.1 Delivery not authorized, message refused due to DMARC policy of bank.test",
     );
+    // Sent in BDAT chunks, it is checked and refused alike.
+    const chunked = await sendRaw(fx.port, {
+      from: "mallory@example.org",
+      to: "bob@example.test",
+      lines: forged,
+      bdat: true,
+    });
+    assertEquals(chunked, reply);
     // Aligned mail from a domain with the same policy still gets through.
     const good = message("alice@example.org", "aligned");
     const ok = await sendRaw(fx.port, {
