@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the OpenSMTPD filters Debian packages and the independent DKIM verifier the
+# Installs the OpenSMTPD filters Debian packages (and rspamd) and the independent DKIM verifier the
 # filter tests use, with a policy-rc.d that keeps any daemon they pull in from starting,
 # and the _smtpd account filters run as when the daemon is root. Idempotent.
 set -uo pipefail
@@ -10,6 +10,9 @@ getent passwd _smtpd >/dev/null ||
 need=()
 [ -x /usr/libexec/opensmtpd/filter-dkimsign ] || need+=(opensmtpd-filter-dkimsign)
 [ -x /usr/libexec/opensmtpd/filter-senderscore ] || need+=(opensmtpd-filter-senderscore)
+[ -x /usr/libexec/opensmtpd/filter-rspamd ] || need+=(opensmtpd-filter-rspamd)
+# The filter-rspamd test starts its own rspamd on 127.0.0.1 with a scratch configuration.
+[ -x /usr/bin/rspamd ] || need+=(rspamd)
 /usr/bin/python3 -c 'import dkim, dns.resolver' 2>/dev/null || need+=(python3-dkim)
 [ "${#need[@]}" -gt 0 ] || { echo "filters: installed"; exit 0; }
 policy=/usr/sbin/policy-rc.d
