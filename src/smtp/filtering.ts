@@ -103,9 +103,13 @@ function applyOutcome(s: Session, outcome: ChainOutcome): FilterStep {
   return STOP;
 }
 
-/** The session or its transaction is junk: the message gets `X-Spam: yes`. */
+/**
+ * The session or its transaction is junk: the message gets `X-Spam: yes`. At commit the
+ * transaction is the one being committed: a junk verdict there marks that message only.
+ */
 export function markJunk(s: Session): void {
-  if (s.transaction) s.transaction.junk = true;
+  const tx = s.transaction ?? s.committing;
+  if (tx) tx.junk = true;
   else s.junk = true;
 }
 
@@ -155,11 +159,18 @@ export function prependSpamHeader(content: Uint8Array): Uint8Array {
 
 export { filterView } from "./filter_view.ts";
 
+/** link-tls: `version:cipher:bits`, as OpenSMTPD's tls_to_text() (no verify field). */
+export function reportTls(s: Session): void {
+  report(s, "link-tls", () => [(s.tlsDescription ?? "").split(":").slice(0, 3).join(":")]);
+}
+
 /** Reports link-connect and asks the connect phase; false when the session must end. */
 export async function filterConnect(s: Session): Promise<boolean> {
   if (!s.filters) return true;
   // smtpd-filters(7): connect is asked after the connection, before the banner.
   await reportConnect(s);
+  // SMTPS: the handshake was done before the session started.
+  if (s.facts.tls) reportTls(s);
   return (await filterPhase(s, "connect", [s.facts.rdns ?? "", s.facts.src])).go;
 }
 

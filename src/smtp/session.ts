@@ -352,7 +352,7 @@ export class Session {
       this.facts.tls = true;
       this.#tlsDescription = describeTls(secure);
       this.event("tls", { ciphers: tlsCiphers(this.#tlsDescription) });
-      filtering.report(this, "link-tls", () => [this.#tlsDescription ?? ""]);
+      filtering.reportTls(this);
     });
     this.#conn.replaceSocket(secure);
   }
