@@ -83,3 +83,26 @@ Deno.test("parseConfig() warns for every statement accepted without effect", () 
     ],
   );
 });
+
+Deno.test("validateFilters() warns for a filter nothing uses, a proc no filter uses, and a rewrite with nothing to rewrite", () => {
+  assertEquals(
+    diagnosticsOf(
+      `proc idle "/bin/idle"
+proc used "/bin/used"
+filter "lonely" proc-exec "/bin/f"
+filter "p" proc used
+filter "w" phase data match rdns rewrite "x"
+filter "h" phase helo match rdns rewrite "helo.test"
+filter "c" chain { "p", "w" }
+listen on 127.0.0.1 filter "c"
+listen on 127.0.0.2 filter "h"
+`,
+      "warning",
+    ),
+    [
+      '1:6: Proc "idle" is declared but no filter uses it: it is not started',
+      '3:8: Filter "lonely" is declared but no listener, rule or chain uses it: no mail goes through it',
+      '5:8: Filter "w": "rewrite" has no effect at phase data, which has no argument to rewrite',
+    ],
+  );
+});

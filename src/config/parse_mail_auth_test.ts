@@ -13,6 +13,7 @@ Deno.test("parseMailAuthSpec() reads dkim-sign and auth-verify filters and print
 filter "check" auth-verify reject-dmarc on-temperror tempfail
 filter "plain" auth-verify
 listen on 127.0.0.1 filter { "check", "sign" }
+listen on 127.0.0.2 filter "plain"
 action "a" mbox
 match from any for any action "a"
 `;

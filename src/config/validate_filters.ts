@@ -6,6 +6,8 @@ import type { Diagnostic } from "./errors.ts";
 import type { Config } from "./model.ts";
 
 const EARLY_PHASES: readonly string[] = ["connect", "helo", "ehlo", "mail-from"];
+// Phases whose command has no argument a `rewrite` could replace (smtpd-filters(7)).
+const NOTHING_TO_REWRITE: readonly string[] = ["connect", "data", "commit"];
 
 /** Appends the filter problems and the ignored-statement warnings to the diagnostics. */
 export function validateFilters(config: Config, diagnostics: Diagnostic[]): void {
@@ -68,11 +70,52 @@ export function validateFilters(config: Config, diagnostics: Diagnostic[]): void
       }
     }
   }
+  warnWithoutEffect(config, diagnostics);
   for (const ignored of config.ignored ?? []) {
     diagnostics.push({
       severity: "warning",
       message: `"${ignored.what}" is accepted and has no effect here`,
       position: ignored.position,
     });
+  }
+}
+
+// Declarations that parse but would change nothing: a filter no listener, rule or chain
+// names (its process would run, with no mail through it), a proc no filter names (never
+// started), a builtin `rewrite` at a phase without an argument.
+function warnWithoutEffect(config: Config, diagnostics: Diagnostic[]): void {
+  const warn = (message: string, position: Diagnostic["position"]) =>
+    diagnostics.push({ severity: "warning", message, position });
+  const used = new Set<string>([
+    ...config.listeners.flatMap((l) => l.filters ?? []),
+    ...config.matches.flatMap((m) => m.filters ?? []),
+    ...config.filters.flatMap((f) => f.spec.kind === "chain" ? f.spec.filters : []),
+  ]);
+  const procs = new Set(config.filters.flatMap((f) => f.spec.kind === "proc" ? [f.spec.proc] : []));
+  for (const filter of config.filters) {
+    if (!used.has(filter.name)) {
+      warn(
+        `Filter "${filter.name}" is declared but no listener, rule or chain uses it: no mail goes through it`,
+        filter.position,
+      );
+    }
+    const spec = filter.spec;
+    if (
+      spec.kind === "phase" && spec.decision.kind === "rewrite" &&
+      NOTHING_TO_REWRITE.includes(spec.phase)
+    ) {
+      warn(
+        `Filter "${filter.name}": "rewrite" has no effect at phase ${spec.phase}, which has no argument to rewrite`,
+        filter.position,
+      );
+    }
+  }
+  for (const proc of config.procs) {
+    if (!procs.has(proc.name)) {
+      warn(
+        `Proc "${proc.name}" is declared but no filter uses it: it is not started`,
+        proc.position,
+      );
+    }
   }
 }

@@ -150,9 +150,19 @@ async function buildFilter(
 export async function filterIds(
   name: string,
   proc: { readonly user?: string; readonly group?: string },
-  options: Pick<FilterSetOptions, "asRoot" | "lookupUser" | "lookupGroup">,
+  options: Pick<FilterSetOptions, "asRoot" | "lookupUser" | "lookupGroup"> & {
+    readonly log?: Logger;
+  },
 ): Promise<{ uid?: number; gid?: number }> {
-  if (!options.asRoot) return {};
+  if (!options.asRoot) {
+    // Only root can start a process as another user: say so rather than ignore it.
+    if (proc.user !== undefined || proc.group !== undefined) {
+      options.log?.warn(
+        `filter ${name}: runs as the daemon's own user; its user and group apply only when the daemon is root`,
+      );
+    }
+    return {};
+  }
   const userName = proc.user ?? DEFAULT_FILTER_USER;
   const user = await options.lookupUser(userName);
   if (!user) throw new Error(`Filter "${name}": no user "${userName}" to run it as`);

@@ -38,7 +38,7 @@ Deno.test("smtpd -n accepts what smtpd -n -v printed, names and arguments quoted
   await Deno.writeTextFile(
     path,
     'table "my hosts" { 192.0.2.1 }\ntable "alias file" "file:/etc/mail/my aliases"\n' +
-      'filter "f" proc-exec "/usr/bin/filter\t--flag"\n' +
+      'filter "f" proc-exec "/usr/bin/filter\t--flag"\nlisten on 127.0.0.1 filter "f"\n' +
       'action "a" mbox alias <"alias file">\n' +
       'match from src <"my hosts"> tag { "T" } for local action "a"\n',
   );
