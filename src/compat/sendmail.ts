@@ -6,7 +6,7 @@
 
 import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
-import type { Config } from "../config/mod.ts";
+import { type Config, filtersLocalMail } from "../config/mod.ts";
 import {
   ControlUnavailable,
   dropOffline,
@@ -171,9 +171,12 @@ async function enqueue(
     }
     unavailable.push(`no daemon answers: ${errorMessage(error)}`);
   }
-  // 2. Into the queue itself, when it is this user's (or not made yet).
+  // 2. Into the queue itself, when it is this user's (or not made yet) and no filter
+  // applies to local mail: filters run in the daemon, so such mail waits offline for it.
   const owner = await Deno.lstat(queueDir).then((info) => info.uid, () => Deno.uid());
-  if (owner === Deno.uid()) {
+  if (filtersLocalMail(loaded.config)) {
+    unavailable.push("filters apply to local mail and run only in the daemon");
+  } else if (owner === Deno.uid()) {
     return await withRuntime(loaded.config, flags, async (runtime) => {
       const outcome = await queueLocalSubmission({
         hostname: runtime.serverName,
@@ -188,8 +191,7 @@ async function enqueue(
       else if (flags.v) console.error(`sendmail: queued as ${outcome.msgid}`);
       return outcome.exit;
     });
-  }
-  unavailable.push(`the queue ${queueDir} belongs to uid ${owner}`);
+  } else unavailable.push(`the queue ${queueDir} belongs to uid ${owner}`);
   // 3. Into the offline directory, for the daemon to pick up when it runs.
   try {
     const name = await dropOffline(offlineDir, { submission, input });
@@ -205,6 +207,15 @@ async function enqueue(
 async function speakSmtp(configFlag: string | undefined, flags: SendmailFlags): Promise<number> {
   const loaded = await loadCommandConfig("sendmail", configFlag);
   if ("exit" in loaded) return loaded.exit;
+  if (filtersLocalMail(loaded.config)) {
+    // The filters run in the daemon: a session here would take mail past them.
+    writeAll(
+      new TextEncoder().encode(
+        "421 4.3.0 Filters apply to local mail here: submit with sendmail without -bs\r\n",
+      ),
+    );
+    return EX.TEMPFAIL;
+  }
   return await withRuntime(loaded.config, flags, async (runtime) => {
     const config = runtime.config;
     await runSmtpOnStreams(

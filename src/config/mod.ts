@@ -25,6 +25,7 @@ export {
   WELL_KNOWN_PORTS,
 } from "./defaults.ts";
 export { formatDuration } from "./units.ts";
+export { filtersLocalMail } from "./model_filters.ts";
 export { printConfig } from "./print.ts";
 export { parseRelayTarget } from "./relay_url.ts";
 export { listenerPkiNames } from "./listener_pki.ts";

@@ -2,7 +2,17 @@
 // conditions, and statements kept only to warn that they have no effect.
 
 import type { SourcePosition } from "./errors.ts";
-import type { TableRef } from "./model.ts";
+import type { Config, TableRef } from "./model.ts";
+
+/**
+ * Whether filters may apply to mail submitted locally (sendmail, the offline pickup):
+ * the socket listener's (`listen on socket filter …`) or a rule's (`match … filter …`).
+ * Such mail must reach the running daemon, where the filters run.
+ */
+export function filtersLocalMail(config: Config): boolean {
+  return config.listeners.some((l) => l.address === "socket" && (l.filters?.length ?? 0) > 0) ||
+    config.matches.some((m) => (m.filters?.length ?? 0) > 0);
+}
 
 /** `filter NAME …` and `proc NAME …` declarations, kept for the filter runtime. */
 export interface FilterDecl {

@@ -35,6 +35,8 @@ export interface PreparedMessage {
   readonly recipients: readonly string[];
   /** Headers and body with CRLF line ends, our Received: first. */
   readonly content: Uint8Array;
+  /** The octets of our Received: field at the start of `content`. */
+  readonly receivedLength: number;
 }
 
 /** Why a message cannot be queued as given; sendmail exits 64 (EX_USAGE) with the text. */
@@ -105,6 +107,7 @@ export function prepareMessage(request: EnqueueRequest): PreparedMessage {
     sender,
     recipients: qualified,
     content: bytesFromBinary(out.map((line) => line + "\r\n").join("")),
+    receivedLength: received.map((line) => binaryFromUtf8(line) + "\r\n").join("").length,
   };
 }
 

@@ -18,7 +18,27 @@ export interface LocalEnqueueContext {
   decide(envelope: EnvelopeFacts): Promise<RuleVerdict> | RuleVerdict;
   /** Commits the message and its envelopes durably. */
   commit(message: NewMessage): Promise<unknown>;
+  /**
+   * Where filters apply to local mail (`listen on socket filter …`, `match … filter …`):
+   * the message is spoken into an SMTP session of its own, which decides, filters and
+   * commits it, in place of `decide` and `commit`.
+   */
+  throughSession?(message: SessionSubmission): Promise<SessionSubmissionOutcome>;
 }
+
+/** A prepared message as a session is given it. */
+export interface SessionSubmission {
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  readonly content: Uint8Array;
+  readonly mailParameters?: string;
+  readonly rcptParameters?: string;
+}
+
+/** The session's answer: the queue id, or the reply that refused the message at a step. */
+export type SessionSubmissionOutcome =
+  | { readonly ok: true; readonly msgid: string }
+  | { readonly ok: false; readonly step: string; readonly reply: string };
 
 /** The outcome: exit 0 with the queue id, or a sysexits(3) code with the reason. */
 export type LocalEnqueueOutcome =
@@ -59,6 +79,12 @@ export async function queueLocalSubmission(
         `the limit is ${context.maxMessageSize})`,
     };
   }
+  if (context.throughSession) {
+    return fromSession(
+      await context.throughSession(sessionSubmission(prepared, submission)),
+      prepared,
+    );
+  }
   // One refused recipient refuses the message, so nothing is half sent.
   const envelopes = [];
   for (const rcpt of prepared.recipients) {
@@ -91,4 +117,51 @@ export async function queueLocalSubmission(
     return { exit: EX.TEMPFAIL, error: `cannot queue the message: ${errorMessage(error)}` };
   }
   return { exit: EX.OK, msgid, sender: prepared.sender, rcpts: envelopes.length };
+}
+
+// The session adds its own Received: field, so ours is left out; the DSN options become
+// the MAIL and RCPT parameters of RFC 3461 (ENVID as xtext).
+function sessionSubmission(
+  prepared: ReturnType<typeof prepareMessage>,
+  submission: LocalSubmission,
+): SessionSubmission {
+  const mail = [
+    ...(submission.ret ? [`RET=${submission.ret}`] : []),
+    ...(submission.envid ? [`ENVID=${xtext(submission.envid)}`] : []),
+  ];
+  return {
+    sender: prepared.sender,
+    recipients: prepared.recipients,
+    content: prepared.content.subarray(prepared.receivedLength),
+    ...(mail.length ? { mailParameters: mail.join(" ") } : {}),
+    ...(submission.notify ? { rcptParameters: `NOTIFY=${submission.notify.join(",")}` } : {}),
+  };
+}
+
+// RFC 3461 §4: "+" and "=", and what is not printable ASCII, as "+XX".
+function xtext(value: string): string {
+  return value.replace(
+    /[^!-*,-<>-~]/g,
+    (c) => `+${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
+  );
+}
+
+// A refused recipient is an unknown user (67), a refusal for now a tempfail (75), any
+// other refusal (a filter's, at the data) unavailable (69), as sendmail(8) exits.
+function fromSession(
+  outcome: SessionSubmissionOutcome,
+  prepared: ReturnType<typeof prepareMessage>,
+): LocalEnqueueOutcome {
+  if (outcome.ok) {
+    return {
+      exit: EX.OK,
+      msgid: outcome.msgid,
+      sender: prepared.sender,
+      rcpts: prepared.recipients.length,
+    };
+  }
+  const reply = outcome.reply;
+  const code = /(?:^|: )([245])\d\d[ -]/.exec(reply)?.[1];
+  const exit = code === "4" ? EX.TEMPFAIL : outcome.step === "rcpt" ? EX.NOUSER : EX.UNAVAILABLE;
+  return { exit, error: reply };
 }

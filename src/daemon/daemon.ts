@@ -13,6 +13,7 @@ import { type LocalInterface, startLocalInterface } from "./local_interface.ts";
 import {
   applyListeners,
   type ListenerEnvironment,
+  localSessionOptions,
   openListeners,
   planListeners,
   type RunningListeners,
@@ -211,7 +212,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         return result.ok ? { exit: EX.OK } : { exit: EX.FAILURE, error: result.errors.join("\n") };
       },
     };
-    localInterface = await startLocalInterface(live, log, control);
+    localInterface = await startLocalInterface(
+      live,
+      log,
+      control,
+      () => localSessionOptions(current, { ...env, ...(filters ? { filters } : {}) }),
+    );
     metrics = await startMetricsEndpoint(config, control, histograms, log);
   } catch (error) {
     await Promise.all([...listeners.values()].map((l) => l.server.close()));

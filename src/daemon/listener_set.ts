@@ -53,15 +53,7 @@ export async function planListeners(
   const wantsRdns = (env.filters !== undefined && config.filters.length > 0) ||
     config.matches.some((m) => m.criteria.some((c) => c.kind === "from-rdns"));
   const resolveRdns = wantsRdns ? createRdnsResolver(env.dns ?? {}) : undefined;
-  // This configuration's rules (after a table reload too), SRS bounces mapped back first.
-  const bounceAware = withSrsReverse((s, e) => runtime.ruleset(s, e), srsKeysOf(config));
-  // Tables answered by a server make the decision wait for them; forward-only and
-  // expand-only recipients are expanded before they are answered.
-  const decide: SmtpListenerOptions["decide"] = withRcptExpansion(
-    runtime,
-    (session: SessionFacts, envelope: EnvelopeFacts) =>
-      withTableLookups(() => bounceAware(session, envelope)),
-  );
+  const decide = decisionsOf(runtime);
   const plan: ListenerPlan = new Map();
   for (const [listener, address] of await listenerBindings(config.listeners, env.log)) {
     const tls = await listenerTls(config, listener, { baseDir, serverName });
@@ -132,6 +124,47 @@ function withFilters<T>(plan: T | undefined): { filters?: T } {
 
 function listenerKey(listener: Listener, address: string): string {
   return listener.address === "socket" ? "socket" : `${address} ${listener.port}`;
+}
+
+// This configuration's rules (after a table reload too), SRS bounces mapped back first;
+// tables answered by a server make the decision wait for them.
+// Forward-only and expand-only recipients are expanded before they are answered.
+function decisionsOf(runtime: Runtime): SmtpListenerOptions["decide"] {
+  const bounceAware = withSrsReverse(
+    (s, e) => runtime.ruleset(s, e),
+    srsKeysOf(runtime.config),
+  );
+  return withRcptExpansion(
+    runtime,
+    (session: SessionFacts, envelope: EnvelopeFacts) =>
+      withTableLookups(() => bounceAware(session, envelope)),
+  );
+}
+
+/**
+ * The session a local submission (sendmail, the offline pickup) is spoken into when
+ * filters apply to local mail: the socket listener's (`listen on socket filter …`) or a
+ * rule's. Undefined when none do: the message is then queued as it is.
+ */
+export function localSessionOptions(
+  runtime: Runtime,
+  env: ListenerEnvironment,
+): Omit<SmtpListenerOptions, "address" | "port" | "tls" | "socketPath"> | undefined {
+  const socket = runtime.config.listeners.find((l) => l.address === "socket");
+  const filters = env.filters?.planFor(socket?.filters);
+  if (!filters) return undefined;
+  return {
+    hostname: socket?.hostname ?? runtime.serverName,
+    // Nobody to hold back: the submitter waits for the greeting.
+    limits: { ...sessionLimits(runtime.config), greetingDelayMs: 0 },
+    decide: decisionsOf(runtime),
+    submit: env.submit,
+    isLocalAddress: env.isLocalAddress,
+    ...(socket?.maskSource ? { maskSource: true } : {}),
+    ...(socket?.tag === undefined ? {} : { tag: socket.tag }),
+    filters,
+    log: env.log,
+  };
 }
 
 function sessionLimits(config: Config): Partial<SmtpLimits> {

@@ -16,6 +16,7 @@ import {
   startOfflinePickup,
 } from "../control/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { submitInSession } from "../smtp/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import { LOCAL_SESSION } from "./queue_setup.ts";
 import type { EnvelopeFacts } from "../rules/mod.ts";
@@ -41,6 +42,7 @@ export async function startLocalInterface(
   runtime: Runtime,
   log: Logger,
   control?: ControlTarget,
+  sessionOptions?: () => Parameters<typeof submitInSession>[0] | undefined,
 ): Promise<LocalInterface> {
   const offlineDir = offlineDirectory(runtime.queueDir);
   try {
@@ -60,6 +62,8 @@ export async function startLocalInterface(
       log.warn(`local: via=${via} uid=${request.uid} refused: ${error}`);
       return { exit: EX.NOPERM, error };
     }
+    // Filters that apply to local mail see it through a session of its own.
+    const options = sessionOptions?.();
     const outcome = await queueLocalSubmission({
       hostname: runtime.serverName,
       maxMessageSize: maxBytes,
@@ -69,6 +73,7 @@ export async function startLocalInterface(
           withTableLookups(() => runtime.ruleset(LOCAL_SESSION, envelope)),
       ),
       commit: (message) => runtime.queue.commit(message),
+      ...(options ? { throughSession: (message) => submitInSession(options, message) } : {}),
     }, { ...request, user });
     if (outcome.exit === EX.OK && "msgid" in outcome) {
       log.info(

@@ -7,6 +7,8 @@
  */
 export { runSmtpOnStreams, startSmtpServer } from "./server.ts";
 export type { SmtpListenerOptions, SmtpServer } from "./server.ts";
+export { submitInSession } from "./local_session.ts";
+export type { LocalSessionMessage, LocalSessionOutcome } from "./local_session.ts";
 export { DEFAULT_LIMITS } from "./limits.ts";
 export type { SmtpLimits } from "./limits.ts";
 export type { RdnsAnswer, SessionContext } from "./session_context.ts";
