@@ -106,3 +106,13 @@ listen on 127.0.0.2 filter "h"
     ],
   );
 });
+
+Deno.test("parseListen() refuses a second filter option rather than drop the first", () => {
+  assertEquals(
+    diagnosticsOf(
+      `filter "a" phase connect match rdns junk\nfilter "b" phase connect match rdns junk\nlisten on 127.0.0.1 filter "a" filter "b"\n`,
+      "error",
+    ),
+    ['3:32: "filter" is given twice'],
+  );
+});

@@ -156,6 +156,8 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
         listener.receivedAuth = true;
         break;
       case "filter":
+        // A second `filter` would drop the first: refused, as `match` refuses it.
+        once(option, listener.filters !== undefined);
         listener.filters = parseNames(stream, "a filter name");
         break;
       default:
