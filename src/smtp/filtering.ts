@@ -192,10 +192,14 @@ export async function filterCommand(
   if (!phase) return { go: true, argument };
   const step = await filterPhase(s, phase, phaseParams(argument, args));
   if (!step.go) return step;
-  return {
-    go: true,
-    argument: step.rewrite === undefined ? argument : rewritten(argument, step.rewrite),
-  };
+  if (step.rewrite === undefined) return { go: true, argument };
+  const changed = rewritten(argument, step.rewrite);
+  if (changed === undefined) {
+    s.context.log.warn(
+      `smtp-in: session ${s.id} ${phase}: a filter's rewrite has no argument to replace here; the command runs as sent`,
+    );
+  }
+  return { go: true, argument: changed ?? argument };
 }
 
 /** protocol-server: one event per line of a reply. */
@@ -219,11 +223,12 @@ function phaseParams(argument: unknown, args: string): string[] {
   return args.trim() === "" ? [] : [args.trim()];
 }
 
-// A filter's `rewrite`: the new name or address in place of the client's.
+// A filter's `rewrite`: the new name or address in place of the client's; undefined for
+// a command without one (DATA, STARTTLS, AUTH's exchange).
 function rewritten(argument: unknown, value: string): unknown {
   if (typeof argument === "string") return value;
   if (argument && typeof argument === "object" && "address" in argument) {
     return { ...argument, address: value };
   }
-  return argument;
+  return undefined;
 }

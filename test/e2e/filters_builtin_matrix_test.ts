@@ -114,6 +114,13 @@ async function check(phase: Phase, decision: Decision): Promise<void> {
   if (decision === "rewrite" && phase === "mail-from") {
     assertTrue(text!.startsWith("Return-Path: <rewritten@example.test>\n"), text);
   }
+  if (decision === "rewrite" && phase === "data") {
+    // DATA has no argument: the rewrite is logged as having none to replace.
+    assertTrue(
+      fx.log.some((l) => l.includes("a filter's rewrite has no argument")),
+      fx.log.join("\n"),
+    );
+  }
   if (decision === "report") {
     assertTrue(
       fx.log.some((l) => new RegExp(`filter f: session \\w+: seen at ${phase}$`).test(l)),
