@@ -90,6 +90,8 @@ function warnWithoutEffect(config: Config, diagnostics: Diagnostic[]): void {
     ...config.listeners.flatMap((l) => l.filters ?? []),
     ...config.matches.flatMap((m) => m.filters ?? []),
     ...config.filters.flatMap((f) => f.spec.kind === "chain" ? f.spec.filters : []),
+    // `relay filter` (smtp-out) has a warning of its own where it is written.
+    ...config.actions.flatMap((a) => a.method.kind === "relay" ? a.method.filters ?? [] : []),
   ]);
   const procs = new Set(config.filters.flatMap((f) => f.spec.kind === "proc" ? [f.spec.proc] : []));
   for (const filter of config.filters) {
