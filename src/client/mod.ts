@@ -13,7 +13,7 @@ export type { Reply } from "./reply.ts";
 export { uniformTimeouts } from "./timeouts.ts";
 export type { ClientTimeouts } from "./timeouts.ts";
 export { describeTls, TlsHandshakeError } from "./tls.ts";
-export type { ClientTls } from "./tls.ts";
+export type { ClientTls, TlsSummary } from "./tls.ts";
 export { parseCredentials } from "./auth.ts";
 export type { Credentials } from "./auth.ts";
 export { runTransaction } from "./transaction.ts";

@@ -7,6 +7,7 @@ import {
   checkServerIdentity,
   connect as tlsConnect,
   type ConnectionOptions,
+  type DetailedPeerCertificate,
   type TLSSocket,
 } from "node:tls";
 import { ChannelError } from "./channel.ts";
@@ -30,6 +31,8 @@ export interface TlsSummary {
   readonly verified: boolean;
   /** Why it did not verify (e.g. DEPTH_ZERO_SELF_SIGNED_CERT). */
   readonly verifyError?: string;
+  /** The certificates the server presented (DER), its own first: what DANE matches. */
+  readonly chain: readonly Uint8Array[];
 }
 
 /** The handshake itself failed: no TLS session exists (unlike a certificate that did not verify). */
@@ -110,6 +113,7 @@ export function handshake(
           cipher: cipher?.standardName ?? cipher?.name ?? "unknown",
           verified: socket.authorized,
           ...(socket.authorized || !error ? {} : { verifyError: String(error) }),
+          chain: peerChain(socket),
         },
       });
     });
@@ -122,4 +126,17 @@ export function describeTls(summary: TlsSummary): string {
     ? "verified"
     : `unverified${summary.verifyError ? ` (${summary.verifyError})` : ""}`;
   return `version=${summary.version} cipher=${summary.cipher} certificate=${check}`;
+}
+
+// The presented chain, leaf first; a self-issued certificate ends it (it names itself).
+function peerChain(socket: TLSSocket): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (cert?.raw && chain.length < 16) {
+    chain.push(new Uint8Array(cert.raw));
+    const issuer: DetailedPeerCertificate | undefined = cert.issuerCertificate;
+    if (!issuer || issuer === cert || issuer.raw?.equals(cert.raw)) break;
+    cert = issuer;
+  }
+  return chain;
 }

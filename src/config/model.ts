@@ -156,6 +156,8 @@ export interface RelayOptions {
   readonly domain?: TableRef;
   /** `tls` (required) or `tls no-verify`. */
   readonly tls?: "required" | "no-verify";
+  /** `tls-policy <t>`: the TLS level by MX host or recipient domain (none … dane-only). */
+  readonly tlsPolicy?: TableRef;
   /** `auth <t>`: the credentials table for relay hosts' labels. */
   readonly auth?: TableRef;
   /** `mail-from ADDRESS`: the envelope sender used. */
@@ -175,6 +177,11 @@ export interface RelayOptions {
    */
   readonly filters?: readonly string[];
 }
+
+/** The levels a `tls-policy` table may map a destination to (Postfix's policy words). */
+export const TLS_POLICY_LEVELS = ["none", "may", "encrypt", "verify", "dane", "dane-only"] as const;
+/** One of {@link TLS_POLICY_LEVELS}. */
+export type TlsPolicyLevel = typeof TLS_POLICY_LEVELS[number];
 
 /** How an action delivers. */
 export type DeliveryMethod =

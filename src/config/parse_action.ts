@@ -22,6 +22,7 @@ const RELAY_OPTIONS = [
   "helo-src",
   "domain",
   "tls",
+  "tls-policy",
   "auth",
   "mail-from",
   "src",
@@ -191,6 +192,9 @@ export function parseRelayOption(
     case "tls":
       relay.tls = stream.accept("no-verify") ? "no-verify" : "required";
       return true;
+    case "tls-policy":
+      relay.tlsPolicy = parseTableArgument(stream, builder);
+      return true;
     case "auth":
       relay.auth = parseTableArgument(stream, builder);
       return true;
@@ -255,6 +259,12 @@ const PRE_6_4_SCHEMES: Readonly<Record<string, string>> = {
  */
 export function checkRelay(relay: RelayOptions, position: Action["position"]): void {
   const host = relay.host;
+  if (relay.tlsPolicy && host) {
+    throw new StatementError(
+      '"tls-policy" applies to delivery by MX: the TLS of "host" is set by its URL and "tls"',
+      position,
+    );
+  }
   if (relay.backup && (host || relay.domain)) {
     throw new StatementError('"backup" cannot be used with "host" or "domain"', position);
   }

@@ -209,6 +209,7 @@ function printMethod(m: DeliveryMethod, ref: (r: TableRef) => string): string {
       if (m.heloSrc) words.push(`helo-src ${ref(m.heloSrc)}`);
       if (m.domain) words.push(`domain ${ref(m.domain)}`);
       if (m.tls) words.push(m.tls === "no-verify" ? "tls no-verify" : "tls");
+      if (m.tlsPolicy) words.push(`tls-policy ${ref(m.tlsPolicy)}`);
       if (m.auth) words.push(`auth ${ref(m.auth)}`);
       if (m.mailFrom !== undefined) words.push(`mail-from ${q(m.mailFrom)}`);
       if (m.src) words.push(`src ${ref(m.src)}`);

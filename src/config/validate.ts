@@ -4,7 +4,7 @@
 import type { Diagnostic } from "./errors.ts";
 import { parseRelayTarget } from "./relay_url.ts";
 import { listenerPkiNames } from "./listener_pki.ts";
-import type { Config, Criterion, TableRef } from "./model.ts";
+import { type Config, type Criterion, type TableRef, TLS_POLICY_LEVELS } from "./model.ts";
 import { parseNetBlock } from "../net/mod.ts";
 import { validateFilters } from "./validate_filters.ts";
 
@@ -115,7 +115,22 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
       needsMap(m.auth, "credentials");
       needsMap(m.heloSrc, "addrname");
       needsMap(m.domain, "relayhost");
+      needsMap(m.tlsPolicy, "tls-policy");
       checkTable(m.src);
+      // Levels of an inline `tls-policy` table are known now: a misspelt one is said.
+      const levels = m.tlsPolicy ? tableDecls.get(m.tlsPolicy.name) : undefined;
+      if (levels?.source.kind === "map") {
+        for (const [destination, level] of levels.source.entries) {
+          if (!(TLS_POLICY_LEVELS as readonly string[]).includes(level.toLowerCase())) {
+            error(
+              `tls-policy "${level}" for "${destination}" is not one of ${
+                TLS_POLICY_LEVELS.join(", ")
+              }`,
+              levels.position,
+            );
+          }
+        }
+      }
       // Relay URLs of an inline `domain` table are known now: one that could not work is said.
       const routes = m.domain ? tableDecls.get(m.domain.name) : undefined;
       if (routes?.source.kind === "map") {

@@ -30,6 +30,7 @@ export function tableUses(config: Config): TableUse[] {
       use(a.method.auth, "credentials");
       use(a.method.heloSrc, "addrname");
       use(a.method.domain, "relayhost");
+      use(a.method.tlsPolicy, "relayhost");
       use(a.method.src, "source");
     }
   }

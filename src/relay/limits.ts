@@ -39,6 +39,8 @@ export function leaseRequestFor(
     route.port,
     route.security,
     route.verify,
+    // DANE and MTA-STS checks are part of what a shared session was set up under.
+    route.tlsPolicy && [route.tlsPolicy.level, route.tlsPolicy.why, route.tlsPolicy.testing],
     route.helo,
     route.localAddress,
     route.credentials?.user,

@@ -34,6 +34,8 @@ import { addressesOfFamily, connectionRate, leaseRequestFor } from "./limits.ts"
 import { DestinationPace } from "./pace.ts";
 import { heldBack, noteTooFast } from "./pacing.ts";
 import { type RelayRoute, RelaySession } from "./session.ts";
+import { decideMxTls } from "./mx_tls.ts";
+import { securityOf } from "./tls_policy_check.ts";
 
 /** What relaying needs besides the action. */
 export interface RelayContext {
@@ -292,18 +294,23 @@ async function routesFor(
     ? backupHosts(found, options.backup.mx ?? context.hostname, domain)
     : found;
   if (mx.kind !== "hosts") return mx;
-  const security = options.tls ? "starttls" : "opportunistic";
   const limits = limitsFor(context.config?.mtaLimits, domain);
+  // Each host's TLS: the tls-policy table, DANE, MTA-STS or the action's `tls`.
+  const decided = await decideMxTls(mx.hosts, domain, options, {
+    ...context,
+    log: context.log ?? SILENT_LOGGER,
+  });
+  if (!Array.isArray(decided)) return decided;
   const routes: RelayRoute[] = [];
   let mismatched = false;
-  for (const host of mx.hosts) {
+  for (const { host, decision } of decided) {
     const common = {
       ...base,
       protocol: "smtp" as const,
       host,
       port: context.mxPort ?? 25,
-      security,
-      verify: security === "starttls" && verifyRequired,
+      ...securityOf(decision),
+      tlsPolicy: decision,
     } satisfies RelayRoute;
     // Each MX host by its addresses, looked up with the same resolver as the MX records.
     const addresses = await resolveHostAddresses(host, context.dns ?? {});

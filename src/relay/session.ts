@@ -25,6 +25,8 @@ import {
   permfail,
   tempfail,
 } from "../mail/mod.ts";
+import { describeDecision, type TlsDecision } from "./tls_policy.ts";
+import { checkTlsDecision } from "./tls_policy_check.ts";
 
 /** One next hop and how to talk to it. */
 export interface RelayRoute {
@@ -48,6 +50,8 @@ export interface RelayRoute {
   /** `src`: the local address to connect from. */
   readonly localAddress?: string;
   readonly timeouts?: Partial<ClientTimeouts>;
+  /** The TLS policy that set `security` and `verify` (MX delivery), and what it checks after. */
+  readonly tlsPolicy?: TlsDecision;
 }
 
 /** Why a session could not be set up, and what the caller should do next. */
@@ -96,16 +100,21 @@ export class RelaySession {
           ...(route.timeouts ? { timeouts: route.timeouts } : {}),
         },
       );
-      const failure = await setUp(conn, route);
+      const notes: string[] = [];
+      const failure = await setUp(conn, route, notes);
       if (failure) {
-        log.info(`smtp-out: session ${id} to ${where} failed: ${failure.failure.reason}`);
+        log.info(
+          `smtp-out: session ${id} to ${where} failed: ${failure.failure.reason}${policyOf(route)}`,
+        );
         await conn.quit();
         return failure;
       }
       log.info(
         `smtp-out: session ${id} connected to ${route.host} [${conn.peer}] ${
           conn.tls ? `tls ${describeTls(conn.tls)}` : "tls=none"
-        }${route.credentials ? ` auth=${route.credentials.user}` : ""}`,
+        }${route.credentials ? ` auth=${route.credentials.user}` : ""}${policyOf(route)}${
+          notes.map((n) => ` ${n}`).join("")
+        }`,
       );
       return new RelaySession(conn, route, log, id);
     } catch (error) {
@@ -115,7 +124,7 @@ export class RelaySession {
       log.info(
         `smtp-out: session ${id} to ${where} failed: ${errorMessage(error)}${
           downgrade ? "; opportunistic TLS failed, trying again in plain text" : ""
-        }`,
+        }${policyOf(route)}`,
       );
       return { kind: "failed", failure: tempfail(reason), ...(downgrade ? { downgrade } : {}) };
     }
@@ -184,6 +193,7 @@ export class RelaySession {
 async function setUp(
   conn: ClientConnection,
   route: RelayRoute,
+  notes: string[],
 ): Promise<SessionFailure | undefined> {
   const failed = (failure: DeliveryFailure, final = false): SessionFailure => ({
     kind: "failed",
@@ -228,6 +238,11 @@ async function setUp(
       `4.7.5 certificate of ${route.host} not verified: ${conn.tls.verifyError ?? "untrusted"}`,
     ));
   }
+  if (route.tlsPolicy) {
+    const verdict = checkTlsDecision(route.tlsPolicy, conn.tls, route.host);
+    if (verdict.failure) return failed(tempfail(verdict.failure));
+    if (verdict.note) notes.push(verdict.note);
+  }
   if (route.credentials) {
     // Credentials never travel in clear, whatever the configuration says.
     if (!conn.tls) {
@@ -248,6 +263,11 @@ async function setUp(
     }
   }
   return undefined;
+}
+
+// ` tls-policy=dane (DANE: …)` for the log line of a route a TLS policy decided.
+function policyOf(route: RelayRoute): string {
+  return route.tlsPolicy ? ` tls-policy=${describeDecision(route.tlsPolicy)}` : "";
 }
 
 function clientTls(route: RelayRoute): ClientTls {
