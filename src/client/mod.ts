@@ -12,7 +12,7 @@ export { isPositive, replyText } from "./reply.ts";
 export type { Reply } from "./reply.ts";
 export { uniformTimeouts } from "./timeouts.ts";
 export type { ClientTimeouts } from "./timeouts.ts";
-export { describeTls, TlsHandshakeError } from "./tls.ts";
+export { describeTls, systemTrustStore, TlsHandshakeError } from "./tls.ts";
 export type { ClientTls, TlsSummary } from "./tls.ts";
 export { parseCredentials } from "./auth.ts";
 export type { Credentials } from "./auth.ts";

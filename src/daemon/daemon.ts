@@ -79,6 +79,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ...(options.queueDir === undefined ? {} : { queueDir: options.queueDir }),
     ...(options.dns ? { dns: options.dns } : {}),
     ...(options.mxPort ? { mxPort: options.mxPort } : {}),
+    ...(options.mtaStsPort ? { mtaStsPort: options.mtaStsPort } : {}),
     ...(options.privileged ? { privileged: options.privileged } : {}),
   });
   const { serverName, queue, queueDir, tables } = runtime;

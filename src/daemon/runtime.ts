@@ -51,6 +51,8 @@ export interface RuntimeSettings {
   readonly dns?: RdnsOptions;
   /** The port relayed mail reaches MX hosts on (25; tests use another). */
   readonly mxPort?: number;
+  /** The HTTPS port MTA-STS policies are fetched from (443; tests use another). */
+  readonly mtaStsPort?: number;
   /** This process is an unprivileged front: what needs root is asked of its parent. */
   readonly privileged?: PrivilegedParent;
 }
@@ -214,6 +216,10 @@ function generation(config: Config, rules: Rules, shared: Shared): Runtime {
       },
       ...(options.dns ? { dns: options.dns } : {}),
       ...(options.mxPort ? { mxPort: options.mxPort } : {}),
+      mtaSts: {
+        cache: queue.mtaStsPolicies,
+        ...(options.mtaStsPort ? { port: options.mtaStsPort } : {}),
+      },
     },
   };
   const deliver = createDeliveryRouter(routerOptions);

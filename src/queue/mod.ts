@@ -13,6 +13,7 @@ export type {
   QueuedEnvelope,
 } from "./envelope.ts";
 export { openQueue, Queue } from "./sqlite_store.ts";
+export type { PolicyCache, StoredPolicy } from "./sqlite_policies.ts";
 export type { CommitListener, CommitOptions, QueueOptions, QueueStats } from "./sqlite_store.ts";
 export type { MessageInfo } from "./sqlite_reads.ts";
 export type { EnvelopeSelector } from "./sqlite_admin.ts";

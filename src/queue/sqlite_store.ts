@@ -3,6 +3,7 @@
 // the commands see; the layout, row mapping, leases, due selection and group commit are
 // each in their own sqlite_* file.
 
+import { PolicyCache } from "./sqlite_policies.ts";
 import type { DatabaseSync } from "node:sqlite";
 import { DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -105,6 +106,8 @@ export async function openQueue(dir: string, options: QueueOptions = {}): Promis
 export class Queue {
   /** The queue file. */
   readonly path: string;
+  /** The MTA-STS policies relaying fetched, kept with the queue (RFC 8461 §5.1). */
+  readonly mtaStsPolicies: PolicyCache;
   #db: DatabaseSync;
   #codec: ContentCodec;
   #now: () => number;
@@ -129,6 +132,7 @@ export class Queue {
     this.#newId = options.messageIds ?? (() => randomHex(4));
     const db = openQueueDatabase(path, options.busyTimeoutMs);
     this.#db = db;
+    this.mtaStsPolicies = new PolicyCache(db);
     const leases = new Leases(db, {
       now,
       ...(options.owner === undefined ? {} : { owner: options.owner }),

@@ -27,6 +27,9 @@ import { isIP } from "node:net";
 import { setImmediate } from "node:timers";
 import { type RecipientDsn, uniformTimeouts } from "../client/mod.ts";
 import { relayCredentials, relayTlsFiles } from "./credentials.ts";
+import { decideMxTls } from "./mx_tls.ts";
+import { findMtaStsPolicy, MemoryPolicyCache, type MtaStsCache } from "./mta_sts.ts";
+import { securityOf } from "./tls_policy_check.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
 import { type BatchRun, RecipientBatcher } from "./batch.ts";
 import { ConnectionPool } from "./pool.ts";
@@ -34,14 +37,14 @@ import { addressesOfFamily, connectionRate, leaseRequestFor } from "./limits.ts"
 import { DestinationPace } from "./pace.ts";
 import { heldBack, noteTooFast } from "./pacing.ts";
 import { type RelayRoute, RelaySession } from "./session.ts";
-import { decideMxTls } from "./mx_tls.ts";
-import { securityOf } from "./tls_policy_check.ts";
 
 /** What relaying needs besides the action. */
 export interface RelayContext {
   /** This host's name, for EHLO unless the action sets `helo`. */
   readonly hostname: string;
   readonly dns?: MxOptions;
+  /** MTA-STS: where policies are cached (the queue file), and the HTTPS port (tests). */
+  readonly mtaSts?: { readonly cache?: MtaStsCache; readonly port?: number };
   /** Bounds every step of a dialogue at once (tests); RFC 5321's values otherwise. */
   readonly timeoutMs?: number;
   /** The port MX hosts are reached on (25; tests use another). */
@@ -89,6 +92,8 @@ export interface BatchedRecipient {
 }
 
 const SHARED_BATCHER = new RecipientBatcher<BatchedRecipient>();
+// Without the queue file's cache: policies are kept for the life of the process.
+const SHARED_POLICIES = new MemoryPolicyCache();
 const NO_RESULT = tempfail("no result for the recipient");
 const actionIds = new WeakMap<RelayOptions, number>();
 let nextActionId = 0;
@@ -296,9 +301,20 @@ async function routesFor(
   if (mx.kind !== "hosts") return mx;
   const limits = limitsFor(context.config?.mtaLimits, domain);
   // Each host's TLS: the tls-policy table, DANE, MTA-STS or the action's `tls`.
+  const log = context.log ?? SILENT_LOGGER;
   const decided = await decideMxTls(mx.hosts, domain, options, {
     ...context,
-    log: context.log ?? SILENT_LOGGER,
+    log,
+    mtaSts: (name) =>
+      findMtaStsPolicy(name, {
+        cache: context.mtaSts?.cache ?? SHARED_POLICIES,
+        log,
+        ...(context.dns ? { dns: context.dns } : {}),
+        ...(context.mtaSts?.port ? { port: context.mtaSts.port } : {}),
+        // The policy host's certificate is checked against the action's `ca`, if any.
+        ...(files.ca === undefined ? {} : { ca: files.ca }),
+        ...(context.timeoutMs === undefined ? {} : { timeoutMs: context.timeoutMs }),
+      }),
   });
   if (!Array.isArray(decided)) return decided;
   const routes: RelayRoute[] = [];
