@@ -70,7 +70,12 @@ export async function queryDns(
   type: DnsRecordType,
   options: DnsQueryOptions = {},
 ): Promise<DnsAnswer> {
-  const servers = options.nameServer ? [options.nameServer] : await systemNameServers();
+  let servers: readonly NameServer[];
+  try {
+    servers = options.nameServer ? [options.nameServer] : await systemNameServers();
+  } catch (error) {
+    throw new DnsTransportError(`DNS query ${name} ${type} failed: ${errorText(error)}`);
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let lastError = "no name server";
   for (const server of servers) {
@@ -101,11 +106,15 @@ export async function queryDns(
         }
         return toAnswer(response, type);
       } catch (error) {
-        lastError = error instanceof Error ? error.message : String(error);
+        lastError = errorText(error);
       }
     }
   }
   throw new DnsTransportError(`DNS query ${name} ${type} failed: ${lastError}`);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function check(response: packet.Packet, id: number, name: string, type: string): packet.Packet {

@@ -6,7 +6,11 @@ let cached: Promise<{ ipAddr: string; port: number }[]> | undefined;
 
 /** The `nameserver` lines of /etc/resolv.conf, read once per process. */
 export function systemNameServers(): Promise<{ ipAddr: string; port: number }[]> {
-  cached ??= readNameServers();
+  // A failed read is not kept: the next query tries again.
+  cached ??= readNameServers().catch((error) => {
+    cached = undefined;
+    throw error;
+  });
   return cached;
 }
 
@@ -14,8 +18,12 @@ async function readNameServers(): Promise<{ ipAddr: string; port: number }[]> {
   let text = "";
   try {
     text = await Deno.readTextFile(RESOLV_CONF);
-  } catch {
-    // No file: the default below.
+  } catch (error) {
+    // No file: the default below. A file that cannot be read is an error, not a reason to
+    // ask another resolver than the one the system names.
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new Error(`${RESOLV_CONF}: ${error instanceof Error ? error.message : error}`);
+    }
   }
   const servers = parseNameServers(text);
   return servers.length > 0 ? servers : [{ ipAddr: "127.0.0.1", port: 53 }];

@@ -87,6 +87,8 @@ export function frontAccess(
   for (const filter of config.filters) {
     if (filter.spec.kind === "dkim-sign") read.add(resolvePath(baseDir, filter.spec.key));
   }
+  // The name servers relaying's DNSSEC-aware lookups (DANE, MTA-STS) ask.
+  read.add("/etc/resolv.conf");
   const roots = Deno.env.get("SSL_CERT_FILE");
   if (roots) read.add(resolve(roots));
   read.add(queueDir);
