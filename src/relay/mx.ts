@@ -2,6 +2,7 @@
 // domain itself when it has none. A null MX (`0 .`) means the domain takes no mail; a
 // domain that does not exist fails for good; other DNS trouble is worth another try.
 
+import { queryDns } from "../dns/mod.ts";
 import { type DeliveryFailure, errorMessage, permfail, tempfail } from "../mail/mod.ts";
 
 /** The hosts to try, best first, or why there are none. */
@@ -45,12 +46,30 @@ export async function resolveMx(domain: string, options: MxOptions = {}): Promis
     }
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
+      // Deno says NotFound for SERVFAIL too (a DNSSEC-bogus or unreachable zone): that is
+      // worth another try, never a bounce, and never a reason to use the address records.
+      const failed = await lookupFailure(domain, options);
+      if (failed) return failed;
       // NXDOMAIN, or no MX: try the domain's own address records.
       return await implicitMx(domain, dns);
     }
     return tempfail(`4.4.3 MX lookup for ${domain} failed: ${errorMessage(error)}`);
   }
   return await implicitMx(domain, dns);
+}
+
+// A temporary failure when the MX question itself failed (SERVFAIL, REFUSED, no answer).
+async function lookupFailure(
+  domain: string,
+  options: MxOptions,
+): Promise<DeliveryFailure | undefined> {
+  try {
+    const answer = await queryDns(domain, "MX", options.nameServer ? options : {});
+    if (answer.rcode === "NOERROR" || answer.rcode === "NXDOMAIN") return undefined;
+    return tempfail(`4.4.3 MX lookup for ${domain} failed: ${answer.rcode}`);
+  } catch (error) {
+    return tempfail(`4.4.3 MX lookup for ${domain} failed: ${errorMessage(error)}`);
+  }
 }
 
 async function implicitMx(

@@ -1,6 +1,8 @@
 import { assertEquals } from "../../test/assert.ts";
 import { startDnsServer } from "../../test/_dns_server.ts";
 import { resolveMx } from "./mx.ts";
+import { startDnssecServer } from "../../test/_dnssec_server.ts";
+import { tempfail } from "../mail/mod.ts";
 
 Deno.test("resolveMx(): MX hosts by preference, implicit MX, null MX, unknown domains", async () => {
   const dns = await startDnsServer({
@@ -20,6 +22,18 @@ Deno.test("resolveMx(): MX hosts by preference, implicit MX, null MX, unknown do
     const unknown = await resolveMx("nowhere.test", options);
     assertEquals(unknown.kind, "permfail");
     assertEquals(await resolveMx("[127.0.0.1]", options), { kind: "hosts", hosts: ["127.0.0.1"] });
+  } finally {
+    await dns.stop();
+  }
+});
+
+Deno.test("resolveMx(): a SERVFAIL is a temporary failure, not a domain that does not exist", async () => {
+  const dns = await startDnssecServer({ "bogus.test": { servfail: true } });
+  try {
+    const result = await resolveMx("bogus.test", {
+      nameServer: { ipAddr: "127.0.0.1", port: dns.port },
+    });
+    assertEquals(result, tempfail("4.4.3 MX lookup for bogus.test failed: SERVFAIL"));
   } finally {
     await dns.stop();
   }
