@@ -52,21 +52,32 @@ export async function startDnssecServer(zone: SignedZone): Promise<DnssecServer>
       }
     });
   });
-  await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", () => resolve()));
-  const port = (tcp.address() as { port: number }).port;
-  const udp = createSocket("udp4");
-  udp.on("message", (query: Buffer, from: { address: string; port: number }) => {
-    udp.send(respond(zone, query, "udp", queries), from.port, from.address);
-  });
-  await new Promise<void>((resolve) => udp.bind(port, "127.0.0.1", () => resolve()));
-  return {
-    port,
-    queries,
-    stop: async () => {
+  // UDP takes a free port; TCP the same number, which another process may hold: then again.
+  for (let attempt = 0;; attempt++) {
+    const udp = createSocket("udp4");
+    udp.on("message", (query: Buffer, from: { address: string; port: number }) => {
+      udp.send(respond(zone, query, "udp", queries), from.port, from.address);
+    });
+    await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", () => resolve()));
+    const port = udp.address().port;
+    const listening = await new Promise<boolean>((resolve) => {
+      tcp.once("error", () => resolve(false));
+      tcp.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (!listening && attempt < 20) {
       await new Promise<void>((done) => udp.close(() => done()));
-      await new Promise<void>((done) => tcp.close(() => done()));
-    },
-  };
+      continue;
+    }
+    if (!listening) throw new Error("no port free for both UDP and TCP");
+    return {
+      port,
+      queries,
+      stop: async () => {
+        await new Promise<void>((done) => udp.close(() => done()));
+        await new Promise<void>((done) => tcp.close(() => done()));
+      },
+    };
+  }
 }
 
 function respond(zone: SignedZone, query: Buffer, via: "udp" | "tcp", seen: string[]): Buffer {
