@@ -186,6 +186,13 @@ function toRecord(answer: packet.Answer): DnsRecord | undefined {
 }
 
 function overUdp(query: Buffer, server: NameServer, timeoutMs: number): Promise<packet.Packet> {
+  // node:dgram reports a refused permission as an uncaught error: ask first.
+  const local = loopbackOf(server.ipAddr) ?? (server.ipAddr.includes(":") ? "::" : "0.0.0.0");
+  for (const host of [hostPort(local, 0), hostPort(server.ipAddr, server.port ?? 53)]) {
+    if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+      return Promise.reject(new Error(`no permission to use ${host} for DNS (--allow-net)`));
+    }
+  }
   const socket = createSocket(server.ipAddr.includes(":") ? "udp6" : "udp4");
   return new Promise<packet.Packet>((resolve, reject) => {
     const timer = setTimeout(
@@ -204,8 +211,21 @@ function overUdp(query: Buffer, server: NameServer, timeoutMs: number): Promise<
         reject(error);
       }
     });
-    socket.send(query, server.port ?? 53, server.ipAddr);
+    // A resolver on the loopback is asked from the loopback: the process may be allowed
+    // no other address (Deno's --allow-net=127.0.0.1), and no other is needed.
+    socket.bind(0, local, () => socket.send(query, server.port ?? 53, server.ipAddr));
   }).finally(() => socket.close());
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+// The local address to send from: the loopback for a loopback resolver, else any.
+function loopbackOf(address: string): string | undefined {
+  if (address.startsWith("127.")) return "127.0.0.1";
+  if (address === "::1") return "::1";
+  return undefined;
 }
 
 function overTcp(query: Buffer, server: NameServer, timeoutMs: number): Promise<packet.Packet> {
