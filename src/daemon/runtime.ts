@@ -265,6 +265,7 @@ function generation(config: Config, rules: Rules, shared: Shared): Runtime {
       await relayPool.close();
       await writer.close();
       queue.close();
+      await queue.released;
       tables.close();
     },
   };

@@ -20,7 +20,14 @@ export interface QueueDurability {
   readonly onCommitted?: () => void;
   /** Settles waiting syncs, then ends the checkpointer. */
   close(): void;
+  /**
+   * Resolves once nothing touches the file any more: the checkpointer's thread has ended
+   * (a thread still opening the file would create its -wal and -shm again), or after 5 s.
+   */
+  readonly ended: Promise<void>;
 }
+
+const THREAD_END_WAIT_MS = 5_000;
 
 /** Sets up the durability of an open queue file; `background`: checkpoint in a worker. */
 export function openDurability(
@@ -41,5 +48,12 @@ export function openDurability(
       walSync?.close();
       checkpointer?.close();
     },
+    ended: checkpointer ? boundedWait(checkpointer.ended, THREAD_END_WAIT_MS) : Promise.resolve(),
   };
+}
+
+function boundedWait(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const over = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  return Promise.race([promise, over]).finally(() => clearTimeout(timer));
 }

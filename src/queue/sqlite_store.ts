@@ -391,6 +391,11 @@ export class Queue {
     return this.#reads.integrityCheck();
   }
 
+  /** Resolves once a closed queue's file is left alone by every thread (before removing it). */
+  get released(): Promise<void> {
+    return this.#durability.ended;
+  }
+
   /** Writes what is pending, then closes the file. */
   close(): void {
     if (this.#writer.closed) return;
