@@ -26,27 +26,14 @@ import { buildEnvelope } from "./sqlite_rows.ts";
 import { openQueueDatabase } from "./sqlite_schema.ts";
 import { isTakenId, retryWhileBusy } from "./sqlite_errors.ts";
 import { openDurability, type QueueDurability } from "./sqlite_durability.ts";
+import type { CommitListener, QueueStats } from "./queue_stats.ts";
+export type { CommitListener, QueueStats } from "./queue_stats.ts";
 
 /** How long a command's write (`schedule all`) waits for a file others keep busy, ms. */
 const COMMAND_BUSY_DEADLINE_MS = 120_000;
 
 /** How many random message ids a commit tries before it gives up. */
 const MSGID_TRIES = 5;
-
-/** What the queue holds, by envelope state. */
-export interface QueueStats {
-  /** Messages in the queue file. */
-  readonly messages: number;
-  /** Envelopes waiting for delivery. */
-  readonly queued: number;
-  /** Envelopes failed, waiting for their report. */
-  readonly failed: number;
-  /** Transactions committed since the queue was opened (group commits count once). */
-  readonly commits: number;
-}
-
-/** Called with the envelopes of messages just committed, and their content. */
-export type CommitListener = (envelopes: readonly QueuedEnvelope[], content: Uint8Array) => void;
 
 /** Options of {@link openQueue}. */
 export interface QueueOptions {

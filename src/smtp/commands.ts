@@ -4,6 +4,7 @@
 
 import { isValidHelo } from "./address.ts";
 import { checkAuth, runAuth } from "./auth_command.ts";
+import * as filtering from "./filtering.ts";
 import { accept, type CheckResult, protocolError } from "./check_result.ts";
 import { runHello } from "./hello.ts";
 import { checkMailFrom, runMailFrom } from "./mail_from.ts";
@@ -95,7 +96,10 @@ export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(
       allowedIn: ["rcpt"],
       refusedIn: { greeting: REPLIES.helloFirst, mail: REPLIES.noRecipient },
       check: (s, args) =>
-        s.dataAfterBdat ? protocolError(REPLIES.dataAfterBdat) : noArguments(s, args),
+        // RFC 3030 §2: a message begun with BDAT is not continued with DATA.
+        s.transaction?.transfer === "bdat"
+          ? protocolError(REPLIES.dataAfterBdat)
+          : noArguments(s, args),
       run: (s) => s.startData(),
     }),
     command({
@@ -110,7 +114,7 @@ export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(
       verb: "RSET",
       allowedIn: ANY_STATE,
       check: noArguments,
-      run: (s) => s.reset(),
+      run: runReset,
     }),
     command({
       verb: "STARTTLS",
@@ -132,9 +136,23 @@ export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(
     command({ verb: "HELP", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.help) }),
     command({ verb: "VRFY", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.vrfy) }),
     command({ verb: "EXPN", allowedIn: ANY_STATE, run: (s) => s.reply(REPLIES.expn) }),
-    command({ verb: "QUIT", allowedIn: ANY_STATE, run: (s) => s.quit() }),
+    command({ verb: "QUIT", allowedIn: ANY_STATE, run: runQuit }),
   ].map((c) => [c.verb, c] as const),
 );
+
+// RSET: drops the transaction (its filters are told), back to where EHLO left the session.
+function runReset(s: Session): void {
+  if (s.transaction) filtering.endTransaction(s, s.transaction.msgid);
+  s.transaction = undefined;
+  s.enter(s.facts.helo === undefined ? "greeting" : "ready");
+  s.reply(REPLIES.reset);
+}
+
+function runQuit(s: Session): void {
+  s.endingBecause("quit");
+  s.reply(REPLIES.bye);
+  s.close();
+}
 
 /** What a command without a check runs with. */
 export const NO_ARGUMENT: CheckResult<undefined> = accept(undefined);

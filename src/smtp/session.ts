@@ -9,7 +9,7 @@ import { continueSasl } from "./auth_command.ts";
 import { findCommand, NO_ARGUMENT, refusalFor } from "./commands.ts";
 import { type BdatChunk, endOfChunk, endOfData } from "./message_data.ts";
 import { SessionConnection } from "./connection.ts";
-import { randomHex, unmapIpv4 } from "../mail/mod.ts";
+import { randomHex } from "../mail/mod.ts";
 import type { SmtpLimits } from "./limits.ts";
 import { logEvent, quoted } from "../log/mod.ts";
 import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
@@ -21,6 +21,7 @@ import type { Transaction } from "./transaction.ts";
 import type { SessionFilters } from "../filters/mod.ts";
 import * as filtering from "./filtering.ts";
 import type { ProxiedPeer } from "./proxy_v2.ts";
+import { openingFacts } from "./session_facts.ts";
 import { loggableCommand, quotedReason, tlsCiphers } from "./session_log.ts";
 
 // States in which a message is on its way: a stopping server lets them finish.
@@ -73,19 +74,10 @@ export class Session {
     this.context = ctx;
     this.limits = ctx.limits;
     this.peer = peer;
-    // A client of the proxy's own unix socket is as local as one of ours, but not `from socket`.
-    const unix = ctx.unixSocket === true || peer?.address === "local";
-    const ip = unix ? "local" : unmapIpv4(peer?.address ?? socket.remoteAddress ?? "");
-    this.facts = {
-      src: ip,
-      local: unix || ctx.isLocalAddress(ip),
-      socket: ctx.unixSocket === true,
-      tls: ctx.tls?.mode === "smtps",
-      ...(ctx.tag === undefined ? {} : { tag: ctx.tag }),
-    };
+    this.facts = openingFacts(socket, ctx, peer);
     this.filters = ctx.openFilters?.(filtering.filterView(this));
-    if (ctx.resolveRdns && !unix) {
-      this.#rdns = ctx.resolveRdns(ip).then((answer) => {
+    if (ctx.resolveRdns && this.facts.src !== "local") {
+      this.#rdns = ctx.resolveRdns(this.facts.src).then((answer) => {
         this.#rdns = undefined;
         if (!answer) return;
         this.facts.rdns = answer.name;
@@ -96,12 +88,7 @@ export class Session {
       limits: ctx.limits,
       log: ctx.log,
       label: `smtp-in: session ${this.id}`,
-      onTimeout: () => {
-        this.endingBecause("timeout");
-        filtering.report(this, "timeout", () => []);
-        this.reply(withText(REPLIES.timeout, `${ctx.hostname} ${REPLIES.timeout.text}`));
-        this.close();
-      },
+      onTimeout: () => this.#timedOut(),
     });
   }
 
@@ -180,6 +167,14 @@ export class Session {
       this.#endReason ??= quotedReason(`error: ${error instanceof Error ? error.message : error}`);
     }
     this.#end();
+  }
+
+  // The deadline passed: OpenSMTPD's 421 and the timeout report, then the end.
+  #timedOut(): void {
+    this.endingBecause("timeout");
+    filtering.report(this, "timeout", () => []);
+    this.reply(withText(REPLIES.timeout, `${this.context.hostname} ${REPLIES.timeout.text}`));
+    this.close();
   }
 
   #end(): void {
@@ -391,25 +386,5 @@ export class Session {
     if (tx) filtering.report(this, "tx-data", () => [tx.msgid, "ok"]);
     this.enter("data");
     this.reply(REPLIES.startData);
-  }
-
-  /** True when the transaction's content started with BDAT (RFC 3030 §2: no DATA then). */
-  get dataAfterBdat(): boolean {
-    return this.transaction?.transfer === "bdat";
-  }
-
-  /** RSET: drops the transaction. */
-  reset(): void {
-    if (this.transaction) filtering.endTransaction(this, this.transaction.msgid);
-    this.transaction = undefined;
-    this.enter(this.facts.helo === undefined ? "greeting" : "ready");
-    this.reply(REPLIES.reset);
-  }
-
-  /** QUIT */
-  quit(): void {
-    this.endingBecause("quit");
-    this.reply(REPLIES.bye);
-    this.close();
   }
 }
