@@ -88,3 +88,16 @@ export function describeRate(rate: Rate, what: string): string {
   const window = rate.seconds % 60 === 0 ? `${rate.seconds / 60}m` : `${rate.seconds}s`;
   return `${rate.count} ${what} per ${window}`;
 }
+
+let rotation = 0;
+
+/** `src`: an address of the destination's family, taken in turn so every one is used. */
+export function pickSource(
+  sources: readonly string[],
+  destination: string | undefined,
+): string | undefined {
+  const v6 = destination !== undefined && isIP(destination) === 6;
+  const usable = sources.filter((s) => isIP(s) === (v6 ? 6 : 4));
+  if (usable.length === 0) return undefined;
+  return usable[rotation++ % usable.length];
+}

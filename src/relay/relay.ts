@@ -16,16 +16,15 @@ import type { Logger } from "../log/mod.ts";
 import {
   type DeliveryResult,
   errorMessage,
-  permfail,
   splitAddress,
-  srsEncode,
   type SrsKeys,
   tempfail,
 } from "../mail/mod.ts";
 import { type Table, withTableLookups } from "../tables/mod.ts";
-import { isIP } from "node:net";
 import { setImmediate } from "node:timers";
 import { type RecipientDsn, uniformTimeouts } from "../client/mod.ts";
+import { backupHosts } from "./backup_mx.ts";
+import { outgoingSender, srsDomain } from "./outgoing_sender.ts";
 import { relayCredentials, relayTlsFiles } from "./credentials.ts";
 import { decideMxTls } from "./mx_tls.ts";
 import { findMtaStsPolicy, MemoryPolicyCache, type MtaStsCache } from "./mta_sts.ts";
@@ -33,10 +32,12 @@ import { securityOf } from "./tls_policy_check.ts";
 import { type MxOptions, resolveHostAddresses, resolveMx } from "./mx.ts";
 import { type BatchRun, RecipientBatcher } from "./batch.ts";
 import { ConnectionPool } from "./pool.ts";
-import { addressesOfFamily, connectionRate, leaseRequestFor } from "./limits.ts";
+import { addressesOfFamily, connectionRate, leaseRequestFor, pickSource } from "./limits.ts";
 import { DestinationPace } from "./pace.ts";
 import { heldBack, noteTooFast } from "./pacing.ts";
 import { type RelayRoute, RelaySession } from "./session.ts";
+
+export { rewriteSender } from "./outgoing_sender.ts";
 
 /** What relaying needs besides the action. */
 export interface RelayContext {
@@ -350,74 +351,4 @@ interface Routes {
 // OpenSMTPD's words for a destination none of whose addresses is of the family asked for.
 function familyMismatch(destination: string): DeliveryResult {
   return tempfail(`4.4.4 Address family mismatch on destination MXs of ${destination}`);
-}
-
-let rotation = 0;
-
-// `src`: an address of the destination's family, taken in turn so every one is used.
-function pickSource(
-  sources: readonly string[],
-  destination: string | undefined,
-): string | undefined {
-  const v6 = destination !== undefined && isIP(destination) === 6;
-  const usable = sources.filter((s) => isIP(s) === (v6 ? 6 : 4));
-  if (usable.length === 0) return undefined;
-  return usable[rotation++ % usable.length];
-}
-
-// The domain a forwarded message was addressed to: the one its SRS sender names.
-function srsDomain(message: RelayMessage): string {
-  return splitAddress(message.originalRcpt ?? message.rcpt).domain;
-}
-
-/**
- * MAIL FROM for the relayed message: `mail-from` applied, then with `srs` (and an `srs
- * key`) a sender this host does not deliver to itself is rewritten under the domain the
- * message was forwarded for, so SPF checks at the next hop pass (OpenSMTPD's mta_session.c:
- * never the null sender, never without an `@`).
- */
-function outgoingSender(
-  options: RelayOptions,
-  message: RelayMessage,
-  context: RelayContext,
-): string {
-  const sender = rewriteSender(message.sender, options.mailFrom);
-  if (!options.srs || !context.srs || !sender.includes("@")) return sender;
-  if (context.isLocalSender?.(sender)) return sender;
-  const domain = srsDomain(message);
-  return domain ? srsEncode(sender, domain, context.srs) : sender;
-}
-
-/**
- * `mail-from`: `user@domain` replaces the sender, `@domain` only its domain, `user` (or
- * `user@`) only its local part. The null sender stays null: bounces are never given one.
- */
-export function rewriteSender(sender: string, mailFrom: string | undefined): string {
-  if (mailFrom === undefined || sender === "") return sender;
-  const { local: user, domain } = splitAddress(sender);
-  const { local: newUser, domain: newDomain } = splitAddress(mailFrom);
-  const finalUser = newUser || user;
-  const finalDomain = newDomain || domain;
-  return finalDomain ? `${finalUser}@${finalDomain}` : finalUser;
-}
-
-/**
- * `backup`: this host is one of the domain's MX hosts (`name`); only the ones it prefers
- * over itself are tried (RFC 5321 §5.1). When it is the best, relaying would loop.
- */
-function backupHosts(
-  mx: { readonly hosts: readonly string[]; readonly preferences?: readonly number[] },
-  name: string,
-  domain: string,
-): { kind: "hosts"; hosts: readonly string[] } | DeliveryResult {
-  const own = name.toLowerCase().replace(/\.$/, "");
-  const index = mx.hosts.findIndex((h) => h.toLowerCase() === own);
-  // Not among the MX hosts: every one of them is better placed than this host.
-  if (index < 0 || !mx.preferences) return { kind: "hosts", hosts: mx.hosts };
-  const ours = mx.preferences[index]!;
-  const better = mx.hosts.filter((_, i) => mx.preferences![i]! < ours);
-  if (better.length === 0) {
-    return permfail(`5.4.6 ${own} is the best MX host of ${domain}: relaying would loop`);
-  }
-  return { kind: "hosts", hosts: better };
 }
