@@ -7,6 +7,16 @@ import type { Config } from "../config/mod.ts";
 import type { ControlCommand } from "../control/mod.ts";
 import { STAT } from "../control/mod.ts";
 import type { ListedEnvelope } from "../queue/mod.ts";
+import {
+  formatHosts,
+  formatHoststats,
+  formatRelays,
+  formatRoutes,
+  type HostEntry,
+  type HoststatEntry,
+  type RelayEntry,
+  type RouteEntry,
+} from "../relay/mod.ts";
 
 /** smtpctl.c's duration_to_text: `1w2d3h4m5s`, zero parts left out. */
 export function durationText(seconds: number): string {
@@ -126,10 +136,13 @@ export function formatAnswer(
       return [`MDA ${s["mda"]}`, `MTA ${s["mta"]}`, `SMTP ${s["smtp"]}`];
     }
     case "show hosts":
+      return formatHosts(data as HostEntry[], Date.now());
     case "show hoststats":
+      return formatHoststats(data as HoststatEntry[]);
     case "show relays":
+      return formatRelays(data as RelayEntry[], Date.now());
     case "show routes":
-      return (data as unknown[]).map(String);
+      return formatRoutes(data as RouteEntry[]);
     case "schedule <id>":
     case "schedule all":
       return [plural(n, "scheduled")];

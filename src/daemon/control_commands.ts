@@ -135,11 +135,11 @@ const HANDLERS: Partial<Readonly<Record<ControlCommand, Handler>>> = {
         (["mda", "mta", "smtp"] as const).map((k) => [k, t.paused[k] ? "paused" : "running"]),
       ),
     }),
-  // The relay keeps no per-host or per-route book: the lists are empty, not made up.
-  "show hosts": () => Promise.resolve({ exit: 0, data: [] }),
-  "show hoststats": () => Promise.resolve({ exit: 0, data: [] }),
-  "show relays": () => Promise.resolve({ exit: 0, data: [] }),
-  "show routes": () => Promise.resolve({ exit: 0, data: [] }),
+  // What the relay's book holds now (mta.c's hosts, routes, relays and hoststats).
+  "show hosts": (t) => Promise.resolve({ exit: 0, data: t.runtime.relayBook.hosts() }),
+  "show hoststats": (t) => Promise.resolve({ exit: 0, data: t.runtime.relayBook.hoststats() }),
+  "show relays": (t) => Promise.resolve({ exit: 0, data: t.runtime.relayBook.relays() }),
+  "show routes": (t) => Promise.resolve({ exit: 0, data: t.runtime.relayBook.routes() }),
   "resume route <routeid>": (_t, [id]) =>
     Promise.resolve({ exit: 1, error: `no route ${id} is disabled` }),
   "schedule <id>": envelopeCommand((t, s) => t.runtime.queue.schedule(s, Date.now())),

@@ -28,6 +28,9 @@ export function liveRuntime(current: () => Runtime): Runtime {
     get ruleset() {
       return current().ruleset;
     },
+    get relayBook() {
+      return current().relayBook;
+    },
     deliver: (envelope, content, context) => current().deliver(envelope, content, context),
     checkAtRcpt: (request) => current().checkAtRcpt(request),
     routeReport: (rcpt) => current().routeReport(rcpt),

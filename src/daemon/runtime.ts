@@ -18,7 +18,7 @@ import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import type { DeliverFunction, Queue } from "../queue/mod.ts";
 import { compileRuleset, type Ruleset } from "../rules/mod.ts";
-import { ConnectionPool } from "../relay/mod.ts";
+import { ConnectionPool, RelayBook } from "../relay/mod.ts";
 import { createUserExists, createUserLookup, resolvePath, TableSet } from "../tables/mod.ts";
 import { srsKeysOf } from "./srs_reverse.ts";
 import { openConfiguredQueue, routeExpanded, routeReport } from "./queue_setup.ts";
@@ -81,6 +81,8 @@ export interface Runtime {
   readonly deliver: DeliverFunction;
   /** `forward-only` and `expand-only` recipients expanded at RCPT: why one is refused. */
   readonly checkAtRcpt: RcptExpansionCheck;
+  /** What relaying knows of hosts, routes and domains (smtpctl show hosts …), across reloads. */
+  readonly relayBook: RelayBook;
   /** Where a report to `rcpt` goes: a local submission from `<>`. */
   routeReport(rcpt: string): { action: string; user?: string } | undefined;
   /**
@@ -147,6 +149,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
     writer: privileged?.writer ?? createMailboxWriter({ log, asUsers }),
     // Outbound sessions shared between envelopes (and configurations), closed at the end.
     relayPool: new ConnectionPool(),
+    relayBook: new RelayBook(),
     asUsers,
   };
   return generation(config, rules, shared);
@@ -159,6 +162,7 @@ interface Shared {
   readonly queueDir: string;
   readonly writer: MailboxWriter;
   readonly relayPool: ConnectionPool;
+  readonly relayBook: RelayBook;
   readonly asUsers: boolean;
 }
 
@@ -188,7 +192,7 @@ async function openRules(config: Config, log: Logger): Promise<Rules> {
 }
 
 function generation(config: Config, rules: Rules, shared: Shared): Runtime {
-  const { options, queue, queueDir, writer, relayPool, asUsers } = shared;
+  const { options, queue, queueDir, writer, relayPool, relayBook, asUsers } = shared;
   const { log, privileged } = options;
   const { baseDir, serverName, tables, compile } = rules;
   // Compiled rules copy small tables into memory: a table reload compiles them again.
@@ -207,6 +211,7 @@ function generation(config: Config, rules: Rules, shared: Shared): Runtime {
     relay: {
       hostname: serverName,
       pool: relayPool,
+      book: relayBook,
       ...(srsKeys ? { srs: srsKeys } : {}),
       // SRS leaves alone a sender whose mail this host delivers itself.
       isLocalSender: (sender) => {
@@ -236,6 +241,7 @@ function generation(config: Config, rules: Rules, shared: Shared): Runtime {
     },
     deliver,
     checkAtRcpt,
+    relayBook,
     routeReport: (rcpt) => routeReport(ruleset, rcpt),
     async reloadTables() {
       for (const failure of await tables.reloadAll()) log.warn(`smtpd: ${failure.message}`);

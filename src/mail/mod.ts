@@ -5,7 +5,7 @@
  * @module
  */
 export { DELIVERED, failureFromReply, permfail, tempfail } from "./outcome.ts";
-export type { DeliveryFailure, DeliveryResult } from "./outcome.ts";
+export type { DeliveryFailure, DeliveryResult, RelayHop } from "./outcome.ts";
 export { errorMessage } from "./error_message.ts";
 export { EX } from "./sysexits.ts";
 export { splitAddress, untaggedLocal, virtualKeys } from "./address.ts";

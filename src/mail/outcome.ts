@@ -1,6 +1,17 @@
 // The one shape every delivery backend returns (maildir, mbox, mda, lmtp, relay): it went,
 // it may go later, or it never will. Whether a failure is temporary is decided here once.
 
+/**
+ * Where a relayed delivery went, for its log line (OpenSMTPD's `mta delivery … source=…
+ * relay=… stat=…`): the host as `ADDRESS (NAME)`, the local address, the server's reply.
+ */
+export interface RelayHop {
+  readonly relay: string;
+  readonly source?: string;
+  /** The reply that decided it (`250 2.0.0 Ok: queued as …`). */
+  readonly reply?: string;
+}
+
 /** A delivery that did not happen, now or for good, with the reason a person reads. */
 export type DeliveryFailure =
   | {
@@ -11,8 +22,9 @@ export type DeliveryFailure =
      * due again at this moment rather than on the retry schedule.
      */
     readonly notBefore?: number;
+    readonly hop?: RelayHop;
   }
-  | { readonly kind: "permfail"; readonly reason: string };
+  | { readonly kind: "permfail"; readonly reason: string; readonly hop?: RelayHop };
 
 /**
  * How one delivery to one recipient ended. A relayed message says what became of the
@@ -20,7 +32,7 @@ export type DeliveryFailure =
  * reports success itself), or `relayed` to one that does not (this host reports it so).
  */
 export type DeliveryResult =
-  | { readonly kind: "ok"; readonly dsn?: "passed" | "relayed" }
+  | { readonly kind: "ok"; readonly dsn?: "passed" | "relayed"; readonly hop?: RelayHop }
   | DeliveryFailure;
 
 /** The successful result. */

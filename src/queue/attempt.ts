@@ -107,6 +107,7 @@ export function createAttempt(
     } action=${envelope.action} delay=${delay}s`;
     // OpenSMTPD's mda_log / mta_log line; the delay counts from the message's arrival.
     const delivery = (result: string, stat: string) => {
+      const hop = outcome.kind === "expand" ? undefined : outcome.hop;
       const agent = options.agentOf?.(envelope) ?? "mda";
       const dest = envelope.dest ?? envelope.rcpt;
       const head: Record<string, FieldValue> = {
@@ -119,11 +120,12 @@ export function createAttempt(
       const fields: Record<string, FieldValue> = agent === "mta"
         ? {
           ...head,
-          source: quoted("-"),
-          relay: quoted("-"),
+          source: quoted(hop?.source ?? "-"),
+          relay: quoted(hop?.relay ?? "-"),
           delay,
           result: quoted(result),
-          stat: quoted(stat),
+          // OpenSMTPD's stat of a relayed success is the reply that took it.
+          stat: quoted(result === "Ok" ? hop?.reply ?? stat : stat),
         }
         : { ...head, user: envelope.user ?? "-", delay, result, stat };
       logEvent(log, { id: randomHex(8), subsystem: agent, event: "delivery", fields });

@@ -9,3 +9,5 @@ export { relayEnvelope } from "./relay.ts";
 export type { RelayContext } from "./relay.ts";
 export { ConnectionPool } from "./pool.ts";
 export { DestinationPace } from "./pace.ts";
+export { formatHosts, formatHoststats, formatRelays, formatRoutes, RelayBook } from "./book.ts";
+export type { HostEntry, HoststatEntry, RelayEntry, RouteEntry } from "./book.ts";

@@ -36,6 +36,7 @@ import { addressesOfFamily, connectionRate, leaseRequestFor, pickSource } from "
 import { DestinationPace } from "./pace.ts";
 import { heldBack, noteTooFast } from "./pacing.ts";
 import { type RelayRoute, RelaySession } from "./session.ts";
+import { type RelayBook, type RelayTally, tallyRelay } from "./book.ts";
 
 export { rewriteSender } from "./outgoing_sender.ts";
 
@@ -66,6 +67,8 @@ export interface RelayContext {
   readonly srs?: SrsKeys;
   /** True for a sender this host delivers to itself: SRS leaves such senders alone. */
   readonly isLocalSender?: (sender: string) => boolean;
+  /** Where relays, routes, hosts and each domain's last status are kept (show hosts …). */
+  readonly book?: RelayBook;
 }
 
 // Without a pool of the daemon's: the limits, and hand-over between envelopes, but no
@@ -130,17 +133,38 @@ export function relayEnvelope(
   return (context.batcher ?? SHARED_BATCHER).submit(key, own, run);
 }
 
-// The transaction of a batch: its routes in turn until one answers for the recipients.
+// A batch as the relay book sees it: a task of its relay, what each route did, the
+// recipients' domains' last status, and the host each result came from.
 async function relayBatch(
   options: RelayOptions,
   message: RelayMessage,
   take: () => readonly BatchedRecipient[],
   context: RelayContext & { readonly relay: string; readonly ticket: string },
 ): Promise<DeliveryResult[] | DeliveryResult> {
-  const log = context.log ?? SILENT_LOGGER;
   const found = await routesFor(options, message.rcpt, context);
   if (!("routes" in found)) return found;
-  const { routes, destination, limits } = found;
+  const tally = tallyRelay(context.book, options, message.rcpt, found.routes);
+  let taken: readonly BatchedRecipient[] = [];
+  try {
+    const results = await relayRoutes(options, message, () => taken = take(), context, {
+      ...found,
+      tally,
+    });
+    return tally.done(taken.map((r) => r.rcpt), results);
+  } finally {
+    tally.end();
+  }
+}
+
+// The transaction of a batch: its routes in turn until one answers for the recipients.
+async function relayRoutes(
+  options: RelayOptions,
+  message: RelayMessage,
+  take: () => readonly BatchedRecipient[],
+  context: RelayContext & { readonly relay: string; readonly ticket: string },
+  { routes, destination, limits, tally }: Routes & { readonly tally: RelayTally },
+): Promise<DeliveryResult[] | DeliveryResult> {
+  const log = context.log ?? SILENT_LOGGER;
   const pool = context.pool ?? SHARED_POOL;
   const pace = context.pace ?? SHARED_PACE;
   const paced = { pace, destination, limits, log };
@@ -171,6 +195,7 @@ async function relayBatch(
         }
         const opened = await RelaySession.open(current, log);
         if (!(opened instanceof RelaySession)) {
+          tally.failed(current, opened.failure.reason);
           await lease.release(undefined);
           noteTooFast(paced, [opened.failure]);
           last = opened.failure;
@@ -181,6 +206,7 @@ async function relayBatch(
           continue;
         }
         session = opened;
+        tally.connected(current, opened);
       } else {
         // An open session costs no wait: one turn of the loop (no timer) lets siblings
         // still being read from the queue join the transaction.

@@ -16,6 +16,7 @@ import {
   type Transaction,
 } from "../client/mod.ts";
 import type { RelaySecurity } from "../config/mod.ts";
+import { hostText } from "./book.ts";
 import type { Logger } from "../log/mod.ts";
 import {
   type DeliveryFailure,
@@ -71,6 +72,9 @@ export class RelaySession {
   readonly #log: Logger;
   readonly id: string;
   #usable = true;
+  #markClosed!: () => void;
+  /** Settles when the session is closed (a relay book counts it until then). */
+  readonly closed = new Promise<void>((resolve) => this.#markClosed = resolve);
 
   private constructor(conn: ClientConnection, route: RelayRoute, log: Logger, id: string) {
     this.#conn = conn;
@@ -135,6 +139,16 @@ export class RelaySession {
     return this.#usable;
   }
 
+  /** The server's address without its port, as OpenSMTPD's logs write it (`[::1]`). */
+  get peerAddress(): string {
+    return this.#route.socket ?? this.#conn.peer.replace(/:[^:\]]*$/, "");
+  }
+
+  /** The local address of the connection (`src`), when it has one. */
+  get localAddress(): string | undefined {
+    return this.#conn.localAddress?.replace(/^::ffff:/, "");
+  }
+
   /** One transaction; one result per recipient, in order. Never throws. */
   async send(tx: Transaction): Promise<DeliveryResult[]> {
     const state = {
@@ -163,13 +177,20 @@ export class RelaySession {
     // RFC 3461 §4.1: a server that offers DSN took the NOTIFY request on; one that does not
     // leaves success to be reported here as "relayed". LMTP delivers: neither.
     const dsn = this.#conn.capabilities.dsn ? "passed" : "relayed";
-    const results = state.results.map((r): DeliveryResult =>
-      r === undefined
+    const relay = hostText({ address: this.peerAddress, host: this.#route.host });
+    const source = this.localAddress;
+    const results = state.results.map((r, i): DeliveryResult => {
+      const result: DeliveryResult = r === undefined
         ? failure
         : r.kind === "ok" && this.#route.protocol === "smtp"
         ? { kind: "ok", dsn }
-        : r
-    );
+        : r;
+      const reply = state.replies[i]?.trimEnd();
+      return {
+        ...result,
+        hop: { relay, ...(source ? { source } : {}), ...(reply ? { reply } : {}) },
+      };
+    });
     for (const [i, result] of results.entries()) {
       const outcome = result.kind === "ok"
         ? `Ok ${state.replies[i] ?? ""}`
@@ -185,7 +206,11 @@ export class RelaySession {
   /** QUIT and close. */
   async close(): Promise<void> {
     this.#usable = false;
-    await this.#conn.quit();
+    try {
+      await this.#conn.quit();
+    } finally {
+      this.#markClosed();
+    }
   }
 }
 
