@@ -7,7 +7,8 @@ import { authenticate, type Credentials } from "./auth.ts";
 import { type Capabilities, NO_CAPABILITIES, parseCapabilities } from "./capabilities.ts";
 import { Channel, ChannelError } from "./channel.ts";
 import { dotStuff } from "./dot_stuff.ts";
-import { isPositive, readReply, type Reply } from "./reply.ts";
+import { isPositive, readReply, type Reply, replyText } from "./reply.ts";
+import { trace } from "../log/mod.ts";
 import { type ClientTimeouts, RFC5321_TIMEOUTS } from "./timeouts.ts";
 import { type ClientTls, handshake, type TlsSummary } from "./tls.ts";
 
@@ -99,7 +100,7 @@ export class ClientConnection {
 
   /** The server's greeting (220 expected). */
   async greeting(): Promise<Reply> {
-    return await readReply(this.#channel, this.#timeouts.greeting);
+    return this.#traced(await readReply(this.#channel, this.#timeouts.greeting));
   }
 
   /**
@@ -207,16 +208,17 @@ export class ClientConnection {
     if (lines.some((l) => /[\r\n]/.test(l))) {
       throw new ChannelError("a command may not contain CR or LF");
     }
+    for (const line of lines) trace("mta", () => `${this.peer}: >>> ${line}`);
     await this.#channel.write(
       encoder.encode(lines.map((l) => `${l}\r\n`).join("")),
       this.#timeouts.mail,
     );
-    const mail = await readReply(this.#channel, this.#timeouts.mail);
+    const mail = this.#traced(await readReply(this.#channel, this.#timeouts.mail));
     const rcpts: Reply[] = [];
     // RFC 5321 §3.8: after a 421 the server closes the channel; no RCPT reply follows.
     if (mail.code === 421) return { mail, rcpts };
     for (let i = 0; i < recipients.length; i++) {
-      const reply = await readReply(this.#channel, this.#timeouts.rcpt);
+      const reply = this.#traced(await readReply(this.#channel, this.#timeouts.rcpt));
       // After a refused MAIL the server refuses each RCPT too; none counts as accepted.
       if (isPositive(mail) && isPositive(reply)) this.#accepted++;
       rcpts.push(reply);
@@ -242,11 +244,12 @@ export class ClientConnection {
   ): Promise<{ readonly start: Reply; readonly ends: Reply[] }> {
     const start = pipelinedStart ?? await this.#command("DATA", this.#timeouts.dataStart);
     if (start.code !== 354) return { start, ends: [] };
+    trace("mta", () => `${this.peer}: >>> (${content.byteLength} bytes of message)`);
     await this.#channel.write(dotStuff(content), this.#timeouts.dataBlock);
     const count = this.#protocol === "lmtp" ? this.#accepted : 1;
     const ends: Reply[] = [];
     for (let i = 0; i < count; i++) {
-      ends.push(await readReply(this.#channel, this.#timeouts.dataEnd));
+      ends.push(this.#traced(await readReply(this.#channel, this.#timeouts.dataEnd)));
     }
     this.#accepted = 0;
     return { start, ends };
@@ -276,8 +279,15 @@ export class ClientConnection {
 
   async #command(line: string, timeoutMs: number): Promise<Reply> {
     if (/[\r\n]/.test(line)) throw new ChannelError("a command may not contain CR or LF");
+    trace("mta", () => `${this.peer}: >>> ${line}`);
     await this.#channel.write(encoder.encode(`${line}\r\n`), timeoutMs);
-    return await readReply(this.#channel, timeoutMs);
+    return this.#traced(await readReply(this.#channel, timeoutMs));
+  }
+
+  // OpenSMTPD's TRACE_MTA: the dialogue, line by line (AUTH's secrets are never traced).
+  #traced(reply: Reply): Reply {
+    trace("mta", () => `${this.peer}: <<< ${replyText(reply)}`);
+    return reply;
   }
 }
 

@@ -3,7 +3,7 @@
 // (peer_identity.ts), and answers one request: a submission, the queue listing, or an
 // smtpctl command (refused to anyone but root when the command is privileged).
 
-import type { Logger } from "../log/mod.ts";
+import { type Logger, profile, trace } from "../log/mod.ts";
 import { errorMessage, EX, randomHex } from "../mail/mod.ts";
 import { verifyProof } from "./peer_identity.ts";
 import { CONTROL_PROTOCOL_VERSION, FrameReader, writeFrame } from "./protocol.ts";
@@ -210,5 +210,9 @@ async function control(
     return answer({ exit: 1, error: "need root privileges" });
   }
   if (!options.handlers.control) return answer({ exit: 1, error: "no control commands here" });
-  return answer(await options.handlers.control({ ...request, uid }));
+  const control = options.handlers.control;
+  trace("imsg", () => `control: uid ${uid} "${request.command}" ${request.params.join(" ")}`);
+  return answer(
+    await profile("imsg", `control.${request.command}`, () => control({ ...request, uid })),
+  );
 }

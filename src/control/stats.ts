@@ -2,6 +2,8 @@
 // scheduler, smtpctl) counts here, and `smtpctl show stats`, `smtpctl monitor` and any
 // other reader (a metrics endpoint) read these same numbers. Keep no second tally.
 
+import { trace } from "../log/mod.ts";
+
 /** The counters a running daemon keeps, named as OpenSMTPD's `show stats` names them. */
 export class DaemonStats {
   /** Unix milliseconds of the daemon's start (`uptime`). */
@@ -15,16 +17,19 @@ export class DaemonStats {
   /** Adds `n` (1) to a counter. */
   increment(key: string, n = 1): void {
     this.#counters.set(key, (this.#counters.get(key) ?? 0) + n);
+    trace("stat", () => `increment ${key} ${n}`);
   }
 
   /** Takes `n` (1) from a gauge, never below 0. */
   decrement(key: string, n = 1): void {
     this.#counters.set(key, Math.max(0, (this.#counters.get(key) ?? 0) - n));
+    trace("stat", () => `decrement ${key} ${n}`);
   }
 
   /** Sets a gauge read from elsewhere (the queue's size). */
   set(key: string, value: number): void {
     this.#counters.set(key, value);
+    trace("stat", () => `set ${key} ${value}`);
   }
 
   /** A counter's value, 0 when it never moved. */

@@ -4,7 +4,14 @@
 
 import type { ControlAnswer, ControlCommand, DaemonStats } from "../control/mod.ts";
 import { STAT } from "../control/mod.ts";
-import { isSwitchableLogger, type Logger } from "../log/mod.ts";
+import {
+  isProfileName,
+  isSwitchableLogger,
+  isTraceName,
+  type Logger,
+  setProfiling,
+  setTracing,
+} from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import type { EnvelopeSelector } from "../queue/mod.ts";
 import type { Runtime } from "./runtime.ts";
@@ -22,9 +29,6 @@ export interface ControlTarget {
   readonly stats: DaemonStats;
   readonly paused: PauseSwitches;
   readonly log: Logger;
-  /** Subsystems traced (`trace`) and profiled (`profile`): logged at debug level. */
-  readonly traces: Set<string>;
-  readonly profiles: Set<string>;
   /** Re-reads the configuration (`reload`); resolves with what to answer. */
   reload(): Promise<ControlAnswer>;
 }
@@ -32,25 +36,6 @@ export interface ControlTarget {
 type Handler = (target: ControlTarget, params: readonly string[]) => Promise<ControlAnswer>;
 
 const OK: ControlAnswer = { exit: 0 };
-
-// smtpctl(8) trace: the subsystems it names.
-const TRACE_SUBSYSTEMS = new Set([
-  "imsg",
-  "io",
-  "smtp",
-  "filters",
-  "transfer",
-  "mta",
-  "bounce",
-  "scheduler",
-  "expand",
-  "lookup",
-  "stat",
-  "rules",
-  "mproc",
-  "all",
-]);
-const PROFILE_SUBSYSTEMS = new Set(["queue", "imsg"]);
 
 function selector(params: readonly string[]): EnvelopeSelector {
   const id = params[0];
@@ -76,17 +61,19 @@ function pauseSwitch(which: keyof PauseSwitches, on: boolean): Handler {
   };
 }
 
+// trace/untrace, profile/unprofile: the process's switches (log/trace.ts), logged.
 function subsystemSwitch(
-  set: (t: ControlTarget) => Set<string>,
-  known: ReadonlySet<string>,
+  known: (name: string) => boolean,
+  set: (name: string, on: boolean) => void,
+  what: "trace" | "profile",
   on: boolean,
 ): Handler {
   return (t, [name = ""]) => {
-    if (!known.has(name)) {
-      return Promise.resolve({ exit: 1, error: `invalid subsystem "${name}"` });
+    if (!known(name)) {
+      return Promise.resolve({ exit: 1, error: `invalid ${what} subsystem "${name}"` });
     }
-    if (on) set(t).add(name);
-    else set(t).delete(name);
+    set(name, on);
+    t.log.info(`control: ${on ? "" : "un"}${what} ${name}`);
     return Promise.resolve(OK);
   };
 }
@@ -97,6 +84,7 @@ function setVerbose(on: boolean): Handler {
       return Promise.resolve({ exit: 1, error: "this daemon's log cannot change its level" });
     }
     t.log.setVerbose(on);
+    t.log.info(`control: log ${on ? "verbose" : "brief"}`);
     return Promise.resolve(OK);
   };
 }
@@ -158,10 +146,10 @@ const HANDLERS: Partial<Readonly<Record<ControlCommand, Handler>>> = {
   "resume mda": pauseSwitch("mda", false),
   "resume mta": pauseSwitch("mta", false),
   "resume smtp": pauseSwitch("smtp", false),
-  "trace <subsystem>": subsystemSwitch((t) => t.traces, TRACE_SUBSYSTEMS, true),
-  "untrace <subsystem>": subsystemSwitch((t) => t.traces, TRACE_SUBSYSTEMS, false),
-  "profile <subsystem>": subsystemSwitch((t) => t.profiles, PROFILE_SUBSYSTEMS, true),
-  "unprofile <subsystem>": subsystemSwitch((t) => t.profiles, PROFILE_SUBSYSTEMS, false),
+  "trace <subsystem>": subsystemSwitch(isTraceName, setTracing, "trace", true),
+  "untrace <subsystem>": subsystemSwitch(isTraceName, setTracing, "trace", false),
+  "profile <subsystem>": subsystemSwitch(isProfileName, setProfiling, "profile", true),
+  "unprofile <subsystem>": subsystemSwitch(isProfileName, setProfiling, "profile", false),
   "log brief": setVerbose(false),
   "log verbose": setVerbose(true),
   "update table <name>": async (t, [name = ""]) => {

@@ -5,6 +5,7 @@
 import type { Config } from "../config/mod.ts";
 import { type DaemonStats, STAT } from "../control/mod.ts";
 import { tempfail } from "../mail/mod.ts";
+import { trace } from "../log/mod.ts";
 import type { DeliverFunction } from "../queue/mod.ts";
 import type { PauseSwitches } from "./control_commands.ts";
 import { agentOfAction } from "./delivery_agents.ts";
@@ -18,7 +19,13 @@ export function countedDelivery(
   return async (envelope, content, context) => {
     const kind = agentOfAction(config())(envelope);
     if (paused[kind]) return tempfail(`${kind} is paused (smtpctl pause ${kind})`);
+    trace("scheduler", () => `${envelope.evpid}: to ${kind}, attempt ${envelope.attempts + 1}`);
     const outcome = await deliver(envelope, content, context);
+    trace(
+      "scheduler",
+      () =>
+        `${envelope.evpid}: ${outcome.kind}${"reason" in outcome ? ` (${outcome.reason})` : ""}`,
+    );
     if (outcome.kind === "ok") {
       stats.increment(STAT.deliveryOk);
       stats.increment(STAT.dequeued);

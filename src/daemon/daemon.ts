@@ -23,7 +23,7 @@ import { type ReloadResult, rereadConfig } from "./reload.ts";
 import { type ControlTarget, type PauseSwitches } from "./control_commands.ts";
 import { countedDelivery } from "./counted_delivery.ts";
 import { DaemonStats, STAT } from "../control/mod.ts";
-import { observingLogger } from "../log/mod.ts";
+import { observingLogger, setTraceOutput } from "../log/mod.ts";
 import { countEvent, HistogramSet, type MetricsServer } from "../metrics/mod.ts";
 import { measuredDelivery, startMetricsEndpoint, timedCommit } from "./metrics_endpoint.ts";
 import { type FilterSet, startFilterSet } from "../filters/mod.ts";
@@ -103,6 +103,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const live = liveRuntime(() => current);
   // The counters smtpctl and any metrics reader see, and what smtpctl can pause.
   const stats = new DaemonStats();
+  // smtpctl trace and profile lines go to this daemon's log; profiled steps count here.
+  setTraceOutput(log, stats);
   // The log's events count too (TLS, AUTH, refusals, messages, relays): one tally for both.
   const counted = observingLogger(log, (event) => countEvent(stats, event));
   const histograms = new HistogramSet();
@@ -206,8 +208,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       stats,
       paused,
       log,
-      traces: new Set(),
-      profiles: new Set(),
       reload: async () => {
         const result = await reload();
         return result.ok ? { exit: EX.OK } : { exit: EX.FAILURE, error: result.errors.join("\n") };

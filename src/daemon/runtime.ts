@@ -25,6 +25,7 @@ import { openConfiguredQueue, routeExpanded, routeReport } from "./queue_setup.t
 import type { RdnsOptions } from "./rdns.ts";
 import { findServerName, localAddressNames } from "./server_name.ts";
 import { checkTableUses } from "./table_uses.ts";
+import { profiledQueue } from "./profiled_queue.ts";
 
 /**
  * What a privileged parent does for an unprivileged process (src/privsep): mailbox
@@ -129,12 +130,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
   const rules = await openRules(config, log);
   let queue: Queue;
   try {
-    queue = await openConfiguredQueue(config, queueDir, {
-      log,
-      ...(options.leaseOnCommit ? { leaseOnCommit: true } : {}),
-      ...(options.backgroundCheckpoints ? { backgroundCheckpoints: true } : {}),
-      ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
-    });
+    queue = profiledQueue(
+      await openConfiguredQueue(config, queueDir, {
+        log,
+        ...(options.leaseOnCommit ? { leaseOnCommit: true } : {}),
+        ...(options.backgroundCheckpoints ? { backgroundCheckpoints: true } : {}),
+        ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+      }),
+    );
   } catch (error) {
     rules.tables.close();
     throw error;

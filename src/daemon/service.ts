@@ -101,7 +101,12 @@ async function serveDetached(
   });
   // In JSON, syslog's (or the file's) prefix stays and the message is the object.
   const log = (options.logFormat ?? config.logFormat) === "json"
-    ? jsonLogger((line, level) => daemonLog.logger[level](line), options.verbose)
+    ? jsonLogger(
+      // The JSON logger decided already which debug lines to write.
+      (line, level) =>
+        level === "debug" ? daemonLog.logger.trace(line) : daemonLog.logger[level](line),
+      options.verbose,
+    )
     : daemonLog.logger;
   if (daemonLog.fallbackReason) {
     log.info(`smtpd: logging here, not to syslog: ${daemonLog.fallbackReason}`);

@@ -8,6 +8,7 @@ import type { NewEnvelope, QueuedEnvelope } from "../queue/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { splitValues } from "../tables/mod.ts";
 import { errorMessage, splitAddress, virtualKeys } from "../mail/mod.ts";
+import { trace } from "../log/mod.ts";
 
 /** A user deliveries run as. */
 export interface DeliveryUser {
@@ -199,6 +200,9 @@ export async function expandEnvelope(
       reason: found.errors[0] ?? "5.2.4 nothing to deliver",
     };
   }
+  trace("expand", () =>
+    `${envelope.evpid} <${envelope.rcpt}>: ${children.length} ` +
+    `(${children.map((c) => c.target ?? c.rcpt).join(", ")})`);
   return { kind: "expand", children };
 }
 

@@ -4,7 +4,7 @@
 
 import { Buffer } from "node:buffer";
 import { errorMessage, randomHex } from "../mail/mod.ts";
-import type { Logger } from "../log/mod.ts";
+import { type Logger, trace } from "../log/mod.ts";
 import type {
   ChainFilter,
   FilterDecision,
@@ -228,6 +228,7 @@ export class ProcFilter implements ChainFilter {
   }
 
   #onLine(generation: number, raw: string): void {
+    trace("filters", () => `${this.name}: <<< ${raw}`);
     if (generation !== this.#generation) return;
     const out: FilterOutput = parseFilterOutput(raw);
     switch (out.kind) {
@@ -325,6 +326,7 @@ export class ProcFilter implements ChainFilter {
   }
 
   #writeRaw(text: string): void {
+    trace("filters", () => `${this.name}: >>> ${text.trimEnd().replaceAll("\n", " | ")}`);
     this.#writer?.write(Buffer.from(text, "latin1")).catch(() => {
       // A closed pipe: the exit handler fails what was pending.
     });

@@ -73,6 +73,7 @@ export function observingLogger(log: Logger, observe: (event: LogEvent) => void)
   wrapped.info = (line) => log.info(line);
   wrapped.warn = (line) => log.warn(line);
   wrapped.debug = (line) => log.debug(line);
+  wrapped.trace = (line) => log.trace ? log.trace(line) : log.debug(line);
   wrapped.event = (event) => {
     observe(event);
     logEvent(log, event);
@@ -88,7 +89,7 @@ export function observingLogger(log: Logger, observe: (event: LogEvent) => void)
 export function jsonLogger(
   write: (line: string, level: "info" | "warn" | "debug") => void,
   verbose: boolean,
-): EventLogger {
+): EventLogger & { setVerbose(on: boolean): void } {
   const line = (level: "info" | "warn" | "debug", fields: Record<string, unknown>) =>
     write(JSON.stringify({ time: new Date().toISOString(), level, ...fields }), level);
   const text = (level: "info" | "warn" | "debug") => (message: string) => {
@@ -101,6 +102,8 @@ export function jsonLogger(
     debug: (message) => {
       if (verbose) text("debug")(message);
     },
+    trace: text("debug"),
+    setVerbose: (on) => void (verbose = on),
     event: (event) => line("info", eventObject(event)),
   };
 }

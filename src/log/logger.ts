@@ -9,6 +9,11 @@ export interface Logger {
   debug(line: string): void;
   /** Something went wrong that an operator should see. */
   warn(line: string): void;
+  /**
+   * A debug line written whatever the verbosity: `smtpctl trace` asked for it, or another
+   * process (the SMTP front) already decided to write it.
+   */
+  trace?(line: string): void;
 }
 
 /** Options of {@link createLogger}. */
@@ -48,6 +53,8 @@ export function flushLog(): void {
 
 /** A logger whose debug lines can be switched on and off while it runs (`smtpctl log`). */
 export interface SwitchableLogger extends Logger {
+  /** {@link Logger.trace}, always there. */
+  trace(line: string): void;
   /** Prints debug lines from now on (`log verbose`), or stops (`log brief`). */
   setVerbose(on: boolean): void;
 }
@@ -64,6 +71,7 @@ export function createLogger(options: LoggerOptions = {}): SwitchableLogger {
     debug: (line) => {
       if (verbose) sink(stamp("debug", line));
     },
+    trace: (line) => sink(stamp("debug", line)),
     setVerbose: (on) => void (verbose = on),
   };
 }

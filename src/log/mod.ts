@@ -7,6 +7,20 @@
 export { createLogger, flushLog, isSwitchableLogger, SILENT_LOGGER } from "./logger.ts";
 export type { Logger, LoggerOptions, SwitchableLogger } from "./logger.ts";
 export { openDaemonLog } from "./syslog.ts";
+export {
+  isProfiled,
+  isProfileName,
+  isTraced,
+  isTraceName,
+  profile,
+  PROFILE_SUBSYSTEMS,
+  setProfiling,
+  setTraceOutput,
+  setTracing,
+  trace,
+  TRACE_SUBSYSTEMS,
+} from "./trace.ts";
+export type { ProfileSink, ProfileSubsystem, TraceSubsystem } from "./trace.ts";
 export type { DaemonLog, DaemonLogOptions } from "./syslog.ts";
 export {
   durationText,

@@ -3,7 +3,7 @@
 // log file of the daemon's own.
 
 import { errorMessage } from "../mail/mod.ts";
-import type { Logger } from "./logger.ts";
+import type { SwitchableLogger } from "./logger.ts";
 
 /** The syslog socket of Linux and the BSDs (journald listens there too). */
 export const SYSLOG_SOCKET = "/dev/log";
@@ -14,7 +14,7 @@ const SEVERITY = { warn: 4, info: 6, debug: 7 } as const;
 
 /** Where a detached daemon logs, and why it went there. */
 export interface DaemonLog {
-  readonly logger: Logger;
+  readonly logger: SwitchableLogger;
   /** `syslog (mail) via /dev/log`, or the log file's path. */
   readonly destination: string;
   /** Why syslog was not used, when it was not. */
@@ -62,11 +62,7 @@ export async function openDaemonLog(options: DaemonLogOptions): Promise<DaemonLo
       const send = (severity: number) => (line: string) =>
         void conn.send(format(severity, line), target).catch(() => {});
       return {
-        logger: {
-          info: send(SEVERITY.info),
-          warn: send(SEVERITY.warn),
-          debug: options.verbose ? send(SEVERITY.debug) : () => {},
-        },
+        logger: switchable(send, options.verbose),
         destination: `syslog (mail) via ${socketPath}`,
         close: () => conn.close(),
       };
@@ -85,14 +81,32 @@ function openLogFile(options: DaemonLogOptions): Omit<DaemonLog, "fallbackReason
     let offset = 0;
     while (offset < data.byteLength) offset += file.writeSync(data.subarray(offset));
   };
+  const level: Record<number, string> = {
+    [SEVERITY.info]: "info",
+    [SEVERITY.warn]: "warn",
+    [SEVERITY.debug]: "debug",
+  };
   return {
-    logger: {
-      info: write("info"),
-      warn: write("warn"),
-      debug: options.verbose ? write("debug") : () => {},
-    },
+    logger: switchable((severity) => write(level[severity] ?? "info"), options.verbose),
     destination: options.fallbackFile,
     close: () => file.close(),
+  };
+}
+
+// Debug lines only while verbose (`smtpctl log verbose|brief` switches it); traced ones always.
+function switchable(
+  writer: (severity: number) => (line: string) => void,
+  verbose = false,
+): SwitchableLogger {
+  const debug = writer(SEVERITY.debug);
+  return {
+    info: writer(SEVERITY.info),
+    warn: writer(SEVERITY.warn),
+    debug: (line) => {
+      if (verbose) debug(line);
+    },
+    trace: debug,
+    setVerbose: (on) => void (verbose = on),
   };
 }
 

@@ -5,6 +5,7 @@
 import { readFrames, writeFrame } from "./frames.ts";
 import type { AnswerHeader, PrivsepAnswer, PrivsepRequest } from "./protocol.ts";
 import { errorMessage } from "../mail/mod.ts";
+import { profile, trace } from "../log/mod.ts";
 
 /** Asks the parent; one per front. */
 export interface PrivsepClient {
@@ -27,6 +28,7 @@ export function openPrivsepClient(
     try {
       for await (const { header } of readFrames(input)) {
         const answer = header as AnswerHeader;
+        trace("imsg", () => `parent -> front: ${answer.kind} #${answer.id}`);
         const waiting = pending.get(answer.id);
         pending.delete(answer.id);
         waiting?.(answer);
@@ -43,7 +45,14 @@ export function openPrivsepClient(
     ask(request, body) {
       if (gone !== undefined) return Promise.resolve({ kind: "refused", reason: gone });
       const id = nextId++;
-      const answered = new Promise<PrivsepAnswer>((resolve) => pending.set(id, resolve));
+      trace("imsg", () => `front -> parent: ${request.kind} #${id}`);
+      trace("mproc", () => `front -> parent: frame #${id}, body ${body?.byteLength ?? 0} bytes`);
+      // `profile imsg`: how long the parent takes over each kind of request.
+      const answered = profile(
+        "imsg",
+        `privsep.${request.kind}`,
+        () => new Promise<PrivsepAnswer>((resolve) => pending.set(id, resolve)),
+      );
       writeFrame(writer, { ...request, id }, body).catch((error) => {
         pending.get(id)?.({
           kind: "refused",

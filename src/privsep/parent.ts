@@ -197,7 +197,9 @@ async function relayLog(stream: ReadableStream<Uint8Array>, log: Logger): Promis
     const match = /^\S+ (info|warn|debug): (.*)$/.exec(line);
     if (!match) return line === "" ? undefined : log.warn(`smtp: ${line}`);
     const level = match[1] as "info" | "warn" | "debug";
-    log[level](match[2]!);
+    // The front wrote its debug line because it is verbose or tracing: so is it written here.
+    if (level === "debug" && log.trace) log.trace(match[2]!);
+    else log[level](match[2]!);
   };
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     pending += chunk;

@@ -3,7 +3,7 @@
 // (OpenSMTPD waits a second too), so ten failed recipients make one report, not ten.
 // A failure report and the removal of the envelopes it covers share one commit.
 
-import type { Logger } from "../log/mod.ts";
+import { type Logger, trace } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import { backoffMs } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
@@ -155,6 +155,7 @@ export function createReporter(options: ReporterOptions): Reporter {
       ...(info.dsnEnvid === undefined ? {} : { envid: info.dsnEnvid }),
       ...(kind === "delayed" ? { retryUntil: first.expiresAt } : {}),
     });
+    trace("bounce", () => `${kind} report for ${first.msgid} to <${first.sender}>`);
     const msgid = await queue.commit({
       sender: "",
       helo: options.hostname,

@@ -3,6 +3,7 @@
 // criteria first, so deciding walks no syntax and calls nothing it need not.
 
 import type { Action, Config, Criterion, Match } from "../config/mod.ts";
+import { trace } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import type { Table } from "../tables/mod.ts";
 import { compileCriterion, type Term } from "./criterion.ts";
@@ -38,6 +39,12 @@ export function compileRuleset(config: Config, options: RulesetOptions): Ruleset
   return (session, envelope) => {
     try {
       const index = firstMatch(subjectOf(session, envelope));
+      // OpenSMTPD's TRACE_RULES: which rule (by its place in the file) decided.
+      trace("rules", () => {
+        const at = config.matches[index]?.position;
+        const rule = at ? `matched the rule at ${at.file}:${at.line}` : "matched no rule";
+        return `from=<${envelope.mailFrom}> to=<${envelope.rcptTo}>: ${rule}`;
+      });
       return index < 0 ? REJECTED : compiled[index]!.decide(envelope);
     } catch (error) {
       // A table that cannot answer (a broken sqlite query, an unreadable db) is a

@@ -4,7 +4,7 @@
 // and for a client to read the replies it was sent.
 
 import type { Socket } from "node:net";
-import type { Logger } from "../log/mod.ts";
+import { type Logger, trace } from "../log/mod.ts";
 import type { SmtpLimits } from "./limits.ts";
 import { Deadline } from "./deadline.ts";
 import { LineReader } from "./line_reader.ts";
@@ -97,6 +97,7 @@ export class SessionConnection {
     this.#out.length = 0;
     this.#outBytes = 0;
     if (this.#socket.destroyed) return;
+    trace("io", () => `${this.#options.label}: wrote ${text.length} bytes`);
     this.#socket.write(text);
     this.#deadline.restart();
   }
@@ -195,6 +196,7 @@ export class SessionConnection {
       // After the last reply, input is read and dropped, so a client still sending is not
       // stalled before it can see the end; the deadline bounds how long it may go on.
       if (this.#closing) return;
+      trace("io", () => `${label}: read ${chunk.byteLength} bytes`);
       this.#noteInput(chunk);
       this.#reader.push(chunk);
       if (this.#reader.buffered > INPUT_HIGH_WATER) socket.pause();

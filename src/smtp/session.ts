@@ -11,7 +11,7 @@ import { type BdatChunk, endOfChunk, endOfData } from "./message_data.ts";
 import { SessionConnection } from "./connection.ts";
 import { randomHex } from "../mail/mod.ts";
 import type { SmtpLimits } from "./limits.ts";
-import { logEvent, quoted } from "../log/mod.ts";
+import { logEvent, quoted, trace } from "../log/mod.ts";
 import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { SaslExchange } from "./sasl.ts";
 import type { SessionContext } from "./session_context.ts";
@@ -238,6 +238,7 @@ export class Session {
   // effect, which gets the argument the check parsed.
   async #dispatch(line: string): Promise<void> {
     this.#command = loggableCommand(line);
+    trace("smtp", () => `${this.id}: <<< ${this.#command}`);
     filtering.report(this, "protocol-client", () => [line]);
     const found = findCommand(line);
     if (!found) return this.protocolError(REPLIES.unrecognized);
@@ -264,6 +265,7 @@ export class Session {
   /** Queues a reply; replies go out together when the session waits (PIPELINING). */
   reply(reply: Reply): void {
     const text = formatReply(reply);
+    trace("smtp", () => `${this.id}: >>> ${text.trimEnd().replaceAll("\r\n", " | ")}`);
     // OpenSMTPD's smtp_reply: every 4xx and 5xx is logged with the command it answers.
     if (reply.code >= 400 && reply.code < 600) {
       const first = text.slice(0, text.indexOf("\r\n")).replace(/^(\d{3})-/, "$1 ");

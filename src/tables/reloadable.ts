@@ -4,6 +4,7 @@
 import { servesService } from "./services.ts";
 import type { Table, TableService } from "./table.ts";
 import { errorMessage } from "../mail/mod.ts";
+import { trace } from "../log/mod.ts";
 
 /** A reload that failed: the table keeps its previous contents. */
 export class TableReloadError extends Error {
@@ -57,11 +58,22 @@ export class ReloadableTable implements Table {
   }
 
   match(service: TableService, key: string): boolean {
-    return this.#current.match(service, key);
+    const found = this.#current.match(service, key);
+    trace(
+      "lookup",
+      () => `table "${this.name}" ${service} "${key}": ${found ? "match" : "no match"}`,
+    );
+    return found;
   }
 
   lookup(service: TableService, key: string): string | undefined {
-    return this.#current.lookup(service, key);
+    const value = this.#current.lookup(service, key);
+    trace(
+      "lookup",
+      () =>
+        `table "${this.name}" ${service} "${key}": ${value === undefined ? "not found" : "found"}`,
+    );
+    return value;
   }
 
   keys(): Iterable<string> {
