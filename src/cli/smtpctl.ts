@@ -98,7 +98,10 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
     params,
     config: loaded.config,
     json,
-    ask: (c, p = []) => controlDaemon(offlineDir, { command: c, params: p }),
+    ask: (c, p = []) => {
+      const via = loaded.config.control?.socket;
+      return controlDaemon(offlineDir, { command: c, params: p }, via ? { via } : {});
+    },
   };
   if (command === "monitor") return await runMonitor(context);
   let answer: ControlAnswer;

@@ -61,6 +61,7 @@ export class ConfigBuilder {
   admd: string | undefined;
   metrics: Config["metrics"];
   logFormat: Config["logFormat"];
+  control: Config["control"];
   /** The first rule line of each grammar, to refuse a file that mixes them. */
   firstModernRule: SourcePosition | undefined;
   firstLegacyRule: SourcePosition | undefined;
@@ -105,6 +106,7 @@ export class ConfigBuilder {
       grammar: this.firstLegacyRule ? "legacy" : "modern",
       ...(this.metrics === undefined ? {} : { metrics: this.metrics }),
       ...(this.logFormat === undefined ? {} : { logFormat: this.logFormat }),
+      ...(this.control === undefined ? {} : { control: this.control }),
     };
   }
 

@@ -363,6 +363,18 @@ export interface Config {
   readonly metrics?: MetricsEndpoint;
   /** `log format text|json` (an extension); OpenSMTPD's text lines when absent. */
   readonly logFormat?: "text" | "json";
+  /** `control [socket PATH] [group NAME]` (an extension): smtpctl's socket and group. */
+  readonly control?: ControlSettings;
+}
+
+/** `control socket PATH group NAME`: the socket's other name, and who may steer the daemon. */
+export interface ControlSettings {
+  /** An absolute path the daemon names its socket by (as root: /var/run/smtpd.sock). */
+  readonly socket?: string;
+  /** Members of this group may run the privileged smtpctl commands, as root may. */
+  readonly group?: string;
+  /** Where the statement stands in the file. */
+  readonly position: SourcePosition;
 }
 
 /** Where the Prometheus text endpoint listens (`metrics listen on …`). */

@@ -1,5 +1,6 @@
 // Statements for operating the daemon, extensions of smtpd.conf: `metrics listen on ADDRESS
-// [port N]` (a Prometheus endpoint) and `log format text|json` (the log lines' format).
+// [port N]` (a Prometheus endpoint), `log format text|json` (the log lines' format) and
+// `control [socket PATH] [group NAME]` (where smtpctl finds the daemon, and who may steer it).
 
 import type { Token } from "./lexer.ts";
 import type { ConfigBuilder } from "./builder.ts";
@@ -44,6 +45,50 @@ export function parseLog(stream: TokenStream, builder: ConfigBuilder): void {
     throw stream.unknown(format, ["text", "json"], "log format");
   }
   builder.logFormat = format.value;
+}
+
+/**
+ * `control [socket PATH] [group NAME]`: another name for the daemon's socket (made by the
+ * daemon when it runs as root), and a group whose members may run smtpctl's privileged
+ * commands as root may.
+ */
+export function parseControl(stream: TokenStream, builder: ConfigBuilder, first: Token): void {
+  let socket: string | undefined;
+  let group: string | undefined;
+  do {
+    const option = stream.expectWord("socket or group");
+    if (option.value === "socket" && socket === undefined) {
+      const path = stream.value("a socket path");
+      if (!path.value.startsWith("/")) {
+        throw new StatementError(
+          `Bad control socket "${path.value}": an absolute path`,
+          path.position,
+        );
+      }
+      socket = path.value;
+    } else if (option.value === "group" && group === undefined) {
+      const name = stream.value("a group name");
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(name.value)) {
+        throw new StatementError(`Bad control group "${name.value}"`, name.position);
+      }
+      group = name.value;
+    } else if (option.value === "socket" || option.value === "group") {
+      throw new StatementError(`control ${option.value} is given twice`, option.position);
+    } else {
+      throw stream.unknown(option, ["socket", "group"], "control option");
+    }
+  } while (!stream.atEnd());
+  if (builder.control) {
+    throw new StatementError(
+      `control is already set (line ${builder.control.position.line}); say it once`,
+      first.position,
+    );
+  }
+  builder.control = {
+    ...(socket === undefined ? {} : { socket }),
+    ...(group === undefined ? {} : { group }),
+    position: first.position,
+  };
 }
 
 function isAddressLiteral(text: string): boolean {

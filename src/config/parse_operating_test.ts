@@ -48,3 +48,47 @@ Deno.test("a wrong metrics or log statement is refused at its line and column", 
     "t.conf:6:1: metrics listen is already set (line 5); one endpoint serves every metric",
   ]);
 });
+
+Deno.test("control socket and group are in the model and printed back", () => {
+  const { config } = parseConfig(
+    `control socket "/run/smtpd/ctl.sock" group "mailadm"\n${BASE}`,
+    { file: "t.conf" },
+  );
+  assertEquals([config?.control?.socket, config?.control?.group], [
+    "/run/smtpd/ctl.sock",
+    "mailadm",
+  ]);
+  const printed = printConfig(config!);
+  assertEquals(
+    printed.includes('control socket "/run/smtpd/ctl.sock" group "mailadm"\n'),
+    true,
+    printed,
+  );
+  const again = parseConfig(printed, { file: "p.conf" }).config!;
+  assertEquals([again.control?.socket, again.control?.group], ["/run/smtpd/ctl.sock", "mailadm"]);
+  const groupOnly = parseConfig(`control group wheel\n${BASE}`, { file: "t.conf" }).config;
+  assertEquals([groupOnly?.control?.socket, groupOnly?.control?.group], [undefined, "wheel"]);
+});
+
+Deno.test("a wrong control statement is refused at its line and column", () => {
+  const text = [
+    "control socket relative.sock",
+    "control owner root",
+    'control group "a b"',
+    "control group wheel group staff",
+    "control group wheel",
+    "control group staff",
+    `${BASE}control group`,
+  ].join("\n");
+  const { config, diagnostics } = parseConfig(text, { file: "t.conf" });
+  assertEquals(config, undefined);
+  const first = (d: (typeof diagnostics)[number]) => formatDiagnostic(d, text).split("\n")[0];
+  assertEquals(diagnostics.map(first), [
+    't.conf:1:16: Bad control socket "relative.sock": an absolute path',
+    't.conf:2:9: Unknown control option "owner"',
+    't.conf:3:15: Bad control group "a b"',
+    "t.conf:4:21: control group is given twice",
+    "t.conf:6:1: control is already set (line 5); say it once",
+    "t.conf:10:14: Expected a group name, found the end of the file",
+  ]);
+});

@@ -27,7 +27,7 @@ import { parseLegacyRule } from "./parse_legacy.ts";
 import { parseFilter } from "./parse_filter.ts";
 import { parseListen } from "./parse_listen.ts";
 import { parseMatch } from "./parse_match.ts";
-import { parseLog, parseMetrics } from "./parse_operating.ts";
+import { parseControl, parseLog, parseMetrics } from "./parse_operating.ts";
 import { parseMtaLimit } from "./parse_mta.ts";
 import { StatementError, TokenStream } from "./stream.ts";
 import { parseDuration } from "./units.ts";
@@ -69,6 +69,7 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   },
   metrics: parseMetrics,
   log: parseLog,
+  control: parseControl,
   admd: (stream, builder) => {
     builder.admd = stream.value("an authserv-id").value;
   },

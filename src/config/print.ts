@@ -61,6 +61,14 @@ function printGlobals(config: Config): string[] {
     lines.push(`metrics listen on ${q(config.metrics.address)} port ${config.metrics.port}`);
   }
   if (config.logFormat) lines.push(`log format ${config.logFormat}`);
+  if (config.control) {
+    const { socket, group } = config.control;
+    lines.push(
+      `control${socket === undefined ? "" : ` socket ${q(socket)}`}${
+        group === undefined ? "" : ` group ${q(group)}`
+      }`,
+    );
+  }
   const queue = config.queue;
   if (queue.path !== undefined) lines.push(`queue path ${q(queue.path)}`);
   if (queue.compression) lines.push("queue compression");

@@ -34,8 +34,9 @@ interface Opened {
 // Answers carry no body: a result or a listing is all in the JSON line.
 const MAX_ANSWER_BODY = 0;
 
-async function open(offlineDir: string): Promise<Opened> {
+async function open(offlineDir: string, via?: string): Promise<Opened> {
   const path = controlSocketPath(offlineDir);
+  if (via !== undefined) await checkName(via, path);
   const dir = await Deno.lstat(offlineDir).catch((error) => {
     throw new ControlUnavailable(`${offlineDir}: ${errorMessage(error)}`);
   });
@@ -69,6 +70,22 @@ async function open(offlineDir: string): Promise<Opened> {
   } catch (error) {
     conn.close();
     throw new ControlUnavailable(`${path}: ${errorMessage(error)}`);
+  }
+}
+
+// A name (`control socket PATH`) is used only when it leads to this queue's own socket,
+// which is then what is connected to: a link swapped afterwards changes nothing.
+async function checkName(name: string, path: string): Promise<void> {
+  const [named, own] = await Promise.all([
+    Deno.realPath(name).catch((error) => {
+      throw new ControlUnavailable(`${name}: ${errorMessage(error)}`);
+    }),
+    Deno.realPath(path).catch((error) => {
+      throw new ControlUnavailable(`${path}: ${errorMessage(error)}`);
+    }),
+  ]);
+  if (named !== own) {
+    throw new ControlUnavailable(`${name} is not this queue's socket (${path})`);
   }
 }
 
@@ -161,8 +178,9 @@ export async function showQueuePagesFromDaemon(
 export async function controlDaemon(
   offlineDir: string,
   request: ControlRequest,
+  options: { readonly via?: string } = {},
 ): Promise<ControlAnswer> {
-  const opened = await open(offlineDir);
+  const opened = await open(offlineDir, options.via);
   const { conn, reader } = opened;
   let proof: string | undefined;
   try {

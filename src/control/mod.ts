@@ -50,3 +50,11 @@ export { dropOffline, encodeOfflineFile, OFFLINE_MAGIC, parseOfflineFile } from 
 export { startOfflinePickup } from "./offline_pickup.ts";
 export type { OfflinePickup, OfflinePickupOptions } from "./offline_pickup.ts";
 export { loginNameOf } from "./local_users.ts";
+export {
+  controlSocketName,
+  isGroupMember,
+  nameControlSocket,
+  privilegedPeers,
+  SYSTEM_SOCKET_PATH,
+} from "./control_access.ts";
+export type { AccountFiles, SocketNameOptions } from "./control_access.ts";

@@ -1,7 +1,7 @@
 // The daemon's side of the local socket: listens on smtpd.sock (0666) in the offline
 // directory, greets each connection with a one-time challenge, checks who the peer is
 // (peer_identity.ts), and answers one request: a submission, the queue listing, or an
-// smtpctl command (refused to anyone but root when the command is privileged).
+// smtpctl command (a privileged one only for root, or whom `mayControl` names).
 
 import { type Logger, profile, trace } from "../log/mod.ts";
 import { errorMessage, EX, randomHex } from "../mail/mod.ts";
@@ -44,6 +44,8 @@ export interface ControlServerOptions {
   readonly log: Logger;
   /** How long a peer may take to send its request, ms. */
   readonly requestTimeoutMs?: number;
+  /** Whether a peer's uid may run privileged commands (default: root's alone). */
+  readonly mayControl?: (uid: number) => boolean;
 }
 
 /** A listening control socket. */
@@ -186,7 +188,8 @@ async function submit(
   return { kind: "result", ...(await options.handlers.submit({ submission, input: body, uid })) };
 }
 
-// smtpctl(8): privileged commands are for root only ("need root privileges").
+// smtpctl(8): privileged commands are root's ("need root privileges"), and here also those
+// of the daemon's own user and of `control group`'s members.
 async function control(
   header: Record<string, unknown>,
   challenge: string,
@@ -205,9 +208,20 @@ async function control(
   } catch (error) {
     return answer({ exit: 1, error: errorMessage(error) });
   }
-  if (uid !== 0 && !UNPRIVILEGED_COMMANDS.has(request.command)) {
-    options.log.warn(`control: uid ${uid} refused "${request.command}": not root`);
-    return answer({ exit: 1, error: "need root privileges" });
+  if (!UNPRIVILEGED_COMMANDS.has(request.command)) {
+    let allowed: boolean;
+    try {
+      allowed = (options.mayControl ?? ((peer) => peer === 0))(uid);
+    } catch (error) {
+      options.log.warn(`control: uid ${uid} refused "${request.command}": ${errorMessage(error)}`);
+      return answer({ exit: 1, error: "need root privileges" });
+    }
+    if (!allowed) {
+      options.log.warn(
+        `control: uid ${uid} refused "${request.command}": not root nor of the control group`,
+      );
+      return answer({ exit: 1, error: "need root privileges" });
+    }
   }
   if (!options.handlers.control) return answer({ exit: 1, error: "no control commands here" });
   const control = options.handlers.control;

@@ -213,11 +213,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         return result.ok ? { exit: EX.OK } : { exit: EX.FAILURE, error: result.errors.join("\n") };
       },
     };
+    // A front's parent names the socket: the front may not write where the name goes.
     localInterface = await startLocalInterface(
       live,
       log,
       control,
       () => localSessionOptions(current, { ...env, ...(filters ? { filters } : {}) }),
+      { nameSocket: !options.privileged },
     );
     metrics = await startMetricsEndpoint(config, control, histograms, log);
   } catch (error) {

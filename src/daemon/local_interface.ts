@@ -5,12 +5,15 @@
 
 import { withTableLookups } from "../tables/mod.ts";
 import {
+  controlSocketName,
   controlSocketPath,
   type LocalSubmission,
   loginNameOf,
+  nameControlSocket,
   offlineAsideDirectory,
   offlineDirectory,
   prepareOfflineDirectory,
+  privilegedPeers,
   queueLocalSubmission,
   startControlServer,
   startOfflinePickup,
@@ -18,6 +21,7 @@ import {
 import type { Logger } from "../log/mod.ts";
 import { submitInSession } from "../smtp/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
+import { DEFAULTS } from "../config/mod.ts";
 import { LOCAL_SESSION } from "./queue_setup.ts";
 import type { EnvelopeFacts } from "../rules/mod.ts";
 import { withRcptExpansion } from "./rcpt_decision.ts";
@@ -34,6 +38,32 @@ export interface LocalInterface {
 }
 
 /**
+ * Gives the socket its other name (/var/run/smtpd.sock for the system's daemon, or
+ * `control socket PATH`); one that cannot be made is logged, and the socket serves on.
+ */
+export async function nameSocket(
+  runtime: Pick<Runtime, "config" | "queueDir">,
+  socketPath: string,
+  log: Logger,
+): Promise<(() => Promise<void>) | undefined> {
+  const name = controlSocketName({
+    ...(runtime.config.control?.socket ? { configured: runtime.config.control.socket } : {}),
+    queueDir: runtime.queueDir,
+    defaultQueueDir: DEFAULTS.queuePath,
+    root: Deno.uid() === 0,
+  });
+  if (name === undefined) return undefined;
+  try {
+    const unname = await nameControlSocket(name, socketPath);
+    log.info(`control: ${name} names ${socketPath}`);
+    return unname;
+  } catch (error) {
+    log.warn(`control: cannot name the socket ${name}: ${errorMessage(error)}`);
+    return undefined;
+  }
+}
+
+/**
  * Serves local submission for a daemon's runtime. A directory that cannot be made right
  * (another user's, say) is logged and leaves the daemon running without it: sendmail then
  * says why it cannot reach the daemon.
@@ -43,6 +73,7 @@ export async function startLocalInterface(
   log: Logger,
   control?: ControlTarget,
   sessionOptions?: () => Parameters<typeof submitInSession>[0] | undefined,
+  options: { readonly nameSocket?: boolean } = {},
 ): Promise<LocalInterface> {
   const offlineDir = offlineDirectory(runtime.queueDir);
   try {
@@ -99,6 +130,12 @@ export async function startLocalInterface(
     },
     maxBody: maxBytes,
     log,
+    // Read at each request: a reload may change the group.
+    mayControl: (uid) =>
+      privilegedPeers({
+        daemonUid: Deno.uid() ?? -1,
+        ...(runtime.config.control?.group ? { group: runtime.config.control.group } : {}),
+      })(uid),
   }).catch((error) => {
     log.warn(`control: cannot listen on ${socketPath}: ${errorMessage(error)}; offline drops only`);
     return undefined;
@@ -111,8 +148,12 @@ export async function startLocalInterface(
     log,
   });
   log.info(`smtpd: local submission ${server ? `on ${socketPath} and ` : ""}in ${offlineDir}`);
+  const unname = server && options.nameSocket !== false
+    ? await nameSocket(runtime, socketPath, log)
+    : undefined;
   return {
     async close() {
+      await unname?.();
       await Promise.all([server?.close(), pickup.close()]);
     },
   };

@@ -22,3 +22,4 @@ export { runService } from "./service.ts";
 export { describeMissing, missingPermissions } from "./permissions.ts";
 export type { ServedDaemon, ServiceOptions } from "./service.ts";
 export { DETACHED_CHILD_FLAG } from "./detach.ts";
+export { nameSocket } from "./local_interface.ts";

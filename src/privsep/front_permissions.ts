@@ -41,8 +41,9 @@ export const FRONT_ENV: readonly string[] = [
 export const FRONT_SYS: readonly string[] = ["hostname", "networkInterfaces", "uid", "gid"];
 
 /** Files every front reads: the accounts (user lookups). */
-// The accounts, and services(5) for the port names of `listen on … port NAME`.
-const SYSTEM_READS = ["/etc/passwd", "/etc/services"];
+// The accounts (a `control group`'s members among them), and services(5) for the port
+// names of `listen on … port NAME`.
+const SYSTEM_READS = ["/etc/passwd", "/etc/group", "/etc/services"];
 
 /**
  * What the front of a configuration reads and writes: the configuration and the files it

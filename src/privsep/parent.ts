@@ -8,13 +8,14 @@ import {
   configDir,
   describeMissing,
   missingPermissions,
+  nameSocket,
   queueDirectory,
   type ServedDaemon,
 } from "../daemon/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import { secureQueueDirectory } from "../queue/mod.ts";
-import { offlineDirectory, prepareOfflineDirectory } from "../control/mod.ts";
+import { controlSocketPath, offlineDirectory, prepareOfflineDirectory } from "../control/mod.ts";
 import { createUserLookup, TableSet } from "../tables/mod.ts";
 import { serveFilterSockets } from "../filters/mod.ts";
 import { readFrames, writeFrame } from "./frames.ts";
@@ -132,6 +133,10 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   const how = await Promise.race([started.then(() => undefined), exited]);
   if (how !== undefined) throw new Error(`the SMTP front stopped while starting (${how})`);
   log.info(`privsep: SMTP front running as ${account.name} (pid ${child.pid})`);
+  // The front's socket by the name root gives it (/var/run/smtpd.sock, `control socket`).
+  const socketPath = controlSocketPath(offlineDirectory(queueDir));
+  // A stale link left by a front that died is replaced at the next start.
+  const unname = await nameSocket({ config, queueDir }, socketPath, log);
   let stopping = false;
   return {
     async reloadTables() {
@@ -149,6 +154,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
       }, limit);
       await exited;
       clearTimeout(timer);
+      await unname?.();
     },
     ended: exited.then((how) =>
       stopping ? new Promise<string>(() => {}) : `the SMTP front exited (${how})`

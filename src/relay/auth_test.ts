@@ -105,7 +105,9 @@ Deno.test({
       context,
     );
     await server.done;
-    assertEquals(result, { kind: "ok", dsn: "relayed" });
+    // The host that took it, as the delivery's log line names it.
+    const hop = { relay: "127.0.0.1", source: "127.0.0.1", reply: "250 2.0.0 queued" };
+    assertEquals(result, { kind: "ok", dsn: "relayed", hop });
     assertEquals(server.lines.slice(1, 4), ["AUTH LOGIN", b64("bob"), b64("s3cret")]);
   },
 });

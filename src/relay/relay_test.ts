@@ -95,7 +95,9 @@ Deno.test("relayEnvelope() retries in clear when an opportunistic STARTTLS hands
       log,
       timeoutMs: 10_000,
     });
-    assertEquals(result, { kind: "ok", dsn: "relayed" });
+    // The host that took it, as the delivery's log line names it.
+    const hop = { relay: "127.0.0.1", source: "127.0.0.1", reply: "250 2.0.0 queued" };
+    assertEquals(result, { kind: "ok", dsn: "relayed", hop });
     assertEquals(server.sessions.length, 2);
     assertEquals(server.sessions[0], ["EHLO near.test", "STARTTLS"]);
     assertEquals(server.sessions[1]!.slice(0, 3), [

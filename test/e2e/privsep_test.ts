@@ -16,6 +16,7 @@ import {
   waitListening,
 } from "../_helpers.ts";
 import { accountIds, ensureFrontUser, makeUser, removeUser, skipReason } from "./_privsep.ts";
+import { smtpctlOk } from "./_smtpctl.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const PASSWORD = "s3cret-privsep";
@@ -85,6 +86,7 @@ Deno.test("as root, the SMTP front runs as _smtpd, AUTH goes through the parent,
       `pki localhost cert "${dir}/cert.pem"
 pki localhost key "${dir}/key.pem"
 queue path "${dir}/queue"
+control socket "${dir}/ctl.sock"
 listen on 127.0.0.1 port ${port} tls pki localhost auth-optional
 action "maildir" maildir
 action "mda" mda "id -u > ~/mda-ids; id -g >> ~/mda-ids"
@@ -138,6 +140,15 @@ match from any for domain "mbox.test" action "mbox"
     await waitFor("the parent's log of the front", () => log.includes(running) || undefined);
     assertStringIncludes(log, running);
 
+    // The parent names the front's socket as `control socket` says; smtpctl goes by it,
+    // and the front's trace lines come out through the parent's log.
+    const link = await waitFor(
+      "the socket's name",
+      () => Deno.readLink(`${dir}/ctl.sock`).catch(() => undefined),
+    );
+    assertEquals(link, `${dir}/queue-offline/smtpd.sock`);
+    assertEquals(await smtpctlOk(`${dir}/smtpd.conf`, ["trace", "smtp"]), "command succeeded\n");
+
     let sent = 0;
     // AUTH PLAIN against the account's /etc/shadow entry, which only the parent can read.
     {
@@ -166,6 +177,12 @@ match from any for domain "mbox.test" action "mbox"
       await client.send("QUIT");
       await client.expect("221 ");
     }
+    await waitFor(
+      "the front's trace lines",
+      () => / debug: smtp: [0-9a-f]{16}: <<< EHLO client\.test\n/.test(log) || undefined,
+    );
+    // AUTH's secret is never traced.
+    assertTrue(!log.includes(btoa(`\0${user}\0${PASSWORD}`)), "the password is not logged");
 
     // Each delivery was made by a child running as the user.
     const [mail] = await waitFor("the Maildir delivery", async () => {
@@ -234,6 +251,7 @@ match from any for domain "mbox.test" action "mbox"
     daemon = undefined;
     await reading;
     assertEquals(await readProc(`/proc/${pid}/status`), "", "the front has stopped");
+    assertEquals(await Deno.lstat(`${dir}/ctl.sock`).catch(() => undefined), undefined);
   } finally {
     if (daemon) {
       daemon.kill("SIGKILL");
