@@ -138,8 +138,6 @@ export class RelayBook {
       const domain = splitAddress(rcpt).domain.toLowerCase();
       if (!result || !domain) continue;
       const status = result.kind === "ok" ? result.hop?.reply ?? "Ok" : result.reason;
-      // Re-inserted, so the map stays in order of last delivery.
-      this.#hoststats.delete(domain);
       this.#hoststats.set(domain, { time, status });
     }
   }
@@ -210,13 +208,14 @@ export class RelayBook {
     });
   }
 
-  /** `show hoststats`: domains delivered to in the last four hours, oldest first. */
+  /** `show hoststats`: domains delivered to in the last four hours, by name (mta.c's dict). */
   hoststats(): HoststatEntry[] {
     const oldest = (this.#now() - HOSTSTAT_KEEP_MS) / 1000;
     for (const [domain, stat] of this.#hoststats) {
       if (stat.time < oldest) this.#hoststats.delete(domain);
     }
-    return [...this.#hoststats].map(([domain, s]) => ({ domain, time: s.time, status: s.status }));
+    return [...this.#hoststats].sort(([a], [b]) => a < b ? -1 : 1)
+      .map(([domain, s]) => ({ domain, time: s.time, status: s.status }));
   }
 
   #route(booked: BookedRoute): Route {
