@@ -23,6 +23,7 @@ import {
   runService,
 } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
+import { isTraceName, setTracing, TRACE_SUBSYSTEMS } from "../log/mod.ts";
 import { DEFAULT_FRONT_USER, startPrivsepParent, startSmtpFront } from "../privsep/mod.ts";
 import { BACKENDS } from "../tables/mod.ts";
 
@@ -56,7 +57,12 @@ export async function runSmtpd(
     .option("-n", "check the configuration, print `configuration OK`, and exit", false)
     .option("-v", "verbose logging (with -n: print the configuration back)", increase, 0)
     .option("-D <name=value>", "define a macro, overriding the file's", collect, [])
-    .option("-T <trace>", "trace: `stall` logs the longest event-loop stall", collect, [])
+    .option(
+      "-T <trace>",
+      "trace a subsystem from the start (as smtpctl trace), or `stall`: the longest event-loop stall",
+      collect,
+      [],
+    )
     .option(
       "-u <user>",
       `as root, run the SMTP front as this user (default ${DEFAULT_FRONT_USER}; root: one process)`,
@@ -92,6 +98,18 @@ function collect(value: string, previous: string[]): string[] {
 
 async function runWithFlags(flags: SmtpdFlags, role: SmtpdRole): Promise<number> {
   const path = configPath(flags.file);
+  // smtpd(8) -T: what smtpctl trace turns on, from the start.
+  const unknownTrace = flags.trace.find((t) => t !== "stall" && !isTraceName(t));
+  if (unknownTrace !== undefined) {
+    console.error(
+      `smtpd: -T ${unknownTrace}: unknown trace subsystem (stall, ${
+        TRACE_SUBSYSTEMS.join(", ")
+      }, all)`,
+    );
+    return EX.USAGE;
+  }
+  const traces = flags.trace.filter((t) => t !== "stall");
+  for (const t of traces) setTracing(t, true);
   const defines: Record<string, string> = {};
   for (const d of flags.define) {
     const eq = d.indexOf("=");
@@ -151,6 +169,7 @@ async function runWithFlags(flags: SmtpdFlags, role: SmtpdRole): Promise<number>
             args: [
               ...flags.define.flatMap((d) => ["-D", d]),
               ...Array.from({ length: flags.verbose ?? 0 }, () => "-v"),
+              ...traces.flatMap((t) => ["-T", t]),
             ],
             user: flags.user,
             log,

@@ -119,3 +119,58 @@ match from any for domain "example.test" action "local"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("smtpd -T SUBSYSTEM traces from the start; an unknown one is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-trace-start-" });
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const conf = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(
+    conf,
+    `queue path "${dir}/queue"
+listen on 127.0.0.1 port ${port}
+action "local" maildir "${dir}/mail" virtual { "@example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
+match from any for domain "example.test" action "local"
+`,
+  );
+  const cli = new URL("../../cli.ts", import.meta.url).pathname;
+  const run = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", cli, ...args],
+      stdout: "null",
+      stderr: "piped",
+    });
+  try {
+    const bad = await run(["-n", "-T", "nonsense", "-f", conf]).output();
+    assertEquals(bad.code, 64);
+    assertMatch(new TextDecoder().decode(bad.stderr), /-T nonsense: unknown trace subsystem/);
+
+    const child = run(["-d", "-u", "root", "-T", "rules", "-f", conf]).spawn();
+    let log = "";
+    const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (chunk) => void (log += chunk) }),
+    );
+    try {
+      await waitFor("the daemon ready", () => log.includes("smtpd: ready") || undefined, 60_000);
+      await sendMessage(port, {
+        from: "sender@client.test",
+        to: ["first@example.test"],
+        body: "Subject: traced\n\nx\n",
+      });
+      await waitFor(
+        "the rules trace line",
+        () =>
+          / debug: rules: from=<sender@client\.test> to=<first@example\.test>: /.test(log) ||
+          undefined,
+        60_000,
+      );
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await reading;
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
