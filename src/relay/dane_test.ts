@@ -11,6 +11,12 @@ import type { Logger } from "../log/mod.ts";
 import type { DeliveryResult } from "../mail/mod.ts";
 import { relayEnvelope } from "./relay.ts";
 
+// The host a result came from is for its log line; these tests look at what it was.
+function withoutHop(result: unknown): unknown {
+  const { hop: _hop, ...rest } = (result ?? {}) as Record<string, unknown>;
+  return rest;
+}
+
 const missing = await testCertificate("mx.dane.test") ? undefined : "openssl is missing";
 if (missing) console.log(`dane_test: skipped: ${missing}`);
 
@@ -71,7 +77,7 @@ Deno.test({
     const cert = (await testCertificate("elsewhere.test"))!;
     const spki = await tlsaData(cert.cert, 1, 1);
     const run = await deliver("ee.test", zone("ee.test", [[3, 1, 1, spki]]), cert);
-    assertEquals(run.result, { kind: "ok", dsn: "relayed" });
+    assertEquals(withoutHop(run.result), { kind: "ok", dsn: "relayed" });
     assertEquals(run.messages.map((m) => [m.recipients, m.tls]), [[["bob@ee.test"], true]]);
     assertStringIncludes(run.log, "tls-policy=dane (DANE: 1 usable TLSA at _25._tcp.mx.ee.test)");
     assertStringIncludes(run.log, "dane=DANE-EE 3 1 1");
@@ -87,14 +93,14 @@ Deno.test({
       [3, 0, 0, await tlsaData(cert.cert, 0, 0)],
     ];
     const whole = await deliver("full.test", zone("full.test", records), cert);
-    assertEquals(whole.result, { kind: "ok", dsn: "relayed" });
+    assertEquals(withoutHop(whole.result), { kind: "ok", dsn: "relayed" });
     assertStringIncludes(whole.log, "dane=DANE-EE 3 0 0");
     const sha512 = await deliver(
       "full.test",
       zone("full.test", [[3, 0, 2, await tlsaData(cert.cert, 0, 2)]]),
       cert,
     );
-    assertEquals(sha512.result, { kind: "ok", dsn: "relayed" });
+    assertEquals(withoutHop(sha512.result), { kind: "ok", dsn: "relayed" });
     assertStringIncludes(sha512.log, "dane=DANE-EE 3 0 2");
   },
 });
@@ -129,7 +135,7 @@ Deno.test({
       zone("ta.test", [[2, 0, 1, await tlsaData(cert.ca, 0, 1)]]),
       chain,
     );
-    assertEquals(byCert.result, { kind: "ok", dsn: "relayed" });
+    assertEquals(withoutHop(byCert.result), { kind: "ok", dsn: "relayed" });
     assertStringIncludes(byCert.log, "dane=DANE-TA 2 0 1");
     assertStringIncludes(byCert.log, "name mx.ta.test");
     const byKey = await deliver(
@@ -137,7 +143,7 @@ Deno.test({
       zone("ta.test", [[2, 1, 2, await tlsaData(cert.ca, 1, 2)]]),
       chain,
     );
-    assertEquals(byKey.result, { kind: "ok", dsn: "relayed" });
+    assertEquals(withoutHop(byKey.result), { kind: "ok", dsn: "relayed" });
     assertStringIncludes(byKey.log, "dane=DANE-TA 2 1 2");
   },
 });
@@ -188,7 +194,7 @@ Deno.test({
       tlsa: true,
     });
     const run = await deliver("unsigned.test", records, cert);
-    assertEquals(run.result, { kind: "ok", dsn: "relayed" });
+    assertEquals(withoutHop(run.result), { kind: "ok", dsn: "relayed" });
     assertStringIncludes(run.log, "the MX records of unsigned.test are not DNSSEC-validated");
     assertStringIncludes(run.log, "tls-policy=may");
     assertEquals(run.queries.filter((q) => q.includes("TLSA")), []);
@@ -202,7 +208,7 @@ Deno.test({
       }),
       cert,
     );
-    assertEquals(address.result, { kind: "ok", dsn: "relayed" });
+    assertEquals(withoutHop(address.result), { kind: "ok", dsn: "relayed" });
     assertStringIncludes(address.log, "the address records of mx.unsigned.test are not DNSSEC");
     // Insecure TLSA records themselves: looked up, not used.
     const tlsa = await deliver(
@@ -214,7 +220,7 @@ Deno.test({
       }),
       cert,
     );
-    assertEquals(tlsa.result, { kind: "ok", dsn: "relayed" });
+    assertEquals(withoutHop(tlsa.result), { kind: "ok", dsn: "relayed" });
     assertStringIncludes(tlsa.log, "the TLSA records at _25._tcp.mx.unsigned.test are not DNSSEC");
   },
 });
@@ -236,7 +242,7 @@ Deno.test({
     assertEquals(plain.result.kind, "tempfail");
     assertStringIncludes(plain.log, "tls-policy=encrypt (DANE: none of the 1 TLSA records");
     const encrypted = await deliver("must.test", unusable, cert);
-    assertEquals(encrypted.result, { kind: "ok", dsn: "relayed" });
+    assertEquals(withoutHop(encrypted.result), { kind: "ok", dsn: "relayed" });
     assertEquals(encrypted.messages[0]?.tls, true);
   },
 });

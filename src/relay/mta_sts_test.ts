@@ -17,6 +17,12 @@ import { openQueue, type Queue } from "../queue/mod.ts";
 import { MemoryPolicyCache, type MtaStsCache } from "./mta_sts.ts";
 import { relayEnvelope } from "./relay.ts";
 
+// The host a result came from is for its log line; these tests look at what it was.
+function withoutHop(result: unknown): unknown {
+  const { hop: _hop, ...rest } = (result ?? {}) as Record<string, unknown>;
+  return rest;
+}
+
 const missing = await testCertificate("mx.sts.test") ? undefined : "openssl is missing";
 if (missing) console.log(`mta_sts_test: skipped: ${missing}`);
 
@@ -109,7 +115,7 @@ Deno.test({
   async fn() {
     const t = await setUp("sts.test", { mode: "enforce", mx: "mx.sts.test" });
     try {
-      assertEquals(await t.send(), { kind: "ok", dsn: "relayed" });
+      assertEquals(withoutHop(await t.send()), { kind: "ok", dsn: "relayed" });
       assertEquals(t.smtp.messages.map((m) => m.tls), [true]);
       assertEquals(t.host.requests, ["mta-sts.sts.test /.well-known/mta-sts.txt"]);
       const log = t.lines.join("\n");
@@ -159,7 +165,7 @@ Deno.test({
       // The domain moves to testing (a new id): the same certificate is reported, not enforced.
       t.setPolicy(POLICY("testing", "mx.badcert.test"));
       t.zone["_mta-sts.badcert.test"] = { TXT: ["v=STSv1; id=2;"] };
-      assertEquals(await t.send(), { kind: "ok", dsn: "relayed" });
+      assertEquals(withoutHop(await t.send()), { kind: "ok", dsn: "relayed" });
       assertEquals(t.smtp.messages.length, 1);
       assertStringIncludes(
         t.lines.join("\n"),
@@ -178,8 +184,8 @@ Deno.test({
   async fn() {
     const t = await setUp("cached.test", { mode: "enforce", mx: "mx.cached.test" });
     try {
-      assertEquals(await t.send(), { kind: "ok", dsn: "relayed" });
-      assertEquals(await t.send(), { kind: "ok", dsn: "relayed" });
+      assertEquals(withoutHop(await t.send()), { kind: "ok", dsn: "relayed" });
+      assertEquals(withoutHop(await t.send()), { kind: "ok", dsn: "relayed" });
       assertEquals(t.host.requests.length, 1);
       const rows = () => {
         const db = new DatabaseSync(`${t.dir}/queue/queue.sqlite`, { readOnly: true });
@@ -221,7 +227,10 @@ Deno.test({
     try {
       // A cache of its own and no CA for the policy host: the fetch fails verification.
       await Deno.writeTextFile(`${t.dir}/ca.pem`, (await testCertificate("mx.nopolicy.test"))!.ca);
-      assertEquals(await t.send(new MemoryPolicyCache()), { kind: "ok", dsn: "relayed" });
+      assertEquals(withoutHop(await t.send(new MemoryPolicyCache())), {
+        kind: "ok",
+        dsn: "relayed",
+      });
       assertStringIncludes(t.lines.join("\n"), "MTA-STS policy of nopolicy.test: fetch failed");
       assertStringIncludes(t.lines.join("\n"), "; no policy");
     } finally {

@@ -65,17 +65,13 @@ match for local action "local"
     );
 
     // A name that leads to another socket is not followed, whoever made it.
-    const other = Deno.listen({ transport: "unix", path: `${dir}/other.sock` });
-    try {
-      await Deno.symlink(`${dir}/other.sock`, `${dir}/fake.sock`);
-      const misled = `${dir}/misled.conf`;
-      await Deno.writeTextFile(misled, `control socket "${dir}/fake.sock"\n${body}`);
-      const run = await smtpctl(misled, ["show", "status"]);
-      assertEquals(run.code, 1);
-      assertStringIncludes(run.stderr, `${dir}/fake.sock is not this queue's socket`);
-    } finally {
-      other.close();
-    }
+    await Deno.writeTextFile(`${dir}/other.sock`, "not the daemon's");
+    await Deno.symlink(`${dir}/other.sock`, `${dir}/fake.sock`);
+    const misled = `${dir}/misled.conf`;
+    await Deno.writeTextFile(misled, `control socket "${dir}/fake.sock"\n${body}`);
+    const run = await smtpctl(misled, ["show", "status"]);
+    assertEquals(run.code, 1);
+    assertStringIncludes(run.stderr, `${dir}/fake.sock is not this queue's socket`);
 
     daemon.child.kill("SIGTERM");
     await daemon.exited();
