@@ -105,13 +105,7 @@ async function listenReplacing(path: string, log: Logger): Promise<Deno.Listener
 
 async function answer(conn: Deno.Conn, options: ControlServerOptions): Promise<void> {
   const challenge = randomHex(16);
-  const timer = setTimeout(() => {
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
-  }, options.requestTimeoutMs ?? 120_000);
+  const timer = closeAfter(conn, options.requestTimeoutMs ?? 120_000);
   try {
     await writeFrame(conn, {
       kind: "hello",
@@ -149,13 +143,7 @@ async function answer(conn: Deno.Conn, options: ControlServerOptions): Promise<v
 // of the file must not stay open.
 async function writeQueuePages(conn: Deno.Conn, options: ControlServerOptions): Promise<void> {
   const { handlers } = options;
-  const timer = setTimeout(() => {
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
-  }, options.requestTimeoutMs ?? 120_000);
+  const timer = closeAfter(conn, options.requestTimeoutMs ?? 120_000);
   try {
     for (const page of handlers.listQueuePages?.() ?? [handlers.listQueue()]) {
       await writeFrame(conn, { kind: "queue", envelopes: page, more: true });
@@ -229,4 +217,15 @@ async function control(
   return answer(
     await profile("imsg", `control.${request.command}`, () => control({ ...request, uid })),
   );
+}
+
+// A request that takes longer than this is cut off: its connection is closed.
+function closeAfter(conn: Deno.Conn, ms: number): ReturnType<typeof setTimeout> {
+  return setTimeout(() => {
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }, ms);
 }
