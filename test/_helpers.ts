@@ -90,9 +90,9 @@ export class SmtpTestClient implements AsyncDisposable {
     await this.#conn.write(encoder.encode(text));
   }
 
-  /** Sends bytes as they are (a binary PROXY header). */
+  /** Sends bytes as they are (a binary PROXY header, a big body), all of them. */
   async sendBytes(bytes: Uint8Array): Promise<void> {
-    await this.#conn.write(bytes);
+    for (let sent = 0; sent < bytes.length;) sent += await this.#conn.write(bytes.subarray(sent));
   }
 
   /** Reads one whole reply (all its lines); the last line starts with `NNN `. */

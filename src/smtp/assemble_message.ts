@@ -46,16 +46,17 @@ export function assembleMessage(tx: Transaction, origin: MessageOrigin): NewMess
     ...(origin.maskSource ? { maskSource: true } : {}),
     date: origin.date,
   });
-  let body = concatBytes(tx.chunks);
-  if (origin.masquerade && authUser !== undefined && tx.sender !== "") {
-    body = masqueradeFrom(body, tx.sender);
-  }
+  // The content is built once, from the header and the pieces read; only a masqueraded
+  // message is rewritten first.
+  const pieces = origin.masquerade && authUser !== undefined && tx.sender !== ""
+    ? [masqueradeFrom(concatBytes(tx.chunks), tx.sender)]
+    : tx.chunks;
   return {
     msgid: origin.msgid,
     sender: tx.sender,
     helo: facts.helo ?? "",
     src: facts.src,
-    content: concatBytes([Buffer.from(received, "latin1"), body]),
+    content: concatBytes([Buffer.from(received, "latin1"), ...pieces]),
     envelopes: tx.envelopes,
     ...(tx.dsn.ret ? { dsnRet: tx.dsn.ret } : {}),
     ...(tx.dsn.envid ? { dsnEnvid: tx.dsn.envid } : {}),

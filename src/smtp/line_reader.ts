@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
-const CRLF = Buffer.from("\r\n");
+const EMPTY = Buffer.alloc(0);
 
 /** A command line taken from the input. */
 export type CommandLine =
@@ -32,10 +32,17 @@ export interface LineLimits {
   readonly textLineMax: number;
 }
 
-/** Buffers raw input and hands it out as command lines or message data. */
+/**
+ * Buffers raw input and hands it out as command lines or message data. Received chunks are
+ * kept as they came and read in place: only a line that spans two chunks is copied, joined
+ * with the next chunk up to that chunk's first LF, so a message body is never copied here.
+ */
 export class LineReader {
-  #buf: Buffer = Buffer.alloc(0);
+  // The buffer being read (from #start), and the chunks received after it.
+  #buf: Buffer = EMPTY;
   #start = 0;
+  #queued: Buffer[] = [];
+  #queuedBytes = 0;
   #limits: LineLimits;
   // Data state: are we at the start of a line, still in the header section, and was a
   // long partial line already passed on (so its remainder is not a new line)?
@@ -49,17 +56,47 @@ export class LineReader {
 
   /** Bytes received and not yet consumed. */
   get buffered(): number {
-    return this.#buf.length - this.#start;
+    return this.#buf.length - this.#start + this.#queuedBytes;
   }
 
-  /** Appends received bytes. */
+  /** Appends received bytes (kept, not copied: the caller must not change them later). */
   push(chunk: Uint8Array): void {
-    if (this.#start >= this.#buf.length) {
-      this.#buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    } else {
-      this.#buf = Buffer.concat([this.#buf.subarray(this.#start), chunk]);
+    if (chunk.byteLength === 0) return;
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#start >= this.#buf.length && this.#queued.length === 0) {
+      this.#buf = bytes;
+      this.#start = 0;
+      return;
     }
+    this.#queued.push(bytes);
+    this.#queuedBytes += bytes.length;
+  }
+
+  // Moves on to the next received chunk; what is left unread of the current buffer (part
+  // of a line) is joined with the chunk up to its first LF, and the chunk's rest waits.
+  // False when nothing more was received.
+  #advance(): boolean {
+    const next = this.#queued.shift();
+    if (next === undefined) return false;
+    this.#queuedBytes -= next.length;
+    const left = this.#buf.length - this.#start;
+    if (left === 0) {
+      this.#buf = next;
+      this.#start = 0;
+      return true;
+    }
+    const lf = indexOfByte(next, LF, 0);
+    const cut = lf === -1 ? next.length : lf + 1;
+    const joined = Buffer.allocUnsafe(left + cut);
+    joined.set(this.#buf.subarray(this.#start), 0);
+    joined.set(next.subarray(0, cut), left);
+    if (cut < next.length) {
+      this.#queued.unshift(next.subarray(cut));
+      this.#queuedBytes += next.length - cut;
+    }
+    this.#buf = joined;
     this.#start = 0;
+    return true;
   }
 
   /**
@@ -69,9 +106,9 @@ export class LineReader {
   takeCommand(): CommandLine | undefined {
     const max = this.#limits.commandLineMax;
     while (true) {
-      const eol = this.#buf.indexOf(LF, this.#start);
+      const eol = indexOfByte(this.#buf, LF, this.#start);
       if (eol === -1) {
-        if (this.buffered > max) {
+        if (this.#buf.length - this.#start > max) {
           // Too long already: drop what we have and the rest of the line when it comes.
           this.#start = this.#buf.length;
           if (!this.#discardingCommand) {
@@ -79,6 +116,7 @@ export class LineReader {
             return { kind: "too-long" };
           }
         }
+        if (this.#advance()) continue;
         return undefined;
       }
       const begin = this.#start;
@@ -100,18 +138,34 @@ export class LineReader {
   }
 
   /**
-   * Passes buffered message data to the sink, dot-unstuffed. Returns true once the
-   * terminating CRLF.CRLF was consumed (RFC 5321 §4.1.1.4: only a line holding a single
-   * dot ends the data; a bare LF never does). Bytes after it stay buffered as commands.
+   * Passes buffered message data to the sink, dot-unstuffed, as pieces of the received
+   * chunks. Returns true once the terminating CRLF.CRLF was consumed (RFC 5321 §4.1.1.4:
+   * only a line holding a single dot ends the data; a bare LF never does). Bytes after it
+   * stay buffered as commands.
    */
   takeData(sink: DataSink): boolean {
+    while (true) {
+      if (this.#takeDataFromBuffer(sink)) return true;
+      if (!this.#advance()) return false;
+    }
+  }
+
+  // takeData() on the current buffer; a partial line at its end stays unread (or, when
+  // already longer than any legal line, is passed on).
+  #takeDataFromBuffer(sink: DataSink): boolean {
     const buf = this.#buf;
     const textMax = this.#limits.textLineMax;
     let pos = this.#start;
     let segment = pos;
+    let from = pos;
     while (true) {
-      const eol = buf.indexOf(CRLF, pos);
-      if (eol === -1) break;
+      // A line ends at CRLF: an LF is searched for (one byte, the fastest search), and
+      // one without a CR before it in the same line is content.
+      const lf = indexOfByte(buf, LF, from);
+      if (lf === -1) break;
+      from = lf + 1;
+      if (lf === pos || buf[lf - 1] !== CR) continue;
+      const eol = lf - 1;
       if (this.#atLineStart) {
         if (eol - pos === 1 && buf[pos] === DOT) {
           if (segment < pos) sink.write(buf.subarray(segment, pos));
@@ -151,11 +205,21 @@ export class LineReader {
 
   /** Takes up to `count` raw bytes (a BDAT chunk, RFC 3030); returns how many it took. */
   takeBytes(count: number, write: (bytes: Uint8Array) => void): number {
-    const available = Math.min(count, this.#buf.length - this.#start);
-    if (available > 0) {
-      write(this.#buf.subarray(this.#start, this.#start + available));
-      this.#start += available;
+    let taken = 0;
+    while (taken < count) {
+      const available = Math.min(count - taken, this.#buf.length - this.#start);
+      if (available > 0) {
+        write(this.#buf.subarray(this.#start, this.#start + available));
+        this.#start += available;
+        taken += available;
+      } else if (!this.#advance()) break;
     }
-    return available;
+    return taken;
   }
+}
+
+// Uint8Array's own search: a native loop, where Buffer#indexOf with a Buffer needle runs a
+// generic search in script.
+function indexOfByte(buf: Uint8Array, byte: number, from: number): number {
+  return Uint8Array.prototype.indexOf.call(buf, byte, from);
 }

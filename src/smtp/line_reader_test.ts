@@ -75,3 +75,87 @@ Deno.test("LineReader.takeCommand() splits commands and refuses long ones once",
   reader.push(encoder.encode("end\r\nQUIT\r\n"));
   assertEquals(reader.takeCommand(), { kind: "line", text: "QUIT" });
 });
+
+// Pushes every piece before reading: the pieces wait in the reader, and lines across them
+// are joined there.
+function readQueued(pieces: readonly Uint8Array[]) {
+  const reader = new LineReader(LIMITS);
+  const sink = collect();
+  reader.beginData();
+  for (const piece of pieces) reader.push(piece);
+  const done = reader.takeData(sink);
+  return { done, data: sink.text(), headers: sink.headers, next: reader.takeCommand() };
+}
+
+Deno.test("LineReader.takeData() reads chunks that arrived together, cut anywhere", () => {
+  const bytes = encoder.encode(MESSAGE);
+  for (let a = 0; a <= bytes.length; a++) {
+    for (let b = a; b <= bytes.length; b++) {
+      const cut = `cut at ${a} and ${b}`;
+      const result = readQueued([bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)]);
+      assertEquals(result.done, true, cut);
+      assertEquals(result.data, EXPECTED, cut);
+      assertEquals(result.headers, ["Subject: a", "Received: x"], cut);
+      assertEquals(result.next, { kind: "line", text: "QUIT" }, cut);
+    }
+  }
+});
+
+Deno.test("LineReader.takeData() ends at a terminator torn between reads, and not before", () => {
+  const cases: [string[], string][] = [
+    [["a\r\n.", "\r\n"], "a\r\n"],
+    [["a\r\n.\r", "\n"], "a\r\n"],
+    [["a\r\n", ".", "\r", "\n"], "a\r\n"],
+    [["a\r\n..\r\n", ".\r\n"], "a\r\n.\r\n"],
+    [["a\r\n.", ".\r\n.\r\n"], "a\r\n.\r\n"],
+    [["a\r", "\n.\r\n"], "a\r\n"],
+    [["a\r\n.", "\rb\r\n.\r\n"], "a\r\n\rb\r\n"],
+    [["a\n.", "\nb\r\n.\r\n"], "a\n.\nb\r\n"],
+  ];
+  for (const [pieces, expected] of cases) {
+    const reader = new LineReader(LIMITS);
+    const sink = collect();
+    reader.beginData();
+    const ends = pieces.map((piece) => (reader.push(encoder.encode(piece)), reader.takeData(sink)));
+    const what = JSON.stringify(pieces);
+    assertEquals(ends, [...pieces.slice(1).map(() => false), true], what);
+    assertEquals(sink.text(), expected, what);
+  }
+});
+
+Deno.test("LineReader.takeData() keeps a long line's CR for the LF of the next read", () => {
+  // The long line is passed on as it comes; its CRLF, torn after the CR, still ends it, so
+  // the stuffed dot of the next line is taken off.
+  const long = "z".repeat(2500);
+  for (
+    const pieces of [[`a\r\n${long}\r`, "\n..b\r\n.\r\n"], [`a\r\n${long}\r`, "\n", "..b\r\n.\r\n"]]
+  ) {
+    const reader = new LineReader(LIMITS);
+    const sink = collect();
+    reader.beginData();
+    const ends = pieces.map((piece) => (reader.push(encoder.encode(piece)), reader.takeData(sink)));
+    assertEquals(ends.at(-1), true);
+    assertEquals(sink.long, true);
+    assertEquals(sink.text(), `a\r\n${long}\r\n.b\r\n`);
+  }
+});
+
+Deno.test("LineReader reads commands and BDAT bytes across chunks that arrived together", () => {
+  const reader = new LineReader(LIMITS);
+  for (const piece of ["NO", "OP\r\nBDAT 10 LAST\r\n0123", "456", "789QU", "IT\r\n"]) {
+    reader.push(encoder.encode(piece));
+  }
+  assertEquals(reader.takeCommand(), { kind: "line", text: "NOOP" });
+  assertEquals(reader.takeCommand(), { kind: "line", text: "BDAT 10 LAST" });
+  const taken: string[] = [];
+  assertEquals(reader.takeBytes(10, (b) => void taken.push(new TextDecoder().decode(b))), 10);
+  assertEquals(taken.join(""), "0123456789");
+  assertEquals(reader.takeCommand(), { kind: "line", text: "QUIT" });
+  assertEquals(reader.buffered, 0);
+  // A command line too long across chunks is refused once, then skipped to its end.
+  for (const piece of ["x".repeat(300), "x".repeat(300), "x".repeat(300), "\r\nRSET\r\n"]) {
+    reader.push(encoder.encode(piece));
+  }
+  assertEquals(reader.takeCommand(), { kind: "too-long" });
+  assertEquals(reader.takeCommand(), { kind: "line", text: "RSET" });
+});

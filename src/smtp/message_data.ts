@@ -71,7 +71,7 @@ function readChunk(
   into: Transaction | { readonly refusal: Reply } | undefined,
 ): void {
   const tx = into && "write" in into ? into : undefined;
-  const write = tx ? (bytes: Uint8Array) => tx.write(bytes.slice()) : () => {};
+  const write = tx ? (bytes: Uint8Array) => tx.write(bytes) : () => {};
   const refusal = into && "refusal" in into ? { refusal: into.refusal } : {};
   s.chunk = {
     remaining: chunk.size,
