@@ -1,23 +1,54 @@
-// A module cache the unprivileged front can read. Under `deno run` the front is a second
-// Deno, and root's cache (~root/.cache/deno) is out of its reach: the npm packages the
-// lockfile names are hard-linked (copied across file systems) into a fresh DENO_DIR of
-// the front's own, so it starts offline (--cached-only) without re-downloading anything.
+// A module cache the unprivileged front can read and write. Under `deno run` the front is a
+// second Deno, and root's cache (~root/.cache/deno) is out of its reach: the npm packages
+// the lockfile names are hard-linked (copied across file systems) into a DENO_DIR of the
+// front's own, so it starts offline (--cached-only). That cache lives in the queue
+// directory and is kept from one start to the next: what Deno compiled on the first
+// start (transpiled modules, V8 code, module graphs) makes the next start fast.
 
 import { dirname } from "node:path";
 
 const LOCKFILE = new URL("../../deno.lock", import.meta.url).pathname;
 const NPM_REGISTRY = "npm/registry.npmjs.org";
 
-/** Makes a DENO_DIR for the front's account; returns its path. */
-export async function prepareFrontCache(owner: { uid: number; gid: number }): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "smtpd-front-cache-" });
+/** The front's module cache's name in the queue directory (a directory, so kept as it is). */
+export const FRONT_CACHE_NAME = "front-cache";
+
+/**
+ * The file in the cache saying which packages were linked into it, from where: when it
+ * reads the same, the links are there and the start skips linking them.
+ */
+const LINKED_STAMP = "linked-packages";
+
+/**
+ * Makes the front's module cache in the queue directory, or reuses the one an earlier
+ * start made; returns its path. A cache of another owner (the front's user changed) is
+ * made anew: the front could not write to it.
+ */
+export async function prepareFrontCache(
+  queueDir: string,
+  owner: { uid: number; gid: number },
+): Promise<string> {
+  const dir = `${queueDir}/${FRONT_CACHE_NAME}`;
+  const info = await Deno.lstat(dir).catch(() => undefined);
+  if (info && (!info.isDirectory || info.uid !== owner.uid || info.gid !== owner.gid)) {
+    await Deno.remove(dir, { recursive: true });
+  }
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   await Deno.chown(dir, owner.uid, owner.gid);
   const from = `${parentDenoDir()}/${NPM_REGISTRY}`;
-  for (const name of await lockedPackages()) {
-    await linkTree(`${from}/${name}`, `${dir}/${NPM_REGISTRY}/${name}`).catch((error) => {
+  const packages = [...await lockedPackages()].sort();
+  const stamp = JSON.stringify({ from, packages });
+  const stampPath = `${dir}/${LINKED_STAMP}`;
+  if (await Deno.readTextFile(stampPath).catch(() => "") === stamp) return dir;
+  for (const name of packages) {
+    try {
+      linkTree(`${from}/${name}`, `${dir}/${NPM_REGISTRY}/${name}`);
+    } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
-    });
+    }
   }
+  await Deno.writeTextFile(stampPath, stamp, { mode: 0o644 });
+  await Deno.chown(stampPath, owner.uid, owner.gid);
   return dir;
 }
 
@@ -45,21 +76,24 @@ async function lockedPackages(): Promise<Set<string>> {
   return names;
 }
 
-async function linkTree(from: string, to: string): Promise<void> {
-  const info = await Deno.lstat(from);
+// Synchronous: thousands of small files, where an await per call costs more than the call.
+// A file linked by an earlier start is left as it is.
+function linkTree(from: string, to: string): void {
+  const info = Deno.lstatSync(from);
   if (info.isDirectory) {
-    await Deno.mkdir(to, { recursive: true, mode: 0o755 });
-    for await (const entry of Deno.readDir(from)) {
-      await linkTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    Deno.mkdirSync(to, { recursive: true, mode: 0o755 });
+    for (const entry of Deno.readDirSync(from)) {
+      linkTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
     }
     return;
   }
   if (!info.isFile) return;
-  await Deno.mkdir(dirname(to), { recursive: true, mode: 0o755 });
+  Deno.mkdirSync(dirname(to), { recursive: true, mode: 0o755 });
   try {
-    await Deno.link(from, to);
-  } catch {
-    await Deno.copyFile(from, to);
-    await Deno.chmod(to, 0o644);
+    Deno.linkSync(from, to);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return;
+    Deno.copyFileSync(from, to);
+    Deno.chmodSync(to, 0o644);
   }
 }

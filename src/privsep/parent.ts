@@ -101,6 +101,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     });
     front = await startFront(setpriv, {
       roles: roles.dir,
+      queueDir,
       account,
       permissionFlags: frontPermissionFlagsFor(config, options.sources),
       args: ["-d", "-f", resolve(config.file), ...options.args],

@@ -56,6 +56,8 @@ export interface StartFrontOptions {
   readonly env: Readonly<Record<string, string>>;
   /** The directory of the role links (makeRoleLinks). */
   readonly roles: string;
+  /** The queue directory, where the front's module cache is kept between starts. */
+  readonly queueDir: string;
 }
 
 /** A running front. */
@@ -91,45 +93,36 @@ export async function startFront(
   // The role's name is a link to the executable in a directory of its own, found through
   // PATH, so that argv[0] (and the process name) is exactly the role.
   const roles = options.roles;
-  const made: string[] = [];
-  try {
-    const env: Record<string, string> = { ...options.env, PATH: roles, NO_COLOR: "1" };
-    let runtime: string[] = [];
-    if (!compiled) {
-      const cache = await prepareFrontCache(account);
-      made.push(cache);
-      env["DENO_DIR"] = cache;
-      runtime = ["run", "--quiet", "--cached-only", ...options.permissionFlags, CLI_PATH];
-    }
-    const child = new Deno.Command(setpriv, {
-      args: [
-        `--reuid=${account.uid}`,
-        `--regid=${account.gid}`,
-        "--init-groups",
-        "--inh-caps=+net_bind_service",
-        "--ambient-caps=+net_bind_service",
-        "--",
-        SMTP_FRONT_ROLE,
-        ...runtime,
-        SMTP_FRONT_ROLE,
-        ...options.args,
-      ],
-      clearEnv: true,
-      env,
-      cwd: "/",
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    return {
-      child,
-      compiled,
-      cleanup: async () => {
-        for (const dir of made) await Deno.remove(dir, { recursive: true }).catch(() => {});
-      },
-    };
-  } catch (error) {
-    for (const dir of made) await Deno.remove(dir, { recursive: true }).catch(() => {});
-    throw error;
+  const env: Record<string, string> = { ...options.env, PATH: roles, NO_COLOR: "1" };
+  let runtime: string[] = [];
+  if (!compiled) {
+    env["DENO_DIR"] = await prepareFrontCache(options.queueDir, account);
+    runtime = ["run", "--quiet", "--cached-only", ...options.permissionFlags, CLI_PATH];
   }
+  const child = new Deno.Command(setpriv, {
+    args: [
+      `--reuid=${account.uid}`,
+      `--regid=${account.gid}`,
+      "--init-groups",
+      "--inh-caps=+net_bind_service",
+      "--ambient-caps=+net_bind_service",
+      "--",
+      SMTP_FRONT_ROLE,
+      ...runtime,
+      SMTP_FRONT_ROLE,
+      ...options.args,
+    ],
+    clearEnv: true,
+    env,
+    cwd: "/",
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return {
+    child,
+    compiled,
+    // The module cache is kept for the next start (front_cache.ts): nothing to remove.
+    cleanup: () => Promise.resolve(),
+  };
 }
