@@ -1,8 +1,9 @@
 // What one mailbox write is, as plain data: the daemon does it itself, or — running as
 // root — hands it to a child process running as the mailbox's owner. Also the framing of
-// those requests on the child's pipes: a JSON header line, then the message bytes.
+// those requests on the child's pipes: a JSON header line (one or more writes of the same
+// message), then the message bytes once.
 
-import { StreamBuffer } from "../mail/mod.ts";
+import { errorMessage, StreamBuffer } from "../mail/mod.ts";
 import { deliverToMaildir, isAlreadyDelivered } from "./maildir.ts";
 import { deliverToMbox } from "./mbox.ts";
 
@@ -61,27 +62,49 @@ async function folderOr(request: { dir: string; folder?: string }): Promise<stri
   }
 }
 
-/** A request on the wire: its id, the request, and how many content bytes follow. */
+/** How one write of a batch went: `error` says what went wrong, absent when it was written. */
+export interface MailboxWriteResult {
+  readonly error?: string;
+}
+
+/**
+ * Performs the writes of one message at once, each into its own mailbox; one failing
+ * write fails only its own result. Each file is synced before its result is given.
+ */
+export function performMailboxRequests(
+  requests: readonly MailboxRequest[],
+  content: Uint8Array,
+): Promise<MailboxWriteResult[]> {
+  return Promise.all(requests.map((request) =>
+    performMailboxRequest(request, content).then(
+      (): MailboxWriteResult => ({}),
+      (error): MailboxWriteResult => ({ error: errorMessage(error) }),
+    )
+  ));
+}
+
+/** A request on the wire: its id, the writes, and how many content bytes follow. */
 export interface RequestHeader {
   readonly id: number;
-  readonly request: MailboxRequest;
+  /** The writes of one message, all of the same content. */
+  readonly requests: readonly MailboxRequest[];
   readonly length: number;
 }
 
-/** The answer to a request. */
+/** The answer to a request: one result per write, in the order of its writes. */
 export interface ResponseLine {
   readonly id: number;
-  readonly error?: string;
+  readonly results: readonly MailboxWriteResult[];
 }
 
 /** The header line of a request frame; the content bytes follow it as they are. */
 export function encodeRequestHeader(
   id: number,
-  request: MailboxRequest,
+  requests: readonly MailboxRequest[],
   content: Uint8Array,
 ): Uint8Array {
   return new TextEncoder().encode(
-    JSON.stringify({ id, request, length: content.byteLength } satisfies RequestHeader) + "\n",
+    JSON.stringify({ id, requests, length: content.byteLength } satisfies RequestHeader) + "\n",
   );
 }
 

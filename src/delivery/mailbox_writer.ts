@@ -1,14 +1,17 @@
 // Where mailbox writes happen. A daemon that is not root writes every mailbox itself. A
 // root daemon writes as each mailbox's owner: `mailbox.writer` children per uid (a small
 // pool, grown under load), started with that uid and gid (Deno.Command), kept while busy
-// and let go after a minute idle.
+// and let go after a minute idle. The writes of one message for one user go to a child as
+// one request carrying the message once.
 
 import type { Logger } from "../log/mod.ts";
 import type { DeliveryUser } from "./expand.ts";
 import {
   encodeRequestHeader,
   type MailboxRequest,
+  type MailboxWriteResult,
   performMailboxRequest,
+  performMailboxRequests,
   type ResponseLine,
 } from "./mailbox_request.ts";
 import { errorMessage, writeBatched } from "../mail/mod.ts";
@@ -17,6 +20,15 @@ import { errorMessage, writeBatched } from "../mail/mod.ts";
 export interface MailboxWriter {
   /** Performs one mailbox write as the user; rejects with what went wrong. */
   write(user: DeliveryUser, request: MailboxRequest, content: Uint8Array): Promise<void>;
+  /**
+   * Performs several writes of the same message as the user, concurrently, as one request
+   * (the message is passed once); resolves with one result per write, in their order.
+   */
+  writeMany(
+    user: DeliveryUser,
+    requests: readonly MailboxRequest[],
+    content: Uint8Array,
+  ): Promise<MailboxWriteResult[]>;
   /** Stops the children. */
   close(): Promise<void>;
 }
@@ -48,7 +60,10 @@ interface WriterProcess {
   readonly child: Deno.ChildProcess;
   /** The child's standard input: request frames go here. */
   readonly stdin: WritableStreamDefaultWriter<Uint8Array>;
-  readonly pending: Map<number, { resolve(): void; reject(error: Error): void }>;
+  readonly pending: Map<
+    number,
+    { resolve(results: readonly MailboxWriteResult[]): void; reject(error: Error): void }
+  >;
   idle: ReturnType<typeof setTimeout> | undefined;
   readonly denoDir?: string;
 }
@@ -97,8 +112,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
           text = text.slice(newline + 1);
           const waiting = proc.pending.get(line.id);
           proc.pending.delete(line.id);
-          if (line.error === undefined) waiting?.resolve();
-          else waiting?.reject(new Error(line.error));
+          waiting?.resolve(line.results);
         }
         if (proc.pending.size === 0) armIdle(proc);
       }
@@ -113,25 +127,35 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
     proc.idle = setTimeout(() => proc.stdin.close().catch(() => {}), idleMs);
   }
 
+  async function writeMany(
+    user: DeliveryUser,
+    requests: readonly MailboxRequest[],
+    content: Uint8Array,
+  ): Promise<MailboxWriteResult[]> {
+    if (!asUsers || user.uid === ownUid) return await performMailboxRequests(requests, content);
+    const proc = processFor(user);
+    if (proc.idle !== undefined) clearTimeout(proc.idle);
+    proc.idle = undefined;
+    const id = nextId++;
+    const answered = new Promise<readonly MailboxWriteResult[]>((resolve, reject) =>
+      proc.pending.set(id, { resolve, reject })
+    );
+    // Header, then the message as it is; the requests of one task in one write.
+    const [, results] = await Promise.all([
+      writeBatched(proc.stdin, encodeRequestHeader(id, requests, content), content),
+      answered,
+    ]);
+    // A child answers every write of a request; one missing is a child gone wrong.
+    return requests.map((_, n) => results[n] ?? { error: "mailbox writer gave no answer" });
+  }
+
   return {
     async write(user, request, content) {
-      if (!asUsers || user.uid === ownUid) {
-        await performMailboxRequest(request, content);
-        return;
-      }
-      const proc = processFor(user);
-      if (proc.idle !== undefined) clearTimeout(proc.idle);
-      proc.idle = undefined;
-      const id = nextId++;
-      const answered = new Promise<void>((resolve, reject) =>
-        proc.pending.set(id, { resolve, reject })
-      );
-      // Header, then the message as it is; the requests of one task in one write.
-      await Promise.all([
-        writeBatched(proc.stdin, encodeRequestHeader(id, request, content), content),
-        answered,
-      ]);
+      if (!asUsers || user.uid === ownUid) return await performMailboxRequest(request, content);
+      const [result] = await writeMany(user, [request], content);
+      if (result?.error !== undefined) throw new Error(result.error);
     },
+    writeMany,
     async close() {
       for (const proc of [...pools.values()].flat()) {
         if (proc.idle !== undefined) clearTimeout(proc.idle);

@@ -1,10 +1,11 @@
 // The mailbox writer child that runs as a mail user (`mailbox.writer`): started by a root
 // daemon with that user's uid and gid, it reads requests on standard input, writes Maildirs
-// and mboxes with the user's own rights, and answers each on standard output. Requests run
-// concurrently: one slow fsync does not hold the others up.
+// and mboxes with the user's own rights, and answers each on standard output. Requests —
+// and the writes of one request, the recipients of one message — run concurrently: one
+// slow fsync does not hold the others up.
 
-import { performMailboxRequest, readRequests, type ResponseLine } from "./mailbox_request.ts";
-import { errorMessage, EX } from "../mail/mod.ts";
+import { performMailboxRequests, readRequests, type ResponseLine } from "./mailbox_request.ts";
+import { EX } from "../mail/mod.ts";
 
 /** Serves requests until standard input closes. */
 export async function runMailboxWriterChild(): Promise<number> {
@@ -23,9 +24,8 @@ export async function runMailboxWriterChild(): Promise<number> {
     answers.push(JSON.stringify(line) + "\n");
   };
   for await (const { header, content } of readRequests(Deno.stdin.readable)) {
-    const task = performMailboxRequest(header.request, content)
-      .then(() => answer({ id: header.id }))
-      .catch((error) => answer({ id: header.id, error: errorMessage(error) }))
+    const task = performMailboxRequests(header.requests, content)
+      .then((results) => answer({ id: header.id, results }))
       .finally(() => running.delete(task));
     running.add(task);
   }

@@ -12,6 +12,7 @@ import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.
 import { expandFormat, needsDirectory } from "./format.ts";
 import { deliverByLmtp } from "./lmtp.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
+import { batchMailboxWrites } from "./mailbox_batch.ts";
 import { createLocalAgents, type DeliveryAgents } from "./agents.ts";
 import { MAILDIR_FOLDER_REGEXP } from "./mailbox_request.ts";
 import { type RelayContext, relayEnvelope } from "../relay/mod.ts";
@@ -61,7 +62,9 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
   };
   const agents = options.agents ??
     createLocalAgents({ config: options.config, log: options.log, asUsers: !!options.asUsers });
-  const settings = { ...options, spool, agents };
+  // The recipients of one message, delivered side by side, reach a user's mailboxes as one
+  // write request carrying the message once.
+  const settings = { ...options, spool, agents, writer: batchMailboxWrites(options.writer) };
   return async (envelope, content, context) => {
     const action = actions.get(envelope.action);
     if (!action) return permfail(`no action named "${envelope.action}" in the configuration`);
@@ -90,7 +93,7 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
             rcpt: envelope.rcpt,
             dest: envelope.dest ?? envelope.rcpt,
           }, content)
-          : await appendToFile(target, envelope, content, runAs, options);
+          : await appendToFile(target, envelope, content, runAs, settings);
       }
       let user: DeliveryUser | undefined;
       let extension: string | undefined;

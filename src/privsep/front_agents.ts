@@ -1,13 +1,14 @@
 // What the unprivileged front uses in place of the steps it has no rights for: mailbox
 // writes, mda and |command runs, ~/.forward and :include: reads, and system-account AUTH,
-// each one request to the privileged parent over the channel.
+// each one request to the privileged parent over the channel (the mailbox writes of one
+// message for one user together in one).
 
 import type { Authenticator } from "../auth/mod.ts";
-import type { DeliveryAgents, MailboxWriter } from "../delivery/mod.ts";
+import type { DeliveryAgents, DeliveryUser, MailboxWriter } from "../delivery/mod.ts";
 import { type DeliveryResult, permfail, tempfail } from "../mail/mod.ts";
 import type { PrivilegedParent } from "../daemon/mod.ts";
 import type { PrivsepClient } from "./client.ts";
-import type { PrivsepAnswer } from "./protocol.ts";
+import type { MailboxAnswer, PrivsepAnswer } from "./protocol.ts";
 
 /** The privileged steps of a front, all answered by its parent. */
 export function parentServices(client: PrivsepClient): PrivilegedParent {
@@ -23,6 +24,17 @@ function parentMailboxWriter(client: PrivsepClient): MailboxWriter {
     async write(user, request, content) {
       const answer = await client.ask({ kind: "mailbox", user, request }, content);
       if (answer.kind !== "written") throw new Error(refusal(answer));
+    },
+    async writeMany(user, requests, content) {
+      const answer = await client.ask({ kind: "mailboxes", user, requests }, content);
+      // A refusal of the whole request (the channel broke) is every write's.
+      const each: readonly (MailboxAnswer | PrivsepAnswer)[] = answer.kind === "written-each"
+        ? answer.results
+        : requests.map(() => answer);
+      return requests.map((_, n) => {
+        const item = each[n] ?? { kind: "refused", reason: "no answer for the write" } as const;
+        return item.kind === "written" ? {} : { error: refusal(item) };
+      });
     },
     close: () => Promise.resolve(),
   };
@@ -42,11 +54,11 @@ function parentAgents(client: PrivsepClient): DeliveryAgents {
       delivery(await client.ask({ kind: "mda", request }, content)),
     runPipe: async (request, content) =>
       delivery(await client.ask({ kind: "pipe", request }, content)),
-    async readForward(user) {
+    readForward: sharedWhileAsked(async (user) => {
       const answer = await client.ask({ kind: "forward", user });
       if (answer.kind !== "forward") throw new Error(refusal(answer));
-      return answer.entries === null ? undefined : [...answer.entries];
-    },
+      return answer.entries === null ? undefined : answer.entries;
+    }),
     async readInclude(path) {
       const answer = await client.ask({ kind: "include", path });
       if (answer.kind !== "include") throw new Error(refusal(answer));
@@ -54,6 +66,25 @@ function parentAgents(client: PrivsepClient): DeliveryAgents {
     },
     // The parent looks at the spool's modes when it writes the mailbox.
     spoolIdentity: (user) => Promise.resolve(user),
+  };
+}
+
+// The recipients of one message that are the same user ask for its ~/.forward at the same
+// moment: they share one question to the parent (and so go on to their mailbox writes
+// together), and each gets its own copy of the answer.
+function sharedWhileAsked(
+  read: (user: DeliveryUser) => Promise<readonly string[] | undefined>,
+): (user: DeliveryUser) => Promise<string[] | undefined> {
+  const asked = new Map<string, Promise<readonly string[] | undefined>>();
+  return async (user) => {
+    const key = `${user.uid}:${user.gid}:${user.name}:${user.home}`;
+    let answer = asked.get(key);
+    if (!answer) {
+      answer = read(user).finally(() => asked.delete(key));
+      asked.set(key, answer);
+    }
+    const entries = await answer;
+    return entries === undefined ? undefined : [...entries];
   };
 }
 

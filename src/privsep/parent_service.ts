@@ -5,7 +5,13 @@
 
 import { systemAuthenticator } from "../auth/mod.ts";
 import type { Config } from "../config/mod.ts";
-import { createLocalAgents, createMailboxWriter, type MdaActionRequest } from "../delivery/mod.ts";
+import {
+  createLocalAgents,
+  createMailboxWriter,
+  type DeliveryUser,
+  type MailboxRequest,
+  type MdaActionRequest,
+} from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import { createUserLookup, type Table } from "../tables/mod.ts";
@@ -19,7 +25,10 @@ import {
   readIncludeForFront,
   RefusedRequest,
 } from "./parent_checks.ts";
-import type { PrivsepAnswer } from "./protocol.ts";
+import type { MailboxAnswer, PrivsepAnswer } from "./protocol.ts";
+
+/** The most writes one "mailboxes" request may carry. */
+const MAX_MAILBOXES = 1000;
 
 /** Options of {@link createParentService}. */
 export interface ParentServiceOptions {
@@ -69,15 +78,12 @@ export function createParentService(options: ParentServiceOptions): ParentServic
           : { kind: "auth", ok: false, reason: check.reason } as const;
       }
       case "mailbox": {
-        const user = await checkUser(request["user"], ctx);
-        const mailbox = checkMailboxRequest(request["request"]);
-        // A mailbox in the system spool is entered as the spool's modes require.
-        const writes = mailbox.kind === "mbox" && mailbox.path === `${spool}/${user.name}`
-          ? await agents.spoolIdentity(user, spool, mailbox.path)
-          : user;
+        const { writes, mailbox } = await checkMailbox(request["user"], request["request"], ctx);
         await writer.write(writes, mailbox, body);
         return { kind: "written" } as const;
       }
+      case "mailboxes":
+        return { kind: "written-each", results: await writeMailboxes(request, body, ctx) } as const;
       case "mda": {
         const run = (request["request"] ?? {}) as Partial<MdaActionRequest>;
         const action = checkAction(run.action, ctx);
@@ -136,6 +142,68 @@ export function createParentService(options: ParentServiceOptions): ParentServic
     }
   }
 
+  // One mailbox write, checked as the front asked it; and who writes it (a mailbox in the
+  // system spool is entered as the spool's modes require).
+  async function checkMailbox(userValue: unknown, requestValue: unknown, ctx: CheckContext) {
+    const user = await checkUser(userValue, ctx);
+    const mailbox = checkMailboxRequest(requestValue);
+    const writes = mailbox.kind === "mbox" && mailbox.path === `${spool}/${user.name}`
+      ? await agents.spoolIdentity(user, spool, mailbox.path)
+      : user;
+    return { writes, mailbox };
+  }
+
+  // The writes of one message: each checked as a single one is, a refused one failing
+  // alone; those written by the same identity go to its writer as one request.
+  async function writeMailboxes(
+    request: Record<string, unknown>,
+    body: Uint8Array,
+    ctx: CheckContext,
+  ): Promise<MailboxAnswer[]> {
+    const items = request["requests"];
+    if (!Array.isArray(items) || items.length === 0 || items.length > MAX_MAILBOXES) {
+      throw new RefusedRequest(`a mailboxes request has 1 to ${MAX_MAILBOXES} writes`);
+    }
+    const answers: MailboxAnswer[] = new Array(items.length);
+    const groups = new Map<
+      string,
+      { writes: DeliveryUser; at: number[]; mailboxes: MailboxRequest[] }
+    >();
+    await Promise.all(items.map(async (item, at) => {
+      try {
+        const { writes, mailbox } = await checkMailbox(request["user"], item, ctx);
+        const key = `${writes.uid}:${writes.gid}:${writes.name}:${writes.home}`;
+        const group = groups.get(key) ?? { writes, at: [], mailboxes: [] };
+        group.at.push(at);
+        group.mailboxes.push(mailbox);
+        groups.set(key, group);
+      } catch (error) {
+        answers[at] = refusalOf("mailbox", error);
+      }
+    }));
+    await Promise.all([...groups.values()].map(async ({ writes, at, mailboxes }) => {
+      const results = await writer.writeMany(writes, mailboxes, body).catch((error) =>
+        mailboxes.map(() => ({ error: errorMessage(error) }))
+      );
+      at.forEach((n, i) => {
+        const error = results[i]?.error;
+        answers[n] = error === undefined
+          ? { kind: "written" }
+          : refusalOf("mailbox", new Error(error));
+      });
+    }));
+    return answers;
+  }
+
+  // A request that failed a check is refused for good; one that could not be done, for now.
+  function refusalOf(kind: string, error: unknown): Extract<PrivsepAnswer, { kind: "refused" }> {
+    const refused = error instanceof RefusedRequest;
+    log.warn(`privsep: ${refused ? "refused" : "failed"} ${kind} request: ${errorMessage(error)}`);
+    return refused
+      ? { kind: "refused", reason: errorMessage(error), permanent: true }
+      : { kind: "refused", reason: errorMessage(error) };
+  }
+
   return {
     async answer(header, body) {
       const request = (typeof header === "object" && header !== null ? header : {}) as Record<
@@ -145,15 +213,7 @@ export function createParentService(options: ParentServiceOptions): ParentServic
       try {
         return await handle(request, body);
       } catch (error) {
-        const refused = error instanceof RefusedRequest;
-        log.warn(
-          `privsep: ${refused ? "refused" : "failed"} ${String(request["kind"])} request: ${
-            errorMessage(error)
-          }`,
-        );
-        return refused
-          ? { kind: "refused", reason: errorMessage(error), permanent: true }
-          : { kind: "refused", reason: errorMessage(error) };
+        return refusalOf(String(request["kind"]), error);
       }
     },
     close: () => writer.close(),

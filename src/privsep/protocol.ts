@@ -16,6 +16,12 @@ export type PrivsepRequest =
   | { readonly kind: "auth"; readonly user: string; readonly password: string }
   /** Write a mailbox as its user (body). */
   | { readonly kind: "mailbox"; readonly user: DeliveryUser; readonly request: MailboxRequest }
+  /** Write several mailboxes of the user with the same message: its recipients (body, once). */
+  | {
+    readonly kind: "mailboxes";
+    readonly user: DeliveryUser;
+    readonly requests: readonly MailboxRequest[];
+  }
   /** Run an `mda` action as its user (body). */
   | { readonly kind: "mda"; readonly request: MdaActionRequest }
   /** Run a `|command` from an aliases table or a ~/.forward (body). */
@@ -31,6 +37,8 @@ export type PrivsepRequest =
 export type PrivsepAnswer =
   | { readonly kind: "auth"; readonly ok: boolean; readonly reason?: string }
   | { readonly kind: "written" }
+  /** The answer to "mailboxes": one per write, in their order, each on its own. */
+  | { readonly kind: "written-each"; readonly results: readonly MailboxAnswer[] }
   | { readonly kind: "delivery"; readonly result: DeliveryResult }
   | { readonly kind: "forward"; readonly entries: readonly string[] | null }
   | { readonly kind: "include"; readonly text: string }
@@ -41,6 +49,9 @@ export type PrivsepAnswer =
    */
   | { readonly kind: "refused"; readonly reason: string; readonly permanent?: boolean };
 
+/** How one write of a "mailboxes" request went. */
+export type MailboxAnswer = Extract<PrivsepAnswer, { kind: "written" | "refused" }>;
+
 /** A request on the wire: numbered, so answers may come back in any order. */
 export type RequestHeader = PrivsepRequest & { readonly id: number };
 /** An answer on the wire, with the number of its request. */
@@ -49,6 +60,7 @@ export type AnswerHeader = PrivsepAnswer & { readonly id: number };
 /** The request kinds that carry the message as the frame's body. */
 export const KINDS_WITH_BODY: ReadonlySet<PrivsepRequest["kind"]> = new Set([
   "mailbox",
+  "mailboxes",
   "mda",
   "pipe",
 ]);
