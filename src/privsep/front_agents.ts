@@ -7,6 +7,7 @@ import type { Authenticator } from "../auth/mod.ts";
 import type { DeliveryAgents, DeliveryUser, MailboxWriter } from "../delivery/mod.ts";
 import { type DeliveryResult, permfail, tempfail } from "../mail/mod.ts";
 import type { PrivilegedParent } from "../daemon/mod.ts";
+import { trace } from "../log/mod.ts";
 import type { PrivsepClient } from "./client.ts";
 import type { MailboxAnswer, PrivsepAnswer } from "./protocol.ts";
 
@@ -26,6 +27,7 @@ function parentMailboxWriter(client: PrivsepClient): MailboxWriter {
       if (answer.kind !== "written") throw new Error(refusal(answer));
     },
     async writeMany(user, requests, content) {
+      trace("imsg", () => `front -> parent: ${requests.length} mailbox writes for ${user.name}`);
       const answer = await client.ask({ kind: "mailboxes", user, requests }, content);
       // A refusal of the whole request (the channel broke) is every write's.
       const each: readonly (MailboxAnswer | PrivsepAnswer)[] = answer.kind === "written-each"

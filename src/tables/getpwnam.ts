@@ -37,18 +37,25 @@ export function createUserLookup(
 ): (name: string) => Promise<SystemUser | undefined> {
   let cached: { mtime: number; users: Map<string, SystemUser> } | undefined;
   let checkedAt = 0;
+  // Lookups made while the file is being looked at wait for that one look, so lookups
+  // started together (the recipients of one message) are answered together.
+  let looking: Promise<void> | undefined;
+  const look = async () => {
+    const info = await Deno.stat(path);
+    const mtime = info.mtime?.getTime() ?? 0;
+    if (!cached || cached.mtime !== mtime) {
+      cached = { mtime, users: parsePasswd(await Deno.readTextFile(path)) };
+    }
+  };
   return async (name) => {
     // The file is looked at no more than once a second: a delivery is not worth a stat.
     const now = Date.now();
-    if (!cached || now - checkedAt >= 1000) {
+    if (!looking && (!cached || now - checkedAt >= 1000)) {
       checkedAt = now;
-      const info = await Deno.stat(path);
-      const mtime = info.mtime?.getTime() ?? 0;
-      if (!cached || cached.mtime !== mtime) {
-        cached = { mtime, users: parsePasswd(await Deno.readTextFile(path)) };
-      }
+      looking = look().finally(() => looking = undefined);
     }
-    return cached.users.get(name);
+    if (looking) await looking;
+    return cached!.users.get(name);
   };
 }
 
