@@ -3,6 +3,7 @@
 // `writeMany`, so the message crosses each pipe once instead of once per recipient.
 
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import type { DeliveryUser } from "./expand.ts";
 import type { MailboxRequest } from "./mailbox_request.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
@@ -83,7 +84,8 @@ export function batchMailboxWrites(
         batch.waiting.push({ request, resolve, reject });
         if (!scheduled) {
           scheduled = true;
-          setTimeout(flush, 0);
+          // Not setTimeout(0): nested timers are clamped to 4 ms (HTML timers §8.6).
+          setImmediate(flush);
         }
       });
     },
