@@ -1,7 +1,7 @@
 // One mail transaction, MAIL FROM to the end of DATA: the sender, accepted recipients
 // and the message content as it arrives. RSET and end-of-message drop it.
 
-import { concatBytes, randomHex } from "../mail/mod.ts";
+import { randomHex } from "../mail/mod.ts";
 import type { NewEnvelope } from "../queue/mod.ts";
 import type { DataSink } from "./line_reader.ts";
 import type { MailDsn } from "./dsn.ts";
@@ -79,9 +79,9 @@ export class Transaction implements DataSink {
   /** Counts Received: headers of content that came by BDAT (DATA counts while reading). */
   countHops(): void {
     if (this.transfer !== "bdat") return;
-    const text = new TextDecoder("latin1").decode(
-      this.#chunks.length === 1 ? this.#chunks[0] : concatBytes(this.#chunks),
-    );
+    // Only the header section is read, up to its first empty line, not the whole body.
+    const head = leadingBytes(this.#chunks, headerSectionEnd(this.#chunks));
+    const text = new TextDecoder("latin1").decode(head);
     for (const line of text.split("\r\n")) {
       if (line === "") break;
       this.headerLine(new TextEncoder().encode(line.slice(0, RECEIVED_PREFIX.length)));
@@ -93,6 +93,41 @@ export class Transaction implements DataSink {
     return this.#chunks;
   }
 }
+
+// Where the first CRLF CRLF of the content ends (all of it when there is none), found
+// across the chunks one byte at a time: a header section is short, and this stops there.
+function headerSectionEnd(chunks: readonly Uint8Array[]): number {
+  let matched = 0; // bytes of CR LF CR LF matched so far
+  let offset = 0;
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      if (byte === (matched % 2 === 0 ? CR : LF)) matched++;
+      else matched = byte === CR ? 1 : 0;
+      if (matched === 4) return offset + i + 1;
+    }
+    offset += chunk.length;
+  }
+  return offset;
+}
+
+// The chunks' first `length` bytes as one array, copied only when they span chunks.
+function leadingBytes(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  const first = chunks[0] ?? new Uint8Array();
+  if (length <= first.byteLength) return first.subarray(0, length);
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    if (offset >= length) break;
+    const part = chunk.subarray(0, length - offset);
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
 
 /** OpenSMTPD's hop limit: 100 Received: headers. */
 export const MAX_HOPS = 100;

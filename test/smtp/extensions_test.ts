@@ -90,6 +90,36 @@ Deno.test("BDAT chunks make one message, binary as sent, no dot-unstuffing", asy
   await client.expect("250 ");
 });
 
+Deno.test("BDAT content with 100 Received: headers is a loop; Received: lines in the body do not count", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  const hop = "Received: from x by y; now\r\n";
+  // The header section comes in two chunks, cut inside a header line.
+  const headers = hop.repeat(100) + "\r\nbody\r\n";
+  const cut = hop.length * 50 + 4;
+  for (const [size, last] of [[cut, ""], [headers.length - cut, " LAST"]] as const) {
+    if (last === "") {
+      await client.send("MAIL FROM:<a@client.test>");
+      await client.expect("250 ");
+      await client.send("RCPT TO:<u@example.test>");
+      await client.expect("250 ");
+    }
+    const part = last === "" ? headers.slice(0, cut) : headers.slice(cut);
+    await client.sendRaw(`BDAT ${size}${last}\r\n${part}`);
+    if (last === "") await client.expect("250 ");
+  }
+  assertEquals(await client.reply(), "554 5.4.6 Routing loop detected: Too many hops");
+  // 99 in the header section and 100 more after it: accepted.
+  const accepted = hop.repeat(99) + "\r\n" + hop.repeat(100);
+  await client.send("MAIL FROM:<a@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<u@example.test>");
+  await client.expect("250 ");
+  await client.sendRaw(`BDAT ${accepted.length} LAST\r\n${accepted}`);
+  await client.expect("250 2.0.0 ");
+  assertTrue(contentText(server.submitted[0]!).endsWith(accepted));
+});
+
 Deno.test("BDAT without recipients is read and refused; DATA after BDAT is refused", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
