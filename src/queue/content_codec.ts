@@ -81,7 +81,7 @@ export function parseQueueKey(text: string): Uint8Array {
 async function encrypt(key: CryptoKey, data: Uint8Array): Promise<Uint8Array> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const sealed = new Uint8Array(
-    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, toArrayBuffer(data)),
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, bufferView(data)),
   );
   const out = new Uint8Array(IV_BYTES + sealed.byteLength);
   out.set(iv);
@@ -90,19 +90,27 @@ async function encrypt(key: CryptoKey, data: Uint8Array): Promise<Uint8Array> {
 }
 
 async function decrypt(key: CryptoKey, data: Uint8Array): Promise<Uint8Array> {
-  const iv = toArrayBuffer(data.subarray(0, IV_BYTES));
+  const iv = bufferView(data.subarray(0, IV_BYTES));
   try {
     return new Uint8Array(
       await crypto.subtle.decrypt(
         { name: "AES-GCM", iv },
         key,
-        toArrayBuffer(data.subarray(IV_BYTES)),
+        bufferView(data.subarray(IV_BYTES)),
       ),
     );
   } catch {
     // GCM authenticates: a wrong key or a damaged body fails here instead of yielding garbage.
     throw new Error("The message cannot be decrypted: wrong queue encryption key or damaged data");
   }
+}
+
+// The bytes as Web Crypto takes them: the same view when it is over an ArrayBuffer (a body
+// is not copied to be sealed or opened), a copy only over a shared buffer.
+function bufferView(data: Uint8Array): Uint8Array<ArrayBuffer> {
+  return data.buffer instanceof ArrayBuffer
+    ? data as Uint8Array<ArrayBuffer>
+    : new Uint8Array(toArrayBuffer(data));
 }
 
 function toArrayBuffer(data: Uint8Array): ArrayBuffer {

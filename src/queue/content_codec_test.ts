@@ -98,3 +98,27 @@ Deno.test("parseQueueKey() takes 64 hex digits, base64 or 32 characters, and ref
   assertThrows(() => parseQueueKey("short"), Error, "must be 32 bytes");
   assertThrows(() => parseQueueKey("0011"), Error, "got 4 characters");
 });
+
+Deno.test("queue encryption: content that is a window of a larger buffer is sealed as that window", async () => {
+  const dir = await Deno.makeTempDir();
+  const key = parseQueueKey(KEY);
+  const queue = await openQueue(dir, { key, compression: true });
+  const around = new TextEncoder().encode(`BEFORE${SECRET}AFTER`);
+  const window = around.subarray(6, 6 + SECRET.length);
+  const encrypted = await openQueue(`${dir}/encrypted-only`, { key });
+  const ids = [
+    await queue.commit({ ...message(""), content: window }),
+    await encrypted.commit({ ...message(""), content: window }),
+  ];
+  queue.close();
+  encrypted.close();
+  const [first, second] = [
+    await openQueue(dir, { key }),
+    await openQueue(`${dir}/encrypted-only`, { key }),
+  ];
+  assertEquals(new TextDecoder().decode(await first.content(ids[0]!)), SECRET);
+  assertEquals(new TextDecoder().decode(await second.content(ids[1]!)), SECRET);
+  first.close();
+  second.close();
+  await Deno.remove(dir, { recursive: true });
+});
