@@ -30,7 +30,7 @@ export async function deliverToMaildir(
   const name = uniqueName(delivery.evpid);
   const tmp = `${dir}/tmp/${name}`;
   const data = maildirBytes(content, delivery);
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  const file = await openNew(dir, tmp);
   try {
     await writeAll(file, data);
     await file.syncData();
@@ -42,12 +42,29 @@ export async function deliverToMaildir(
   file.close();
   const final = `${dir}/new/${name}`;
   try {
-    await Deno.rename(tmp, final);
+    await Deno.rename(tmp, final).catch(async (error) => {
+      if (!(error instanceof Deno.errors.NotFound) || !created.delete(dir)) throw error;
+      await ensureMaildir(dir);
+      await Deno.rename(tmp, final);
+    });
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
     throw error;
   }
   return final;
+}
+
+// A Maildir made by this process may have been removed since (its owner cleaned up): it
+// is made again once, rather than every delivery failing until the process is replaced.
+async function openNew(dir: string, path: string): Promise<Deno.FsFile> {
+  const open = () => Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  try {
+    return await open();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound) || !created.delete(dir)) throw error;
+    await ensureMaildir(dir);
+    return await open();
+  }
 }
 
 // Return-Path: and Delivered-To: then the message with LF line ends, in one buffer: one
