@@ -2,7 +2,6 @@
 // summed up as an Authentication-Results field (RFC 8601) and a verdict a filter acts on.
 
 import { Buffer } from "node:buffer";
-import { authenticate } from "mailauth";
 import { createMailAuthResolver, type DnsSettings } from "./dns_resolver.ts";
 
 /** Where the message came from, as the session saw it. */
@@ -38,6 +37,10 @@ export interface VerifyOptions {
   readonly dns?: DnsSettings;
 }
 
+// npm:mailauth and what it pulls in weigh about half a second of start-up and tens of MB
+// in each process that loads them: they are imported when a message is first checked.
+let mailauth: Promise<typeof import("mailauth")> | undefined;
+
 interface Status {
   readonly status?: { readonly result?: string };
 }
@@ -49,6 +52,7 @@ export async function verifyMessage(
   options: VerifyOptions,
 ): Promise<AuthVerdict> {
   const message = Buffer.from(lines.map((l) => `${l}\r\n`).join(""), "latin1");
+  const { authenticate } = await (mailauth ??= import("mailauth"));
   const result = await authenticate(message, {
     ip: origin.ip.replace(/^::ffff:/, ""),
     ...(origin.helo ? { helo: origin.helo } : {}),

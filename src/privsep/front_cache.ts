@@ -3,12 +3,18 @@
 // the lockfile names are hard-linked (copied across file systems) into a DENO_DIR of the
 // front's own, so it starts offline (--cached-only). That cache lives in the queue
 // directory and is kept from one start to the next: what Deno compiled on the first
-// start (transpiled modules, V8 code, module graphs) makes the next start fast.
+// start (transpiled modules, V8 code, module graphs) makes the next start fast. A cache
+// made anew starts from the parent's own: the checkout's transpiled modules are linked and
+// the runtime's caches copied, so even the first start on a queue compiles little.
 
 import { dirname } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 
 const LOCKFILE = new URL("../../deno.lock", import.meta.url).pathname;
 const NPM_REGISTRY = "npm/registry.npmjs.org";
+/** The runtime's own caches: compiled code, module dependencies, CommonJS exports. */
+const RUNTIME_CACHES = ["v8_code_cache_v2", "dep_analysis_cache_v2", "node_analysis_cache_v2"];
+const CHECKOUT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
 /** The front's module cache's name in the queue directory (a directory, so kept as it is). */
 export const FRONT_CACHE_NAME = "front-cache";
@@ -39,7 +45,10 @@ export async function prepareFrontCache(
   const packages = [...await lockedPackages()].sort();
   const stamp = JSON.stringify({ from, packages });
   const stampPath = `${dir}/${LINKED_STAMP}`;
+  const root = parentDenoDir();
+  linkGen(root, dir);
   if (await Deno.readTextFile(stampPath).catch(() => "") === stamp) return dir;
+  for (const name of RUNTIME_CACHES) copyDatabase(`${root}/${name}`, `${dir}/${name}`, owner);
   for (const name of packages) {
     try {
       linkTree(`${from}/${name}`, `${dir}/${NPM_REGISTRY}/${name}`);
@@ -50,6 +59,39 @@ export async function prepareFrontCache(
   await Deno.writeTextFile(stampPath, stamp, { mode: 0o644 });
   await Deno.chown(stampPath, owner.uid, owner.gid);
   return dir;
+}
+
+// The checkout's modules as the parent's runtime transpiled them; those already linked by
+// an earlier start are left, new ones (an upgrade) are added.
+function linkGen(root: string, dir: string): void {
+  try {
+    linkTree(`${root}/gen/file${CHECKOUT}`, `${dir}/gen/file${CHECKOUT}`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+// A consistent copy (VACUUM INTO) of a database the parent's runtime may be writing, when
+// the cache has none yet; the front owns it, as it adds what it compiles. Without it the
+// front only starts slower.
+function copyDatabase(from: string, to: string, owner: { uid: number; gid: number }): void {
+  try {
+    Deno.lstatSync(to);
+    return;
+  } catch {
+    // Not there yet.
+  }
+  try {
+    const db = new DatabaseSync(from, { readOnly: true });
+    try {
+      db.prepare("VACUUM INTO ?").run(to);
+    } finally {
+      db.close();
+    }
+    Deno.chownSync(to, owner.uid, owner.gid);
+  } catch {
+    Deno.remove(to).catch(() => {});
+  }
 }
 
 // DENO_DIR, else Deno's default place for this user.

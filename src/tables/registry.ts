@@ -1,20 +1,17 @@
 // Opens every table a configuration declares, through the backend its source names.
-// Backends are a plain map from name to opener, with no import side effects.
+// Backends are a plain map from name to opener, with no import side effects. Those built
+// on a client library are imported when a table first names them: a daemon that uses none
+// starts without loading (and keeping in memory) any of them.
 
 import { resolve } from "node:path";
 import type { Config, TableDecl } from "../config/mod.ts";
 import { DbTable } from "./db.ts";
 import { loadTableFile } from "./file.ts";
 import { SqliteTable } from "./sqlite.ts";
-import { openPostgresTable } from "./postgres.ts";
-import { openMysqlTable } from "./mysql.ts";
-import { openRedisTable } from "./redis.ts";
-import { openLdapTable } from "./ldap.ts";
 import { StaticTable } from "./static.ts";
 import { compileRegexTable } from "./regex_table.ts";
 import type { Table } from "./table.ts";
 import { type TableErrorPlace, toTableLoadError } from "./table_error.ts";
-import { loadYamlTable } from "./yaml.ts";
 import type { GuardLog } from "./network/backend_guard.ts";
 
 type Opener = (decl: TableDecl, path: string, options: BackendOptions) => Promise<Table>;
@@ -30,11 +27,15 @@ export const BACKENDS: Readonly<Record<string, Opener>> = {
   file: (decl, path) => loadTableFile(decl.name, path),
   db: (decl, path) => Promise.resolve().then(() => DbTable.open(decl.name, path)),
   sqlite: (decl, path) => SqliteTable.open(decl.name, path),
-  yaml: (decl, path) => loadYamlTable(decl.name, path),
-  postgres: (decl, path, options) => openPostgresTable(decl.name, path, options),
-  mysql: (decl, path, options) => openMysqlTable(decl.name, path, options),
-  redis: (decl, path, options) => openRedisTable(decl.name, path, options),
-  ldap: (decl, path, options) => openLdapTable(decl.name, path, options),
+  yaml: async (decl, path) => (await import("./yaml.ts")).loadYamlTable(decl.name, path),
+  postgres: async (decl, path, options) =>
+    (await import("./postgres.ts")).openPostgresTable(decl.name, path, options),
+  mysql: async (decl, path, options) =>
+    (await import("./mysql.ts")).openMysqlTable(decl.name, path, options),
+  redis: async (decl, path, options) =>
+    (await import("./redis.ts")).openRedisTable(decl.name, path, options),
+  ldap: async (decl, path, options) =>
+    (await import("./ldap.ts")).openLdapTable(decl.name, path, options),
 };
 
 /** Options of {@link openTables}. */
