@@ -151,7 +151,7 @@ function runReset(s: Session): void {
 function runQuit(s: Session): void {
   s.endingBecause("quit");
   s.reply(REPLIES.bye);
-  s.close();
+  s.close(true);
 }
 
 /** What a command without a check runs with. */

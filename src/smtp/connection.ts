@@ -113,12 +113,21 @@ export class SessionConnection {
     this.#deadline.set(ms);
   }
 
-  /** Sends what is queued and ends the connection (destroyed if the client never reads it). */
-  end(): void {
+  /**
+   * Sends what is queued and ends the connection (destroyed if the client never reads it).
+   * After a QUIT (`final`) the client has nothing more to say (RFC 5321 §4.1.1.10): the
+   * socket is closed as soon as the 221 is handed to the system, as OpenSMTPD does, rather
+   * than read on until the client closes; otherwise input is read and dropped until then.
+   */
+  end(final = false): void {
     this.#closing = true;
     this.flush();
-    if (this.#socket.isPaused()) this.#socket.resume();
-    if (!this.#socket.destroyed) this.#socket.end();
+    const socket = this.#socket;
+    if (socket.isPaused()) socket.resume();
+    if (!socket.destroyed) {
+      if (final) socket.once("finish", () => socket.destroy());
+      socket.end();
+    }
     this.#wakeUp();
   }
 

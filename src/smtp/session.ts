@@ -298,10 +298,13 @@ export class Session {
     this.#conn.interrupt();
   }
 
-  /** Ends the session: sends pending replies and closes the connection. */
-  close(): void {
+  /**
+   * Ends the session: sends pending replies and closes the connection; `final` after the
+   * client's QUIT, when nothing more is read.
+   */
+  close(final = false): void {
     this.enter("closing");
-    this.#conn.end();
+    this.#conn.end(final);
   }
 
   /** Moves to another state: the one place a transition is made, and logged. */
