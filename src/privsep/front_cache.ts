@@ -8,7 +8,7 @@
 // the runtime's caches copied, so even the first start on a queue compiles little.
 
 import { dirname } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { backup, DatabaseSync } from "node:sqlite";
 
 const LOCKFILE = new URL("../../deno.lock", import.meta.url).pathname;
 const NPM_REGISTRY = "npm/registry.npmjs.org";
@@ -48,7 +48,9 @@ export async function prepareFrontCache(
   const root = parentDenoDir();
   linkGen(root, dir);
   if (await Deno.readTextFile(stampPath).catch(() => "") === stamp) return dir;
-  for (const name of RUNTIME_CACHES) copyDatabase(`${root}/${name}`, `${dir}/${name}`, owner);
+  for (const name of RUNTIME_CACHES) {
+    await copyDatabase(`${root}/${name}`, `${dir}/${name}`, owner);
+  }
   for (const name of packages) {
     try {
       linkTree(`${from}/${name}`, `${dir}/${NPM_REGISTRY}/${name}`);
@@ -71,10 +73,15 @@ function linkGen(root: string, dir: string): void {
   }
 }
 
-// A consistent copy (VACUUM INTO) of a database the parent's runtime may be writing, when
-// the cache has none yet; the front owns it, as it adds what it compiles. Without it the
-// front only starts slower.
-function copyDatabase(from: string, to: string, owner: { uid: number; gid: number }): void {
+// A consistent copy (SQLite's online backup: VACUUM INTO needs ATTACH, which the runtime
+// refuses without --allow-ffi) of a database the parent's runtime may be writing, when the
+// cache has none yet; the front owns it, as it adds what it compiles. Without it the front
+// only starts slower.
+async function copyDatabase(
+  from: string,
+  to: string,
+  owner: { uid: number; gid: number },
+): Promise<void> {
   try {
     Deno.lstatSync(to);
     return;
@@ -84,13 +91,13 @@ function copyDatabase(from: string, to: string, owner: { uid: number; gid: numbe
   try {
     const db = new DatabaseSync(from, { readOnly: true });
     try {
-      db.prepare("VACUUM INTO ?").run(to);
+      await backup(db, to);
     } finally {
       db.close();
     }
     Deno.chownSync(to, owner.uid, owner.gid);
   } catch {
-    Deno.remove(to).catch(() => {});
+    await Deno.remove(to).catch(() => {});
   }
 }
 
