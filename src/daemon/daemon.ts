@@ -3,7 +3,13 @@
 
 import type { Config } from "../config/mod.ts";
 import { errorMessage, EX, unmapIpv4 } from "../mail/mod.ts";
-import { type Queue, type Scheduler, secureQueueDirectory, startScheduler } from "../queue/mod.ts";
+import {
+  freeMsgid,
+  type Queue,
+  type Scheduler,
+  secureQueueDirectory,
+  startScheduler,
+} from "../queue/mod.ts";
 import { localAddresses } from "./server_name.ts";
 import { agentOfAction } from "./delivery_agents.ts";
 import { finishesBy, type StopOptions } from "./stopping.ts";
@@ -136,6 +142,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     paused: () => paused.smtp,
     onSession: (event, listener) => countSession(stats, event, listener),
     submit: (message) => commit(message).then(() => undefined),
+    newMsgid: () => freeMsgid(queue),
   };
 
   let listeners: RunningListeners = new Map();

@@ -35,6 +35,8 @@ export interface ListenerEnvironment {
   readonly onSession: (event: "open" | "close", listener: string) => void;
   /** Commits a message (timed for the metrics). */
   readonly submit: (message: NewMessage) => Promise<void>;
+  /** A queue id no queued message has, for a transaction to be known by from MAIL FROM. */
+  readonly newMsgid?: () => string;
   /** The filters started with the daemon, which each listener's chain is drawn from. */
   readonly filters?: FilterSet;
 }
@@ -82,6 +84,7 @@ export async function planListeners(
       paused: env.paused,
       onSession: (event) => env.onSession(event, listenerLabel(listener, address)),
       submit: env.submit,
+      ...(env.newMsgid ? { newMsgid: env.newMsgid } : {}),
       isLocalAddress: env.isLocalAddress,
       ...(resolveRdns ? { resolveRdns } : {}),
       ...withFilters(env.filters?.planFor(listener.filters)),
@@ -159,6 +162,7 @@ export function localSessionOptions(
     limits: { ...sessionLimits(runtime.config), greetingDelayMs: 0 },
     decide: decisionsOf(runtime),
     submit: env.submit,
+    ...(env.newMsgid ? { newMsgid: env.newMsgid } : {}),
     isLocalAddress: env.isLocalAddress,
     ...(socket?.maskSource ? { maskSource: true } : {}),
     ...(socket?.tag === undefined ? {} : { tag: socket.tag }),

@@ -83,7 +83,12 @@ function ownerUnknown(s: Session, user: string, sender: string, error: unknown) 
 
 /** Opens the transaction. */
 export function runMailFrom(s: Session, mail: MailFromArgument): void {
-  const tx = new Transaction(mail.address, mail.params, s.limits.maxMessageSize);
+  const tx = new Transaction(
+    mail.address,
+    mail.params,
+    s.limits.maxMessageSize,
+    s.context.newMsgid?.(),
+  );
   tx.dsn = mail.dsn;
   tx.smtputf8 = mail.smtputf8;
   s.transaction = tx;

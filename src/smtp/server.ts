@@ -53,6 +53,11 @@ export interface SmtpListenerOptions {
   decide(session: SessionFacts, envelope: EnvelopeFacts): RuleVerdict | Promise<RuleVerdict>;
   /** Commits a message; resolves only once it is durable. A rejection answers 451. */
   submit(message: NewMessage): Promise<void>;
+  /**
+   * A queue id no message in the queue has: the transaction's id is fixed at MAIL FROM
+   * (filters and the Received: line name it), so it is chosen free (default: at random).
+   */
+  newMsgid?(): string;
   /** Whether a client address is one of the machine's own (`from local`). */
   isLocalAddress?(ip: string): boolean;
   /** The listener's filters (`listen … filter`, `match … filter`); absent: none. */
@@ -313,6 +318,7 @@ function sessionContext(
     limits,
     decide: options.decide,
     submit: options.submit,
+    ...(options.newMsgid ? { newMsgid: options.newMsgid } : {}),
     isLocalAddress: options.isLocalAddress ?? defaultIsLocal,
     ...(options.resolveRdns ? { resolveRdns: options.resolveRdns } : {}),
     ...(options.filters ? { openFilters: openFilters(options.filters, options.log) } : {}),

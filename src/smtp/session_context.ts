@@ -27,6 +27,8 @@ export interface SessionContext {
     | RuleVerdict
     | Promise<RuleVerdict>;
   submit(message: NewMessage): Promise<void>;
+  /** A queue id no message in the queue has (default: one at random). */
+  newMsgid?(): string;
   isLocalAddress(ip: string): boolean;
   /** TLS offered on this listener: STARTTLS (optional or required) or SMTPS. */
   readonly tls?: {

@@ -23,7 +23,7 @@ export class Transaction implements DataSink {
   /** Recipients as given, in order, one per accepted RCPT. */
   readonly recipients: string[] = [];
   /** The queue id the message will have, known from MAIL FROM on (filters report it). */
-  readonly msgid = randomHex(4);
+  readonly msgid: string;
   /** A filter marked the transaction as spam: the message gets `X-Spam: yes`. */
   junk = false;
   #chunks: Uint8Array[] = [];
@@ -33,8 +33,14 @@ export class Transaction implements DataSink {
   #longLine = false;
   #hops = 0;
 
-  constructor(sender: string, params: ReadonlyMap<string, string>, maxSize: number) {
+  constructor(
+    sender: string,
+    params: ReadonlyMap<string, string>,
+    maxSize: number,
+    msgid: string = randomHex(4),
+  ) {
     this.sender = sender;
+    this.msgid = msgid;
     this.params = params;
     this.#maxSize = maxSize;
   }

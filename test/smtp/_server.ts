@@ -29,6 +29,8 @@ export interface DialogueOptions {
   readonly proxyV2?: boolean;
   /** Where the listener logs; silent by default. */
   readonly log?: Logger;
+  /** The queue's free message ids (the daemon's freeMsgid); random when absent. */
+  readonly newMsgid?: () => string;
 }
 
 /** Accepts recipients at example.test, tempfails at tempfail.test, refuses the rest. */
@@ -44,6 +46,7 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
     ...(options.maskSource ? { maskSource: true } : {}),
     ...(options.proxyV2 ? { proxyV2: true } : {}),
     ...(options.remote ? { isLocalAddress: () => false } : {}),
+    ...(options.newMsgid ? { newMsgid: options.newMsgid } : {}),
     ...(options.auth ? { auth: options.auth, authFailureDelayMs: 0 } : {}),
     decide: (session, envelope): RuleVerdict => {
       if (session.authUser !== undefined && envelope.rcptTo.endsWith("@far.test")) {

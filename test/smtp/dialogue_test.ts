@@ -342,3 +342,14 @@ Deno.test("a client that ends its side after the final dot still gets the 250", 
   assertEquals(server.submitted.length, 1);
   assertMatch(text, /\r\n250 2\.0\.0 [0-9a-f]+ Message accepted for delivery\r\n$/);
 });
+
+Deno.test("a transaction takes the message id the queue gives as free, from MAIL FROM to the 250", async () => {
+  await using server = await startDialogueServer({ newMsgid: () => "0badc0de" });
+  await using client = await server.greeted();
+  await client.startData("a@client.test", ["u@example.test"]);
+  await client.sendRaw("Subject: id\r\n\r\nbody\r\n.\r\n");
+  assertEquals(await client.expect("250 "), "250 2.0.0 0badc0de Message accepted for delivery");
+  const message = server.submitted[0]!;
+  assertEquals(message.envelopes.map((e) => e.evpid!.slice(0, 8)), ["0badc0de"]);
+  assertStringIncludes(new TextDecoder().decode(message.content), "id 0badc0de");
+});
