@@ -29,10 +29,12 @@ const LINKED_STAMP = "linked-packages";
  * Makes the front's module cache in the queue directory, or reuses the one an earlier
  * start made; returns its path. A cache of another owner (the front's user changed) is
  * made anew: the front could not write to it.
+ * `root` is the runtime cache it starts from (this runtime's).
  */
 export async function prepareFrontCache(
   queueDir: string,
   owner: { uid: number; gid: number },
+  root: string = parentDenoDir(),
 ): Promise<string> {
   const dir = `${queueDir}/${FRONT_CACHE_NAME}`;
   const info = await Deno.lstat(dir).catch(() => undefined);
@@ -41,11 +43,10 @@ export async function prepareFrontCache(
   }
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   await Deno.chown(dir, owner.uid, owner.gid);
-  const from = `${parentDenoDir()}/${NPM_REGISTRY}`;
+  const from = `${root}/${NPM_REGISTRY}`;
   const packages = [...await lockedPackages()].sort();
   const stamp = JSON.stringify({ from, packages });
   const stampPath = `${dir}/${LINKED_STAMP}`;
-  const root = parentDenoDir();
   linkGen(root, dir);
   if (await Deno.readTextFile(stampPath).catch(() => "") === stamp) return dir;
   for (const name of RUNTIME_CACHES) {
@@ -95,9 +96,21 @@ async function copyDatabase(
     } finally {
       db.close();
     }
+    // The runtime remakes its cache now and then: a copy taken meanwhile holds nothing.
+    if (!hasTables(to)) throw new Error("an empty copy");
     Deno.chownSync(to, owner.uid, owner.gid);
   } catch {
     await Deno.remove(to).catch(() => {});
+  }
+}
+
+function hasTables(path: string): boolean {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const row = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get();
+    return Number((row as { n: number }).n) > 0;
+  } finally {
+    db.close();
   }
 }
 
