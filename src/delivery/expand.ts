@@ -22,6 +22,11 @@ export interface DeliveryUser {
   readonly home: string;
 }
 
+/** One identity's key: the writes (or questions) of the same user gather under it. */
+export function deliveryUserKey(user: DeliveryUser): string {
+  return `${user.uid}:${user.gid}:${user.name}:${user.home}`;
+}
+
 /** What expansion needs from the daemon. */
 export interface ExpandContext {
   readonly action: Action;

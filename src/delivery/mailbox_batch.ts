@@ -4,7 +4,7 @@
 
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
-import type { DeliveryUser } from "./expand.ts";
+import { type DeliveryUser, deliveryUserKey } from "./expand.ts";
 import type { MailboxRequest } from "./mailbox_request.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
 
@@ -73,7 +73,7 @@ export function batchMailboxWrites(
   return {
     write(user, request, content) {
       return new Promise<void>((resolve, reject) => {
-        const key = `${user.uid}:${user.gid}:${user.name}:${user.home}`;
+        const key = deliveryUserKey(user);
         const list = batches.get(key) ?? [];
         let batch = list.find((b) => b.waiting.length < maxBatch && sameBytes(b.content, content));
         if (!batch) {

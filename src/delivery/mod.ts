@@ -10,6 +10,7 @@ export { createRcptExpansionCheck } from "./rcpt_expansion.ts";
 export type { RcptExpansionCheck, RcptExpansionRequest, RcptRefusal } from "./rcpt_expansion.ts";
 export type { DeliveryRouterOptions, DeliveryUser } from "./router.ts";
 export { createMailboxWriter } from "./mailbox_writer.ts";
+export { deliveryUserKey } from "./expand.ts";
 export { batchMailboxWrites } from "./mailbox_batch.ts";
 export type { MailboxBatchOptions } from "./mailbox_batch.ts";
 export type { MailboxWriter, MailboxWriterOptions } from "./mailbox_writer.ts";

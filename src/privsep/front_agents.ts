@@ -4,7 +4,12 @@
 // message for one user together in one).
 
 import type { Authenticator } from "../auth/mod.ts";
-import type { DeliveryAgents, DeliveryUser, MailboxWriter } from "../delivery/mod.ts";
+import {
+  type DeliveryAgents,
+  type DeliveryUser,
+  deliveryUserKey,
+  type MailboxWriter,
+} from "../delivery/mod.ts";
 import { type DeliveryResult, permfail, tempfail } from "../mail/mod.ts";
 import type { PrivilegedParent } from "../daemon/mod.ts";
 import { trace } from "../log/mod.ts";
@@ -79,7 +84,7 @@ function sharedWhileAsked(
 ): (user: DeliveryUser) => Promise<string[] | undefined> {
   const asked = new Map<string, Promise<readonly string[] | undefined>>();
   return async (user) => {
-    const key = `${user.uid}:${user.gid}:${user.name}:${user.home}`;
+    const key = deliveryUserKey(user);
     let answer = asked.get(key);
     if (!answer) {
       answer = read(user).finally(() => asked.delete(key));

@@ -9,6 +9,7 @@ import {
   createLocalAgents,
   createMailboxWriter,
   type DeliveryUser,
+  deliveryUserKey,
   type MailboxRequest,
   type MdaActionRequest,
 } from "../delivery/mod.ts";
@@ -172,7 +173,7 @@ export function createParentService(options: ParentServiceOptions): ParentServic
     await Promise.all(items.map(async (item, at) => {
       try {
         const { writes, mailbox } = await checkMailbox(request["user"], item, ctx);
-        const key = `${writes.uid}:${writes.gid}:${writes.name}:${writes.home}`;
+        const key = deliveryUserKey(writes);
         const group = groups.get(key) ?? { writes, at: [], mailboxes: [] };
         group.at.push(at);
         group.mailboxes.push(mailbox);
