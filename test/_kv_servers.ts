@@ -28,8 +28,11 @@ export interface TestServer extends AsyncDisposable {
   stop(): Promise<void>;
   /** Starts it again on the same port and data directory. */
   start(): Promise<void>;
-  /** Freezes the server (SIGSTOP): it holds its connections and answers nothing. */
-  pause(): void;
+  /**
+   * Freezes the server (SIGSTOP): it holds its connections and answers nothing. Resolves
+   * once the kernel shows every thread of it stopped, so nothing sent after is answered.
+   */
+  pause(): Promise<void>;
   /** Lets a frozen server run again (SIGCONT). */
   resume(): void;
 }
@@ -113,13 +116,29 @@ export async function startRedis(): Promise<
     cli,
     stop,
     start,
-    pause: () => child?.kill("SIGSTOP"),
+    pause: () => freeze(child),
     resume: () => child?.kill("SIGCONT"),
     async [Symbol.asyncDispose]() {
       await stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** SIGSTOP, then waits until each thread of the process is in the stopped state (`T`). */
+async function freeze(child: Deno.ChildProcess | undefined): Promise<void> {
+  if (!child) throw new Error("the server is not running");
+  child.kill("SIGSTOP");
+  await waitFor(`process ${child.pid} to stop`, async () => {
+    // One line per thread (ps -L); reading /proc directly needs every permission.
+    const out = await new Deno.Command("ps", {
+      args: ["-L", "-o", "stat=", "-p", String(child.pid)],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const states = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim());
+    return states.length > 0 && states.every((l) => l.trim().startsWith("T")) ? true : undefined;
+  });
 }
 
 /** The suffix, administrator and password of the test directory. */
@@ -218,7 +237,7 @@ export async function startSlapd(): Promise<
     dir,
     stop,
     start,
-    pause: () => child?.kill("SIGSTOP"),
+    pause: () => freeze(child),
     resume: () => child?.kill("SIGCONT"),
     add: (ldif) => ldapTool("ldapadd", ldif),
     modify: (ldif) => ldapTool("ldapmodify", ldif),

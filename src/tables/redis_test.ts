@@ -136,8 +136,8 @@ if (missing) {
       await r.cli("SADD", "slow:domains", "example.org");
       const domain = async () => await withTableLookups(() => table.match("domain", "example.org"));
       assertEquals(await domain(), true);
-      r.pause();
       try {
+        await r.pause();
         await assertRejects(domain, Error, 'Table "slow": redis 127.0.0.1:');
         await assertRejects(domain, Error, "within 300 ms");
       } finally {

@@ -142,8 +142,8 @@ match from any for domain <domains> action "local"
       // A server that stops answering mid-query (frozen by SIGSTOP, as a query sleeping
       // past the deadline): the RCPT answers 451 at the table's query_timeout, not 550 and
       // not a hang, and 250 again once the server runs.
-      site.server.pause();
       try {
+        await site.server.pause();
         const asked = Date.now();
         const code = (await rcpt(clients[1]!, "sales@example.test")).slice(0, 3);
         assertEquals(code, "451", `RCPT while ${backend} does not answer`);
