@@ -154,11 +154,13 @@ Deno.test({
   async fn() {
     await addUser(execute, "dave@example.test", ph);
     const node = await startSiteNode(dir, "load", "postgres", TABLE_CONF, cert!);
+    const codes: string[] = [];
+    let stopping = false;
+    let clients: Promise<void>[] = [];
+    let passed = false;
     try {
       assertStringIncludes(await rcptReply(node.port, "dave@example.test"), "250 ");
-      const codes: string[] = [];
       let slowest = 0;
-      let stopping = false;
       const client = async () => {
         while (!stopping) {
           const started = Date.now();
@@ -166,7 +168,7 @@ Deno.test({
           slowest = Math.max(slowest, Date.now() - started);
         }
       };
-      const clients = [client(), client(), client(), client()];
+      clients = [client(), client(), client(), client()];
       await waitFor("a few answered RCPTs", () => codes.length >= 8 || undefined, 30_000);
       await sql!.end({ timeout: 1 });
       await server!.stop();
@@ -207,7 +209,13 @@ Deno.test({
       const log = node.daemon.log();
       assertStringIncludes(log, "went away");
       assertStringIncludes(log, "is back after");
+      passed = true;
     } finally {
+      // The clients end before the daemon does: a failed step is reported as itself, not
+      // as a client's refused connection once the daemon is gone.
+      stopping = true;
+      await Promise.allSettled(clients);
+      if (!passed) console.log(`last codes: ${codes.slice(-200).join(" ")}\n${node.daemon.log()}`);
       await node.stop();
     }
   },
