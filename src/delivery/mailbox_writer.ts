@@ -14,7 +14,7 @@ import {
   performMailboxRequests,
   type ResponseLine,
 } from "./mailbox_request.ts";
-import { errorMessage, writeBatched } from "../mail/mod.ts";
+import { errorMessage, reusedChunks, writeBatched } from "../mail/mod.ts";
 
 /** Writes mailboxes with the right identity. */
 export interface MailboxWriter {
@@ -104,7 +104,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
     const decoder = new TextDecoder();
     let text = "";
     try {
-      for await (const chunk of proc.child.stdout) {
+      for await (const chunk of reusedChunks(proc.child.stdout)) {
         text += decoder.decode(chunk, { stream: true });
         let newline;
         while ((newline = text.indexOf("\n")) !== -1) {

@@ -14,6 +14,7 @@ export { randomHex } from "./ids.ts";
 export { unmapIpv4 } from "./ipv4_mapped.ts";
 export { concatBytes } from "./bytes.ts";
 export { StreamBuffer } from "./stream_buffer.ts";
+export { reusedChunks } from "./reused_chunks.ts";
 export { writeBatched } from "./batched_writes.ts";
 export { isSrsAddress, srsDecode, srsEncode } from "./srs.ts";
 export type { SrsKeys } from "./srs.ts";

@@ -1,5 +1,11 @@
 // Reading a byte stream for framed messages: the unread bytes stay in one buffer that grows
-// as chunks arrive, so a frame is cut from it without copying what follows.
+// as chunks arrive, so a frame is cut from it without copying what follows. A byte stream
+// is read straight into that buffer (no chunk allocated per read).
+
+import { byobReader } from "./reused_chunks.ts";
+
+/** Room left at the end of the buffer below which it is compacted before a read. */
+const MIN_READ_BYTES = 16384;
 
 /**
  * The unread bytes of a stream, contiguous. Reads add a chunk at the end (growing or
@@ -14,14 +20,16 @@
  * ```
  */
 export class StreamBuffer {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #byob: ReadableStreamBYOBReader | undefined;
   #bytes = new Uint8Array(65536);
   #start = 0;
   #end = 0;
 
   /** Takes the stream's reader (given back by {@link StreamBuffer.release}). */
   constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader();
+    this.#byob = byobReader(stream);
+    if (!this.#byob) this.#reader = stream.getReader();
   }
 
   /** How many bytes are read and not yet consumed. */
@@ -36,19 +44,39 @@ export class StreamBuffer {
 
   /** Reads one more chunk; false when the stream has ended. */
   async more(): Promise<boolean> {
-    const { value, done } = await this.#reader.read();
+    if (this.#byob) return await this.#readInPlace(this.#byob);
+    const { value, done } = await this.#reader!.read();
     if (done) return false;
-    if (this.#end + value.byteLength > this.#bytes.byteLength) {
-      const size = Math.max(this.#bytes.byteLength, (this.length + value.byteLength) * 2);
-      const grown = size > this.#bytes.byteLength ? new Uint8Array(size) : this.#bytes;
-      grown.set(this.#bytes.subarray(this.#start, this.#end));
-      this.#end -= this.#start;
-      this.#start = 0;
-      this.#bytes = grown;
-    }
+    this.#makeRoom(value.byteLength);
     this.#bytes.set(value, this.#end);
     this.#end += value.byteLength;
     return true;
+  }
+
+  // The read fills the free end of the buffer, which is handed to the stream and comes
+  // back (transferred) with the answer.
+  async #readInPlace(reader: ReadableStreamBYOBReader): Promise<boolean> {
+    if (this.#bytes.byteLength - this.#end < MIN_READ_BYTES) this.#makeRoom(MIN_READ_BYTES);
+    const free = this.#bytes.byteLength - this.#end;
+    const { value, done } = await reader.read(
+      new Uint8Array(this.#bytes.buffer as ArrayBuffer, this.#end, free),
+    );
+    if (value) this.#bytes = new Uint8Array(value.buffer as ArrayBuffer);
+    if (done || !value) return false;
+    this.#end += value.byteLength;
+    return true;
+  }
+
+  // Room for `count` more bytes at the end: the unread bytes move to the front, into a
+  // buffer twice their size (with the new bytes) when this one is too small.
+  #makeRoom(count: number): void {
+    if (this.#end + count <= this.#bytes.byteLength) return;
+    const size = Math.max(this.#bytes.byteLength, (this.length + count) * 2);
+    const grown = size > this.#bytes.byteLength ? new Uint8Array(size) : this.#bytes;
+    grown.set(this.#bytes.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#bytes = grown;
   }
 
   /** Reads until at least `count` bytes are unread; false when the stream ends first. */
@@ -74,6 +102,6 @@ export class StreamBuffer {
 
   /** Gives the stream's reader back. */
   release(): void {
-    this.#reader.releaseLock();
+    (this.#byob ?? this.#reader)!.releaseLock();
   }
 }

@@ -2,7 +2,7 @@
 // the buffer grows it, and the end of the stream is reported, not waited for.
 
 import { assertEquals } from "../../test/assert.ts";
-import { StreamBuffer } from "./mod.ts";
+import { reusedChunks, StreamBuffer } from "./mod.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -28,3 +28,53 @@ Deno.test("StreamBuffer grows for a chunk larger than its buffer and keeps what 
   assertEquals(input.take(1), bytes(7));
   input.release();
 });
+
+Deno.test("StreamBuffer reads a byte stream (a file) in place: frames across reads and one larger than the buffer come out whole", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "stream-buffer-" });
+  try {
+    const sizes = [5, 70_000, 3, 200_000, 65_536, 1];
+    const frames = sizes.map((size, n) => new Uint8Array(size).map((_, i) => (i + n) % 251));
+    await Deno.writeFile(`${dir}/frames`, concat(frames));
+    using file = await Deno.open(`${dir}/frames`);
+    const input = new StreamBuffer(file.readable);
+    for (const frame of frames) {
+      assertEquals(await input.fill(frame.byteLength), true);
+      assertEquals(input.take(frame.byteLength), frame);
+    }
+    assertEquals(await input.fill(1), false);
+    assertEquals(input.length, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reusedChunks() gives a file's bytes in order, each chunk read before the next", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "reused-chunks-" });
+  try {
+    const content = new Uint8Array(300_001).map((_, i) => (i * 7) % 256);
+    await Deno.writeFile(`${dir}/content`, content);
+    using file = await Deno.open(`${dir}/content`);
+    const copies: Uint8Array[] = [];
+    for await (const chunk of reusedChunks(file.readable)) copies.push(chunk.slice());
+    assertEquals(copies.length > 1, true, "read in several chunks");
+    assertEquals(concat(copies), content);
+    // A stream that is not a byte stream gives its own chunks.
+    const plain: Uint8Array[] = [];
+    for await (const chunk of reusedChunks(ReadableStream.from([bytes(1), bytes(2, 3)]))) {
+      plain.push(chunk);
+    }
+    assertEquals(plain, [bytes(1), bytes(2, 3)]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}

@@ -13,7 +13,7 @@ import {
   type ServedDaemon,
 } from "../daemon/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { errorMessage } from "../mail/mod.ts";
+import { errorMessage, reusedChunks } from "../mail/mod.ts";
 import { secureQueueDirectory } from "../queue/mod.ts";
 import { controlSocketPath, offlineDirectory, prepareOfflineDirectory } from "../control/mod.ts";
 import { createUserLookup, TableSet } from "../tables/mod.ts";
@@ -208,15 +208,16 @@ async function relayLog(stream: ReadableStream<Uint8Array>, log: Logger): Promis
     if (level === "debug" && log.trace) log.trace(match[2]!);
     else log[level](match[2]!);
   };
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
+  const decoder = new TextDecoder();
+  for await (const chunk of reusedChunks(stream)) {
+    pending += decoder.decode(chunk, { stream: true });
     let newline;
     while ((newline = pending.indexOf("\n")) !== -1) {
       emit(pending.slice(0, newline));
       pending = pending.slice(newline + 1);
     }
   }
-  emit(pending);
+  emit(pending + decoder.decode());
 }
 
 async function frontAccount(name: string): Promise<FrontAccount> {
