@@ -168,6 +168,13 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
 
 // Under `deno run` the child is a second Deno with only file permissions and a fresh
 // module cache of its own; a compiled executable runs itself as `mailbox.writer`.
+//
+// A writer holds little between messages: its young generation is capped at 1 MiB a
+// semi-space (V8 grows it to 16 MiB under load) and the old one collected at 20% growth.
+// Two writers of one user after 10,000 messages at 20 sessions: 35-38 MiB PSS each without,
+// 32-33 with.
+const WRITER_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--heap-growing-percent=20";
+
 function spawnWriterProcess(user: DeliveryUser, program?: string): WriterProcess {
   const exec = Deno.execPath();
   const compiled = !/\/deno(\.exe)?$/.test(exec);
@@ -188,6 +195,7 @@ function spawnWriterProcess(user: DeliveryUser, program?: string): WriterProcess
     "run",
     "--quiet",
     "--no-prompt",
+    WRITER_V8_FLAGS,
     "--allow-read",
     "--allow-write",
     "--allow-sys=hostname",
