@@ -2,8 +2,6 @@
 // into new/, so a reader never sees half a message. The file name carries the envelope
 // id, which lets a delivery interrupted by a crash be recognised and not repeated.
 
-import { Buffer } from "node:buffer";
-
 /** What is added on top of the stored message. */
 export interface MaildirDelivery {
   /** The envelope sender, for `Return-Path:`. */
@@ -15,7 +13,7 @@ export interface MaildirDelivery {
 }
 
 const SUBDIRS = ["tmp", "new", "cur"] as const;
-const CRLF = Buffer.from("\r\n");
+const CR = 0x0d;
 const LF = 0x0a;
 const created = new Set<string>();
 let hostname: string | undefined;
@@ -115,20 +113,34 @@ function uniqueName(evpid: string): string {
 
 /** Maildir files, mboxes and MDAs get the local line end: CRLF becomes LF, byte for byte. */
 export function toLf(content: Uint8Array): Uint8Array {
-  const buf = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
-  let pos = buf.indexOf(CRLF);
+  let pos = crlfAt(content, 0);
   if (pos === -1) return content;
-  const out = Buffer.allocUnsafe(buf.length);
+  const out = new Uint8Array(content.byteLength);
   let written = 0;
   let start = 0;
   while (pos !== -1) {
-    written += buf.copy(out, written, start, pos);
+    out.set(content.subarray(start, pos), written);
+    written += pos - start;
     out[written++] = LF;
     start = pos + 2;
-    pos = buf.indexOf(CRLF, start);
+    pos = crlfAt(content, start);
   }
-  written += buf.copy(out, written, start);
+  out.set(content.subarray(start), written);
+  written += content.byteLength - start;
   return out.subarray(0, written);
+}
+
+// The next CR LF at or after `from`. Uint8Array's own byte search is native; a Buffer's
+// indexOf with a two-byte needle runs a search in script (half the writer's time on a
+// 100 KB message).
+function crlfAt(bytes: Uint8Array, from: number): number {
+  let lf = indexOfByte(bytes, LF, from + 1);
+  while (lf !== -1 && bytes[lf - 1] !== CR) lf = indexOfByte(bytes, LF, lf + 1);
+  return lf === -1 ? -1 : lf - 1;
+}
+
+function indexOfByte(bytes: Uint8Array, byte: number, from: number): number {
+  return Uint8Array.prototype.indexOf.call(bytes, byte, from);
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertTrue } from "../../test/assert.ts";
-import { deliverToMaildir, isAlreadyDelivered } from "./maildir.ts";
+import { deliverToMaildir, isAlreadyDelivered, toLf } from "./maildir.ts";
 
 const CONTENT = new TextEncoder().encode("Subject: hi\r\n\r\nline 1\r\nline 2\r\n");
 
@@ -56,4 +56,32 @@ Deno.test("a Maildir removed after a delivery is made again by the next one", as
   assertEquals((await Deno.readTextFile(again)).split("\n")[1], "Delivered-To: u@example.test");
   assertEquals([...Deno.readDirSync(`${maildir}/tmp`)].length, 0);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("toLf() turns each CR LF into LF and leaves lone CRs and LFs, as a plain replace would", () => {
+  const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes);
+  const cases = [
+    "",
+    "no line end",
+    "a\r\nb\r\n",
+    "\r\n\r\n",
+    "\r\r\n\n\r",
+    "lone\rcr\nlone lf\r",
+    "\r\n.\r\n",
+  ].map((text) => new TextEncoder().encode(text));
+  // And random bytes drawn mostly from CR, LF and one letter: every neighbouring pair.
+  let seed = 7;
+  for (let n = 0; n < 300; n++) {
+    cases.push(new Uint8Array(n % 40).map(() => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return [0x0d, 0x0a, 0x61, 0x0d][seed % 4]!;
+    }));
+  }
+  for (const bytes of cases) {
+    assertEquals(
+      latin1(toLf(bytes)),
+      latin1(bytes).replaceAll("\r\n", "\n"),
+      JSON.stringify(latin1(bytes)),
+    );
+  }
 });
