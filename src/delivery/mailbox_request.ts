@@ -4,7 +4,7 @@
 // message), then the message bytes once.
 
 import { errorMessage, StreamBuffer } from "../mail/mod.ts";
-import { deliverToMaildir, isAlreadyDelivered } from "./maildir.ts";
+import { deliverToMaildir, isAlreadyDelivered, type MaildirWriteOptions } from "./maildir.ts";
 import { deliverToMbox } from "./mbox.ts";
 
 /** One write into a mailbox. */
@@ -31,6 +31,7 @@ export type MailboxRequest =
 export async function performMailboxRequest(
   request: MailboxRequest,
   content: Uint8Array,
+  options: MaildirWriteOptions = {},
 ): Promise<void> {
   if (request.kind === "maildir") {
     const dir = request.folder === undefined ? request.dir : await folderOr(request);
@@ -39,7 +40,7 @@ export async function performMailboxRequest(
       returnPath: request.returnPath,
       deliveredTo: request.deliveredTo,
       evpid: request.evpid,
-    });
+    }, options);
     return;
   }
   await deliverToMbox(request.path, content, {
@@ -74,13 +75,16 @@ export interface MailboxWriteResult {
 export function performMailboxRequests(
   requests: readonly MailboxRequest[],
   content: Uint8Array,
+  options: MaildirWriteOptions = {},
 ): Promise<MailboxWriteResult[]> {
-  return Promise.all(requests.map((request) =>
-    performMailboxRequest(request, content).then(
-      (): MailboxWriteResult => ({}),
-      (error): MailboxWriteResult => ({ error: errorMessage(error) }),
-    )
-  ));
+  return Promise.all(
+    requests.map((request) =>
+      performMailboxRequest(request, content, options).then(
+        (): MailboxWriteResult => ({}),
+        (error): MailboxWriteResult => ({ error: errorMessage(error) }),
+      )
+    ),
+  );
 }
 
 /** A request on the wire: its id, the writes, and how many content bytes follow. */

@@ -24,7 +24,8 @@ export async function runMailboxWriterChild(): Promise<number> {
     answers.push(JSON.stringify(line) + "\n");
   };
   for await (const { header, content } of readRequests(Deno.stdin.readable)) {
-    const task = performMailboxRequests(header.requests, content)
+    // This process only writes mailboxes: its calls block, but for the fdatasync.
+    const task = performMailboxRequests(header.requests, content, { blocking: true })
       .then((results) => answer({ id: header.id, results }))
       .finally(() => running.delete(task));
     running.add(task);

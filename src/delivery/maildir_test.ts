@@ -36,27 +36,39 @@ Deno.test("deliverToMaildir() gives 1000 parallel deliveries 1000 distinct files
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("a Maildir removed after a delivery is made again by the next one", async () => {
-  const dir = await Deno.makeTempDir();
-  const maildir = `${dir}/Maildir`;
-  const delivery = { returnPath: "a@client.test", deliveredTo: "u@example.test" };
-  await deliverToMaildir(maildir, CONTENT, { ...delivery, evpid: "1111111111111111" });
-  await Deno.remove(maildir, { recursive: true });
-  const path = await deliverToMaildir(maildir, CONTENT, { ...delivery, evpid: "2222222222222222" });
-  assertEquals([...Deno.readDirSync(`${maildir}/new`)].map((e) => `${maildir}/new/${e.name}`), [
-    path,
-  ]);
-  assertTrue(Deno.statSync(`${maildir}/cur`).isDirectory);
-  // Only new/ gone (a client that moved and pruned it): the message still gets there.
-  await Deno.remove(`${maildir}/new`, { recursive: true });
-  const again = await deliverToMaildir(maildir, CONTENT, {
-    ...delivery,
-    evpid: "3333333333333333",
-  });
-  assertEquals((await Deno.readTextFile(again)).split("\n")[1], "Delivered-To: u@example.test");
-  assertEquals([...Deno.readDirSync(`${maildir}/tmp`)].length, 0);
-  await Deno.remove(dir, { recursive: true });
-});
+for (const blocking of [false, true]) {
+  Deno.test(
+    `a Maildir removed after a delivery is made again by the next one (${
+      blocking ? "blocking calls, as the mailbox writer makes them" : "calls in threads"
+    })`,
+    async () => {
+      const dir = await Deno.makeTempDir();
+      const maildir = `${dir}/Maildir`;
+      const delivery = { returnPath: "a@client.test", deliveredTo: "u@example.test" };
+      await deliverToMaildir(maildir, CONTENT, { ...delivery, evpid: "1111111111111111" }, {
+        blocking,
+      });
+      await Deno.remove(maildir, { recursive: true });
+      const path = await deliverToMaildir(maildir, CONTENT, {
+        ...delivery,
+        evpid: "2222222222222222",
+      }, { blocking });
+      assertEquals([...Deno.readDirSync(`${maildir}/new`)].map((e) => `${maildir}/new/${e.name}`), [
+        path,
+      ]);
+      assertTrue(Deno.statSync(`${maildir}/cur`).isDirectory);
+      // Only new/ gone (a client that moved and pruned it): the message still gets there.
+      await Deno.remove(`${maildir}/new`, { recursive: true });
+      const again = await deliverToMaildir(maildir, CONTENT, {
+        ...delivery,
+        evpid: "3333333333333333",
+      }, { blocking });
+      assertEquals((await Deno.readTextFile(again)).split("\n")[1], "Delivered-To: u@example.test");
+      assertEquals([...Deno.readDirSync(`${maildir}/tmp`)].length, 0);
+      await Deno.remove(dir, { recursive: true });
+    },
+  );
+}
 
 Deno.test("toLf() turns each CR LF into LF and leaves lone CRs and LFs, as a plain replace would", () => {
   const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes);
