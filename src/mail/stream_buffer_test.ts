@@ -2,7 +2,7 @@
 // the buffer grows it, and the end of the stream is reported, not waited for.
 
 import { assertEquals } from "../../test/assert.ts";
-import { reusedChunks, StreamBuffer } from "./mod.ts";
+import { concatBytes, reusedChunks, StreamBuffer } from "./mod.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -34,7 +34,7 @@ Deno.test("StreamBuffer reads a byte stream (a file) in place: frames across rea
   try {
     const sizes = [5, 70_000, 3, 200_000, 65_536, 1];
     const frames = sizes.map((size, n) => new Uint8Array(size).map((_, i) => (i + n) % 251));
-    await Deno.writeFile(`${dir}/frames`, concat(frames));
+    await Deno.writeFile(`${dir}/frames`, concatBytes(frames));
     using file = await Deno.open(`${dir}/frames`);
     const input = new StreamBuffer(file.readable);
     for (const frame of frames) {
@@ -57,7 +57,7 @@ Deno.test("reusedChunks() gives a file's bytes in order, each chunk read before 
     const copies: Uint8Array[] = [];
     for await (const chunk of reusedChunks(file.readable)) copies.push(chunk.slice());
     assertEquals(copies.length > 1, true, "read in several chunks");
-    assertEquals(concat(copies), content);
+    assertEquals(concatBytes(copies), content);
     // A stream that is not a byte stream gives its own chunks.
     const plain: Uint8Array[] = [];
     for await (const chunk of reusedChunks(ReadableStream.from([bytes(1), bytes(2, 3)]))) {
@@ -68,13 +68,3 @@ Deno.test("reusedChunks() gives a file's bytes in order, each chunk read before 
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
