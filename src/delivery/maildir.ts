@@ -2,6 +2,8 @@
 // into new/, so a reader never sees half a message. The file name carries the envelope
 // id, which lets a delivery interrupted by a crash be recognised and not repeated.
 
+import { indexOfByte } from "../mail/mod.ts";
+
 /** What is added on top of the stored message. */
 export interface MaildirDelivery {
   /** The envelope sender, for `Return-Path:`. */
@@ -23,9 +25,9 @@ export interface MaildirWriteOptions {
   /**
    * Create, write, close and rename with blocking calls; only the fdatasync runs in the
    * runtime's threads. For a process that does nothing else (the mailbox writer): each
-   * call handed to a thread costs it more system time than the call itself (0.16-0.51 ms
-   * of system CPU a file with blocking calls, 0.21-1.39 handed to threads, in
-   * bench/mailbox_file_cost.ts).
+   * call handed to a thread costs it more system time than the call itself (the two
+   * writers of a user at 20 sessions: 0.59-0.65 ms of system CPU a message, 0.79-0.92
+   * with every call in a thread; bench/RESULTS.md).
    */
   readonly blocking?: boolean;
 }
@@ -54,17 +56,13 @@ export async function deliverToMaildir(
   }
   file.close();
   const final = `${dir}/new/${name}`;
-  const rename = blocking
-    ? () => settled(() => Deno.renameSync(tmp, final))
-    : () => Deno.rename(tmp, final);
   try {
-    try {
-      await rename();
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound) || !created.delete(dir)) throw error;
-      await ensureMaildir(dir);
-      await rename();
-    }
+    await remadeOnce(
+      dir,
+      blocking
+        ? () => Promise.try(() => Deno.renameSync(tmp, final))
+        : () => Deno.rename(tmp, final),
+    );
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
     throw error;
@@ -72,19 +70,24 @@ export async function deliverToMaildir(
   return final;
 }
 
-// A Maildir made by this process may have been removed since (its owner cleaned up): it
-// is made again once, rather than every delivery failing until the process is replaced.
-async function openNew(dir: string, path: string, blocking: boolean): Promise<Deno.FsFile> {
+function openNew(dir: string, path: string, blocking: boolean): Promise<Deno.FsFile> {
   const flags = { write: true, createNew: true, mode: 0o600 } as const;
-  const open = blocking
-    ? () => settled(() => Deno.openSync(path, flags))
-    : () => Deno.open(path, flags);
+  return remadeOnce(
+    dir,
+    blocking ? () => Promise.try(() => Deno.openSync(path, flags)) : () => Deno.open(path, flags),
+  );
+}
+
+// A Maildir made by this process may have been removed since (its owner cleaned up): a
+// call that finds a directory missing makes it again once and is tried again, rather than
+// every delivery failing until the process is replaced.
+async function remadeOnce<T>(dir: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await open();
+    return await call();
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound) || !created.delete(dir)) throw error;
     await ensureMaildir(dir);
-    return await open();
+    return await call();
   }
 }
 
@@ -153,26 +156,13 @@ export function toLf(content: Uint8Array): Uint8Array {
   return out.subarray(0, written);
 }
 
-// The next CR LF at or after `from`. Uint8Array's own byte search is native; a Buffer's
+// The next CR LF at or after `from`, found with the native one-byte search: a Buffer's
 // indexOf with a two-byte needle runs a search in script (half the writer's time on a
 // 100 KB message).
 function crlfAt(bytes: Uint8Array, from: number): number {
   let lf = indexOfByte(bytes, LF, from + 1);
   while (lf !== -1 && bytes[lf - 1] !== CR) lf = indexOfByte(bytes, LF, lf + 1);
   return lf === -1 ? -1 : lf - 1;
-}
-
-function indexOfByte(bytes: Uint8Array, byte: number, from: number): number {
-  return Uint8Array.prototype.indexOf.call(bytes, byte, from);
-}
-
-// A blocking call's result, or its throw, as a promise.
-function settled<T>(call: () => T): Promise<T> {
-  try {
-    return Promise.resolve(call());
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
 
 function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {

@@ -1,4 +1,5 @@
-// Joining byte chunks: message content arrives and is built in pieces.
+// Joining byte chunks and finding a byte in them: message content arrives and is built in
+// pieces.
 
 /**
  * The chunks one after another in a new array (a single chunk is copied too, so the result
@@ -18,4 +19,18 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
     offset += c.byteLength;
   }
   return out;
+}
+
+/**
+ * Where `byte` first is in `bytes` from `from` on, or -1. Uint8Array's own search, a
+ * native loop, also for a Buffer (whose indexOf with a Buffer needle searches in script).
+ *
+ * @example
+ * ```ts
+ * import { indexOfByte } from "./bytes.ts";
+ * indexOfByte(new Uint8Array([1, 10, 2, 10]), 10, 2); // 3
+ * ```
+ */
+export function indexOfByte(bytes: Uint8Array, byte: number, from = 0): number {
+  return Uint8Array.prototype.indexOf.call(bytes, byte, from);
 }

@@ -12,7 +12,7 @@ export { splitAddress, untaggedLocal, virtualKeys } from "./address.ts";
 export { rfc5322Date } from "./date.ts";
 export { randomHex } from "./ids.ts";
 export { unmapIpv4 } from "./ipv4_mapped.ts";
-export { concatBytes } from "./bytes.ts";
+export { concatBytes, indexOfByte } from "./bytes.ts";
 export { StreamBuffer } from "./stream_buffer.ts";
 export { reusedChunks } from "./reused_chunks.ts";
 export { writeBatched } from "./batched_writes.ts";

@@ -3,6 +3,7 @@
 // only ever sees complete command lines and finished messages.
 
 import { Buffer } from "node:buffer";
+import { indexOfByte } from "../mail/mod.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -216,10 +217,4 @@ export class LineReader {
     }
     return taken;
   }
-}
-
-// Uint8Array's own search: a native loop, where Buffer#indexOf with a Buffer needle runs a
-// generic search in script.
-function indexOfByte(buf: Uint8Array, byte: number, from: number): number {
-  return Uint8Array.prototype.indexOf.call(buf, byte, from);
 }
