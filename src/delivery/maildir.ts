@@ -59,9 +59,7 @@ export async function deliverToMaildir(
   try {
     await remadeOnce(
       dir,
-      blocking
-        ? () => Promise.try(() => Deno.renameSync(tmp, final))
-        : () => Deno.rename(tmp, final),
+      blocking ? () => Deno.renameSync(tmp, final) : () => Deno.rename(tmp, final),
     );
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
@@ -74,14 +72,14 @@ function openNew(dir: string, path: string, blocking: boolean): Promise<Deno.FsF
   const flags = { write: true, createNew: true, mode: 0o600 } as const;
   return remadeOnce(
     dir,
-    blocking ? () => Promise.try(() => Deno.openSync(path, flags)) : () => Deno.open(path, flags),
+    blocking ? () => Deno.openSync(path, flags) : () => Deno.open(path, flags),
   );
 }
 
 // A Maildir made by this process may have been removed since (its owner cleaned up): a
 // call that finds a directory missing makes it again once and is tried again, rather than
 // every delivery failing until the process is replaced.
-async function remadeOnce<T>(dir: string, call: () => Promise<T>): Promise<T> {
+async function remadeOnce<T>(dir: string, call: () => T | Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
