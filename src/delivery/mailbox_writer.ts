@@ -14,7 +14,17 @@ import {
   performMailboxRequests,
   type ResponseLine,
 } from "./mailbox_request.ts";
-import { errorMessage, reusedChunks, writeBatched } from "../mail/mod.ts";
+import {
+  CHANNEL_PATH_VARIABLE,
+  CHANNEL_TOKEN_VARIABLE,
+  channelStdio,
+  type ChannelStreams,
+  childChannel,
+  errorMessage,
+  offerChannel,
+  reusedChunks,
+  writeBatched,
+} from "../mail/mod.ts";
 
 /** Writes mailboxes with the right identity. */
 export interface MailboxWriter {
@@ -58,8 +68,10 @@ const BUSY_PENDING = 4;
 /** The daemon's handle to one running `mailbox.writer` child. */
 interface WriterProcess {
   readonly child: Deno.ChildProcess;
-  /** The child's standard input: request frames go here. */
-  readonly stdin: WritableStreamDefaultWriter<Uint8Array>;
+  /** The channel to the child (child_channel.ts). */
+  readonly channel: ChannelStreams;
+  /** Request frames go here (they wait for the child to connect). */
+  readonly requests: WritableStreamDefaultWriter<Uint8Array>;
   readonly pending: Map<
     number,
     { resolve(results: readonly MailboxWriteResult[]): void; reject(error: Error): void }
@@ -104,7 +116,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
     const decoder = new TextDecoder();
     let text = "";
     try {
-      for await (const chunk of reusedChunks(proc.child.stdout)) {
+      for await (const chunk of reusedChunks(proc.channel.readable)) {
         text += decoder.decode(chunk, { stream: true });
         let newline;
         while ((newline = text.indexOf("\n")) !== -1) {
@@ -120,11 +132,12 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
       options.log.warn(`delivery: mailbox writer: ${errorMessage(error)}`);
     }
     await proc.child.status;
+    await proc.channel.close();
   }
 
   function armIdle(proc: WriterProcess): void {
     if (proc.idle !== undefined) clearTimeout(proc.idle);
-    proc.idle = setTimeout(() => proc.stdin.close().catch(() => {}), idleMs);
+    proc.idle = setTimeout(() => proc.requests.close().catch(() => {}), idleMs);
   }
 
   async function writeMany(
@@ -142,7 +155,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
     );
     // Header, then the message as it is; the requests of one task in one write.
     const [, results] = await Promise.all([
-      writeBatched(proc.stdin, encodeRequestHeader(id, requests, content), content),
+      writeBatched(proc.requests, encodeRequestHeader(id, requests, content), content),
       answered,
     ]);
     // A child answers every write of a request; one missing is a child gone wrong.
@@ -159,7 +172,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
     async close() {
       for (const proc of [...pools.values()].flat()) {
         if (proc.idle !== undefined) clearTimeout(proc.idle);
-        await proc.stdin.close().catch(() => {});
+        await proc.requests.close().catch(() => {});
         await proc.child.status;
       }
     },
@@ -191,6 +204,9 @@ function spawnWriterProcess(user: DeliveryUser, program?: string): WriterProcess
     env["DENO_DIR"] = denoDir;
   }
   const main = new URL("./mailbox_writer_child_main.ts", import.meta.url).pathname;
+  // Requests and answers go over a socket (child_channel.ts), not the child's standard
+  // input and output: the runtime reads and writes those by a thread each call.
+  const offer = offerChannel(user);
   const args = compiled ? ["mailbox.writer"] : [
     "run",
     "--quiet",
@@ -199,22 +215,31 @@ function spawnWriterProcess(user: DeliveryUser, program?: string): WriterProcess
     "--allow-read",
     "--allow-write",
     "--allow-sys=hostname",
+    `--allow-env=${CHANNEL_PATH_VARIABLE},${CHANNEL_TOKEN_VARIABLE}`,
+    ...(offer ? [`--allow-net=unix:${offer.path}`] : []),
     main,
   ];
-  const child = new Deno.Command(program ?? exec, {
-    args,
-    cwd: "/",
-    clearEnv: true,
-    env,
-    uid: user.uid,
-    gid: user.gid,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(program ?? exec, {
+      args,
+      cwd: "/",
+      clearEnv: true,
+      env: { ...env, ...offer?.env },
+      uid: user.uid,
+      gid: user.gid,
+      ...channelStdio(offer),
+      stderr: "inherit",
+    }).spawn();
+  } catch (error) {
+    offer?.close();
+    throw error;
+  }
+  const channel = childChannel(child, offer);
   return {
     child,
-    stdin: child.stdin.getWriter(),
+    channel,
+    requests: channel.writable.getWriter(),
     pending: new Map(),
     idle: undefined,
     ...(denoDir ? { denoDir } : {}),

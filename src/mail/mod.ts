@@ -16,5 +16,15 @@ export { concatBytes, indexOfByte } from "./bytes.ts";
 export { StreamBuffer } from "./stream_buffer.ts";
 export { reusedChunks } from "./reused_chunks.ts";
 export { writeBatched } from "./batched_writes.ts";
+export {
+  CHANNEL_PATH_VARIABLE,
+  CHANNEL_TOKEN_VARIABLE,
+  type ChannelOffer,
+  channelStdio,
+  type ChannelStreams,
+  childChannel,
+  offerChannel,
+  parentChannel,
+} from "./child_channel.ts";
 export { isSrsAddress, srsDecode, srsEncode } from "./srs.ts";
 export type { SrsKeys } from "./srs.ts";

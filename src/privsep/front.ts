@@ -1,11 +1,12 @@
 // The SMTP front (`smtpd: smtp`): the daemon — listeners, sessions, rules, queue,
 // scheduler, relaying — running unprivileged, with everything that needs root asked of
-// the parent over its standard input and output.
+// the parent over the channel it offered (a unix socket, src/mail/child_channel.ts).
 
 import type { Config } from "../config/mod.ts";
 import { queueDirectory, type ServedDaemon, startDaemon } from "../daemon/mod.ts";
 import { filterSocketSpawner } from "../filters/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { parentChannel } from "../mail/mod.ts";
 import { openPrivsepClient } from "./client.ts";
 import { parentServices } from "./front_agents.ts";
 
@@ -19,7 +20,8 @@ export interface SmtpFrontOptions {
 export async function startSmtpFront(options: SmtpFrontOptions): Promise<ServedDaemon> {
   const { config, log } = options;
   if (Deno.uid() === 0) throw new Error("the SMTP front does not run as root");
-  const client = openPrivsepClient(Deno.stdin.readable, Deno.stdout.writable);
+  const channel = await parentChannel();
+  const client = openPrivsepClient(channel.readable, channel.writable);
   // Filter processes are the parent's to start; the front connects to their sockets.
   const privileged = {
     ...parentServices(client),

@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { type Config, CONFIG_PATH_VARIABLE } from "../config/mod.ts";
 import { offlineDirectory } from "../control/mod.ts";
 import { configDir, queueDirectory } from "../daemon/mod.ts";
+import { CHANNEL_PATH_VARIABLE, CHANNEL_TOKEN_VARIABLE } from "../mail/mod.ts";
 import { BACKENDS, parseSqliteConfig, resolvePath } from "../tables/mod.ts";
 
 /** What the front may read and write. */
@@ -24,7 +25,8 @@ export interface FrontAccess {
 /**
  * The environment variables the front reads (SMTPD_QUEUE_DIR, SMTPD_MAIL_SPOOL,
  * SMTPD_QUEUE_KEY, SMTPD_STOP_GRACE and SMTPD_OFFLINE_DIR are the daemon's own,
- * SSL_CERT_FILE the relay client's roots).
+ * SSL_CERT_FILE the relay client's roots, SMTPD_CHANNEL and SMTPD_CHANNEL_TOKEN where
+ * the parent listens for it).
  */
 export const FRONT_ENV: readonly string[] = [
   CONFIG_PATH_VARIABLE,
@@ -35,6 +37,8 @@ export const FRONT_ENV: readonly string[] = [
   "SMTPD_STOP_GRACE",
   "SMTPD_OFFLINE_DIR",
   "SMTPD_MAILNAME",
+  CHANNEL_PATH_VARIABLE,
+  CHANNEL_TOKEN_VARIABLE,
 ];
 
 /** What the front asks of the system: its host name, its addresses, its own ids. */
@@ -48,8 +52,8 @@ const SYSTEM_READS = ["/etc/passwd", "/etc/group", "/etc/services"];
 /**
  * What the front of a configuration reads and writes: the configuration and the files it
  * includes, every table file (a table-sqlite configuration and its database), the
- * certificates and keys, the accounts file, and the queue; and the unix socket of an
- * `lmtp` action, which Deno counts as a read and a write.
+ * certificates and keys, the accounts file, and the queue; and the unix sockets of the
+ * channel to the parent and of an `lmtp` action, which Deno counts as a read and a write.
  */
 export function frontAccess(
   config: Config,
@@ -57,6 +61,8 @@ export function frontAccess(
     readonly sources: Iterable<string>;
     readonly queueDir: string;
     readonly baseDir: string;
+    /** The socket of the channel to the parent (offerChannel()). */
+    readonly channel?: string;
   },
 ): FrontAccess {
   const { baseDir, queueDir } = options;
@@ -101,6 +107,7 @@ export function frontAccess(
   const sockets = config.actions.flatMap((a) =>
     a.method.kind === "lmtp" && a.method.destination.startsWith("/") ? [a.method.destination] : []
   );
+  if (options.channel) sockets.unshift(options.channel);
   for (const socket of sockets) read.add(socket);
   const redis = config.tables.some((t) =>
     t.source.kind === "backend" && t.source.backend === "redis"
@@ -134,12 +141,18 @@ export function frontPermissionFlags(access: FrontAccess): string[] {
 
 /**
  * The front's flags for a loaded configuration (its files read: the main one and its
- * includes): what the parent starts the front with, and what the tests run probes under.
+ * includes) and the channel's socket: what the parent starts the front with, and what the
+ * tests run probes under.
  */
-export function frontPermissionFlagsFor(config: Config, sources: Iterable<string>): string[] {
+export function frontPermissionFlagsFor(
+  config: Config,
+  sources: Iterable<string>,
+  channel?: string,
+): string[] {
   return frontPermissionFlags(frontAccess(config, {
     sources,
     queueDir: queueDirectory(config),
     baseDir: configDir(config),
+    ...(channel ? { channel } : {}),
   }));
 }

@@ -13,7 +13,14 @@ import {
   type ServedDaemon,
 } from "../daemon/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { errorMessage, reusedChunks } from "../mail/mod.ts";
+import {
+  type ChannelOffer,
+  type ChannelStreams,
+  childChannel,
+  errorMessage,
+  offerChannel,
+  reusedChunks,
+} from "../mail/mod.ts";
 import { secureQueueDirectory } from "../queue/mod.ts";
 import { controlSocketPath, offlineDirectory, prepareOfflineDirectory } from "../control/mod.ts";
 import { createUserLookup, TableSet } from "../tables/mod.ts";
@@ -90,8 +97,10 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   });
   // Filters run as their users, started here: the front may not spawn.
   let filters: { close(): Promise<void> } | undefined;
+  let channel: ChannelOffer | undefined;
   let front: FrontProcess;
   try {
+    channel = offerChannel(account);
     filters = await serveFilterSockets({
       config,
       queueDir,
@@ -103,11 +112,13 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
       roles: roles.dir,
       queueDir,
       account,
-      permissionFlags: frontPermissionFlagsFor(config, options.sources),
+      permissionFlags: frontPermissionFlagsFor(config, options.sources, channel?.path),
       args: ["-d", "-f", resolve(config.file), ...options.args],
-      env: { ...passedEnvironment(), ...await queueKeyFromStdin(config) },
+      env: { ...passedEnvironment(), ...await queueKeyFromStdin(config), ...channel?.env },
+      channel,
     });
   } catch (error) {
+    channel?.close();
     await filters?.close();
     await service.close();
     tables.close();
@@ -121,7 +132,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   const logging = relayLog(child.stderr, log);
   let ready!: () => void;
   const started = new Promise<void>((resolve) => ready = resolve);
-  const serving = serveFront(child, service, log, ready);
+  const serving = serveFront(child, childChannel(child, channel), service, log, ready);
   const exited = child.status.then(async (status) => {
     await Promise.all([serving, logging]);
     await filters?.close();
@@ -163,18 +174,19 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   };
 }
 
-// Answers the front's requests until its output ends; a frame that is not the protocol
-// ends the front.
+// Answers the front's requests until it ends the channel; a frame that is not the
+// protocol ends the front.
 async function serveFront(
   child: Deno.ChildProcess,
+  channel: ChannelStreams,
   service: ParentService,
   log: Logger,
   ready: () => void,
 ): Promise<void> {
-  const writer = child.stdin.getWriter();
+  const writer = channel.writable.getWriter();
   const running = new Set<Promise<void>>();
   try {
-    for await (const { header, body } of readFrames(child.stdout)) {
+    for await (const { header, body } of readFrames(channel.readable)) {
       const { id, kind } = (header ?? {}) as { id?: unknown; kind?: unknown };
       if (typeof id !== "number") throw new Error("a request without a number");
       if (kind === "ready") {
@@ -194,6 +206,7 @@ async function serveFront(
   }
   await Promise.all([...running]);
   await writer.close().catch(() => {});
+  await channel.close();
 }
 
 // The front logs to its standard error; its lines go on through the parent's log (stderr
@@ -242,8 +255,8 @@ function passedEnvironment(): Record<string, string> {
   return env;
 }
 
-// `queue encryption` with the key on standard input: the front's standard input is the
-// channel, so the parent reads the key and hands it on as $SMTPD_QUEUE_KEY (which only the
+// `queue encryption` with the key on standard input: the front's standard input is not
+// the parent's, so the parent reads the key and hands it on as $SMTPD_QUEUE_KEY (which only the
 // front's user and root can read in /proc).
 async function queueKeyFromStdin(config: Config): Promise<Record<string, string>> {
   const key = config.queue.encryption?.key;

@@ -3,6 +3,7 @@
 // front binds port 25 itself; Deno runs it under the flags of front_permissions.ts. It is
 // started by the name `smtpd: smtp` (a link to the executable), which `ps` shows.
 
+import { type ChannelOffer, channelStdio } from "../mail/mod.ts";
 import { prepareFrontCache } from "./front_cache.ts";
 
 /** The front's role name: its argv[0], and the command cli.ts runs for it. */
@@ -58,6 +59,8 @@ export interface StartFrontOptions {
   readonly roles: string;
   /** The queue directory, where the front's module cache is kept between starts. */
   readonly queueDir: string;
+  /** The socket offered as the channel (its variables are in `env`); else stdin and stdout. */
+  readonly channel?: ChannelOffer | undefined;
 }
 
 /** A running front. */
@@ -92,7 +95,10 @@ export function findSetpriv(): string | undefined {
   });
 }
 
-/** Starts the front; its standard input and output are the channel to this parent. */
+/**
+ * Starts the front; the channel to this parent is the socket offered (its standard input
+ * and output without one), its standard error its log.
+ */
 export async function startFront(
   setpriv: string,
   options: StartFrontOptions,
@@ -132,8 +138,7 @@ export async function startFront(
     clearEnv: true,
     env,
     cwd: "/",
-    stdin: "piped",
-    stdout: "piped",
+    ...channelStdio(options.channel),
     stderr: "piped",
   }).spawn();
   return {

@@ -1,0 +1,259 @@
+// The channel between the privileged parent and a child it starts (the SMTP front, a
+// mailbox writer): a unix socket rather than the child's standard input and output. The
+// runtime reads and writes its own standard streams by a call in a thread each, a socket
+// on its event loop: a request and its answer cost the child 75-80 µs of CPU over its
+// standard streams and 23 µs over a socket (bench/channel_cost.ts).
+//
+// The parent listens in a directory of its own (its owner's, 0711), on a socket that only
+// the child's uid may connect to (0600, the child's). The child finds the path and a
+// random token in its environment and sends the token first; the parent takes the first
+// connection that sends it and removes the socket. A parent the runtime does not let
+// listen on a unix socket (`--allow-net` naming only addresses) keeps the standard
+// streams: its children find no path in their environment.
+//
+// Each end reads and writes the connection through the streams below: the runtime's own
+// streams of a connection close all of it at the end of either, and each end here still
+// answers after the other has said it is done (a half close).
+
+import { randomHex } from "./ids.ts";
+
+/** The variable that names the socket to the child. */
+export const CHANNEL_PATH_VARIABLE = "SMTPD_CHANNEL";
+/** The variable that holds the token the child sends first. */
+export const CHANNEL_TOKEN_VARIABLE = "SMTPD_CHANNEL_TOKEN";
+
+/** A socket waiting for its child. */
+export interface ChannelOffer {
+  /** The socket's path (for the child's permissions). */
+  readonly path: string;
+  /** The variables that tell the child where to connect. */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * The child's connection, once it has sent the token; undefined when `gone` settles
+   * first (the child exited without connecting). The socket is removed either way.
+   */
+  accept(gone: Promise<unknown>): Promise<Deno.UnixConn | undefined>;
+  /** Stops listening and removes the socket (a child that never started). */
+  close(): void;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Listens for the child that will run as `owner`; undefined when this process may not
+ * listen on a unix socket (the child then talks on its standard input and output).
+ */
+export function offerChannel(
+  owner: { readonly uid: number; readonly gid: number },
+): ChannelOffer | undefined {
+  const dir = Deno.makeTempDirSync({ prefix: "smtpd-channel-" });
+  const path = `${dir}/channel`;
+  const token = randomHex(16);
+  let listener: Deno.UnixListener | undefined;
+  try {
+    Deno.chmodSync(dir, 0o711);
+    listener = Deno.listen({ transport: "unix", path });
+    Deno.chmodSync(path, 0o600);
+    Deno.chownSync(path, owner.uid, owner.gid);
+  } catch (error) {
+    listener?.close();
+    Deno.removeSync(dir, { recursive: true });
+    if (error instanceof Deno.errors.NotCapable) return undefined;
+    throw error;
+  }
+  const server = listener;
+  let closed = false;
+  // Connections still to send their token: one that says nothing holds up no other.
+  const checking = new Set<Deno.UnixConn>();
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    server.close();
+    for (const conn of checking) conn.close();
+    checking.clear();
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Already gone.
+    }
+  };
+  const expected = encoder.encode(`${token}\n`);
+  const firstWithToken = () =>
+    new Promise<Deno.UnixConn | undefined>((resolve) => {
+      const check = async (conn: Deno.UnixConn) => {
+        checking.add(conn);
+        const sent = await sendsToken(conn, expected);
+        if (!checking.delete(conn)) return; // closed meanwhile
+        if (sent && !closed) resolve(conn);
+        else conn.close();
+      };
+      (async () => {
+        while (!closed) {
+          try {
+            void check(await server.accept());
+          } catch {
+            break; // Closed: the child connected, or is gone.
+          }
+        }
+        resolve(undefined);
+      })();
+    });
+  return {
+    path,
+    env: { [CHANNEL_PATH_VARIABLE]: path, [CHANNEL_TOKEN_VARIABLE]: token },
+    async accept(gone) {
+      const childGone = gone.then(() => undefined, () => undefined);
+      try {
+        return await Promise.race([firstWithToken(), childGone]);
+      } finally {
+        close();
+      }
+    },
+    close,
+  };
+}
+
+// Reads exactly the token's bytes, so that nothing the child sends after it is taken.
+async function sendsToken(conn: Deno.UnixConn, expected: Uint8Array): Promise<boolean> {
+  const got = new Uint8Array(expected.byteLength);
+  let filled = 0;
+  try {
+    while (filled < got.byteLength) {
+      const n = await conn.read(got.subarray(filled));
+      if (n === null) return false;
+      filled += n;
+    }
+  } catch {
+    return false;
+  }
+  return got.every((byte, i) => byte === expected[i]);
+}
+
+/** One end of the channel, as streams. */
+export interface ChannelStreams {
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Closing it ends this side's writing only. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Lets the connection go once both streams are done with. */
+  close(): Promise<void>;
+}
+
+/**
+ * The parent's end for a child it started with `offer` (undefined: on the child's
+ * standard input and output, which must be piped). Streams used before the child has
+ * connected wait for it; a child that exits first ends them.
+ */
+export function childChannel(
+  child: Deno.ChildProcess,
+  offer: ChannelOffer | undefined,
+): ChannelStreams {
+  if (!offer) {
+    return { readable: child.stdout, writable: child.stdin, close: () => Promise.resolve() };
+  }
+  const conn = offer.accept(child.status);
+  return {
+    readable: channelReadable(conn),
+    writable: channelWritable(conn),
+    close: () => closeChannel(conn),
+  };
+}
+
+/** How a child's standard input and output are set up for `offer` (see childChannel()). */
+export function channelStdio(
+  offer: ChannelOffer | undefined,
+): { stdin: "piped" | "null"; stdout: "piped" | "null" } {
+  return offer ? { stdin: "null", stdout: "null" } : { stdin: "piped", stdout: "piped" };
+}
+
+/**
+ * The child's end: the socket its environment names, once connected and the token sent;
+ * its standard input and output when the environment names none.
+ */
+export async function parentChannel(): Promise<ChannelStreams> {
+  const path = Deno.env.get(CHANNEL_PATH_VARIABLE);
+  if (!path) {
+    return {
+      readable: Deno.stdin.readable,
+      writable: Deno.stdout.writable,
+      close: () => Promise.resolve(),
+    };
+  }
+  const conn = await connectToParent(path, Deno.env.get(CHANNEL_TOKEN_VARIABLE) ?? "");
+  return {
+    readable: channelReadable(conn),
+    writable: channelWritable(conn),
+    close: () => closeChannel(conn),
+  };
+}
+
+/** Connects to the parent's socket and sends the token. */
+export async function connectToParent(path: string, token: string): Promise<Deno.UnixConn> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  const data = encoder.encode(`${token}\n`);
+  for (let offset = 0; offset < data.byteLength;) offset += await conn.write(data.subarray(offset));
+  return conn;
+}
+
+/** Said by a stream of a connection that never came (the child exited first). */
+const NO_CONNECTION = "the channel was never connected";
+
+/**
+ * The connection's input as a byte stream, ending at the peer's end of writing; the
+ * connection stays open for writing. Reads wait for the connection if it is to come.
+ */
+export function channelReadable(
+  conn: Deno.UnixConn | Promise<Deno.UnixConn | undefined>,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: 65536,
+    async pull(controller) {
+      const request = controller.byobRequest;
+      const view = request?.view;
+      if (!request || !view) return;
+      const open = await conn;
+      const n = open
+        ? await open.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
+        : null;
+      if (n === null) {
+        controller.close();
+        request.respond(0);
+      } else {
+        request.respond(n);
+      }
+    },
+  });
+}
+
+/**
+ * The connection's output as a stream; closing it ends the writing side only (the peer
+ * reads its end, and may still answer). Writes wait for the connection if it is to come.
+ */
+export function channelWritable(
+  conn: Deno.UnixConn | Promise<Deno.UnixConn | undefined>,
+): WritableStream<Uint8Array> {
+  return new WritableStream({
+    async write(chunk) {
+      const open = await conn;
+      if (!open) throw new Error(NO_CONNECTION);
+      for (let offset = 0; offset < chunk.byteLength;) {
+        offset += await open.write(chunk.subarray(offset));
+      }
+    },
+    async close() {
+      const open = await conn;
+      await open?.closeWrite().catch(() => {});
+    },
+  });
+}
+
+/** Closes the connection, if it came and is still open. */
+export async function closeChannel(
+  conn: Deno.UnixConn | Promise<Deno.UnixConn | undefined>,
+): Promise<void> {
+  try {
+    (await conn)?.close();
+  } catch {
+    // Closed already.
+  }
+}
