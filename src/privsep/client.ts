@@ -1,6 +1,6 @@
-// The SMTP front's end of the channel to the privileged parent: numbered requests out on
-// standard output, answers in on standard input, matched by number so that many
-// deliveries and AUTH checks can wait on the parent at once.
+// The SMTP front's end of the channel to the privileged parent (the socket the parent
+// offered, src/mail/child_channel.ts): numbered requests out, answers in, matched by
+// number so that many deliveries and AUTH checks can wait on the parent at once.
 
 import { readFrames, writeFrame } from "./frames.ts";
 import type { AnswerHeader, PrivsepAnswer, PrivsepRequest } from "./protocol.ts";
@@ -15,7 +15,7 @@ export interface PrivsepClient {
   readonly ended: Promise<void>;
 }
 
-/** Opens the channel over the given streams (the front's standard input and output). */
+/** Opens the channel over the given streams (the front's end of the child channel). */
 export function openPrivsepClient(
   input: ReadableStream<Uint8Array>,
   output: WritableStream<Uint8Array>,

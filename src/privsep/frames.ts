@@ -1,5 +1,5 @@
 // Framing of the messages between the privileged parent and the SMTP front, on the
-// front's standard input and output: an 8-byte prefix (header length, body length, both
+// channel between them (src/mail/child_channel.ts): an 8-byte prefix (header length, body length, both
 // 32-bit big-endian), a JSON header, then the body bytes as they are (a message, 8-bit
 // safe, never re-encoded).
 

@@ -1,7 +1,7 @@
 /**
  * Privilege separation: started as root, a small privileged parent and an unprivileged
  * SMTP front (`smtpd: smtp`, as `_smtpd`, under narrowed Deno permissions) that asks the
- * parent, over its standard input and output, for what needs root.
+ * parent, over a unix socket the parent offers it, for what needs root.
  *
  * @module
  */
