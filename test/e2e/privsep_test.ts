@@ -37,6 +37,16 @@ async function readProc(path: string): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
+/** What a process's file descriptor is open on, as /proc names it (`socket:[…]`, a path). */
+async function openOn(pid: number, fd: number): Promise<string> {
+  const out = await new Deno.Command("readlink", {
+    args: [`/proc/${pid}/fd/${fd}`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 /** The parent's children as ps shows them: pid, user and process name. */
 async function childrenOf(parent: number): Promise<{ pid: number; user: string; name: string }[]> {
   const out = await new Deno.Command("ps", {
@@ -139,6 +149,8 @@ match from any for domain "mbox.test" action "mbox"
     const running = `privsep: SMTP front running as _smtpd (pid ${pid})`;
     await waitFor("the parent's log of the front", () => log.includes(running) || undefined);
     assertStringIncludes(log, running);
+    // The channel is the socket the parent offered, not the front's standard streams.
+    assertEquals([await openOn(pid, 0), await openOn(pid, 1)], ["/dev/null", "/dev/null"]);
 
     // The parent names the front's socket as `control socket` says; smtpctl goes by it,
     // and the front's trace lines come out through the parent's log.
