@@ -1,8 +1,8 @@
 // The channel between the privileged parent and a child it starts (the SMTP front, a
 // mailbox writer): a unix socket rather than the child's standard input and output. The
 // runtime reads and writes its own standard streams by a call in a thread each, a socket
-// on its event loop: a request and its answer cost the child 75-80 µs of CPU over its
-// standard streams and 23 µs over a socket (bench/channel_cost.ts).
+// on its event loop: a request and its answer cost the child 90-110 µs of CPU over its
+// standard streams and 25-33 µs over a socket (bench/channel_cost.ts, bench/RESULTS.md).
 //
 // The parent listens in a directory of its own (its owner's, 0711), on a socket that only
 // the child's uid may connect to (0600, the child's). The child finds the path and a
