@@ -61,8 +61,14 @@ export async function stopDaemon(daemon: ScaleDaemon): Promise<void> {
   await daemon.child.status;
 }
 
-/** The memory of a process and its descendants, MiB: RSS summed, and PSS (shared pages split). */
-export async function memoryOf(pid: number): Promise<{ rss: number; pss: number }> {
+/**
+ * The memory of a process and its descendants, MiB: RSS summed, PSS (shared pages split),
+ * and each process's PSS by its role (the daemon's processes name theirs in their title
+ * or arguments: parent, front, writer for a uid).
+ */
+export async function memoryOf(
+  pid: number,
+): Promise<{ rss: number; pss: number; byProcess: Record<string, number> }> {
   const children = new Map<number, number[]>();
   const rss = new Map<number, number>();
   for await (const entry of Deno.readDir("/proc")) {
@@ -86,16 +92,30 @@ export async function memoryOf(pid: number): Promise<{ rss: number; pss: number 
   walk(pid);
   let total = 0;
   let pss = 0;
+  const byProcess: Record<string, number> = {};
   for (const p of tree) {
     total += rss.get(p) ?? 0;
     try {
       const rollup = await Deno.readTextFile(`/proc/${p}/smaps_rollup`);
-      pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      const own = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      pss += own;
+      const role = roleOf(p === pid, await Deno.readTextFile(`/proc/${p}/cmdline`));
+      let name = role;
+      for (let n = 2; name in byProcess; n++) name = `${role} ${n}`;
+      byProcess[name] = Math.round(own / 1024);
     } catch {
       // Gone meanwhile, or not readable.
     }
   }
-  return { rss: Math.round(total / 1024), pss: Math.round(pss / 1024) };
+  return { rss: Math.round(total / 1024), pss: Math.round(pss / 1024), byProcess };
+}
+
+// A process of the daemon's tree named by its role (the front and the mailbox writers
+// run with it as their first argument), else by its program.
+function roleOf(isTop: boolean, cmdline: string): string {
+  if (isTop) return "parent";
+  const first = cmdline.split("\0")[0]!.split("/").pop()!;
+  return first.startsWith("smtpd: ") ? first.slice("smtpd: ".length) : first;
 }
 
 async function readReply(conn: Deno.Conn): Promise<string> {
