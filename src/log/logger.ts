@@ -41,6 +41,12 @@ function writeStderr(line: string, urgent = false): void {
   }
 }
 
+/**
+ * The most a write to a pipe carries without another process's write in the middle
+ * (POSIX PIPE_BUF, 4096 on Linux): the SMTP front may write to the same standard error.
+ */
+const ATOMIC_WRITE = 4096;
+
 /** Writes the buffered lines now (also called before the process exits). */
 export function flushLog(): void {
   flushScheduled = false;
@@ -48,7 +54,19 @@ export function flushLog(): void {
   const data = encoder.encode(buffered.join("\n") + "\n");
   buffered = [];
   let offset = 0;
-  while (offset < data.byteLength) offset += Deno.stderr.writeSync(data.subarray(offset));
+  while (offset < data.byteLength) {
+    offset += Deno.stderr.writeSync(data.subarray(offset, pieceEnd(data, offset)));
+  }
+}
+
+// Where the write starting at `start` ends: after the last whole line that fits in one
+// atomic write, or after a line longer than that.
+function pieceEnd(data: Uint8Array, start: number): number {
+  if (data.byteLength - start <= ATOMIC_WRITE) return data.byteLength;
+  const cut = data.lastIndexOf(0x0a, start + ATOMIC_WRITE - 1);
+  if (cut >= start) return cut + 1;
+  const end = data.indexOf(0x0a, start + ATOMIC_WRITE);
+  return end === -1 ? data.byteLength : end + 1;
 }
 
 /** A logger whose debug lines can be switched on and off while it runs (`smtpctl log`). */
@@ -59,13 +77,24 @@ export interface SwitchableLogger extends Logger {
   setVerbose(on: boolean): void;
 }
 
+// The loggers that write text lines to this process's standard error (no sink given).
+const stderrLoggers = new WeakSet<Logger>();
+
+/**
+ * True when `log` writes timestamped text lines to this process's standard error: another
+ * process of the daemon may then write its own lines there itself, in the same format.
+ */
+export function writesTextToStderr(log: Logger): boolean {
+  return stderrLoggers.has(log);
+}
+
 /** A logger that writes timestamped lines to stderr (or to the given sink). */
 export function createLogger(options: LoggerOptions = {}): SwitchableLogger {
   const sink = options.sink ?? writeStderr;
   const urgentSink = options.sink ?? ((line: string) => writeStderr(line, true));
   const stamp = (level: string, line: string) => `${new Date().toISOString()} ${level}: ${line}`;
   let verbose = options.verbose ?? false;
-  return {
+  const log: SwitchableLogger = {
     info: (line) => sink(stamp("info", line)),
     warn: (line) => urgentSink(stamp("warn", line)),
     debug: (line) => {
@@ -74,6 +103,8 @@ export function createLogger(options: LoggerOptions = {}): SwitchableLogger {
     trace: (line) => sink(stamp("debug", line)),
     setVerbose: (on) => void (verbose = on),
   };
+  if (!options.sink) stderrLoggers.add(log);
+  return log;
 }
 
 /** Whether a logger can switch its debug lines on and off. */

@@ -4,7 +4,13 @@
  *
  * @module
  */
-export { createLogger, flushLog, isSwitchableLogger, SILENT_LOGGER } from "./logger.ts";
+export {
+  createLogger,
+  flushLog,
+  isSwitchableLogger,
+  SILENT_LOGGER,
+  writesTextToStderr,
+} from "./logger.ts";
 export type { Logger, LoggerOptions, SwitchableLogger } from "./logger.ts";
 export { openDaemonLog } from "./syslog.ts";
 export {

@@ -12,7 +12,7 @@ import {
   queueDirectory,
   type ServedDaemon,
 } from "../daemon/mod.ts";
-import type { Logger } from "../log/mod.ts";
+import { type Logger, writesTextToStderr } from "../log/mod.ts";
 import {
   type ChannelOffer,
   type ChannelStreams,
@@ -95,6 +95,10 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     log,
     ...(roles.mailboxWriter ? { writerProgram: roles.mailboxWriter } : {}),
   });
+  // Where this process writes text lines to its standard error (in the foreground), the
+  // front writes its own there: relayed, each line cost the parent a read, a parse and a
+  // write again. Otherwise (syslog, JSON lines) the parent relays them.
+  const logsDirectly = writesTextToStderr(log);
   // Filters run as their users, started here: the front may not spawn.
   let filters: { close(): Promise<void> } | undefined;
   let channel: ChannelOffer | undefined;
@@ -116,6 +120,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
       args: ["-d", "-f", resolve(config.file), ...options.args],
       env: { ...passedEnvironment(), ...await queueKeyFromStdin(config), ...channel?.env },
       channel,
+      stderr: logsDirectly ? "inherit" : "piped",
     });
   } catch (error) {
     channel?.close();
@@ -129,7 +134,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   if (front.compiled) {
     log.info("privsep: a compiled executable keeps the permissions it was compiled with");
   }
-  const logging = relayLog(child.stderr, log);
+  const logging = logsDirectly ? Promise.resolve() : relayLog(child.stderr, log);
   let ready!: () => void;
   const started = new Promise<void>((resolve) => ready = resolve);
   const serving = serveFront(child, childChannel(child, channel), service, log, ready);
@@ -209,8 +214,8 @@ async function serveFront(
   await channel.close();
 }
 
-// The front logs to its standard error; its lines go on through the parent's log (stderr
-// in the foreground, syslog when detached), keeping their level.
+// The front logs to its standard error; when that is a pipe to the parent, its lines go on
+// through the parent's log (syslog when detached, or JSON lines), keeping their level.
 async function relayLog(stream: ReadableStream<Uint8Array>, log: Logger): Promise<void> {
   let pending = "";
   const emit = (line: string) => {

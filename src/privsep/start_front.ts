@@ -61,6 +61,11 @@ export interface StartFrontOptions {
   readonly queueDir: string;
   /** The socket offered as the channel (its variables are in `env`); else stdin and stdout. */
   readonly channel?: ChannelOffer | undefined;
+  /**
+   * "inherit": the front writes its log lines to the parent's standard error itself (the
+   * parent logs text lines there too); "piped" (the default): the parent relays them.
+   */
+  readonly stderr?: "inherit" | "piped";
 }
 
 /** A running front. */
@@ -139,7 +144,7 @@ export async function startFront(
     env,
     cwd: "/",
     ...channelStdio(options.channel),
-    stderr: "piped",
+    stderr: options.stderr ?? "piped",
   }).spawn();
   return {
     child,

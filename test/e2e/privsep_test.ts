@@ -151,6 +151,9 @@ match from any for domain "mbox.test" action "mbox"
     assertStringIncludes(log, running);
     // The channel is the socket the parent offered, not the front's standard streams.
     assertEquals([await openOn(pid, 0), await openOn(pid, 1)], ["/dev/null", "/dev/null"]);
+    // The parent logs text lines to its standard error: the front writes its own there too,
+    // rather than through a pipe the parent reads and writes out again.
+    assertEquals(await openOn(pid, 2), await openOn(daemon.pid, 2));
 
     // The parent names the front's socket as `control socket` says; smtpctl goes by it,
     // and the front's trace lines come out through the parent's log.

@@ -1,0 +1,96 @@
+// Where the separated front's log lines go. In the foreground with text lines the front
+// writes to the parent's standard error itself (privsep_test.ts); with `log format json`
+// the parent reads them from a pipe and writes each as a JSON object, as its own lines.
+// Skipped, with the reason printed, when not root or without setpriv.
+
+import { assertEquals, assertTrue } from "../assert.ts";
+import { freePort, SmtpTestClient, waitFor, waitListening } from "../_helpers.ts";
+import { ensureFrontUser, skipReason } from "./_privsep.ts";
+import { SMTP_FRONT_ROLE } from "../../src/privsep/mod.ts";
+
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+
+async function readLink(path: string): Promise<string> {
+  const out = await new Deno.Command("readlink", { args: [path], stdout: "piped", stderr: "null" })
+    .output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+async function frontOf(parent: number): Promise<number | undefined> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "pid=,comm=", "--ppid", String(parent)],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const match = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (match && match[2]!.trim() === SMTP_FRONT_ROLE) return Number(match[1]);
+  }
+  return undefined;
+}
+
+Deno.test("separated, with log format json, the front's lines come out as the parent's JSON objects", async () => {
+  const skip = skipReason() ?? await ensureFrontUser();
+  if (skip) {
+    console.log(`skipped: privsep log format test: ${skip}`);
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-privsep-log-" });
+  await Deno.chmod(dir, 0o755);
+  const port = freePort();
+  await Deno.writeTextFile(
+    `${dir}/smtpd.conf`,
+    `queue path "${dir}/queue"
+log format json
+listen on 127.0.0.1 port ${port}
+action "local" maildir "${dir}/mail"
+match from any for domain "example.test" action "local"
+`,
+  );
+  const daemon = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "-d", "-f", `${dir}/smtpd.conf`],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  const reading = daemon.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (log += chunk) }),
+  );
+  try {
+    await waitListening(port, 60_000);
+    const front = await waitFor("the SMTP front", () => frontOf(daemon.pid));
+    // The front's standard error is a pipe the parent reads, not the parent's own.
+    const frontErr = await readLink(`/proc/${front}/fd/2`);
+    assertTrue(frontErr.startsWith("pipe:"), frontErr);
+    assertTrue(frontErr !== await readLink(`/proc/${daemon.pid}/fd/2`), "a pipe of its own");
+    {
+      await using client = await SmtpTestClient.connect(port);
+      await client.expect("220 ");
+      await client.send("EHLO client.test");
+      await client.expect("250 ");
+      await client.send("QUIT");
+      await client.expect("221 ");
+    }
+    // The session's events are the front's: they reach the log through the parent.
+    const objects = () =>
+      log.split("\n").filter((line) => line !== "").map((line) => {
+        try {
+          return JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          throw new Error(`a line that is not JSON: ${line}`);
+        }
+      });
+    const closed = await waitFor(
+      "the session's disconnect event",
+      () => objects().find((o) => o["event"] === "disconnected") ?? undefined,
+    );
+    assertEquals([closed["subsystem"], closed["level"]], ["smtp", "info"]);
+  } finally {
+    daemon.kill("SIGTERM");
+    await daemon.status;
+    await reading;
+    await Deno.remove(dir, { recursive: true });
+  }
+  // Every line, the front's and the parent's, is one JSON object.
+  for (const line of log.split("\n").filter((l) => l !== "")) JSON.parse(line);
+});
