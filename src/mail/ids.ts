@@ -10,8 +10,25 @@
  * ```
  */
 export function randomHex(bytes: number): string {
-  const data = crypto.getRandomValues(new Uint8Array(bytes));
+  if (bytes > POOL_SIZE) return hexOf(crypto.getRandomValues(new Uint8Array(bytes)), 0, bytes);
+  if (used + bytes > POOL_SIZE) {
+    crypto.getRandomValues(pool);
+    used = 0;
+  }
+  const out = hexOf(pool, used, bytes);
+  used += bytes;
+  return out;
+}
+
+// Each message takes several ids (session, message, envelopes, log lines): bytes are drawn
+// from the CSPRNG a pool at a time, each used once, rather than by a call per id.
+const POOL_SIZE = 4096;
+const pool = new Uint8Array(POOL_SIZE);
+let used = POOL_SIZE;
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+function hexOf(data: Uint8Array, start: number, count: number): string {
   let out = "";
-  for (const b of data) out += b.toString(16).padStart(2, "0");
+  for (let i = start; i < start + count; i++) out += HEX[data[i]!];
   return out;
 }

@@ -8,3 +8,14 @@ Deno.test("randomHex() gives two lower-case hex digits per byte, different each 
   assertMatch(randomHex(8), /^[0-9a-f]{16}$/);
   assertEquals(new Set(Array.from({ length: 20 }, () => randomHex(8))).size, 20);
 });
+
+Deno.test("randomHex() across refills of its pool and past its size: distinct, every digit used", () => {
+  // 2,000 ids of 8 bytes take the 4,096-byte pool several times over.
+  const ids = Array.from({ length: 2000 }, () => randomHex(8));
+  assertEquals(new Set(ids).size, ids.length);
+  for (const id of ids) assertMatch(id, /^[0-9a-f]{16}$/);
+  // Every hex digit appears in every position's worth of output (not a stuck pool).
+  assertEquals(new Set(ids.join("")).size, 16);
+  assertMatch(randomHex(5000), /^[0-9a-f]{10000}$/);
+  assertEquals(new Set([randomHex(5000), randomHex(5000)]).size, 2);
+});

@@ -21,10 +21,15 @@ export class Deadline {
 
   /** Sets a new allowance, counted from now. */
   set(ms: number): void {
+    // A timer armed for an allowance no longer than this one wakes before the new one
+    // ends, and then waits the rest (a session changes allowance twice per message: the
+    // timer is kept). A shorter allowance must not wait for a timer armed for a longer one.
+    const shorter = ms < this.#ms;
     this.#ms = ms;
-    // A shorter allowance must not wait for a timer armed for a longer one.
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    if (this.#timer !== undefined && (shorter || ms <= 0)) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     this.restart();
   }
 

@@ -34,6 +34,16 @@ Deno.test("Deadline takes a shorter allowance at once", async () => {
   assertTrue(elapsed < 30_000, `fired after ${elapsed} ms`);
 });
 
+Deno.test("Deadline counts a longer allowance from when it is set", async () => {
+  const elapsed = await expiry((fired) => {
+    const d = new Deadline(fired);
+    d.set(40);
+    d.set(250);
+    return d;
+  });
+  assertTrue(elapsed >= 240, `fired after ${elapsed} ms`);
+});
+
 Deno.test("Deadline never fires once stopped", async () => {
   let fired = 0;
   const d = new Deadline(() => fired++);
