@@ -38,10 +38,14 @@ export function quoted(value: string): Quoted {
 
 /** The text line of an event, as OpenSMTPD's log_info writes it. */
 export function formatEventText(event: LogEvent): string {
-  const fields = Object.entries(event.fields).map(([key, value]) =>
-    typeof value === "object" ? `${key}="${escapeQuoted(value.quoted)}"` : `${key}=${value}`
-  );
-  return [event.id, event.subsystem, event.event, ...fields].join(" ");
+  // Concatenated in one pass: a message makes five of these lines.
+  let line = `${event.id} ${event.subsystem} ${event.event}`;
+  for (const [key, value] of Object.entries(event.fields)) {
+    line += typeof value === "object"
+      ? ` ${key}="${escapeQuoted(value.quoted)}"`
+      : ` ${key}=${value}`;
+  }
+  return line;
 }
 
 /** The JSON object of an event: `id`, `subsystem`, `event`, then the same fields. */
