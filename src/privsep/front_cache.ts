@@ -48,10 +48,14 @@ export async function prepareFrontCache(
   const stamp = JSON.stringify({ from, packages });
   const stampPath = `${dir}/${LINKED_STAMP}`;
   linkGen(root, dir);
-  if (await Deno.readTextFile(stampPath).catch(() => "") === stamp) return dir;
+  if (await Deno.readTextFile(stampPath).catch(() => "") === stamp) {
+    giveLogFiles(dir, owner);
+    return dir;
+  }
   for (const name of RUNTIME_CACHES) {
     await copyDatabase(`${root}/${name}`, `${dir}/${name}`, owner);
   }
+  giveLogFiles(dir, owner);
   for (const name of packages) {
     try {
       linkTree(`${from}/${name}`, `${dir}/${NPM_REGISTRY}/${name}`);
@@ -101,6 +105,26 @@ async function copyDatabase(
     Deno.chownSync(to, owner.uid, owner.gid);
   } catch {
     await Deno.remove(to).catch(() => {});
+  }
+}
+
+// The caches are SQLite files in WAL mode: reading a copy here (hasTables) leaves its
+// -wal and -shm files, root's. The front, unable to open them for writing, then read its
+// code cache read-only and kept none of what it compiled: every start compiled again.
+// They are the front's, as the file is (not removed: a -wal may hold the front's writes).
+function giveLogFiles(dir: string, owner: { uid: number; gid: number }): void {
+  for (const name of RUNTIME_CACHES) {
+    for (const suffix of ["-wal", "-shm"]) {
+      const path = `${dir}/${name}${suffix}`;
+      try {
+        const info = Deno.lstatSync(path);
+        if (info.isFile && (info.uid !== owner.uid || info.gid !== owner.gid)) {
+          Deno.chownSync(path, owner.uid, owner.gid);
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    }
   }
 }
 

@@ -68,12 +68,25 @@ Deno.test("as root, the front's module cache stays in the queue between starts, 
     // What the front compiled, and the npm packages linked for it.
     assertTrue(names.includes("gen") && names.includes("npm"), `${names}`);
     const linked = await Deno.stat(`${cache}/linked-packages`);
+    // The runtime's caches (SQLite files) and their -wal and -shm files are the front's:
+    // it adds what it compiles to its code cache, so that the next start compiles less.
+    for (const name of names.filter((n) => /_cache_v2(-wal|-shm)?$/.test(n))) {
+      const file = await Deno.lstat(`${cache}/${name}`);
+      assertEquals([name, file.uid, file.gid], [name, front.uid, front.gid]);
+    }
+    assertTrue(names.includes("v8_code_cache_v2"), `${names}`);
+    const codeCache = async () =>
+      (await Deno.stat(`${cache}/v8_code_cache_v2`)).size +
+      ((await Deno.stat(`${cache}/v8_code_cache_v2-wal`).catch(() => undefined))?.size ?? 0);
+    const compiled = await codeCache();
 
     // The next start takes the same cache as it is: its links are not made again.
     assertEquals(await startSendStop(dir), 0);
     const again = await Deno.stat(`${cache}/linked-packages`);
     assertEquals(again.mtime?.getTime(), linked.mtime?.getTime());
     assertEquals((await Deno.lstat(cache)).uid, front.uid);
+    // The code cache the front wrote at its first start is still there (not made anew).
+    assertTrue(await codeCache() >= compiled, `code cache ${await codeCache()} < ${compiled}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
