@@ -217,10 +217,18 @@ export interface LoggedDaemon {
   exited(): Promise<Deno.CommandStatus>;
 }
 
-/** Starts the daemon as {@link spawnDaemon} does, collecting its log for the test to read. */
-export function spawnLoggedDaemon(conf: string, env: Record<string, string> = {}): LoggedDaemon {
+/**
+ * Starts the daemon as {@link spawnDaemon} does, collecting its log for the test to read;
+ * `separated`: as root, with its SMTP front as _smtpd (no `-u root`).
+ */
+export function spawnLoggedDaemon(
+  conf: string,
+  env: Record<string, string> = {},
+  options: { separated?: boolean } = {},
+): LoggedDaemon {
+  const user = options.separated ? [] : ["-u", "root"];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI_PATH, "-d", "-u", "root", "-f", conf],
+    args: ["run", "-A", CLI_PATH, "-d", ...user, "-f", conf],
     env,
     stdout: "null",
     stderr: "piped",

@@ -4,11 +4,15 @@
 // Skipped, with the reason printed, when not root or without setpriv.
 
 import { assertEquals, assertTrue } from "../assert.ts";
-import { freePort, SmtpTestClient, waitFor, waitListening } from "../_helpers.ts";
+import {
+  freePort,
+  SmtpTestClient,
+  spawnLoggedDaemon,
+  waitFor,
+  waitListening,
+} from "../_helpers.ts";
 import { ensureFrontUser, skipReason } from "./_privsep.ts";
 import { SMTP_FRONT_ROLE } from "../../src/privsep/mod.ts";
-
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
 async function readLink(path: string): Promise<string> {
   const out = await new Deno.Command("readlink", { args: [path], stdout: "piped", stderr: "null" })
@@ -47,22 +51,14 @@ action "local" maildir "${dir}/mail"
 match from any for domain "example.test" action "local"
 `,
   );
-  const daemon = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "-d", "-f", `${dir}/smtpd.conf`],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let log = "";
-  const reading = daemon.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (chunk) => void (log += chunk) }),
-  );
+  const daemon = spawnLoggedDaemon(`${dir}/smtpd.conf`, {}, { separated: true });
   try {
     await waitListening(port, 60_000);
-    const front = await waitFor("the SMTP front", () => frontOf(daemon.pid));
+    const front = await waitFor("the SMTP front", () => frontOf(daemon.child.pid));
     // The front's standard error is a pipe the parent reads, not the parent's own.
     const frontErr = await readLink(`/proc/${front}/fd/2`);
     assertTrue(frontErr.startsWith("pipe:"), frontErr);
-    assertTrue(frontErr !== await readLink(`/proc/${daemon.pid}/fd/2`), "a pipe of its own");
+    assertTrue(frontErr !== await readLink(`/proc/${daemon.child.pid}/fd/2`), "a pipe of its own");
     {
       await using client = await SmtpTestClient.connect(port);
       await client.expect("220 ");
@@ -73,7 +69,7 @@ match from any for domain "example.test" action "local"
     }
     // The session's events are the front's: they reach the log through the parent.
     const objects = () =>
-      log.split("\n").filter((line) => line !== "").map((line) => {
+      daemon.log().split("\n").filter((line) => line !== "").map((line) => {
         try {
           return JSON.parse(line) as Record<string, unknown>;
         } catch {
@@ -86,11 +82,10 @@ match from any for domain "example.test" action "local"
     );
     assertEquals([closed["subsystem"], closed["level"]], ["smtp", "info"]);
   } finally {
-    daemon.kill("SIGTERM");
-    await daemon.status;
-    await reading;
+    daemon.child.kill("SIGTERM");
+    await daemon.exited();
     await Deno.remove(dir, { recursive: true });
   }
   // Every line, the front's and the parent's, is one JSON object.
-  for (const line of log.split("\n").filter((l) => l !== "")) JSON.parse(line);
+  for (const line of daemon.log().split("\n").filter((l) => l !== "")) JSON.parse(line);
 });
