@@ -48,23 +48,22 @@ export async function prepareFrontCache(
   const stamp = JSON.stringify({ from, packages });
   const stampPath = `${dir}/${LINKED_STAMP}`;
   linkGen(root, dir);
-  if (await Deno.readTextFile(stampPath).catch(() => "") === stamp) {
-    giveLogFiles(dir, owner);
-    return dir;
-  }
-  for (const name of RUNTIME_CACHES) {
-    await copyDatabase(`${root}/${name}`, `${dir}/${name}`, owner);
-  }
-  giveLogFiles(dir, owner);
-  for (const name of packages) {
-    try {
-      linkTree(`${from}/${name}`, `${dir}/${NPM_REGISTRY}/${name}`);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+  if (await Deno.readTextFile(stampPath).catch(() => "") !== stamp) {
+    for (const name of RUNTIME_CACHES) {
+      await copyDatabase(`${root}/${name}`, `${dir}/${name}`, owner);
     }
+    for (const name of packages) {
+      try {
+        linkTree(`${from}/${name}`, `${dir}/${NPM_REGISTRY}/${name}`);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    }
+    await Deno.writeTextFile(stampPath, stamp, { mode: 0o644 });
+    await Deno.chown(stampPath, owner.uid, owner.gid);
   }
-  await Deno.writeTextFile(stampPath, stamp, { mode: 0o644 });
-  await Deno.chown(stampPath, owner.uid, owner.gid);
+  // Copies made now, and caches an earlier start left.
+  giveLogFiles(dir, owner);
   return dir;
 }
 

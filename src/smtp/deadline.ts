@@ -26,7 +26,7 @@ export class Deadline {
     // timer is kept). A shorter allowance must not wait for a timer armed for a longer one.
     const shorter = ms < this.#ms;
     this.#ms = ms;
-    if (this.#timer !== undefined && (shorter || ms <= 0)) {
+    if (this.#timer !== undefined && shorter) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
