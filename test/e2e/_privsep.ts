@@ -2,7 +2,7 @@
 // left in place, as an install would), and mail users with a password, made and removed
 // by each test under a name of its own.
 
-import { findSetpriv } from "../../src/privsep/mod.ts";
+import { findSetpriv, SMTP_FRONT_ROLE } from "../../src/privsep/mod.ts";
 
 /** Why the privilege separation tests cannot run here, or undefined when they can. */
 export function skipReason(): string | undefined {
@@ -88,4 +88,34 @@ export async function copyModuleCache(dest: string, owner = "nobody:nogroup"): P
   }
   const chown = await new Deno.Command("chown", { args: ["-R", owner, dest] }).output();
   if (!chown.success) throw new Error(`chown -R ${owner} ${dest} failed`);
+}
+
+/** What a process's file descriptor is open on, as /proc names it (`socket:[…]`, a path). */
+export async function openOn(pid: number, fd: number): Promise<string> {
+  const out = await new Deno.Command("readlink", {
+    args: [`/proc/${pid}/fd/${fd}`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** The parent's children as ps shows them: pid, user and process name. */
+export async function childrenOf(
+  parent: number,
+): Promise<{ pid: number; user: string; name: string }[]> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "pid=,user:32=,comm=", "--ppid", String(parent)],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
+    const match = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+    return match ? [{ pid: Number(match[1]), user: match[2]!, name: match[3]!.trim() }] : [];
+  });
+}
+
+/** The pid of the front: the parent's child named by its role. */
+export async function frontOf(parent: number): Promise<number | undefined> {
+  return (await childrenOf(parent)).find((c) => c.name === SMTP_FRONT_ROLE)?.pid;
 }

@@ -11,27 +11,7 @@ import {
   waitFor,
   waitListening,
 } from "../_helpers.ts";
-import { ensureFrontUser, skipReason } from "./_privsep.ts";
-import { SMTP_FRONT_ROLE } from "../../src/privsep/mod.ts";
-
-async function readLink(path: string): Promise<string> {
-  const out = await new Deno.Command("readlink", { args: [path], stdout: "piped", stderr: "null" })
-    .output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
-
-async function frontOf(parent: number): Promise<number | undefined> {
-  const out = await new Deno.Command("ps", {
-    args: ["-o", "pid=,comm=", "--ppid", String(parent)],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-    const match = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (match && match[2]!.trim() === SMTP_FRONT_ROLE) return Number(match[1]);
-  }
-  return undefined;
-}
+import { ensureFrontUser, frontOf, openOn, skipReason } from "./_privsep.ts";
 
 Deno.test("separated, with log format json, the front's lines come out as the parent's JSON objects", async () => {
   const skip = skipReason() ?? await ensureFrontUser();
@@ -56,9 +36,9 @@ match from any for domain "example.test" action "local"
     await waitListening(port, 60_000);
     const front = await waitFor("the SMTP front", () => frontOf(daemon.child.pid));
     // The front's standard error is a pipe the parent reads, not the parent's own.
-    const frontErr = await readLink(`/proc/${front}/fd/2`);
+    const frontErr = await openOn(front, 2);
     assertTrue(frontErr.startsWith("pipe:"), frontErr);
-    assertTrue(frontErr !== await readLink(`/proc/${daemon.child.pid}/fd/2`), "a pipe of its own");
+    assertTrue(frontErr !== await openOn(daemon.child.pid, 2), "a pipe of its own");
     {
       await using client = await SmtpTestClient.connect(port);
       await client.expect("220 ");

@@ -15,7 +15,16 @@ import {
   waitFor,
   waitListening,
 } from "../_helpers.ts";
-import { accountIds, ensureFrontUser, makeUser, removeUser, skipReason } from "./_privsep.ts";
+import {
+  accountIds,
+  childrenOf,
+  ensureFrontUser,
+  frontOf,
+  makeUser,
+  openOn,
+  removeUser,
+  skipReason,
+} from "./_privsep.ts";
 import { smtpctlOk } from "./_smtpctl.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
@@ -35,34 +44,6 @@ async function readProc(path: string): Promise<string> {
   const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" })
     .output();
   return new TextDecoder().decode(out.stdout);
-}
-
-/** What a process's file descriptor is open on, as /proc names it (`socket:[…]`, a path). */
-async function openOn(pid: number, fd: number): Promise<string> {
-  const out = await new Deno.Command("readlink", {
-    args: [`/proc/${pid}/fd/${fd}`],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
-
-/** The parent's children as ps shows them: pid, user and process name. */
-async function childrenOf(parent: number): Promise<{ pid: number; user: string; name: string }[]> {
-  const out = await new Deno.Command("ps", {
-    args: ["-o", "pid=,user:32=,comm=", "--ppid", String(parent)],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
-    const match = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
-    return match ? [{ pid: Number(match[1]), user: match[2]!, name: match[3]!.trim() }] : [];
-  });
-}
-
-/** The pid of the front: the parent's child named by its role. */
-async function frontOf(parent: number): Promise<number | undefined> {
-  return (await childrenOf(parent)).find((c) => c.name === SMTP_FRONT_ROLE)?.pid;
 }
 
 Deno.test("as root, the SMTP front runs as _smtpd, AUTH goes through the parent, mail lands as its user", async () => {
