@@ -1,7 +1,7 @@
 // The daemon's event lines in OpenSMTPD 7.x's maillog format (`<id> smtp connected
 // address=… host=…`), or, with `log format json`, one JSON object per line with the same fields.
 
-import type { Logger } from "./logger.ts";
+import { isoNow, type Logger } from "./logger.ts";
 
 /** How event lines are written: OpenSMTPD's text (the default) or one JSON object a line. */
 export type LogFormat = "text" | "json";
@@ -95,7 +95,7 @@ export function jsonLogger(
   verbose: boolean,
 ): EventLogger & { setVerbose(on: boolean): void } {
   const line = (level: "info" | "warn" | "debug", fields: Record<string, unknown>) =>
-    write(JSON.stringify({ time: new Date().toISOString(), level, ...fields }), level);
+    write(JSON.stringify({ time: isoNow(), level, ...fields }), level);
   const text = (level: "info" | "warn" | "debug") => (message: string) => {
     const event = parseEventText(message);
     line(level, event ? eventObject(event) : { message });

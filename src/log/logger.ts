@@ -88,11 +88,26 @@ export function writesTextToStderr(log: Logger): boolean {
   return stderrLoggers.has(log);
 }
 
+// The lines of one millisecond share one timestamp string: a session logs several lines
+// in a turn, and formatting a date was 1.4% of the SMTP front's time at 20 sessions.
+let stampedAt = Number.NaN;
+let stampText = "";
+
+/** The time now as an ISO 8601 string, formatted once per millisecond. */
+export function isoNow(): string {
+  const now = Date.now();
+  if (now !== stampedAt) {
+    stampedAt = now;
+    stampText = new Date(now).toISOString();
+  }
+  return stampText;
+}
+
 /** A logger that writes timestamped lines to stderr (or to the given sink). */
 export function createLogger(options: LoggerOptions = {}): SwitchableLogger {
   const sink = options.sink ?? writeStderr;
   const urgentSink = options.sink ?? ((line: string) => writeStderr(line, true));
-  const stamp = (level: string, line: string) => `${new Date().toISOString()} ${level}: ${line}`;
+  const stamp = (level: string, line: string) => `${isoNow()} ${level}: ${line}`;
   let verbose = options.verbose ?? false;
   const log: SwitchableLogger = {
     info: (line) => sink(stamp("info", line)),

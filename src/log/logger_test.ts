@@ -1,4 +1,5 @@
-import { assertEquals } from "../../test/assert.ts";
+import { assertEquals, assertTrue } from "../../test/assert.ts";
+import { isoNow } from "./logger.ts";
 
 const BURST = new URL("../../test/fixtures/log_burst.ts", import.meta.url).pathname;
 
@@ -25,4 +26,16 @@ Deno.test("two processes logging to one pipe at once: every line comes out whole
   }
   assertEquals(torn.slice(0, 3), [], `${torn.length} lines were cut by the other process`);
   assertEquals(seen, { a: count, b: count });
+});
+
+Deno.test("isoNow() is the time now in ISO 8601, a new string once the millisecond is past", async () => {
+  const before = Date.now();
+  const first = isoNow();
+  const after = Date.now();
+  const at = Date.parse(first);
+  assertTrue(before <= at && at <= after, `${first} is not between ${before} and ${after}`);
+  assertEquals(first, new Date(at).toISOString());
+  while (Date.now() === at) await new Promise((r) => setTimeout(r, 1));
+  const later = isoNow();
+  assertTrue(Date.parse(later) > at, `${later} is not later than ${first}`);
 });

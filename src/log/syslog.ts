@@ -3,7 +3,7 @@
 // log file of the daemon's own.
 
 import { errorMessage } from "../mail/mod.ts";
-import type { SwitchableLogger } from "./logger.ts";
+import { isoNow, type SwitchableLogger } from "./logger.ts";
 
 /** The syslog socket of Linux and the BSDs (journald listens there too). */
 export const SYSLOG_SOCKET = "/dev/log";
@@ -77,7 +77,7 @@ function openLogFile(options: DaemonLogOptions): Omit<DaemonLog, "fallbackReason
   const file = Deno.openSync(options.fallbackFile, { append: true, create: true, mode: 0o600 });
   const encoder = new TextEncoder();
   const write = (level: string) => (line: string) => {
-    const data = encoder.encode(`${new Date().toISOString()} ${level}: ${line}\n`);
+    const data = encoder.encode(`${isoNow()} ${level}: ${line}\n`);
     let offset = 0;
     while (offset < data.byteLength) offset += file.writeSync(data.subarray(offset));
   };

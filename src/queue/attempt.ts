@@ -9,6 +9,7 @@ import type { NewEnvelope, QueuedEnvelope } from "./envelope.ts";
 import { createReporter, type Reporter, type ReportRoute } from "./reporter.ts";
 import { DEFAULT_RETRY_BASE, type DeliveryAgent, nextRetry } from "./retry_schedule.ts";
 import type { Queue } from "./sqlite_store.ts";
+import type { MessageInfo } from "./sqlite_reads.ts";
 
 /**
  * How one delivery attempt ended: a backend's {@link DeliveryResult}, or the recipient
@@ -62,6 +63,8 @@ export interface ReadyEnvelope {
   readonly envelope: QueuedEnvelope;
   readonly content?: Uint8Array;
   readonly recovered: boolean;
+  /** The message's DSN settings, when the commit handed them over (else read from the queue). */
+  readonly info?: MessageInfo;
 }
 
 /** How an attempt ended. */
@@ -210,7 +213,7 @@ export function createAttempt(
 
   async function tryDelivery(item: ReadyEnvelope, content: Uint8Array): Promise<DeliveryOutcome> {
     try {
-      const info = queue.messageInfo(item.envelope.msgid);
+      const info = item.info ?? queue.messageInfo(item.envelope.msgid);
       return await deliver(item.envelope, content, {
         recovered: item.recovered,
         ...(info?.dsnRet === undefined ? {} : { dsnRet: info.dsnRet }),

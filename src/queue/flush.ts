@@ -57,8 +57,10 @@ export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
     total: 0,
   };
   const fresh: ReadyEnvelope[] = [];
-  queue.onCommit((envelopes, content) => {
-    for (const envelope of envelopes) fresh.push({ envelope, content, recovered: false });
+  queue.onCommit((envelopes, content, info) => {
+    for (const envelope of envelopes) {
+      fresh.push({ envelope, content, recovered: false, ...(info ? { info } : {}) });
+    }
   });
 
   // Claims wait their turn on a busy file; a full disk ends the pass with an error (what

@@ -2,6 +2,7 @@
 // each commit (the scheduler delivers a just-committed message from memory).
 
 import type { QueuedEnvelope } from "./envelope.ts";
+import type { MessageInfo } from "./sqlite_reads.ts";
 
 /** What the queue holds, by envelope state. */
 export interface QueueStats {
@@ -15,5 +16,12 @@ export interface QueueStats {
   readonly commits: number;
 }
 
-/** Called with the envelopes of messages just committed, and their content. */
-export type CommitListener = (envelopes: readonly QueuedEnvelope[], content: Uint8Array) => void;
+/**
+ * Called with the envelopes of messages just committed, and their content; for a new
+ * message also its DSN settings and arrival, so its first attempt need not read them back.
+ */
+export type CommitListener = (
+  envelopes: readonly QueuedEnvelope[],
+  content: Uint8Array,
+  info?: MessageInfo,
+) => void;

@@ -61,11 +61,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   let ownLeasesFreed = false;
   let reportsClaimed = false;
 
-  queue.onCommit((envelopes, content) => {
+  queue.onCommit((envelopes, content, info) => {
     if (stopped) return;
     for (const envelope of envelopes) {
       known.add(envelope.evpid);
-      ready.push({ envelope, content, recovered: false });
+      ready.push({ envelope, content, recovered: false, ...(info ? { info } : {}) });
     }
     pump();
   });

@@ -118,3 +118,44 @@ Deno.test("startScheduler() marks a permanent failure and keeps it for the bounc
   queue.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("startScheduler() hands a message's DSN RET and ENVID to each attempt, fresh and retried", async () => {
+  const dir = await Deno.makeTempDir();
+  const clock = new ManualClock();
+  const queue = await openQueue(dir, { now: () => clock.now() });
+  const seen: string[] = [];
+  const scheduler = startScheduler({
+    queue,
+    clock,
+    log: SILENT_LOGGER,
+    deliver: (e, _content, context) => {
+      seen.push(`${e.rcpt} ${context.dsnRet ?? "-"} ${context.dsnEnvid ?? "-"}`);
+      // The first attempt (from memory after the commit) fails; the retry reads the queue.
+      return Promise.resolve(
+        e.attempts === 0 ? { kind: "tempfail", reason: "busy" } : { kind: "ok" },
+      );
+    },
+  });
+  await queue.commit({
+    sender: "a@client.test",
+    helo: "client.test",
+    src: "127.0.0.1",
+    content: new TextEncoder().encode("Subject: s\r\n\r\nb\r\n"),
+    envelopes: [{ rcpt: "u@example.test", action: "local" }],
+    dsnRet: "HDRS",
+    dsnEnvid: "ENV-7",
+  });
+  await commitOne(queue, "plain@example.test");
+  await settle(queue, () => queue.envelopes().every((e) => e.attempts === 1));
+  clock.advance(10_000);
+  await settle(queue, () => queue.stats().messages === 0);
+  assertEquals(seen.sort(), [
+    "plain@example.test - -",
+    "plain@example.test - -",
+    "u@example.test HDRS ENV-7",
+    "u@example.test HDRS ENV-7",
+  ]);
+  await scheduler.stop();
+  queue.close();
+  await Deno.remove(dir, { recursive: true });
+});

@@ -203,7 +203,12 @@ export class Queue {
       flags: stored === message.content ? 0 : this.#codec.flags,
       consumes: options.consumes ?? [],
     });
-    for (const listener of this.#listeners) listener(envelopes, message.content);
+    const info = {
+      createdAt: now,
+      ...(message.dsnRet === undefined ? {} : { dsnRet: message.dsnRet }),
+      ...(message.dsnEnvid === undefined ? {} : { dsnEnvid: message.dsnEnvid }),
+    };
+    for (const listener of this.#listeners) listener(envelopes, message.content, info);
   }
 
   /**
