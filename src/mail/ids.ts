@@ -32,3 +32,25 @@ function hexOf(data: Uint8Array, start: number, count: number): string {
   for (let i = start; i < start + count; i++) out += HEX[data[i]!];
   return out;
 }
+
+/**
+ * Ids for `count` new envelopes of message `msgid`: the message id and 8 hex digits of
+ * their own, all different, and none of `taken`. Drawn independently, two of a message's
+ * 20,000 recipients would share one about once in 21 such messages, and the queue, whose
+ * key it is, would refuse the message.
+ */
+export function envelopeIds(
+  msgid: string,
+  count: number,
+  taken: ReadonlySet<string> = new Set(),
+): string[] {
+  const ids: string[] = [];
+  const seen = new Set(taken);
+  while (ids.length < count) {
+    const id = msgid + randomHex(4);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    ids.push(id);
+  }
+  return ids;
+}

@@ -1,7 +1,7 @@
 // Random ids: lower-case hex, two digits per byte, never the same twice in a row.
 
 import { assertEquals, assertMatch } from "../../test/assert.ts";
-import { randomHex } from "./mod.ts";
+import { envelopeIds, randomHex } from "./mod.ts";
 
 Deno.test("randomHex() gives two lower-case hex digits per byte, different each time", () => {
   assertMatch(randomHex(4), /^[0-9a-f]{8}$/);
@@ -18,4 +18,14 @@ Deno.test("randomHex() across refills of its pool and past its size: distinct, e
   assertEquals(new Set(ids.join("")).size, 16);
   assertMatch(randomHex(5000), /^[0-9a-f]{10000}$/);
   assertEquals(new Set([randomHex(5000), randomHex(5000)]).size, 2);
+});
+
+Deno.test("envelopeIds() gives distinct ids under the message id, none already taken", () => {
+  // 200,000 independent draws of 32 bits share one with a probability of 99%.
+  const taken = new Set(["0a1b2c3d00000000", "0a1b2c3dffffffff"]);
+  const ids = envelopeIds("0a1b2c3d", 200_000, taken);
+  assertEquals(ids.length, 200_000);
+  assertEquals(new Set(ids).size, 200_000);
+  assertEquals(ids.filter((id) => taken.has(id)), []);
+  assertEquals(ids.filter((id) => !/^0a1b2c3d[0-9a-f]{8}$/.test(id)), []);
 });

@@ -10,7 +10,7 @@ export { errorMessage } from "./error_message.ts";
 export { EX } from "./sysexits.ts";
 export { splitAddress, untaggedLocal, virtualKeys } from "./address.ts";
 export { rfc5322Date } from "./date.ts";
-export { randomHex } from "./ids.ts";
+export { envelopeIds, randomHex } from "./ids.ts";
 export { unmapIpv4 } from "./ipv4_mapped.ts";
 export { concatBytes, indexOfByte } from "./bytes.ts";
 export { StreamBuffer } from "./stream_buffer.ts";

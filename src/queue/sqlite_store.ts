@@ -7,7 +7,7 @@ import { PolicyCache } from "./sqlite_policies.ts";
 import type { DatabaseSync } from "node:sqlite";
 import { DEFAULTS } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import { randomHex } from "../mail/mod.ts";
+import { envelopeIds, randomHex } from "../mail/mod.ts";
 import { type ContentCodec, createContentCodec } from "./content_codec.ts";
 import type {
   EnvelopeState,
@@ -183,6 +183,9 @@ export class Queue {
     options: CommitOptions,
   ): Promise<void> {
     const now = this.#now();
+    // Envelopes without an id (sendmail, reports) get distinct ones, beside those given.
+    const given = new Set(message.envelopes.flatMap((e) => e.evpid === undefined ? [] : [e.evpid]));
+    const fresh = envelopeIds(msgid, message.envelopes.length - given.size, given);
     const envelopes = message.envelopes.map((e) =>
       buildEnvelope({
         msgid,
@@ -192,7 +195,7 @@ export class Queue {
         warned: 0,
         ...(e.dsnNotify === undefined ? {} : { dsnNotify: e.dsnNotify }),
         ...(e.dsnOrcpt === undefined ? {} : { dsnOrcpt: e.dsnOrcpt }),
-      }, e)
+      }, e.evpid === undefined ? { ...e, evpid: fresh.pop()! } : e)
     );
     await this.#writer.write({
       kind: "message",
@@ -249,7 +252,10 @@ export class Queue {
     children: readonly NewEnvelope[],
     content: Uint8Array,
   ): Promise<QueuedEnvelope[]> {
-    const queued = children.map((c) => buildEnvelope(envelope, c));
+    const ids = envelopeIds(envelope.msgid, children.length, new Set([envelope.evpid]));
+    const queued = children.map((c, n) =>
+      buildEnvelope(envelope, { ...c, evpid: c.evpid ?? ids[n]! })
+    );
     await this.#writer.write({ kind: "expanded", envelope, children: queued });
     for (const listener of this.#listeners) listener(queued, content);
     return queued;

@@ -1,7 +1,7 @@
 // The message's data after the commands that start it: BDAT chunks (RFC 3030), and the
 // end of the data, where what went wrong while reading is refused and the rest committed.
 
-import { errorMessage, randomHex } from "../mail/mod.ts";
+import { envelopeIds, errorMessage, randomHex } from "../mail/mod.ts";
 import { assembleMessage } from "./assemble_message.ts";
 import {
   endTransaction,
@@ -129,9 +129,10 @@ export async function endOfData(s: Session): Promise<void> {
     ...(ctx.maskSource ? { maskSource: true } : {}),
   });
   // Each envelope's id is chosen here, so the log names what the queue holds.
+  const evpids = envelopeIds(msgid, assembled.envelopes.length);
   const message = {
     ...assembled,
-    envelopes: assembled.envelopes.map((e) => ({ ...e, evpid: msgid + randomHex(4) })),
+    envelopes: assembled.envelopes.map((e, n) => ({ ...e, evpid: evpids[n]! })),
   };
   s.flush();
   s.committing = tx;
