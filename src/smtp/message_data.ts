@@ -1,7 +1,7 @@
 // The message's data after the commands that start it: BDAT chunks (RFC 3030), and the
 // end of the data, where what went wrong while reading is refused and the rest committed.
 
-import { envelopeIds, errorMessage, randomHex } from "../mail/mod.ts";
+import { envelopeIds, errorMessage } from "../mail/mod.ts";
 import { assembleMessage } from "./assemble_message.ts";
 import {
   endTransaction,
@@ -136,7 +136,7 @@ export async function endOfData(s: Session): Promise<void> {
   };
   s.flush();
   s.committing = tx;
-  const filtered = await throughFilters(s, tx, message.content).finally(() => {
+  const filtered = await throughFilters(s, tx, message.content, evpids).finally(() => {
     s.committing = undefined;
   });
   s.filters?.endTransaction();
@@ -170,13 +170,13 @@ async function throughFilters(
   s: Session,
   tx: Transaction,
   content: Uint8Array,
+  evpids: readonly string[],
 ): Promise<Uint8Array | undefined> {
   const filters = s.filters;
   let out = content;
   if (filters) {
-    tx.envelopes.forEach(() =>
-      report(s, "tx-envelope", () => [tx.msgid, `${tx.msgid}${randomHex(4)}`])
-    );
+    // The ids the queue will hold, as OpenSMTPD reports them (smtpd-filters(7)).
+    for (const evpid of evpids) report(s, "tx-envelope", () => [tx.msgid, evpid]);
     if (filters.filtersData) {
       try {
         out = await filterContent(filters, content);

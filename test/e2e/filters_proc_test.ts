@@ -47,12 +47,17 @@ Deno.test("a proc-exec filter rewrites the message that gets queued, and sees th
     "tx-begin",
     "tx-mail",
     "tx-rcpt",
+    "tx-envelope",
     "tx-commit",
     "link-disconnect",
   ]);
   assertMatch(seen[0]!, /^link-connect\|[^|]*\|(pass|fail)\|127\.0\.0\.1:\d+\|127\.0\.0\.1:\d+$/);
   assertEquals(seen[1], "link-identify|EHLO|client.test");
   assertEquals(seen.find((l) => l.startsWith("tx-mail")), `tx-mail|${msgid}|ok|sender@client.test`);
+  // tx-envelope names the envelope id the queue holds: the one in the Maildir file's name.
+  const files = [...Deno.readDirSync(`${fx.dir}/mail/alice/Maildir/new`)].map((e) => e.name);
+  const evpid = files[0]?.match(/Q([0-9a-f]{16})\./)?.[1];
+  assertEquals(seen.find((l) => l.startsWith("tx-envelope")), `tx-envelope|${msgid}|${evpid}`);
   assertTrue(seen.includes("filter-response|rcpt-to|proceed"), seen.join("\n"));
   // As root, the filter runs as _smtpd (its /bin/sh and the script under it alike).
   const pid = fx.daemon.filterPid("echo")!;
