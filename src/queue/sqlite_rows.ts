@@ -2,7 +2,6 @@
 // the row → envelope mapping, and the one builder of new envelopes (a message's own, and
 // those an expansion makes), with the random ids they are named by.
 
-import { randomHex } from "../mail/mod.ts";
 import type { ListedEnvelope, NewEnvelope, QueuedEnvelope } from "./envelope.ts";
 
 /** The columns an envelope is read from (`e`: envelopes, `m`: messages). */
@@ -89,10 +88,17 @@ export interface EnvelopeOrigin {
   readonly dsnOrcpt?: string;
 }
 
-/** A new envelope, not yet tried, named by its message id and 8 hex digits of its own. */
-export function buildEnvelope(origin: EnvelopeOrigin, recipient: NewEnvelope): QueuedEnvelope {
+/**
+ * A new envelope, not yet tried, under `evpid`: its message id and 8 hex digits of its own,
+ * distinct within the message (`envelopeIds`).
+ */
+export function buildEnvelope(
+  origin: EnvelopeOrigin,
+  recipient: NewEnvelope,
+  evpid: string,
+): QueuedEnvelope {
   return {
-    evpid: recipient.evpid ?? origin.msgid + randomHex(4),
+    evpid,
     msgid: origin.msgid,
     sender: origin.sender,
     rcpt: recipient.rcpt,

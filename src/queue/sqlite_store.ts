@@ -183,19 +183,28 @@ export class Queue {
     options: CommitOptions,
   ): Promise<void> {
     const now = this.#now();
-    // Envelopes without an id (sendmail, reports) get distinct ones, beside those given.
-    const given = new Set(message.envelopes.flatMap((e) => e.evpid === undefined ? [] : [e.evpid]));
-    const fresh = envelopeIds(msgid, message.envelopes.length - given.size, given);
+    // Envelopes without an id (sendmail, reports) get distinct ones, beside those given
+    // (a session gives them all: nothing to draw).
+    const missing = message.envelopes.filter((e) => e.evpid === undefined).length;
+    const fresh = missing === 0 ? [] : envelopeIds(
+      msgid,
+      missing,
+      new Set(message.envelopes.flatMap((e) => e.evpid === undefined ? [] : [e.evpid])),
+    );
     const envelopes = message.envelopes.map((e) =>
-      buildEnvelope({
-        msgid,
-        sender: message.sender,
-        createdAt: now,
-        expiresAt: now + (this.#ttl(e.action) ?? DEFAULTS.queueTtl) * 1000,
-        warned: 0,
-        ...(e.dsnNotify === undefined ? {} : { dsnNotify: e.dsnNotify }),
-        ...(e.dsnOrcpt === undefined ? {} : { dsnOrcpt: e.dsnOrcpt }),
-      }, e.evpid === undefined ? { ...e, evpid: fresh.pop()! } : e)
+      buildEnvelope(
+        {
+          msgid,
+          sender: message.sender,
+          createdAt: now,
+          expiresAt: now + (this.#ttl(e.action) ?? DEFAULTS.queueTtl) * 1000,
+          warned: 0,
+          ...(e.dsnNotify === undefined ? {} : { dsnNotify: e.dsnNotify }),
+          ...(e.dsnOrcpt === undefined ? {} : { dsnOrcpt: e.dsnOrcpt }),
+        },
+        e,
+        e.evpid ?? fresh.pop()!,
+      )
     );
     await this.#writer.write({
       kind: "message",
@@ -253,9 +262,7 @@ export class Queue {
     content: Uint8Array,
   ): Promise<QueuedEnvelope[]> {
     const ids = envelopeIds(envelope.msgid, children.length, new Set([envelope.evpid]));
-    const queued = children.map((c, n) =>
-      buildEnvelope(envelope, { ...c, evpid: c.evpid ?? ids[n]! })
-    );
+    const queued = children.map((c, n) => buildEnvelope(envelope, c, c.evpid ?? ids[n]!));
     await this.#writer.write({ kind: "expanded", envelope, children: queued });
     for (const listener of this.#listeners) listener(queued, content);
     return queued;
