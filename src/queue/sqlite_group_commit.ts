@@ -7,7 +7,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { NewMessage, QueuedEnvelope } from "./envelope.ts";
 import { isBusy, rollback } from "./sqlite_errors.ts";
-import type { WalSync } from "./sqlite_wal_sync.ts";
 
 /** One change to the queue file. */
 export type QueueWrite =
@@ -40,8 +39,15 @@ interface PendingWrite {
   write: QueueWrite;
   /** When it was asked for (real time), for the busy deadline. */
   since: number;
+  committed: (() => void) | undefined;
   resolve(): void;
   reject(error: unknown): void;
+}
+
+/** What makes a committed transaction durable: the log's fdatasync (sqlite_wal_sync.ts). */
+export interface LogSync {
+  /** Resolves once everything committed before the call is on disk. */
+  sync(): Promise<void>;
 }
 
 /** Options of {@link GroupCommit}. */
@@ -55,7 +61,7 @@ export interface GroupCommitOptions {
    * The log's sync, when commits are made durable by it rather than by SQLite's own
    * fsync inside COMMIT (which holds the event loop for the length of the fsync).
    */
-  readonly walSync?: WalSync;
+  readonly walSync?: LogSync;
   /** Called after every committed transaction. */
   readonly onCommitted?: () => void;
 }
@@ -78,7 +84,7 @@ export class GroupCommit {
   #commits = 0;
   #closed = false;
   #fullSync = true;
-  #walSync: WalSync | undefined;
+  #walSync: LogSync | undefined;
   #onCommitted: (() => void) | undefined;
   #stmt: Record<
     | "insertMessage"
@@ -140,11 +146,16 @@ export class GroupCommit {
 
   // New messages are flushed in the next task: a client waits for that 250. Delivery
   // results can wait a timer tick, so that many of them share one transaction.
-  /** Resolves once the transaction holding the write is committed. */
-  write(write: QueueWrite): Promise<void> {
+  /**
+   * Resolves once the transaction holding the write is committed and durable.
+   * `committed` is called as soon as it is committed, while the log's sync is still under
+   * way: what it starts (a delivery) overlaps the fsync. A write that fails gets no call;
+   * a call that throws fails the write.
+   */
+  write(write: QueueWrite, committed?: () => void): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("The queue is closed"));
     return new Promise((resolve, reject) => {
-      this.#pending.push({ write, since: Date.now(), resolve, reject });
+      this.#pending.push({ write, since: Date.now(), committed, resolve, reject });
       if (write.kind === "message") {
         if (!this.#urgentScheduled) {
           this.#urgentScheduled = true;
@@ -188,6 +199,17 @@ export class GroupCommit {
     }
     this.#commits++;
     this.#onCommitted?.();
+    // Started before the sync ends, a delivery of a message whose sync then fails is one
+    // the queue would have made anyway (the rows are committed): at worst a duplicate
+    // when the client, told 451, sends it again; never a loss.
+    for (const p of batch) {
+      if (!p.committed || failures.has(p)) continue;
+      try {
+        p.committed();
+      } catch (error) {
+        failures.set(p, error);
+      }
+    }
     const settle = () => {
       for (const p of batch) {
         if (failures.has(p)) p.reject(failures.get(p));

@@ -206,21 +206,27 @@ export class Queue {
         e.evpid ?? fresh.pop()!,
       )
     );
-    await this.#writer.write({
-      kind: "message",
-      message,
-      msgid,
-      envelopes,
-      stored,
-      flags: stored === message.content ? 0 : this.#codec.flags,
-      consumes: options.consumes ?? [],
-    });
     const info = {
       createdAt: now,
       ...(message.dsnRet === undefined ? {} : { dsnRet: message.dsnRet }),
       ...(message.dsnEnvid === undefined ? {} : { dsnEnvid: message.dsnEnvid }),
     };
-    for (const listener of this.#listeners) listener(envelopes, message.content, info);
+    // The listeners (delivery) start once the rows are committed, during the log's sync;
+    // the caller's 250 waits for the sync.
+    await this.#writer.write(
+      {
+        kind: "message",
+        message,
+        msgid,
+        envelopes,
+        stored,
+        flags: stored === message.content ? 0 : this.#codec.flags,
+        consumes: options.consumes ?? [],
+      },
+      () => {
+        for (const listener of this.#listeners) listener(envelopes, message.content, info);
+      },
+    );
   }
 
   /**
@@ -381,7 +387,10 @@ export class Queue {
     return this.#reads.messageInfo(msgid);
   }
 
-  /** Calls the listener after every durable commit of a new message. */
+  /**
+   * Calls the listener after every commit of a new message: once its rows are committed,
+   * while the commit is being made durable (its `commit` resolves after that).
+   */
   onCommit(listener: CommitListener): void {
     this.#listeners.push(listener);
   }
