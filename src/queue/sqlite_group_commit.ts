@@ -5,6 +5,7 @@
 // writing) makes the batch wait its turn; a full disk or an I/O error fails it whole.
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { errorMessage } from "../mail/mod.ts";
 import type { NewMessage, QueuedEnvelope } from "./envelope.ts";
 import { isBusy, rollback } from "./sqlite_errors.ts";
 
@@ -85,6 +86,8 @@ export class GroupCommit {
   #closed = false;
   #fullSync = true;
   #walSync: LogSync | undefined;
+  /** The first failed sync of the log, after which no new message is taken. */
+  #logLost: unknown;
   #onCommitted: (() => void) | undefined;
   #stmt: Record<
     | "insertMessage"
@@ -144,11 +147,11 @@ export class GroupCommit {
     return this.#closed;
   }
 
-  // New messages are flushed as soon as the task that wrote them has run (a microtask): a
-  // client waits for that 250, and writes of one task still share a transaction; those
-  // made while a sync is under way share the next sync. (A task of its own cost a lone
-  // session 0.18 ms a message, for no larger batches.) Delivery results can wait a timer
-  // tick, so that many of them share one transaction.
+  // New messages are flushed in a microtask: a client waits for that 250. Writes made in
+  // the same run of code share a transaction (those after an await may not), and
+  // transactions committed while a sync is under way share the next sync. (A task of its
+  // own cost a lone session 0.18 ms a message, for no larger batches.) Delivery results
+  // can wait a timer tick, so that many of them share one transaction.
   /**
    * Resolves once the transaction holding the write is committed and durable.
    * `committed` is called as soon as it is committed, while the log's sync is still under
@@ -181,13 +184,20 @@ export class GroupCommit {
     if (this.#busyRetry !== undefined) clearTimeout(this.#busyRetry);
     this.#flush();
     this.#closed = true;
+    // Writes made by the committed calls of that last flush would wait for a flush that
+    // no longer comes.
+    const late = this.#pending;
+    this.#pending = [];
+    for (const p of late) p.reject(new Error("The queue is closed"));
   }
 
   #flush(): void {
     this.#urgentScheduled = false;
-    const batch = this.#pending;
+    let batch = this.#pending;
     if (batch.length === 0 || this.#closed) return;
     this.#pending = [];
+    if (this.#logLost !== undefined) batch = this.#refuseNewMessages(batch);
+    if (batch.length === 0) return;
     const failures = new Map<PendingWrite, unknown>();
     try {
       this.#commitBatch(batch, failures);
@@ -219,14 +229,45 @@ export class GroupCommit {
         else p.resolve();
       }
     };
+    // A sync that succeeds after one failed covers frames that come after those that may
+    // be lost: not durable either.
+    const settleSynced = () => {
+      if (this.#logLost === undefined) return settle();
+      const error = this.#logLostError();
+      for (const p of batch) p.reject(failures.get(p) ?? error);
+    };
     // A new message is durable, and may be answered 250, once the log is synced.
     if (this.#walSync && batch.some((p) => p.write.kind === "message")) {
-      this.#walSync.sync().then(settle, (error) => {
+      this.#walSync.sync().then(settleSynced, (error) => {
+        this.#logLost ??= error;
         for (const p of batch) p.reject(failures.get(p) ?? error);
       });
     } else {
       settle();
     }
+  }
+
+  // After a failed fdatasync the kernel may have dropped the log's unwritten pages and
+  // reported it once: a later sync that succeeds no longer proves the commits before it
+  // are on disk, and SQLite's recovery after a power cut stops at the first frame lost,
+  // taking every later commit with it. So no new message is committed (its client is told
+  // 451 and tries again) until the daemon is restarted; delivery results still are (losing
+  // one repeats a delivery, it loses no mail).
+  #refuseNewMessages(batch: PendingWrite[]): PendingWrite[] {
+    const error = this.#logLostError();
+    return batch.filter((p) => {
+      if (p.write.kind !== "message") return true;
+      p.reject(error);
+      return false;
+    });
+  }
+
+  #logLostError(): Error {
+    return new Error(
+      `the queue's log could not be synced to disk (${
+        errorMessage(this.#logLost)
+      }); no new mail is taken until the daemon is restarted`,
+    );
   }
 
   // Another process holds the write lock past the busy timeout: the batch goes back in

@@ -10,9 +10,13 @@ import { GroupCommit, type LogSync, type QueueWrite } from "./sqlite_group_commi
 import { openQueueDatabase } from "./sqlite_schema.ts";
 import { WalSync } from "./sqlite_wal_sync.ts";
 
-/** The log's real sync, which ends (or fails) only once the test says so. */
+/**
+ * The log's real sync, which ends only once the test says so: the first sync to pass the
+ * gate fails if it is opened with an error, those after it sync.
+ */
 class GatedSync implements LogSync {
   calls = 0;
+  #failed = false;
   /** Resolves when the first sync is asked for. */
   readonly started: Promise<void>;
   #start!: () => void;
@@ -30,7 +34,10 @@ class GatedSync implements LogSync {
     this.calls++;
     this.#start();
     const outcome = await this.#gate;
-    if (outcome instanceof Error) throw outcome;
+    if (outcome instanceof Error && !this.#failed) {
+      this.#failed = true;
+      throw outcome;
+    }
     await this.#real.sync();
   }
 
@@ -67,6 +74,11 @@ function messageWrite(msgid: string): QueueWrite {
     flags: 0,
     consumes: [],
   };
+}
+
+function deliveredWrite(msgid: string): QueueWrite {
+  const [envelope] = (messageWrite(msgid) as Extract<QueueWrite, { kind: "message" }>).envelopes;
+  return { kind: "delivered", envelope: envelope!, keepForReport: false };
 }
 
 async function withWriter(
@@ -150,5 +162,61 @@ Deno.test("a sync that fails fails the write after its committed call: delivered
     await assertRejects(() => write, Error, "I/O error");
     assertEquals(called, 1);
     assertEquals(rows(), ["0000000f"]);
+  });
+});
+
+Deno.test("after a failed sync no new message is committed, and one committed during it is refused too", async () => {
+  await withWriter(async (writer, gate, rows) => {
+    const failing = writer.write(messageWrite("00000010"));
+    await gate.started;
+    // Committed while the failing sync is under way: its own sync comes after it.
+    const during = writer.write(messageWrite("00000011"));
+    await Promise.resolve();
+    assertEquals(rows(), ["00000010", "00000011"]);
+    gate.open(new Error("I/O error"));
+    await assertRejects(() => failing, Error, "I/O error");
+    await assertRejects(() => during, Error, "could not be synced to disk (I/O error)");
+    assertEquals(gate.calls, 2);
+
+    const later = writer.write(messageWrite("00000012"), () => {
+      throw new Error("no committed call for a refused message");
+    });
+    await assertRejects(() => later, Error, "no new mail is taken until the daemon is restarted");
+    assertEquals(gate.calls, 2, "nothing to sync");
+    // Delivery results are still recorded: losing one repeats a delivery, no mail.
+    await writer.write(deliveredWrite("00000010"));
+    assertEquals(rows(), ["00000011"]);
+  });
+});
+
+Deno.test("a message written by a committed call is flushed and settles", async () => {
+  await withWriter(async (writer, gate, rows) => {
+    gate.open();
+    let inner: Promise<void> | undefined;
+    await writer.write(messageWrite("00000013"), () => {
+      inner = writer.write(messageWrite("00000014"));
+    });
+    await inner;
+    assertEquals(rows(), ["00000013", "00000014"]);
+  });
+});
+
+Deno.test("close() refuses what the committed calls of its last flush write, leaving nothing unsettled", async () => {
+  await withWriter(async (writer, gate, rows) => {
+    gate.open();
+    const inner: Promise<string>[] = [];
+    const outcome = (write: Promise<void>) =>
+      write.then(() => "settled", (error) => `refused: ${error.message}`);
+    const last = writer.write(messageWrite("00000015"), () => {
+      inner.push(outcome(writer.write(messageWrite("00000016"))));
+      inner.push(outcome(writer.write(deliveredWrite("00000015"))));
+    });
+    writer.close();
+    await last.catch(() => {});
+    assertEquals(await Promise.all(inner), [
+      "refused: The queue is closed",
+      "refused: The queue is closed",
+    ]);
+    assertEquals(rows(), ["00000015"]);
   });
 });
