@@ -68,6 +68,8 @@ export interface GroupCommitOptions {
 }
 
 const DEFAULT_BUSY_DEADLINE_MS = 120_000;
+
+const queueClosed = () => new Error("The queue is closed");
 /** Pause between tries on a busy file, ms: the event loop runs meanwhile. */
 const BUSY_RETRY_MS = 50;
 
@@ -159,7 +161,7 @@ export class GroupCommit {
    * a call that throws fails the write.
    */
   write(write: QueueWrite, committed?: () => void): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error("The queue is closed"));
+    if (this.#closed) return Promise.reject(queueClosed());
     return new Promise((resolve, reject) => {
       this.#pending.push({ write, since: Date.now(), committed, resolve, reject });
       if (write.kind === "message") {
@@ -188,7 +190,7 @@ export class GroupCommit {
     // no longer comes.
     const late = this.#pending;
     this.#pending = [];
-    for (const p of late) p.reject(new Error("The queue is closed"));
+    for (const p of late) p.reject(queueClosed());
   }
 
   #flush(): void {
@@ -223,25 +225,25 @@ export class GroupCommit {
         failures.set(p, error);
       }
     }
-    const settle = () => {
+    // A write's own failure comes first; then the batch's, if any.
+    const settle = (failed?: { error: unknown }) => {
       for (const p of batch) {
         if (failures.has(p)) p.reject(failures.get(p));
+        else if (failed) p.reject(failed.error);
         else p.resolve();
       }
     };
-    // A sync that succeeds after one failed covers frames that come after those that may
-    // be lost: not durable either.
-    const settleSynced = () => {
-      if (this.#logLost === undefined) return settle();
-      const error = this.#logLostError();
-      for (const p of batch) p.reject(failures.get(p) ?? error);
-    };
-    // A new message is durable, and may be answered 250, once the log is synced.
+    // A new message is durable, and may be answered 250, once the log is synced. A sync
+    // that succeeds after one failed covers frames that come after those that may be
+    // lost: not durable either.
     if (this.#walSync && batch.some((p) => p.write.kind === "message")) {
-      this.#walSync.sync().then(settleSynced, (error) => {
-        this.#logLost ??= error;
-        for (const p of batch) p.reject(failures.get(p) ?? error);
-      });
+      this.#walSync.sync().then(
+        () => settle(this.#logLost === undefined ? undefined : { error: this.#logLostError() }),
+        (error) => {
+          this.#logLost ??= error;
+          settle({ error });
+        },
+      );
     } else {
       settle();
     }
