@@ -128,6 +128,11 @@ export async function* readRequests(
     const header = JSON.parse(
       decoder.decode(input.unread().subarray(0, newline)),
     ) as RequestHeader;
+    if (
+      typeof header?.id !== "number" || !Number.isSafeInteger(header.length) || header.length < 0
+    ) {
+      throw new Error("a mailbox request without an id or a length");
+    }
     if (!(await input.fill(newline + 1 + header.length))) return;
     input.skip(newline + 1);
     const content = input.take(header.length);

@@ -1,29 +1,22 @@
 // Where mailbox writes happen. A daemon that is not root writes every mailbox itself. A
 // root daemon writes as each mailbox's owner: `mailbox.writer` children per uid (a small
-// pool, grown under load), started with that uid and gid (Deno.Command), kept while busy
-// and let go after a minute idle. The writes of one message for one user go to a child as
-// one request carrying the message once.
+// pool, mailbox_writer_pool.ts), started with that uid and gid (Deno.Command). The writes
+// of one message for one user go to a child as one request carrying the message once.
 
 import type { Logger } from "../log/mod.ts";
 import type { DeliveryUser } from "./expand.ts";
 import {
-  encodeRequestHeader,
   type MailboxRequest,
   type MailboxWriteResult,
   performMailboxRequest,
   performMailboxRequests,
-  type ResponseLine,
 } from "./mailbox_request.ts";
+import { createWriterPool } from "./mailbox_writer_pool.ts";
 import {
   CHANNEL_PATH_VARIABLE,
   CHANNEL_TOKEN_VARIABLE,
-  channelStdio,
-  type ChannelStreams,
   childChannel,
-  errorMessage,
   offerChannel,
-  reusedChunks,
-  writeBatched,
 } from "../mail/mod.ts";
 
 /** Writes mailboxes with the right identity. */
@@ -59,86 +52,32 @@ export interface MailboxWriterOptions {
   readonly poolSize?: number;
 }
 
-/** Children per uid: a second one writes while the first waits on its file system calls. */
-const DEFAULT_POOL_SIZE = 2;
-
-/** Writes waiting on a child past which the pool starts another. */
-const BUSY_PENDING = 4;
-
-/** The daemon's handle to one running `mailbox.writer` child. */
-interface WriterProcess {
-  readonly child: Deno.ChildProcess;
-  /** The channel to the child (child_channel.ts). */
-  readonly channel: ChannelStreams;
-  /** Request frames go here (they wait for the child to connect). */
-  readonly requests: WritableStreamDefaultWriter<Uint8Array>;
-  readonly pending: Map<
-    number,
-    { resolve(results: readonly MailboxWriteResult[]): void; reject(error: Error): void }
-  >;
-  idle: ReturnType<typeof setTimeout> | undefined;
-  readonly denoDir?: string;
-}
-
 /** Creates the writer for this process. */
 export function createMailboxWriter(options: MailboxWriterOptions): MailboxWriter {
   const ownUid = safeUid();
   const asUsers = options.asUsers ?? ownUid === 0;
-  const idleMs = options.idleMs ?? 60_000;
-  const poolSize = Math.max(1, options.poolSize ?? DEFAULT_POOL_SIZE);
-  const pools = new Map<string, WriterProcess[]>();
-  let nextId = 1;
-
-  // The least busy child of the user's pool; another one is started while every child
-  // has writes waiting and the pool is not full.
-  function processFor(user: DeliveryUser): WriterProcess {
-    const key = `${user.uid}:${user.gid}`;
-    const pool = pools.get(key) ?? [];
-    let least: WriterProcess | undefined;
-    for (const proc of pool) if (!least || proc.pending.size < least.pending.size) least = proc;
-    if (least && (least.pending.size < BUSY_PENDING || pool.length >= poolSize)) return least;
-    const proc = spawnWriterProcess(user, options.program);
-    pool.push(proc);
-    pools.set(key, pool);
-    void readAnswers(proc).finally(() => {
-      const left = (pools.get(key) ?? []).filter((p) => p !== proc);
-      if (left.length > 0) pools.set(key, left);
-      else pools.delete(key);
-      for (const p of proc.pending.values()) p.reject(new Error("mailbox writer exited"));
-      proc.pending.clear();
-      if (proc.idle !== undefined) clearTimeout(proc.idle);
-      if (proc.denoDir) Deno.remove(proc.denoDir, { recursive: true }).catch(() => {});
-    });
-    return proc;
-  }
-
-  async function readAnswers(proc: WriterProcess): Promise<void> {
-    const decoder = new TextDecoder();
-    let text = "";
+  const pool = createWriterPool((user) => {
+    // Requests and answers go over a socket (child_channel.ts), not the child's standard
+    // input and output: the runtime reads and writes those by a thread each call.
+    const offer = offerChannel(user);
+    let writer: StartedWriter;
     try {
-      for await (const chunk of reusedChunks(proc.channel.readable)) {
-        text += decoder.decode(chunk, { stream: true });
-        let newline;
-        while ((newline = text.indexOf("\n")) !== -1) {
-          const line = JSON.parse(text.slice(0, newline)) as ResponseLine;
-          text = text.slice(newline + 1);
-          const waiting = proc.pending.get(line.id);
-          proc.pending.delete(line.id);
-          waiting?.resolve(line.results);
-        }
-        if (proc.pending.size === 0) armIdle(proc);
-      }
+      writer = spawnMailboxWriter(user, {
+        ...(options.program ? { program: options.program } : {}),
+        ...(offer ? { connectTo: offer } : {}),
+      });
     } catch (error) {
-      options.log.warn(`delivery: mailbox writer: ${errorMessage(error)}`);
+      offer?.close();
+      throw error;
     }
-    await proc.child.status;
-    await proc.channel.close();
-  }
-
-  function armIdle(proc: WriterProcess): void {
-    if (proc.idle !== undefined) clearTimeout(proc.idle);
-    proc.idle = setTimeout(() => proc.requests.close().catch(() => {}), idleMs);
-  }
+    return {
+      channel: childChannel(writer.process, offer),
+      // Writes to a child that never connects fail on the channel with their reason.
+      connected: Promise.resolve(true),
+      exited: writer.process.status,
+      cleanup: writer.cleanup,
+    };
+  }, options);
 
   async function writeMany(
     user: DeliveryUser,
@@ -146,20 +85,9 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
     content: Uint8Array,
   ): Promise<MailboxWriteResult[]> {
     if (!asUsers || user.uid === ownUid) return await performMailboxRequests(requests, content);
-    const proc = processFor(user);
-    if (proc.idle !== undefined) clearTimeout(proc.idle);
-    proc.idle = undefined;
-    const id = nextId++;
-    const answered = new Promise<readonly MailboxWriteResult[]>((resolve, reject) =>
-      proc.pending.set(id, { resolve, reject })
-    );
-    // Header, then the message as it is; the requests of one task in one write.
-    const [, results] = await Promise.all([
-      writeBatched(proc.requests, encodeRequestHeader(id, requests, content), content),
-      answered,
-    ]);
-    // A child answers every write of a request; one missing is a child gone wrong.
-    return requests.map((_, n) => results[n] ?? { error: "mailbox writer gave no answer" });
+    const results = await pool.writeMany(user, requests, content);
+    if (!results) throw new Error("mailbox writer exited before it connected");
+    return results;
   }
 
   return {
@@ -169,13 +97,7 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
       if (result?.error !== undefined) throw new Error(result.error);
     },
     writeMany,
-    async close() {
-      for (const proc of [...pools.values()].flat()) {
-        if (proc.idle !== undefined) clearTimeout(proc.idle);
-        await proc.requests.close().catch(() => {});
-        await proc.child.status;
-      }
-    },
+    close: () => pool.close(),
   };
 }
 
@@ -188,15 +110,39 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
 // 32-33 with.
 const WRITER_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--heap-growing-percent=20";
 
-function spawnWriterProcess(user: DeliveryUser, program?: string): WriterProcess {
+/** A started `mailbox.writer`. */
+export interface StartedWriter {
+  readonly process: Deno.ChildProcess;
+  /** Removes its module cache, once it has exited. */
+  cleanup(): void;
+}
+
+/** Where a writer connects: the socket and the token it sends first. */
+export interface WriterSocket {
+  readonly path: string;
+  readonly token: string;
+}
+
+/**
+ * Starts a writer as the user that connects to `connectTo` (else talks on its standard
+ * input and output, piped).
+ */
+export function spawnMailboxWriter(
+  user: DeliveryUser,
+  options: { readonly program?: string; readonly connectTo?: WriterSocket } = {},
+): StartedWriter {
   const exec = Deno.execPath();
   const compiled = !/\/deno(\.exe)?$/.test(exec);
+  const socket = options.connectTo;
   let denoDir: string | undefined;
   const env: Record<string, string> = {
     PATH: "/usr/bin:/bin",
     HOME: user.home,
     USER: user.name,
     LOGNAME: user.name,
+    ...(socket
+      ? { [CHANNEL_PATH_VARIABLE]: socket.path, [CHANNEL_TOKEN_VARIABLE]: socket.token }
+      : {}),
   };
   if (!compiled) {
     denoDir = Deno.makeTempDirSync({ prefix: "smtpd-mailbox-writer-" });
@@ -204,9 +150,6 @@ function spawnWriterProcess(user: DeliveryUser, program?: string): WriterProcess
     env["DENO_DIR"] = denoDir;
   }
   const main = new URL("./mailbox_writer_child_main.ts", import.meta.url).pathname;
-  // Requests and answers go over a socket (child_channel.ts), not the child's standard
-  // input and output: the runtime reads and writes those by a thread each call.
-  const offer = offerChannel(user);
   const args = compiled ? ["mailbox.writer"] : [
     "run",
     "--quiet",
@@ -216,34 +159,29 @@ function spawnWriterProcess(user: DeliveryUser, program?: string): WriterProcess
     "--allow-write",
     "--allow-sys=hostname",
     `--allow-env=${CHANNEL_PATH_VARIABLE},${CHANNEL_TOKEN_VARIABLE}`,
-    ...(offer ? [`--allow-net=unix:${offer.path}`] : []),
+    ...(socket ? [`--allow-net=unix:${socket.path}`] : []),
     main,
   ];
-  let child: Deno.ChildProcess;
+  const removeCache = () => {
+    if (denoDir) Deno.remove(denoDir, { recursive: true }).catch(() => {});
+  };
   try {
-    child = new Deno.Command(program ?? exec, {
+    const process = new Deno.Command(options.program ?? exec, {
       args,
       cwd: "/",
       clearEnv: true,
-      env: { ...env, ...offer?.env },
+      env,
       uid: user.uid,
       gid: user.gid,
-      ...channelStdio(offer),
+      stdin: socket ? "null" : "piped",
+      stdout: socket ? "null" : "piped",
       stderr: "inherit",
     }).spawn();
+    return { process, cleanup: removeCache };
   } catch (error) {
-    offer?.close();
+    removeCache();
     throw error;
   }
-  const channel = childChannel(child, offer);
-  return {
-    child,
-    channel,
-    requests: channel.writable.getWriter(),
-    pending: new Map(),
-    idle: undefined,
-    ...(denoDir ? { denoDir } : {}),
-  };
 }
 
 function safeUid(): number | null {

@@ -1,12 +1,24 @@
 // The mailbox writer child that runs as a mail user (`mailbox.writer`): started by a root
 // daemon with that user's uid and gid, it reads requests from the channel the daemon
 // offered (child_channel.ts), writes Maildirs and mboxes with the user's own rights, and
-// answers each on the same channel. Requests —
+// answers each on the same channel. The channel may be to the SMTP front rather than the
+// daemon (the front, which reads the network, then writes here directly): every write is
+// checked as the daemon would check it before it is made. Requests —
 // and the writes of one request, the recipients of one message — run concurrently: one
 // slow fsync does not hold the others up.
 
-import { performMailboxRequests, readRequests, type ResponseLine } from "./mailbox_request.ts";
-import { EX, parentChannel } from "../mail/mod.ts";
+import {
+  type MailboxRequest,
+  type MailboxWriteResult,
+  performMailboxRequests,
+  readRequests,
+  type ResponseLine,
+} from "./mailbox_request.ts";
+import { checkMailboxRequest } from "./mailbox_request_check.ts";
+import { errorMessage, EX, parentChannel } from "../mail/mod.ts";
+
+/** The most writes one request may carry (as many as the daemon's own "mailboxes"). */
+const MAX_WRITES = 1000;
 
 /** Serves requests until the daemon ends the channel. */
 export async function runMailboxWriterChild(): Promise<number> {
@@ -27,8 +39,7 @@ export async function runMailboxWriterChild(): Promise<number> {
     answers.push(JSON.stringify(line) + "\n");
   };
   for await (const { header, content } of readRequests(channel.readable)) {
-    // This process only writes mailboxes: its calls block, but for the fdatasync.
-    const task = performMailboxRequests(header.requests, content, { blocking: true })
+    const task = performChecked(header.requests, content)
       .then((results) => answer({ id: header.id, results }))
       .finally(() => running.delete(task));
     running.add(task);
@@ -39,4 +50,25 @@ export async function runMailboxWriterChild(): Promise<number> {
   await written;
   await channel.close();
   return EX.OK;
+}
+
+// Each write of a request checked, then those that pass made; one that fails its check
+// gets the reason as its result, in its place.
+async function performChecked(requests: unknown, content: Uint8Array) {
+  if (!Array.isArray(requests) || requests.length > MAX_WRITES) return [];
+  const results: MailboxWriteResult[] = new Array(requests.length);
+  const checked: MailboxRequest[] = [];
+  const at: number[] = [];
+  requests.forEach((request: unknown, n) => {
+    try {
+      checked.push(checkMailboxRequest(request));
+      at.push(n);
+    } catch (error) {
+      results[n] = { error: errorMessage(error) };
+    }
+  });
+  // This process only writes mailboxes: its calls block, but for the fdatasync.
+  const written = await performMailboxRequests(checked, content, { blocking: true });
+  written.forEach((result, i) => results[at[i]!] = result);
+  return results;
 }

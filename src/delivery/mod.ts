@@ -9,12 +9,21 @@ export { createDeliveryRouter } from "./router.ts";
 export { createRcptExpansionCheck } from "./rcpt_expansion.ts";
 export type { RcptExpansionCheck, RcptExpansionRequest, RcptRefusal } from "./rcpt_expansion.ts";
 export type { DeliveryRouterOptions, DeliveryUser } from "./router.ts";
-export { createMailboxWriter } from "./mailbox_writer.ts";
+export { createMailboxWriter, spawnMailboxWriter } from "./mailbox_writer.ts";
+export type { StartedWriter, WriterSocket } from "./mailbox_writer.ts";
+export { createWriterPool } from "./mailbox_writer_pool.ts";
+export type { WriterConnection, WriterPool, WriterPoolOptions } from "./mailbox_writer_pool.ts";
 export { deliveryUserKey } from "./expand.ts";
 export { batchMailboxWrites } from "./mailbox_batch.ts";
 export type { MailboxBatchOptions } from "./mailbox_batch.ts";
 export type { MailboxWriter, MailboxWriterOptions } from "./mailbox_writer.ts";
 export { runMailboxWriterChild } from "./mailbox_writer_child.ts";
+export {
+  checkMailboxRequest,
+  checkPath,
+  checkString,
+  RefusedRequest,
+} from "./mailbox_request_check.ts";
 export { MDA_PROGRAM } from "./mda.ts";
 export { createLocalAgents } from "./agents.ts";
 export type { DeliveryAgents, MdaActionRequest, PipeRequest } from "./agents.ts";

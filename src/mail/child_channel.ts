@@ -26,6 +26,8 @@ export const CHANNEL_TOKEN_VARIABLE = "SMTPD_CHANNEL_TOKEN";
 export interface ChannelOffer {
   /** The socket's path (for the child's permissions). */
   readonly path: string;
+  /** What the child sends first (32 hex digits). */
+  readonly token: string;
   /** The variables that tell the child where to connect. */
   readonly env: Readonly<Record<string, string>>;
   /**
@@ -48,7 +50,6 @@ export function offerChannel(
 ): ChannelOffer | undefined {
   const dir = Deno.makeTempDirSync({ prefix: "smtpd-channel-" });
   const path = `${dir}/channel`;
-  const token = randomHex(16);
   let listener: Deno.UnixListener | undefined;
   try {
     Deno.chmodSync(dir, 0o711);
@@ -61,7 +62,31 @@ export function offerChannel(
     if (error instanceof Deno.errors.NotCapable) return undefined;
     throw error;
   }
-  const server = listener;
+  return offerOn(listener, path, () => Deno.removeSync(dir, { recursive: true }));
+}
+
+/**
+ * Listens in `dir` for a child another process starts (the parent starts a mailbox writer
+ * that connects to the unprivileged front): this process may not give the socket to the
+ * child's uid, so any uid may connect (0666) and only the first connection that sends the
+ * token is taken. `dir` is this process's own and not listable by others (0711), and the
+ * socket's name is random.
+ */
+export function offerChannelIn(dir: string): ChannelOffer {
+  const path = `${dir}/${randomHex(16)}.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  try {
+    Deno.chmodSync(path, 0o666);
+  } catch (error) {
+    listener.close(); // which removes the socket
+    throw error;
+  }
+  return offerOn(listener, path, () => Deno.removeSync(path));
+}
+
+// The offer of a listening socket; `remove` takes the socket (and its directory) away.
+function offerOn(server: Deno.UnixListener, path: string, remove: () => void): ChannelOffer {
+  const token = randomHex(16);
   let closed = false;
   // Connections still to send their token: one that says nothing holds up no other.
   const checking = new Set<Deno.UnixConn>();
@@ -72,7 +97,7 @@ export function offerChannel(
     for (const conn of checking) conn.close();
     checking.clear();
     try {
-      Deno.removeSync(dir, { recursive: true });
+      remove();
     } catch {
       // Already gone.
     }
@@ -100,6 +125,7 @@ export function offerChannel(
     });
   return {
     path,
+    token,
     env: { [CHANNEL_PATH_VARIABLE]: path, [CHANNEL_TOKEN_VARIABLE]: token },
     async accept(gone) {
       const childGone = gone.then(() => undefined, () => undefined);
@@ -150,11 +176,23 @@ export function childChannel(
   if (!offer) {
     return { readable: child.stdout, writable: child.stdin, close: () => Promise.resolve() };
   }
-  const conn = offer.accept(child.status);
+  return acceptedChannel(offer, child.status);
+}
+
+/**
+ * This end of the channel `offer` makes with a child that is to connect before `gone`
+ * settles (for a child another process started); `connected` says whether it did.
+ */
+export function acceptedChannel(
+  offer: ChannelOffer,
+  gone: Promise<unknown>,
+): ChannelStreams & { readonly connected: Promise<boolean> } {
+  const conn = offer.accept(gone);
   return {
     readable: channelReadable(conn),
     writable: channelWritable(conn),
     close: () => closeChannel(conn),
+    connected: conn.then((open) => open !== undefined),
   };
 }
 

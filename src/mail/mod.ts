@@ -17,6 +17,7 @@ export { StreamBuffer } from "./stream_buffer.ts";
 export { reusedChunks } from "./reused_chunks.ts";
 export { writeBatched } from "./batched_writes.ts";
 export {
+  acceptedChannel,
   CHANNEL_PATH_VARIABLE,
   CHANNEL_TOKEN_VARIABLE,
   type ChannelOffer,
@@ -24,6 +25,7 @@ export {
   type ChannelStreams,
   childChannel,
   offerChannel,
+  offerChannelIn,
   parentChannel,
 } from "./child_channel.ts";
 export { isSrsAddress, srsDecode, srsEncode } from "./srs.ts";

@@ -9,6 +9,7 @@ import type { Logger } from "../log/mod.ts";
 import { parentChannel } from "../mail/mod.ts";
 import { openPrivsepClient } from "./client.ts";
 import { parentServices } from "./front_agents.ts";
+import { WRITER_SOCKETS_VARIABLE } from "./front_permissions.ts";
 
 /** Options of {@link startSmtpFront}. */
 export interface SmtpFrontOptions {
@@ -23,8 +24,14 @@ export async function startSmtpFront(options: SmtpFrontOptions): Promise<ServedD
   const channel = await parentChannel();
   const client = openPrivsepClient(channel.readable, channel.writable);
   // Filter processes are the parent's to start; the front connects to their sockets.
+  const writerSockets = Deno.env.get(WRITER_SOCKETS_VARIABLE);
   const privileged = {
-    ...parentServices(client),
+    ...parentServices(
+      client,
+      writerSockets
+        ? { dir: writerSockets, spool: Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail", log }
+        : undefined,
+    ),
     spawnFilter: filterSocketSpawner(queueDirectory(config), config),
   };
   const daemon = await startDaemon({ config, log, privileged });

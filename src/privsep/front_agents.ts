@@ -1,7 +1,7 @@
 // What the unprivileged front uses in place of the steps it has no rights for: mailbox
 // writes, mda and |command runs, ~/.forward and :include: reads, and system-account AUTH,
 // each one request to the privileged parent over the channel (the mailbox writes of one
-// message for one user together in one).
+// message for one user together in one, or straight to a writer the parent started).
 
 import type { Authenticator } from "../auth/mod.ts";
 import {
@@ -12,14 +12,22 @@ import {
 } from "../delivery/mod.ts";
 import { type DeliveryResult, permfail, tempfail } from "../mail/mod.ts";
 import type { PrivilegedParent } from "../daemon/mod.ts";
-import { trace } from "../log/mod.ts";
+import { type Logger, trace } from "../log/mod.ts";
 import type { PrivsepClient } from "./client.ts";
+import { directMailboxWriter, type DirectWriterOptions } from "./front_writers.ts";
 import type { MailboxAnswer, PrivsepAnswer } from "./protocol.ts";
 
-/** The privileged steps of a front, all answered by its parent. */
-export function parentServices(client: PrivsepClient): PrivilegedParent {
+/**
+ * The privileged steps of a front, all answered by its parent; with `direct`, mailbox
+ * writes go to writers the parent starts for the front (front_writers.ts).
+ */
+export function parentServices(
+  client: PrivsepClient,
+  direct?: Omit<DirectWriterOptions, "log"> & { readonly log: Logger },
+): PrivilegedParent {
+  const viaParent = parentMailboxWriter(client);
   return {
-    writer: parentMailboxWriter(client),
+    writer: direct ? directMailboxWriter(client, viaParent, direct) : viaParent,
     agents: parentAgents(client),
     authenticate: parentAuthenticator(client),
   };

@@ -22,11 +22,14 @@ export interface FrontAccess {
   readonly wholeEnvironment?: boolean;
 }
 
+/** The variable that names the directory the front listens in for its mailbox writers. */
+export const WRITER_SOCKETS_VARIABLE = "SMTPD_WRITER_SOCKETS";
+
 /**
  * The environment variables the front reads (SMTPD_QUEUE_DIR, SMTPD_MAIL_SPOOL,
  * SMTPD_QUEUE_KEY, SMTPD_STOP_GRACE and SMTPD_OFFLINE_DIR are the daemon's own,
  * SSL_CERT_FILE the relay client's roots, SMTPD_CHANNEL and SMTPD_CHANNEL_TOKEN where
- * the parent listens for it).
+ * the parent listens for it, SMTPD_WRITER_SOCKETS where it listens for its mailbox writers).
  */
 export const FRONT_ENV: readonly string[] = [
   CONFIG_PATH_VARIABLE,
@@ -39,6 +42,7 @@ export const FRONT_ENV: readonly string[] = [
   "SMTPD_MAILNAME",
   CHANNEL_PATH_VARIABLE,
   CHANNEL_TOKEN_VARIABLE,
+  WRITER_SOCKETS_VARIABLE,
 ];
 
 /** What the front asks of the system: its host name, its addresses, its own ids. */
@@ -63,6 +67,8 @@ export function frontAccess(
     readonly baseDir: string;
     /** The socket of the channel to the parent (offerChannel()). */
     readonly channel?: string;
+    /** The directory the front listens in for its mailbox writers. */
+    readonly writerSockets?: string;
   },
 ): FrontAccess {
   const { baseDir, queueDir } = options;
@@ -108,6 +114,8 @@ export function frontAccess(
     a.method.kind === "lmtp" && a.method.destination.startsWith("/") ? [a.method.destination] : []
   );
   if (options.channel) sockets.unshift(options.channel);
+  // The front's own sockets for its mailbox writers.
+  if (options.writerSockets) sockets.push(options.writerSockets);
   for (const socket of sockets) read.add(socket);
   const redis = config.tables.some((t) =>
     t.source.kind === "backend" && t.source.backend === "redis"
@@ -141,18 +149,18 @@ export function frontPermissionFlags(access: FrontAccess): string[] {
 
 /**
  * The front's flags for a loaded configuration (its files read: the main one and its
- * includes) and the channel's socket: what the parent starts the front with, and what the
- * tests run probes under.
+ * includes), the channel's socket and the writers' directory: what the parent starts the
+ * front with, and what the tests run probes under.
  */
 export function frontPermissionFlagsFor(
   config: Config,
   sources: Iterable<string>,
-  channel?: string,
+  sockets: { readonly channel?: string; readonly writerSockets?: string } = {},
 ): string[] {
   return frontPermissionFlags(frontAccess(config, {
     sources,
     queueDir: queueDirectory(config),
     baseDir: configDir(config),
-    ...(channel ? { channel } : {}),
+    ...sockets,
   }));
 }

@@ -26,7 +26,11 @@ import { controlSocketPath, offlineDirectory, prepareOfflineDirectory } from "..
 import { createUserLookup, TableSet } from "../tables/mod.ts";
 import { serveFilterSockets } from "../filters/mod.ts";
 import { readFrames, writeFrame } from "./frames.ts";
-import { FRONT_ENV, frontPermissionFlagsFor } from "./front_permissions.ts";
+import {
+  FRONT_ENV,
+  frontPermissionFlagsFor,
+  WRITER_SOCKETS_VARIABLE,
+} from "./front_permissions.ts";
 import { createParentService, type ParentService } from "./parent_service.ts";
 import {
   findSetpriv,
@@ -89,11 +93,13 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     throw new Error(describeMissing(missing));
   }
   const roles = await makeRoleLinks();
+  const writerSockets = await makeWriterSocketDir(account);
   const service = createParentService({
     config,
     tables: () => tables.tables,
     log,
     ...(roles.mailboxWriter ? { writerProgram: roles.mailboxWriter } : {}),
+    writerSockets: { dir: writerSockets, uid: account.uid },
   });
   // Where this process writes text lines to its standard error (in the foreground), the
   // front writes its own there: relayed, each line cost the parent a read, a parse and a
@@ -116,9 +122,17 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
       roles: roles.dir,
       queueDir,
       account,
-      permissionFlags: frontPermissionFlagsFor(config, options.sources, channel?.path),
+      permissionFlags: frontPermissionFlagsFor(config, options.sources, {
+        ...(channel ? { channel: channel.path } : {}),
+        writerSockets,
+      }),
       args: ["-d", "-f", resolve(config.file), ...options.args],
-      env: { ...passedEnvironment(), ...await queueKeyFromStdin(config), ...channel?.env },
+      env: {
+        ...passedEnvironment(),
+        ...await queueKeyFromStdin(config),
+        ...channel?.env,
+        [WRITER_SOCKETS_VARIABLE]: writerSockets,
+      },
       channel,
       stderr: logsDirectly ? "inherit" : "piped",
     });
@@ -128,6 +142,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     await service.close();
     tables.close();
     await roles.remove();
+    await Deno.remove(writerSockets, { recursive: true }).catch(() => {});
     throw new Error(`cannot start the SMTP front: ${errorMessage(error)}`);
   }
   const { child } = front;
@@ -145,6 +160,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     tables.close();
     await front.cleanup();
     await roles.remove();
+    await Deno.remove(writerSockets, { recursive: true }).catch(() => {});
     return status.signal ?? `status ${status.code}`;
   });
   const how = await Promise.race([started.then(() => undefined), exited]);
@@ -249,6 +265,15 @@ async function frontAccount(name: string): Promise<FrontAccount> {
   }
   if (user.uid === 0) throw new Error(`the SMTP front's user "${name}" must not be root`);
   return { name: user.name, uid: user.uid, gid: user.gid };
+}
+
+// The directory the front listens in for the mailbox writers it writes to directly: the
+// front's, which others may enter but not list.
+async function makeWriterSocketDir(account: FrontAccount): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-writers-" });
+  await Deno.chown(dir, account.uid, account.gid);
+  await Deno.chmod(dir, 0o711);
+  return dir;
 }
 
 function passedEnvironment(): Record<string, string> {

@@ -4,17 +4,9 @@
 // configuration, an aliases table or the user's own ~/.forward, never from an envelope.
 
 import type { Action, Config } from "../config/mod.ts";
-import type { DeliveryUser, MailboxRequest } from "../delivery/mod.ts";
+import { checkPath, checkString, type DeliveryUser, RefusedRequest } from "../delivery/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import { splitValues, type SystemUser, type Table, withTableLookups } from "../tables/mod.ts";
-
-/** A request that fails a check. */
-export class RefusedRequest extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RefusedRequest";
-  }
-}
 
 /** What the checks look users and tables up in. */
 export interface CheckContext {
@@ -23,24 +15,10 @@ export interface CheckContext {
   readonly lookupUser: (name: string) => Promise<SystemUser | undefined>;
 }
 
+// The shape checks a mailbox writer makes as well (the front may write to it directly).
+export { checkMailboxRequest, checkPath, checkString, RefusedRequest } from "../delivery/mod.ts";
+
 const NAME_REGEXP = /^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}$/;
-
-/** A plain string without NUL (and of a sane length). */
-export function checkString(value: unknown, what: string, max = 4096): string {
-  if (typeof value !== "string" || value.length > max || value.includes("\0")) {
-    throw new RefusedRequest(`${what} is not a valid string`);
-  }
-  return value;
-}
-
-/** An absolute path without `..` segments or NUL. */
-export function checkPath(value: unknown, what: string): string {
-  const path = checkString(value, what);
-  if (!path.startsWith("/") || path.split("/").includes("..")) {
-    throw new RefusedRequest(`${what} "${path}" is not a plain absolute path`);
-  }
-  return path;
-}
 
 /**
  * The user a delivery runs as: a name and ids the front cannot invent. It must not be
@@ -85,39 +63,29 @@ export async function checkUser(value: unknown, ctx: CheckContext): Promise<Deli
   );
 }
 
-/** A mailbox write: a Maildir or an mbox at a plain absolute path. */
-export function checkMailboxRequest(value: unknown): MailboxRequest {
-  const request = value as Record<string, unknown> | null;
-  if (typeof request !== "object" || request === null) throw new RefusedRequest("no request");
-  if (request["kind"] === "maildir") {
-    const evpid = checkString(request["evpid"], "the envelope id", 64);
-    if (!/^[0-9a-f]+$/.test(evpid)) throw new RefusedRequest(`bad envelope id "${evpid}"`);
-    const folder = request["folder"];
-    if (folder !== undefined && !/^[\w-][\w.-]*$/.test(checkString(folder, "the folder", 256))) {
-      throw new RefusedRequest(`bad Maildir folder "${folder}"`);
-    }
-    return {
-      kind: "maildir",
-      dir: checkPath(request["dir"], "the Maildir"),
-      ...(folder === undefined ? {} : { folder: folder as string }),
-      returnPath: checkString(request["returnPath"], "the sender"),
-      deliveredTo: checkString(request["deliveredTo"], "the recipient"),
-      evpid,
-      recovered: request["recovered"] === true,
-    };
+/**
+ * The socket a writer started for the front connects to, and the token it sends: a socket
+ * of the front's own (checked without following a link), named as the front names them,
+ * directly in the directory made for them; the token 32 hex digits, all the writer sends
+ * before it reads.
+ */
+export async function checkWriterSocket(
+  pathValue: unknown,
+  tokenValue: unknown,
+  sockets: { readonly dir: string; readonly uid: number },
+): Promise<{ path: string; token: string }> {
+  const path = checkPath(pathValue, "the writer's socket");
+  const name = path.startsWith(`${sockets.dir}/`) ? path.slice(sockets.dir.length + 1) : "";
+  if (!/^[0-9a-f]{32}\.sock$/.test(name)) {
+    throw new RefusedRequest(`the writer's socket "${path}" is not one of the front's`);
   }
-  if (request["kind"] === "mbox") {
-    const deliveredTo = request["deliveredTo"];
-    return {
-      kind: "mbox",
-      path: checkPath(request["path"], "the mbox"),
-      sender: checkString(request["sender"], "the sender"),
-      ...(deliveredTo === undefined
-        ? {}
-        : { deliveredTo: checkString(deliveredTo, "the recipient") }),
-    };
+  const token = checkString(tokenValue, "the token", 64);
+  if (!/^[0-9a-f]{32}$/.test(token)) throw new RefusedRequest("the token is not 32 hex digits");
+  const info = await Deno.lstat(path).catch(() => undefined);
+  if (!info?.isSocket || info.uid !== sockets.uid) {
+    throw new RefusedRequest(`the writer's socket "${path}" is not a socket of the front's`);
   }
-  throw new RefusedRequest("unknown mailbox kind");
+  return { path, token };
 }
 
 /** The action a request names, which must exist in the configuration. */

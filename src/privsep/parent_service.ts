@@ -1,7 +1,8 @@
 // The privileged parent's answers: each request of the front is checked
 // (parent_checks.ts), then done with root's rights — a mailbox written by a child running
-// as its user, an mda or |command run as its user, a ~/.forward read, a password checked
-// against /etc/shadow — and answered with a typed result.
+// as its user (or such a child started to take the front's writes directly), an mda or
+// |command run as its user, a ~/.forward read, a password checked against /etc/shadow —
+// and answered with a typed result.
 
 import { systemAuthenticator } from "../auth/mod.ts";
 import type { Config } from "../config/mod.ts";
@@ -12,6 +13,7 @@ import {
   deliveryUserKey,
   type MailboxRequest,
   type MdaActionRequest,
+  spawnMailboxWriter,
 } from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
@@ -23,6 +25,7 @@ import {
   checkPipeCommand,
   checkString,
   checkUser,
+  checkWriterSocket,
   readIncludeForFront,
   RefusedRequest,
 } from "./parent_checks.ts";
@@ -30,6 +33,10 @@ import type { MailboxAnswer, PrivsepAnswer } from "./protocol.ts";
 
 /** The most writes one "mailboxes" request may carry. */
 const MAX_MAILBOXES = 1000;
+
+/** The most writers started for the front's own writes, per identity and in all. */
+const MAX_DIRECT_WRITERS_PER_USER = 4;
+const MAX_DIRECT_WRITERS = 256;
 
 /** Options of {@link createParentService}. */
 export interface ParentServiceOptions {
@@ -43,6 +50,11 @@ export interface ParentServiceOptions {
   readonly passwdPath?: string;
   /** What mailbox writers are started by (a link named for their role). */
   readonly writerProgram?: string;
+  /**
+   * Where the front listens for the mailbox writers it writes to directly: a directory
+   * the parent made, the front's (its uid), 0711. Without it "writer" is refused.
+   */
+  readonly writerSockets?: { readonly dir: string; readonly uid: number };
 }
 
 /** The parent's side: answers one request; never throws. */
@@ -66,6 +78,9 @@ export function createParentService(options: ParentServiceOptions): ParentServic
   // The same spool as the front's router: it is given the parent's SMTPD_MAIL_SPOOL.
   const spool = Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail";
   const context = (): CheckContext => ({ config, tables: options.tables(), lookupUser });
+  // The writers started for the front's direct writes, by identity.
+  const direct = new Map<string, Set<Deno.ChildProcess>>();
+  let directCount = 0;
 
   async function handle(request: Record<string, unknown>, body: Uint8Array) {
     const ctx = context();
@@ -85,6 +100,8 @@ export function createParentService(options: ParentServiceOptions): ParentServic
       }
       case "mailboxes":
         return { kind: "written-each", results: await writeMailboxes(request, body, ctx) } as const;
+      case "writer":
+        return await startDirectWriter(request, ctx);
       case "mda": {
         const run = (request["request"] ?? {}) as Partial<MdaActionRequest>;
         const action = checkAction(run.action, ctx);
@@ -154,6 +171,43 @@ export function createParentService(options: ParentServiceOptions): ParentServic
     return { writes, mailbox };
   }
 
+  // A writer as the user for the front's socket, which its writes then go to without this
+  // process: the user is checked as for a write (and the writer checks each write as this
+  // process would), the socket must be the front's in the directory made for it, and the
+  // front has only so many. Answered once the writer has exited.
+  async function startDirectWriter(request: Record<string, unknown>, ctx: CheckContext) {
+    const sockets = options.writerSockets;
+    if (!sockets) throw new RefusedRequest("mailbox writers are not started for the front here");
+    const user = await checkUser(request["user"], ctx);
+    const socket = await checkWriterSocket(request["path"], request["token"], sockets);
+    const key = deliveryUserKey(user);
+    const running = direct.get(key) ?? new Set();
+    if (running.size >= MAX_DIRECT_WRITERS_PER_USER || directCount >= MAX_DIRECT_WRITERS) {
+      throw new Error(`already ${running.size} mailbox writers for ${user.name}`);
+    }
+    const writer = spawnMailboxWriter(user, {
+      ...(options.writerProgram ? { program: options.writerProgram } : {}),
+      connectTo: socket,
+    });
+    running.add(writer.process);
+    direct.set(key, running);
+    directCount++;
+    try {
+      const status = await writer.process.status;
+      if (!status.success) {
+        log.warn(
+          `privsep: mailbox writer for ${user.name} exited (${status.signal ?? status.code})`,
+        );
+      }
+    } finally {
+      running.delete(writer.process);
+      if (running.size === 0) direct.delete(key);
+      directCount--;
+      writer.cleanup();
+    }
+    return { kind: "writer-gone" } as const;
+  }
+
   // The writes of one message: each checked as a single one is, a refused one failing
   // alone; those written by the same identity go to its writer as one request.
   async function writeMailboxes(
@@ -217,6 +271,10 @@ export function createParentService(options: ParentServiceOptions): ParentServic
         return refusalOf(String(request["kind"]), error);
       }
     },
-    close: () => writer.close(),
+    async close() {
+      await writer.close();
+      // The front is gone: its writers read the end of their channel and exit.
+      await Promise.all([...direct.values()].flatMap((set) => [...set].map((p) => p.status)));
+    },
   };
 }

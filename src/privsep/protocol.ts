@@ -26,6 +26,17 @@ export type PrivsepRequest =
   | { readonly kind: "mda"; readonly request: MdaActionRequest }
   /** Run a `|command` from an aliases table or a ~/.forward (body). */
   | { readonly kind: "pipe"; readonly request: PipeRequest }
+  /**
+   * Start a mailbox writer as the user that connects to the front's socket (in the
+   * directory the parent made for them) with the token, so that the front sends it that
+   * user's mailbox writes itself; answered when the writer has exited.
+   */
+  | {
+    readonly kind: "writer";
+    readonly user: DeliveryUser;
+    readonly path: string;
+    readonly token: string;
+  }
   /** Read a user's ~/.forward. */
   | { readonly kind: "forward"; readonly user: DeliveryUser }
   /** Read an `:include:` file of an aliases table. */
@@ -43,6 +54,8 @@ export type PrivsepAnswer =
   | { readonly kind: "forward"; readonly entries: readonly string[] | null }
   | { readonly kind: "include"; readonly text: string }
   | { readonly kind: "noted" }
+  /** The writer a "writer" request started has exited. */
+  | { readonly kind: "writer-gone" }
   /**
    * The request was refused (it failed a check: `permanent`, the same request would fail
    * again) or could not be done; the reason is for the log.

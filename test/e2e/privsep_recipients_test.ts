@@ -1,17 +1,26 @@
 // Started as root, the daemon delivers the five recipients of one message (five virtual
-// users of one system user) to five Maildirs through one request to the privileged
-// parent, as its `-T imsg` trace shows; each file has its own Delivered-To, and a
+// users of one system user) to five Maildirs through one request from the front to a
+// writer running as the user, which the privileged parent started but is not in the path
+// of, as the `-T imsg` trace shows; each file has its own Delivered-To, and a
 // recipient whose Maildir the user cannot write fails alone while the others are
 // delivered. Skipped, with the reason printed, when not root or without setpriv.
 
 import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { freePort, readMaildir, sendMessage, waitFor, waitListening } from "../_helpers.ts";
-import { accountIds, ensureFrontUser, makeUser, removeUser, skipReason } from "./_privsep.ts";
+import { MAILBOX_WRITER_ROLE } from "../../src/privsep/mod.ts";
+import {
+  accountIds,
+  childrenOf,
+  ensureFrontUser,
+  makeUser,
+  removeUser,
+  skipReason,
+} from "./_privsep.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const RECIPIENTS = ["r1", "r2", "r3", "r4", "r5"];
 
-Deno.test("as root, a message's five recipients go to the parent as one request, and an unwritable Maildir fails alone", async () => {
+Deno.test("as root, a message's five recipients go from the front to the user's writer as one request, and an unwritable Maildir fails alone", async () => {
   const skip = skipReason() ?? await ensureFrontUser();
   if (skip) {
     console.log(`skipped: privilege separation recipients test: ${skip}`);
@@ -73,14 +82,19 @@ match from any for domain "rcpt.test" action "boxes"
       () => /.* rcpt=<r3@rcpt\.test> .* result=TempFail stat=(.*)\n/.exec(log) ?? undefined,
       60_000,
     );
-    assertMatch(deferred[1]!, /^the privileged parent refused: .*Permission denied/);
+    assertMatch(deferred[1]!, /^Permission denied \(os error 13\): mkdir '.*\/boxes\/r3\/tmp'$/);
     assertEquals(await readMaildir(`${dir}/boxes/r3`), []);
     const delivered = log.match(/ rcpt=<r\d@rcpt\.test> .* result=Ok stat=Delivered\n/g) ?? [];
     assertEquals(delivered.length, 4, log);
 
-    // The five writes crossed the channel to the parent as one request.
-    assertEquals(log.match(/front -> parent: 5 mailbox writes for /g)?.length, 1, log);
-    assertEquals(log.match(/front -> parent: mailboxe?s? #/g), ["front -> parent: mailboxes #"]);
+    // The five writes went from the front to a writer of the user's as one request: the
+    // parent was asked once to start that writer, and for no write.
+    assertEquals(log.match(/front -> writer: 5 mailbox writes for /g)?.length, 1, log);
+    assertEquals(log.match(/front -> parent: mailboxe?s? #/g), null, log);
+    assertEquals(log.match(/front -> parent: writer #/g)?.length, 1, log);
+    // That writer is the parent's child, running as the user.
+    const writers = (await childrenOf(daemon.pid)).filter((c) => c.name === MAILBOX_WRITER_ROLE);
+    assertEquals(writers.map((w) => w.user), [user]);
 
     daemon.kill("SIGTERM");
     assertEquals((await daemon.status).code, 0);

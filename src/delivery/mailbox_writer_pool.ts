@@ -1,0 +1,166 @@
+// A pool of `mailbox.writer` channels per uid: the least busy writer of a user takes the
+// next request, another is started while every one has writes waiting (up to the pool's
+// size), and one idle for a minute is let go. How a writer is started is the caller's: the
+// root daemon spawns it and it connects back (mailbox_writer.ts); the unprivileged front
+// asks the privileged parent to start one that connects to the front.
+
+import type { Logger } from "../log/mod.ts";
+import type { DeliveryUser } from "./expand.ts";
+import {
+  encodeRequestHeader,
+  type MailboxRequest,
+  type MailboxWriteResult,
+  type ResponseLine,
+} from "./mailbox_request.ts";
+import { type ChannelStreams, errorMessage, reusedChunks, writeBatched } from "../mail/mod.ts";
+
+/** A channel to one mailbox writer, however it was started. */
+export interface WriterConnection {
+  readonly channel: ChannelStreams;
+  /** True once the writer is connected; false when it never will be (it is gone). */
+  readonly connected: Promise<boolean>;
+  /** Settles once the writer is gone (its channel has ended by then). */
+  readonly exited: Promise<unknown>;
+  /** Removes what was made for the writer, once it is gone. */
+  cleanup?(): void;
+}
+
+/** Options of {@link createWriterPool}. */
+export interface WriterPoolOptions {
+  readonly log: Logger;
+  /** Idle time before a writer is let go, ms (default 60 s). */
+  readonly idleMs?: number;
+  /** How many writers one uid may have at once (default 2). */
+  readonly poolSize?: number;
+}
+
+/** Writers per uid, each taking requests of the writes of one message. */
+export interface WriterPool {
+  /**
+   * The writes of one message as the user, as one request; one result per write, in
+   * their order. Undefined when the writer it went to never connected: nothing was sent.
+   */
+  writeMany(
+    user: DeliveryUser,
+    requests: readonly MailboxRequest[],
+    content: Uint8Array,
+  ): Promise<MailboxWriteResult[] | undefined>;
+  /** Ends every writer's channel and waits for them to be gone. */
+  close(): Promise<void>;
+}
+
+/** Children per uid: a second one writes while the first waits on its file system calls. */
+const DEFAULT_POOL_SIZE = 2;
+
+/** Writes waiting on a writer past which the pool starts another. */
+const BUSY_PENDING = 4;
+
+interface PooledWriter {
+  readonly connection: WriterConnection;
+  /** Request frames go here (they wait for the writer to connect). */
+  readonly requests: WritableStreamDefaultWriter<Uint8Array>;
+  readonly pending: Map<
+    number,
+    { resolve(results: readonly MailboxWriteResult[]): void; reject(error: Error): void }
+  >;
+  idle: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Creates a pool whose writers `start` starts. */
+export function createWriterPool(
+  start: (user: DeliveryUser) => WriterConnection,
+  options: WriterPoolOptions,
+): WriterPool {
+  const idleMs = options.idleMs ?? 60_000;
+  const poolSize = Math.max(1, options.poolSize ?? DEFAULT_POOL_SIZE);
+  const pools = new Map<string, PooledWriter[]>();
+  let nextId = 1;
+
+  function writerFor(user: DeliveryUser): PooledWriter {
+    const key = `${user.uid}:${user.gid}`;
+    const pool = pools.get(key) ?? [];
+    let least: PooledWriter | undefined;
+    for (const w of pool) if (!least || w.pending.size < least.pending.size) least = w;
+    if (least && (least.pending.size < BUSY_PENDING || pool.length >= poolSize)) return least;
+    const connection = start(user);
+    const writer: PooledWriter = {
+      connection,
+      requests: connection.channel.writable.getWriter(),
+      pending: new Map(),
+      idle: undefined,
+    };
+    pool.push(writer);
+    pools.set(key, pool);
+    void readAnswers(writer).finally(() => {
+      const left = (pools.get(key) ?? []).filter((w) => w !== writer);
+      if (left.length > 0) pools.set(key, left);
+      else pools.delete(key);
+      for (const p of writer.pending.values()) p.reject(new Error("mailbox writer exited"));
+      writer.pending.clear();
+      if (writer.idle !== undefined) clearTimeout(writer.idle);
+      connection.cleanup?.();
+    });
+    return writer;
+  }
+
+  async function readAnswers(writer: PooledWriter): Promise<void> {
+    const { channel, exited } = writer.connection;
+    const decoder = new TextDecoder();
+    let text = "";
+    try {
+      for await (const chunk of reusedChunks(channel.readable)) {
+        text += decoder.decode(chunk, { stream: true });
+        let newline;
+        while ((newline = text.indexOf("\n")) !== -1) {
+          const line = JSON.parse(text.slice(0, newline)) as ResponseLine;
+          text = text.slice(newline + 1);
+          const waiting = writer.pending.get(line.id);
+          writer.pending.delete(line.id);
+          waiting?.resolve(line.results);
+        }
+        if (writer.pending.size === 0) armIdle(writer);
+      }
+    } catch (error) {
+      options.log.warn(`delivery: mailbox writer: ${errorMessage(error)}`);
+    }
+    await exited;
+    await channel.close();
+  }
+
+  function armIdle(writer: PooledWriter): void {
+    if (writer.idle !== undefined) clearTimeout(writer.idle);
+    writer.idle = setTimeout(() => writer.requests.close().catch(() => {}), idleMs);
+  }
+
+  return {
+    async writeMany(user, requests, content) {
+      const writer = writerFor(user);
+      if (writer.idle !== undefined) clearTimeout(writer.idle);
+      writer.idle = undefined;
+      // Counted as waiting at once, so that a burst of writes grows the pool.
+      const id = nextId++;
+      const answered = new Promise<readonly MailboxWriteResult[]>((resolve, reject) =>
+        writer.pending.set(id, { resolve, reject })
+      );
+      if (!await writer.connection.connected) {
+        writer.pending.delete(id);
+        answered.catch(() => {});
+        return undefined;
+      }
+      // Header, then the message as it is; the requests of one task in one write.
+      const [, results] = await Promise.all([
+        writeBatched(writer.requests, encodeRequestHeader(id, requests, content), content),
+        answered,
+      ]);
+      // A writer answers every write of a request; one missing is a writer gone wrong.
+      return requests.map((_, n) => results[n] ?? { error: "mailbox writer gave no answer" });
+    },
+    async close() {
+      for (const writer of [...pools.values()].flat()) {
+        if (writer.idle !== undefined) clearTimeout(writer.idle);
+        await writer.requests.close().catch(() => {});
+        await writer.connection.exited;
+      }
+    },
+  };
+}
