@@ -70,6 +70,11 @@ export interface LocalAgentsOptions {
   readonly log: Logger;
   /** Commands run with their user's uid and gid (this process is root). */
   readonly asUsers: boolean;
+  /**
+   * Read ~/.forward anew each time, not kept for a moment (the parent's
+   * agents: the front keeps the answers it gets).
+   */
+  readonly freshForward?: boolean;
 }
 
 /** The agents that do every step in this process (started as the users when root). */
@@ -107,7 +112,8 @@ export function createLocalAgents(options: LocalAgentsOptions): DeliveryAgents {
         ...(options.asUsers && request.user.uid !== ownUid ? { asUser: true } : {}),
       });
     },
-    readForward: (user) => readForwardFile(user, options.log),
+    readForward: (user) =>
+      readForwardFile(user, options.log, { fresh: options.freshForward === true }),
     readInclude: (path) => Deno.readTextFile(path),
     spoolIdentity: (user, spool, path) =>
       options.asUsers && user.uid !== ownUid

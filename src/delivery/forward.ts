@@ -7,20 +7,21 @@ import type { Logger } from "../log/mod.ts";
 import { splitValues } from "../tables/mod.ts";
 import type { DeliveryUser } from "./expand.ts";
 
-// Looking for a file on every delivery costs a system call; an answer is kept briefly.
-const CACHE_MS = 2000;
+/** Looking for a file on every delivery costs a system call: an answer is kept this long. */
+export const FORWARD_KEPT_MS = 2000;
 const cache = new Map<string, { at: number; entries: string[] | undefined }>();
 
 /** The entries of the user's ~/.forward, or undefined when there is none or it is unsafe. */
 export async function readForwardFile(
   user: DeliveryUser,
   log: Logger,
+  options: { readonly fresh?: boolean } = {},
 ): Promise<string[] | undefined> {
   if (!user.home || user.home === "/") return undefined;
   const path = `${user.home}/.forward`;
   const cached = cache.get(path);
   const now = Date.now();
-  if (cached && now - cached.at < CACHE_MS) return cached.entries;
+  if (!options.fresh && cached && now - cached.at < FORWARD_KEPT_MS) return cached.entries;
   const entries = await read(path, user, log);
   cache.set(path, { at: now, entries });
   return entries;

@@ -10,6 +10,7 @@ export { createRcptExpansionCheck } from "./rcpt_expansion.ts";
 export type { RcptExpansionCheck, RcptExpansionRequest, RcptRefusal } from "./rcpt_expansion.ts";
 export type { DeliveryRouterOptions, DeliveryUser } from "./router.ts";
 export { createMailboxWriter, spawnMailboxWriter } from "./mailbox_writer.ts";
+export { FORWARD_KEPT_MS } from "./forward.ts";
 export type { StartedWriter, WriterSocket } from "./mailbox_writer.ts";
 export { createWriterPool } from "./mailbox_writer_pool.ts";
 export type { WriterConnection, WriterPool, WriterPoolOptions } from "./mailbox_writer_pool.ts";

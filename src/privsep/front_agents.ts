@@ -8,6 +8,7 @@ import {
   type DeliveryAgents,
   type DeliveryUser,
   deliveryUserKey,
+  FORWARD_KEPT_MS,
   type MailboxWriter,
 } from "../delivery/mod.ts";
 import { type DeliveryResult, permfail, tempfail } from "../mail/mod.ts";
@@ -69,7 +70,7 @@ function parentAgents(client: PrivsepClient): DeliveryAgents {
       delivery(await client.ask({ kind: "mda", request }, content)),
     runPipe: async (request, content) =>
       delivery(await client.ask({ kind: "pipe", request }, content)),
-    readForward: sharedWhileAsked(async (user) => {
+    readForward: sharedAndKept(async (user) => {
       const answer = await client.ask({ kind: "forward", user });
       if (answer.kind !== "forward") throw new Error(refusal(answer));
       return answer.entries === null ? undefined : answer.entries;
@@ -86,22 +87,39 @@ function parentAgents(client: PrivsepClient): DeliveryAgents {
 
 // The recipients of one message that are the same user ask for its ~/.forward at the same
 // moment: they share one question to the parent (and so go on to their mailbox writes
-// together), and each gets its own copy of the answer.
-function sharedWhileAsked(
+// together), and each gets its own copy of the answer. The answer is kept as long as the
+// daemon without a parent keeps the file's (FORWARD_KEPT_MS), so that a user's next
+// messages ask nothing; a question that failed is not kept.
+export function sharedAndKept(
   read: (user: DeliveryUser) => Promise<readonly string[] | undefined>,
+  now: () => number = Date.now,
 ): (user: DeliveryUser) => Promise<string[] | undefined> {
-  const asked = new Map<string, Promise<readonly string[] | undefined>>();
+  const asked = new Map<string, { answer: Promise<readonly string[] | undefined>; at?: number }>();
+  const expired = (entry: { at?: number }) =>
+    entry.at !== undefined && now() - entry.at >= FORWARD_KEPT_MS;
   return async (user) => {
     const key = deliveryUserKey(user);
-    let answer = asked.get(key);
-    if (!answer) {
-      answer = read(user).finally(() => asked.delete(key));
-      asked.set(key, answer);
+    let entry = asked.get(key);
+    if (!entry || expired(entry)) {
+      if (asked.size >= KEPT_USERS) {
+        for (const [k, e] of asked) if (expired(e)) asked.delete(k);
+      }
+      const created: { answer: Promise<readonly string[] | undefined>; at?: number } = {
+        answer: read(user),
+      };
+      created.answer.then(() => created.at = now(), () => {
+        if (asked.get(key) === created) asked.delete(key);
+      });
+      asked.set(key, created);
+      entry = created;
     }
-    const entries = await answer;
+    const entries = await entry.answer;
     return entries === undefined ? undefined : [...entries];
   };
 }
+
+/** Users past which kept answers are swept for expired ones. */
+const KEPT_USERS = 1000;
 
 function parentAuthenticator(client: PrivsepClient): Authenticator {
   return async (user, password) => {

@@ -68,7 +68,8 @@ export interface ParentService {
 export function createParentService(options: ParentServiceOptions): ParentService {
   const { config, log } = options;
   const lookupUser = createUserLookup(options.passwdPath);
-  const agents = createLocalAgents({ config, log, asUsers: true });
+  // The front keeps the ~/.forward answers it gets for a moment: read them anew here.
+  const agents = createLocalAgents({ config, log, asUsers: true, freshForward: true });
   const writer = createMailboxWriter({
     log,
     asUsers: true,
