@@ -52,8 +52,14 @@ export interface DeliveryAgents {
   runActionMda(request: MdaActionRequest, content: Uint8Array): Promise<DeliveryResult>;
   /** Runs a `|command` target, the message on its standard input. */
   runPipe(request: PipeRequest, content: Uint8Array): Promise<DeliveryResult>;
-  /** The entries of the user's ~/.forward, or undefined when there is none or it is unsafe. */
-  readForward(user: DeliveryUser): Promise<string[] | undefined>;
+  /**
+   * The entries of the user's ~/.forward, or undefined when there is none or it is unsafe;
+   * kept for a moment (FORWARD_KEPT_MS), unless `fresh` asks for the file as it is now.
+   */
+  readForward(
+    user: DeliveryUser,
+    read?: { readonly fresh?: boolean },
+  ): Promise<string[] | undefined>;
   /** The text of an `:include:` file. */
   readInclude(path: string): Promise<string>;
   /**
@@ -70,11 +76,6 @@ export interface LocalAgentsOptions {
   readonly log: Logger;
   /** Commands run with their user's uid and gid (this process is root). */
   readonly asUsers: boolean;
-  /**
-   * Read ~/.forward anew each time, not kept for a moment (the parent's
-   * agents: the front keeps the answers it gets).
-   */
-  readonly freshForward?: boolean;
 }
 
 /** The agents that do every step in this process (started as the users when root). */
@@ -112,8 +113,7 @@ export function createLocalAgents(options: LocalAgentsOptions): DeliveryAgents {
         ...(options.asUsers && request.user.uid !== ownUid ? { asUser: true } : {}),
       });
     },
-    readForward: (user) =>
-      readForwardFile(user, options.log, { fresh: options.freshForward === true }),
+    readForward: (user, read) => readForwardFile(user, options.log, read),
     readInclude: (path) => Deno.readTextFile(path),
     spoolIdentity: (user, spool, path) =>
       options.asUsers && user.uid !== ownUid

@@ -112,6 +112,9 @@ export function encodeRequestHeader(
   );
 }
 
+/** The longest header line a request may have (1,000 writes take well under it). */
+const MAX_HEADER_BYTES = 1 << 20;
+
 /** Reads request frames from a stream (the child's standard input). */
 export async function* readRequests(
   stream: ReadableStream<Uint8Array>,
@@ -122,6 +125,9 @@ export async function* readRequests(
     // Offsets are relative to the unread bytes: reading more may move them.
     let newline = input.unread().indexOf(10);
     while (newline === -1) {
+      if (input.unread().byteLength > MAX_HEADER_BYTES) {
+        throw new Error(`a mailbox request header over ${MAX_HEADER_BYTES} bytes`);
+      }
       if (!(await input.more())) return;
       newline = input.unread().indexOf(10);
     }

@@ -13,6 +13,7 @@ import {
 } from "./mailbox_request.ts";
 import { createWriterPool } from "./mailbox_writer_pool.ts";
 import {
+  CHANNEL_HELLO_VARIABLE,
   CHANNEL_PATH_VARIABLE,
   CHANNEL_TOKEN_VARIABLE,
   childChannel,
@@ -117,10 +118,14 @@ export interface StartedWriter {
   cleanup(): void;
 }
 
-/** Where a writer connects: the socket and the token it sends first. */
+/**
+ * Where a writer connects: the socket, the token it sends first and, for a socket in a
+ * directory its starter does not own, what the peer must say before it sends anything.
+ */
 export interface WriterSocket {
   readonly path: string;
   readonly token: string;
+  readonly hello?: string;
 }
 
 /**
@@ -143,6 +148,7 @@ export function spawnMailboxWriter(
     ...(socket
       ? { [CHANNEL_PATH_VARIABLE]: socket.path, [CHANNEL_TOKEN_VARIABLE]: socket.token }
       : {}),
+    ...(socket?.hello === undefined ? {} : { [CHANNEL_HELLO_VARIABLE]: socket.hello }),
   };
   if (!compiled) {
     denoDir = Deno.makeTempDirSync({ prefix: "smtpd-mailbox-writer-" });
@@ -158,7 +164,7 @@ export function spawnMailboxWriter(
     "--allow-read",
     "--allow-write",
     "--allow-sys=hostname",
-    `--allow-env=${CHANNEL_PATH_VARIABLE},${CHANNEL_TOKEN_VARIABLE}`,
+    `--allow-env=${CHANNEL_PATH_VARIABLE},${CHANNEL_TOKEN_VARIABLE},${CHANNEL_HELLO_VARIABLE}`,
     ...(socket ? [`--allow-net=unix:${socket.path}`] : []),
     main,
   ];

@@ -56,6 +56,8 @@ const DEFAULT_POOL_SIZE = 2;
 const BUSY_PENDING = 4;
 
 interface PooledWriter {
+  /** Its pool's key: the uid and gid. */
+  readonly key: string;
   readonly connection: WriterConnection;
   /** Request frames go here (they wait for the writer to connect). */
   readonly requests: WritableStreamDefaultWriter<Uint8Array>;
@@ -74,6 +76,8 @@ export function createWriterPool(
   const idleMs = options.idleMs ?? 60_000;
   const poolSize = Math.max(1, options.poolSize ?? DEFAULT_POOL_SIZE);
   const pools = new Map<string, PooledWriter[]>();
+  // Every writer not yet gone, in a pool or let go and exiting.
+  const live = new Set<PooledWriter>();
   let nextId = 1;
 
   function writerFor(user: DeliveryUser): PooledWriter {
@@ -84,6 +88,7 @@ export function createWriterPool(
     if (least && (least.pending.size < BUSY_PENDING || pool.length >= poolSize)) return least;
     const connection = start(user);
     const writer: PooledWriter = {
+      key,
       connection,
       requests: connection.channel.writable.getWriter(),
       pending: new Map(),
@@ -91,10 +96,10 @@ export function createWriterPool(
     };
     pool.push(writer);
     pools.set(key, pool);
+    live.add(writer);
     void readAnswers(writer).finally(() => {
-      const left = (pools.get(key) ?? []).filter((w) => w !== writer);
-      if (left.length > 0) pools.set(key, left);
-      else pools.delete(key);
+      retire(writer);
+      live.delete(writer);
       for (const p of writer.pending.values()) p.reject(new Error("mailbox writer exited"));
       writer.pending.clear();
       if (writer.idle !== undefined) clearTimeout(writer.idle);
@@ -127,9 +132,21 @@ export function createWriterPool(
     await channel.close();
   }
 
+  // Out of the pool: no write goes to it any more.
+  function retire(writer: PooledWriter): void {
+    const left = (pools.get(writer.key) ?? []).filter((w) => w !== writer);
+    if (left.length > 0) pools.set(writer.key, left);
+    else pools.delete(writer.key);
+  }
+
+  // A writer idle that long is let go: out of the pool at once, so that a write that
+  // comes while it exits gets another one.
   function armIdle(writer: PooledWriter): void {
     if (writer.idle !== undefined) clearTimeout(writer.idle);
-    writer.idle = setTimeout(() => writer.requests.close().catch(() => {}), idleMs);
+    writer.idle = setTimeout(() => {
+      retire(writer);
+      writer.requests.close().catch(() => {});
+    }, idleMs);
   }
 
   return {
@@ -156,7 +173,7 @@ export function createWriterPool(
       return requests.map((_, n) => results[n] ?? { error: "mailbox writer gave no answer" });
     },
     async close() {
-      for (const writer of [...pools.values()].flat()) {
+      for (const writer of [...live]) {
         if (writer.idle !== undefined) clearTimeout(writer.idle);
         await writer.requests.close().catch(() => {});
         await writer.connection.exited;

@@ -5,7 +5,9 @@ import { assertEquals, assertTrue } from "../../test/assert.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
 import { createMailboxWriter } from "./mailbox_writer.ts";
 
-const NOBODY = { name: "nobody", uid: 65534, gid: 65534, home: "/nonexistent" };
+// An account of its own (ids no other test's children run as: test modules share this
+// process, and ps(1) counts its children by uid).
+const POOL_USER = { name: "poolwriter", uid: 65533, gid: 65533, home: "/nonexistent" };
 
 // The children of this process running as the uid, as ps(1) lists them (reading /proc
 // itself needs every permission).
@@ -36,13 +38,13 @@ Deno.test("a burst of writes for one user goes through at most two children runn
   await Deno.chmod(dir, 0o755);
   const maildir = `${dir}/Maildir`;
   await Deno.mkdir(maildir);
-  await Deno.chown(maildir, NOBODY.uid, NOBODY.gid);
+  await Deno.chown(maildir, POOL_USER.uid, POOL_USER.gid);
   const writer = createMailboxWriter({ log: SILENT_LOGGER, asUsers: true });
   const content = new TextEncoder().encode("Subject: pool\r\n\r\nbody\r\n");
   let most = 0;
   try {
     const writes = Array.from({ length: 40 }, (_, n) =>
-      writer.write(NOBODY, {
+      writer.write(POOL_USER, {
         kind: "maildir",
         dir: maildir,
         returnPath: "a@client.test",
@@ -54,21 +56,23 @@ Deno.test("a burst of writes for one user goes through at most two children runn
       let settled = false;
       void Promise.allSettled(writes).then(() => settled = true);
       while (!settled) {
-        most = Math.max(most, (await childrenAs(NOBODY.uid)).length);
+        most = Math.max(most, (await childrenAs(POOL_USER.uid)).length);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
     await Promise.all(writes);
     await counting;
-    most = Math.max(most, (await childrenAs(NOBODY.uid)).length);
+    most = Math.max(most, (await childrenAs(POOL_USER.uid)).length);
   } finally {
     await writer.close();
   }
   const files = [];
   for await (const entry of Deno.readDir(`${maildir}/new`)) files.push(entry.name);
   assertEquals(files.length, 40);
-  for (const name of files) assertEquals((await Deno.stat(`${maildir}/new/${name}`)).uid, 65534);
+  for (const name of files) {
+    assertEquals((await Deno.stat(`${maildir}/new/${name}`)).uid, POOL_USER.uid);
+  }
   assertEquals(most, 2, `children seen at once: ${most}`);
-  assertTrue((await childrenAs(NOBODY.uid)).length === 0, "a child outlived close()");
+  assertTrue((await childrenAs(POOL_USER.uid)).length === 0, "a child outlived close()");
   await Deno.remove(dir, { recursive: true });
 });

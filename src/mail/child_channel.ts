@@ -21,6 +21,14 @@ import { randomHex } from "./ids.ts";
 export const CHANNEL_PATH_VARIABLE = "SMTPD_CHANNEL";
 /** The variable that holds the token the child sends first. */
 export const CHANNEL_TOKEN_VARIABLE = "SMTPD_CHANNEL_TOKEN";
+/**
+ * The variable that holds what the peer must say before the child sends anything, for a
+ * socket in a directory the child's starter does not own (offerChannelIn()).
+ */
+export const CHANNEL_HELLO_VARIABLE = "SMTPD_CHANNEL_HELLO";
+
+/** How long a child waits for the peer's hello. */
+const HELLO_WAIT_MS = 10_000;
 
 /** A socket waiting for its child. */
 export interface ChannelOffer {
@@ -28,6 +36,8 @@ export interface ChannelOffer {
   readonly path: string;
   /** What the child sends first (32 hex digits). */
   readonly token: string;
+  /** What this end says first on each connection, before the token is read (offerChannelIn()). */
+  readonly hello?: string;
   /** The variables that tell the child where to connect. */
   readonly env: Readonly<Record<string, string>>;
   /**
@@ -70,7 +80,10 @@ export function offerChannel(
  * that connects to the unprivileged front): this process may not give the socket to the
  * child's uid, so any uid may connect (0666) and only the first connection that sends the
  * token is taken. `dir` is this process's own and not listable by others (0711), and the
- * socket's name is random.
+ * socket's name is random. Each connection is first told the offer's `hello`, which the
+ * child waits for before it sends anything: this process could replace the socket by a
+ * link to another one between the starter's check and the child's connect, and a child
+ * that reached some other socket so says nothing there and exits.
  */
 export function offerChannelIn(dir: string): ChannelOffer {
   const path = `${dir}/${randomHex(16)}.sock`;
@@ -81,11 +94,16 @@ export function offerChannelIn(dir: string): ChannelOffer {
     listener.close(); // which removes the socket
     throw error;
   }
-  return offerOn(listener, path, () => Deno.removeSync(path));
+  return offerOn(listener, path, () => Deno.removeSync(path), randomHex(16));
 }
 
 // The offer of a listening socket; `remove` takes the socket (and its directory) away.
-function offerOn(server: Deno.UnixListener, path: string, remove: () => void): ChannelOffer {
+function offerOn(
+  server: Deno.UnixListener,
+  path: string,
+  remove: () => void,
+  hello?: string,
+): ChannelOffer {
   const token = randomHex(16);
   let closed = false;
   // Connections still to send their token: one that says nothing holds up no other.
@@ -107,7 +125,8 @@ function offerOn(server: Deno.UnixListener, path: string, remove: () => void): C
     new Promise<Deno.UnixConn | undefined>((resolve) => {
       const check = async (conn: Deno.UnixConn) => {
         checking.add(conn);
-        const sent = await sendsToken(conn, expected);
+        const greeted = hello === undefined || await writeAll(conn, encoder.encode(`${hello}\n`));
+        const sent = greeted && await sendsToken(conn, expected);
         if (!checking.delete(conn)) return; // closed meanwhile
         if (sent && !closed) resolve(conn);
         else conn.close();
@@ -126,7 +145,12 @@ function offerOn(server: Deno.UnixListener, path: string, remove: () => void): C
   return {
     path,
     token,
-    env: { [CHANNEL_PATH_VARIABLE]: path, [CHANNEL_TOKEN_VARIABLE]: token },
+    ...(hello === undefined ? {} : { hello }),
+    env: {
+      [CHANNEL_PATH_VARIABLE]: path,
+      [CHANNEL_TOKEN_VARIABLE]: token,
+      ...(hello === undefined ? {} : { [CHANNEL_HELLO_VARIABLE]: hello }),
+    },
     async accept(gone) {
       const childGone = gone.then(() => undefined, () => undefined);
       try {
@@ -137,6 +161,17 @@ function offerOn(server: Deno.UnixListener, path: string, remove: () => void): C
     },
     close,
   };
+}
+
+async function writeAll(conn: Deno.UnixConn, data: Uint8Array): Promise<boolean> {
+  try {
+    for (let offset = 0; offset < data.byteLength;) {
+      offset += await conn.write(data.subarray(offset));
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // Reads exactly the token's bytes, so that nothing the child sends after it is taken.
@@ -216,7 +251,11 @@ export async function parentChannel(): Promise<ChannelStreams> {
       close: () => Promise.resolve(),
     };
   }
-  const conn = await connectToParent(path, Deno.env.get(CHANNEL_TOKEN_VARIABLE) ?? "");
+  const conn = await connectToParent(
+    path,
+    Deno.env.get(CHANNEL_TOKEN_VARIABLE) ?? "",
+    helloFromEnvironment(),
+  );
   return {
     readable: channelReadable(conn),
     writable: channelWritable(conn),
@@ -224,12 +263,44 @@ export async function parentChannel(): Promise<ChannelStreams> {
   };
 }
 
-/** Connects to the parent's socket and sends the token. */
-export async function connectToParent(path: string, token: string): Promise<Deno.UnixConn> {
+// The hello a child waits for; a child not let read the variable (the SMTP front, whose
+// parent listens in a directory of its own) is given none.
+function helloFromEnvironment(): string | undefined {
+  try {
+    return Deno.env.get(CHANNEL_HELLO_VARIABLE);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Connects to the parent's socket and sends the token; with `hello`, only once the peer
+ * has said it (else nothing is sent, and this throws).
+ */
+export async function connectToParent(
+  path: string,
+  token: string,
+  hello?: string,
+): Promise<Deno.UnixConn> {
   const conn = await Deno.connect({ transport: "unix", path });
+  if (hello !== undefined && !await saysHello(conn, encoder.encode(`${hello}\n`))) {
+    conn.close();
+    throw new Error(`${path} is not the daemon's: it did not greet as expected`);
+  }
   const data = encoder.encode(`${token}\n`);
   for (let offset = 0; offset < data.byteLength;) offset += await conn.write(data.subarray(offset));
   return conn;
+}
+
+// Exactly the hello's bytes, in time: a peer that says anything else, or nothing, is not it.
+async function saysHello(conn: Deno.UnixConn, expected: Uint8Array): Promise<boolean> {
+  const timer = setTimeout(() => conn.close(), HELLO_WAIT_MS);
+  try {
+    return await sendsToken(conn, expected);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Said by a stream of a connection that never came (the child exited first). */

@@ -18,6 +18,7 @@ export { reusedChunks } from "./reused_chunks.ts";
 export { writeBatched } from "./batched_writes.ts";
 export {
   acceptedChannel,
+  CHANNEL_HELLO_VARIABLE,
   CHANNEL_PATH_VARIABLE,
   CHANNEL_TOKEN_VARIABLE,
   type ChannelOffer,

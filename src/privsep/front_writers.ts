@@ -23,6 +23,9 @@ import type { PrivsepClient } from "./client.ts";
 /** How long a user the parent started no writer for goes through the parent. */
 const RETRY_DIRECT_MS = 30_000;
 
+/** How long a writer has to connect once asked for (a runtime starts in well under 1 s). */
+const CONNECT_WAIT_MS = 30_000;
+
 /** Options of {@link directMailboxWriter}. */
 export interface DirectWriterOptions {
   /** The directory the parent made for the front's writer sockets. */
@@ -56,12 +59,32 @@ export function directMailboxWriter(
       fail(errorMessage(error));
       return neverConnected();
     }
-    const gone = client.ask({ kind: "writer", user, path: offer.path, token: offer.token });
-    const channel = acceptedChannel(offer, gone);
+    const gone = client.ask({
+      kind: "writer",
+      user,
+      path: offer.path,
+      token: offer.token,
+      hello: offer.hello!,
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), CONNECT_WAIT_MS);
+      Deno.unrefTimer(timer);
+    });
+    // The parent's answer before the writer connected (or none in time) means it never will.
+    const before = Promise.race([gone, late]);
+    const channel = acceptedChannel(offer, before);
     void channel.connected.then(async (connected) => {
+      clearTimeout(timer);
       if (connected) return;
-      const answer = await gone;
-      fail(answer.kind === "refused" ? answer.reason : "the writer exited before it connected");
+      const answer = await before;
+      fail(
+        answer === undefined
+          ? `the writer did not connect in ${CONNECT_WAIT_MS / 1000} s`
+          : answer.kind === "refused"
+          ? answer.reason
+          : "the writer exited before it connected",
+      );
     });
     return { channel, connected: channel.connected, exited: gone };
   }

@@ -33,14 +33,36 @@ function maildir(rcpt: string): MailboxRequest {
 const outcome = (write: Promise<void>) =>
   write.then(() => "written", (error) => errorMessage(error));
 
-// A writer as the parent would start it: connects, sends the token, then reads requests.
-async function connectWriter(path: string, token: string) {
+// What `promise` gives, or a failure naming what did not come: a test that fails, not hangs.
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing in 10 s`)), 10_000);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// A writer as the parent would start it: connects, hears the front's hello, sends the
+// token, then reads requests.
+async function connectWriter(path: string, token: string, hello: string) {
   const conn = await Deno.connect({ transport: "unix", path });
+  const heard = new Uint8Array(33);
+  let got = 0;
+  while (got < heard.byteLength) {
+    const n = await within(conn.read(heard.subarray(got)), "the front's hello");
+    if (n === null) throw new Error("the front closed before its hello");
+    got += n;
+  }
+  assertEquals(decoder.decode(heard), `${hello}\n`);
   await conn.write(encoder.encode(`${token}\n`));
   let buffered = new Uint8Array(0);
   const more = async () => {
     const chunk = new Uint8Array(65536);
-    const n = await conn.read(chunk);
+    const n = await within(conn.read(chunk), "a request on the writer's channel");
     if (n === null) throw new Error("the front closed the writer's channel");
     const joined = new Uint8Array(buffered.byteLength + n);
     joined.set(buffered);
@@ -80,10 +102,14 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
   try {
     // alice's first write: the parent is asked for a writer on a socket in the directory.
     const first = outcome(writer.write(ALICE, maildir("r1"), content));
-    const ask = (await frames.next()).value!.header as Record<string, unknown>;
+    const ask = (await within(frames.next(), "a frame to the parent")).value!.header as Record<
+      string,
+      unknown
+    >;
     assertEquals([ask["kind"], ask["user"]], ["writer", ALICE]);
     assertMatch(String(ask["path"]), new RegExp(`^${dir}/[0-9a-f]{32}\\.sock$`));
     assertMatch(String(ask["token"]), /^[0-9a-f]{32}$/);
+    assertMatch(String(ask["hello"]), /^[0-9a-f]{32}$/);
     const socket = await Deno.lstat(String(ask["path"]));
     assertTrue(socket.isSocket);
     assertEquals((socket.mode ?? 0) & 0o777, 0o666);
@@ -91,13 +117,29 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
     // Something without the token is not taken; the writer with it is.
     const stranger = await Deno.connect({ transport: "unix", path: String(ask["path"]) });
     await stranger.write(encoder.encode(`${"0".repeat(32)}\n`));
-    const alice = await connectWriter(String(ask["path"]), String(ask["token"]));
+    const alice = await connectWriter(
+      String(ask["path"]),
+      String(ask["token"]),
+      String(ask["hello"]),
+    );
     const got = await alice.request();
     assertEquals(got.header["requests"], [maildir("r1")]);
     assertEquals(got.content, content);
     await alice.answer(got.header["id"], [{}]);
     assertEquals(await first, "written");
-    assertEquals(await stranger.read(new Uint8Array(1)), null, "the stranger is let go");
+    // The stranger heard the hello (anyone who finds the socket does), then is let go.
+    const strangerHeard = new Uint8Array(64);
+    let strangerGot = 0;
+    for (
+      let n;
+      (n = await within(
+        stranger.read(strangerHeard.subarray(strangerGot)),
+        "the stranger's end",
+      )) !== null;
+    ) {
+      strangerGot += n;
+    }
+    assertEquals(decoder.decode(strangerHeard.subarray(0, strangerGot)), `${ask["hello"]}\n`);
     stranger.close();
     // Once connected, the socket is gone from the directory.
     assertEquals([...Deno.readDirSync(dir)], []);
@@ -114,7 +156,7 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
     // group): a mailbox request, not a writer's.
     const spool = { kind: "mbox", path: "/var/mail/alice", sender: "sender@client.test" } as const;
     const spooled = outcome(writer.write(ALICE, spool, content));
-    const mailbox = (await frames.next()).value!;
+    const mailbox = (await within(frames.next(), "a frame to the parent")).value!;
     const header = mailbox.header as Record<string, unknown>;
     assertEquals([header["kind"], header["request"]], ["mailbox", spool]);
     assertEquals(mailbox.body, content);
@@ -124,15 +166,22 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
     // bob's writer is refused: his write goes to the parent, and so does the next one,
     // without asking for a writer again.
     const bobs = outcome(writer.write(BOB, maildir("b1"), content));
-    const bobAsk = (await frames.next()).value!.header as Record<string, unknown>;
+    const bobAsk = (await within(frames.next(), "a frame to the parent")).value!.header as Record<
+      string,
+      unknown
+    >;
     assertEquals(bobAsk["kind"], "writer");
     await writeFrame(parent, { id: bobAsk["id"], kind: "refused", reason: "too many" });
-    const viaParent = (await frames.next()).value!.header as Record<string, unknown>;
+    const viaParent = (await within(frames.next(), "a frame to the parent")).value!
+      .header as Record<string, unknown>;
     assertEquals([viaParent["kind"], viaParent["request"]], ["mailbox", maildir("b1")]);
     await writeFrame(parent, { id: viaParent["id"], kind: "written" });
     assertEquals(await bobs, "written");
     const bobs2 = outcome(writer.write(BOB, maildir("b2"), content));
-    const again = (await frames.next()).value!.header as Record<string, unknown>;
+    const again = (await within(frames.next(), "a frame to the parent")).value!.header as Record<
+      string,
+      unknown
+    >;
     assertEquals([again["kind"], again["request"]], ["mailbox", maildir("b2")]);
     await writeFrame(parent, { id: again["id"], kind: "written" });
     assertEquals(await bobs2, "written");
@@ -146,9 +195,16 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
     assertEquals(await lost, "mailbox writer exited");
     // The next write asks for a new writer.
     const after = outcome(writer.write(ALICE, maildir("r5"), content));
-    const ask2 = (await frames.next()).value!.header as Record<string, unknown>;
+    const ask2 = (await within(frames.next(), "a frame to the parent")).value!.header as Record<
+      string,
+      unknown
+    >;
     assertEquals([ask2["kind"], ask2["user"]], ["writer", ALICE]);
-    const alice2 = await connectWriter(String(ask2["path"]), String(ask2["token"]));
+    const alice2 = await connectWriter(
+      String(ask2["path"]),
+      String(ask2["token"]),
+      String(ask2["hello"]),
+    );
     const fifth = await alice2.request();
     assertEquals(fifth.header["requests"], [maildir("r5")]);
     await alice2.answer(fifth.header["id"], [{}]);

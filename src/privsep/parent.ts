@@ -225,6 +225,9 @@ async function serveFront(
     log.warn(`privsep: the SMTP front broke the protocol: ${errorMessage(error)}`);
     signal(child, "SIGKILL");
   }
+  // A "writer" request is answered when its writer exits, which is once it has read the
+  // end of its channel to the front: or after a moment, killed.
+  service.frontGone();
   await Promise.all([...running]);
   await writer.close().catch(() => {});
   await channel.close();

@@ -64,16 +64,19 @@ export async function checkUser(value: unknown, ctx: CheckContext): Promise<Deli
 }
 
 /**
- * The socket a writer started for the front connects to, and the token it sends: a socket
- * of the front's own (checked without following a link), named as the front names them,
- * directly in the directory made for them; the token 32 hex digits, all the writer sends
- * before it reads.
+ * The socket a writer started for the front connects to, the token it sends and the hello
+ * it waits for: a socket of the front's own (checked without following a link), named as
+ * the front names them, directly in the directory made for them; token and hello 32 hex
+ * digits each. The front owns that directory and could put a link to another socket in
+ * the socket's place once it is checked: the writer sends nothing until it has heard the
+ * hello, which no other socket's server knows.
  */
 export async function checkWriterSocket(
   pathValue: unknown,
   tokenValue: unknown,
+  helloValue: unknown,
   sockets: { readonly dir: string; readonly uid: number },
-): Promise<{ path: string; token: string }> {
+): Promise<{ path: string; token: string; hello: string }> {
   const path = checkPath(pathValue, "the writer's socket");
   const name = path.startsWith(`${sockets.dir}/`) ? path.slice(sockets.dir.length + 1) : "";
   if (!/^[0-9a-f]{32}\.sock$/.test(name)) {
@@ -81,11 +84,13 @@ export async function checkWriterSocket(
   }
   const token = checkString(tokenValue, "the token", 64);
   if (!/^[0-9a-f]{32}$/.test(token)) throw new RefusedRequest("the token is not 32 hex digits");
+  const hello = checkString(helloValue, "the hello", 64);
+  if (!/^[0-9a-f]{32}$/.test(hello)) throw new RefusedRequest("the hello is not 32 hex digits");
   const info = await Deno.lstat(path).catch(() => undefined);
   if (!info?.isSocket || info.uid !== sockets.uid) {
     throw new RefusedRequest(`the writer's socket "${path}" is not a socket of the front's`);
   }
-  return { path, token };
+  return { path, token, hello };
 }
 
 /** The action a request names, which must exist in the configuration. */

@@ -36,7 +36,17 @@ const MAX_MAILBOXES = 1000;
 
 /** The most writers started for the front's own writes, per identity and in all. */
 const MAX_DIRECT_WRITERS_PER_USER = 4;
-const MAX_DIRECT_WRITERS = 256;
+const MAX_DIRECT_WRITERS = 128;
+
+/**
+ * The most writers started for one identity a minute: the front keeps a writer until it
+ * has been idle a minute, so it needs one or two; a front that ends them at once to have
+ * more started is refused.
+ */
+const MAX_DIRECT_STARTS_PER_MINUTE = 8;
+
+/** How long the writers of a front that is gone have to finish before they are killed. */
+const DIRECT_WRITER_GRACE_MS = 10_000;
 
 /** Options of {@link createParentService}. */
 export interface ParentServiceOptions {
@@ -60,6 +70,11 @@ export interface ParentServiceOptions {
 /** The parent's side: answers one request; never throws. */
 export interface ParentService {
   answer(header: unknown, body: Uint8Array): Promise<PrivsepAnswer>;
+  /**
+   * The front's channel has ended: the writers started for it (which read the end of
+   * theirs once the front has exited) get a moment to finish, then are killed.
+   */
+  frontGone(): void;
   /** Stops the mailbox writer children. */
   close(): Promise<void>;
 }
@@ -68,8 +83,7 @@ export interface ParentService {
 export function createParentService(options: ParentServiceOptions): ParentService {
   const { config, log } = options;
   const lookupUser = createUserLookup(options.passwdPath);
-  // The front keeps the ~/.forward answers it gets for a moment: read them anew here.
-  const agents = createLocalAgents({ config, log, asUsers: true, freshForward: true });
+  const agents = createLocalAgents({ config, log, asUsers: true });
   const writer = createMailboxWriter({
     log,
     asUsers: true,
@@ -82,6 +96,25 @@ export function createParentService(options: ParentServiceOptions): ParentServic
   // The writers started for the front's direct writes, by identity.
   const direct = new Map<string, Set<Deno.ChildProcess>>();
   let directCount = 0;
+  // When writers were started for each identity, in the last minute.
+  const starts = new Map<string, number[]>();
+  const recentStarts = (key: string, now: number) => {
+    const recent = (starts.get(key) ?? []).filter((at) => now - at < 60_000);
+    if (recent.length > 0) starts.set(key, recent);
+    else starts.delete(key);
+    return recent;
+  };
+  const killDirect = () => {
+    for (const set of direct.values()) {
+      for (const child of set) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Gone already.
+        }
+      }
+    }
+  };
 
   async function handle(request: Record<string, unknown>, body: Uint8Array) {
     const ctx = context();
@@ -151,7 +184,11 @@ export function createParentService(options: ParentServiceOptions): ParentServic
         return { kind: "delivery", result } as const;
       }
       case "forward": {
-        const entries = await agents.readForward(await checkUser(request["user"], ctx));
+        // The front keeps the answer for a moment: it gets the file as it is now. (A
+        // |command's check below reads what is kept, which is what the front was told.)
+        const entries = await agents.readForward(await checkUser(request["user"], ctx), {
+          fresh: true,
+        });
         return { kind: "forward", entries: entries ?? null } as const;
       }
       case "include":
@@ -180,12 +217,29 @@ export function createParentService(options: ParentServiceOptions): ParentServic
     const sockets = options.writerSockets;
     if (!sockets) throw new RefusedRequest("mailbox writers are not started for the front here");
     const user = await checkUser(request["user"], ctx);
-    const socket = await checkWriterSocket(request["path"], request["token"], sockets);
+    const socket = await checkWriterSocket(
+      request["path"],
+      request["token"],
+      request["hello"],
+      sockets,
+    );
     const key = deliveryUserKey(user);
     const running = direct.get(key) ?? new Set();
-    if (running.size >= MAX_DIRECT_WRITERS_PER_USER || directCount >= MAX_DIRECT_WRITERS) {
+    if (running.size >= MAX_DIRECT_WRITERS_PER_USER) {
       throw new Error(`already ${running.size} mailbox writers for ${user.name}`);
     }
+    if (directCount >= MAX_DIRECT_WRITERS) {
+      throw new Error(`already ${directCount} mailbox writers for the front`);
+    }
+    const now = Date.now();
+    const recent = recentStarts(key, now);
+    if (recent.length >= MAX_DIRECT_STARTS_PER_MINUTE) {
+      throw new Error(
+        `${recent.length} mailbox writers started for ${user.name} in the last minute`,
+      );
+    }
+    recent.push(now);
+    starts.set(key, recent);
     const writer = spawnMailboxWriter(user, {
       ...(options.writerProgram ? { program: options.writerProgram } : {}),
       connectTo: socket,
@@ -272,9 +326,15 @@ export function createParentService(options: ParentServiceOptions): ParentServic
         return refusalOf(String(request["kind"]), error);
       }
     },
+    frontGone() {
+      if (direct.size === 0) return;
+      const timer = setTimeout(killDirect, DIRECT_WRITER_GRACE_MS);
+      Deno.unrefTimer(timer);
+    },
     async close() {
       await writer.close();
-      // The front is gone: its writers read the end of their channel and exit.
+      // The front is gone: its writers have read the end of their channel, or are killed.
+      killDirect();
       await Promise.all([...direct.values()].flatMap((set) => [...set].map((p) => p.status)));
     },
   };

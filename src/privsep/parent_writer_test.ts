@@ -75,9 +75,12 @@ Deno.test(PARENT_WRITER_TEST, async () => {
     writerSockets: { dir: sockets, uid: 0 },
   });
   const token = "0123456789abcdef0123456789abcdef";
+  const hello = "fedcba9876543210fedcba9876543210";
+  // Channels to close before the service, should an assertion fail while writers run.
+  const open: { close(): Promise<void> }[] = [];
   const refused = async (request: Record<string, unknown>, reason: string) => {
     const answer = await service.answer(
-      { kind: "writer", user, token, ...request },
+      { kind: "writer", user, token, hello, ...request },
       new Uint8Array(),
     );
     assertEquals(answer.kind, "refused", JSON.stringify(answer));
@@ -108,14 +111,35 @@ Deno.test(PARENT_WRITER_TEST, async () => {
       { path: offer.path, token: "../../etc/passwd" },
       "the token is not 32 hex digits",
     );
+    await refused(
+      { path: offer.path, token: offer.token, hello: "say hi" },
+      "the hello is not 32 hex digits",
+    );
     await refused({ path: offer.path, user: { ...user, uid: 0 } }, "will not deliver as root");
+
+    // A socket of the front's whose server does not greet with the hello (one another
+    // socket could be put in place of): the writer says nothing there and exits.
+    const quiet = `${sockets}/${"ab".repeat(16)}.sock`;
+    const listener = Deno.listen({ transport: "unix", path: quiet });
+    await Deno.chmod(quiet, 0o666);
+    const quietGone = service.answer(
+      { kind: "writer", user, path: quiet, token, hello },
+      new Uint8Array(),
+    );
+    const conn = await listener.accept();
+    listener.close();
+    await conn.write(encoder.encode(`${"0".repeat(32)}\n`));
+    const heard = await new Response(conn.readable).bytes();
+    assertEquals(heard.byteLength, 0, `the writer sent ${decoder.decode(heard)}`);
+    assertEquals(await quietGone, { kind: "writer-gone" });
 
     // A writer for nobody, on the front's socket.
     const gone = service.answer(
-      { kind: "writer", user, path: offer.path, token: offer.token },
+      { kind: "writer", user, path: offer.path, token: offer.token, hello: offer.hello },
       new Uint8Array(),
     );
     const channel = acceptedChannel(offer, gone);
+    open.push(channel);
     assertTrue(await channel.connected, "the writer connected");
     await Deno.mkdir(`${dir}/inbox`);
     await Deno.chown(`${dir}/inbox`, user.uid, user.gid);
@@ -160,15 +184,17 @@ Deno.test(PARENT_WRITER_TEST, async () => {
     const more = [1, 2, 3].map(() => {
       const o = offerChannelIn(sockets);
       const g = service.answer(
-        { kind: "writer", user, path: o.path, token: o.token },
+        { kind: "writer", user, path: o.path, token: o.token, hello: o.hello },
         new Uint8Array(),
       );
-      return { channel: acceptedChannel(o, g), gone: g };
+      const c = acceptedChannel(o, g);
+      open.push(c);
+      return { channel: c, gone: g };
     });
     for (const m of more) assertTrue(await m.channel.connected);
     const fifth = offerChannelIn(sockets);
     const over: PrivsepAnswer = await service.answer(
-      { kind: "writer", user, path: fifth.path, token: fifth.token },
+      { kind: "writer", user, path: fifth.path, token: fifth.token, hello: fifth.hello },
       new Uint8Array(),
     );
     assertEquals(over, { kind: "refused", reason: "already 4 mailbox writers for nobody" });
@@ -183,7 +209,32 @@ Deno.test(PARENT_WRITER_TEST, async () => {
       await m.channel.close();
     }
     await channel.close();
+
+    // Eight writers started for one user in a minute at most (five so far): a front that
+    // ends its writers to have more started is refused.
+    for (let n = 0; n < 3; n++) {
+      const o = offerChannelIn(sockets);
+      const g = service.answer(
+        { kind: "writer", user, path: o.path, token: o.token, hello: o.hello },
+        new Uint8Array(),
+      );
+      const c = acceptedChannel(o, g);
+      open.push(c);
+      assertTrue(await c.connected);
+      await c.writable.close();
+      assertEquals(await g, { kind: "writer-gone" });
+    }
+    const ninth = offerChannelIn(sockets);
+    assertEquals(
+      await service.answer(
+        { kind: "writer", user, path: ninth.path, token: ninth.token, hello: ninth.hello },
+        new Uint8Array(),
+      ),
+      { kind: "refused", reason: "8 mailbox writers started for nobody in the last minute" },
+    );
+    ninth.close();
   } finally {
+    for (const channel of open) await channel.close();
     await service.close();
     tables.close();
     await Deno.remove(dir, { recursive: true });

@@ -36,6 +36,8 @@ export type PrivsepRequest =
     readonly user: DeliveryUser;
     readonly path: string;
     readonly token: string;
+    /** What the front says first on the connection, which the writer waits for. */
+    readonly hello: string;
   }
   /** Read a user's ~/.forward. */
   | { readonly kind: "forward"; readonly user: DeliveryUser }
