@@ -98,14 +98,13 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
   const { writer } = parentServices(client, { dir, spool: "/var/mail", log: SILENT_LOGGER });
   const parent = toFront.writable.getWriter();
   const frames = readFrames(toParent.readable);
+  const nextFrame = async () => (await within(frames.next(), "a frame to the parent")).value!;
+  const nextHeader = async () => (await nextFrame()).header as Record<string, unknown>;
   const content = encoder.encode("Subject: direct\r\n\r\n8-bit \xe9 body\r\n");
   try {
     // alice's first write: the parent is asked for a writer on a socket in the directory.
     const first = outcome(writer.write(ALICE, maildir("r1"), content));
-    const ask = (await within(frames.next(), "a frame to the parent")).value!.header as Record<
-      string,
-      unknown
-    >;
+    const ask = await nextHeader();
     assertEquals([ask["kind"], ask["user"]], ["writer", ALICE]);
     assertMatch(String(ask["path"]), new RegExp(`^${dir}/[0-9a-f]{32}\\.sock$`));
     assertMatch(String(ask["token"]), /^[0-9a-f]{32}$/);
@@ -156,7 +155,7 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
     // group): a mailbox request, not a writer's.
     const spool = { kind: "mbox", path: "/var/mail/alice", sender: "sender@client.test" } as const;
     const spooled = outcome(writer.write(ALICE, spool, content));
-    const mailbox = (await within(frames.next(), "a frame to the parent")).value!;
+    const mailbox = await nextFrame();
     const header = mailbox.header as Record<string, unknown>;
     assertEquals([header["kind"], header["request"]], ["mailbox", spool]);
     assertEquals(mailbox.body, content);
@@ -166,22 +165,15 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
     // bob's writer is refused: his write goes to the parent, and so does the next one,
     // without asking for a writer again.
     const bobs = outcome(writer.write(BOB, maildir("b1"), content));
-    const bobAsk = (await within(frames.next(), "a frame to the parent")).value!.header as Record<
-      string,
-      unknown
-    >;
+    const bobAsk = await nextHeader();
     assertEquals(bobAsk["kind"], "writer");
     await writeFrame(parent, { id: bobAsk["id"], kind: "refused", reason: "too many" });
-    const viaParent = (await within(frames.next(), "a frame to the parent")).value!
-      .header as Record<string, unknown>;
+    const viaParent = await nextHeader();
     assertEquals([viaParent["kind"], viaParent["request"]], ["mailbox", maildir("b1")]);
     await writeFrame(parent, { id: viaParent["id"], kind: "written" });
     assertEquals(await bobs, "written");
     const bobs2 = outcome(writer.write(BOB, maildir("b2"), content));
-    const again = (await within(frames.next(), "a frame to the parent")).value!.header as Record<
-      string,
-      unknown
-    >;
+    const again = await nextHeader();
     assertEquals([again["kind"], again["request"]], ["mailbox", maildir("b2")]);
     await writeFrame(parent, { id: again["id"], kind: "written" });
     assertEquals(await bobs2, "written");
@@ -195,10 +187,7 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
     assertEquals(await lost, "mailbox writer exited");
     // The next write asks for a new writer.
     const after = outcome(writer.write(ALICE, maildir("r5"), content));
-    const ask2 = (await within(frames.next(), "a frame to the parent")).value!.header as Record<
-      string,
-      unknown
-    >;
+    const ask2 = await nextHeader();
     assertEquals([ask2["kind"], ask2["user"]], ["writer", ALICE]);
     const alice2 = await connectWriter(
       String(ask2["path"]),

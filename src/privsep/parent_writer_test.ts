@@ -133,13 +133,20 @@ Deno.test(PARENT_WRITER_TEST, async () => {
     assertEquals(heard.byteLength, 0, `the writer sent ${decoder.decode(heard)}`);
     assertEquals(await quietGone, { kind: "writer-gone" });
 
-    // A writer for nobody, on the front's socket.
-    const gone = service.answer(
-      { kind: "writer", user, path: offer.path, token: offer.token, hello: offer.hello },
-      new Uint8Array(),
-    );
-    const channel = acceptedChannel(offer, gone);
-    open.push(channel);
+    offer.close();
+
+    // A writer for nobody, on a socket of the front's: the channel, and the request's answer.
+    const start = () => {
+      const o = offerChannelIn(sockets);
+      const answer = service.answer(
+        { kind: "writer", user, path: o.path, token: o.token, hello: o.hello },
+        new Uint8Array(),
+      );
+      const c = acceptedChannel(o, answer);
+      open.push(c);
+      return { channel: c, gone: answer };
+    };
+    const { channel, gone } = start();
     assertTrue(await channel.connected, "the writer connected");
     await Deno.mkdir(`${dir}/inbox`);
     await Deno.chown(`${dir}/inbox`, user.uid, user.gid);
@@ -181,16 +188,7 @@ Deno.test(PARENT_WRITER_TEST, async () => {
     );
 
     // Four writers for one user at most: a fifth is refused, for now.
-    const more = [1, 2, 3].map(() => {
-      const o = offerChannelIn(sockets);
-      const g = service.answer(
-        { kind: "writer", user, path: o.path, token: o.token, hello: o.hello },
-        new Uint8Array(),
-      );
-      const c = acceptedChannel(o, g);
-      open.push(c);
-      return { channel: c, gone: g };
-    });
+    const more = [1, 2, 3].map(start);
     for (const m of more) assertTrue(await m.channel.connected);
     const fifth = offerChannelIn(sockets);
     const over: PrivsepAnswer = await service.answer(
@@ -213,13 +211,7 @@ Deno.test(PARENT_WRITER_TEST, async () => {
     // Eight writers started for one user in a minute at most (five so far): a front that
     // ends its writers to have more started is refused.
     for (let n = 0; n < 3; n++) {
-      const o = offerChannelIn(sockets);
-      const g = service.answer(
-        { kind: "writer", user, path: o.path, token: o.token, hello: o.hello },
-        new Uint8Array(),
-      );
-      const c = acceptedChannel(o, g);
-      open.push(c);
+      const { channel: c, gone: g } = start();
       assertTrue(await c.connected);
       await c.writable.close();
       assertEquals(await g, { kind: "writer-gone" });
