@@ -4,6 +4,21 @@
 // by the daemon for its user (as OpenSMTPD's parent does) before the user's writer appends.
 
 import type { DeliveryUser } from "./expand.ts";
+import type { MailboxRequest } from "./mailbox_request.ts";
+
+/** The system mail spool: $SMTPD_MAIL_SPOOL, else /var/mail. */
+export function systemMailSpool(): string {
+  return Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail";
+}
+
+/** Whether a write is to the user's own mailbox in the spool (which spoolWriter() enters). */
+export function isSpoolMailbox(
+  request: MailboxRequest,
+  user: DeliveryUser,
+  spool: string,
+): request is Extract<MailboxRequest, { kind: "mbox" }> {
+  return request.kind === "mbox" && request.path === `${spool}/${user.name}`;
+}
 
 /**
  * The identity the user's writer appends to `path` (a mailbox in `spool`) with: the user,

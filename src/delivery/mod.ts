@@ -11,6 +11,7 @@ export type { RcptExpansionCheck, RcptExpansionRequest, RcptRefusal } from "./rc
 export type { DeliveryRouterOptions, DeliveryUser } from "./router.ts";
 export { createMailboxWriter, spawnMailboxWriter } from "./mailbox_writer.ts";
 export { FORWARD_KEPT_MS } from "./forward.ts";
+export { isSpoolMailbox, systemMailSpool } from "./mail_spool.ts";
 export type { StartedWriter, WriterSocket } from "./mailbox_writer.ts";
 export { createWriterPool } from "./mailbox_writer_pool.ts";
 export type { WriterConnection, WriterPool, WriterPoolOptions } from "./mailbox_writer_pool.ts";

@@ -15,6 +15,7 @@ import type { MailboxWriter } from "./mailbox_writer.ts";
 import { batchMailboxWrites } from "./mailbox_batch.ts";
 import { createLocalAgents, type DeliveryAgents } from "./agents.ts";
 import { MAILDIR_FOLDER_REGEXP } from "./mailbox_request.ts";
+import { systemMailSpool } from "./mail_spool.ts";
 import { type RelayContext, relayEnvelope } from "../relay/mod.ts";
 
 export type { DeliveryUser } from "./expand.ts";
@@ -50,7 +51,7 @@ export interface DeliveryRouterOptions {
 export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFunction {
   const actions = new Map(options.config.actions.map((a) => [a.name, a] as const));
   const tables = options.tables ?? new Map();
-  const spool = options.mailSpool ?? (Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail");
+  const spool = options.mailSpool ?? systemMailSpool();
   // Relaying reads the `auth` tables and the `pki`/`ca` files the configuration names.
   const relay = {
     hostname: "localhost",

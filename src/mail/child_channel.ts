@@ -125,7 +125,8 @@ function offerOn(
     new Promise<Deno.UnixConn | undefined>((resolve) => {
       const check = async (conn: Deno.UnixConn) => {
         checking.add(conn);
-        const greeted = hello === undefined || await writeAll(conn, encoder.encode(`${hello}\n`));
+        const greeted = hello === undefined ||
+          await writeAll(conn, encoder.encode(`${hello}\n`)).then(() => true, () => false);
         const sent = greeted && await sendsToken(conn, expected);
         if (!checking.delete(conn)) return; // closed meanwhile
         if (sent && !closed) resolve(conn);
@@ -163,15 +164,9 @@ function offerOn(
   };
 }
 
-async function writeAll(conn: Deno.UnixConn, data: Uint8Array): Promise<boolean> {
-  try {
-    for (let offset = 0; offset < data.byteLength;) {
-      offset += await conn.write(data.subarray(offset));
-    }
-    return true;
-  } catch {
-    return false;
-  }
+// A write of every byte (a socket may take part of it).
+async function writeAll(conn: Deno.UnixConn, data: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < data.byteLength;) offset += await conn.write(data.subarray(offset));
 }
 
 // Reads exactly the token's bytes, so that nothing the child sends after it is taken.
@@ -288,8 +283,7 @@ export async function connectToParent(
     conn.close();
     throw new Error(`${path} is not the daemon's: it did not greet as expected`);
   }
-  const data = encoder.encode(`${token}\n`);
-  for (let offset = 0; offset < data.byteLength;) offset += await conn.write(data.subarray(offset));
+  await writeAll(conn, encoder.encode(`${token}\n`));
   return conn;
 }
 
@@ -345,9 +339,7 @@ export function channelWritable(
     async write(chunk) {
       const open = await conn;
       if (!open) throw new Error(NO_CONNECTION);
-      for (let offset = 0; offset < chunk.byteLength;) {
-        offset += await open.write(chunk.subarray(offset));
-      }
+      await writeAll(open, chunk);
     },
     async close() {
       const open = await conn;

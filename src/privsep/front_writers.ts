@@ -11,6 +11,7 @@ import {
   createWriterPool,
   type DeliveryUser,
   deliveryUserKey,
+  isSpoolMailbox,
   type MailboxRequest,
   type MailboxWriter,
   type MailboxWriteResult,
@@ -90,7 +91,7 @@ export function directMailboxWriter(
   }
 
   function direct(user: DeliveryUser, requests: readonly MailboxRequest[]): boolean {
-    if (requests.some((r) => r.kind === "mbox" && r.path === `${spool}/${user.name}`)) {
+    if (requests.some((r) => isSpoolMailbox(r, user, spool))) {
       return false;
     }
     const key = deliveryUserKey(user);

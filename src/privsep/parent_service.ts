@@ -11,9 +11,11 @@ import {
   createMailboxWriter,
   type DeliveryUser,
   deliveryUserKey,
+  isSpoolMailbox,
   type MailboxRequest,
   type MdaActionRequest,
   spawnMailboxWriter,
+  systemMailSpool,
 } from "../delivery/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
@@ -91,7 +93,7 @@ export function createParentService(options: ParentServiceOptions): ParentServic
   });
   const authenticate = systemAuthenticator(options.shadowPath);
   // The same spool as the front's router: it is given the parent's SMTPD_MAIL_SPOOL.
-  const spool = Deno.env.get("SMTPD_MAIL_SPOOL") || "/var/mail";
+  const spool = systemMailSpool();
   const context = (): CheckContext => ({ config, tables: options.tables(), lookupUser });
   // The writers started for the front's direct writes, by identity.
   const direct = new Map<string, Set<Deno.ChildProcess>>();
@@ -203,7 +205,7 @@ export function createParentService(options: ParentServiceOptions): ParentServic
   async function checkMailbox(userValue: unknown, requestValue: unknown, ctx: CheckContext) {
     const user = await checkUser(userValue, ctx);
     const mailbox = checkMailboxRequest(requestValue);
-    const writes = mailbox.kind === "mbox" && mailbox.path === `${spool}/${user.name}`
+    const writes = isSpoolMailbox(mailbox, user, spool)
       ? await agents.spoolIdentity(user, spool, mailbox.path)
       : user;
     return { writes, mailbox };
