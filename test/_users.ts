@@ -26,3 +26,14 @@ export async function createUser(name: string, home: string): Promise<void> {
 export async function removeUser(name: string): Promise<void> {
   await runRetried("userdel", ["-r", name]).catch(() => {});
 }
+
+/** An account of /etc/passwd: its name, ids and home. */
+export async function systemAccount(
+  wanted: string,
+): Promise<{ name: string; uid: number; gid: number; home: string }> {
+  for (const line of (await Deno.readTextFile("/etc/passwd")).split("\n")) {
+    const [name, , uid, gid, , home] = line.split(":");
+    if (name === wanted) return { name, uid: Number(uid), gid: Number(gid), home: home! };
+  }
+  throw new Error(`no account ${wanted}`);
+}

@@ -2,6 +2,7 @@
 // written by a child running as the user, and a refused or failing write failing alone
 // with the same reason it would have alone. Needs root (the writer runs as nobody).
 
+import { systemAccount } from "../../test/_users.ts";
 import { assertEquals, assertStringIncludes, assertTrue } from "../../test/assert.ts";
 import { loadConfig } from "../config/mod.ts";
 import type { MailboxRequest } from "../delivery/mod.ts";
@@ -9,20 +10,12 @@ import { SILENT_LOGGER } from "../log/mod.ts";
 import { TableSet } from "../tables/mod.ts";
 import { createParentService } from "./parent_service.ts";
 
-async function nobody(): Promise<{ name: string; uid: number; gid: number; home: string }> {
-  for (const line of (await Deno.readTextFile("/etc/passwd")).split("\n")) {
-    const [name, , uid, gid, , home] = line.split(":");
-    if (name === "nobody") return { name, uid: Number(uid), gid: Number(gid), home: home! };
-  }
-  throw new Error("no account nobody");
-}
-
 Deno.test("createParentService() writes each mailbox of a mailboxes request, failing only the bad ones", async () => {
   if (Deno.uid() !== 0) {
     console.log("skipped: parent mailboxes test: not running as root");
     return;
   }
-  const user = await nobody();
+  const user = await systemAccount("nobody");
   const dir = await Deno.makeTempDir({ prefix: "smtpd-parent-mailboxes-" });
   await Deno.chmod(dir, 0o755);
   await Deno.writeTextFile(

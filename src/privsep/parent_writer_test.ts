@@ -5,6 +5,7 @@
 // once it has exited. Needs root (the writer runs as nobody).
 
 import { underAllNetPermissions } from "../../test/_all_permissions.ts";
+import { systemAccount } from "../../test/_users.ts";
 import { assertEquals, assertStringIncludes, assertTrue } from "../../test/assert.ts";
 import { loadConfig } from "../config/mod.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
@@ -12,14 +13,6 @@ import { acceptedChannel, offerChannelIn } from "../mail/mod.ts";
 import { TableSet } from "../tables/mod.ts";
 import type { PrivsepAnswer } from "./protocol.ts";
 import { createParentService } from "./parent_service.ts";
-
-async function nobody(): Promise<{ name: string; uid: number; gid: number; home: string }> {
-  for (const line of (await Deno.readTextFile("/etc/passwd")).split("\n")) {
-    const [name, , uid, gid, , home] = line.split(":");
-    if (name === "nobody") return { name, uid: Number(uid), gid: Number(gid), home: home! };
-  }
-  throw new Error("no account nobody");
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -55,7 +48,7 @@ Deno.test(PARENT_WRITER_TEST, async () => {
     console.log("skipped: parent writer test: not running as root");
     return;
   }
-  const user = await nobody();
+  const user = await systemAccount("nobody");
   const dir = await Deno.makeTempDir({ prefix: "smtpd-parent-writer-" });
   await Deno.chmod(dir, 0o755);
   await Deno.writeTextFile(
