@@ -4,7 +4,8 @@
 // or expired one is refused at RCPT.
 
 import type { Config } from "../config/mod.ts";
-import { isSrsAddress, splitAddress, srsDecode, type SrsKeys } from "../mail/mod.ts";
+import { splitAddress } from "../mail/mod.ts";
+import { isSrsAddress, srsDecode, type SrsKeys } from "../relay/mod.ts";
 import type { EnvelopeFacts, RuleVerdict, SessionFacts } from "../rules/mod.ts";
 import { LOCAL_SESSION } from "./queue_setup.ts";
 

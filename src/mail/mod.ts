@@ -29,5 +29,3 @@ export {
   offerChannelIn,
   parentChannel,
 } from "./child_channel.ts";
-export { isSrsAddress, srsDecode, srsEncode } from "./srs.ts";
-export type { SrsKeys } from "./srs.ts";

@@ -6,6 +6,8 @@
  * @module
  */
 export { relayEnvelope } from "./relay.ts";
+export { isSrsAddress, srsDecode, srsEncode } from "./srs.ts";
+export type { SrsKeys } from "./srs.ts";
 export type { RelayContext } from "./relay.ts";
 export { ConnectionPool } from "./pool.ts";
 export { DestinationPace } from "./pace.ts";

@@ -2,7 +2,8 @@
 // forwarded on behalf of another domain (smtpd.conf(5) `relay … mail-from`, `srs`).
 
 import type { RelayOptions } from "../config/mod.ts";
-import { splitAddress, srsEncode } from "../mail/mod.ts";
+import { splitAddress } from "../mail/mod.ts";
+import { srsEncode } from "./srs.ts";
 import type { RelayContext, RelayMessage } from "./relay.ts";
 
 // The domain a forwarded message was addressed to: the one its SRS sender names.

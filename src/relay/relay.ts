@@ -13,13 +13,8 @@ import {
 } from "../config/mod.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import {
-  type DeliveryResult,
-  errorMessage,
-  splitAddress,
-  type SrsKeys,
-  tempfail,
-} from "../mail/mod.ts";
+import { type DeliveryResult, errorMessage, splitAddress, tempfail } from "../mail/mod.ts";
+import type { SrsKeys } from "./srs.ts";
 import { type Table, withTableLookups } from "../tables/mod.ts";
 import { setImmediate } from "node:timers";
 import { type RecipientDsn, uniformTimeouts } from "../client/mod.ts";

@@ -5,7 +5,7 @@
 
 import { loadConfig, startDaemon } from "../../mod.ts";
 import type { Logger } from "../../src/log/mod.ts";
-import { srsEncode } from "../../src/mail/mod.ts";
+import { srsEncode } from "../../src/relay/mod.ts";
 import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import {
   freePort,
