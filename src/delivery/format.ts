@@ -29,7 +29,26 @@ export interface FormatOptions {
    * by `:raw`: an mda command line passes values through its shell escaping.
    */
   readonly escape?: (value: string) => string;
+  /**
+   * The template is a file system path: a value from the envelope (sender, rcpt, dest
+   * and their parts) can add no path component and name no parent, even with `:raw`.
+   */
+  readonly path?: boolean;
 }
+
+// Tokens whose values come from the client: a quoted local part may hold `/` and `..`
+// (RFC 5321 §4.1.2), which in a path would climb out of the mail store.
+const ENVELOPE_TOKENS = new Set([
+  "sender",
+  "sender.user",
+  "sender.domain",
+  "rcpt",
+  "rcpt.user",
+  "rcpt.domain",
+  "dest",
+  "dest.user",
+  "dest.domain",
+]);
 
 /** Expands every `%{…}` of a template; throws on an unknown token or modifier. */
 export function expandFormat(
@@ -72,8 +91,15 @@ function expandToken(spec: string, vars: FormatVars, options: FormatOptions): st
         throw new Error(`Unknown format modifier "${modifier}" in "%{${spec}}"`);
     }
   }
+  if (options.path && ENVELOPE_TOKENS.has(name)) value = pathSafe(value);
   if (options.escape) return options.escape(value);
   return raw ? value : value.replace(UNSAFE_REGEXP, ":");
+}
+
+// `/` becomes `:` and so does a leading dot, so that the value is one file name that is
+// neither `.` nor `..` nor hidden.
+function pathSafe(value: string): string {
+  return value.replaceAll("/", ":").replace(/^\./, ":");
 }
 
 function tokenValue(name: string, vars: FormatVars): string {

@@ -55,6 +55,28 @@ Deno.test("expandFormat() replaces shell and path metacharacters unless raw", ()
   assertEquals(expandFormat("%{mbox.from}", { ...VARS, sender: "" }), "MAILER-DAEMON");
 });
 
+Deno.test("expandFormat() in a path lets no envelope value add a component or name a parent", () => {
+  const quoted = { ...VARS, rcpt: '"x/../../../etc"@example.test', sender: '".."@evil.test' };
+  const path = { path: true };
+  assertEquals(
+    expandFormat("/var/vmail/%{rcpt.user}/Maildir", quoted, path),
+    '/var/vmail/"x:..:..:..:etc"/Maildir',
+  );
+  assertEquals(
+    expandFormat("/var/vmail/%{rcpt.user:raw}", quoted, path),
+    '/var/vmail/"x:..:..:..:etc"',
+  );
+  assertEquals(expandFormat("/m/%{sender.user[1:2]}/x", quoted, path), "/m/:/x");
+  assertEquals(
+    expandFormat("/m/%{sender.user}", { ...VARS, sender: "..@evil.test" }, path),
+    "/m/:.",
+  );
+  // The user's own values are the administrator's: a home directory keeps its slashes.
+  assertEquals(expandFormat("~/Maildir", VARS, path), `${VARS.directory}/Maildir`);
+  // Outside a path, an address keeps its characters.
+  assertEquals(expandFormat("%{rcpt.user}", quoted), '"x/../../../etc"');
+});
+
 Deno.test("expandFormat() refuses unknown specifiers and modifiers", () => {
   assertThrows(() => expandFormat("%{nope}", VARS), Error, 'Unknown format specifier "%{nope}"');
   assertThrows(() => expandFormat("%{rcpt:shout}", VARS), Error, 'Unknown format modifier "shout"');

@@ -216,7 +216,7 @@ async function deliverToUser(
   const method = action.method;
   switch (method.kind) {
     case "maildir": {
-      let dir = expandFormat(method.path ?? "~/Maildir", vars);
+      let dir = expandFormat(method.path ?? "~/Maildir", vars, { path: true });
       if (!dir.startsWith("/")) dir = resolve(options.baseDir, dir);
       if (needsDirectory(method.path ?? "~/Maildir") && user.home === "") {
         return permfail(`user "${user.name}" has no home directory`);

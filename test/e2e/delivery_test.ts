@@ -90,6 +90,27 @@ Deno.test("a recipient no rule accepts gets 550 and nothing is queued", async ()
   assertEquals(fx.daemon.queue.stats().queued, 0);
 });
 
+Deno.test("a quoted local part with slashes and dots is delivered inside the mail store", async () => {
+  await using fx = await startFixture();
+  await using client = await SmtpTestClient.connect(fx.port);
+  await client.expect("220 ");
+  await client.send("EHLO client.test");
+  await client.expect("250 ");
+  await client.startData("a@client.test", ['"x/../../escaped"@example.test']);
+  await client.sendRaw("Subject: climb\r\n\r\nbody\r\n.\r\n");
+  await client.expect("250 ");
+  const inside = `${fx.dir}/mail/"x:..:..:escaped"/Maildir`;
+  const files = await waitFor("the delivery", async () => {
+    const found = await readMaildir(inside);
+    return found.length > 0 ? found : undefined;
+  });
+  assertEquals(files.length, 1);
+  assertStringIncludes(files[0]!.text, "Subject: climb");
+  // Where the unescaped path would have led: mail/"x/../../escaped is the scratch
+  // directory's own escaped/.
+  assertEquals(await Deno.stat(`${fx.dir}/escaped`).then(() => true, () => false), false);
+});
+
 Deno.test("a match … reject rule refuses before a later accepting rule", async () => {
   await using fx = await startFixture(`match from any for rcpt-to "blocked@example.test" reject`);
   await using client = await SmtpTestClient.connect(fx.port);
