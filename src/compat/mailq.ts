@@ -28,9 +28,10 @@ export async function runMailq(args: readonly string[]): Promise<number> {
   const dir = queueDirectory(loaded.config);
   // Each page is printed as it comes: the first line does not wait for the whole queue.
   const encoder = new TextEncoder();
-  const print = (envelopes: readonly unknown[]) => {
+  const print = (envelopes: readonly unknown[], offline = false) => {
     const now = Date.now();
-    const text = envelopes.map((e) => formatQueueLine(e as ListedEnvelope, loaded.config, now))
+    const text = envelopes
+      .map((e) => formatQueueLine(e as ListedEnvelope, loaded.config, now, offline))
       .join("\n");
     writeAllSync(encoder.encode(`${text}\n`));
   };
@@ -44,7 +45,8 @@ export async function runMailq(args: readonly string[]): Promise<number> {
     try {
       const queue = await openConfiguredQueue(loaded.config, dir);
       try {
-        for (const page of queue.envelopePages(LISTING_PAGE)) print(page);
+        // Read from the file with no daemon: shown as `smtpctl show queue` shows it then.
+        for (const page of queue.envelopePages(LISTING_PAGE)) print(page, true);
       } finally {
         queue.close();
       }
