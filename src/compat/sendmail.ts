@@ -98,7 +98,7 @@ export async function runSendmail(args: readonly string[]): Promise<number> {
     case "p":
       return await runMailq(configFlag === undefined ? [] : ["-C", configFlag]);
     case "i":
-      return await runNewaliases([]);
+      return await runNewaliases(configFlag === undefined ? [] : ["-f", configFlag]);
     case "s":
       return await speakSmtp(configFlag, flags);
     case "m":

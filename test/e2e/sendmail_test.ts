@@ -154,6 +154,25 @@ Deno.test("sendmail finds its configuration in SMTPD_CONFIG, and answers to its 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("sendmail -C FILE -bi rebuilds the alias tables that configuration names", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-sendmail-" });
+  const conf = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(`${dir}/aliases`, "postmaster: root\n");
+  await Deno.writeTextFile(
+    conf,
+    `queue path "${dir}/queue"
+table aliases db:${dir}/aliases.db
+action "local" mbox alias <aliases>
+match from local for local action "local"
+`,
+  );
+  const rebuilt = await cli(["sendmail", "-C", conf, "-bi"]);
+  assertEquals([rebuilt.code, rebuilt.stderr], [0, `newaliases: rebuilt ${dir}/aliases.db\n`]);
+  const dump = await cli(["makemap", "-U", `${dir}/aliases.db`]);
+  assertEquals(dump.stdout, "postmaster\troot\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("sendmail -bs speaks SMTP on standard input and output", async () => {
   const { dir, conf } = await setup();
   const dialogue = [
