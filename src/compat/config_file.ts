@@ -21,13 +21,20 @@ export async function loadCommandConfig(
     const loaded = await loadConfigWithDiagnostics(path);
     return { config: loaded.config };
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const d of error.diagnostics) {
-        console.error(formatDiagnostic(d, error.sources?.get(d.position.file) ?? ""));
-      }
-    } else {
-      console.error(`${program}: ${path}: ${errorMessage(error)}`);
-    }
+    for (const line of configFailureLines(program, path, error)) console.error(line);
     return { exit: EX.CONFIG };
   }
+}
+
+/**
+ * What to print when the configuration at `path` did not load: each diagnostic with its
+ * file:line:column and the line it points at, else the program, the path and the reason.
+ */
+export function configFailureLines(program: string, path: string, error: unknown): string[] {
+  if (error instanceof ConfigError) {
+    return error.diagnostics.map((d) =>
+      formatDiagnostic(d, error.sources?.get(d.position.file) ?? "")
+    );
+  }
+  return [`${program}: ${path}: ${errorMessage(error)}`];
 }

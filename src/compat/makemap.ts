@@ -3,7 +3,7 @@
 // format and its atomic write belong to the tables box; this is the front-end.
 
 import { Command } from "commander";
-import { type Config, configPath, DEFAULT_ALIASES_PATH, loadConfig } from "../config/mod.ts";
+import type { Config } from "../config/mod.ts";
 import { controlDaemon, ControlUnavailable, offlineDirectory } from "../control/mod.ts";
 import { queueDirectory } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
@@ -15,6 +15,7 @@ import {
   writeDbTable,
 } from "../tables/mod.ts";
 import { parseCommandLine } from "./command_line.ts";
+import { findNewaliasesSource } from "./newaliases_source.ts";
 
 /** The text a makemap input is read as. */
 export type MakemapType = "table" | "aliases" | "set";
@@ -104,6 +105,7 @@ function usage(argv0: string, say: (line: string) => void): number {
  * else $SMTPD_CONFIG or /etc/mail/smtpd.conf when it exists), every `db:` table an action
  * uses as `alias <t>` is rebuilt from its text (`aliases.db` from `aliases`); given an
  * aliases file instead, `FILE.db` is built from it, as `makemap -t aliases FILE` does.
+ * A configuration that does not load is reported with its errors (EX_CONFIG).
  */
 export async function runNewaliases(
   args: readonly string[],
@@ -120,24 +122,25 @@ export async function runNewaliases(
     stdout: options.stdout ?? console.log,
   });
   if (ended !== undefined) return ended;
-  const opts = program.opts<{ f?: string }>();
-  const named = opts.f ?? program.args[0];
-  const config = configPath(named);
-  const fromConfig = await aliasDbsOf(config);
-  if (fromConfig === undefined) {
-    const file = named ?? DEFAULT_ALIASES_PATH;
-    return await buildDb(file, `${file}.db`, "aliases", { argv0, say });
+  const named = program.opts<{ f?: string }>().f ?? program.args[0];
+  const source = await findNewaliasesSource(named, argv0);
+  switch (source.kind) {
+    case "broken":
+      for (const line of source.lines) say(line);
+      return EX.CONFIG;
+    case "aliases":
+      return await buildDb(source.file, `${source.file}.db`, "aliases", { argv0, say });
   }
-  if (fromConfig.dbs.length === 0) {
-    say(`${argv0}: ${config}: no action uses a db: table as its alias table`);
+  if (source.dbs.length === 0) {
+    say(`${argv0}: ${source.path}: no action uses a db: table as its alias table`);
     return EX.OK;
   }
-  for (const { db } of fromConfig.dbs) {
+  for (const { db } of source.dbs) {
     const code = await buildDb(db.replace(/\.db$/, ""), db, "aliases", { argv0, say });
     if (code !== EX.OK) return code;
     say(`${argv0}: rebuilt ${db}`);
   }
-  return await tellDaemon(fromConfig.config, fromConfig.dbs.map((d) => d.table), {
+  return await tellDaemon(source.config, source.dbs.map((d) => d.table), {
     argv0,
     say,
   });
@@ -167,29 +170,6 @@ async function tellDaemon(
     say(`${argv0}: the running daemon reloaded table "${table}"`);
   }
   return EX.OK;
-}
-
-// The db files of the alias tables of a configuration; undefined when the file is not a
-// configuration (an aliases file, or nothing there).
-async function aliasDbsOf(
-  path: string,
-): Promise<{ config: Config; dbs: { table: string; db: string }[] } | undefined> {
-  let config;
-  try {
-    config = await loadConfig(path);
-  } catch {
-    return undefined;
-  }
-  const aliasTables = new Set(config.actions.flatMap((a) => a.alias ? [a.alias.name] : []));
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
-  const dbs = config.tables.flatMap((t) => {
-    if (!aliasTables.has(t.name) || t.source.kind !== "backend" || t.source.backend !== "db") {
-      return [];
-    }
-    const file = t.source.config;
-    return [{ table: t.name, db: file.startsWith("/") ? file : `${dir}/${file}` }];
-  });
-  return { config, dbs };
 }
 
 /** Parses makemap input text of the given type into table contents, or line errors. */

@@ -108,3 +108,47 @@ Deno.test("runNewaliases() -f smtpd.conf rebuilds the db of every alias table it
   table.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("runNewaliases() reports a configuration that does not load, and builds nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const conf = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(`${dir}/aliases`, "postmaster: root\n");
+  await Deno.writeTextFile(
+    conf,
+    `table aliases db:${dir}/aliases.db
+listen on 127.0.0.1 port 2 bogus
+action "local" mbox alias <aliases>
+match from local for local action "local"
+`,
+  );
+  const err = capture();
+  assertEquals(await runNewaliases(["-f", conf], { stderr: err.write }), 78);
+  assertEquals(err.lines, [
+    `${conf}:2:28: Unknown listen option "bogus"\nlisten on 127.0.0.1 port 2 bogus\n` +
+    `${" ".repeat(27)}^`,
+  ]);
+  // $SMTPD_CONFIG naming it is the same configuration: no fall back to /etc/mail/aliases.
+  const env = capture();
+  const saved = Deno.env.get("SMTPD_CONFIG");
+  Deno.env.set("SMTPD_CONFIG", conf);
+  try {
+    assertEquals(await runNewaliases([], { stderr: env.write }), 78);
+  } finally {
+    if (saved === undefined) Deno.env.delete("SMTPD_CONFIG");
+    else Deno.env.set("SMTPD_CONFIG", saved);
+  }
+  assertEquals(env.lines, err.lines);
+  assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["aliases", "smtpd.conf"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runNewaliases() reports an aliases file's bad lines as aliases errors", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/aliases`, "postmaster: root\nabuse root\n");
+  const err = capture();
+  assertEquals(await runNewaliases(["-f", `${dir}/aliases`], { stderr: err.write }), 65);
+  assertEquals(err.lines, [
+    `newaliases: ${dir}/aliases:2: expected "name: value", got "abuse root"`,
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
