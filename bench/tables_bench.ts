@@ -20,14 +20,15 @@ domains.push(["*.wild.example", "*.wild.example"]);
 await writeDbTable(`${dir}/domains.db`, { shape: "list", entries: domains });
 const dbDomains = DbTable.open("domains", `${dir}/domains.db`);
 
-const nets: [string, string][] = [];
+// Many odd i name the same /24: each block is written once (makemap refuses a repeat).
+const nets = new Map<string, string>();
 for (let i = 0; i < ENTRIES; i++) {
   const key = i % 2 === 0
     ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
     : `172.${16 + (i >> 16)}.${(i >> 8) & 255}.0/24`;
-  nets.push([key, key]);
+  nets.set(key, key);
 }
-await writeDbTable(`${dir}/nets.db`, { shape: "list", entries: nets });
+await writeDbTable(`${dir}/nets.db`, { shape: "list", entries: [...nets] });
 const dbNets = DbTable.open("nets", `${dir}/nets.db`);
 
 let n = 0;

@@ -9,6 +9,7 @@ import { queueDirectory } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import {
   DbTable,
+  DuplicateKeyError,
   parseAliases,
   parseTableEntries,
   type TableEntries,
@@ -179,11 +180,16 @@ export function parseMakemapInput(
 ): { contents: TableEntries } | { errors: { line: number; message: string }[] } {
   switch (type) {
     case "aliases": {
-      const { entries, errors } = parseAliases(text);
-      return errors.length > 0 ? { errors: [...errors] } : { contents: { shape: "map", entries } };
+      const { entries, lines, errors } = parseAliases(text);
+      return errors.length > 0
+        ? { errors: [...errors] }
+        : { contents: { shape: "map", entries, lines } };
     }
-    case "set":
-      return { contents: parseTableEntries(`# @list\n${text}`) };
+    case "set": {
+      // The marker line read first forces a list; the lines are the file's own.
+      const { shape, entries, lines } = parseTableEntries(`# @list\n${text}`);
+      return { contents: { shape, entries, lines: (lines ?? []).map((n) => n - 1) } };
+    }
     case "table":
       return { contents: parseTableEntries(text) };
   }
@@ -215,9 +221,17 @@ async function buildDb(
     return EX.DATAERR;
   }
   try {
-    const result = await writeDbTable(output, parsed.contents);
-    for (const key of result.duplicates) say(`${argv0}: ${file}: duplicate entry for "${key}"`);
+    await writeDbTable(output, parsed.contents);
   } catch (error) {
+    // As OpenSMTPD's makemap: a key written twice is an error, and no db is written.
+    if (error instanceof DuplicateKeyError) {
+      for (const { key, line } of error.duplicates) {
+        say(
+          `${argv0}: ${file}${line === undefined ? "" : `:${line}`}: duplicate entry for "${key}"`,
+        );
+      }
+      return EX.DATAERR;
+    }
     say(`${argv0}: cannot create "${output}": ${errorMessage(error)}`);
     return EX.CANTCREAT;
   }

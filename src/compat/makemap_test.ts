@@ -63,15 +63,38 @@ Deno.test("runMakemap() answers with sysexits codes and says why", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("runMakemap() warns about duplicate keys and keeps the first", async () => {
+Deno.test("runMakemap() refuses a key written twice, naming its line, and writes no db", async () => {
   const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/map`, "root gilles\nroot eric\n");
+  await Deno.writeTextFile(`${dir}/map`, "root gilles\n");
+  assertEquals(await runMakemap([`${dir}/map`]), 0);
+  // Keys compare ignoring case, as lookups do.
+  await Deno.writeTextFile(`${dir}/map`, "root eric\nabuse root\n# again\nRoot gilles\n");
   const err = capture();
-  assertEquals(await runMakemap([`${dir}/map`], { stderr: err.write }), 0);
-  assertEquals(err.lines, [`makemap: ${dir}/map: duplicate entry for "root"`]);
+  assertEquals(await runMakemap([`${dir}/map`], { stderr: err.write }), 65);
+  assertEquals(err.lines, [`makemap: ${dir}/map:4: duplicate entry for "Root"`]);
+  // The db built before is left as it was, and nothing else is written beside it.
   const out = capture();
   assertEquals(await runMakemap(["-U", `${dir}/map.db`], { stdout: out.write }), 0);
   assertEquals(out.lines, ["root\tgilles"]);
+  assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["map", "map.db"]);
+
+  await Deno.writeTextFile(`${dir}/aliases`, "root: first\nabuse: root\nroot:\n  second\n");
+  await Deno.writeTextFile(`${dir}/set`, "a.example\n\nA.example\n");
+  const more = capture();
+  assertEquals(await runMakemap(["-t", "aliases", `${dir}/aliases`], { stderr: more.write }), 65);
+  assertEquals(await runMakemap(["-t", "set", `${dir}/set`], { stderr: more.write }), 65);
+  assertEquals(await runNewaliases([`${dir}/aliases`], { stderr: more.write }), 65);
+  assertEquals(more.lines, [
+    `makemap: ${dir}/aliases:3: duplicate entry for "root"`,
+    `makemap: ${dir}/set:3: duplicate entry for "A.example"`,
+    `newaliases: ${dir}/aliases:3: duplicate entry for "root"`,
+  ]);
+  assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+    "aliases",
+    "map",
+    "map.db",
+    "set",
+  ]);
   await Deno.remove(dir, { recursive: true });
 });
 

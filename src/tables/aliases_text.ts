@@ -10,6 +10,8 @@ export interface AliasesError {
 /** Parsed aliases(5) text: entries (names lowercased, values `a, b`) and bad lines. */
 export interface ParsedAliases {
   readonly entries: readonly (readonly [string, string])[];
+  /** The 1-based line each entry starts on, in the order of `entries`. */
+  readonly lines: readonly number[];
   readonly errors: readonly AliasesError[];
 }
 
@@ -26,6 +28,7 @@ const ENTRY_REGEXP = /^([^:\s]+)\s*:\s*(.*)$/s;
  */
 export function parseAliases(text: string): ParsedAliases {
   const entries: [string, string][] = [];
+  const lines: number[] = [];
   const errors: AliasesError[] = [];
   for (const { line, content } of logicalLines(text)) {
     const match = ENTRY_REGEXP.exec(content);
@@ -39,8 +42,9 @@ export function parseAliases(text: string): ParsedAliases {
       continue;
     }
     entries.push([match[1]!.toLowerCase(), values.join(", ")]);
+    lines.push(line);
   }
-  return { entries, errors };
+  return { entries, lines, errors };
 }
 
 /** Splits a comma-separated value list, keeping commas inside double quotes. */

@@ -20,6 +20,7 @@ Deno.test("parseAliases() reads entries, comments and both kinds of continuation
       ["lists", "one, two"],
       ["pipe", '"|/usr/bin/filter -a, -b", /var/mail/archive'],
     ],
+    lines: [2, 3, 6, 9],
     errors: [],
   });
 });

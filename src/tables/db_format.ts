@@ -24,8 +24,27 @@ const SCHEMA = `
 /** What writing a db table did. */
 export interface DbWriteResult {
   readonly entries: number;
-  /** Keys seen again after their first entry (the first one is kept, as makemap(8) does). */
-  readonly duplicates: readonly string[];
+}
+
+/** A key written again, ignoring case, and the 1-based line of the repeat when known. */
+export interface DuplicateKey {
+  readonly key: string;
+  readonly line: number | undefined;
+}
+
+/**
+ * Contents that hold a key twice (keys compare ignoring case, as lookups do): no db is
+ * written, as OpenSMTPD's makemap(8) writes none, so a `db:` table never answers
+ * otherwise than the `file:` table read from the same text would.
+ */
+export class DuplicateKeyError extends Error {
+  readonly duplicates: readonly DuplicateKey[];
+
+  constructor(duplicates: readonly DuplicateKey[]) {
+    super(`duplicate entry for ${duplicates.map((d) => `"${d.key}"`).join(", ")}`);
+    this.name = "DuplicateKeyError";
+    this.duplicates = duplicates;
+  }
 }
 
 /**
@@ -38,12 +57,15 @@ export function blockBaseKey(block: NetBlock): string {
 
 /**
  * Writes a table db at `path` atomically: it is built in a temporary file beside it,
- * synced, and renamed over `path`, so a reader never sees half a table.
+ * synced, and renamed over `path`, so a reader never sees half a table. Throws a
+ * {@link DuplicateKeyError}, leaving `path` as it was, when a key is there twice.
  */
 export async function writeDbTable(path: string, contents: TableEntries): Promise<DbWriteResult> {
   const slash = path.lastIndexOf("/");
   const base = path.slice(slash + 1);
   const dir = slash === -1 ? "." : path.slice(0, slash) || "/";
+  const duplicates = duplicateKeys(contents);
+  if (duplicates.length > 0) throw new DuplicateKeyError(duplicates);
   const temp = `${dir}/.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     const result = buildDb(temp, contents);
@@ -65,28 +87,34 @@ function buildDb(path: string, contents: TableEntries): DbWriteResult {
     db.exec(`PRAGMA user_version = ${DB_FORMAT_VERSION};`);
     db.exec(SCHEMA);
     const meta = db.prepare("INSERT INTO meta (name, value) VALUES (?, ?)");
-    const entry = db.prepare(
-      "INSERT OR IGNORE INTO entries (key, lkey, value) VALUES (?, ?, ?)",
-    );
+    const entry = db.prepare("INSERT INTO entries (key, lkey, value) VALUES (?, ?, ?)");
     const block = db.prepare(
       "INSERT OR IGNORE INTO netblocks (family, prefix, base) VALUES (?, ?, ?)",
     );
-    const duplicates: string[] = [];
     db.exec("BEGIN");
     meta.run("format", String(DB_FORMAT_VERSION));
     meta.run("shape", contents.shape);
     for (const [key, value] of contents.entries) {
-      if (entry.run(key, key.toLowerCase(), value).changes === 0) {
-        duplicates.push(key);
-        continue;
-      }
+      entry.run(key, key.toLowerCase(), value);
       const parsed = parseNetBlock(key);
       if (parsed) block.run(parsed.family, parsed.prefix, blockBaseKey(parsed));
     }
-    meta.run("entries", String(contents.entries.length - duplicates.length));
+    meta.run("entries", String(contents.entries.length));
     db.exec("COMMIT");
-    return { entries: contents.entries.length - duplicates.length, duplicates };
+    return { entries: contents.entries.length };
   } finally {
     db.close();
   }
+}
+
+// Every entry whose key, lowercased, an earlier entry already has.
+function duplicateKeys(contents: TableEntries): DuplicateKey[] {
+  const seen = new Set<string>();
+  const duplicates: DuplicateKey[] = [];
+  contents.entries.forEach(([key], i) => {
+    const lower = key.toLowerCase();
+    if (seen.has(lower)) duplicates.push({ key, line: contents.lines?.[i] });
+    seen.add(lower);
+  });
+  return duplicates;
 }

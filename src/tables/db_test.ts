@@ -1,8 +1,13 @@
 import { DatabaseSync } from "node:sqlite";
-import { assertEquals, assertStringIncludes, assertThrows } from "../../test/assert.ts";
+import {
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "../../test/assert.ts";
 import { runTableContract } from "./_table_contract.ts";
 import { DbTable } from "./db.ts";
-import { writeDbTable } from "./db_format.ts";
+import { DuplicateKeyError, writeDbTable } from "./db_format.ts";
 import { TableLoadError } from "./table_error.ts";
 
 runTableContract("db", async (name, contents) => {
@@ -13,17 +18,25 @@ runTableContract("db", async (name, contents) => {
   return table;
 });
 
-Deno.test("writeDbTable() keeps the first of duplicate keys and reports the others", async () => {
+Deno.test("writeDbTable() refuses duplicate keys, naming their lines, and leaves the db", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/aliases.db`;
-  const result = await writeDbTable(path, {
-    shape: "map",
-    entries: [["root", "gilles"], ["root", "eric"], ["abuse", "root"]],
-  });
-  assertEquals(result, { entries: 2, duplicates: ["root"] });
+  await writeDbTable(path, { shape: "map", entries: [["root", "gilles"]] });
+  const error = await assertRejects(
+    () =>
+      writeDbTable(path, {
+        shape: "map",
+        entries: [["root", "eric"], ["abuse", "root"], ["ROOT", "bob"], ["root", "carol"]],
+        lines: [1, 2, 5, 7],
+      }),
+    DuplicateKeyError,
+  );
+  assertEquals((error as DuplicateKeyError).duplicates, [{ key: "ROOT", line: 5 }, {
+    key: "root",
+    line: 7,
+  }]);
   const table = DbTable.open("aliases", path);
   assertEquals(table.lookup("alias", "root"), "gilles");
-  assertEquals([...table.keys()], ["abuse", "root"]);
   table.close();
   assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["aliases.db"]);
   await Deno.remove(dir, { recursive: true });

@@ -68,6 +68,14 @@ Deno.test("parseTableFile() knows the line of each key, continuations included",
   assertEquals(table.lookup("alias", "a"), "b");
 });
 
+Deno.test("parseTableFile() keeps the last entry of a key written twice, as OpenSMTPD's does", () => {
+  // table_static.c replaces the value of a key seen again, saying nothing; makemap
+  // refuses such a file, so a db: table never answers otherwise.
+  const table = parseTableFile("t", "dup@example.test first\nother x\ndup@example.test second\n");
+  assertEquals(table.lookup("alias", "dup@example.test"), "second");
+  assertEquals([...table.keys()], ["dup@example.test", "other"]);
+});
+
 runTableContract("file", async (name, contents) => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/${name}`;
