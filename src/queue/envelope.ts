@@ -24,6 +24,12 @@ export interface NewEnvelope {
   readonly target?: string;
   /** How many expansions led here (aliases, .forward): loops stop at a limit. */
   readonly hops?: number;
+  /**
+   * What the expansion of the original recipient went through already (addresses, aliases,
+   * users whose ~/.forward was read): an expansion of this envelope does not go there again,
+   * as OpenSMTPD expands a recipient into one tree.
+   */
+  readonly expanded?: readonly string[];
 }
 
 /** A message as received, ready to be committed. */
@@ -85,6 +91,12 @@ export interface QueuedEnvelope {
   readonly target?: string;
   /** How many expansions led here (aliases, .forward): loops stop at a limit. */
   readonly hops?: number;
+  /**
+   * What the expansion of the original recipient went through already (addresses, aliases,
+   * users whose ~/.forward was read): an expansion of this envelope does not go there again,
+   * as OpenSMTPD expands a recipient into one tree.
+   */
+  readonly expanded?: readonly string[];
 }
 
 /** Where an envelope is in its life. */

@@ -57,7 +57,10 @@ Deno.test("openQueue() adds the paused flag to a version 3 queue file, keeping i
   queue.close();
   // Back to version 3, as an older build left it.
   const db = new DatabaseSync(`${dir}/queue.sqlite`);
-  db.exec("ALTER TABLE envelopes DROP COLUMN paused; PRAGMA user_version=3;");
+  db.exec(
+    "ALTER TABLE envelopes DROP COLUMN paused; ALTER TABLE envelopes DROP COLUMN expanded; " +
+      "PRAGMA user_version=3;",
+  );
   db.close();
   const reopened = await openQueue(dir);
   assertEquals(reopened.envelopes().length, 1);

@@ -118,7 +118,7 @@ export class GroupCommit {
         "INSERT INTO messages (msgid, sender, helo, src, created_at, size, flags, content, dsn_ret, dsn_envid, smtputf8) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       insertEnvelope: db.prepare(
-        "INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, dsn_notify, dsn_orcpt, expires_at, lease_owner, lease_until, dest, target, hops) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO envelopes (evpid, msgid, rcpt, action, user, state, created_at, next_try, dsn_notify, dsn_orcpt, expires_at, lease_owner, lease_until, dest, target, hops, expanded) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       deleteEnvelope: db.prepare("DELETE FROM envelopes WHERE evpid = ?"),
       deleteMessageIfDone: db.prepare(
@@ -393,6 +393,7 @@ export class GroupCommit {
         e.dest ?? null,
         e.target ?? null,
         e.hops ?? 0,
+        e.expanded === undefined ? null : JSON.stringify(e.expanded),
       );
     }
   }

@@ -7,7 +7,7 @@ import type { ListedEnvelope, NewEnvelope, QueuedEnvelope } from "./envelope.ts"
 /** The columns an envelope is read from (`e`: envelopes, `m`: messages). */
 export const ENVELOPE_COLUMNS = "e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, " +
   "e.created_at, e.attempts, e.last_error, e.dsn_notify, e.dsn_orcpt, e.expires_at, " +
-  "e.warned, e.dest, e.target, e.hops";
+  "e.warned, e.dest, e.target, e.hops, e.expanded";
 
 /** A row read through {@link ENVELOPE_COLUMNS}. */
 export interface EnvelopeRow {
@@ -27,6 +27,8 @@ export interface EnvelopeRow {
   dest: string | null;
   target: string | null;
   hops: number;
+  /** A JSON array of strings, or null. */
+  expanded: string | null;
 }
 
 /** A row of a listing: the envelope's columns, its state, tries, lease and source. */
@@ -58,6 +60,7 @@ export function rowToEnvelope(row: EnvelopeRow): QueuedEnvelope {
     ...(row.dest === null ? {} : { dest: row.dest }),
     ...(row.target === null ? {} : { target: row.target }),
     ...(row.hops === 0 ? {} : { hops: row.hops }),
+    ...(row.expanded === null ? {} : { expanded: JSON.parse(row.expanded) as string[] }),
   };
 }
 
@@ -109,6 +112,7 @@ export function buildEnvelope(
     ...(recipient.dest === undefined ? {} : { dest: recipient.dest }),
     ...(recipient.target === undefined ? {} : { target: recipient.target }),
     ...(recipient.hops === undefined ? {} : { hops: recipient.hops }),
+    ...(recipient.expanded === undefined ? {} : { expanded: recipient.expanded }),
     createdAt: origin.createdAt,
     attempts: 0,
     expiresAt: origin.expiresAt,

@@ -6,7 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { DEFAULTS } from "../config/mod.ts";
 import { retryWhileBusy, rollback } from "./sqlite_errors.ts";
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 const ENVELOPES_TABLE = `
 CREATE TABLE IF NOT EXISTS envelopes (
@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS envelopes (
   dest TEXT,
   target TEXT,
   hops INTEGER NOT NULL DEFAULT 0,
-  paused INTEGER NOT NULL DEFAULT 0
+  paused INTEGER NOT NULL DEFAULT 0,
+  expanded TEXT
 ) STRICT;`;
 
 const SCHEMA = `
@@ -79,6 +80,10 @@ DROP TABLE envelopes_v2;
 // Version 4 adds `smtpctl pause envelope`: a paused envelope is never picked as due.
 const MIGRATE_3_TO_4 = "ALTER TABLE envelopes ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;";
 
+// Version 5 keeps, with an expansion's envelopes, what their original recipient's expansion
+// went through already (a .forward loop is cut there, not by the depth limit).
+const MIGRATE_4_TO_5 = "ALTER TABLE envelopes ADD COLUMN expanded TEXT;";
+
 /** How long one statement waits for another process's lock before SQLite gives up, ms. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
@@ -118,6 +123,7 @@ function prepareSchema(db: DatabaseSync, path: string): void {
     if (version === 1) db.exec(MIGRATE_1_TO_2);
     if (version === 1 || version === 2) db.exec(MIGRATE_2_TO_3);
     if (version === 3) db.exec(MIGRATE_3_TO_4);
+    if (version === 3 || version === 4) db.exec(MIGRATE_4_TO_5);
     db.exec(SCHEMA);
     db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
     db.exec("COMMIT");
