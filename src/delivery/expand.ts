@@ -1,7 +1,8 @@
 // Recipient expansion, as aliases(5), forward(5) and smtpd.conf(5) describe it: a
 // recipient of a local action becomes users, `|command`s, `/file`s and addresses, through
 // the action's `virtual` or `alias` table, `:include:` files and the users' ~/.forward.
-// Addresses go back through the ruleset; loops stop at a depth of 10.
+// Addresses go back through the ruleset; loops are cut where the expansion has been
+// already, and stop at a depth of 10.
 
 import type { Action } from "../config/mod.ts";
 import type { NewEnvelope, QueuedEnvelope } from "../queue/mod.ts";
@@ -9,6 +10,7 @@ import type { Table } from "../tables/mod.ts";
 import { splitValues } from "../tables/mod.ts";
 import { errorMessage, splitAddress, virtualKeys } from "../mail/mod.ts";
 import { trace } from "../log/mod.ts";
+import { failedTarget } from "./failed_child.ts";
 
 /** A user deliveries run as. */
 export interface DeliveryUser {
@@ -56,12 +58,18 @@ export type Expansion =
 /** How deep aliases, includes and forwards may nest (OpenSMTPD's limit). */
 export const EXPANSION_DEPTH = 10;
 
+/**
+ * How many entries of what an expansion went through its children carry at most: past
+ * it they carry only their own path (still enough to cut every loop), not their siblings.
+ */
+export const EXPANDED_KEPT = 1000;
+
 interface Found {
   users: { name: string; noForward: boolean }[];
   commands: { value: string; runAs: string }[];
   files: { value: string; runAs: string }[];
   addresses: string[];
-  errors: string[];
+  errors: { reason: string; dest?: string }[];
 }
 
 /** Expands one envelope of a local action. */
@@ -86,7 +94,11 @@ export async function expandEnvelope(
   const alias = table(ctx.action.alias);
 
   const found: Found = { users: [], commands: [], files: [], addresses: [], errors: [] };
-  const seen = new Set<string>();
+  // One tree per original recipient, as OpenSMTPD's: what its expansion went through
+  // before this envelope (an address forwarded to, a user whose ~/.forward was read) is
+  // not gone through again, so a .forward loop ends with one copy for each user.
+  const seen = new Set<string>(envelope.expanded);
+  seen.add(`${local}@${domain}`);
   let start: string[];
   if (virtual) {
     let value: string | undefined;
@@ -104,64 +116,97 @@ export async function expandEnvelope(
     if (value !== undefined) seen.add(bare);
     start = value === undefined ? [named] : splitValues(value);
   }
-  const problem = await resolveValues(start, 0, {
-    seen,
-    found,
-    ctx,
-    virtual,
-    alias,
-    runAs: ctx.aliasUser,
-  });
+  const walk = { seen, found, ctx, virtual, alias, runAs: ctx.aliasUser };
+  const problem = await resolveValues(start, 0, walk);
   if (problem) return problem;
 
-  // Users exist, and their ~/.forward (when safe) replaces plain delivery.
-  const users: { user: DeliveryUser; forwarded: boolean }[] = [];
-  for (const { name, noForward } of unique(found.users)) {
+  // Users exist, and their ~/.forward (when safe) replaces plain delivery. A user a
+  // .forward names is looked up like one of the aliases table, and its own .forward read.
+  const users: DeliveryUser[] = [];
+  const deliverOnce = (user: DeliveryUser) => {
+    if (seen.has(userKey(user.name, true))) return;
+    seen.add(userKey(user.name, true));
+    users.push(user);
+  };
+  let looped = 0;
+  for (let n = 0; n < found.users.length; n++) {
+    const { name, noForward } = found.users[n]!;
+    if (seen.has(userKey(name, noForward))) {
+      looped++;
+      continue;
+    }
+    if (!noForward) seen.add(userKey(name, false));
     const user = await ctx.lookupUser(name);
     if (!user) {
-      found.errors.push(`5.1.1 unknown user "${name}"`);
+      found.errors.push({ reason: `5.1.1 unknown user "${name}"`, dest: `${name}@${domain}` });
       continue;
     }
     const forward = noForward || ctx.action.user ? undefined : await ctx.readForward(user);
     if (!forward) {
-      users.push({ user, forwarded: false });
+      deliverOnce(user);
       continue;
     }
     for (const entry of forward) {
       const value = unquote(entry);
       if (value.startsWith("|")) found.commands.push({ value, runAs: user.name });
       else if (value.startsWith("/")) found.files.push({ value, runAs: user.name });
-      else if (value.includes("@")) found.addresses.push(value);
+      else if (value.includes("@") || value.includes(":")) found.addresses.push(value);
       // Naming oneself (or `\self`) keeps a copy in the user's own mailbox.
-      else if (value.replace(/^\\/, "").toLowerCase() === user.name) {
-        users.push({ user, forwarded: true });
-      } else found.addresses.push(value);
+      else if (value.replace(/^\\/, "").toLowerCase() === user.name) deliverOnce(user);
+      else {
+        // aliases(5)'s `user`, as forward(5) allows: a local user (or an alias).
+        const nested = await resolveValues([value], 1, walk);
+        if (nested) return nested;
+      }
     }
   }
 
-  const nothing = users.length + found.commands.length + found.files.length +
-      found.addresses.length === 0;
-  if (nothing) {
-    const reason = found.errors[0] ?? "5.2.4 the recipient expands to nothing";
-    return { kind: "error", permanent: !/^4/.test(reason), reason };
+  // A temporary problem anywhere is tried again as a whole, later (nothing is queued yet).
+  const temporary = found.errors.find((e) => /^4/.test(e.reason));
+  if (temporary) return { kind: "error", permanent: false, reason: temporary.reason };
+
+  const next = hops + 1;
+  const actionName = ctx.action.name;
+  const addresses: { address: string; action: string; user?: string }[] = [];
+  for (const { name } of unique(found.addresses.map((a) => ({ name: a.toLowerCase() })))) {
+    if (seen.has(name)) {
+      looped++;
+      continue;
+    }
+    const routed = ctx.route(name);
+    if (!routed) {
+      found.errors.push({
+        reason: `5.7.1 no rule accepts the expanded address <${name}>`,
+        dest: name,
+      });
+      continue;
+    }
+    addresses.push({ address: name, ...routed });
+  }
+
+  const delivering = users.length + found.commands.length + found.files.length +
+    addresses.length;
+  if (delivering === 0) {
+    const reason = found.errors[0]?.reason ??
+      (looped > 0
+        ? "5.4.6 forwarding loop: the recipient expands only to what it came from"
+        : "5.2.4 the recipient expands to nothing");
+    return { kind: "error", permanent: true, reason };
   }
   // The common case: the recipient is just the user it names.
-  const self = named;
   if (
-    users.length === 1 && users[0]!.user.name === self && found.commands.length === 0 &&
-    found.files.length === 0 && found.addresses.length === 0 && envelope.target === undefined
+    users.length === 1 && users[0]!.name === named && delivering === 1 &&
+    found.errors.length === 0 && envelope.target === undefined
   ) {
     return {
       kind: "deliver",
-      user: users[0]!.user,
+      user: users[0]!,
       ...(extension === undefined ? {} : { extension }),
     };
   }
 
-  const next = hops + 1;
   const children: NewEnvelope[] = [];
-  const actionName = ctx.action.name;
-  for (const { user } of users) {
+  for (const user of users) {
     children.push({
       rcpt: envelope.rcpt,
       action: actionName,
@@ -180,35 +225,41 @@ export async function expandEnvelope(
       hops: next,
     });
   }
-  for (
-    const address of unique(
-      found.addresses.map((a) => ({ name: a.toLowerCase(), noForward: false })),
-    )
-  ) {
-    const routed = ctx.route(address.name);
-    if (!routed) {
-      found.errors.push(`5.7.1 no rule accepts the expanded address <${address.name}>`);
-      continue;
-    }
+  // The addresses go on carrying the tree: a sibling reached again further down is cut.
+  if (seen.size + addresses.length <= EXPANDED_KEPT) {
+    for (const { address } of addresses) seen.add(address);
+  }
+  const expanded = [...seen];
+  for (const { address, action, user } of addresses) {
     children.push({
       rcpt: envelope.rcpt,
-      action: routed.action,
-      ...(routed.user === undefined ? {} : { user: routed.user }),
-      dest: address.name,
+      action,
+      ...(user === undefined ? {} : { user }),
+      dest: address,
+      hops: next,
+      expanded,
+    });
+  }
+  // What cannot be delivered is not dropped: it fails on its own, and is reported.
+  for (const { reason, dest } of found.errors) {
+    children.push({
+      rcpt: envelope.rcpt,
+      action: actionName,
+      ...(dest === undefined ? {} : { dest }),
+      target: failedTarget(reason),
       hops: next,
     });
   }
-  if (children.length === 0) {
-    return {
-      kind: "error",
-      permanent: true,
-      reason: found.errors[0] ?? "5.2.4 nothing to deliver",
-    };
-  }
   trace("expand", () =>
     `${envelope.evpid} <${envelope.rcpt}>: ${children.length} ` +
-    `(${children.map((c) => c.target ?? c.rcpt).join(", ")})`);
+    `(${children.map((c) => c.target ?? c.dest ?? c.rcpt).join(", ")})`);
   return { kind: "expand", children };
+}
+
+// A user reached by the expansion: `\name` is delivered as it is, `~name` has its
+// ~/.forward read.
+function userKey(name: string, noForward: boolean): string {
+  return `${noForward ? "\\" : "~"}${name}`;
 }
 
 /** What a walk through alias values carries along. */
@@ -260,7 +311,7 @@ async function resolveValues(
         .flatMap(splitValues);
       problem = await descend(`:include:${path}`, entries);
     } else if (value.toLowerCase().startsWith("error:")) {
-      found.errors.push(value.slice(6).trim());
+      found.errors.push({ reason: value.slice(6).trim() });
     } else if (value.includes("@")) {
       const key = value.toLowerCase();
       const chained = walk.virtual && !seen.has(key)

@@ -25,7 +25,12 @@ function context(aliases: Record<string, string>, forwards: Record<string, strin
       ),
     readForward: (user) => Promise.resolve(forwards[user.name]),
     readInclude: () => Promise.resolve("carol\n"),
-    route: (address) => address.endsWith("@elsewhere.test") ? { action: "relay" } : undefined,
+    route: (address) =>
+      address.endsWith("@elsewhere.test")
+        ? { action: "relay" }
+        : address.endsWith("@example.test")
+        ? { action: "local" }
+        : undefined,
     aliasUser: "",
   };
   return ctx;
@@ -79,8 +84,12 @@ Deno.test("expandEnvelope(): alias loops end, and too many hops fail for good", 
     envelope("a@example.test"),
     context({ a: "b", b: "a, alice" }),
   );
-  // a → b → (a seen: the user "a", unknown) + alice: alice still gets it.
-  assertEquals(loop.kind === "expand" && loop.children.map((c) => c.target), ["alice"]);
+  // a → b → (a seen: the user "a", unknown) + alice: alice still gets it, and the
+  // unknown user fails on its own (the sender hears of it).
+  assertEquals(loop.kind === "expand" && loop.children.map((c) => c.target), [
+    "alice",
+    'error:5.1.1 unknown user "a"',
+  ]);
   const deep = await expandEnvelope(envelope("alice@example.test", { hops: 10 }), context({}));
   assertEquals(deep.kind === "error" && deep.permanent, true);
 });
@@ -107,4 +116,62 @@ Deno.test("expandEnvelope(): unknown users and unroutable addresses fail permane
   );
   assertEquals(result.kind, "error");
   assertEquals(result.kind === "error" && result.permanent, true);
+});
+
+Deno.test("expandEnvelope(): a user name in ~/.forward is a local user, whose .forward is read too", async () => {
+  const alone = await expandEnvelope(
+    envelope("alice@example.test"),
+    context({}, { alice: ["bob"] }),
+  );
+  assertEquals(alone.kind === "expand" && alone.children.map((c) => [c.target, c.dest]), [
+    ["bob", "bob@example.test"],
+  ]);
+  const chained = await expandEnvelope(
+    envelope("alice@example.test"),
+    context({ staff: "carol" }, { alice: ["\\alice", "bob"], bob: ["staff", "alice"] }),
+  );
+  // bob's .forward names an alias and alice, whose copy she has already.
+  assertEquals(chained.kind === "expand" && chained.children.map((c) => c.target), [
+    "alice",
+    "carol",
+  ]);
+});
+
+Deno.test("expandEnvelope(): what cannot be routed fails on its own beside what can", async () => {
+  const result = await expandEnvelope(
+    envelope("alice@example.test"),
+    context({}, { alice: ["\\alice", "ghost", "z@nowhere.test"] }),
+  );
+  assertEquals(result.kind === "expand" && result.children.map((c) => [c.target, c.dest]), [
+    ["alice", "alice@example.test"],
+    ['error:5.1.1 unknown user "ghost"', "ghost@example.test"],
+    ["error:5.7.1 no rule accepts the expanded address <z@nowhere.test>", "z@nowhere.test"],
+  ]);
+});
+
+Deno.test("expandEnvelope(): a .forward loop through addresses is cut where it began", async () => {
+  const forwards = {
+    alice: ["\\alice", "bob@example.test"],
+    bob: ["\\bob", "alice@example.test"],
+  };
+  const first = await expandEnvelope(envelope("alice@example.test"), context({}, forwards));
+  if (first.kind !== "expand") throw new Error(`expected an expansion, got ${first.kind}`);
+  assertEquals(first.children.map((c) => c.target ?? c.dest), ["alice", "bob@example.test"]);
+  const onward = first.children[1]!;
+  // The child carries the tree: bob's copy, and alice is not gone back to.
+  const second = await expandEnvelope(
+    envelope("alice@example.test", {
+      dest: onward.dest!,
+      hops: onward.hops!,
+      ...(onward.expanded ? { expanded: onward.expanded } : {}),
+    }),
+    context({}, forwards),
+  );
+  assertEquals(second.kind === "deliver" && second.user.name, "bob");
+  // Without a copy of its own anywhere, the loop is an error, not a silent end.
+  const bare = await expandEnvelope(
+    envelope("alice@example.test", { dest: "bob@example.test", expanded: ["alice@example.test"] }),
+    context({}, { bob: ["alice@example.test"] }),
+  );
+  assertEquals(bare.kind === "error" && bare.reason.startsWith("5.4.6 "), true);
 });

@@ -6,6 +6,7 @@ import { withTableLookups } from "../tables/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
 import { createLocalAgents } from "./agents.ts";
 import { expandEnvelope } from "./expand.ts";
+import { failureOfTarget } from "./failed_child.ts";
 import { type DeliveryRouterOptions, expandContext, userSource } from "./router.ts";
 
 /** A recipient the expansion refuses: its whole SMTP reply, permanent or not. */
@@ -87,6 +88,14 @@ export function createRcptExpansionCheck(options: DeliveryRouterOptions): RcptEx
       return refused(!forwardOnly, `${expansion.user.name} has no .forward (${kind})`);
     }
     for (const child of expansion.children) {
+      const failure = failureOfTarget(child.target);
+      if (failure !== undefined) {
+        return {
+          permanent: true,
+          reason: failure,
+          reply: `550 5.1.1 Invalid recipient: <${request.rcpt}>`,
+        };
+      }
       if (child.action !== action.name) continue;
       const target = child.target ?? "";
       const local = !target.startsWith("|") && !target.startsWith("/");

@@ -9,6 +9,7 @@ import { DELIVERED, errorMessage, permfail, tempfail } from "../mail/mod.ts";
 import type { DeliverFunction, DeliveryOutcome, QueuedEnvelope } from "../queue/mod.ts";
 import { type Table, withTableLookups } from "../tables/mod.ts";
 import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.ts";
+import { failureOfTarget } from "./failed_child.ts";
 import { expandFormat, needsDirectory } from "./format.ts";
 import { deliverByLmtp } from "./lmtp.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
@@ -82,6 +83,8 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
     try {
       const users = userSource(action, tables, options);
       const target = envelope.target;
+      const failure = failureOfTarget(target);
+      if (failure !== undefined) return permfail(failure);
       if (target?.startsWith("|") || target?.startsWith("/")) {
         const runAs = await identityFor(target, envelope.user, users, options);
         if (!runAs) return permfail(`unknown user "${envelope.user}" for ${target}`);
