@@ -9,6 +9,7 @@ import { DELIVERED, errorMessage, permfail, tempfail } from "../mail/mod.ts";
 import type { DeliverFunction, DeliveryOutcome, QueuedEnvelope } from "../queue/mod.ts";
 import { type Table, withTableLookups } from "../tables/mod.ts";
 import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.ts";
+import { deliveredToLoop } from "./delivered_to_loop.ts";
 import { failureOfTarget } from "./failed_child.ts";
 import { expandFormat, needsDirectory } from "./format.ts";
 import { deliverByLmtp } from "./lmtp.ts";
@@ -85,7 +86,11 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
       const target = envelope.target;
       const failure = failureOfTarget(target);
       if (failure !== undefined) return permfail(failure);
+      // Every local delivery (not an expansion, not a relay) first looks for a loop.
+      const loop = () => deliveredToLoop(content, envelope.dest ?? envelope.rcpt);
       if (target?.startsWith("|") || target?.startsWith("/")) {
+        const looped = loop();
+        if (looped) return permfail(looped);
         const runAs = await identityFor(target, envelope.user, users, options);
         if (!runAs) return permfail(`unknown user "${envelope.user}" for ${target}`);
         return target.startsWith("|")
@@ -115,6 +120,8 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
         user = expansion.user;
         extension = expansion.extension;
       }
+      const looped = loop();
+      if (looped) return permfail(looped);
       return await deliverToUser(
         action,
         envelope,

@@ -1,6 +1,6 @@
 // ~/.forward through the real daemon, read back from the mailboxes: a user name in a
-// .forward, entries that cannot be delivered (reported to the sender, never dropped) and
-// forwarding loops between users.
+// .forward, entries that cannot be delivered (reported to the sender, never dropped),
+// forwarding loops between users, and Delivered-To: loop detection at local delivery.
 // As root, users are uid 4242 (deliveries run as them); otherwise the test's own uid.
 
 import { DatabaseSync } from "node:sqlite";
@@ -143,6 +143,23 @@ Deno.test("forward: users forwarding to each other get one copy each, and no rep
     assertEquals(await subjects(f, "dan"), ["round and round"]);
     assertEquals(await subjects(f, "erin"), ["round and round"]);
     assertEquals(await reports(f), []);
+  } finally {
+    await f.stop();
+  }
+});
+
+Deno.test("delivery: a message already Delivered-To its address fails as a loop", async () => {
+  const f = await startFixture();
+  try {
+    await send(f.port, "frank@md.test", "Delivered-To: Frank@MD.test\nSubject: came back\n\nx\n");
+    await send(f.port, "frank@mda.test", "Delivered-To: frank@mda.test\nSubject: mda loop\n\nx\n");
+    await send(f.port, "frank@md.test", "Delivered-To: other@md.test\nSubject: first time\n\nx\n");
+    await queueDrained(f.dir);
+    assertEquals(await subjects(f, "frank"), ["first time"]);
+    assertEquals([...Deno.readDirSync(`${f.dir}/records`)].length, 0, "the mda never ran");
+    const found = await reports(f);
+    assertEquals(found.length, 2);
+    for (const report of found) assertStringIncludes(report, "Loop detected");
   } finally {
     await f.stop();
   }
