@@ -3,6 +3,8 @@
 // other mail programs respect — a `NAME.lock` dot-lock and an advisory flock(2). A write
 // that fails halfway is cut back, so the mailbox never keeps half a message.
 
+import { indexOfByte } from "../mail/mod.ts";
+
 /** What is added around the stored message. */
 export interface MboxDelivery {
   /** The envelope sender; "" for the null sender (MAILER-DAEMON in the From_ line). */
@@ -16,7 +18,6 @@ export interface MboxDelivery {
 }
 
 const STALE_LOCK_MS = 5 * 60 * 1000;
-const FROM_LINE_REGEXP = /^>*From /;
 
 /** Appends one message to an mbox file, created 0600 when missing. */
 export async function deliverToMbox(
@@ -24,7 +25,7 @@ export async function deliverToMbox(
   content: Uint8Array,
   delivery: MboxDelivery,
 ): Promise<void> {
-  const data = new TextEncoder().encode(formatMboxEntry(content, delivery));
+  const data = formatMboxEntry(content, delivery);
   const release = await dotLock(`${path}.lock`, delivery.lockTimeoutMs ?? 30_000);
   try {
     const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
@@ -48,18 +49,62 @@ export async function deliverToMbox(
   }
 }
 
-/** The bytes appended for one message (LF line ends). */
-export function formatMboxEntry(content: Uint8Array, delivery: MboxDelivery): string {
+/**
+ * The bytes appended for one message (LF line ends). The message is copied byte for byte,
+ * as mail.local(8) copies it: 8-bit mail is not text in any one charset, so lines are
+ * found and quoted as bytes, never decoded.
+ */
+export function formatMboxEntry(content: Uint8Array, delivery: MboxDelivery): Uint8Array {
   const sender = delivery.sender === "" ? "MAILER-DAEMON" : delivery.sender;
-  const lines = new TextDecoder().decode(content).split("\n").map((l) =>
-    l.endsWith("\r") ? l.slice(0, -1) : l
-  );
-  if (lines.at(-1) === "") lines.pop();
-  const out = [`From ${sender} ${asctime(delivery.now ?? new Date())}`];
-  out.push(`Return-Path: <${delivery.sender}>`);
-  if (delivery.deliveredTo !== undefined) out.push(`Delivered-To: ${delivery.deliveredTo}`);
-  for (const line of lines) out.push(FROM_LINE_REGEXP.test(line) ? `>${line}` : line);
-  return out.join("\n") + "\n\n";
+  const head = [`From ${sender} ${asctime(delivery.now ?? new Date())}`];
+  head.push(`Return-Path: <${delivery.sender}>`);
+  if (delivery.deliveredTo !== undefined) head.push(`Delivered-To: ${delivery.deliveredTo}`);
+  const headBytes = encoder.encode(head.join("\n") + "\n");
+  // Each line gets at most one `>` and one LF it lacked (the last); one blank line ends it.
+  let quoted = 0;
+  forEachLine(content, (start, end) => {
+    if (isFromLine(content, start, end)) quoted++;
+  });
+  const out = new Uint8Array(headBytes.byteLength + content.byteLength + quoted + 2);
+  out.set(headBytes);
+  let written = headBytes.byteLength;
+  forEachLine(content, (start, end) => {
+    if (isFromLine(content, start, end)) out[written++] = GT;
+    out.set(content.subarray(start, end), written);
+    written += end - start;
+    out[written++] = LF;
+  });
+  out[written++] = LF;
+  return out.subarray(0, written);
+}
+
+const encoder = new TextEncoder();
+const CR = 0x0d;
+const LF = 0x0a;
+const GT = 0x3e;
+const FROM_ = encoder.encode("From ");
+
+// Calls `line` with the bounds of each line without its line end (LF or CRLF); a last
+// line without one counts, an empty end after the last line end does not.
+function forEachLine(content: Uint8Array, line: (start: number, end: number) => void): void {
+  let start = 0;
+  while (start < content.byteLength) {
+    const lf = indexOfByte(content, LF, start);
+    const next = lf === -1 ? content.byteLength : lf + 1;
+    let end = lf === -1 ? content.byteLength : lf;
+    if (end > start && content[end - 1] === CR) end--;
+    line(start, end);
+    start = next;
+  }
+}
+
+// mboxrd: a line that is `From ` after any number of `>` gets one more `>`.
+function isFromLine(content: Uint8Array, start: number, end: number): boolean {
+  let at = start;
+  while (at < end && content[at] === GT) at++;
+  if (end - at < FROM_.byteLength) return false;
+  for (let i = 0; i < FROM_.byteLength; i++) if (content[at + i] !== FROM_[i]) return false;
+  return true;
 }
 
 // A dot-lock made with O_EXCL, as lockspool(1) and mutt make it; a lock older than five

@@ -118,7 +118,7 @@ Deno.test("formatMboxEntry: mboxrd quoting of header and body lines", () => {
     now: fixedNow,
   });
   assertEquals(
-    entry,
+    decoder.decode(entry),
     [
       "From s@example.org Wed Nov 25 05:38:26 2026",
       "Return-Path: <s@example.org>",
@@ -135,6 +135,59 @@ Deno.test("formatMboxEntry: mboxrd quoting of header and body lines", () => {
       "",
     ].join("\n"),
   );
+});
+
+// Every byte value from 0x80 up, on a line that also needs quoting and one that does not:
+// 8-bit mail (BODY=8BITMIME) is no UTF-8 text, and must land byte for byte.
+const EIGHT_BIT = Uint8Array.from({ length: 128 }, (_, i) => 0x80 + i);
+const eightBitMessage = concat(
+  encoder.encode("Subject: caf"),
+  Uint8Array.of(0xe9),
+  encoder.encode("\r\n\r\nFrom "),
+  EIGHT_BIT,
+  encoder.encode("\r\n"),
+  EIGHT_BIT,
+  encoder.encode("\r\n"),
+);
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+Deno.test("deliverToMbox: 8-bit mail lands byte for byte, in a mailbox and a /file", async () => {
+  await withTempDir(async (dir) => {
+    const cases: [string, MboxDelivery, string][] = [
+      [
+        "mailbox",
+        { sender: "s@example.org", deliveredTo: "r@example.org", now: fixedNow },
+        "Delivered-To: r@example.org\n",
+      ],
+      // A `/file` target is appended the same way, without Delivered-To.
+      ["file", { sender: "s@example.org", now: fixedNow }, ""],
+    ];
+    for (const [name, delivery, deliveredTo] of cases) {
+      await deliverToMbox(`${dir}/${name}`, eightBitMessage, delivery);
+      const expected = concat(
+        encoder.encode(
+          `From s@example.org Wed Nov 25 05:38:26 2026\nReturn-Path: <s@example.org>\n` +
+            `${deliveredTo}Subject: caf`,
+        ),
+        Uint8Array.of(0xe9),
+        encoder.encode("\n\n>From "),
+        EIGHT_BIT,
+        encoder.encode("\n"),
+        EIGHT_BIT,
+        encoder.encode("\n\n"),
+      );
+      assertEquals(await Deno.readFile(`${dir}/${name}`), expected, name);
+    }
+  });
 });
 
 Deno.test("deliverToMbox: waits for another program's dot-lock", async () => {
@@ -247,7 +300,7 @@ Deno.test("deliverToMbox: the file grows by exactly the entry and no lock is lef
     const content = message("second", ["two", "From three"]);
     await deliverToMbox(path, content, delivery);
 
-    const entry = encoder.encode(formatMboxEntry(content, delivery));
+    const entry = formatMboxEntry(content, delivery);
     assertEquals((await Deno.stat(path)).size, sizeBefore + entry.byteLength);
     assertEquals(await exists(`${path}.lock`), false);
   });
