@@ -163,7 +163,8 @@ export function spawnMailboxWriter(
     WRITER_V8_FLAGS,
     "--allow-read",
     "--allow-write",
-    "--allow-sys=hostname",
+    // uid: an existing mbox must be the writer's own (mbox_open.ts).
+    "--allow-sys=hostname,uid",
     `--allow-env=${CHANNEL_PATH_VARIABLE},${CHANNEL_TOKEN_VARIABLE},${CHANNEL_HELLO_VARIABLE}`,
     ...(socket ? [`--allow-net=unix:${socket.path}`] : []),
     main,

@@ -4,6 +4,7 @@
 // that fails halfway is cut back, so the mailbox never keeps half a message.
 
 import { indexOfByte } from "../mail/mod.ts";
+import { openMbox } from "./mbox_open.ts";
 
 /** What is added around the stored message. */
 export interface MboxDelivery {
@@ -19,7 +20,10 @@ export interface MboxDelivery {
 
 const STALE_LOCK_MS = 5 * 60 * 1000;
 
-/** Appends one message to an mbox file, created 0600 when missing. */
+/**
+ * Appends one message to an mbox file, created 0600 when missing; one that is a link, has
+ * other names or belongs to someone else is refused (openMbox()).
+ */
 export async function deliverToMbox(
   path: string,
   content: Uint8Array,
@@ -28,7 +32,7 @@ export async function deliverToMbox(
   const data = formatMboxEntry(content, delivery);
   const release = await dotLock(`${path}.lock`, delivery.lockTimeoutMs ?? 30_000);
   try {
-    const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+    const file = await openMbox(path);
     try {
       await file.lock(true);
       const size = await file.seek(0, Deno.SeekMode.End);

@@ -324,7 +324,7 @@ Deno.test("deliverToMbox: a write that fails partway is rolled back", async () =
     );
     // 4 blocks of 1 KiB: the first write gets partly through, the next one fails.
     const shell = `trap '' XFSZ; ulimit -f 4; exec "$0" run --no-config --no-lock ` +
-      `--allow-read --allow-write "$1" "$2"`;
+      `--allow-read --allow-write --allow-sys=uid "$1" "$2"`;
     const output = await new Deno.Command("bash", {
       args: ["-c", shell, Deno.execPath(), script, path],
       cwd: dir,

@@ -4,6 +4,7 @@
 // daemon. Each mailbox ends up the user's own, mode 0600, its dot-lock gone. Skipped, with
 // the reason printed, when the tests do not run as root.
 
+import { DatabaseSync } from "node:sqlite";
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { createUser, removeUser } from "../_users.ts";
 import { freePort, sendMessage, spawnLoggedDaemon, waitFor, waitListening } from "../_helpers.ts";
@@ -148,3 +149,95 @@ Deno.test({
     }
   },
 });
+
+// In a spool anyone may write, a user can plant entries under another user's name: a link
+// to the victim's ~/.profile, or a file of the planter's own (mode 0666) they can read.
+// The victim's writer must write into neither, and the mail must wait in the queue.
+Deno.test({
+  name: "as root, mbox in a 1777 spool refuses a planted link or foreign file and keeps the mail",
+  ignore: skip !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "smtpd-sticky-spool-" });
+    await Deno.chmod(dir, 0o755);
+    const spool = `${dir}/spool`;
+    await Deno.mkdir(spool);
+    await Deno.chmod(spool, 0o1777);
+    const tag = crypto.randomUUID().slice(0, 6);
+    const [planter, bob, carol] = ["pl", "bo", "ca"].map((p) => `${p}${tag}`) as [
+      string,
+      string,
+      string,
+    ];
+    const daemon = { stop: () => Promise.resolve() };
+    try {
+      for (const name of [planter, bob, carol]) await createUser(name, `${dir}/${name}`);
+      const profile = `${dir}/${bob}/.profile`;
+      await Deno.writeTextFile(profile, "export PATH=/bin\n");
+      await run("chown", `${bob}:`, profile);
+      await Deno.symlink(profile, `${spool}/${bob}`);
+      await Deno.writeTextFile(`${spool}/${carol}`, "");
+      await Deno.chmod(`${spool}/${carol}`, 0o666);
+      await run("chown", "-h", `${planter}:`, `${spool}/${bob}`, `${spool}/${carol}`);
+
+      const port = freePort();
+      await Deno.writeTextFile(
+        `${dir}/smtpd.conf`,
+        `queue path "${dir}/queue"\nlisten on 127.0.0.1 port ${port}\naction "m" mbox\n` +
+          `match from any for domain "spool.test" action "m"\n`,
+      );
+      const logged = spawnLoggedDaemon(`${dir}/smtpd.conf`, { SMTPD_MAIL_SPOOL: spool });
+      daemon.stop = async () => {
+        logged.child.kill("SIGTERM");
+        await logged.exited();
+      };
+      await waitListening(port);
+      await sendMessage(port, {
+        from: "me@client.test",
+        to: [`${bob}@spool.test`, `${carol}@spool.test`, `${planter}@spool.test`],
+        body: "Subject: spool\r\n\r\nmessage 1\r\n",
+      });
+      // The planter's own mailbox, missing before, is made and written as ever.
+      await waitFor(`the message in ${spool}/${planter}\n${logged.log()}`, async () => {
+        const text = await Deno.readTextFile(`${spool}/${planter}`).catch(() => "");
+        return text.includes("message 1") || undefined;
+      }, 30_000);
+      const planterBox = await Deno.stat(`${spool}/${planter}`);
+      assertEquals(planterBox.uid, Number(await run("id", "-u", planter)));
+      assertEquals(planterBox.mode! & 0o777, 0o600);
+      // Both stay queued, each with the reason it was refused, which is logged too.
+      const refused = await waitFor(`both refusals in the queue\n${logged.log()}`, () => {
+        const queued = queuedErrors(`${dir}/queue/queue.sqlite`);
+        return queued.size === 2 && [...queued.values()].every((e) => e !== "")
+          ? queued
+          : undefined;
+      }, 30_000);
+      assertStringIncludes(
+        refused.get(`${bob}@spool.test`)!,
+        `Refusing mailbox "${spool}/${bob}": it is a symbolic link`,
+      );
+      assertStringIncludes(
+        refused.get(`${carol}@spool.test`)!,
+        `Refusing mailbox "${spool}/${carol}": wrong owner`,
+      );
+      assertStringIncludes(logged.log(), `Refusing mailbox "${spool}/${bob}"`);
+      assertStringIncludes(logged.log(), `Refusing mailbox "${spool}/${carol}"`);
+      assertEquals(await Deno.readTextFile(profile), "export PATH=/bin\n");
+      assertEquals(await Deno.readTextFile(`${spool}/${carol}`), "");
+    } finally {
+      await daemon.stop();
+      for (const name of [planter, bob, carol]) await removeUser(name);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+// The envelopes waiting for another try: recipient and last error.
+function queuedErrors(database: string): Map<string, string> {
+  const db = new DatabaseSync(database, { readOnly: true });
+  try {
+    const rows = db.prepare("SELECT rcpt, last_error FROM envelopes WHERE state = 'queued'").all();
+    return new Map(rows.map((row) => [String(row.rcpt), String(row.last_error ?? "")]));
+  } finally {
+    db.close();
+  }
+}
