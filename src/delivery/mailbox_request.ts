@@ -25,6 +25,8 @@ export type MailboxRequest =
     readonly path: string;
     readonly sender: string;
     readonly deliveredTo?: string;
+    /** A `/file` target, not a mailbox (MboxDelivery.namedFile). */
+    readonly namedFile?: boolean;
   };
 
 /** Performs a request in this process. */
@@ -46,6 +48,7 @@ export async function performMailboxRequest(
   await deliverToMbox(request.path, content, {
     sender: request.sender,
     ...(request.deliveredTo === undefined ? {} : { deliveredTo: request.deliveredTo }),
+    ...(request.namedFile === true ? { namedFile: true } : {}),
   });
 }
 

@@ -64,6 +64,7 @@ export function checkMailboxRequest(value: unknown): MailboxRequest {
       ...(deliveredTo === undefined
         ? {}
         : { deliveredTo: checkString(deliveredTo, "the recipient") }),
+      ...(request["namedFile"] === true ? { namedFile: true } : {}),
     };
   }
   throw new RefusedRequest("unknown mailbox kind");

@@ -16,6 +16,12 @@ export interface MboxDelivery {
   readonly now?: Date;
   /** How long to wait for another program's lock, ms (default 30 s). */
   readonly lockTimeoutMs?: number;
+  /**
+   * A `/file` of an alias or a ~/.forward, named by the administrator or the user: opened
+   * as OpenSMTPD's mail.mboxfile opens it (created or appended to, wherever it leads),
+   * without the checks that guard a mailbox in a spool others may write.
+   */
+  readonly namedFile?: boolean;
 }
 
 const STALE_LOCK_MS = 5 * 60 * 1000;
@@ -32,7 +38,9 @@ export async function deliverToMbox(
   const data = formatMboxEntry(content, delivery);
   const release = await dotLock(`${path}.lock`, delivery.lockTimeoutMs ?? 30_000);
   try {
-    const file = await openMbox(path);
+    const file = delivery.namedFile
+      ? await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 })
+      : await openMbox(path);
     try {
       await file.lock(true);
       const size = await file.seek(0, Deno.SeekMode.End);

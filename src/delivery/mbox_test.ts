@@ -2,7 +2,13 @@
 // sees, how the dot-lock and flock hold a delivery back, and that a failed write leaves the
 // mailbox as it was.
 
-import { assertEquals, assertMatch, assertRejects, assertTrue } from "../../test/assert.ts";
+import {
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+  assertTrue,
+} from "../../test/assert.ts";
 import { deliverToMbox, formatMboxEntry, type MboxDelivery } from "./mbox.ts";
 
 const encoder = new TextEncoder();
@@ -336,4 +342,26 @@ Deno.test("deliverToMbox: a write that fails partway is rolled back", async () =
     assertEquals(await Deno.readTextFile(path), original);
     assertEquals(await exists(`${path}.lock`), false);
   });
+});
+
+Deno.test("deliverToMbox: a /file target is appended to wherever its name leads", async () => {
+  // Named by the administrator or the user, as OpenSMTPD's mail.mboxfile opens it: the
+  // spool's checks (no link, one name, own file) are for mailboxes others could plant.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/archive`, "");
+    await Deno.symlink(`${dir}/archive`, `${dir}/link`);
+    const message = new TextEncoder().encode("Subject: kept\r\n\r\nbody\r\n");
+    await deliverToMbox(`${dir}/link`, message, { sender: "a@example.test", namedFile: true });
+    assertStringIncludes(await Deno.readTextFile(`${dir}/archive`), "Subject: kept\n");
+    // The same link as a mailbox is refused, and nothing is written through it.
+    await assertRejects(
+      () => deliverToMbox(`${dir}/link`, message, { sender: "a@example.test" }),
+      Error,
+      "it is a symbolic link",
+    );
+    assertEquals((await Deno.readTextFile(`${dir}/archive`)).split("Subject: kept").length, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -303,7 +303,11 @@ async function appendToFile(
   user: DeliveryUser,
   options: DeliveryRouterOptions,
 ): Promise<DeliveryOutcome> {
-  await options.writer.write(user, { kind: "mbox", path, sender: envelope.sender }, content);
+  await options.writer.write(
+    user,
+    { kind: "mbox", path, sender: envelope.sender, namedFile: true },
+    content,
+  );
   return DELIVERED;
 }
 
