@@ -6,6 +6,7 @@ import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import { type DeliveryUser, deliveryUserKey } from "./expand.ts";
 import type { MailboxRequest } from "./mailbox_request.ts";
+import { mailboxWriteError } from "./mailbox_request_check.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
 
 /** Options of {@link batchMailboxWrites}. */
@@ -59,9 +60,9 @@ export function batchMailboxWrites(
     writer.writeMany(user, waiting.map((w) => w.request), content).then(
       (results) =>
         waiting.forEach((w, n) => {
-          const error = results[n]?.error;
-          if (error === undefined) w.resolve();
-          else w.reject(new Error(error));
+          const result = results[n];
+          if (result?.error === undefined) w.resolve();
+          else w.reject(mailboxWriteError({ ...result, error: result.error }));
         }),
       (error) => {
         const failure = error instanceof Error ? error : new Error(String(error));

@@ -69,6 +69,8 @@ async function folderOr(request: { dir: string; folder?: string }): Promise<stri
 /** How one write of a batch went: `error` says what went wrong, absent when it was written. */
 export interface MailboxWriteResult {
   readonly error?: string;
+  /** The write failed a check: the same write would be refused again. */
+  readonly permanent?: boolean;
 }
 
 /**

@@ -3,15 +3,23 @@
 // front sends it directly. Only plain data of the expected shape is written: absolute
 // paths without `..`, an envelope id of hex digits, a folder name without a path.
 
-import type { MailboxRequest } from "./mailbox_request.ts";
+import type { MailboxRequest, MailboxWriteResult } from "./mailbox_request.ts";
 import { MAILDIR_FOLDER_REGEXP } from "./mailbox_request.ts";
 
-/** A request that fails a check. */
+/**
+ * A request that fails a check. It would fail again: a delivery that meets one fails
+ * for good (the router bounces it) instead of being retried.
+ */
 export class RefusedRequest extends Error {
   constructor(message: string) {
     super(message);
     this.name = "RefusedRequest";
   }
+}
+
+/** The error a failed write's result stands for: a refusal when it is permanent. */
+export function mailboxWriteError(result: MailboxWriteResult & { error: string }): Error {
+  return result.permanent ? new RefusedRequest(result.error) : new Error(result.error);
 }
 
 /** A plain string without NUL (and of a sane length). */

@@ -64,7 +64,7 @@ async function performChecked(requests: unknown, content: Uint8Array) {
       checked.push(checkMailboxRequest(request));
       at.push(n);
     } catch (error) {
-      results[n] = { error: errorMessage(error) };
+      results[n] = { error: errorMessage(error), permanent: true };
     }
   });
   // This process only writes mailboxes: its calls block, but for the fdatasync.

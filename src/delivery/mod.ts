@@ -24,6 +24,7 @@ export {
   checkMailboxRequest,
   checkPath,
   checkString,
+  mailboxWriteError,
   RefusedRequest,
 } from "./mailbox_request_check.ts";
 export { MDA_PROGRAM } from "./mda.ts";

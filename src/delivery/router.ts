@@ -17,6 +17,7 @@ import type { MailboxWriter } from "./mailbox_writer.ts";
 import { batchMailboxWrites } from "./mailbox_batch.ts";
 import { createLocalAgents, type DeliveryAgents } from "./agents.ts";
 import { MAILDIR_FOLDER_REGEXP } from "./mailbox_request.ts";
+import { RefusedRequest } from "./mailbox_request_check.ts";
 import { systemMailSpool } from "./mail_spool.ts";
 import { type RelayContext, relayEnvelope } from "../relay/mod.ts";
 
@@ -132,8 +133,11 @@ export function createDeliveryRouter(options: DeliveryRouterOptions): DeliverFun
         settings,
       );
     } catch (error) {
-      // File system errors (no space, permissions) are worth retrying.
-      return tempfail(errorMessage(error));
+      // A refused request (a privileged parent's check, root) would be refused again: it
+      // bounces now. File system errors (no space, permissions) are worth retrying.
+      return error instanceof RefusedRequest
+        ? permfail(errorMessage(error))
+        : tempfail(errorMessage(error));
     }
   };
 }
@@ -192,7 +196,7 @@ async function identityFor(
   const user = await users(name) ?? await options.lookupUser(name);
   if (user && options.asUsers && user.uid === 0) {
     // OpenSMTPD refuses commands and files as root; so does this.
-    throw new Error(`${target}: will not run as root`);
+    throw new RefusedRequest(`${target}: will not run as root`);
   }
   return user;
 }

@@ -10,6 +10,7 @@ import {
   deliveryUserKey,
   FORWARD_KEPT_MS,
   type MailboxWriter,
+  RefusedRequest,
 } from "../delivery/mod.ts";
 import { type DeliveryResult, permfail, tempfail } from "../mail/mod.ts";
 import type { PrivilegedParent } from "../daemon/mod.ts";
@@ -38,7 +39,7 @@ function parentMailboxWriter(client: PrivsepClient): MailboxWriter {
   return {
     async write(user, request, content) {
       const answer = await client.ask({ kind: "mailbox", user, request }, content);
-      if (answer.kind !== "written") throw new Error(refusal(answer));
+      if (answer.kind !== "written") throw refusalError(answer);
     },
     async writeMany(user, requests, content) {
       trace("imsg", () => `front -> parent: ${requests.length} mailbox writes for ${user.name}`);
@@ -49,7 +50,10 @@ function parentMailboxWriter(client: PrivsepClient): MailboxWriter {
         : requests.map(() => answer);
       return requests.map((_, n) => {
         const item = each[n] ?? { kind: "refused", reason: "no answer for the write" } as const;
-        return item.kind === "written" ? {} : { error: refusal(item) };
+        if (item.kind === "written") return {};
+        return isPermanent(item)
+          ? { error: refusal(item), permanent: true }
+          : { error: refusal(item) };
       });
     },
     close: () => Promise.resolve(),
@@ -61,9 +65,7 @@ function parentAgents(client: PrivsepClient): DeliveryAgents {
     if (answer.kind === "delivery") return answer.result;
     // A request the parent refuses would be refused again: a permanent failure. A parent
     // that could not answer (the channel broke) is worth another try.
-    return answer.kind === "refused" && answer.permanent
-      ? permfail(answer.reason)
-      : tempfail(refusal(answer));
+    return isPermanent(answer) ? permfail(answer.reason) : tempfail(refusal(answer));
   };
   return {
     runActionMda: async (request, content) =>
@@ -72,12 +74,12 @@ function parentAgents(client: PrivsepClient): DeliveryAgents {
       delivery(await client.ask({ kind: "pipe", request }, content)),
     readForward: sharedAndKept(async (user) => {
       const answer = await client.ask({ kind: "forward", user });
-      if (answer.kind !== "forward") throw new Error(refusal(answer));
+      if (answer.kind !== "forward") throw refusalError(answer);
       return answer.entries === null ? undefined : answer.entries;
     }),
     async readInclude(path) {
       const answer = await client.ask({ kind: "include", path });
-      if (answer.kind !== "include") throw new Error(refusal(answer));
+      if (answer.kind !== "include") throw refusalError(answer);
       return answer.text;
     },
     // The parent looks at the spool's modes when it writes the mailbox.
@@ -127,6 +129,18 @@ function parentAuthenticator(client: PrivsepClient): Authenticator {
     if (answer.kind !== "auth") return { ok: false, reason: refusal(answer) };
     return answer.ok ? { ok: true } : { ok: false, reason: answer.reason ?? "refused" };
   };
+}
+
+// A request the parent refuses for good (it failed a check) fails its delivery for good:
+// the router bounces a RefusedRequest at once. One it could not do now is retried.
+function isPermanent(
+  answer: PrivsepAnswer,
+): answer is Extract<PrivsepAnswer, { kind: "refused" }> {
+  return answer.kind === "refused" && answer.permanent === true;
+}
+
+function refusalError(answer: PrivsepAnswer): Error {
+  return isPermanent(answer) ? new RefusedRequest(refusal(answer)) : new Error(refusal(answer));
 }
 
 function refusal(answer: PrivsepAnswer): string {

@@ -13,6 +13,7 @@ import {
   deliveryUserKey,
   isSpoolMailbox,
   type MailboxRequest,
+  mailboxWriteError,
   type MailboxWriter,
   type MailboxWriteResult,
   type WriterConnection,
@@ -118,8 +119,8 @@ export function directMailboxWriter(
     async write(user, request, content) {
       const results = await writeDirect(user, [request], content);
       if (!results) return await viaParent.write(user, request, content);
-      const error = results[0]?.error;
-      if (error !== undefined) throw new Error(error);
+      const result = results[0];
+      if (result?.error !== undefined) throw mailboxWriteError({ ...result, error: result.error });
     },
     async writeMany(user, requests, content) {
       return await writeDirect(user, requests, content) ??

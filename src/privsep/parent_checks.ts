@@ -35,7 +35,9 @@ export async function checkUser(value: unknown, ctx: CheckContext): Promise<Deli
   if (!Number.isSafeInteger(uid) || !Number.isSafeInteger(gid) || uid! < 0 || gid! < 0) {
     throw new RefusedRequest(`user "${name}": bad uid or gid`);
   }
-  if (uid === 0 || gid === 0) throw new RefusedRequest(`user "${name}": will not deliver as root`);
+  if (uid === 0 || gid === 0) {
+    throw new RefusedRequest(`user "${name}": will not deliver as root (alias root to a user)`);
+  }
   const system = await ctx.lookupUser(name);
   if (system && system.uid === uid && system.gid === gid && system.home === home) {
     return { name, uid: uid!, gid: gid!, home };

@@ -13,6 +13,7 @@ import {
   deliveryUserKey,
   isSpoolMailbox,
   type MailboxRequest,
+  mailboxWriteError,
   type MdaActionRequest,
   spawnMailboxWriter,
   systemMailSpool,
@@ -298,10 +299,10 @@ export function createParentService(options: ParentServiceOptions): ParentServic
         mailboxes.map(() => ({ error: errorMessage(error) }))
       );
       at.forEach((n, i) => {
-        const error = results[i]?.error;
-        answers[n] = error === undefined
+        const result = results[i];
+        answers[n] = result?.error === undefined
           ? { kind: "written" }
-          : refusalOf("mailbox", new Error(error));
+          : refusalOf("mailbox", mailboxWriteError({ ...result, error: result.error }));
       });
     }));
     return answers;
