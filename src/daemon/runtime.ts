@@ -40,6 +40,11 @@ export interface PrivilegedParent {
   readonly authenticate: Authenticator;
   /** Starts a proc-exec filter (the parent runs it as its user; the front may not spawn). */
   readonly spawnFilter?: (request: FilterSpawnRequest) => Promise<FilterProcess>;
+  /**
+   * Reloads the parent's own copy of a table (`update table NAME`): it checks aliases,
+   * `|command`s and userbase entries against that copy, not the front's.
+   */
+  readonly reloadTable?: (name: string) => Promise<void>;
 }
 
 /** Where a runtime finds its queue and the network: the same for the daemon and the commands. */
@@ -93,8 +98,9 @@ export interface Runtime {
    */
   reloadTables(): Promise<boolean>;
   /**
-   * Reloads one table (`smtpctl update table NAME`) and compiles the rules again; throws
-   * when the table cannot be reloaded (it keeps its old contents).
+   * Reloads one table (`smtpctl update table NAME`) and compiles the rules again, and has
+   * a privileged parent reload its copy; throws when either cannot reload it (a table
+   * that fails keeps its old contents).
    */
   reloadTable(name: string): Promise<void>;
   /**
@@ -259,6 +265,7 @@ function generation(config: Config, rules: Rules, shared: Shared): Runtime {
     async reloadTable(name) {
       await tables.reload(name);
       ruleset = compile();
+      await privileged?.reloadTable?.(name);
     },
     async reconfigure(next) {
       const nextDir = queueDirectory(next, options.queueDir);

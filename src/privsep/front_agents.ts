@@ -32,6 +32,10 @@ export function parentServices(
     writer: direct ? directMailboxWriter(client, viaParent, direct) : viaParent,
     agents: parentAgents(client),
     authenticate: parentAuthenticator(client),
+    async reloadTable(name) {
+      const answer = await client.ask({ kind: "table", name });
+      if (answer.kind !== "table-reloaded") throw refusalError(answer);
+    },
   };
 }
 

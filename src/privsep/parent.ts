@@ -97,6 +97,7 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   const service = createParentService({
     config,
     tables: () => tables.tables,
+    reloadTable: (name) => tables.reload(name),
     log,
     ...(roles.mailboxWriter ? { writerProgram: roles.mailboxWriter } : {}),
     writerSockets: { dir: writerSockets, uid: account.uid },

@@ -95,6 +95,15 @@ export async function checkWriterSocket(
   return { path, token, hello };
 }
 
+/** The table a request names, which the configuration must declare (a name, not a path). */
+export function checkTableName(value: unknown, ctx: CheckContext): string {
+  const name = checkString(value, "the table name", 256);
+  if (!ctx.config.tables.some((t) => t.name === name)) {
+    throw new RefusedRequest(`no table named "${name}" in the configuration`);
+  }
+  return name;
+}
+
 /** The action a request names, which must exist in the configuration. */
 export function checkAction(value: unknown, ctx: CheckContext): Action {
   const name = checkString(value, "the action", 256);

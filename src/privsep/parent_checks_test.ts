@@ -5,6 +5,7 @@ import {
   type CheckContext,
   checkMailboxRequest,
   checkPipeCommand,
+  checkTableName,
   checkUser,
   readIncludeForFront,
   RefusedRequest,
@@ -145,4 +146,20 @@ Deno.test("readIncludeForFront() reads only what anyone may read", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("checkTableName() takes only a table the configuration declares, by name", async () => {
+  await withContext((ctx, dir) => {
+    assertEquals(checkTableName("aliases", ctx), "aliases");
+    for (const name of ["nosuch", `${dir}/smtpd.conf`, "", 7]) {
+      let refused: unknown;
+      try {
+        checkTableName(name, ctx);
+      } catch (error) {
+        refused = error;
+      }
+      assertEquals(refused instanceof RefusedRequest, true, String(name));
+    }
+    return Promise.resolve();
+  });
 });

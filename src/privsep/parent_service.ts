@@ -27,6 +27,7 @@ import {
   checkMailboxRequest,
   checkPipeCommand,
   checkString,
+  checkTableName,
   checkUser,
   checkWriterSocket,
   readIncludeForFront,
@@ -56,6 +57,8 @@ export interface ParentServiceOptions {
   readonly config: Config;
   /** The configuration's tables (userbase, alias, virtual), kept current by the parent. */
   readonly tables: () => ReadonlyMap<string, Table>;
+  /** Reloads one of them from its source (`update table NAME`); throws when it cannot. */
+  readonly reloadTable?: (name: string) => Promise<void>;
   readonly log: Logger;
   /** The shadow(5) file system accounts are checked in. */
   readonly shadowPath?: string;
@@ -196,6 +199,14 @@ export function createParentService(options: ParentServiceOptions): ParentServic
       }
       case "include":
         return { kind: "include", text: await readIncludeForFront(request["path"]) } as const;
+      case "table": {
+        // The table's source is the parent's configuration's: the front names it only.
+        const name = checkTableName(request["name"], ctx);
+        if (!options.reloadTable) throw new RefusedRequest("tables are not reloaded here");
+        await options.reloadTable(name);
+        log.info(`privsep: table ${name} updated`);
+        return { kind: "table-reloaded" } as const;
+      }
       default:
         throw new RefusedRequest(`unknown request "${String(request["kind"])}"`);
     }

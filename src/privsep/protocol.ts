@@ -43,6 +43,11 @@ export type PrivsepRequest =
   | { readonly kind: "forward"; readonly user: DeliveryUser }
   /** Read an `:include:` file of an aliases table. */
   | { readonly kind: "include"; readonly path: string }
+  /**
+   * Reload the parent's copy of a table its configuration declares (`update table NAME`):
+   * by name only, never a path.
+   */
+  | { readonly kind: "table"; readonly name: string }
   /** The front's listeners are bound: the daemon has started. */
   | { readonly kind: "ready" };
 
@@ -55,6 +60,8 @@ export type PrivsepAnswer =
   | { readonly kind: "delivery"; readonly result: DeliveryResult }
   | { readonly kind: "forward"; readonly entries: readonly string[] | null }
   | { readonly kind: "include"; readonly text: string }
+  /** The table a "table" request names is reloaded. */
+  | { readonly kind: "table-reloaded" }
   | { readonly kind: "noted" }
   /** The writer a "writer" request started has exited. */
   | { readonly kind: "writer-gone" }
