@@ -5,6 +5,7 @@
 // the queue, `-q` runs one delivery pass, `-bi` rebuilds aliases.
 
 import { Command } from "commander";
+import { withBareOptionalsLast } from "./attached_values.ts";
 import { parseCommandLine } from "./command_line.ts";
 import { type Config, filtersLocalMail } from "../config/mod.ts";
 import {
@@ -85,7 +86,9 @@ export async function runSendmail(args: readonly string[]): Promise<number> {
     .option("-S", "ignored")
     .option("-x", "ignored")
     .helpOption("-h, --help", "show this help");
-  const ended = parseCommandLine(program, args);
+  // -E, -J and -q take a value only attached (`-Ex`), as getopt(3) reads OpenSMTPD's
+  // `E::`: `sendmail -E bob@example.org` is mail for bob.
+  const ended = parseCommandLine(program, withBareOptionalsLast(program, args));
   if (ended !== undefined) return ended;
   const flags = program.opts<SendmailFlags>();
   const recipients = program.args;
