@@ -5,6 +5,8 @@
 // is not a line end or a Bcc: header is queued as it was (8-bit ones included).
 
 import { rfc5322Date } from "../mail/mod.ts";
+import { isValidMailbox, MAX_PATH_LENGTH } from "../smtp/mod.ts";
+import { addressOf, splitAddressList } from "./address_list.ts";
 
 /** What the command line and the environment say. */
 export interface EnqueueRequest {
@@ -51,22 +53,31 @@ const HEADER_REGEXP = /^([!-9;-~]+):/;
 
 /**
  * Builds the message to queue; throws an {@link EnqueueError} when there is no recipient,
- * or a recipient, sender or name holds a control character (a NUL would be stored cut
- * short, a line end would forge a header).
+ * when a recipient or the sender is no address MAIL FROM or RCPT TO would take, or when a
+ * recipient, sender or name holds a control character (a NUL would be stored cut short, a
+ * line end would forge a header).
  */
 export function prepareMessage(request: EnqueueRequest): PreparedMessage {
   // The input is handled as a binary string (one code unit per byte), so header
   // parsing is string code and nothing is decoded or re-encoded on the way through.
   const lines = inputLines(request.input, request.ignoreDots);
-  const split = lines.findIndex((line) => line === "");
-  const headerEnd = split === -1 ? lines.length : split;
-  // Input that does not start with a header is all body.
-  const hasHeaders = headerEnd > 0 && HEADER_REGEXP.test(lines[0]!);
-  const headers = hasHeaders ? groupHeaders(lines.slice(0, headerEnd)) : [];
-  const body = hasHeaders ? lines.slice(split === -1 ? lines.length : split + 1) : lines;
+  // A message saved from an mbox starts with its "From " separator line: no header, and
+  // dropped where headers follow it, as OpenSMTPD's enqueuer drops it.
+  if (lines[0]?.startsWith("From ") && isHeaderLine(lines[1])) lines.shift();
+  // The headers end at the first line that is neither a header nor a continuation of
+  // one. The empty line that ends them is written below, so a body that follows them
+  // without one still reads as body; input that does not start with a header is all body.
+  const headerEnd = endOfHeaders(lines);
+  const headers = groupHeaders(lines.slice(0, headerEnd));
+  const body = headerEnd === 0
+    ? lines
+    : lines.slice(lines[headerEnd] === "" ? headerEnd + 1 : headerEnd);
 
   const sender = normaliseSender(request);
   checkText("sender", sender);
+  if (sender !== "") {
+    checkAddress(`sender ${JSON.stringify(request.sender ?? request.user)}`, sender);
+  }
   if (request.fullName !== undefined) checkText("full name", request.fullName);
   const recipients = [...request.recipients.flatMap(splitAddressList)];
   if (request.extractRecipients) {
@@ -79,7 +90,10 @@ export function prepareMessage(request: EnqueueRequest): PreparedMessage {
       recipients.push(...splitAddressList(value));
     }
   }
-  for (const r of recipients) checkText("recipient", r);
+  for (const r of recipients) {
+    checkText("recipient", r);
+    checkAddress(`recipient ${JSON.stringify(r)}`, qualify(r, request.hostname));
+  }
   const qualified = unique(recipients.map((r) => qualify(r, request.hostname)));
   if (qualified.length === 0) throw new EnqueueError("no recipients given");
 
@@ -101,7 +115,8 @@ export function prepareMessage(request: EnqueueRequest): PreparedMessage {
   ];
   // What is added is text (UTF-8); what was given stays the bytes it was.
   const ours = (lines: string[]) => lines.map(binaryFromUtf8);
-  const out = [...ours(received), ...kept.map((h) => h.raw), ...ours(added), "", ...body];
+  // Ours before the given ones, as OpenSMTPD's enqueuer writes them.
+  const out = [...ours(received), ...ours(added), ...kept.map((h) => h.raw), "", ...body];
   // Every line ends with CRLF: a final empty line stays, a last line without an end gets one.
   return {
     sender,
@@ -122,6 +137,15 @@ function checkText(what: string, text: string): void {
       (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
     );
     throw new EnqueueError(`${what} ${shown} holds a control character`);
+  }
+}
+
+// Refuses what the SMTP server refuses in MAIL FROM or RCPT TO (553): queued, a malformed
+// address would only fail at the relay, and the bounce find no way back. `what` names
+// the address as it was given.
+function checkAddress(what: string, address: string): void {
+  if (address.length + 2 > MAX_PATH_LENGTH || !isValidMailbox(address)) {
+    throw new EnqueueError(`${what} is not a valid address`);
   }
 }
 
@@ -172,13 +196,31 @@ function inputLines(input: Uint8Array, ignoreDots: boolean): string[] {
   return lines;
 }
 
+function isHeaderLine(line: string | undefined): boolean {
+  return line !== undefined && HEADER_REGEXP.test(line);
+}
+
+function isContinuation(line: string | undefined): boolean {
+  return line !== undefined && (line.startsWith(" ") || line.startsWith("\t"));
+}
+
+// How many lines at the start are headers with their continuation lines.
+function endOfHeaders(lines: readonly string[]): number {
+  let end = 0;
+  while (isHeaderLine(lines[end])) {
+    end++;
+    while (isContinuation(lines[end])) end++;
+  }
+  return end;
+}
+
+// Header lines (as endOfHeaders() counts them), each with its continuation lines.
 function groupHeaders(lines: readonly string[]): Header[] {
   const headers: { name: string; lines: string[] }[] = [];
   for (const line of lines) {
     const m = HEADER_REGEXP.exec(line);
-    if (m || headers.length === 0) {
-      headers.push({ name: (m?.[1] ?? "").toLowerCase(), lines: [line] });
-    } else headers.at(-1)!.lines.push(line);
+    if (m) headers.push({ name: m[1]!.toLowerCase(), lines: [line] });
+    else headers.at(-1)!.lines.push(line);
   }
   return headers.map((h) => {
     const raw = h.lines.join("\r\n");
@@ -190,40 +232,12 @@ function groupHeaders(lines: readonly string[]): Header[] {
   });
 }
 
+// -f as sendmail implementations take it: `addr`, `<addr>`, `Name <addr>`; "" or "<>"
+// is the null sender.
 function normaliseSender(request: EnqueueRequest): string {
   if (request.sender === undefined) return qualify(request.user, request.hostname);
-  const bare = request.sender.trim().replace(/^<(.*)>$/, "$1");
+  const bare = addressOf(request.sender);
   return bare === "" ? "" : qualify(bare, request.hostname);
-}
-
-/** The addresses of a header value or argument: `A <a@x>, "B, C" <b@y>, c@z`. */
-export function splitAddressList(value: string): string[] {
-  const parts: string[] = [];
-  let current = "";
-  let quoted = false;
-  let angle = 0;
-  let comment = 0;
-  for (const c of value) {
-    if (c === '"' && comment === 0) quoted = !quoted;
-    else if (!quoted && c === "(") comment++;
-    else if (!quoted && c === ")" && comment > 0) comment--;
-    else if (!quoted && comment === 0 && c === "<") angle++;
-    else if (!quoted && comment === 0 && c === ">" && angle > 0) angle--;
-    if (c === "," && !quoted && angle === 0 && comment === 0) {
-      parts.push(current);
-      current = "";
-    } else current += c;
-  }
-  parts.push(current);
-  return parts.map(addressOf).filter((a) => a !== "");
-}
-
-function addressOf(part: string): string {
-  const angle = /<([^<>]*)>/.exec(part);
-  if (angle) return angle[1]!.trim();
-  // Group syntax (`undisclosed-recipients:;`) names nobody.
-  if (part.includes(":")) return "";
-  return part.replace(/\([^)]*\)/g, "").trim();
 }
 
 function qualify(address: string, hostname: string): string {
