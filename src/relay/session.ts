@@ -22,7 +22,6 @@ import {
   type DeliveryFailure,
   type DeliveryResult,
   errorMessage,
-  failureFromReply,
   permfail,
   tempfail,
 } from "../mail/mod.ts";
@@ -214,7 +213,10 @@ export class RelaySession {
   }
 }
 
-// Greeting, EHLO, TLS, AUTH; undefined when the session is ready for MAIL.
+// Greeting, EHLO, TLS, AUTH; undefined when the session is ready for MAIL. Every refusal
+// here is this session's failure, not an answer about the recipient (OpenSMTPD's
+// mta_error(): "BANNER rejected", "HELO rejected" tempfail the task): temporary, whatever
+// the code, so the next host is tried and, when none is left, the envelope waits.
 async function setUp(
   conn: ClientConnection,
   route: RelayRoute,
@@ -227,7 +229,7 @@ async function setUp(
   });
   const greeting = await conn.greeting();
   if (greeting.code !== 220) {
-    return failed(failureFromReply(greeting.code, `greeting: ${replyText(greeting)}`));
+    return failed(tempfail(`${route.host}: greeting: ${replyText(greeting)}`));
   }
   // helo-src names this end by the address the connection actually has.
   const local = conn.localAddress?.replace(/^::ffff:/, "");
@@ -240,7 +242,7 @@ async function setUp(
   }
   const helo = named || route.helo;
   let hello = await conn.hello(helo);
-  if (!isPositive(hello)) return failed(failureFromReply(hello.code, `EHLO: ${replyText(hello)}`));
+  if (!isPositive(hello)) return failed(tempfail(`${route.host}: EHLO: ${replyText(hello)}`));
   if (route.security === "starttls" || route.security === "opportunistic") {
     if (conn.capabilities.startTls) {
       const refused = await conn.startTls(clientTls(route));
@@ -251,7 +253,7 @@ async function setUp(
         // RFC 3207 §4.2: what was said before TLS is forgotten; EHLO again.
         hello = await conn.hello(helo);
         if (!isPositive(hello)) {
-          return failed(failureFromReply(hello.code, `EHLO after STARTTLS: ${replyText(hello)}`));
+          return failed(tempfail(`${route.host}: EHLO after STARTTLS: ${replyText(hello)}`));
         }
       }
     } else if (route.security === "starttls") {
