@@ -18,6 +18,12 @@ const CR = 0x0d;
 // Writes of the message go out in blocks this large, each with its own deadline.
 const BLOCK = 65_536;
 
+/** When a read must be done (Unix ms), and the timeout that set it, for the error text. */
+export interface ReadDeadline {
+  readonly at: number;
+  readonly timeoutMs: number;
+}
+
 /** Line reading and writing over one socket; {@link upgrade} swaps the socket for TLS. */
 export class Channel {
   #socket: Socket;
@@ -56,10 +62,10 @@ export class Channel {
 
   /**
    * One line, without its line end: CRLF ends a line, and so does a bare LF (read the same
-   * way by every caller). Longer than `limit` octets with its CRLF is an error.
+   * way by every caller). Longer than `limit` octets with its CRLF is an error, and so is
+   * a line not complete by `deadline` (one deadline for a whole reply, set by the caller).
    */
-  async readLine(timeoutMs: number, limit: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
+  async readLine(limit: number, deadline: ReadDeadline): Promise<string> {
     for (;;) {
       const end = this.#pending.indexOf(LF);
       if (end >= 0) {
@@ -74,7 +80,7 @@ export class Channel {
       }
       if (this.#failure) throw this.#failure;
       if (this.#ended || this.#closed) throw new ChannelError("connection closed by the server");
-      await this.#waitUntil(deadline, timeoutMs);
+      await this.#waitUntil(deadline);
     }
   }
 
@@ -120,11 +126,11 @@ export class Channel {
     wake?.();
   }
 
-  async #waitUntil(deadline: number, timeoutMs: number): Promise<void> {
-    const left = deadline - Date.now();
+  async #waitUntil(deadline: ReadDeadline): Promise<void> {
+    const left = deadline.at - Date.now();
     if (left <= 0) {
       this.close();
-      throw new ChannelError(`no answer within ${seconds(timeoutMs)}`);
+      throw new ChannelError(`no answer within ${seconds(deadline.timeoutMs)}`);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve) => {

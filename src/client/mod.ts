@@ -8,7 +8,7 @@
 export { ClientConnection } from "./connection.ts";
 export type { ClientTarget } from "./connection.ts";
 export { ChannelError } from "./channel.ts";
-export { isPositive, replyText } from "./reply.ts";
+export { isPositive, REPLY_LINES_LIMIT, replyText } from "./reply.ts";
 export type { Reply } from "./reply.ts";
 export { uniformTimeouts } from "./timeouts.ts";
 export type { ClientTimeouts } from "./timeouts.ts";

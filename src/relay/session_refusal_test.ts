@@ -1,9 +1,11 @@
 // relayEnvelope() against scripted servers that refuse the session (the greeting, EHLO and
-// HELO) rather than the recipient: the next host is tried, and when none is left the
-// envelope is deferred with the last host's words, whatever the code and the MX order.
+// HELO, or an EHLO reply without end) rather than the recipient: the next host is tried,
+// and when none is left the envelope is deferred with the last host's words, whatever the
+// code and the MX order.
 
 import { assertEquals, assertStringIncludes } from "../../test/assert.ts";
 import { startDnsServer } from "../../test/_dns_server.ts";
+import { REPLY_LINES_LIMIT } from "../client/mod.ts";
 import { parseRelayTarget, type RelayOptions } from "../config/mod.ts";
 import type { DeliveryResult } from "../mail/mod.ts";
 import { DestinationPace } from "./pace.ts";
@@ -168,4 +170,13 @@ Deno.test("relayEnvelope() defers when every MX refuses the greeting, in either 
     assertStringIncludes(reason(result), `mx-c.far.test: greeting: ${last.greeting}`);
     assertEquals(sessions.length, 2);
   }
+});
+
+Deno.test("relayEnvelope() defers when the EHLO reply runs past its line limit", async () => {
+  const endless = `${"250-X\r\n".repeat(REPLY_LINES_LIMIT + 100)}250 done`;
+  const { result, sessions } = await relayBySmarthost([{ ehlo: endless }]);
+  assertEquals(result.kind, "tempfail");
+  assertStringIncludes(reason(result), `longer than ${REPLY_LINES_LIMIT} lines`);
+  // The session ended there: no MAIL, and no QUIT into a reply still being sent.
+  assertEquals(sessions, [["EHLO near.test"]]);
 });
