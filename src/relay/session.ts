@@ -18,13 +18,7 @@ import {
 import type { RelaySecurity } from "../config/mod.ts";
 import { hostText } from "./book.ts";
 import type { Logger } from "../log/mod.ts";
-import {
-  type DeliveryFailure,
-  type DeliveryResult,
-  errorMessage,
-  permfail,
-  tempfail,
-} from "../mail/mod.ts";
+import { type DeliveryFailure, type DeliveryResult, errorMessage, tempfail } from "../mail/mod.ts";
 import { describeDecision, type TlsDecision } from "./tls_policy.ts";
 import { checkTlsDecision } from "./tls_policy_check.ts";
 
@@ -284,9 +278,11 @@ async function setUp(
       );
     }
     if (reply.code !== 235) {
-      // 535: the credentials are wrong, for good; 454 and other 4yz: try again later.
-      const text = `AUTH to ${route.host} refused: ${replyText(reply)}`;
-      return failed(reply.code >= 500 ? permfail(text) : tempfail(text), true);
+      // Even a 535 waits for another try (OpenSMTPD's "AUTH rejected" is an mta_error();
+      // Postfix's smtp_sasl_auth_soft_bounce): wrong credentials are the operator's to fix,
+      // and bouncing meanwhile would return every sender's mail. The same credentials go
+      // to every host, so none is tried next.
+      return failed(tempfail(`AUTH to ${route.host} refused: ${replyText(reply)}`), true);
     }
   }
   return undefined;
