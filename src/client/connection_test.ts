@@ -183,6 +183,56 @@ Deno.test("dotStuff() doubles leading dots and ends the last line", () => {
   assertEquals(text("."), "..\r\n.\r\n");
 });
 
+Deno.test("dotStuff() sends a bare LF as CRLF and stuffs the dot of the line after it", () => {
+  const text = (s: string) => decoder.decode(dotStuff(encoder.encode(s)));
+  assertEquals(text("a\nb\r\n"), "a\r\nb\r\n.\r\n");
+  assertEquals(text("\n.x\n"), "\r\n..x\r\n.\r\n");
+  assertEquals(text("a\n"), "a\r\n.\r\n");
+  // A CR inside a line is no line end: it goes out as it is.
+  assertEquals(text("a\rb\r\nc\r"), "a\rb\r\nc\r\r\n.\r\n");
+});
+
+Deno.test("ClientConnection.data() puts no bare LF on the wire", async () => {
+  const server = scriptedServer(["220 ready\r\n"], {
+    EHLO: ["250 mx.test\r\n"],
+    MAIL: ["250 ok\r\n"],
+    RCPT: ["250 ok\r\n"],
+    DATA: ["354 go\r\n"],
+    ".": ["250 queued\r\n"],
+    QUIT: ["221 bye\r\n"],
+  });
+  const conn = await ClientConnection.open({
+    transport: "tcp",
+    host: "127.0.0.1",
+    port: server.port,
+  }, {
+    protocol: "smtp",
+    timeouts: uniformTimeouts(10_000),
+  });
+  await conn.greeting();
+  await conn.hello("c.test");
+  await conn.mail("a@b.test");
+  await conn.rcpt("c@d.test");
+  const { ends } = await conn.data(
+    encoder.encode("Subject: lf\r\n\r\nbare\n.dot\r\ncr\rkept\nend"),
+  );
+  assertEquals(ends.map((r) => r.code), [250]);
+  await conn.quit();
+  await server.done;
+  // The server splits on CRLF only, so a bare LF would stay inside one of these lines.
+  assertEquals(server.received.slice(3), [
+    "DATA",
+    "Subject: lf",
+    "",
+    "bare",
+    "..dot",
+    "cr\rkept",
+    "end",
+    ".",
+    "QUIT",
+  ]);
+});
+
 Deno.test("ClientConnection.envelope() pipelines MAIL and RCPT when PIPELINING is offered", async () => {
   // This server answers MAIL only once the RCPTs are in too: a client that waits for the
   // reply to MAIL before sending RCPT never gets one.

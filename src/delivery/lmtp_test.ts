@@ -216,6 +216,23 @@ Deno.test("deliverByLmtp() gives each recipient its own result, in order", async
   }
 });
 
+Deno.test("deliverByLmtp() sends each bare LF of the message as CRLF", async () => {
+  const server = listenTcp();
+  try {
+    const results = await deliverByLmtp(
+      { target: server.target },
+      message({ content: encoder.encode("Subject: lf\r\n\r\nbare\n.dot\nlast") }),
+    );
+    assertEquals(results, [{ kind: "ok" }]);
+    await server.stop();
+    const data = server.sessions[0]!.data;
+    assertTrue(data !== undefined);
+    assertEquals(decoder.decode(data), "Subject: lf\r\n\r\nbare\r\n..dot\r\nlast\r\n");
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("deliverByLmtp() dot-stuffs the body so the server restores it exactly", async () => {
   const server = listenTcp();
   const original = "Subject: dots\r\n\r\n.hidden\r\n..two\r\n.\r\nmid.dle\r\n. \r\nend\r\n";
