@@ -239,7 +239,7 @@ Deno.test("a deferred local envelope is retried at arrival + 10 s × n², never 
   await h.stop();
 });
 
-Deno.test("an envelope that outlives its ttl expires and is bounced with 4.4.7", async () => {
+Deno.test("an envelope that outlives its ttl expires and is bounced with 5.4.7", async () => {
   const h = await harness({ ttlSeconds: 3600 });
   await h.queue.commit(message(["temp@example.test"]));
   await settle(() => h.attempts.length === 1, "the first attempt");
@@ -252,7 +252,7 @@ Deno.test("an envelope that outlives its ttl expires and is bounced with 4.4.7",
   assertTrue(expiredAfter >= HOUR && expiredAfter <= HOUR + 120_000, `expired at ${expiredAfter}`);
   const parsed = await parseMail(h.reports[0]!.raw);
   assertStringIncludes(parsed.text ?? "", "Action: failed");
-  assertStringIncludes(parsed.text ?? "", "Status: 4.4.7");
+  assertStringIncludes(parsed.text ?? "", "Status: 5.4.7");
   assertStringIncludes(h.reports[0]!.text, "Envelope expired after 1 hour in the queue");
   assertStringIncludes(h.reports[0]!.text, "last error: 452 4.2.2 mailbox full");
   await settle(() => h.queue.stats().messages === 0, "an empty queue");

@@ -38,13 +38,20 @@ export interface ReportInput {
   readonly retryUntil?: number;
 }
 
-const STATUS_REGEXP = /\b([245]\.\d{1,3}\.\d{1,3})\b/;
-const DEFAULT_STATUS: Record<ReportKind, string> = {
-  failed: "5.0.0",
-  delayed: "4.0.0",
-  delivered: "2.0.0",
-  relayed: "2.0.0",
+// An enhanced code is read only where one is meant: opening the reason (this host's own,
+// `4.4.7 Envelope expired …`), else after the code of the first SMTP reply in it (`550
+// 5.1.1 …`, also after a `greeting: ` prefix); never from an address or a version number.
+const OWN_STATUS_REGEXP = /^([245])\.(\d{1,3}\.\d{1,3})(?![.\w])/;
+const REPLY_STATUS_REGEXP = /(?:^|: )[245]\d\d[ -]([245])\.(\d{1,3}\.\d{1,3})(?![.\w])/;
+// RFC 3464 §2.3.4: the class of Status agrees with the Action.
+const STATUS_CLASS: Record<ReportKind, string> = {
+  failed: "5",
+  delayed: "4",
+  delivered: "2",
+  relayed: "2",
 };
+// RFC 3463 §3.5 X.4.1 "No answer from host": the connection was not taken.
+const CONNECT_FAILED_REGEXP = /(?:^|: )cannot connect to /;
 const SUBJECT: Record<ReportKind, string> = {
   failed: "failed",
   delayed: "delayed",
@@ -89,12 +96,28 @@ export function buildReport(input: ReportInput): Uint8Array {
   return concatBytes([encoder.encode(head), included, encoder.encode(tail)]);
 }
 
-/** The enhanced status code (RFC 3463) a reason carries, or the kind's default. */
+/**
+ * The enhanced status code (RFC 3463) of a report's Status field: the one the reason
+ * carries when its class fits the report, else a generic code of the report's class.
+ * A failure keeps the subject and detail of a transient code (an expiry's 4.4.7 is
+ * reported as 5.4.7): what was temporary has become final.
+ *
+ * @example
+ * ```ts
+ * import { statusOf } from "./report.ts";
+ * statusOf("failed", "550 5.1.1 no such user"); // "5.1.1"
+ * statusOf("delayed", "mx.test: cannot connect to 127.5.0.1:2: refused"); // "4.4.1"
+ * ```
+ */
 export function statusOf(kind: ReportKind, reason: string): string {
-  const found = STATUS_REGEXP.exec(reason)?.[1];
-  // A failure must carry a failure class even when the last error was a temporary one.
-  if (found && (kind !== "failed" || !found.startsWith("2"))) return found;
-  return DEFAULT_STATUS[kind];
+  const wanted = STATUS_CLASS[kind];
+  const found = OWN_STATUS_REGEXP.exec(reason) ?? REPLY_STATUS_REGEXP.exec(reason);
+  if (found) {
+    const [, klass, rest] = found;
+    if (klass === wanted || (kind === "failed" && klass === "4")) return `${wanted}.${rest}`;
+  }
+  if (kind === "delayed" && CONNECT_FAILED_REGEXP.test(reason)) return "4.4.1";
+  return `${wanted}.0.0`;
 }
 
 // RFC 3461 §4.3: RET=HDRS returns the headers, RET=FULL the whole message. Without RET,

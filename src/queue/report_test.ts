@@ -1,0 +1,63 @@
+// The delivery-status part of reports (RFC 3464): its Status agrees with its Action and
+// comes from a reply's enhanced code, never from an address in the reason.
+
+import { assertEquals, assertStringIncludes } from "../../test/assert.ts";
+import { buildReport, type ReportKind, statusOf } from "./report.ts";
+
+const ARRIVAL = Date.UTC(2024, 0, 2, 3, 4, 5);
+
+/** The report's text for one recipient whose delivery ended for `reason`. */
+function reportText(kind: ReportKind, reason: string): string {
+  return new TextDecoder().decode(buildReport({
+    kind,
+    hostname: "mx.example.test",
+    to: "alice@example.test",
+    recipients: [{ rcpt: "bob@far.test", reason, lastAttempt: ARRIVAL + 60_000 }],
+    original: new TextEncoder().encode("Subject: hi\r\n\r\nbody\r\n"),
+    arrival: ARRIVAL,
+    now: ARRIVAL + 60_000,
+  }));
+}
+
+Deno.test("buildReport() gives a delay after a failed connection 4.4.1, not a code from the address", () => {
+  const text = reportText(
+    "delayed",
+    "127.5.0.1: cannot connect to 127.5.0.1:2: Connection refused",
+  );
+  assertStringIncludes(text, "Action: delayed\r\nStatus: 4.4.1\r\n");
+});
+
+Deno.test("buildReport() takes the enhanced code of a 550 reply for a failure", () => {
+  const text = reportText("failed", "550 5.1.1 <bob@far.test>: Recipient address rejected");
+  assertStringIncludes(
+    text,
+    "Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <bob@far.test>: " +
+      "Recipient address rejected\r\n",
+  );
+});
+
+Deno.test("statusOf() keeps the class of the Status to the one the Action calls for", () => {
+  const cases: [ReportKind, string, string][] = [
+    ["delayed", "452 4.2.2 mailbox full", "4.2.2"],
+    ["delayed", "mx.test: 451 4.3.0 try later", "4.3.0"],
+    ["delayed", "greeting: 554 5.7.1 go away", "4.0.0"],
+    ["delayed", "mx.test: connection reset by 10.2.5.1", "4.0.0"],
+    ["delayed", "250 2.0.0 odd", "4.0.0"],
+    ["failed", "greeting: 554 5.7.1 go away", "5.7.1"],
+    ["failed", "5.1.10 far.test does not accept mail (null MX)", "5.1.10"],
+    [
+      "failed",
+      "4.4.7 Envelope expired after 1 hour in the queue (last error: 452 4.2.2 full)",
+      "5.4.7",
+    ],
+    ["failed", "cannot connect to 5.1.1.1:25: refused", "5.0.0"],
+    ["failed", "250 2.1.5 ok", "5.0.0"],
+    ["delivered", "delivered", "2.0.0"],
+    ["relayed", "250 2.0.0 queued as 4.5.6", "2.0.0"],
+    ["delivered", "550 5.1.1 no", "2.0.0"],
+  ];
+  assertEquals(
+    cases.map(([kind, reason]) => statusOf(kind, reason)),
+    cases.map(([, , status]) => status),
+  );
+});
