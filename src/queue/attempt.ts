@@ -3,7 +3,14 @@
 // daemon's scheduler and by `queue flush`, so both follow exactly the same rules.
 
 import { durationText, type FieldValue, logEvent, type Logger, quoted } from "../log/mod.ts";
-import { type DeliveryResult, errorMessage, permfail, randomHex, tempfail } from "../mail/mod.ts";
+import {
+  type DeliveryFailure,
+  type DeliveryResult,
+  errorMessage,
+  permfail,
+  randomHex,
+  tempfail,
+} from "../mail/mod.ts";
 import type { Clock } from "./clock.ts";
 import type { NewEnvelope, QueuedEnvelope } from "./envelope.ts";
 import { createReporter, type Reporter, type ReportRoute } from "./reporter.ts";
@@ -89,21 +96,27 @@ export function createAttempt(
     const { envelope } = item;
     const started = clock.now();
     let outcome: DeliveryOutcome;
-    let expired = false;
     let content = item.content;
-    if (started >= envelope.expiresAt) {
-      expired = true;
-      outcome = permfail(expiryReason(envelope));
-    } else {
-      try {
-        content ??= await queue.content(envelope.msgid);
-        outcome = content
-          ? await tryDelivery(item, content)
-          : permfail("message content missing from the queue");
-      } catch (error) {
-        outcome = tempfail(errorMessage(error));
-      }
+    // An envelope due at its expiry (or found after it) is still tried: that is its last
+    // try, and only a temporary failure of it expires the envelope.
+    try {
+      content ??= await queue.content(envelope.msgid);
+      outcome = content
+        ? await tryDelivery(item, content)
+        : permfail("message content missing from the queue");
+    } catch (error) {
+      outcome = tempfail(errorMessage(error));
     }
+    // A backend that held the envelope back (a rate limit) names its moment, and it is no
+    // attempt: the last try is still to come.
+    const held = outcome.kind === "tempfail" && outcome.notBefore !== undefined;
+    let expired = false;
+    if (outcome.kind === "tempfail" && !held && clock.now() >= envelope.expiresAt) {
+      expired = true;
+      outcome = expiryOf(envelope, outcome);
+    }
+    // What the report says of the last attempt (RFC 3464 §2.3.7 Last-Attempt-Date).
+    const tried: QueuedEnvelope = held ? envelope : { ...envelope, lastTry: started };
     const delay = ((clock.now() - started) / 1000).toFixed(2);
     const what = `${envelope.evpid}: from=<${envelope.sender}> to=<${envelope.rcpt}> user=${
       envelope.user ?? "-"
@@ -173,17 +186,16 @@ export function createAttempt(
           };
         case "tempfail": {
           const now = clock.now();
-          // A backend that held the envelope back (a rate limit) names its moment, and it
-          // is no attempt; a failure follows the agent's schedule from the arrival.
-          const held = outcome.notBefore !== undefined;
+          // A failure follows the agent's schedule from the arrival.
           const due = held ? Math.max(now, outcome.notBefore!) : nextRetry({
             createdAt: envelope.createdAt,
             retries: envelope.attempts + 1,
             baseMs: baseMs(options.agentOf?.(envelope) ?? "mda"),
             now,
           });
-          // The last try is at the moment of expiry, so the envelope expires on time.
-          const next = Math.min(due, envelope.expiresAt);
+          // The last try is at the moment of expiry, so the envelope expires on time; one
+          // held back past it waits for its slot.
+          const next = held && now >= envelope.expiresAt ? due : Math.min(due, envelope.expiresAt);
           const passed = warnIntervals.filter((s) => envelope.createdAt + s * 1000 <= now).length;
           delivery("TempFail", outcome.reason);
           return async () => {
@@ -195,7 +207,7 @@ export function createAttempt(
               { attempted: !held },
             );
             if (passed > envelope.warned) {
-              reporter.delayed({ ...envelope, lastError: outcome.reason });
+              reporter.delayed({ ...tried, lastError: outcome.reason });
             }
             return { transition: "deferred", retryAt: next };
           };
@@ -204,7 +216,7 @@ export function createAttempt(
           delivery("PermFail", expired ? `Expired: ${outcome.reason}` : outcome.reason);
           return async () => {
             await queue.markFailed(envelope, outcome.reason);
-            reporter.failed({ ...envelope, lastError: outcome.reason });
+            reporter.failed({ ...tried, lastError: outcome.reason });
             return { transition: expired ? "expired" : "failed" };
           };
       }
@@ -225,11 +237,13 @@ export function createAttempt(
   }
 }
 
-function expiryReason(envelope: QueuedEnvelope): string {
-  const last = envelope.lastError ? ` (last error: ${envelope.lastError})` : "";
-  return `4.4.7 Envelope expired after ${
+// The failure an envelope ends with when its last try failed again, keeping the hop the
+// try went to for the log.
+function expiryOf(envelope: QueuedEnvelope, last: DeliveryFailure): DeliveryFailure {
+  const reason = `4.4.7 Envelope expired after ${
     describeDuration(envelope.expiresAt - envelope.createdAt)
-  } in the queue${last}`;
+  } in the queue (last error: ${last.reason})`;
+  return { kind: "permfail", reason, ...(last.hop === undefined ? {} : { hop: last.hop }) };
 }
 
 /** "4 days", "1 hour", "90 minutes": the largest unit that gives a whole number. */

@@ -74,6 +74,8 @@ export interface QueuedEnvelope {
   readonly attempts: number;
   /** Why the last attempt failed, when one did. */
   readonly lastError?: string;
+  /** Unix milliseconds of the last attempt; absent before the first. */
+  readonly lastTry?: number;
   /** DSN NOTIFY (RFC 3461): when the sender asked to be told. */
   readonly dsnNotify?: readonly string[];
   /** DSN ORCPT (RFC 3461): the original recipient. */

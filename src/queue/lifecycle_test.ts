@@ -6,6 +6,7 @@ import { Buffer } from "node:buffer";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../../test/assert.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
+import { rfc5322Date } from "../mail/mod.ts";
 import type { DeliveryOutcome } from "./attempt.ts";
 import { ManualClock } from "./clock.ts";
 import type { NewMessage, QueuedEnvelope } from "./envelope.ts";
@@ -21,8 +22,8 @@ function parseMail(raw: Uint8Array): Promise<ParsedMail> {
 interface Harness {
   queue: Queue;
   clock: ManualClock;
-  /** Every attempt, in order: recipient and the attempt number. */
-  attempts: { rcpt: string; sender: string; attempts: number }[];
+  /** Every attempt, in order: recipient, the attempt number and the clock's time. */
+  attempts: { rcpt: string; sender: string; attempts: number; at: number }[];
   /** Reports delivered to their recipients (the original senders). */
   reports: { rcpt: string; sender: string; text: string; raw: Uint8Array }[];
   /** Deliveries the scheduler has in flight. */
@@ -70,10 +71,14 @@ async function harness(options: { ttlSeconds?: number; warnIntervals?: number[] 
         });
         return Promise.resolve({ kind: "ok" });
       }
-      h.attempts.push({ rcpt: e.rcpt, sender: e.sender, attempts: e.attempts });
+      h.attempts.push({ rcpt: e.rcpt, sender: e.sender, attempts: e.attempts, at: clock.now() });
       const local = e.rcpt.slice(0, e.rcpt.indexOf("@"));
       if (local.startsWith("perm")) {
         return Promise.resolve({ kind: "permfail", reason: "550 5.1.1 no such mailbox" });
+      }
+      // Reachable only from the moment its envelope expires: the last try is the one.
+      if (local.startsWith("late") && clock.now() < e.expiresAt) {
+        return Promise.resolve({ kind: "tempfail", reason: "451 4.3.0 not yet" });
       }
       if (local.startsWith("temp")) {
         return Promise.resolve({ kind: "tempfail", reason: "452 4.2.2 mailbox full" });
@@ -256,6 +261,40 @@ Deno.test("an envelope that outlives its ttl expires and is bounced with 5.4.7",
   assertStringIncludes(h.reports[0]!.text, "Envelope expired after 1 hour in the queue");
   assertStringIncludes(h.reports[0]!.text, "last error: 452 4.2.2 mailbox full");
   await settle(() => h.queue.stats().messages === 0, "an empty queue");
+  await h.stop();
+});
+
+Deno.test("an envelope due at its expiry gets that last try before it is reported", async () => {
+  const h = await harness({ ttlSeconds: 12 });
+  await h.queue.commit(message(["temp@example.test"]));
+  await settle(() => h.queue.envelopes()[0]?.attempts === 1, "the first deferral");
+  const arrived = h.clock.now();
+  await step(h, 10_000); // the retry at arrival + 10 s
+  await settle(() => h.queue.envelopes()[0]?.attempts === 2, "the second deferral");
+  await step(h, 2_000); // the next would be at 40 s: the expiry comes first
+  await settle(() => h.attempts.length === 3, "the last try at the expiry");
+  await advanceUntil(h, () => h.reports.length === 1, "the expiry report");
+  assertEquals(h.attempts.map((a) => a.at - arrived), [0, 10_000, 12_000]);
+  const text = (await parseMail(h.reports[0]!.raw)).text ?? "";
+  assertStringIncludes(text, "Action: failed");
+  assertStringIncludes(text, "Envelope expired after 12 seconds in the queue");
+  // The report is written later than the try; it dates the try.
+  assertTrue(h.clock.now() > arrived + 12_000);
+  assertStringIncludes(text, `Last-Attempt-Date: ${rfc5322Date(arrived + 12_000)}`);
+  await settle(() => h.queue.stats().messages === 0, "an empty queue");
+  await h.stop();
+});
+
+Deno.test("the last try at the expiry delivers an envelope it reaches", async () => {
+  const h = await harness({ ttlSeconds: 12 });
+  await h.queue.commit(message(["late@example.test"]));
+  await settle(() => h.queue.envelopes()[0]?.attempts === 1, "the first deferral");
+  await step(h, 10_000);
+  await settle(() => h.queue.envelopes()[0]?.attempts === 2, "the second deferral");
+  await step(h, 2_000);
+  await settle(() => h.queue.stats().messages === 0, "the delivery at the expiry");
+  await step(h, 5_000); // past any report's batch
+  assertEquals([h.attempts.length, h.reports.length], [3, 0]);
   await h.stop();
 });
 

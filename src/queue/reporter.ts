@@ -146,7 +146,8 @@ export function createReporter(options: ReporterOptions): Reporter {
         rcpt: e.rcpt,
         reason: e.lastError ?? (success(kind) ? kind : "unknown error"),
         ...(e.dsnOrcpt === undefined ? {} : { orcpt: e.dsnOrcpt }),
-        ...(success(kind) ? {} : { lastAttempt: now }),
+        // RFC 3464 §2.3.7: the field is optional, so none is given before a first attempt.
+        ...(success(kind) || e.lastTry === undefined ? {} : { lastAttempt: e.lastTry }),
       })),
       original,
       arrival: info.createdAt,

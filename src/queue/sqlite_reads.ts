@@ -17,7 +17,7 @@ export interface MessageInfo {
 }
 
 const LISTING =
-  `SELECT ${ENVELOPE_COLUMNS}, e.state, e.next_try, e.last_try, e.lease_owner, e.paused, m.src FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid`;
+  `SELECT ${ENVELOPE_COLUMNS}, e.state, e.next_try, e.lease_owner, e.paused, m.src FROM envelopes e JOIN messages m USING (msgid) ORDER BY e.created_at, e.evpid`;
 
 /** The read-only queries of the queue file. */
 export class QueueReads {

@@ -7,7 +7,7 @@ import type { ListedEnvelope, NewEnvelope, QueuedEnvelope } from "./envelope.ts"
 /** The columns an envelope is read from (`e`: envelopes, `m`: messages). */
 export const ENVELOPE_COLUMNS = "e.evpid, e.msgid, m.sender, e.rcpt, e.action, e.user, " +
   "e.created_at, e.attempts, e.last_error, e.dsn_notify, e.dsn_orcpt, e.expires_at, " +
-  "e.warned, e.dest, e.target, e.hops, e.expanded";
+  "e.warned, e.dest, e.target, e.hops, e.expanded, e.last_try";
 
 /** A row read through {@link ENVELOPE_COLUMNS}. */
 export interface EnvelopeRow {
@@ -29,13 +29,13 @@ export interface EnvelopeRow {
   hops: number;
   /** A JSON array of strings, or null. */
   expanded: string | null;
+  last_try: number;
 }
 
 /** A row of a listing: the envelope's columns, its state, tries, lease and source. */
 export interface ListedRow extends EnvelopeRow {
   state: ListedEnvelope["state"];
   next_try: number;
-  last_try: number;
   lease_owner: string | null;
   src: string;
   paused: number;
@@ -53,6 +53,7 @@ export function rowToEnvelope(row: EnvelopeRow): QueuedEnvelope {
     createdAt: row.created_at,
     attempts: row.attempts,
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    ...(row.last_try === 0 ? {} : { lastTry: row.last_try }),
     ...(row.dsn_notify === null ? {} : { dsnNotify: row.dsn_notify.split(",") }),
     ...(row.dsn_orcpt === null ? {} : { dsnOrcpt: row.dsn_orcpt }),
     expiresAt: row.expires_at,
