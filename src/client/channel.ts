@@ -17,6 +17,13 @@ const LF = 0x0a;
 const CR = 0x0d;
 // Writes of the message go out in blocks this large, each with its own deadline.
 const BLOCK = 65_536;
+/**
+ * What a server may have sent ahead of being read, octets. Replies are read as they are
+ * awaited (one reply is at most 64 KiB, reply.ts), and the replies to a pipelined
+ * transaction of a thousand recipients take about 50 KiB; more than this, while the
+ * client is busy writing a message, is a server flooding it.
+ */
+export const UNREAD_LIMIT = 1 << 20;
 
 /** When a read must be done (Unix ms), and the timeout that set it, for the error text. */
 export interface ReadDeadline {
@@ -33,6 +40,14 @@ export class Channel {
   #ended = false;
   #closed = false;
   readonly #onData = (chunk: Uint8Array) => {
+    if (this.#pending.length + chunk.length > UNREAD_LIMIT) {
+      this.#failure ??= new ChannelError(
+        `the server sent more than ${UNREAD_LIMIT} octets that were not read yet`,
+      );
+      this.#pending = new Uint8Array(0);
+      this.close();
+      return;
+    }
     this.#pending = this.#pending.length === 0 ? chunk : concatBytes([this.#pending, chunk]);
     this.#notify();
   };

@@ -2,7 +2,7 @@
 // of too many lines or octets ends the connection before the rest is read, and one
 // deadline covers a whole reply, however its lines are spaced.
 
-import { assertEquals, assertStringIncludes, assertTrue } from "../../test/assert.ts";
+import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../../test/assert.ts";
 import { ChannelError } from "./channel.ts";
 import { ClientConnection } from "./connection.ts";
 import { REPLY_LINES_LIMIT, REPLY_OCTETS_LIMIT } from "./reply.ts";
@@ -61,7 +61,9 @@ Deno.test("ClientConnection ends a reply of endless short lines and reads no fur
   conn.close();
   await server.done;
   assertTrue(error instanceof ChannelError);
-  assertStringIncludes(String(error), `longer than ${REPLY_LINES_LIMIT} lines`);
+  // The reply's line bound, or the channel's bound on what may wait unread when the
+  // flood comes faster than the lines are read (channel.ts).
+  assertMatch(String(error), new RegExp(`longer than ${REPLY_LINES_LIMIT} lines|not read yet`));
   // The connection ended near the limit, not at the end of the flood.
   assertTrue(server.sent.octets < server.sent.total / 2, `${server.sent.octets} octets sent`);
 });
