@@ -11,6 +11,15 @@ const DOT = 0x2e;
 const EMPTY = Buffer.alloc(0);
 
 /** A command line taken from the input. */
+
+/**
+ * The longest line of an AUTH exchange, octets with its CRLF: RFC 4954 §4 asks servers to
+ * take the longest encoded response of their mechanisms whatever their command line
+ * limit, and names 12288 as enough (PLAIN's longest, three 255-octet fields, is 1024).
+ */
+export const SASL_LINE_MAX = 12288;
+// "auth " in lower case; `| 0x20` folds the line's letters and leaves the space as it is.
+const AUTH_PREFIX = [0x61, 0x75, 0x74, 0x68, 0x20];
 export type CommandLine =
   | { readonly kind: "line"; readonly text: string }
   | { readonly kind: "too-long" };
@@ -102,10 +111,14 @@ export class LineReader {
 
   /**
    * Takes the next command line (CR before LF stripped; a bare LF also ends a command
-   * line, as most servers accept). Undefined when no complete line is buffered.
+   * line, as most servers accept). Undefined when no complete line is buffered. An `AUTH`
+   * command and, with `saslResponse`, a line of an AUTH exchange may be as long as
+   * {@link SASL_LINE_MAX}.
    */
-  takeCommand(): CommandLine | undefined {
-    const max = this.#limits.commandLineMax;
+  takeCommand(saslResponse = false): CommandLine | undefined {
+    const max = saslResponse || this.#startsAuth()
+      ? Math.max(SASL_LINE_MAX, this.#limits.commandLineMax)
+      : this.#limits.commandLineMax;
     while (true) {
       const eol = indexOfByte(this.#buf, LF, this.#start);
       if (eol === -1) {
@@ -130,6 +143,17 @@ export class LineReader {
       if (end - begin + 2 > max) return { kind: "too-long" };
       return { kind: "line", text: this.#buf.toString("utf8", begin, end) };
     }
+  }
+
+  // Whether the buffered line begins with `AUTH ` (any case): its initial response may
+  // be longer than a command.
+  #startsAuth(): boolean {
+    const at = this.#start;
+    if (this.#buf.length - at < AUTH_PREFIX.length) return false;
+    for (let i = 0; i < AUTH_PREFIX.length; i++) {
+      if ((this.#buf[at + i]! | 0x20) !== AUTH_PREFIX[i]) return false;
+    }
+    return true;
   }
 
   /** Resets the data state before a new message body. */

@@ -66,6 +66,11 @@ export const REPLIES = {
   startData: { code: 354, text: 'Enter mail, end with "." on a line by itself' },
   unrecognized: { code: 500, enhanced: "5.5.1", text: "Invalid command: Command unrecognized" },
   lineTooLong: { code: 500, enhanced: "5.5.2", text: "Line too long" },
+  authLineTooLong: {
+    code: 500,
+    enhanced: "5.5.6",
+    text: "Authentication exchange line is too long",
+  },
   textLineTooLong: {
     code: 500,
     enhanced: "5.5.2",

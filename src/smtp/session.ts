@@ -223,12 +223,16 @@ export class Session {
         else if (!(await conn.moreInput())) return;
         continue;
       }
-      const line = conn.reader.takeCommand();
+      const line = conn.reader.takeCommand(this.#state === "auth");
       if (!line) {
         if (!(await conn.moreInput())) return;
         continue;
       }
-      if (line.kind === "too-long") this.protocolError(REPLIES.lineTooLong);
+      if (line.kind === "too-long" && this.#state === "auth") {
+        // RFC 4954 §4: the AUTH command fails, and the session is out of the exchange.
+        this.endSasl();
+        this.protocolError(REPLIES.authLineTooLong);
+      } else if (line.kind === "too-long") this.protocolError(REPLIES.lineTooLong);
       else if (this.#state === "auth") await continueSasl(this, this.#sasl!.next(line.text.trim()));
       else await this.#dispatch(line.text);
     }
