@@ -27,6 +27,8 @@ export interface CriterionCase {
   readonly holds: readonly Probe[];
   /** Empty only for criteria that always hold (`from any`, `for any`). */
   readonly fails: readonly Probe[];
+  /** Probes that match neither the criterion nor its negation (a fact it needs is missing). */
+  readonly neither?: readonly Probe[];
 }
 
 /** The base every probe starts from: a remote client with no AUTH, TLS, HELO or tag. */
@@ -80,12 +82,23 @@ const AUTH_PLAIN = {
   holds: [{ session: { authUser: "alice" } }],
   fails: [{}],
 };
+// A user with an `@` is looked up as an address: `@domain` entries hold for the whole
+// domain, and a bare name for that user at any domain.
 const AUTH_TABLE = {
-  entries: ["alice", "bob"],
+  entries: ["alice", "bob", "@example.org"],
   regex: "^ali",
-  listHolds: [{ session: { authUser: "bob" } }],
-  holds: [{ session: { authUser: "Alice" } }],
-  fails: [{ session: { authUser: "mallory" } }, {}],
+  listHolds: [
+    { session: { authUser: "bob" } },
+    { session: { authUser: "Joe@Example.org" } },
+    { session: { authUser: "bob+x@example.net" } },
+  ],
+  holds: [{ session: { authUser: "Alice" } }, { session: { authUser: "alice@example.net" } }],
+  fails: [
+    { session: { authUser: "mallory" } },
+    { session: { authUser: "mallory@example.net" } },
+    { session: { authUser: "joe@sub.example.org" } },
+    {},
+  ],
 };
 
 /** Every criterion kind with the ways it is written and tested. */
@@ -121,7 +134,9 @@ export const CRITERION_CASES: Readonly<Record<CriterionKind, readonly CriterionC
       regex: "^mx\\.client\\.test$",
       holds: [{ session: { rdns: "MX.Client.test" } }],
       listHolds: [{ session: { rdns: "a.Relay.test" } }],
-      fails: [{ session: { rdns: "other.test" } }, { session: { rdns: "a.mx.client.test" } }, {}],
+      fails: [{ session: { rdns: "other.test" } }, { session: { rdns: "a.mx.client.test" } }],
+      // OpenSMTPD: a client without rDNS matches neither `from rdns <t>` nor `! from rdns <t>`.
+      neither: [{}],
     },
   ],
   "from-auth": [

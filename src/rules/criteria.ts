@@ -22,6 +22,16 @@ export interface CriterionDefinition {
   readonly service?: TableService;
   /** For `mailaddr` tables copied in memory: the fact split into address parts. */
   readonly parts?: Fact;
+  /**
+   * When the fact holds an `@`, its table is asked as `mailaddr` with these parts, so an
+   * `@domain` entry matches every user of the domain (OpenSMTPD's ruleset_match_smtp_auth).
+   */
+  readonly asAddress?: Fact;
+  /**
+   * With a table, a missing fact fails the criterion negated too: OpenSMTPD's
+   * ruleset_match_from returns before the negation for a client without rDNS.
+   */
+  readonly tableNeedsFact?: true;
   readonly withoutTable: WithoutTable;
 }
 
@@ -31,8 +41,13 @@ export const CRITERIA: Readonly<Record<CriterionKind, CriterionDefinition>> = {
   "from-local": { reads: "local", withoutTable: "flag" },
   "from-socket": { reads: "socket", withoutTable: "flag" },
   "from-src": { reads: "src", service: "netaddr", withoutTable: "never" },
-  "from-rdns": { reads: "rdns", service: "domain", withoutTable: "present" },
-  "from-auth": { reads: "authUser", service: "string", withoutTable: "present" },
+  "from-rdns": { reads: "rdns", service: "domain", tableNeedsFact: true, withoutTable: "present" },
+  "from-auth": {
+    reads: "authUser",
+    service: "string",
+    asAddress: "authUserParts",
+    withoutTable: "present",
+  },
   "from-mail-from": {
     reads: "mailFrom",
     service: "mailaddr",
@@ -48,7 +63,12 @@ export const CRITERIA: Readonly<Record<CriterionKind, CriterionDefinition>> = {
     parts: "rcptToParts",
     withoutTable: "never",
   },
-  "auth": { reads: "authUser", service: "string", withoutTable: "present" },
+  "auth": {
+    reads: "authUser",
+    service: "string",
+    asAddress: "authUserParts",
+    withoutTable: "present",
+  },
   "helo": { reads: "helo", service: "domain", withoutTable: "never" },
   "mail-from": {
     reads: "mailFrom",

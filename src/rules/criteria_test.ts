@@ -117,6 +117,12 @@ Deno.test("CRITERIA: every criterion kind has test cases, with a table when it t
       assertEquals(c.fails.length === 0, definition.withoutTable === "always", `${c.written}`);
       if (c.entries) assertEquals(c.regex !== undefined, true, `${c.written} has no regex`);
       if (c.entries) assertEquals(c.listHolds !== undefined, true, `${c.written}: listHolds`);
+      const neither = (c.neither ?? []).length > 0;
+      assertEquals(
+        neither,
+        c.entries !== undefined && definition.tableNeedsFact === true,
+        c.written,
+      );
     }
   }
   assertEquals(Object.keys(CRITERION_CASES).sort(), Object.keys(CRITERIA).sort());
@@ -143,6 +149,7 @@ for (const [kind, cases] of Object.entries(CRITERION_CASES) as [CriterionKind, C
                 expectProbes(decide, c.listHolds ?? [], holds, label);
               }
               expectProbes(decide, c.fails, FLIPPED[holds], label);
+              expectProbes(decide, c.neither ?? [], "no-match", label);
               if (form === "db") {
                 // The table is asked per decision: once it cannot answer, every probe whose
                 // fact is present is a tempfail, whichever way the criterion is negated.

@@ -3,7 +3,7 @@
 // the code through JSON.stringify; matchers and sets through `bind`, never as text.
 
 import type { Criterion } from "../config/mod.ts";
-import type { Table } from "../tables/mod.ts";
+import type { Table, TableService } from "../tables/mod.ts";
 import { CRITERIA, type CriterionDefinition } from "./criteria.ts";
 import {
   type KeyMatcher,
@@ -11,7 +11,7 @@ import {
   regexMatcher,
   snapshotMatcher,
 } from "./matchers.ts";
-import { OPTIONAL_FACTS } from "./subject.ts";
+import { type Fact, OPTIONAL_FACTS } from "./subject.ts";
 
 /** What compiling a criterion needs. */
 export interface CriterionContext {
@@ -36,7 +36,13 @@ export interface Term {
 export function compileCriterion(c: Criterion, ctx: CriterionContext): Term {
   const definition = CRITERIA[c.kind];
   const term = c.table ? withTable(c, definition, ctx) : withoutTable(c, definition, ctx);
-  return c.negated ? { code: `!(${term.code})`, cost: term.cost } : term;
+  if (!c.negated) return term;
+  const negated = `!(${term.code})`;
+  if (c.table && definition.tableNeedsFact) {
+    // The fact must be known before the negation: `! from rdns <t>` fails without rDNS.
+    return { code: `x.${definition.reads} !== undefined && ${negated}`, cost: term.cost };
+  }
+  return { code: negated, cost: term.cost };
 }
 
 function withoutTable(c: Criterion, d: CriterionDefinition, ctx: CriterionContext): Term {
@@ -61,11 +67,39 @@ function withTable(c: Criterion, d: CriterionDefinition, ctx: CriterionContext):
   const name = c.table!.name;
   const table = ctx.tables.get(name);
   if (!table) throw new Error(`Table "${name}" is not open`);
-  const service = d.service ?? "string";
-  const fact = `x.${d.reads}`;
+  const asKey = lookupTerm(c, table, {
+    service: d.service ?? "string",
+    fact: d.reads,
+    parts: d.parts,
+  }, ctx);
+  if (!d.asAddress || c.regex) return asKey;
+  // OpenSMTPD's ruleset_match_smtp_auth: a user name with an `@` is looked up as an address.
+  const asAddress = lookupTerm(
+    c,
+    table,
+    { service: "mailaddr", fact: d.reads, parts: d.asAddress },
+    ctx,
+  );
+  return {
+    code: `(x.${d.reads}?.includes("@") ? ${asAddress.code} : ${asKey.code})`,
+    cost: Math.max(asKey.cost, asAddress.cost),
+  };
+}
+
+/** How one table lookup reads the decision's facts. */
+interface Lookup {
+  readonly service: TableService;
+  readonly fact: Fact;
+  /** For `mailaddr` tables copied in memory: the fact split into address parts. */
+  readonly parts: Fact | undefined;
+}
+
+function lookupTerm(c: Criterion, table: Table, lookup: Lookup, ctx: CriterionContext): Term {
+  const { service } = lookup;
+  const fact = `x.${lookup.fact}`;
   // A fact that may be missing matches no table.
   const known = (call: string) =>
-    OPTIONAL_FACTS.has(d.reads) ? `(${fact} !== undefined && ${call})` : call;
+    OPTIONAL_FACTS.has(lookup.fact) ? `(${fact} !== undefined && ${call})` : call;
   const call = (matcher: KeyMatcher, cost: number): Term => ({
     code: known(`${ctx.bind(matcher)}(${fact})`),
     cost,
@@ -73,8 +107,8 @@ function withTable(c: Criterion, d: CriterionDefinition, ctx: CriterionContext):
   if (c.regex) return call(regexMatcher(table), 3);
   if (service === "mailaddr") {
     // Address tables copied in memory take the parts split once per decision.
-    const parts = d.parts && mailaddrPartsMatcher(table);
-    if (parts) return { code: `${ctx.bind(parts)}(x.${d.parts})`, cost: 2 };
+    const parts = lookup.parts && mailaddrPartsMatcher(table);
+    if (parts) return { code: known(`${ctx.bind(parts)}(x.${lookup.parts})`), cost: 2 };
   }
   const snapshot = snapshotMatcher(table, service);
   if (!snapshot) {

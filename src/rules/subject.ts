@@ -14,6 +14,8 @@ export interface Subject {
   readonly rdns: string | undefined;
   readonly helo: string | undefined;
   readonly authUser: string | undefined;
+  /** The AUTH user split as an address, for users with an `@`. */
+  readonly authUserParts: AddressParts | undefined;
   readonly tag: string | undefined;
   readonly mailFrom: string;
   readonly mailFromParts: AddressParts;
@@ -27,13 +29,20 @@ export interface Subject {
 export type Fact = keyof Subject;
 
 /** Facts that may be missing (no rDNS name, no HELO yet, no AUTH, an untagged listener). */
-export const OPTIONAL_FACTS: ReadonlySet<Fact> = new Set(["rdns", "helo", "authUser", "tag"]);
+export const OPTIONAL_FACTS: ReadonlySet<Fact> = new Set([
+  "rdns",
+  "helo",
+  "authUser",
+  "authUserParts",
+  "tag",
+]);
 
 /** Builds the facts of one decision. */
 export function subjectOf(session: SessionFacts, envelope: EnvelopeFacts): Subject {
   const rcptTo = envelope.rcptTo.toLowerCase();
   const rcptToParts = addressParts(rcptTo);
   const mailFrom = envelope.mailFrom.toLowerCase();
+  const authUser = session.authUser?.toLowerCase();
   return {
     local: session.local,
     socket: session.socket,
@@ -41,7 +50,8 @@ export function subjectOf(session: SessionFacts, envelope: EnvelopeFacts): Subje
     src: session.src,
     rdns: session.rdns?.toLowerCase(),
     helo: session.helo?.toLowerCase(),
-    authUser: session.authUser?.toLowerCase(),
+    authUser,
+    authUserParts: authUser?.includes("@") ? addressParts(authUser) : undefined,
     tag: session.tag?.toLowerCase(),
     mailFrom,
     mailFromParts: addressParts(mailFrom),
