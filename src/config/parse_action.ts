@@ -8,6 +8,7 @@ import {
   parseTableArgument,
 } from "./builder.ts";
 import type { Action, DeliveryMethod, RelayOptions, RelayTarget } from "./model.ts";
+import { GRAMMAR_KEYWORDS } from "./grammar_keywords.ts";
 import { parseNames } from "./parse_listen.ts";
 import { parseRelayTarget } from "./relay_url.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
@@ -60,7 +61,11 @@ export function parseMethod(stream: TokenStream): DeliveryMethod {
   const word = stream.expectWord("a delivery method");
   switch (word.value) {
     case "maildir": {
-      const path = stream.peek().kind === "string" ? stream.next().value : undefined;
+      // parse.y: MAILDIR [STRING] [JUNK], and a bare word is a STRING unless it is a keyword.
+      const next = stream.peek();
+      const isPath = next.kind === "string" ||
+        (next.kind === "word" && !GRAMMAR_KEYWORDS.has(next.value));
+      const path = isPath ? stream.next().value : undefined;
       const junk = stream.accept("junk");
       return { kind: "maildir", ...(path === undefined ? {} : { path }), junk };
     }

@@ -102,6 +102,29 @@ listen on socket
   assertEquals(c!.address, "socket");
 });
 
+Deno.test("parseConfig() reads a bare word after maildir as its path unless it is a keyword", () => {
+  const config = parse(`table t { a = b }
+action "p" maildir Maildir
+action "pj" maildir ~/Mail junk user vmail
+action "j" maildir junk
+action "o" maildir alias <t>
+action "u" maildir user vmail
+match from any for any action "p"
+`);
+  const methods = Object.fromEntries(config.actions.map((a) => [a.name, a.method]));
+  assertEquals(methods["p"], { kind: "maildir", path: "Maildir", junk: false });
+  assertEquals(methods["pj"], { kind: "maildir", path: "~/Mail", junk: true });
+  assertEquals(methods["j"], { kind: "maildir", junk: true });
+  assertEquals(methods["o"], { kind: "maildir", junk: false });
+  assertEquals(config.actions.map((a) => [a.alias?.name, a.user]), [
+    [undefined, undefined],
+    [undefined, "vmail"],
+    [undefined, undefined],
+    ["t", undefined],
+    [undefined, "vmail"],
+  ]);
+});
+
 Deno.test("parseConfig() reads every action method and option", () => {
   const config = parse(`table t { a = b }
 table l { 192.0.2.1 }
