@@ -2,7 +2,6 @@
 // (aliases, virtual, ~/.forward), works out the user it runs as, and hands the message
 // to the method — maildir, mbox, mda or lmtp — or to a `|command` or `/file` target.
 
-import { resolve } from "node:path";
 import type { Action, Config } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { DELIVERED, errorMessage, permfail, tempfail } from "../mail/mod.ts";
@@ -11,7 +10,7 @@ import { type Table, withTableLookups } from "../tables/mod.ts";
 import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.ts";
 import { deliveredToLoop } from "./delivered_to_loop.ts";
 import { failureOfTarget } from "./failed_child.ts";
-import { expandFormat, needsDirectory } from "./format.ts";
+import { maildirPathFor } from "./maildir_path.ts";
 import { deliverByLmtp } from "./lmtp.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
 import { batchMailboxWrites } from "./mailbox_batch.ts";
@@ -26,7 +25,7 @@ export type { DeliveryUser } from "./expand.ts";
 /** Options of {@link createDeliveryRouter}. */
 export interface DeliveryRouterOptions {
   readonly config: Config;
-  /** Relative destinations are resolved against this directory (the config file's). */
+  /** The config file's directory, against which relaying resolves relative files. */
   readonly baseDir: string;
   /** System users (getpwnam). */
   readonly lookupUser: (name: string) => Promise<DeliveryUser | undefined>;
@@ -230,11 +229,9 @@ async function deliverToUser(
   const method = action.method;
   switch (method.kind) {
     case "maildir": {
-      let dir = expandFormat(method.path ?? "~/Maildir", vars, { path: true });
-      if (!dir.startsWith("/")) dir = resolve(options.baseDir, dir);
-      if (needsDirectory(method.path ?? "~/Maildir") && user.home === "") {
-        return permfail(`user "${user.name}" has no home directory`);
-      }
+      const path = await maildirPathFor(method.path, vars, identity);
+      if ("refusal" in path) return permfail(path.refusal);
+      const { dir } = path;
       const junk = method.junk === true && isSpam(content);
       const folder = junk ? undefined : subaddressFolder(extension);
       await options.writer.write(identity, {
