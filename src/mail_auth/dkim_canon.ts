@@ -3,6 +3,9 @@
 
 const WSP_RUN_REGEXP = /[ \t]+/g;
 const TRAILING_WSP_REGEXP = /[ \t]+$/;
+// WSP is SP and HTAB only (RFC 5234 B.1): String#trim and \s would also take octets such
+// as 0xA0 (the last of UTF-8's "à"), \v and \f, which are part of the value.
+const EDGE_WSP_REGEXP = /^[ \t]+|[ \t]+$/g;
 
 /** A header field as the message holds it: its name and its (possibly folded) lines. */
 export interface HeaderField {
@@ -48,7 +51,7 @@ export function splitMessage(lines: readonly string[]): SplitMessage {
 export function relaxedHeader(field: HeaderField): string {
   const text = field.lines.join("");
   const colon = text.indexOf(":");
-  const value = text.slice(colon + 1).replace(WSP_RUN_REGEXP, " ").trim();
+  const value = text.slice(colon + 1).replace(WSP_RUN_REGEXP, " ").replace(EDGE_WSP_REGEXP, "");
   return `${field.key}:${value}\r\n`;
 }
 

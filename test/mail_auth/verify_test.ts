@@ -76,6 +76,27 @@ Deno.test("verifyMessage() gives dkim=pass and dmarc=pass to a correctly signed 
   assertMatch(header, /dmarc=pass /);
 });
 
+Deno.test("verifyMessage() passes our signature over values that begin or end in 0xA0, \\v, \\f", async () => {
+  // Only SP and HTAB are WSP (RFC 5234): the other octets are part of what is signed.
+  const lines = [
+    "From: <alice@example.org>",
+    "To: <bob@mx.example.test>\xa0",
+    "Subject: Voil\xc3\xa0",
+    "Cc: \vcarol@example.org\f",
+    "Date: Tue, 1 Dec 2026 10:00:00 +0000",
+    "Message-ID: <\f2@example.org>",
+    "",
+    "\xc2\xa0Voil\xc3\xa0",
+    "\vline\f",
+  ];
+  const signed = [
+    ...signDkim(lines, { domain: "example.org", selector: "s1", key: KEY }),
+    ...lines,
+  ];
+  const verdict = await check(signed, "alice@example.org", "192.0.2.99");
+  assertEquals(verdict.dkim, "pass");
+});
+
 Deno.test("verifyMessage() gives dmarc=fail and the reject policy to a forged From: domain", async () => {
   const verdict = await check(message("ceo@bank.test"), "mallory@example.org");
   assertEquals([verdict.spf, verdict.dmarc, verdict.dmarcPolicy], ["pass", "fail", "reject"]);
