@@ -9,7 +9,8 @@ import { splitMessage } from "./dkim_canon.ts";
 import type { DkimKey } from "./dkim_key.ts";
 import { signDkim } from "./dkim_sign.ts";
 import type { DnsSettings } from "./dns_resolver.ts";
-import { type AuthVerdict, dropForgedResults, verifyMessage } from "./verify.ts";
+import { dropForgedResults } from "./forged_results.ts";
+import { type AuthVerdict, verifyMessage } from "./verify.ts";
 
 /** What a `dkim-sign` filter signs with. */
 export interface DkimSignFilterOptions {

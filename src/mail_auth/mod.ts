@@ -10,7 +10,8 @@ export { DKIM_OVERSIGNED_HEADERS, DKIM_SIGNED_HEADERS, signDkim } from "./dkim_s
 export type { DkimSignOptions } from "./dkim_sign.ts";
 export { createMailAuthResolver, DnsLookupError } from "./dns_resolver.ts";
 export type { DnsSettings, MailAuthResolver } from "./dns_resolver.ts";
-export { dropForgedResults, verifyMessage } from "./verify.ts";
+export { verifyMessage } from "./verify.ts";
+export { dropForgedResults } from "./forged_results.ts";
 export type { AuthVerdict, MessageOrigin, VerifyOptions } from "./verify.ts";
 export { authVerifyFilter, dkimSignFilter } from "./filters.ts";
 export type { AuthVerifyFilterOptions, DkimSignFilterOptions } from "./filters.ts";

@@ -96,28 +96,3 @@ function authResultsLines(headers: string): string[] {
   while (end < lines.length && /^[ \t]/.test(lines[end]!)) end++;
   return lines.slice(start, end);
 }
-
-const AR_ID_REGEXP = /^authentication-results:\s*([^;\s]+)/i;
-
-/**
- * The message without Authentication-Results fields that claim our authserv-id: they
- * were not written here (RFC 8601 §5 says to remove such forgeries).
- */
-export function dropForgedResults(lines: readonly string[], authservId: string): string[] {
-  const id = authservId.toLowerCase();
-  const out: string[] = [];
-  let dropping = false;
-  let inHeader = true;
-  for (const line of lines) {
-    if (!inHeader) {
-      out.push(line);
-      continue;
-    }
-    if (line === "") inHeader = false;
-    else if (dropping && /^[ \t]/.test(line)) continue;
-    const match = AR_ID_REGEXP.exec(line);
-    dropping = match !== null && match[1]!.toLowerCase() === id;
-    if (!dropping) out.push(line);
-  }
-  return out;
-}

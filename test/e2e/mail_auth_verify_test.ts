@@ -91,6 +91,37 @@ Deno.test("auth-verify writes spf=pass, spf=fail and dkim=pass from the test's D
   });
 });
 
+Deno.test("auth-verify removes forged results claiming its id however the field is written", async () => {
+  // RFC 8601 §2.2: "Authentication-Results:" [CFWS] authserv-id; §5: such forgeries go.
+  const forgeries: Record<string, string[]> = {
+    folded: ["Authentication-Results:", " mx.example.test; dkim=pass header.d=bank.test"],
+    comment: ["Authentication-Results: (trusted) mx.example.test; dkim=pass header.d=bank.test"],
+    nested: [
+      'Authentication-Results: (a (nested\\) one)) "MX.Example.Test";',
+      "\tdkim=pass header.d=bank.test",
+    ],
+    "space colon": ["Authentication-Results : mx.example.test; dkim=pass header.d=bank.test"],
+    upper: ["AUTHENTICATION-RESULTS:\t MX.EXAMPLE.TEST ; dkim=pass header.d=bank.test"],
+  };
+  await withDaemon("", async (fx) => {
+    const from = "alice@example.org";
+    for (const [subject, forged] of Object.entries(forgeries)) {
+      const lines = [...forged, "X-Kept: yes", ...message(from, subject)];
+      await sendRaw(fx.port, { from, to: "bob@example.test", lines });
+    }
+    const texts = await fx.delivered("bob", Object.keys(forgeries).length);
+    for (const subject of Object.keys(forgeries)) {
+      const text = texts.find((t) => new RegExp(`^Subject: ${subject}\r?$`, "m").test(t))!;
+      assertEquals(text.includes("bank.test"), false, text);
+      assertEquals(text.match(/^authentication-results/gim)?.length, 1, text);
+      // Our field first, above the trace fields (after what the mailbox adds).
+      const header = text.replace(/^(?:Return-Path|Delivered-To):.*\r?\n/gm, "");
+      assertMatch(header, /^Authentication-Results: mx\.example\.test;\r?\n\s+dkim=none/);
+      assertMatch(text, /\r?\nX-Kept: yes\r?\n/);
+    }
+  });
+});
+
 Deno.test("auth-verify marks a forged From: domain dmarc=fail and, told to, refuses it 550 5.7.1", async () => {
   const forged = message("ceo@bank.test", "forged");
   await withDaemon("", async (fx) => {

@@ -135,3 +135,19 @@ Deno.test("dropForgedResults() removes Authentication-Results fields that claim 
   ];
   assertEquals(dropForgedResults(lines, "MX.example.test"), lines.slice(2));
 });
+
+Deno.test("dropForgedResults() sees our id past folds, comments and a space before the colon", () => {
+  const lines = [
+    "Authentication-Results:",
+    " mx.example.test; dkim=pass",
+    "Authentication-Results: (trusted (really)) mx.example.test; dkim=pass",
+    'Authentication-Results : "mx.example.test"; dkim=pass',
+    "authentication-results:\t(x)\tMX.EXAMPLE.TEST(y); spf=pass",
+    "Authentication-Results: other.example (mx.example.test); spf=pass",
+    "Authentication-Results: mx.example.test.evil; spf=pass",
+    "Subject: x",
+    "",
+    "Authentication-Results: mx.example.test; in the body",
+  ];
+  assertEquals(dropForgedResults(lines, "mx.example.test"), lines.slice(5));
+});
