@@ -11,9 +11,15 @@ import type {
   FilterSessionView,
 } from "./hook.ts";
 
+/** A `rewrite` decision: the new argument, and the filter that gave it (for the log). */
+export interface ChainRewrite {
+  readonly value: string;
+  readonly filter: string;
+}
+
 /** The chain's verdict on one phase. */
 export type ChainOutcome =
-  | { readonly kind: "proceed"; readonly junk: boolean; readonly rewrite?: string }
+  | { readonly kind: "proceed"; readonly junk: boolean; readonly rewrite?: ChainRewrite }
   | { readonly kind: "reject" | "disconnect"; readonly reply: string; readonly filter: string };
 
 /** The filters a listener's sessions use. */
@@ -107,7 +113,7 @@ export class SessionFilters {
     params: readonly string[],
   ): Promise<ChainOutcome> {
     let junk = false;
-    let rewrite: string | undefined;
+    let rewrite: ChainRewrite | undefined;
     let current = params;
     for (const filter of filters) {
       if (!filter.phases.has(phase)) continue;
@@ -120,7 +126,7 @@ export class SessionFilters {
           junk = true;
           break;
         case "rewrite":
-          rewrite = decision.value;
+          rewrite = { value: decision.value, filter: filter.name };
           current = [decision.value, ...current.slice(1)];
           break;
         case "report":

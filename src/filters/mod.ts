@@ -14,7 +14,7 @@ export type {
   FilterSessionView,
 } from "./hook.ts";
 export { SessionFilters } from "./chain.ts";
-export type { ChainOutcome, FilterPlan } from "./chain.ts";
+export type { ChainOutcome, ChainRewrite, FilterPlan } from "./chain.ts";
 export { FilterFailure, spawnFilterProcess } from "./proc_filter.ts";
 export type { FilterProcess, FilterSpawnRequest, ProcFilter } from "./proc_filter.ts";
 export { DEFAULT_FILTER_USER, startFilterSet } from "./filter_set.ts";

@@ -114,7 +114,10 @@ function parseDecision(
       }
       return { kind: verb, reply: param };
     case "rewrite":
-      return { kind: "rewrite", value: param ?? "" };
+      // OpenSMTPD's lka_filter.c ends on a rewrite without its parameter ("Missing
+      // parameter"); an empty one is a parameter, which the command's check then judges.
+      if (param === undefined) return { reason: "rewrite without a parameter" };
+      return { kind: "rewrite", value: param };
     case "report":
       return { kind: "report", value: param ?? "" };
   }

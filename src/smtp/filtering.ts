@@ -4,7 +4,9 @@
 
 import { Buffer } from "node:buffer";
 import { errorMessage } from "../mail/mod.ts";
-import type { ChainOutcome, FilterPhase, SessionFilters } from "../filters/mod.ts";
+import type { ChainOutcome, ChainRewrite, FilterPhase, SessionFilters } from "../filters/mod.ts";
+import type { Command } from "./commands.ts";
+import { checkRewrite } from "./filter_rewrite.ts";
 import { parseReply, REPLIES, type Reply } from "./replies.ts";
 import type { Session } from "./session.ts";
 import { reportConnect } from "./filter_view.ts";
@@ -25,7 +27,9 @@ export const VERB_PHASES: ReadonlyMap<string, FilterPhase> = new Map([
 ]);
 
 /** What the session does after asking its filters. */
-export type FilterStep = { readonly go: true; readonly rewrite?: string } | { readonly go: false };
+export type FilterStep =
+  | { readonly go: true; readonly rewrite?: ChainRewrite }
+  | { readonly go: false };
 
 const STOP: FilterStep = { go: false };
 
@@ -181,25 +185,29 @@ export function closeFilters(s: Session): void {
   s.filters.close();
 }
 
-/** Asks the filters about a command the check accepted; a rewrite changes its argument. */
+/**
+ * Asks the filters about a command the check accepted; a rewrite changes its argument
+ * once the command's check accepts the new one (else the check's refusal is the answer).
+ */
 export async function filterCommand(
   s: Session,
-  verb: string,
-  argument: unknown,
-  args: string,
+  command: Command<unknown>,
+  checked: { readonly argument: unknown; readonly args: string },
 ): Promise<{ readonly go: true; readonly argument: unknown } | { readonly go: false }> {
-  const phase = s.filters && VERB_PHASES.get(verb);
+  const { argument, args } = checked;
+  const phase = s.filters && VERB_PHASES.get(command.verb);
   if (!phase) return { go: true, argument };
   const step = await filterPhase(s, phase, phaseParams(argument, args));
   if (!step.go) return step;
   if (step.rewrite === undefined) return { go: true, argument };
-  const changed = rewritten(argument, step.rewrite);
+  const changed = await checkRewrite(s, command, { args, rewrite: step.rewrite, phase });
+  if (changed === null) return { go: false };
   if (changed === undefined) {
     s.context.log.warn(
       `smtp-in: session ${s.id} ${phase}: a filter's rewrite has no argument to replace here; the command runs as sent`,
     );
   }
-  return { go: true, argument: changed ?? argument };
+  return { go: true, argument: changed ? changed.argument : argument };
 }
 
 /** protocol-server: one event per line of a reply. */
@@ -221,14 +229,4 @@ function phaseParams(argument: unknown, args: string): string[] {
     return [String((argument as { address: string }).address)];
   }
   return args.trim() === "" ? [] : [args.trim()];
-}
-
-// A filter's `rewrite`: the new name or address in place of the client's; undefined for
-// a command without one (DATA, STARTTLS, AUTH's exchange).
-function rewritten(argument: unknown, value: string): unknown {
-  if (typeof argument === "string") return value;
-  if (argument && typeof argument === "object" && "address" in argument) {
-    return { ...argument, address: value };
-  }
-  return undefined;
 }

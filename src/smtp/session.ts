@@ -257,7 +257,10 @@ export class Session {
     }
     if (checked.kind === "protocol-error") return this.protocolError(checked.reply);
     if (checked.kind === "refusal") return this.reply(checked.reply);
-    const step = await filtering.filterCommand(this, command.verb, checked.argument, args);
+    const step = await filtering.filterCommand(this, command, {
+      argument: checked.argument,
+      args,
+    });
     if (!step.go) return;
     const pending = command.run(this, step.argument);
     if (pending) {

@@ -4,7 +4,12 @@
 
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
 import { SmtpTestClient, waitFor } from "../_helpers.ts";
-import { echoFilterCommand, scratchDir, startFilterFixture } from "./_filters.ts";
+import {
+  echoFilterCommand,
+  fixtureFilterCommand,
+  scratchDir,
+  startFilterFixture,
+} from "./_filters.ts";
 
 async function echoFixture() {
   const dir = await scratchDir();
@@ -145,5 +150,66 @@ Deno.test("a filter killed mid-session fails that session closed; once restarted
     (await fx.delivered("alice")).length,
     1,
     "the message of the killed session was not queued",
+  );
+});
+
+Deno.test("a proc-exec filter's rewrite of MAIL FROM and RCPT TO gets the command's own syntax check", async () => {
+  const dir = await scratchDir();
+  const command = await fixtureFilterCommand(dir, "rewrite_filter.py");
+  await using fx = await startFilterFixture({
+    dir,
+    head: `filter "rewriter" proc-exec "${command}"`,
+    listen: `filter "rewriter"`,
+  });
+  await using client = await SmtpTestClient.connect(fx.port);
+  await client.expect("220 ");
+  await client.send("EHLO client.test");
+  await client.expect("250 ");
+  // `rewrite|`: an empty path is no sender (OpenSMTPD's check refuses it alike), not <>.
+  await client.send("MAIL FROM:<empty@client.test>");
+  assertEquals(await client.reply(), "553 5.1.7 Sender address syntax error");
+  // OpenSMTPD's form, the path in angle brackets, replaces the sender.
+  await client.send("MAIL FROM:<angle@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<spaces@example.test>");
+  assertEquals(await client.reply(), "501 5.1.3 Recipient address syntax error");
+  await client.send("RCPT TO:<tobob@example.test>");
+  await client.expect("250 ");
+  await client.send("DATA");
+  await client.expect("354 ");
+  await client.sendRaw("Subject: rewritten\r\n\r\nbody\r\n.\r\n");
+  await client.expect("250 ");
+  // An explicit <> is the null path, which MAIL FROM takes.
+  await client.startData("nullpath@client.test", ["tobob@example.test"]);
+  await client.sendRaw("Subject: null sender\r\n\r\nbody\r\n.\r\n");
+  await client.expect("250 ");
+  const texts = await fx.delivered("bob", 2);
+  const rewritten = texts.find((t) => t.includes("Subject: rewritten"))!;
+  assertTrue(rewritten.startsWith("Return-Path: <rewritten@client.test>\n"), rewritten);
+  const nullSender = texts.find((t) => t.includes("Subject: null sender"))!;
+  assertTrue(nullSender.startsWith("Return-Path: <>\n"), nullSender);
+  const users = [];
+  for await (const entry of Deno.readDir(`${fx.dir}/mail`)) users.push(entry.name);
+  assertEquals(users, ["bob"]);
+  for (const value of ["", "bad address with spaces@example.test"]) {
+    assertTrue(
+      fx.log.some((l) =>
+        l.includes(`filter rewriter rewrote the argument to "${value}", which the command refuses`)
+      ),
+      fx.log.join("\n"),
+    );
+  }
+  // A rewrite without its parameter is a broken filter: the session fails closed.
+  await client.send("MAIL FROM:<sender@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<noparam@example.test>");
+  assertEquals(
+    await client.reply(),
+    "421 4.3.0 Temporary failure: filter unavailable, closing connection",
+  );
+  assertTrue(await client.closedByServer(), "the session ends");
+  assertTrue(
+    fx.log.some((l) => l.includes("filter rewriter: protocol error: rewrite without a parameter")),
+    fx.log.join("\n"),
   );
 });
