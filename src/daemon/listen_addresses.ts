@@ -91,12 +91,17 @@ export async function checkListenAddresses(
   interfaces?: InterfaceList,
 ): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
+  const bound = new Map<string, Listener>();
   for (const listener of config.listeners) {
     if (listener.address === "socket") continue;
     try {
-      const { warning } = await resolveListenAddresses(listener, interfaces);
+      const { addresses, warning } = await resolveListenAddresses(listener, interfaces);
       if (warning) {
         diagnostics.push({ severity: "warning", message: warning, position: where(listener) });
+      }
+      const clash = addresses.map((a) => boundTwice(bound, listener, a)).find((m) => m);
+      if (clash) {
+        diagnostics.push({ severity: "error", message: clash, position: listener.position });
       }
     } catch (error) {
       if (!(error instanceof ListenAddressError)) throw error;
@@ -141,6 +146,7 @@ export async function listenerBindings(
   log: { warn(line: string): void },
 ): Promise<[Listener, string][]> {
   const bindings: [Listener, string][] = [];
+  const bound = new Map<string, Listener>();
   for (const listener of listeners) {
     if (listener.address === "socket") {
       bindings.push([listener, "socket"]);
@@ -149,13 +155,39 @@ export async function listenerBindings(
     try {
       const { addresses, warning } = await resolveListenAddresses(listener);
       if (warning) log.warn(`smtpd: ${positionText(where(listener))}: ${warning}`);
-      for (const address of addresses) bindings.push([listener, address]);
+      for (const address of addresses) {
+        const clash = boundTwice(bound, listener, address);
+        if (clash) throw new Error(`${positionText(listener.position)}: ${clash}`);
+        bindings.push([listener, address]);
+      }
     } catch (error) {
       if (!(error instanceof ListenAddressError)) throw error;
       throw new Error(`${positionText(error.position)}: ${error.message}`);
     }
   }
   return bindings;
+}
+
+/**
+ * Says so when an earlier listener binds the same address and port: only one socket can
+ * hold it, so the second listener's settings would never answer anyone.
+ */
+function boundTwice(
+  bound: Map<string, Listener>,
+  listener: Listener,
+  address: string,
+): string | undefined {
+  // Port 0 takes a free port of the system's choosing: never the same twice.
+  if (listener.port === 0) return undefined;
+  const key = `[${address}]:${listener.port}`;
+  const first = bound.get(key);
+  if (!first) {
+    bound.set(key, listener);
+    return undefined;
+  }
+  if (first === listener) return undefined;
+  return `listen on ${listener.address} port ${listener.port} binds ${address} port ` +
+    `${listener.port}, as the listener at ${positionText(first.position)} does already`;
 }
 
 function positionText(p: SourcePosition): string {

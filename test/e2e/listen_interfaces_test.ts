@@ -4,7 +4,7 @@
 
 import { resolveListenAddresses } from "../../src/daemon/mod.ts";
 import { assertEquals, assertMatch, assertRejects, assertStringIncludes } from "../assert.ts";
-import { SmtpTestClient, spawnLoggedDaemon, waitFor } from "../_helpers.ts";
+import { freePort, SmtpTestClient, spawnLoggedDaemon, waitFor } from "../_helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -34,6 +34,28 @@ Deno.test("smtpd -n refuses an unknown interface at its line and column, listing
   for (const name of systemNames()) assertStringIncludes(result.stderr, name);
   assertMatch(result.stderr, /\(interfaces: [^)]*lo[^)]*\)/);
   assertEquals(result.stdout, "");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("two listeners on one address and port are refused by smtpd -n and at the start", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/smtpd.conf`;
+  const port = freePort();
+  await Deno.writeTextFile(
+    path,
+    `queue path "${dir}/queue"\nlisten on 127.0.0.1 port ${port}\n` +
+      `listen on 127.0.0.1 port ${port} tag second\naction "a" mbox\nmatch for local action "a"\n`,
+  );
+  const message = `${path}:3:1: listen on 127.0.0.1 port ${port} binds 127.0.0.1 port ${port}, ` +
+    `as the listener at ${path}:2:1 does already`;
+  const result = await smtpdCheck(path);
+  assertEquals(result.code, 1);
+  assertStringIncludes(result.stderr, message);
+  assertEquals(result.stdout, "");
+  const daemon = spawnLoggedDaemon(path);
+  const status = await daemon.exited();
+  assertEquals(status.success, false);
+  assertStringIncludes(daemon.log(), message);
   await Deno.remove(dir, { recursive: true });
 });
 
