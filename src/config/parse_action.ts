@@ -113,9 +113,7 @@ export function parseLocalOption(
     case "alias":
     case "virtual": {
       const other = option.value === "alias" ? "virtual" : "alias";
-      if (action[option.value]) {
-        throw new StatementError(`"${option.value}" is given twice`, option.position);
-      }
+      refuseRepeat(action[option.value], `${option.value} mapping`, option);
       if (action[other]) {
         throw new StatementError('"alias" and "virtual" cannot be used together', option.position);
       }
@@ -123,6 +121,7 @@ export function parseLocalOption(
       return true;
     }
     case "userbase":
+      refuseRepeat(action.userbase, "userbase mapping", option);
       action.userbase = parseTableArgument(stream, builder);
       return true;
     case "user":
@@ -132,17 +131,27 @@ export function parseLocalOption(
           option.position,
         );
       }
+      refuseRepeat(action.user, "user", option);
       action.user = stream.value("a user name").value;
       return true;
     case "wrapper":
+      refuseRepeat(action.wrapper, "wrapper", option);
       action.wrapper = stream.value("a wrapper name").value;
       return true;
     case "ttl":
+      refuseRepeat(action.ttl, "ttl", option);
       action.ttl = parseDurationToken(stream);
       return true;
     default:
       return false;
   }
+}
+
+// An option that takes one value, given again, would silently replace the first: refused
+// in parse.y's words ("helo already specified for this dispatcher").
+function refuseRepeat(present: unknown, what: string, option: Token): void {
+  if (present === undefined || present === false) return;
+  throw new StatementError(`${what} already specified for this dispatcher`, option.position);
 }
 
 function parseRelayOptions(
@@ -155,6 +164,7 @@ function parseRelayOptions(
     const option = stream.expectWord("a relay option");
     if (!parseRelayOption(stream, builder, relay, option)) {
       if (option.value === "ttl") {
+        refuseRepeat(action.ttl, "ttl", option);
         action.ttl = parseDurationToken(stream);
         continue;
       }
@@ -175,55 +185,67 @@ export function parseRelayOption(
   switch (option.value) {
     case "host":
     case "via":
+      refuseRepeat(relay.host, "host mapping", option);
       relay.host = parseRelayUrl(stream, option.value === "host");
       return true;
     case "backup":
+      refuseRepeat(relay.backup, "backup", option);
       relay.backup = stream.accept("mx") ? { mx: stream.value("an MX name").value } : {};
       return true;
     case "helo":
       if (stream.peek().kind === "<" || stream.peek().kind === "{") {
         // Legacy `helo <table>` is the modern `helo-src <table>`.
+        refuseRepeat(relay.heloSrc, "helo-source mapping", option);
         relay.heloSrc = parseTableArgument(stream, builder);
       } else {
+        refuseRepeat(relay.helo, "helo", option);
         relay.helo = stream.value("a HELO name").value;
       }
       return true;
     case "helo-src":
+      refuseRepeat(relay.heloSrc, "helo-source mapping", option);
       relay.heloSrc = parseTableArgument(stream, builder);
       return true;
     case "domain":
+      refuseRepeat(relay.domain, "domain mapping", option);
       relay.domain = parseTableArgument(stream, builder);
       return true;
     case "tls":
+      refuseRepeat(relay.tls, "tls", option);
       relay.tls = stream.accept("no-verify") ? "no-verify" : "required";
       return true;
     case "tls-policy":
+      refuseRepeat(relay.tlsPolicy, "tls-policy mapping", option);
       relay.tlsPolicy = parseTableArgument(stream, builder);
       return true;
     case "auth":
+      refuseRepeat(relay.auth, "auth mapping", option);
       relay.auth = parseTableArgument(stream, builder);
       return true;
     case "mail-from":
+      refuseRepeat(relay.mailFrom, "mail-from", option);
       relay.mailFrom = stream.value("an address").value;
       return true;
     case "src":
     case "source":
+      refuseRepeat(relay.src, "source mapping", option);
       relay.src = parseTableArgument(stream, builder);
       return true;
     case "pki":
+      refuseRepeat(relay.pki, "pki", option);
       relay.pki = stream.value("a pki name").value;
       return true;
     case "ca":
+      refuseRepeat(relay.ca, "ca", option);
       relay.ca = stream.value("a ca name").value;
       return true;
     case "srs":
+      refuseRepeat(relay.srs, "srs", option);
       relay.srs = true;
       return true;
     case "filter":
       // parse.y: `filter NAME` or `filter { … }`, for the outbound sessions' reports.
-      if (relay.filters) {
-        throw new StatementError('"filter" is given twice for this action', option.position);
-      }
+      refuseRepeat(relay.filters, "filter", option);
       relay.filters = parseNames(stream, "a filter name");
       builder.ignored.push({ what: "relay filter", position: option.position });
       return true;

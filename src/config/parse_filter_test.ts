@@ -113,6 +113,6 @@ Deno.test("parseListen() refuses a second filter option rather than drop the fir
       `filter "a" phase connect match rdns junk\nfilter "b" phase connect match rdns junk\nlisten on 127.0.0.1 filter "a" filter "b"\n`,
       "error",
     ),
-    ['3:32: "filter" is given twice'],
+    ["3:32: filter already specified"],
   );
 });

@@ -44,24 +44,31 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
     position: first.position,
   };
   let portGiven = false;
-  const once = (option: Token, set: boolean) => {
-    if (set) throw new StatementError(`"${option.value}" is given twice`, option.position);
+  // Every option that takes one value is refused when repeated: a second one would silently
+  // replace the first (parse.y says "… already specified").
+  const given = new Set<string>();
+  const once = (option: Token, what: string = option.value) => {
+    if (given.has(what)) throw new StatementError(`${what} already specified`, option.position);
+    given.add(what);
   };
+  let pkiToken: Token | undefined;
+  let caToken: Token | undefined;
   while (!stream.atEnd()) {
     const option = stream.expectWord("a listen option");
     switch (option.value) {
       case "port":
-        once(option, portGiven);
+        once(option, "port");
         listener.port = parsePort(stream, builder.services);
         portGiven = true;
         break;
       case "submission":
         // Legacy: `listen on IF submission` means port 587.
-        once(option, portGiven);
+        once(option, "port");
         listener.port = WELL_KNOWN_PORTS.submission;
         portGiven = true;
         break;
       case "family": {
+        once(option, "address family");
         const family = stream.expectWord("inet4 or inet6");
         if (family.value !== "inet4" && family.value !== "inet6") {
           throw stream.unknown(family, ["inet4", "inet6"], "address family");
@@ -71,18 +78,23 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
       }
       case "inet4":
       case "inet6":
+        once(option, "address family");
         listener.family = option.value;
         break;
       case "hostname":
+        once(option);
         listener.hostname = stream.value("a host name").value;
         break;
       case "hostnames":
+        once(option);
         listener.hostnames = parseTableArgument(stream, builder);
         break;
       case "ciphers":
+        once(option);
         listener.ciphers = stream.value("an OpenSSL cipher list").value;
         break;
       case "protocols": {
+        once(option);
         const value = stream.value("a TLS protocol list");
         const range = parseTlsProtocols(value.value);
         if ("error" in range) throw new StatementError(range.error, value.position);
@@ -90,6 +102,7 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
         break;
       }
       case "tag": {
+        once(option);
         const tag = stream.value("a tag");
         if (tag.value.length > 32) {
           throw new StatementError("A tag is at most 32 characters", tag.position);
@@ -100,6 +113,9 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
       case "tls":
       case "tls-require":
       case "smtps": {
+        if (listener.tls && tlsWord(listener.tls) === option.value) {
+          throw new StatementError("TLS mode already specified", option.position);
+        }
         if (listener.tls) {
           throw new StatementError(
             `"${option.value}" conflicts with "${tlsWord(listener.tls)}"`,
@@ -124,44 +140,71 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
         }
         listener.tls = "starttls";
         break;
-      case "pki":
-        listener.pki = [...(listener.pki ?? []), stream.value("a pki name").value];
+      case "pki": {
+        // Several pki are presented by SNI; the same one twice is a slip.
+        const name = stream.value("a pki name");
+        if (listener.pki?.includes(name.value)) {
+          throw new StatementError(`pki "${name.value}" already specified`, name.position);
+        }
+        pkiToken ??= option;
+        listener.pki = [...(listener.pki ?? []), name.value];
         break;
+      }
       case "ca":
+        once(option);
+        caToken = option;
         listener.ca = stream.value("a ca name").value;
         break;
       case "auth":
       case "auth-optional": {
-        once(option, listener.auth !== undefined);
+        once(option, "auth");
         const table = startsTable(stream) ? parseTableArgument(stream, builder) : undefined;
         listener.auth = { required: option.value === "auth", ...(table ? { table } : {}) };
         break;
       }
       case "senders": {
+        once(option);
         const table = parseTableArgument(stream, builder);
         listener.senders = { table, masquerade: stream.accept("masquerade") };
         break;
       }
       case "mask-src":
       case "mask-source":
+        once(option, "mask-src");
         listener.maskSource = true;
         break;
       case "no-dsn":
+        once(option);
         listener.noDsn = true;
         break;
       case "proxy-v2":
+        once(option);
         listener.proxyV2 = true;
         break;
       case "received-auth":
+        once(option);
         listener.receivedAuth = true;
         break;
       case "filter":
         // A second `filter` would drop the first: refused, as `match` refuses it.
-        once(option, listener.filters !== undefined);
+        once(option, "filter");
         listener.filters = parseNames(stream, "a filter name");
         break;
       default:
         throw stream.unknown(option, LISTEN_OPTIONS, "listen option");
+    }
+  }
+  // Certificates are only presented by TLS (parse.y: "pki requires tls/smtps"); a ca
+  // without TLS checks no client certificate.
+  if (!listener.tls && listener.address !== "socket") {
+    if (pkiToken) {
+      throw new StatementError(
+        "pki requires tls or smtps on the same listener",
+        pkiToken.position,
+      );
+    }
+    if (caToken) {
+      stream.warn("ca has no effect without tls or smtps on the same listener", caToken);
     }
   }
   if (listener.tls === "smtps" && !portGiven) listener.port = WELL_KNOWN_PORTS.smtps;

@@ -65,8 +65,24 @@ export function parseMatch(stream: TokenStream, builder: ConfigBuilder, first: T
     if (clash) {
       throw new StatementError(`"${word.value}" is given twice in this match`, word.position);
     }
+    const shared = criteria.find((c) => sameTest(c.kind, criterion.kind));
+    if (shared) {
+      const what = testedValue(criterion.kind);
+      throw new StatementError(`${what} already specified for this rule`, word.position);
+    }
     criteria.push(criterion);
   }
+}
+
+// `from auth` and `auth` test the same login, `from mail-from` and `mail-from` the same
+// sender, `for rcpt-to` and `rcpt-to` the same recipient: one of each pair per match.
+function testedValue(kind: CriterionKind): string {
+  return kind.replace(/^(from|for)-/, "");
+}
+
+function sameTest(a: CriterionKind, b: CriterionKind): boolean {
+  const paired = ["auth", "mail-from", "rcpt-to"];
+  return a !== b && paired.includes(testedValue(a)) && testedValue(a) === testedValue(b);
 }
 
 /** A match holds at most one `from …` and one `for …`, and each other criterion once. */

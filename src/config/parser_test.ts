@@ -197,8 +197,8 @@ Deno.test("parseConfig() reads every match criterion, negated or not", () => {
 table n { 192.0.2.0/24 }
 action "a" maildir
 match ! from src <n> for domain regex <t> action "a"
-match from rdns for rcpt-to <t> auth <t> helo <t> mail-from <t> rcpt-to { x@y } tag T tls action "a"
-match from rdns <t> for local ! auth action "a"
+match from rdns for rcpt-to <t> auth <t> helo <t> mail-from <t> tag T tls action "a"
+match from rdns <t> for local ! auth rcpt-to { x@y } action "a"
 match from auth <t> for any action "a"
 match from mail-from <t> ! for domain "example.org" reject
 match from socket for any reject
@@ -211,8 +211,8 @@ match from local ! tag T reject
   );
   assertEquals(kinds, [
     "!from-src<> for-domain<>~ => action",
-    "from-rdns for-rcpt-to<> auth<> helo<> mail-from<> rcpt-to<> tag tls => action",
-    "from-rdns<> for-local !auth => action",
+    "from-rdns for-rcpt-to<> auth<> helo<> mail-from<> tag tls => action",
+    "from-rdns<> for-local !auth rcpt-to<> => action",
     "from-auth<> for-any => action",
     "from-mail-from<> !for-domain<> => reject",
     "from-socket for-any => reject",
@@ -342,6 +342,72 @@ const BAD: readonly [string, string][] = [
   ["lisen on 127.0.0.1\n", '1:1: Unknown keyword "lisen": did you mean "listen"?'],
   ['action "a" maildir "/unterminated\n', "1:20: Unterminated string"],
   ["listen on 127.0.0.1 port 70000\n", '1:26: Bad port "70000": must be 0 to 65535'],
+  [
+    'pki p cert "/c"\npki p key "/k"\nlisten on 127.0.0.1 port 46600 pki p\n',
+    "3:32: pki requires tls or smtps on the same listener",
+  ],
+  ["listen on 127.0.0.1 tag A tag B\n", "1:27: tag already specified"],
+  ["listen on 127.0.0.1 hostname x hostname y\n", "1:32: hostname already specified"],
+  [
+    "listen on 127.0.0.1 family inet6 family inet4\n",
+    "1:34: address family already specified",
+  ],
+  ["listen on 127.0.0.1 inet6 inet4\n", "1:27: address family already specified"],
+  [
+    "listen on 127.0.0.1 senders <a> senders <b>\ntable a { x = y }\ntable b { x = y }\n",
+    "1:33: senders already specified",
+  ],
+  ["listen on 127.0.0.1 ciphers a ciphers b\n", "1:31: ciphers already specified"],
+  [
+    'listen on 127.0.0.1 protocols "tlsv1.2" protocols "tlsv1.3"\n',
+    "1:41: protocols already specified",
+  ],
+  ["listen on 127.0.0.1 tls ca c ca d\n", "1:30: ca already specified"],
+  ["listen on 127.0.0.1 tls pki p pki p\n", '1:35: pki "p" already specified'],
+  ["listen on 127.0.0.1 hostnames <a> hostnames <b>\n", "1:35: hostnames already specified"],
+  ["listen on 127.0.0.1 mask-src mask-src\n", "1:30: mask-src already specified"],
+  ["listen on 127.0.0.1 tls tls\n", "1:25: TLS mode already specified"],
+  ['action "a" mda "x" user joe user bob\n', "1:29: user already specified for this dispatcher"],
+  [
+    'action "a" relay host smtp://a host smtp://b\n',
+    "1:32: host mapping already specified for this dispatcher",
+  ],
+  ['action "a" relay helo one helo two\n', "1:27: helo already specified for this dispatcher"],
+  [
+    'action "a" maildir userbase <u> userbase <v>\n',
+    "1:33: userbase mapping already specified for this dispatcher",
+  ],
+  [
+    'action "a" mda "x" wrapper w wrapper v\n',
+    "1:30: wrapper already specified for this dispatcher",
+  ],
+  ['action "a" relay ttl 1h ttl 2h\n', "1:25: ttl already specified for this dispatcher"],
+  [
+    'action "a" relay domain <d> domain <e>\n',
+    "1:29: domain mapping already specified for this dispatcher",
+  ],
+  [
+    'action "a" relay src <s> src <t>\n',
+    "1:26: source mapping already specified for this dispatcher",
+  ],
+  [
+    'action "a" relay mail-from a@b mail-from c@d\n',
+    "1:32: mail-from already specified for this dispatcher",
+  ],
+  ['action "a" relay backup backup\n', "1:25: backup already specified for this dispatcher"],
+  [
+    'action "a" maildir alias <a> alias <b>\n',
+    "1:30: alias mapping already specified for this dispatcher",
+  ],
+  [
+    'action "a" relay auth <a> auth <b>\n',
+    "1:27: auth mapping already specified for this dispatcher",
+  ],
+  ["match from auth auth reject\n", "1:17: auth already specified for this rule"],
+  [
+    "match mail-from <a> from mail-from <b> reject\n",
+    "1:21: mail-from already specified for this rule",
+  ],
   [
     "listen on 127.0.0.1 port smtpx\n",
     '1:26: Bad port "smtpx": expected a number or a TCP service name of /etc/services',

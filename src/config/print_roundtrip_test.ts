@@ -96,7 +96,7 @@ Deno.test("legacy rules the modern grammar cannot say are refused where they are
 Deno.test("listen refuses a second TLS mode or port given by a legacy word", () => {
   assertEquals(errorsOf("listen on lo0 smtps secure\n"), ['1:21: "secure" conflicts with "smtps"']);
   assertEquals(errorsOf("listen on lo0 port 25 submission\n"), [
-    '1:23: "submission" is given twice',
+    "1:23: port already specified",
   ]);
 });
 
