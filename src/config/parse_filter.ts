@@ -3,7 +3,8 @@
 
 import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, parseTableArgument, startsTable } from "./builder.ts";
-import type { BuiltinConditionDecl, FilterDecl, FilterSpec } from "./model.ts";
+import type { BuiltinConditionDecl, FilterDecl, FilterSpec, TableDecl } from "./model.ts";
+import { printTableRef } from "./print.ts";
 import { printWord, quoteString } from "./lexer.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
 import { parseProcOptions } from "./parse_globals.ts";
@@ -35,7 +36,7 @@ export function parseFilter(stream: TokenStream, builder: ConfigBuilder): void {
   builder.filters.push({
     name: name.value,
     kind: kind.value as FilterDecl["kind"],
-    words: printSpec(spec),
+    words: printSpec(spec, new Map(builder.tables.map((t) => [t.name, t] as const))),
     spec,
     position: name.position,
   });
@@ -156,7 +157,7 @@ function parseDecision(
 }
 
 /** The words after the kind, as `smtpd -nv` prints them. */
-function printSpec(spec: FilterSpec): string[] {
+function printSpec(spec: FilterSpec, tables: ReadonlyMap<string, TableDecl>): string[] {
   switch (spec.kind) {
     case "proc":
       return [printWord(spec.proc)];
@@ -176,7 +177,8 @@ function printSpec(spec: FilterSpec): string[] {
       for (const c of spec.conditions) {
         words.push(`${c.negated ? "!" : ""}${c.kind}`);
         if (c.regex) words.push("regex");
-        if (c.table) words.push(`<${c.table.name}>`);
+        // An inline table prints its values, in braces: a bare word there is no table.
+        if (c.table) words.push(printTableRef(c.table, tables, true));
       }
       const d = spec.decision;
       words.push(d.kind);

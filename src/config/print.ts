@@ -132,7 +132,7 @@ function printTableBody(table: TableDecl): string {
 
 // A one-value inline list prints as its value, except where a bare value means something
 // else than a table (`tag "T"` is a literal tag; `tag { "T" }` a table).
-function printTableRef(
+export function printTableRef(
   r: TableRef,
   tables: ReadonlyMap<string, TableDecl>,
   braces = false,

@@ -31,6 +31,22 @@ Deno.test("every example prints into text that parses to the same model", () => 
   }
 });
 
+Deno.test("every corpus configuration that is accepted prints into text meaning the same", () => {
+  const corpus = new URL("../../test/conf_corpus/", import.meta.url).pathname;
+  let checked = 0;
+  for (const entry of Deno.readDirSync(corpus)) {
+    if (!entry.name.endsWith(".conf")) continue;
+    const options = { file: `${corpus}${entry.name}`, readFile: Deno.readTextFileSync };
+    const text = Deno.readTextFileSync(options.file);
+    // What is accepted without effect (5.7's `curve`, with a warning) is not printed.
+    const { config } = parseConfig(text, options);
+    if (!config || config.ignored?.length) continue;
+    checkConfigText(text, options);
+    checked++;
+  }
+  assertEquals(checked >= 20, true);
+});
+
 Deno.test("printConfig() quotes table names and backend sources that are not plain words", () => {
   const printed = assertRoundTrip(
     'table "my list" { 192.0.2.1 }\ntable "t 2" "file:/etc/mail/my aliases"\n' +
@@ -117,5 +133,20 @@ Deno.test("parseConfig() keeps apart the inline tables of a file included twice"
     'match from src "192.0.2.1" for any action "a"',
     'match from src "198.51.100.0/24" for any action "a"',
     "",
+  ]);
+});
+
+Deno.test("printConfig() prints a builtin filter's inline and named tables so they read back", () => {
+  const printed = assertRoundTrip(
+    'table "bad names" { "x.example" }\n' +
+      "filter check_dyndns phase connect match rdns regex { '.*\\.dyn\\..*', '.*\\.dsl\\..*' } " +
+      'disconnect "550 no residential connections"\n' +
+      'filter f2 phase connect match src <"bad names"> junk\n' +
+      "listen on 127.0.0.1 filter { check_dyndns, f2 }\n",
+  );
+  assertEquals(printed.split("\n").filter((l) => l.startsWith("filter")), [
+    'filter "check_dyndns" phase connect match rdns regex { ".*\\.dyn\\..*", ".*\\.dsl\\..*" } ' +
+    'disconnect "550 no residential connections"',
+    'filter "f2" phase connect match src <"bad names"> junk',
   ]);
 });
