@@ -579,3 +579,12 @@ Deno.test("parseConfig() reads smtp greeting-delay (an extension) and prints it 
   assertEquals(config.smtp.greetingDelay, 2);
   assertEquals(printConfig(config), "smtp greeting-delay 2s\n");
 });
+
+Deno.test("parseConfig() warns that a listener's ca without tls checks nothing", () => {
+  assertEquals(
+    warningsOf(
+      'ca c cert "/c"\nlisten on 127.0.0.1 ca c\naction "a" mbox\nmatch for local action "a"\n',
+    ),
+    ["2:21: ca has no effect without tls or smtps on the same listener"],
+  );
+});

@@ -8,10 +8,12 @@ import {
   type Listener,
   listenerPkiNames,
   parseTlsProtocols,
+  type SourcePosition,
 } from "../config/mod.ts";
 import type { ListenerTls } from "../smtp/mod.ts";
 import { resolvePath } from "../tables/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
+import { pkiKeyMismatch } from "./pki_key_match.ts";
 
 /** The TLS settings of a listener, or undefined when it offers none. */
 export async function listenerTls(
@@ -35,11 +37,11 @@ export async function listenerTls(
   for (const name of names) {
     const pki = config.pkis.find((p) => p.name === name);
     if (!pki?.cert || !pki.key) throw new Error(`${where}: pki "${name}" needs a cert and a key`);
-    certificates.push({
-      name,
-      cert: await readPem(name, "cert", resolvePath(baseDir, pki.cert)),
-      key: await readPem(name, "key", resolvePath(baseDir, pki.key)),
-    });
+    const cert = await readPem(name, "cert", resolvePath(baseDir, pki.cert));
+    const key = await readPem(name, "key", resolvePath(baseDir, pki.key));
+    const mismatch = pkiKeyMismatch(cert, key);
+    if (mismatch) throw new Error(`${positionText(pki.position)}: pki "${name}": ${mismatch}`);
+    certificates.push({ name, cert, key });
   }
   let ca: string | undefined;
   if (listener.ca) {
@@ -63,6 +65,10 @@ export async function listenerTls(
     ...(ciphers === undefined ? {} : { ciphers }),
     ...(versions && !("error" in versions) ? { versions } : {}),
   };
+}
+
+function positionText(p: SourcePosition): string {
+  return `${p.file}:${p.line}:${p.column}`;
 }
 
 async function readPem(name: string, what: string, path: string): Promise<string> {
@@ -93,11 +99,13 @@ export async function checkPkiFiles(config: Config, baseDir: string): Promise<Di
       at: c.position,
     })),
   ];
+  const texts = new Map<string, string>();
   for (const file of files) {
     const path = resolvePath(baseDir, file.path);
     try {
       const text = await Deno.readTextFile(path);
       if (!text.includes("-----BEGIN ")) throw new Error("no PEM block in it");
+      texts.set(path, text);
     } catch (error) {
       diagnostics.push({
         severity: "error",
@@ -105,6 +113,19 @@ export async function checkPkiFiles(config: Config, baseDir: string): Promise<Di
           errorMessage(error)
         }`,
         position: file.at,
+      });
+    }
+  }
+  // A pair that was read is checked as libtls does when the daemon starts.
+  for (const pki of config.pkis) {
+    const cert = pki.cert && texts.get(resolvePath(baseDir, pki.cert));
+    const key = pki.key && texts.get(resolvePath(baseDir, pki.key));
+    const mismatch = cert && key ? pkiKeyMismatch(cert, key) : undefined;
+    if (mismatch) {
+      diagnostics.push({
+        severity: "error",
+        message: `pki "${pki.name}": ${mismatch}`,
+        position: pki.position,
       });
     }
   }
