@@ -146,7 +146,9 @@ Deno.test("ClientConnection gives up on a silent server when the deadline passes
   assertStringIncludes(String(error), "no answer within 300 ms");
 });
 
-Deno.test("ClientConnection sends an empty message as the bare terminator", async () => {
+// One message to a scripted server that accepts it: the replies to DATA and the dot,
+// and the lines the server received from DATA on.
+async function sendOneMessage(content: Uint8Array) {
   const server = scriptedServer(["220 ready\r\n"], {
     EHLO: ["250 mx.test\r\n"],
     MAIL: ["250 ok\r\n"],
@@ -167,12 +169,17 @@ Deno.test("ClientConnection sends an empty message as the bare terminator", asyn
   await conn.hello("c.test");
   await conn.mail("a@b.test");
   await conn.rcpt("c@d.test");
-  const { start, ends } = await conn.data(new Uint8Array(0));
-  assertEquals([start.code, ends.map((r) => r.code)], [354, [250]]);
+  const { start, ends } = await conn.data(content);
   await conn.quit();
   await server.done;
+  return { start, ends, received: server.received.slice(3) };
+}
+
+Deno.test("ClientConnection sends an empty message as the bare terminator", async () => {
+  const { start, ends, received } = await sendOneMessage(new Uint8Array(0));
+  assertEquals([start.code, ends.map((r) => r.code)], [354, [250]]);
   // DATA is followed directly by the dot: no empty line was added to the message.
-  assertEquals(server.received.slice(3), ["DATA", ".", "QUIT"]);
+  assertEquals(received, ["DATA", ".", "QUIT"]);
 });
 
 Deno.test("dotStuff() doubles leading dots and ends the last line", () => {
@@ -193,34 +200,12 @@ Deno.test("dotStuff() sends a bare LF as CRLF and stuffs the dot of the line aft
 });
 
 Deno.test("ClientConnection.data() puts no bare LF on the wire", async () => {
-  const server = scriptedServer(["220 ready\r\n"], {
-    EHLO: ["250 mx.test\r\n"],
-    MAIL: ["250 ok\r\n"],
-    RCPT: ["250 ok\r\n"],
-    DATA: ["354 go\r\n"],
-    ".": ["250 queued\r\n"],
-    QUIT: ["221 bye\r\n"],
-  });
-  const conn = await ClientConnection.open({
-    transport: "tcp",
-    host: "127.0.0.1",
-    port: server.port,
-  }, {
-    protocol: "smtp",
-    timeouts: uniformTimeouts(10_000),
-  });
-  await conn.greeting();
-  await conn.hello("c.test");
-  await conn.mail("a@b.test");
-  await conn.rcpt("c@d.test");
-  const { ends } = await conn.data(
+  const { ends, received } = await sendOneMessage(
     encoder.encode("Subject: lf\r\n\r\nbare\n.dot\r\ncr\rkept\nend"),
   );
   assertEquals(ends.map((r) => r.code), [250]);
-  await conn.quit();
-  await server.done;
   // The server splits on CRLF only, so a bare LF would stay inside one of these lines.
-  assertEquals(server.received.slice(3), [
+  assertEquals(received, [
     "DATA",
     "Subject: lf",
     "",
