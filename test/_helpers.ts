@@ -1,6 +1,8 @@
 // Helpers for cross-box tests: free ports, a raw SMTP conversation, polling with a bound,
 // and reading Maildirs back.
 
+import { DatabaseSync } from "node:sqlite";
+
 /** A port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -22,6 +24,23 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * Waits until the queue in `dir/queue` holds no envelope. A daemon records a delivery
+ * only once its writer or command has finished, and a failed recipient stays until its
+ * report is queued: an empty queue means every delivery and every report is done.
+ */
+export async function queueDrained(dir: string): Promise<void> {
+  await waitFor("every delivery recorded in the queue", () => {
+    const db = new DatabaseSync(`${dir}/queue/queue.sqlite`, { readOnly: true });
+    try {
+      const left = db.prepare("SELECT count(*) AS n FROM envelopes").get() as { n: number };
+      return left.n === 0 || undefined;
+    } finally {
+      db.close();
+    }
+  }, 60_000);
 }
 
 /** Waits until something accepts connections on 127.0.0.1:port (a daemon starting). */

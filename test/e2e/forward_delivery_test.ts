@@ -3,14 +3,13 @@
 // forwarding loops between users, and Delivered-To: loop detection at local delivery.
 // As root, users are uid 4242 (deliveries run as them); otherwise the test's own uid.
 
-import { DatabaseSync } from "node:sqlite";
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import {
   freePort,
   OWN_IDS,
+  queueDrained,
   readMaildir,
   sendMessage,
-  waitFor,
   waitListening,
 } from "../_helpers.ts";
 
@@ -91,20 +90,6 @@ match from any for domain "mda.test" action "mda"
 
 function send(port: number, to: string, body: string) {
   return sendMessage(port, { from: "sender@md.test", to: [to], body });
-}
-
-// A failed recipient stays in the queue until its report is queued, and the report until
-// it is delivered: an empty queue means every delivery and every report is done.
-async function queueDrained(dir: string): Promise<void> {
-  await waitFor("every delivery recorded in the queue", () => {
-    const db = new DatabaseSync(`${dir}/queue/queue.sqlite`, { readOnly: true });
-    try {
-      const left = db.prepare("SELECT count(*) AS n FROM envelopes").get() as { n: number };
-      return left.n === 0 || undefined;
-    } finally {
-      db.close();
-    }
-  }, 60_000);
 }
 
 async function subjects(f: Fixture, user: string): Promise<string[]> {

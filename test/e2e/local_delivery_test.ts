@@ -4,11 +4,11 @@
 // :include:, error:, addresses elsewhere) and ~/.forward.
 // As root, users are uid 4242 (deliveries run as them); otherwise the test's own uid.
 
-import { DatabaseSync } from "node:sqlite";
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
 import {
   freePort,
   OWN_IDS,
+  queueDrained,
   readMaildir,
   sendMessage,
   SmtpTestClient,
@@ -132,20 +132,6 @@ match from any for domain "nobody.test" action "as-nobody"
 
 function send(port: number, to: string, body: string, from = "sender@client.test") {
   return sendMessage(port, { from, to: [to], body });
-}
-
-// The daemon records a delivery only once its writer or command has finished: with the
-// queue empty, every file a delivery writes is complete (an mda's output, a mbox lock).
-async function queueDrained(dir: string): Promise<void> {
-  await waitFor("every delivery recorded in the queue", () => {
-    const db = new DatabaseSync(`${dir}/queue/queue.sqlite`, { readOnly: true });
-    try {
-      const left = db.prepare("SELECT count(*) AS n FROM envelopes").get() as { n: number };
-      return left.n === 0 || undefined;
-    } finally {
-      db.close();
-    }
-  }, 60_000);
 }
 
 async function records(dir: string, prefix: string): Promise<string[]> {
