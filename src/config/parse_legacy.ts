@@ -203,9 +203,14 @@ function authenticatedCountsAsLocal(criteria: Criterion[]): Criterion[][] {
   const index = criteria.findIndex((c) => c.kind === "from-local");
   if (index === -1) return [criteria];
   const local = criteria[index]!;
+  const anyAuth = (c: Criterion) => c.kind === "auth" && !c.table;
   if (local.negated) {
+    // An `authenticated` of the rule's own already says it (a match takes auth once).
+    if (criteria.some(anyAuth)) return [criteria];
     return [[...criteria, { kind: "auth", negated: true, position: local.position }]];
   }
+  // `! authenticated`: no authenticated session matches, so no `from auth` rule either.
+  if (criteria.some((c) => anyAuth(c) && c.negated)) return [criteria];
   const fromAuth = criteria.toSpliced(index, 1, {
     kind: "from-auth",
     negated: false,

@@ -39,3 +39,13 @@ accept from any for local deliver to mbox
   assertEquals(decide(text, local, "x@far.test"), "reject");
   assertEquals(decide(text, local, "root@mx.example.org"), "mbox");
 });
+
+Deno.test("legacy ! authenticated holds for local unauthenticated clients and prints as one match", () => {
+  const text = "listen on lo0\naccept for any deliver to maildir ! authenticated\n";
+  assertEquals(decide(text, local, "x@far.test"), "maildir");
+  assertEquals(decide(text, alice, "x@far.test"), "reject");
+  assertEquals(decide(text, remote, "x@far.test"), "reject");
+  // No `from auth ! auth` twin: a match takes auth once, and that one could never hold.
+  const { config } = parseConfig(text, { file: "smtpd.conf" });
+  assertEquals(config!.matches.length, 1);
+});
