@@ -51,15 +51,20 @@ function includeRefused(path: string): string {
 
 /**
  * The model as JSON, without what printing cannot keep: positions, macros, the grammar
- * the file used, and the generated names of inline tables (replaced by their contents).
+ * the file used, the generated names of inline tables (replaced by their contents), and
+ * how many times a statement without effect was written (a global such as `mta
+ * max-deferred` given twice keeps its last value and prints once, in the printout's order).
  */
 export function canonicalModel(config: Config): string {
   const inline = new Map(
     config.tables.filter((t) => t.anonymous).map((t) => [t.name, t.source] as const),
   );
-  const { file: _f, macros: _m, grammar: _g, ...rest } = config;
+  const { file: _f, macros: _m, grammar: _g, ignored, ...rest } = config;
+  const ignoredOnce = ignored === undefined
+    ? {}
+    : { ignored: [...new Set(ignored.map((i) => i.what))].sort().map((what) => ({ what })) };
   return JSON.stringify(
-    { ...rest, tables: config.tables.filter((t) => !t.anonymous) },
+    { ...rest, ...ignoredOnce, tables: config.tables.filter((t) => !t.anonymous) },
     (key, v) => {
       if (key === "position" || key === "addressPosition") return undefined;
       if (v instanceof Map) return [...v];
