@@ -55,11 +55,20 @@ export async function openPostgresTable(
 
 class PostgresBackend implements NetworkBackend {
   readonly #config: SqlConfig;
-  readonly #sql: postgres.Sql;
+  readonly #connection: PostgresConnection;
+  #sql: postgres.Sql;
 
   constructor(config: SqlConfig, c: PostgresConnection) {
     this.#config = config;
-    this.#sql = postgres({
+    this.#connection = c;
+    this.#sql = this.#client();
+  }
+
+  // A pool of connections, none opened until a query needs one.
+  #client(): postgres.Sql {
+    const config = this.#config;
+    const c = this.#connection;
+    return postgres({
       host: c.host,
       port: c.port,
       ...(c.user === undefined ? {} : { user: c.user }),
@@ -75,6 +84,15 @@ class PostgresBackend implements NetworkBackend {
       types: {},
       fetch_types: false,
     });
+  }
+
+  // After PostgreSQL restarted, a pool whose queries were queued on connections that
+  // went away was seen to answer nothing, every probe waiting out its deadline, until
+  // the table was made anew (SIGHUP): so a silent probe makes the pool anew.
+  reset(): void {
+    const old = this.#sql;
+    this.#sql = this.#client();
+    old.end({ timeout: 0 }).catch(() => {});
   }
 
   serves(service: TableService): boolean {

@@ -28,6 +28,12 @@ export interface BackendGuardOptions {
   readonly backoffMinMs?: number;
   /** The longest wait between probes (default 8 s). */
   readonly backoffMaxMs?: number;
+  /**
+   * Called when a probe of a server taken to be down does not answer by its deadline:
+   * the server may be back while the client's own state is wedged (queries queued on
+   * connections that went away), and the caller makes the client anew.
+   */
+  readonly onProbeTimeout?: () => void;
   readonly now?: () => number;
 }
 
@@ -91,7 +97,10 @@ export class BackendGuard {
       return result;
     } catch (error) {
       if (error instanceof BackendUnavailableError) {
-        if (probe) this.#wentAway(errorMessage(error));
+        if (probe) {
+          this.#wentAway(errorMessage(error));
+          this.#o.onProbeTimeout?.();
+        }
         throw error;
       }
       if (this.#o.isUnreachable(error)) {
@@ -122,11 +131,23 @@ export class BackendGuard {
       }
     }
     this.#running++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#running--;
+      this.#waiting.shift()?.();
+    };
+    // A query that does not end when it is aborted (a driver still waiting on a connection
+    // that went away) gives its slot back at the deadline all the same: otherwise a few
+    // such queries fill the pool, and every later lookup and probe waits out its deadline
+    // long after the server is back. Its late answer is dropped.
+    signal.addEventListener("abort", release, { once: true });
     try {
       return await query(signal);
     } finally {
-      this.#running--;
-      this.#waiting.shift()?.();
+      signal.removeEventListener("abort", release);
+      release();
     }
   }
 

@@ -27,6 +27,11 @@ export interface NetworkBackend {
   isUnreachable(error: unknown): boolean;
   /** Closes the backend's connections. */
   close(): Promise<void>;
+  /**
+   * Drops the client and its connections for new ones (what was in flight fails): a
+   * probe of a server that was down found it silent, and the client may be the cause.
+   */
+  reset?(): void;
 }
 
 /** Options of {@link NetworkTable}. */
@@ -66,6 +71,7 @@ export class NetworkTable implements Table {
       poolSize: options.poolSize,
       timeoutMs: options.timeoutMs,
       isUnreachable: (error) => backend.isUnreachable(error),
+      onProbeTimeout: () => backend.reset?.(),
       log: options.log,
       ...(options.backoffMinMs === undefined ? {} : { backoffMinMs: options.backoffMinMs }),
       ...(options.backoffMaxMs === undefined ? {} : { backoffMaxMs: options.backoffMaxMs }),

@@ -7,7 +7,7 @@ import type { TableService } from "../table.ts";
 // the machinery sees of any real server, answers, refusals and silence.
 class ScriptedBackend {
   rows = new Map<string, Rows>();
-  state: "up" | "down" | "slow" = "up";
+  state: "up" | "down" | "slow" | "stuck" = "up";
   queries = 0;
   serves(service: TableService) {
     return service === "domain" || service === "alias";
@@ -15,6 +15,8 @@ class ScriptedBackend {
   query(_service: TableService, key: string, signal: AbortSignal): Promise<Rows> {
     this.queries++;
     if (this.state === "down") return Promise.reject(new Error("connection refused"));
+    // Never settles, abort or not: a driver waiting on a connection that is gone.
+    if (this.state === "stuck") return new Promise(() => {});
     if (this.state === "slow") {
       return new Promise((_, reject) =>
         signal.addEventListener("abort", () => reject(signal.reason))
@@ -24,6 +26,12 @@ class ScriptedBackend {
   }
   isUnreachable(error: unknown) {
     return String(error).includes("refused");
+  }
+  // A client made anew: what wedged the old one (its queries that never end) is gone.
+  resets = 0;
+  reset() {
+    this.resets++;
+    if (this.state === "stuck") this.state = "up";
   }
   close() {
     return Promise.resolve();
@@ -102,6 +110,50 @@ Deno.test("NetworkTable with cache_ttl keeps answers until the TTL or dropCache(
     assertEquals(await withTableLookups(() => table.match("domain", "example.org")), false);
     table.dropCache();
     assertEquals(await withTableLookups(() => table.match("domain", "example.org")), true);
+  } finally {
+    table.close();
+  }
+});
+
+Deno.test("NetworkTable: queries that never end after their deadline do not keep the pool", async () => {
+  const backend = new ScriptedBackend();
+  const lines: string[] = [];
+  const table = open(backend, lines);
+  try {
+    backend.state = "stuck";
+    // As many as the pool holds (2), each cut at its 200 ms deadline.
+    for (let n = 0; n < 2; n++) {
+      await assertRejects(
+        async () => await withTableLookups(() => table.lookup("alias", `k${n}`)),
+        Error,
+        "did not answer within 200 ms",
+      );
+    }
+    backend.state = "up";
+    backend.rows.set("root", [["gilles"]]);
+    assertEquals(await withTableLookups(() => table.lookup("alias", "root")), "gilles");
+  } finally {
+    table.close();
+  }
+});
+
+Deno.test("NetworkTable: a probe that finds the server silent makes the client anew", async () => {
+  const backend = new ScriptedBackend();
+  const lines: string[] = [];
+  const table = open(backend, lines);
+  backend.rows.set("root", [["gilles"]]);
+  const lookup = async () => await withTableLookups(() => table.lookup("alias", "root"));
+  try {
+    backend.state = "down";
+    await assertRejects(lookup, Error, "unreachable");
+    // Back, but the old client's queries never end (PostgreSQL restarted under npm:postgres).
+    backend.state = "stuck";
+    await new Promise((r) => setTimeout(r, 5)); // past the 1 ms backoff
+    await assertRejects(lookup, Error, "did not answer within 200 ms");
+    assertEquals(backend.resets, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    assertEquals(await lookup(), "gilles");
+    assertEquals(lines.filter((l) => l.includes("is back")).length, 1);
   } finally {
     table.close();
   }
