@@ -1,8 +1,68 @@
 // Accounts for the privilege separation tests: the front's _smtpd (made when missing and
 // left in place, as an install would), and mail users with a password, made and removed
-// by each test under a name of its own.
+// by each test under a name of its own; and the daemon as such a test starts it.
 
 import { findSetpriv, SMTP_FRONT_ROLE } from "../../src/privsep/mod.ts";
+import { waitListening } from "../_helpers.ts";
+
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+
+/** A daemon started by {@link startLoggedDaemon}. */
+export interface LoggedDaemon {
+  readonly pid: number;
+  /** Its standard error so far. */
+  log(): string;
+  /** SIGTERM, then its exit code once it and its log are done. */
+  stop(): Promise<number>;
+  /** SIGKILL, for a test that failed before stop(); nothing when stopped already. */
+  kill(): Promise<void>;
+}
+
+/**
+ * `deno run -A cli.ts -d ARGS` in the foreground, its standard error collected, once it
+ * accepts connections on `port`.
+ */
+export async function startLoggedDaemon(
+  args: readonly string[],
+  port: number,
+  env: Record<string, string> = {},
+): Promise<LoggedDaemon> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "-d", ...args],
+    env,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (log += chunk) }),
+  );
+  let stopped = false;
+  const daemon: LoggedDaemon = {
+    pid: child.pid,
+    log: () => log,
+    async stop() {
+      stopped = true;
+      child.kill("SIGTERM");
+      const { code } = await child.status;
+      await reading;
+      return code;
+    },
+    async kill() {
+      if (stopped) return;
+      stopped = true;
+      child.kill("SIGKILL");
+      await child.status;
+    },
+  };
+  try {
+    await waitListening(port, 60_000);
+  } catch (error) {
+    await daemon.kill();
+    throw error;
+  }
+  return daemon;
+}
 
 /** Why the privilege separation tests cannot run here, or undefined when they can. */
 export function skipReason(): string | undefined {

@@ -6,18 +6,19 @@
 // delivered. Skipped, with the reason printed, when not root or without setpriv.
 
 import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { freePort, readMaildir, sendMessage, waitFor, waitListening } from "../_helpers.ts";
+import { freePort, readMaildir, sendMessage, waitFor } from "../_helpers.ts";
 import { MAILBOX_WRITER_ROLE } from "../../src/privsep/mod.ts";
 import {
   accountIds,
   childrenOf,
   ensureFrontUser,
+  type LoggedDaemon,
   makeUser,
   removeUser,
   skipReason,
+  startLoggedDaemon,
 } from "./_privsep.ts";
 
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const RECIPIENTS = ["r1", "r2", "r3", "r4", "r5"];
 
 Deno.test("as root, a message's five recipients go from the front to the user's writer as one request, and an unwritable Maildir fails alone", async () => {
@@ -29,7 +30,7 @@ Deno.test("as root, a message's five recipients go from the front to the user's 
   const dir = await Deno.makeTempDir({ prefix: "smtpd-privsep-rcpts-" });
   await Deno.chmod(dir, 0o755);
   const user = await makeUser(dir, "unused-password");
-  let daemon: Deno.ChildProcess | undefined;
+  let daemon: LoggedDaemon | undefined;
   try {
     const ids = await accountIds(user);
     await Deno.mkdir(`${dir}/boxes`);
@@ -46,16 +47,8 @@ action "boxes" maildir "${dir}/boxes/%{rcpt.user:lowercase}" virtual <vusers>
 match from any for domain "rcpt.test" action "boxes"
 `,
     );
-    daemon = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "-d", "-T", "imsg", "-f", `${dir}/smtpd.conf`],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let log = "";
-    const reading = daemon.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (chunk) => void (log += chunk) }),
-    );
-    await waitListening(port, 60_000);
+    const running = await startLoggedDaemon(["-T", "imsg", "-f", `${dir}/smtpd.conf`], port);
+    daemon = running;
     const reply = await sendMessage(port, {
       from: "sender@client.test",
       to: RECIPIENTS.map((r) => `${r}@rcpt.test`),
@@ -79,32 +72,32 @@ match from any for domain "rcpt.test" action "boxes"
     // r3 alone is deferred, with the reason the parent's writer gave.
     const deferred = await waitFor(
       "r3's deferral",
-      () => /.* rcpt=<r3@rcpt\.test> .* result=TempFail stat=(.*)\n/.exec(log) ?? undefined,
+      () =>
+        /.* rcpt=<r3@rcpt\.test> .* result=TempFail stat=(.*)\n/.exec(running.log()) ?? undefined,
       60_000,
     );
     assertMatch(deferred[1]!, /^Permission denied \(os error 13\): mkdir '.*\/boxes\/r3\/tmp'$/);
     assertEquals(await readMaildir(`${dir}/boxes/r3`), []);
-    const delivered = log.match(/ rcpt=<r\d@rcpt\.test> .* result=Ok stat=Delivered\n/g) ?? [];
-    assertEquals(delivered.length, 4, log);
+    const delivered =
+      running.log().match(/ rcpt=<r\d@rcpt\.test> .* result=Ok stat=Delivered\n/g) ?? [];
+    assertEquals(delivered.length, 4, running.log());
 
     // The five writes went from the front to a writer of the user's as one request: the
     // parent was asked once to start that writer, and for no write.
-    assertEquals(log.match(/front -> writer: 5 mailbox writes for /g)?.length, 1, log);
-    assertEquals(log.match(/front -> parent: mailboxe?s? #/g), null, log);
-    assertEquals(log.match(/front -> parent: writer #/g)?.length, 1, log);
+    assertEquals(
+      running.log().match(/front -> writer: 5 mailbox writes for /g)?.length,
+      1,
+      running.log(),
+    );
+    assertEquals(running.log().match(/front -> parent: mailboxe?s? #/g), null, running.log());
+    assertEquals(running.log().match(/front -> parent: writer #/g)?.length, 1, running.log());
     // That writer is the parent's child, running as the user.
-    const writers = (await childrenOf(daemon.pid)).filter((c) => c.name === MAILBOX_WRITER_ROLE);
+    const writers = (await childrenOf(running.pid)).filter((c) => c.name === MAILBOX_WRITER_ROLE);
     assertEquals(writers.map((w) => w.user), [user]);
 
-    daemon.kill("SIGTERM");
-    assertEquals((await daemon.status).code, 0);
-    daemon = undefined;
-    await reading;
+    assertEquals(await running.stop(), 0);
   } finally {
-    if (daemon) {
-      daemon.kill("SIGKILL");
-      await daemon.status;
-    }
+    await daemon?.kill();
     await removeUser(user);
     await Deno.remove(dir, { recursive: true });
   }

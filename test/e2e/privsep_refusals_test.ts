@@ -5,11 +5,16 @@
 // reason printed, when not root or without setpriv.
 
 import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { freePort, readMaildir, sendMessage, waitFor, waitListening } from "../_helpers.ts";
-import { ensureFrontUser, makeUser, removeUser, skipReason } from "./_privsep.ts";
+import { freePort, readMaildir, sendMessage, waitFor } from "../_helpers.ts";
+import {
+  ensureFrontUser,
+  type LoggedDaemon,
+  makeUser,
+  removeUser,
+  skipReason,
+  startLoggedDaemon,
+} from "./_privsep.ts";
 import { smtpctlJson } from "./_smtpctl.ts";
-
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
 async function queued(conf: string): Promise<{ rcpt: string; lastError?: string }[]> {
   return (await smtpctlJson<{ envelopes: { rcpt: string }[] }>(conf, ["show", "queue"]))
@@ -25,7 +30,7 @@ Deno.test("as root, mail for root bounces at once with the parent's reason, and 
   const dir = await Deno.makeTempDir({ prefix: "smtpd-privsep-refusals-" });
   await Deno.chmod(dir, 0o755);
   const user = await makeUser(dir, "unused-password");
-  let daemon: Deno.ChildProcess | undefined;
+  let daemon: LoggedDaemon | undefined;
   try {
     const port = freePort();
     const conf = `${dir}/smtpd.conf`;
@@ -39,18 +44,11 @@ match from any for domain "local.test" action "maildir"
 match from any for domain "spool.test" action "mbox"
 `,
     );
-    daemon = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "-d", "-f", conf],
-      // No such directory: an mbox write is one the parent cannot do now.
-      env: { SMTPD_MAIL_SPOOL: `${dir}/no-spool` },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let log = "";
-    const reading = daemon.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (chunk) => void (log += chunk) }),
-    );
-    await waitListening(port, 60_000);
+    // No such directory: an mbox write is one the parent cannot do now.
+    const running = await startLoggedDaemon(["-f", conf], port, {
+      SMTPD_MAIL_SPOOL: `${dir}/no-spool`,
+    });
+    daemon = running;
 
     // Root, by Maildir and by mbox: accepted, then refused for good on the first try.
     const reply = await sendMessage(port, {
@@ -69,10 +67,12 @@ match from any for domain "spool.test" action "mbox"
     assertStringIncludes(bounces, "Subject: Delivery status notification");
     assertStringIncludes(bounces, 'user "root": will not deliver as root (alias root to a user)');
     for (const rcpt of ["root@local.test", "root@spool.test"]) {
-      const line = new RegExp(` rcpt=<${rcpt.replace(".", "\\.")}> .* result=(\\w+) `).exec(log);
-      assertEquals(line?.[1], "PermFail", log);
+      const line = new RegExp(` rcpt=<${rcpt.replace(".", "\\.")}> .* result=(\\w+) `).exec(
+        running.log(),
+      );
+      assertEquals(line?.[1], "PermFail", running.log());
     }
-    assertEquals(log.match(/result=TempFail/g), null, log);
+    assertEquals(running.log().match(/result=TempFail/g), null, running.log());
     assertEquals(await queued(conf), []);
 
     // A write the parent could not make now (no spool directory) is tried again later.
@@ -84,20 +84,16 @@ match from any for domain "spool.test" action "mbox"
     assertMatch(again, /^250 /);
     await waitFor(
       "the deferral",
-      () => new RegExp(` rcpt=<${user}@spool\\.test> .* result=TempFail `).test(log) || undefined,
+      () =>
+        new RegExp(` rcpt=<${user}@spool\\.test> .* result=TempFail `).test(running.log()) ||
+        undefined,
       60_000,
     );
     assertEquals((await queued(conf)).map((e) => e.rcpt), [`${user}@spool.test`]);
 
-    daemon.kill("SIGTERM");
-    assertEquals((await daemon.status).code, 0);
-    daemon = undefined;
-    await reading;
+    assertEquals(await running.stop(), 0);
   } finally {
-    if (daemon) {
-      daemon.kill("SIGKILL");
-      await daemon.status;
-    }
+    await daemon?.kill();
     await removeUser(user);
     await Deno.remove(dir, { recursive: true });
   }

@@ -4,11 +4,9 @@
 // printed, when not root or without setpriv.
 
 import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { freePort, sendMessage, waitFor, waitListening } from "../_helpers.ts";
-import { ensureFrontUser, skipReason } from "./_privsep.ts";
+import { freePort, sendMessage, waitFor } from "../_helpers.ts";
+import { ensureFrontUser, type LoggedDaemon, skipReason, startLoggedDaemon } from "./_privsep.ts";
 import { smtpctl } from "./_smtpctl.ts";
-
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
 Deno.test("as root, update table reloads the parent's aliases too, and a |command added to them runs", async () => {
   const skip = skipReason() ?? await ensureFrontUser();
@@ -18,7 +16,7 @@ Deno.test("as root, update table reloads the parent's aliases too, and a |comman
   }
   const dir = await Deno.makeTempDir({ prefix: "smtpd-privsep-update-" });
   await Deno.chmod(dir, 0o755);
-  let daemon: Deno.ChildProcess | undefined;
+  let daemon: LoggedDaemon | undefined;
   try {
     // The aliases' commands run as nobody: it may write here.
     await Deno.mkdir(`${dir}/out`, { mode: 0o777 });
@@ -35,16 +33,8 @@ action "local" maildir alias <aliases>
 match from any for domain "localhost" action "local"
 `,
     );
-    daemon = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "-d", "-f", conf],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let log = "";
-    const reading = daemon.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (chunk) => void (log += chunk) }),
-    );
-    await waitListening(port, 60_000);
+    const running = await startLoggedDaemon(["-f", conf], port);
+    daemon = running;
 
     await Deno.writeTextFile(
       `${dir}/aliases`,
@@ -70,22 +60,16 @@ match from any for domain "localhost" action "local"
       60_000,
     );
     assertStringIncludes(piped, "Subject: piped");
-    assertEquals(log.match(/refused pipe request/g), null, log);
-    assertStringIncludes(log, "privsep: table aliases updated");
+    assertEquals(running.log().match(/refused pipe request/g), null, running.log());
+    assertStringIncludes(running.log(), "privsep: table aliases updated");
 
     // A table the configuration does not declare is refused, with a non-zero exit.
     const unknown = await smtpctl(conf, ["update", "table", "nosuch"]);
     assertEquals(unknown.code, 1, unknown.stdout);
 
-    daemon.kill("SIGTERM");
-    assertEquals((await daemon.status).code, 0);
-    daemon = undefined;
-    await reading;
+    assertEquals(await running.stop(), 0);
   } finally {
-    if (daemon) {
-      daemon.kill("SIGKILL");
-      await daemon.status;
-    }
+    await daemon?.kill();
     await Deno.remove(dir, { recursive: true });
   }
 });
