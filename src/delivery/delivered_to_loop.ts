@@ -4,8 +4,7 @@
 // it again would send it round once more, so the delivery fails for good and the sender
 // gets one report instead.
 
-const LF = 0x0a;
-const CR = 0x0d;
+import { messageHeader } from "./message_header.ts";
 
 /**
  * Why delivering `content` to `dest` would be a loop, or undefined when it would not:
@@ -19,8 +18,7 @@ const CR = 0x0d;
  */
 export function deliveredToLoop(content: Uint8Array, dest: string): string | undefined {
   const wanted = dest.toLowerCase();
-  const header = new TextDecoder().decode(content.subarray(0, headerEnd(content)));
-  for (const raw of header.split("\n")) {
+  for (const raw of messageHeader(content).split("\n")) {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     // The header ends at the first line that is neither a field nor a continuation.
     if (!line.includes(":") && !/^\s/.test(line)) break;
@@ -33,16 +31,3 @@ export function deliveredToLoop(content: Uint8Array, dest: string): string | und
 }
 
 const DELIVERED_TO_REGEXP = /^Delivered-To:(.*)$/i;
-
-// The offset of the blank line that ends the header (the whole message when none does):
-// only the header is decoded, however large the body.
-function headerEnd(content: Uint8Array): number {
-  let start = 0;
-  for (let i = 0; i < content.length; i++) {
-    if (content[i] !== LF) continue;
-    const lineLength = i - start;
-    if (lineLength === 0 || (lineLength === 1 && content[start] === CR)) return start;
-    start = i + 1;
-  }
-  return content.length;
-}

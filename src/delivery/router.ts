@@ -11,6 +11,7 @@ import { type DeliveryUser, type ExpandContext, expandEnvelope } from "./expand.
 import { deliveredToLoop } from "./delivered_to_loop.ts";
 import { failureOfTarget } from "./failed_child.ts";
 import { maildirPathFor } from "./maildir_path.ts";
+import { messageHeader } from "./message_header.ts";
 import { deliverByLmtp } from "./lmtp.ts";
 import type { MailboxWriter } from "./mailbox_writer.ts";
 import { batchMailboxWrites } from "./mailbox_batch.ts";
@@ -292,9 +293,7 @@ function subaddressFolder(extension: string | undefined): string | undefined {
 const SPAM_REGEXP = /^X-Spam(?:-Flag)?:\s*yes\s*$/im;
 
 function isSpam(content: Uint8Array): boolean {
-  const text = new TextDecoder().decode(content.subarray(0, 65536));
-  const end = text.search(/\r?\n\r?\n/);
-  return SPAM_REGEXP.test(end === -1 ? text : text.slice(0, end));
+  return SPAM_REGEXP.test(messageHeader(content.subarray(0, 65536)));
 }
 
 async function appendToFile(
