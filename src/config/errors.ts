@@ -39,9 +39,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** `FILE:LINE:COLUMN`, as every message about a place in the configuration names it. */
+export function formatPosition(p: SourcePosition): string {
+  return `${p.file}:${p.line}:${p.column}`;
+}
+
 /** `FILE:LINE:COLUMN: message` (warnings say so after the position). */
 export function formatDiagnosticLine(d: Diagnostic): string {
-  const where = `${d.position.file}:${d.position.line}:${d.position.column}`;
+  const where = formatPosition(d.position);
   return d.severity === "warning" ? `${where}: warning: ${d.message}` : `${where}: ${d.message}`;
 }
 

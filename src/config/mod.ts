@@ -10,7 +10,7 @@ export { checkHasRules } from "./validate_rules.ts";
 export { parseTlsProtocols } from "./tls_protocols.ts";
 export type { TlsVersion, TlsVersionRange } from "./tls_protocols.ts";
 export type { LoadConfigOptions, LoadedConfig, ParseConfigOptions } from "./load.ts";
-export { ConfigError } from "./errors.ts";
+export { ConfigError, formatPosition } from "./errors.ts";
 export type { Diagnostic, Severity, SourcePosition } from "./errors.ts";
 export * from "./model.ts";
 export * from "./model_mta.ts";

@@ -5,10 +5,10 @@
 import {
   type Config,
   type Diagnostic,
+  formatPosition,
   type Listener,
   listenerPkiNames,
   parseTlsProtocols,
-  type SourcePosition,
 } from "../config/mod.ts";
 import type { ListenerTls } from "../smtp/mod.ts";
 import { resolvePath } from "../tables/mod.ts";
@@ -23,7 +23,7 @@ export async function listenerTls(
 ): Promise<ListenerTls | undefined> {
   if (!listener.tls) return undefined;
   const { baseDir, serverName } = options;
-  const where = `${listener.position.file}:${listener.position.line}:${listener.position.column}`;
+  const where = formatPosition(listener.position);
   // Without `pki`: the pki named after the listener's host name, else "*" (smtpd.conf(5)).
   const names = listenerPkiNames(config, listener, serverName);
   if (names.length === 0) {
@@ -40,7 +40,7 @@ export async function listenerTls(
     const cert = await readPem(name, "cert", resolvePath(baseDir, pki.cert));
     const key = await readPem(name, "key", resolvePath(baseDir, pki.key));
     const mismatch = pkiKeyMismatch(cert, key);
-    if (mismatch) throw new Error(`${positionText(pki.position)}: pki "${name}": ${mismatch}`);
+    if (mismatch) throw new Error(`${formatPosition(pki.position)}: pki "${name}": ${mismatch}`);
     certificates.push({ name, cert, key });
   }
   let ca: string | undefined;
@@ -65,10 +65,6 @@ export async function listenerTls(
     ...(ciphers === undefined ? {} : { ciphers }),
     ...(versions && !("error" in versions) ? { versions } : {}),
   };
-}
-
-function positionText(p: SourcePosition): string {
-  return `${p.file}:${p.line}:${p.column}`;
 }
 
 async function readPem(name: string, what: string, path: string): Promise<string> {

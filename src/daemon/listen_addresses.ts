@@ -5,6 +5,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { Config, Diagnostic, Listener, SourcePosition } from "../config/mod.ts";
+import { formatPosition } from "../config/mod.ts";
 
 /** The addresses one listener binds, and what the operator should know about them. */
 export interface ListenAddresses {
@@ -154,15 +155,15 @@ export async function listenerBindings(
     }
     try {
       const { addresses, warning } = await resolveListenAddresses(listener);
-      if (warning) log.warn(`smtpd: ${positionText(where(listener))}: ${warning}`);
+      if (warning) log.warn(`smtpd: ${formatPosition(where(listener))}: ${warning}`);
       for (const address of addresses) {
         const clash = boundTwice(bound, listener, address);
-        if (clash) throw new Error(`${positionText(listener.position)}: ${clash}`);
+        if (clash) throw new Error(`${formatPosition(listener.position)}: ${clash}`);
         bindings.push([listener, address]);
       }
     } catch (error) {
       if (!(error instanceof ListenAddressError)) throw error;
-      throw new Error(`${positionText(error.position)}: ${error.message}`);
+      throw new Error(`${formatPosition(error.position)}: ${error.message}`);
     }
   }
   return bindings;
@@ -187,9 +188,5 @@ function boundTwice(
   }
   if (first === listener) return undefined;
   return `listen on ${listener.address} port ${listener.port} binds ${address} port ` +
-    `${listener.port}, as the listener at ${positionText(first.position)} does already`;
-}
-
-function positionText(p: SourcePosition): string {
-  return `${p.file}:${p.line}:${p.column}`;
+    `${listener.port}, as the listener at ${formatPosition(first.position)} does already`;
 }

@@ -1,7 +1,7 @@
 // Every place a configuration uses a table, with the service it is consulted for, so a
 // table that cannot serve its use (a list where a mapping is needed) stops the start.
 
-import type { Config, TableRef } from "../config/mod.ts";
+import { type Config, formatPosition, type TableRef } from "../config/mod.ts";
 import { CRITERION_SERVICES } from "../rules/mod.ts";
 import { serviceRefusal, type TableService, type TableSet } from "../tables/mod.ts";
 
@@ -48,10 +48,7 @@ export function checkTableUses(config: Config, tables: TableSet): void {
   for (const { ref, service } of tableUses(config)) {
     const table = tables.get(ref.name);
     const refusal = table && serviceRefusal(table, service);
-    if (refusal) {
-      const p = ref.position;
-      problems.push(`${p.file}:${p.line}:${p.column}: ${refusal}`);
-    }
+    if (refusal) problems.push(`${formatPosition(ref.position)}: ${refusal}`);
   }
   if (problems.length > 0) throw new Error(problems.join("\n"));
 }

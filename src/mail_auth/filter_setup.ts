@@ -3,7 +3,7 @@
 // authserv-id and the daemon's DNS settings given to the checks.
 
 import { resolve } from "node:path";
-import type { Config } from "../config/mod.ts";
+import { type Config, formatPosition } from "../config/mod.ts";
 import type { ChainFilter } from "../filters/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { errorMessage } from "../mail/mod.ts";
@@ -29,7 +29,7 @@ export async function startMailAuthFilters(
   const filters: ChainFilter[] = [];
   for (const decl of config.filters) {
     const spec = decl.spec;
-    const where = `${decl.position.file}:${decl.position.line}:${decl.position.column}`;
+    const where = formatPosition(decl.position);
     if (spec.kind === "dkim-sign") {
       const path = resolve(options.baseDir, spec.key);
       const key = await loadDkimKey(path).catch((error) => {
