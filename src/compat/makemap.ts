@@ -12,6 +12,7 @@ import {
   DuplicateKeyError,
   parseAliases,
   parseTableEntries,
+  readTableEntries,
   type TableEntries,
   writeDbTable,
 } from "../tables/mod.ts";
@@ -190,8 +191,10 @@ export function parseMakemapInput(
       const { shape, entries, lines } = parseTableEntries(`# @list\n${text}`);
       return { contents: { shape, entries, lines: (lines ?? []).map((n) => n - 1) } };
     }
-    case "table":
-      return { contents: parseTableEntries(text) };
+    case "table": {
+      const { contents, errors } = readTableEntries(text);
+      return errors.length > 0 ? { errors: [...errors] } : { contents };
+    }
   }
 }
 

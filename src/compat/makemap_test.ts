@@ -175,3 +175,19 @@ Deno.test("runNewaliases() reports an aliases file's bad lines as aliases errors
   ]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("runMakemap() refuses an indented line that continues no entry, naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  const err = capture();
+  await Deno.writeTextFile(`${dir}/virtual`, "staff alice\n   bob\n");
+  assertEquals(await runMakemap([`${dir}/virtual`], { stderr: err.write }), 65);
+  assertEquals(err.lines, [
+    `makemap: ${dir}/virtual:2: "bob" is indented as a continuation, but line 1 does not end in "," or ":"`,
+  ]);
+  await Deno.writeTextFile(`${dir}/virtual`, "staff alice,\n   bob\n");
+  assertEquals(await runMakemap([`${dir}/virtual`]), 0);
+  const table = DbTable.open("virtual", `${dir}/virtual.db`);
+  assertEquals(table.lookup("alias", "staff"), "alice, bob");
+  table.close();
+  await Deno.remove(dir, { recursive: true });
+});

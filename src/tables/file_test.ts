@@ -90,3 +90,41 @@ function writeContractText(contents: ContractContents): string {
   const lines = contents.entries.map(([k, v]) => contents.shape === "list" ? k : `${k}  ${v}`);
   return `# written for the contract\n${lines.join("\n")}\n`;
 }
+
+Deno.test("parseTableFile() adds an indented line to the entry above ending in `,` or `:`", () => {
+  const table = parseTableFile("aliases", "staff: alice,\n   bob,\n\tcarol\nroot:\n  gilles\n");
+  assertEquals(table.lookup("alias", "staff"), "alice, bob, carol");
+  assertEquals(table.lookup("alias", "root"), "gilles");
+  assertEquals([...table.keys()], ["staff", "root"]);
+  assertEquals([table.lineOf("staff"), table.lineOf("root")], [1, 4]);
+});
+
+Deno.test("loadTableFile() refuses an indented line that continues no entry, naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/aliases`, "root: gilles\nstaff: alice\n   bob\n");
+  await assertRejects(
+    () => loadTableFile("aliases", `${dir}/aliases`),
+    TableLoadError,
+    `Cannot load table "aliases" from "${dir}/aliases", line 3: "bob" is indented as a ` +
+      `continuation, but line 2 does not end in "," or ":"`,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parseTableEntries() ends a key at the first blank or `:`, as OpenSMTPD's parse_table_line", () => {
+  assertEquals(parseTableEntries("x: y\nnocolon:carol\nclosed:error:550 closed\n"), {
+    shape: "map",
+    entries: [["x", "y"], ["nocolon", "carol"], ["closed", "error:550 closed"]],
+    lines: [1, 2, 3],
+  });
+  // An IPv6 address or network is one key, colons and all; `[…]` is one key too.
+  assertEquals(parseTableEntries("2001:db8::/32\n::1\n[fe80::1]\n").entries, [
+    ["2001:db8::/32", "2001:db8::/32"],
+    ["::1", "::1"],
+    ["[fe80::1]", "[fe80::1]"],
+  ]);
+  assertEquals(parseTableEntries("[::1]:localhost\n::ffff:192.0.2.1 v4\n").entries, [
+    ["[::1]", "localhost"],
+    ["::ffff:192.0.2.1", "v4"],
+  ]);
+});

@@ -8,7 +8,7 @@
 export type { Table, TableService } from "./table.ts";
 export { serviceRefusal } from "./services.ts";
 export { StaticTable } from "./static.ts";
-export { parseTableEntries, parseTableFile } from "./file.ts";
+export { parseTableEntries, parseTableFile, readTableEntries } from "./file.ts";
 export type { TableEntries } from "./file.ts";
 export { createUserExists, createUserLookup, parsePasswd } from "./getpwnam.ts";
 export type { SystemUser } from "./getpwnam.ts";
