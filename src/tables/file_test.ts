@@ -128,3 +128,12 @@ Deno.test("parseTableEntries() ends a key at the first blank or `:`, as OpenSMTP
     ["::ffff:192.0.2.1", "v4"],
   ]);
 });
+
+Deno.test("parseTableFile() keeps the last of keys equal ignoring case, in any spelling", () => {
+  const table = parseTableFile("t", "dup: alice\nDUP: carol\nOther: alice\nother: carol\n");
+  for (const key of ["dup", "DUP", "Dup", "other", "Other", "OTHER"]) {
+    assertEquals(table.lookup("alias", key), "carol", key);
+  }
+  const again = parseTableFile("t", "a: 1\nA: 2\na: 3\n");
+  assertEquals([again.lookup("alias", "a"), again.lookup("alias", "A")], ["3", "3"]);
+});

@@ -23,7 +23,8 @@ export class StaticTable implements Table {
   readonly name: string;
   readonly shape: "list" | "map";
   #entries: Map<string, string>;
-  #lower?: Map<string, string>;
+  /** Values by lowercased key. */
+  #lower: Map<string, string>;
   #domains?: { exact: Set<string>; wildcard: Set<string>; globs: string[]; any: boolean };
   #nets?: NetSet;
   #mail?: MailaddrIndex;
@@ -37,7 +38,11 @@ export class StaticTable implements Table {
   ) {
     this.name = name;
     this.shape = shape;
-    this.#entries = new Map(entries);
+    const written = [...entries];
+    this.#entries = new Map(written);
+    // As table_static.c, which lowercases each key as it adds it: of keys equal ignoring
+    // case the last written answers, whichever spelling is asked.
+    this.#lower = new Map(written.map(([k, v]) => [k.toLowerCase(), v]));
     this.#lines = options.lines;
   }
 
@@ -56,12 +61,12 @@ export class StaticTable implements Table {
       case "mailaddr":
         return this.#matchMailaddr(key);
       default:
-        return this.#lowered().has(key.toLowerCase());
+        return this.#lower.has(key.toLowerCase());
     }
   }
 
   lookup(_service: TableService, key: string): string | undefined {
-    return this.#entries.get(key) ?? this.#lowered().get(key.toLowerCase());
+    return this.#lower.get(key.toLowerCase());
   }
 
   keys(): Iterable<string> {
@@ -70,14 +75,6 @@ export class StaticTable implements Table {
 
   lineOf(key: string): number | undefined {
     return this.#lines?.get(key);
-  }
-
-  #lowered(): Map<string, string> {
-    if (!this.#lower) {
-      this.#lower = new Map();
-      for (const [k, v] of this.#entries) this.#lower.set(k.toLowerCase(), v);
-    }
-    return this.#lower;
   }
 
   // Domains compare case-insensitively; `*.example.org` matches exactly one more label;

@@ -58,3 +58,9 @@ Deno.test("StaticTable.match() reads `*` in domains as OpenSMTPD's hostname_matc
   assertEquals(senders.match("mailaddr", "Ann+x@mx2.Example.org"), true);
   assertEquals(senders.match("mailaddr", "ann@www.example.org"), false);
 });
+
+Deno.test("StaticTable.lookup() answers the last of keys equal ignoring case", () => {
+  // An inline `{ dup = alice, DUP = carol }`: OpenSMTPD lowercases keys as it adds them.
+  const table = new StaticTable("t", "map", [["dup", "alice"], ["DUP", "carol"]]);
+  assertEquals([table.lookup("alias", "dup"), table.lookup("alias", "DUP")], ["carol", "carol"]);
+});
