@@ -1,5 +1,5 @@
 import { assertEquals, assertStringIncludes } from "../../test/assert.ts";
-import { DbTable } from "../tables/mod.ts";
+import { DbTable, parseTableFile } from "../tables/mod.ts";
 import { runMakemap, runNewaliases } from "./makemap.ts";
 
 function capture(): { lines: string[]; write: (line: string) => void } {
@@ -52,9 +52,9 @@ Deno.test("runMakemap() answers with sysexits codes and says why", async () => {
   assertEquals(await runMakemap(["-z", "x"], { stderr: err.write }), 64);
   assertEquals(await runMakemap([`${dir}/missing`], { stderr: err.write }), 66);
   assertStringIncludes(err.lines.join("\n"), `makemap: cannot read "${dir}/missing"`);
-  await Deno.writeTextFile(`${dir}/aliases`, "root gilles\n");
+  await Deno.writeTextFile(`${dir}/aliases`, "root:\n");
   assertEquals(await runMakemap(["-t", "aliases", `${dir}/aliases`], { stderr: err.write }), 65);
-  assertStringIncludes(err.lines.join("\n"), `${dir}/aliases:1: expected "name: value"`);
+  assertStringIncludes(err.lines.join("\n"), `${dir}/aliases:1: alias "root" has no value`);
   await Deno.writeTextFile(`${dir}/list`, "a\n");
   const out = `${dir}/no/such/dir/list.db`;
   assertEquals(await runMakemap(["-o", out, `${dir}/list`], { stderr: err.write }), 73);
@@ -167,12 +167,10 @@ match from local for local action "local"
 
 Deno.test("runNewaliases() reports an aliases file's bad lines as aliases errors", async () => {
   const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/aliases`, "postmaster: root\nabuse root\n");
+  await Deno.writeTextFile(`${dir}/aliases`, "postmaster: root\nabuse\n");
   const err = capture();
   assertEquals(await runNewaliases(["-f", `${dir}/aliases`], { stderr: err.write }), 65);
-  assertEquals(err.lines, [
-    `newaliases: ${dir}/aliases:2: expected "name: value", got "abuse root"`,
-  ]);
+  assertEquals(err.lines, [`newaliases: ${dir}/aliases:2: alias "abuse" has no value`]);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -189,5 +187,32 @@ Deno.test("runMakemap() refuses an indented line that continues no entry, naming
   const table = DbTable.open("virtual", `${dir}/virtual.db`);
   assertEquals(table.lookup("alias", "staff"), "alice, bob");
   table.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runMakemap() -t aliases reads a line as a file: table reads it", async () => {
+  const dir = await Deno.makeTempDir();
+  const text = [
+    "# aliases",
+    "staff alice, bob",
+    "hashy: alice # trailing comment",
+    "nocolon:carol",
+    "team: alice,",
+    "   bob",
+    "inc: :include:/etc/mail/inc",
+    "closed: error:550 5.7.1 closed for good",
+    "",
+  ].join("\n");
+  await Deno.writeTextFile(`${dir}/aliases`, text);
+  assertEquals(await runMakemap(["-t", "aliases", `${dir}/aliases`]), 0);
+  const db = DbTable.open("aliases", `${dir}/aliases.db`);
+  const file = parseTableFile("aliases", text);
+  assertEquals([...db.keys()].sort(), [...file.keys()].sort());
+  for (const key of file.keys()) {
+    assertEquals(db.lookup("alias", key), file.lookup("alias", key), key);
+  }
+  assertEquals(db.lookup("alias", "hashy"), "alice");
+  assertEquals(db.lookup("alias", "staff"), "alice, bob");
+  db.close();
   await Deno.remove(dir, { recursive: true });
 });

@@ -64,13 +64,14 @@ export async function findNewaliasesSource(
   }
 }
 
-// Aliases text parses as aliases, or at least opens with an entry (its errors are then
-// reported as aliases errors, by line).
+// Aliases text opens with a `name:` entry (its errors are then reported as aliases
+// errors, by line), or parses as aliases and has one. Every line of smtpd.conf reads as
+// `key value`, so parsing alone would take a broken configuration for aliases.
 function readsAsAliases(text: string): boolean {
-  if (parseAliases(text).errors.length === 0) return true;
-  const first = text.split("\n").map((line) => line.trim())
-    .find((line) => line !== "" && !line.startsWith("#"));
-  return first !== undefined && ALIAS_ENTRY_REGEXP.test(first);
+  const lines = text.split("\n").map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+  if (lines[0] !== undefined && ALIAS_ENTRY_REGEXP.test(lines[0])) return true;
+  return parseAliases(text).errors.length === 0 && lines.some((l) => ALIAS_ENTRY_REGEXP.test(l));
 }
 
 // The db files of the `db:` tables the configuration's actions use as `alias <t>`, a

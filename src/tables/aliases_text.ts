@@ -1,5 +1,7 @@
-// aliases(5) text: `name: value, value, …` entries, `#` comment lines, and entries that
-// continue on lines starting with white space or after a line ending in `\`.
+// aliases(5) text: `name: value, value, …` entries, read by the line rules of every table
+// file (table_lines.ts); what is left here is that each name has a list of values.
+
+import { parseTableLines } from "./table_lines.ts";
 
 /** A line of aliases(5) text that is not an entry. */
 export interface AliasesError {
@@ -15,10 +17,10 @@ export interface ParsedAliases {
   readonly errors: readonly AliasesError[];
 }
 
-const ENTRY_REGEXP = /^([^:\s]+)\s*:\s*(.*)$/s;
-
 /**
- * Parses aliases(5) text.
+ * Parses aliases(5) text by the line rules a `file:` table follows (table_lines.ts), so
+ * `makemap -t aliases` stores what the same file answers as a `file:` table. Every entry
+ * needs a value; `# @list` is a comment here, as in OpenSMTPD's makemap.
  *
  * @example
  * ```ts
@@ -27,23 +29,20 @@ const ENTRY_REGEXP = /^([^:\s]+)\s*:\s*(.*)$/s;
  * ```
  */
 export function parseAliases(text: string): ParsedAliases {
+  const parsed = parseTableLines(text, { shape: "map" });
   const entries: [string, string][] = [];
   const lines: number[] = [];
-  const errors: AliasesError[] = [];
-  for (const { line, content } of logicalLines(text)) {
-    const match = ENTRY_REGEXP.exec(content);
-    if (!match) {
-      errors.push({ line, message: `expected "name: value", got ${JSON.stringify(content)}` });
-      continue;
-    }
-    const values = splitValues(match[2]!);
+  const errors: AliasesError[] = [...parsed.errors];
+  for (const { key, value, line } of parsed.entries) {
+    const values = splitValues(value);
     if (values.length === 0) {
-      errors.push({ line, message: `alias "${match[1]}" has no value` });
+      errors.push({ line, message: `alias "${key}" has no value` });
       continue;
     }
-    entries.push([match[1]!.toLowerCase(), values.join(", ")]);
+    entries.push([key.toLowerCase(), values.join(", ")]);
     lines.push(line);
   }
+  errors.sort((a, b) => a.line - b.line);
   return { entries, lines, errors };
 }
 
@@ -63,27 +62,4 @@ export function splitValues(text: string): string[] {
   }
   values.push(current.trim());
   return values.filter((v) => v !== "");
-}
-
-// Joins continuation lines; each logical line keeps the number of its first line.
-function logicalLines(text: string): { line: number; content: string }[] {
-  const out: { line: number; content: string }[] = [];
-  let joinNext = false;
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    let raw = lines[i]!;
-    if (raw.endsWith("\r")) raw = raw.slice(0, -1);
-    const trimmed = raw.trim();
-    if (trimmed.startsWith("#")) continue;
-    const escaped = raw.endsWith("\\");
-    const part = escaped ? raw.slice(0, -1) : raw;
-    const last = out[out.length - 1];
-    if (last && (joinNext || (/^\s/.test(raw) && trimmed !== ""))) {
-      last.content = `${last.content} ${part.trim()}`;
-    } else if (trimmed !== "") {
-      out.push({ line: i + 1, content: part.trim() });
-    }
-    joinNext = escaped;
-  }
-  return out;
 }

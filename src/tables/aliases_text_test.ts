@@ -25,12 +25,13 @@ Deno.test("parseAliases() reads entries, comments and both kinds of continuation
   });
 });
 
-Deno.test("parseAliases() reports lines without a name or a value", () => {
-  const { entries, errors } = parseAliases("root gilles\nempty:\nok: x\n");
-  assertEquals(entries, [["ok", "x"]]);
+Deno.test("parseAliases() reports lines without a value or a name", () => {
+  const { entries, errors } = parseAliases("root gilles\nempty:\nok: x\n:x\nalone\n");
+  assertEquals(entries, [["root", "gilles"], ["ok", "x"]]);
   assertEquals(errors, [
-    { line: 1, message: 'expected "name: value", got "root gilles"' },
     { line: 2, message: 'alias "empty" has no value' },
+    { line: 4, message: 'no key before ":" in ":x"' },
+    { line: 5, message: 'alias "alone" has no value' },
   ]);
 });
 

@@ -2,6 +2,7 @@
 // makemap shares). A file with values is a map, whose values may be comma-separated lists;
 // otherwise, or after `# @list`, a list.
 
+import { splitValues } from "./aliases_text.ts";
 import { StaticTable } from "./static.ts";
 import { TableContentError } from "./table_error.ts";
 import { parseTableLines, type TableLineError } from "./table_lines.ts";
@@ -73,8 +74,8 @@ function keyLines(
   return byKey;
 }
 
-// `key a, b ,c` and `key a,b` mean the same list.
+// `key a, b ,c` and `key a,b` mean the same list; a comma inside double quotes (a
+// command's arguments) is not a separator, as in aliases(5).
 function normaliseListValue(value: string): string {
-  if (!value.includes(",")) return value;
-  return value.split(",").map((v) => v.trim()).filter((v) => v !== "").join(", ");
+  return value.includes(",") ? splitValues(value).join(", ") : value;
 }
