@@ -21,7 +21,9 @@ export function checkRcptTo(s: Session, args: string): CheckResult<RcptToArgumen
   if (!/^TO:/i.test(args)) return protocolError(REPLIES.syntax);
   const path = parsePathArgument(args.slice(3), { domain: s.context.hostname });
   if (!path) return protocolError(REPLIES.recipientSyntax);
-  if (s.recipientCount >= s.limits.maxRcpt) return protocolError(REPLIES.tooManyRecipients);
+  // RFC 5321 §4.5.3.1.10: too many recipients is a normal reply (the client sends the rest
+  // in a later transaction), not a client error; pipelined batches meet it every time.
+  if (s.recipientCount >= s.limits.maxRcpt) return refusal(REPLIES.tooManyRecipients);
   // RFC 5321 §4.1.1.3: a forward-path is never the null path.
   if (path.address === "") return protocolError(REPLIES.recipientSyntax);
   const badParameter = checkRcptParameters(path.params, { dsn: s.context.dsn !== false });

@@ -296,6 +296,25 @@ Deno.test("the recipient limit answers 452 for one too many", async () => {
   assertEquals(await client.reply(), "452 4.5.3 Too many recipients");
 });
 
+Deno.test("a pipelined batch over the recipient limit keeps the session and its recipients", async () => {
+  // RFC 5321 §4.5.3.1.10: 452 for too many recipients is a normal reply; the client sends
+  // the rest in another transaction, so it never counts as a protocol error.
+  await using server = await startDialogueServer({ limits: { maxRcpt: 2, maxErrors: 3 } });
+  await using client = await server.greeted();
+  const rcpts = ["a", "b", "c", "d", "e", "f"].map((u) => `RCPT TO:<${u}@example.test>\r\n`);
+  await client.sendRaw("MAIL FROM:<a@client.test>\r\n" + rcpts.join("") + "DATA\r\n");
+  await client.expect("250 ");
+  for (let i = 0; i < 2; i++) await client.expect("250 2.1.5 ");
+  for (let i = 0; i < 4; i++) assertEquals(await client.reply(), "452 4.5.3 Too many recipients");
+  await client.expect("354 ");
+  await client.sendRaw("Subject: many\r\n\r\nx\r\n.\r\n");
+  await client.expect("250 2.0.0 ");
+  assertEquals(server.submitted[0]!.envelopes.map((e) => e.rcpt), [
+    "a@example.test",
+    "b@example.test",
+  ]);
+});
+
 Deno.test("the message limit per session answers 452", async () => {
   await using server = await startDialogueServer({ limits: { maxMails: 1 } });
   await using client = await server.greeted();
