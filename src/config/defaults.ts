@@ -38,8 +38,13 @@ export const DEFAULT_SMTP_LIMITS = {
   maxSessionsPerClient: 100,
   /** Wait before the greeting (`smtp greeting-delay`): none. */
   greetingDelayMs: 0,
-  /** Longest command line, CRLF included (RFC 5321 §4.5.3.1.4). */
-  commandLineMax: 512,
+  /**
+   * Longest command line, CRLF included: RFC 5321 §4.5.3.1.4's 512 plus what the extensions
+   * offered add to MAIL (RFC 3461 §4: 100 for RET/ENVID, RFC 4954 §5: 500 for AUTH=, a few
+   * for SIZE, BODY and SMTPUTF8) and to RCPT (RFC 3461 §4: 500 for NOTIFY/ORCPT), rounded
+   * up to one limit for every command. AUTH exchanges have their own, larger one.
+   */
+  commandLineMax: 2048,
   /** Longest text line, CRLF included (RFC 5321 §4.5.3.1.6). */
   textLineMax: 1000,
   /** Protocol errors tolerated before the session is closed with 421. */

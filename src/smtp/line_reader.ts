@@ -36,7 +36,7 @@ export interface DataSink {
 
 /** Limits the reader enforces. */
 export interface LineLimits {
-  /** Longest command line, CRLF included (RFC 5321 §4.5.3.1.4: 512). */
+  /** Longest command line, CRLF included (RFC 5321 §4.5.3.1.4: 512, raised by extensions). */
   readonly commandLineMax: number;
   /** Longest text line, CRLF included (RFC 5321 §4.5.3.1.6: 1000). */
   readonly textLineMax: number;

@@ -33,7 +33,10 @@ export interface DialogueOptions {
   readonly newMsgid?: () => string;
 }
 
-/** Accepts recipients at example.test, tempfails at tempfail.test, refuses the rest. */
+/**
+ * Accepts recipients at example.test and its subdomains, tempfails at tempfail.test, refuses
+ * the rest.
+ */
 export async function startDialogueServer(options: DialogueOptions = {}) {
   const submitted: NewMessage[] = [];
   const server = await startSmtpServer({
@@ -53,7 +56,9 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
         return { kind: "accept", action: "relay" };
       }
       const domain = envelope.rcptTo.split("@")[1]?.toLowerCase();
-      if (domain === "example.test") return { kind: "accept", action: "local", user: "u" };
+      if (domain === "example.test" || domain?.endsWith(".example.test")) {
+        return { kind: "accept", action: "local", user: "u" };
+      }
       if (domain === "tempfail.test") return { kind: "tempfail", reason: "test" };
       return { kind: "reject", reason: "test" };
     },

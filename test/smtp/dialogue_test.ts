@@ -247,10 +247,10 @@ Deno.test("pipelined commands are answered in order, in one batch", async () => 
   );
 });
 
-Deno.test("a command line over 512 octets is refused and the session goes on", async () => {
+Deno.test("a command line over 2048 octets is refused and the session goes on", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
-  await client.send("NOOP " + "x".repeat(600));
+  await client.send("NOOP " + "x".repeat(2042));
   assertEquals(await client.reply(), "500 5.5.2 Line too long");
   await client.send("NOOP");
   assertEquals(await client.reply(), "250 2.0.0 Ok");

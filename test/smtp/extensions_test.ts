@@ -35,6 +35,25 @@ Deno.test("DSN parameters are validated and carried on the message and its envel
   assertEquals(await client.reply(), "501 5.5.4 Invalid RET parameter");
 });
 
+Deno.test("MAIL and RCPT lines made long by DSN and AUTH parameters are accepted", async () => {
+  // RFC 3461 §4 and RFC 4954 §5 raise the 512-octet command limit of RFC 5321 §4.5.3.1.4;
+  // Postfix sends ORCPT=rfc822;<address> with every RCPT to a server offering DSN.
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  const domain = `${"d".repeat(60)}.${"d".repeat(60)}.${"d".repeat(50)}.example.test`;
+  const sender = `${"a".repeat(64)}@${domain}`;
+  const mail = `MAIL FROM:<${sender}> SIZE=1000 BODY=8BITMIME RET=HDRS ENVID=${"E".repeat(100)}` +
+    ` AUTH=${sender}`;
+  assertTrue(mail.length > 600);
+  await client.send(mail);
+  assertEquals(await client.reply(), "250 2.0.0 Ok");
+  const rcpt = `${"r".repeat(64)}@${domain}`;
+  const line = `RCPT TO:<${rcpt}> NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;${rcpt}`;
+  assertTrue(line.length > 512);
+  await client.send(line);
+  assertEquals(await client.reply(), "250 2.1.5 Destination address valid: Recipient ok");
+});
+
 Deno.test("no-dsn neither offers DSN nor accepts its parameters", async () => {
   await using server = await startDialogueServer({ dsn: false });
   await using client = await server.connect();
