@@ -5,7 +5,7 @@
 import { isValidHelo } from "./address.ts";
 import { checkAuth, runAuth } from "./auth_command.ts";
 import * as filtering from "./filtering.ts";
-import { accept, type CheckResult, protocolError } from "./check_result.ts";
+import { accept, type CheckResult, hangUp, protocolError } from "./check_result.ts";
 import { runHello } from "./hello.ts";
 import { checkMailFrom, runMailFrom } from "./mail_from.ts";
 import { runBdat } from "./message_data.ts";
@@ -33,7 +33,9 @@ export interface Command<A> {
 }
 
 const ANY_STATE: readonly SessionState[] = ["greeting", "ready", "mail", "rcpt"];
-const BDAT_REGEXP = /^(\d{1,15})( LAST)?$/i;
+// RFC 3030 §3: "BDAT" SP chunk-size [SP end-marker], chunk-size = 1*DIGIT (leading zeros
+// included); blanks around the words are tolerated, as around other commands' arguments.
+const BDAT_REGEXP = /^0*(\d+)(?:[ \t]+(LAST))?$/i;
 
 // Binds a command's check and run to the same argument type before it joins the table.
 function command<A>(definition: Command<A>): Command<unknown> {
@@ -50,10 +52,14 @@ function noArguments(_s: Session, args: string): CheckResult<void> {
   return args.trim() === "" ? accept(undefined) : protocolError(REPLIES.syntax);
 }
 
+// A BDAT line that cannot be read leaves the chunk's end unknown, and the chunk's bytes
+// would be read as commands: the session hangs up instead (as Postfix does). So does a
+// size too large to count exactly, which no message could reach anyway.
 function checkBdat(_s: Session, args: string): CheckResult<{ size: number; last: boolean }> {
   const m = BDAT_REGEXP.exec(args.trim());
-  if (!m) return protocolError(REPLIES.syntax);
-  return accept({ size: Number(m[1]), last: m[2] !== undefined });
+  const size = Number(m?.[1]);
+  if (!m || !Number.isSafeInteger(size)) return hangUp(REPLIES.bdatSyntax);
+  return accept({ size, last: m[2] !== undefined });
 }
 
 /** The verbs this server knows, by upper-cased verb. */

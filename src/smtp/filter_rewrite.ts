@@ -50,6 +50,7 @@ export async function checkRewrite(
     }`,
   );
   if (checked.kind === "protocol-error") s.protocolError(checked.reply);
+  else if (checked.kind === "hang-up") s.hangUp(checked.reply);
   else s.reply(checked.reply);
   return null;
 }

@@ -136,6 +136,8 @@ export const REPLIES = {
     enhanced: "5.5.1",
     text: "Invalid command: DATA cannot follow BDAT in one transaction",
   },
+  // Postfix's reply to a BDAT line it cannot read, after which it hangs up.
+  bdatSyntax: { code: 521, enhanced: "5.5.4", text: "Syntax: BDAT count [LAST]" },
   bdatRefused: {
     code: 503,
     enhanced: "5.5.1",

@@ -257,6 +257,7 @@ export class Session {
     }
     if (checked.kind === "protocol-error") return this.protocolError(checked.reply);
     if (checked.kind === "refusal") return this.reply(checked.reply);
+    if (checked.kind === "hang-up") return this.hangUp(checked.reply);
     const step = await filtering.filterCommand(this, command, {
       argument: checked.argument,
       args,
@@ -294,6 +295,12 @@ export class Session {
       this.reply(REPLIES.tooManyErrors);
       this.close();
     }
+  }
+
+  /** Replies, and closes the session: its input cannot be read on. */
+  hangUp(reply: Reply): void {
+    this.reply(reply);
+    this.close();
   }
 
   /**

@@ -164,6 +164,40 @@ Deno.test("BDAT without recipients is read and refused; DATA after BDAT is refus
   assertEquals(server.submitted.length, 1);
 });
 
+Deno.test("BDAT takes a chunk size with leading zeros and blanks around its words", async () => {
+  // RFC 3030 §3: chunk-size = 1*DIGIT, so leading zeros are part of the grammar.
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.send("MAIL FROM:<a@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<u@example.test>");
+  await client.expect("250 ");
+  const chunk = "RSET\r\nMAIL FROM:<evil@x.test>\r\n";
+  await client.sendRaw(`BDAT ${String(chunk.length).padStart(21, "0")}  LAST \r\n${chunk}`);
+  await client.expect("250 2.0.0 ");
+  await client.send("NOOP");
+  assertEquals(await client.reply(), "250 2.0.0 Ok");
+  assertEquals(server.submitted.length, 1);
+  assertTrue(contentText(server.submitted[0]!).endsWith(chunk));
+});
+
+Deno.test("a BDAT line that cannot be parsed closes the session before its chunk is read", async () => {
+  // Without a size nobody knows where the chunk ends: reading on would run the chunk's
+  // lines as commands. Postfix hangs up with 521 here too.
+  for (const args of ["12x LAST", "31 LATER", "-1", "", "99999999999999999999 LAST"]) {
+    await using server = await startDialogueServer();
+    await using client = await server.greeted();
+    await client.send("MAIL FROM:<a@client.test>");
+    await client.expect("250 ");
+    await client.send("RCPT TO:<u@example.test>");
+    await client.expect("250 ");
+    await client.sendRaw(`BDAT ${args}\r\nRSET\r\nMAIL FROM:<evil@x.test>\r\n`);
+    assertEquals(await client.reply(), "521 5.5.4 Syntax: BDAT count [LAST]", args);
+    assertTrue(await client.closedByServer(), args);
+    assertEquals(server.submitted.length, 0);
+  }
+});
+
 Deno.test("a BDAT message over the size limit is read whole and refused", async () => {
   await using server = await startDialogueServer({ limits: { maxMessageSize: 100 } });
   await using client = await server.greeted();
