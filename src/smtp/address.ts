@@ -21,6 +21,15 @@ const DOMAIN_REGEXP =
   /^[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?)*\.?$/;
 const PARAM_REGEXP = /^([A-Za-z0-9][A-Za-z0-9-]*)(?:=([\x21-\x3c\x3e-\x7e]+))?$/;
 
+/**
+ * Why {@link parsePathArgument} refused its text: the path itself, a word after it that is
+ * no `KEYWORD[=VALUE]`, or a keyword given twice (nothing says which value would count).
+ */
+export type PathSyntaxError =
+  | { readonly error: "path" }
+  | { readonly error: "parameter"; readonly word: string }
+  | { readonly error: "repeated-parameter"; readonly keyword: string };
+
 /** Options of {@link parsePathArgument}. */
 export interface PathOptions {
   /**
@@ -34,36 +43,46 @@ export interface PathOptions {
 export const MAX_PATH_LENGTH = 256;
 
 /**
- * Parses `<address> [PARAM[=VALUE] ...]` after `FROM:` / `TO:`; undefined when malformed.
+ * Parses `<address> [PARAM[=VALUE] ...]` after `FROM:` / `TO:`, or says what is malformed.
  * A space after the colon is tolerated (many clients send one). Source routes
  * (`<@a,@b:user@domain>`) are accepted and their route ignored (RFC 5321 §4.1.2).
+ *
+ * @example
+ * ```ts
+ * import { parsePathArgument } from "./address.ts";
+ * parsePathArgument("<a@example.test> SIZE=10 SIZE=20"); // { error: "repeated-parameter", keyword: "SIZE" }
+ * ```
  */
 export function parsePathArgument(
   text: string,
   options: PathOptions = {},
-): PathArgument | undefined {
+): PathArgument | PathSyntaxError {
   const rest = text.trimStart();
-  if (!rest.startsWith("<")) return undefined;
+  if (!rest.startsWith("<")) return BAD_PATH;
   const close = rest.indexOf(">");
-  if (close === -1 || close + 1 > MAX_PATH_LENGTH) return undefined;
+  if (close === -1 || close + 1 > MAX_PATH_LENGTH) return BAD_PATH;
   let address = rest.slice(1, close);
   const route = /^@[^:]*:/.exec(address);
   if (route) address = address.slice(route[0].length);
   if (options.domain && address !== "" && !address.includes("@") && isValidLocalPart(address)) {
     address = `${address}@${options.domain}`;
   }
-  if (address !== "" && !isValidMailbox(address)) return undefined;
+  if (address !== "" && !isValidMailbox(address)) return BAD_PATH;
   const params = new Map<string, string>();
   const tail = rest.slice(close + 1);
-  if (tail !== "" && !tail.startsWith(" ")) return undefined;
+  if (tail !== "" && !tail.startsWith(" ")) return BAD_PATH;
   for (const word of tail.split(" ")) {
     if (word === "") continue;
     const m = PARAM_REGEXP.exec(word);
-    if (!m) return undefined;
-    params.set(m[1]!.toUpperCase(), m[2] ?? "");
+    if (!m) return { error: "parameter", word };
+    const keyword = m[1]!.toUpperCase();
+    if (params.has(keyword)) return { error: "repeated-parameter", keyword };
+    params.set(keyword, m[2] ?? "");
   }
   return { address, params };
 }
+
+const BAD_PATH: PathSyntaxError = { error: "path" };
 
 /** True for `local@domain` with a valid local part and domain (or address literal). */
 export function isValidMailbox(address: string): boolean {

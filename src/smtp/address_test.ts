@@ -2,15 +2,17 @@ import { assertEquals } from "../../test/assert.ts";
 import { isValidMailbox, parsePathArgument } from "./address.ts";
 
 Deno.test("parsePathArgument() reads the address and parameters", () => {
-  const parsed = parsePathArgument("<a@example.test> SIZE=1000 body=8BITMIME");
-  assertEquals(parsed?.address, "a@example.test");
-  assertEquals([...parsed!.params], [["SIZE", "1000"], ["BODY", "8BITMIME"]]);
-  assertEquals(parsePathArgument("<>")?.address, "");
-  assertEquals(parsePathArgument(" <a@example.test>")?.address, "a@example.test");
-  assertEquals(
-    parsePathArgument("<@relay.test,@b.test:u@example.test>")?.address,
-    "u@example.test",
-  );
+  assertEquals(parsePathArgument("<a@example.test> SIZE=1000 body=8BITMIME"), {
+    address: "a@example.test",
+    params: new Map([["SIZE", "1000"], ["BODY", "8BITMIME"]]),
+  });
+  const addressOf = (text: string) => {
+    const parsed = parsePathArgument(text);
+    return "error" in parsed ? parsed : parsed.address;
+  };
+  assertEquals(addressOf("<>"), "");
+  assertEquals(addressOf(" <a@example.test>"), "a@example.test");
+  assertEquals(addressOf("<@relay.test,@b.test:u@example.test>"), "u@example.test");
 });
 
 Deno.test("parsePathArgument() refuses malformed paths", () => {
@@ -22,11 +24,20 @@ Deno.test("parsePathArgument() refuses malformed paths", () => {
       "<@example.test>",
       "<a b@x.test>",
       "<a@x.test>junk",
-      "<a@x.test> =x",
     ]
   ) {
-    assertEquals(parsePathArgument(bad), undefined, bad);
+    assertEquals(parsePathArgument(bad), { error: "path" }, bad);
   }
+});
+
+Deno.test("parsePathArgument() tells a malformed or repeated parameter from a bad path", () => {
+  for (const word of ["=x", "SIZE=", "ENVID=a=b", "-X"]) {
+    assertEquals(parsePathArgument(`<a@x.test> ${word}`), { error: "parameter", word }, word);
+  }
+  assertEquals(parsePathArgument("<a@x.test> RET=FULL ret=HDRS"), {
+    error: "repeated-parameter",
+    keyword: "RET",
+  });
 });
 
 Deno.test("isValidMailbox() accepts dot-atoms, quoted local parts and literals", () => {

@@ -6,7 +6,7 @@
 import { isUtf8Address, parsePathArgument } from "./address.ts";
 import { accept, type CheckResult, protocolError, refusal } from "./check_result.ts";
 import { type MailDsn, parseMailDsn } from "./dsn.ts";
-import { checkMailParameters } from "./parameters.ts";
+import { checkMailParameters, refuseParameterSyntax } from "./parameters.ts";
 import { REPLIES, withText } from "./replies.ts";
 import type { Session } from "./session.ts";
 import { Transaction } from "./transaction.ts";
@@ -32,7 +32,11 @@ export function checkMailFrom(
   if (!/^FROM:/i.test(args)) return protocolError(REPLIES.syntax);
   if (s.messageCount >= s.limits.maxMails) return protocolError(REPLIES.tooManyMessages);
   const path = parsePathArgument(args.slice(5), { domain: s.context.hostname });
-  if (!path) return protocolError(REPLIES.senderSyntax);
+  if ("error" in path) {
+    return path.error === "path"
+      ? protocolError(REPLIES.senderSyntax)
+      : refusal(refuseParameterSyntax(path));
+  }
   const dsnOn = s.context.dsn !== false;
   const badParameter = checkMailParameters(path.params, {
     maxMessageSize: s.limits.maxMessageSize,

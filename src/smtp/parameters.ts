@@ -1,6 +1,7 @@
 // ESMTP parameters of MAIL FROM and RCPT TO (RFC 5321 §4.1.2): which keywords a listener
 // accepts and what their values must be. The values of DSN's parameters are read by dsn.ts.
 
+import type { PathSyntaxError } from "./address.ts";
 import { REPLIES, type Reply, withText } from "./replies.ts";
 
 /** What the listener offers that parameters depend on. */
@@ -74,6 +75,24 @@ export function checkRcptParameters(
 ): Reply | undefined {
   const other = [...params.keys()].find((k) => !(options.dsn && (k === "NOTIFY" || k === "ORCPT")));
   return other === undefined ? undefined : unsupported(other);
+}
+
+/**
+ * The reply to parameters that do not parse: RFC 5321 §4.2.3's 501 with 5.5.4 (invalid
+ * arguments), as for a bad value; the address is not to blame.
+ *
+ * @example
+ * ```ts
+ * import { refuseParameterSyntax } from "./parameters.ts";
+ * refuseParameterSyntax({ error: "repeated-parameter", keyword: "SIZE" }).text; // "Repeated parameter: SIZE"
+ * ```
+ */
+export function refuseParameterSyntax(
+  error: Exclude<PathSyntaxError, { error: "path" }>,
+): Reply {
+  return error.error === "repeated-parameter"
+    ? withText(REPLIES.syntax, `Repeated parameter: ${error.keyword}`)
+    : REPLIES.syntax;
 }
 
 function unsupported(key: string): Reply {

@@ -5,7 +5,7 @@ import type { RuleVerdict } from "../rules/mod.ts";
 import { isUtf8Address, parsePathArgument } from "./address.ts";
 import { accept, type CheckResult, protocolError, refusal } from "./check_result.ts";
 import { parseRcptDsn, type RcptDsn } from "./dsn.ts";
-import { checkRcptParameters } from "./parameters.ts";
+import { checkRcptParameters, refuseParameterSyntax } from "./parameters.ts";
 import { parseReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { Session } from "./session.ts";
 import { filterRuleRecipient, report } from "./filtering.ts";
@@ -20,7 +20,11 @@ export interface RcptToArgument {
 export function checkRcptTo(s: Session, args: string): CheckResult<RcptToArgument> {
   if (!/^TO:/i.test(args)) return protocolError(REPLIES.syntax);
   const path = parsePathArgument(args.slice(3), { domain: s.context.hostname });
-  if (!path) return protocolError(REPLIES.recipientSyntax);
+  if ("error" in path) {
+    return path.error === "path"
+      ? protocolError(REPLIES.recipientSyntax)
+      : refusal(refuseParameterSyntax(path));
+  }
   // RFC 5321 §4.5.3.1.10: too many recipients is a normal reply (the client sends the rest
   // in a later transaction), not a client error; pipelined batches meet it every time.
   if (s.recipientCount >= s.limits.maxRcpt) return refusal(REPLIES.tooManyRecipients);

@@ -156,6 +156,27 @@ Deno.test("unknown commands get 500, bad arguments 501/553/555", async () => {
   await client.expect("503 ");
 });
 
+Deno.test("a malformed or repeated ESMTP parameter gets 501 5.5.4, not an address error", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  for (
+    const params of ["SIZE=", "ENVID=a=b", "AUTH=", "=x", "SIZE=10 SIZE=99999", "RET=FULL ret=HDRS"]
+  ) {
+    await client.send(`MAIL FROM:<a@client.test> ${params}`);
+    assertEquals((await client.reply()).slice(0, 10), "501 5.5.4 ", params);
+  }
+  await client.send("MAIL FROM:<a@client.test> SIZE=10 SIZE=99999");
+  assertEquals(await client.reply(), "501 5.5.4 Repeated parameter: SIZE");
+  await client.send("MAIL FROM:<a@client.test> SIZE=10");
+  await client.expect("250 ");
+  for (const params of ["NOTIFY=", "ORCPT=rfc822;a=b", "NOTIFY=NEVER NOTIFY=NEVER"]) {
+    await client.send(`RCPT TO:<u@example.test> ${params}`);
+    assertEquals((await client.reply()).slice(0, 10), "501 5.5.4 ", params);
+  }
+  await client.send("RCPT TO:<u@example.test> NOTIFY=NEVER");
+  await client.expect("250 ");
+});
+
 Deno.test("NOOP, HELP, VRFY and EXPN answer as documented", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
