@@ -6,7 +6,7 @@ const encoder = new TextEncoder();
 const text = (bytes: Uint8Array) => new TextDecoder("latin1").decode(bytes);
 
 function transaction(sender: string, content: string): Transaction {
-  const tx = new Transaction(sender, new Map(), 1 << 20);
+  const tx = new Transaction(sender, { params: new Map(), maxSize: 1 << 20 });
   tx.recipients.push("rcpt@example.test");
   tx.envelopes.push({ rcpt: "rcpt@example.test", action: "local" });
   tx.write(encoder.encode(content));

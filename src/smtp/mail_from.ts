@@ -87,12 +87,14 @@ function ownerUnknown(s: Session, user: string, sender: string, error: unknown) 
 
 /** Opens the transaction. */
 export function runMailFrom(s: Session, mail: MailFromArgument): void {
-  const tx = new Transaction(
-    mail.address,
-    mail.params,
-    s.limits.maxMessageSize,
-    s.context.newMsgid?.(),
-  );
+  const msgid = s.context.newMsgid?.();
+  const budget = s.context.dataBudget;
+  const tx = new Transaction(mail.address, {
+    params: mail.params,
+    maxSize: s.limits.maxMessageSize,
+    ...(msgid === undefined ? {} : { msgid }),
+    ...(budget ? { budget } : {}),
+  });
   tx.dsn = mail.dsn;
   tx.smtputf8 = mail.smtputf8;
   s.transaction = tx;

@@ -95,20 +95,38 @@ export async function endOfChunk(s: Session, chunk: BdatChunk): Promise<void> {
   s.reply({ code: 250, enhanced: "2.0.0", text: `${chunk.size} octets received` });
 }
 
-/** The end of the data: refuse what went wrong while reading, else commit and answer. */
+/**
+ * The end of the data: refuse what went wrong while reading, else commit and answer. The
+ * data held goes back to the budget once the message is committed or refused.
+ */
 export async function endOfData(s: Session): Promise<void> {
-  const tx = s.transaction!;
-  s.transaction = undefined;
+  const tx = s.takeTransaction();
+  try {
+    await commitData(s, tx);
+  } finally {
+    tx.releaseData();
+  }
+}
+
+const REFUSALS: Readonly<Record<NonNullable<Transaction["problem"]>, Reply>> = {
+  "too-big": REPLIES.tooBig,
+  "line-too-long": REPLIES.textLineTooLong,
+  "loop": REPLIES.loop,
+  // RFC 3463 X.3.1: mail system full; the client may send it again later.
+  "over-budget": REPLIES.dataBudgetFull,
+};
+
+async function commitData(s: Session, tx: Transaction): Promise<void> {
   s.enter("ready");
   tx.countHops();
-  const refusal = tx.problem === "too-big"
-    ? REPLIES.tooBig
-    : tx.problem === "line-too-long"
-    ? REPLIES.textLineTooLong
-    : tx.problem === "loop"
-    ? REPLIES.loop
-    : undefined;
-  if (refusal) {
+  const problem = tx.problem;
+  if (problem) {
+    const refusal = REFUSALS[problem];
+    if (problem === "over-budget") {
+      s.context.log.info(
+        `smtp-in: session ${s.id} message ${tx.msgid} not queued: the sessions hold all the message data they may (${tx.size} bytes read)`,
+      );
+    }
     reportRollback(s, tx.msgid);
     s.filters?.endTransaction();
     return s.reply(refusal);
@@ -128,6 +146,8 @@ export async function endOfData(s: Session): Promise<void> {
     ...(ctx.auth?.masquerade ? { masquerade: true } : {}),
     ...(ctx.maskSource ? { maskSource: true } : {}),
   });
+  // The content is one copy now: the pieces it was built from can go.
+  tx.dropChunks();
   // Each envelope's id is chosen here, so the log names what the queue holds.
   const evpids = envelopeIds(msgid, assembled.envelopes.length);
   const message = {

@@ -10,6 +10,7 @@ export type { SmtpListenerOptions, SmtpServer } from "./server.ts";
 export { submitInSession } from "./local_session.ts";
 export type { LocalSessionMessage, LocalSessionOutcome } from "./local_session.ts";
 export { DEFAULT_LIMITS } from "./limits.ts";
+export { DATA_BUDGET_BYTES, DataBudget } from "./data_budget.ts";
 export { isValidMailbox, MAX_PATH_LENGTH } from "./address.ts";
 export type { SmtpLimits } from "./limits.ts";
 export type { RdnsAnswer, SessionContext } from "./session_context.ts";

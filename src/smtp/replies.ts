@@ -95,6 +95,11 @@ export const REPLIES = {
     text: "Message size exceeds fixed maximum message size",
   },
   tooBig: { code: 552, enhanced: "5.3.4", text: "Message too big for system" },
+  dataBudgetFull: {
+    code: 452,
+    enhanced: "4.3.1",
+    text: "Insufficient system storage: try again later",
+  },
   loop: { code: 554, enhanced: "5.4.6", text: "Routing loop detected: Too many hops" },
   invalidRecipient: { code: 550, enhanced: "5.1.1", text: "Invalid recipient" },
   tempFailure: { code: 451, enhanced: "4.3.0", text: "Temporary failure" },

@@ -10,6 +10,7 @@ import type { EnvelopeFacts, RuleVerdict, SessionFacts } from "../rules/mod.ts";
 import { formatReply, REPLIES } from "./replies.ts";
 import { unmapIpv4 } from "../mail/mod.ts";
 import { DEFAULT_LIMITS, type SmtpLimits } from "./limits.ts";
+import type { DataBudget } from "./data_budget.ts";
 import { Session } from "./session.ts";
 import type { RdnsAnswer, SessionContext } from "./session_context.ts";
 import { PendingHandshakes } from "./pending_handshakes.ts";
@@ -49,6 +50,8 @@ export interface SmtpListenerOptions {
   /** Leave the client out of Received: (`listen … mask-src`). */
   readonly maskSource?: boolean;
   readonly limits?: Partial<SmtpLimits>;
+  /** What the sessions' message data counts against (default: the process's budget). */
+  readonly dataBudget?: DataBudget;
   /** Decides one recipient. */
   decide(session: SessionFacts, envelope: EnvelopeFacts): RuleVerdict | Promise<RuleVerdict>;
   /** Commits a message; resolves only once it is durable. A rejection answers 451. */
@@ -316,6 +319,7 @@ function sessionContext(
       : { authFailureDelayMs: options.authFailureDelayMs }),
     ...(options.tag === undefined ? {} : { tag: options.tag }),
     limits,
+    ...(options.dataBudget ? { dataBudget: options.dataBudget } : {}),
     decide: options.decide,
     submit: options.submit,
     ...(options.newMsgid ? { newMsgid: options.newMsgid } : {}),

@@ -37,8 +37,7 @@ export class Session {
   readonly context: SessionContext;
   /** The client as the rules see it; HELO and AUTH fill in `helo` and `authUser`. */
   readonly facts: SessionFactsInProgress;
-  /** The transaction in progress, MAIL FROM to the end of its data. */
-  transaction: Transaction | undefined;
+  #transaction: Transaction | undefined;
   /** The BDAT chunk being read, in state "bdat". */
   chunk: BdatChunk | undefined;
   /** The client said EHLO rather than HELO (reset by STARTTLS). */
@@ -177,7 +176,28 @@ export class Session {
     this.close();
   }
 
+  /**
+   * The transaction in progress, MAIL FROM to the end of its data. Replacing it (RSET,
+   * EHLO, STARTTLS, the session's end) gives back the message data the old one held.
+   */
+  get transaction(): Transaction | undefined {
+    return this.#transaction;
+  }
+  set transaction(tx: Transaction | undefined) {
+    if (tx !== this.#transaction) this.#transaction?.releaseData();
+    this.#transaction = tx;
+  }
+
+  /** Takes the transaction whose data has ended, with its data: the taker releases it. */
+  takeTransaction(): Transaction {
+    const tx = this.#transaction!;
+    this.#transaction = undefined;
+    return tx;
+  }
+
   #end(): void {
+    // A client gone in the middle of its data leaves nothing held.
+    this.transaction = undefined;
     this.close();
     filtering.closeFilters(this);
     this.event("disconnected", { reason: this.#endReason ?? "disconnect" });

@@ -5,6 +5,7 @@ import type { FilterSessionView, SessionFilters } from "../filters/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { RuleVerdict, SessionFacts } from "../rules/mod.ts";
+import type { DataBudget } from "./data_budget.ts";
 import type { SmtpLimits } from "./limits.ts";
 import type { TlsContexts } from "./tls.ts";
 
@@ -23,6 +24,8 @@ export interface SessionContext {
   readonly hostname: string;
   readonly tag?: string;
   readonly limits: SmtpLimits;
+  /** What the message data of its sessions counts against (default: the process's). */
+  readonly dataBudget?: DataBudget;
   decide(session: SessionFacts, envelope: { mailFrom: string; rcptTo: string }):
     | RuleVerdict
     | Promise<RuleVerdict>;

@@ -3,10 +3,23 @@
 
 import { randomHex } from "../mail/mod.ts";
 import type { NewEnvelope } from "../queue/mod.ts";
+import { type DataBudget, PROCESS_DATA_BUDGET } from "./data_budget.ts";
 import type { DataSink } from "./line_reader.ts";
 import type { MailDsn } from "./dsn.ts";
 
 const RECEIVED_PREFIX = "received:";
+
+/** What a {@link Transaction} is opened with besides its sender. */
+export interface TransactionOptions {
+  /** MAIL FROM parameters (SIZE, BODY…), upper-cased keywords. */
+  readonly params: ReadonlyMap<string, string>;
+  /** Largest message in bytes: more is read and dropped, and refused at the end. */
+  readonly maxSize: number;
+  /** The queue id (default: one at random). */
+  readonly msgid?: string;
+  /** What the data held counts against (default: the process's). */
+  readonly budget?: DataBudget;
+}
 
 /** The transaction in progress, and the sink its message data is read into. */
 export class Transaction implements DataSink {
@@ -29,20 +42,22 @@ export class Transaction implements DataSink {
   #chunks: Uint8Array[] = [];
   #size = 0;
   #maxSize: number;
+  #budget: DataBudget;
+  // Bytes of #chunks counted against the budget (until released).
+  #held = 0;
+  // Data is read on and dropped: too big, or the budget had no room for it.
+  #dropping = false;
   #tooBig = false;
+  #overBudget = false;
   #longLine = false;
   #hops = 0;
 
-  constructor(
-    sender: string,
-    params: ReadonlyMap<string, string>,
-    maxSize: number,
-    msgid: string = randomHex(4),
-  ) {
+  constructor(sender: string, options: TransactionOptions) {
     this.sender = sender;
-    this.msgid = msgid;
-    this.params = params;
-    this.#maxSize = maxSize;
+    this.msgid = options.msgid ?? randomHex(4);
+    this.params = options.params;
+    this.#maxSize = options.maxSize;
+    this.#budget = options.budget ?? PROCESS_DATA_BUDGET;
   }
 
   write(bytes: Uint8Array): void {
@@ -50,10 +65,43 @@ export class Transaction implements DataSink {
     if (this.#size > this.#maxSize) {
       // Keep reading to the end of the data, but stop holding it.
       this.#tooBig = true;
-      this.#chunks = [];
+      this.#stopHolding();
       return;
     }
+    if (this.#dropping) return;
+    if (!this.#budget.reserve(bytes.byteLength, this.#maxSize)) {
+      // The sessions hold all the data they may: this message is read on and dropped,
+      // and refused with a temporary failure once it ends.
+      this.#overBudget = true;
+      this.#stopHolding();
+      return;
+    }
+    this.#held += bytes.byteLength;
     this.#chunks.push(bytes);
+  }
+
+  // Drops the data held and gives its bytes back; what comes after is dropped too.
+  #stopHolding(): void {
+    this.#dropping = true;
+    this.releaseData();
+  }
+
+  /**
+   * Drops the content read and gives its bytes back to the budget: once the message is
+   * committed or refused, or the transaction ends without it. Safe to call more than once.
+   */
+  releaseData(): void {
+    this.#chunks = [];
+    this.#budget.release(this.#held);
+    this.#held = 0;
+  }
+
+  /**
+   * Drops the chunks once they were copied into the message to commit; their bytes stay
+   * counted (the copy is as large) until {@link releaseData}.
+   */
+  dropChunks(): void {
+    this.#chunks = [];
   }
 
   headerLine(line: Uint8Array): void {
@@ -74,11 +122,13 @@ export class Transaction implements DataSink {
   }
 
   /** What is wrong with the data, if anything, once it has all been read. */
-  get problem(): "too-big" | "line-too-long" | "loop" | undefined {
+  get problem(): "too-big" | "line-too-long" | "loop" | "over-budget" | undefined {
     if (this.#tooBig) return "too-big";
     if (this.#longLine) return "line-too-long";
     // RFC 5321 §6.3: a message with too many Received: headers is looping.
     if (this.#hops >= MAX_HOPS) return "loop";
+    // Last: a permanent refusal tells the client more than "try again later".
+    if (this.#overBudget) return "over-budget";
     return undefined;
   }
 
