@@ -77,6 +77,22 @@ async function misbehave(port: number): Promise<void> {
   await client.expect("221 ");
 }
 
+// A relay refused for recipients whose quoted local parts put escaped quotes in the log line.
+async function refuseQuotedRelay(port: number): Promise<void> {
+  await using client = await SmtpTestClient.connect(port);
+  await client.expect("220 ");
+  await client.send("EHLO client.test");
+  await client.expect("250 ");
+  await client.send("MAIL FROM:<a@client.test>");
+  await client.expect("250 ");
+  await client.send('RCPT TO:<"x"@far.test>');
+  await client.expect("550 ");
+  await client.send('RCPT TO:<"x\\" result=\\"250"@far.test>');
+  await client.expect("550 ");
+  await client.send("QUIT");
+  await client.expect("221 ");
+}
+
 // The stderr lines as rsyslog writes them to /var/log/mail.log (RFC 3164 time, host, tag).
 function asSyslog(log: string): string {
   const months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" ");
@@ -98,6 +114,7 @@ Deno.test({
   async fn() {
     await using fx = await startLogged();
     await misbehave(fx.port);
+    await refuseQuotedRelay(fx.port);
     const reply = await sendMessage(fx.port, {
       from: "a@client.test",
       to: ["alice@example.test"],
@@ -141,11 +158,11 @@ Deno.test({
       l.startsWith("[")
     );
     assertTrue(out.success, new TextDecoder().decode(out.stderr));
-    // The refused AUTH (its authentication line and its 535) and the refused RCPT, all
-    // pinned on the client's address; the good session is not.
-    assertEquals(rows.length, 3, rows.join("\n"));
+    // The refused AUTH (its authentication line and its 535), the refused RCPT and each
+    // quoted recipient refused: all pinned on the client's address; the good session is not.
+    assertEquals(rows.length, 5, rows.join("\n"));
     for (const row of rows) assertMatch(row, /^\['127\.0\.0\.1',/);
-    assertTrue(rows.every((r) => r.includes("'user': 'joe'")), rows.join("\n"));
+    assertEquals(rows.filter((r) => r.includes("'user': 'joe'")).length, 3, rows.join("\n"));
   },
 });
 
