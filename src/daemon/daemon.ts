@@ -30,8 +30,13 @@ import { type ControlTarget, type PauseSwitches } from "./control_commands.ts";
 import { countedDelivery } from "./counted_delivery.ts";
 import { DaemonStats, STAT } from "../control/mod.ts";
 import { observingLogger, setTraceOutput } from "../log/mod.ts";
-import { countEvent, HistogramSet, type MetricsServer } from "../metrics/mod.ts";
-import { measuredDelivery, startMetricsEndpoint, timedCommit } from "./metrics_endpoint.ts";
+import { countEvent, HistogramSet } from "../metrics/mod.ts";
+import {
+  measuredDelivery,
+  MetricsEndpointSlot,
+  type PreparedChange,
+  timedCommit,
+} from "./metrics_endpoint.ts";
 import { type FilterSet, startFilterSet } from "../filters/mod.ts";
 import { startMailAuthFilters } from "../mail_auth/mod.ts";
 import { createUserLookup } from "../tables/mod.ts";
@@ -147,8 +152,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   let listeners: RunningListeners = new Map();
   let localInterface: LocalInterface | undefined;
-  let metrics: MetricsServer | undefined;
   let filters: FilterSet | undefined;
+  // sendmail, mailq and smtpctl reach the daemon here (src/control).
+  const control: ControlTarget = {
+    runtime: live,
+    stats,
+    paused,
+    log,
+    reload: async () => {
+      const result = await reload();
+      return result.ok ? { exit: EX.OK } : { exit: EX.FAILURE, error: result.errors.join("\n") };
+    },
+  };
+  const metrics = new MetricsEndpointSlot(control, histograms, log);
   // One reload at a time: a second SIGHUP waits for the first.
   let reloading = Promise.resolve<ReloadResult>({ ok: true });
   const reload = (): Promise<ReloadResult> => {
@@ -158,11 +174,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const previous = current;
       let next: Runtime;
       let change: { oldSessionsEnded: Promise<void> };
+      let metricsChange: PreparedChange;
       try {
         next = await previous.reconfigure(read.config);
       } catch (error) {
         log.warn(
           `smtpd: reload refused: the configuration was not reloaded: ${errorMessage(error)}`,
+        );
+        return { ok: false, errors: [errorMessage(error)] };
+      }
+      try {
+        metricsChange = await metrics.prepare(read.config);
+      } catch (error) {
+        next.retire();
+        log.warn(
+          `smtpd: reload refused: the metrics endpoint cannot listen: ${errorMessage(error)}`,
         );
         return { ok: false, errors: [errorMessage(error)] };
       }
@@ -177,12 +203,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         );
       } catch (error) {
         next.retire();
+        await metricsChange.abandon();
         log.warn(
           `smtpd: reload refused: the configuration was not reloaded: ${errorMessage(error)}`,
         );
         return { ok: false, errors: [errorMessage(error)] };
       }
       current = next;
+      await metricsChange.commit();
       log.info(`smtpd: configuration reloaded from ${read.config.file}`);
       // The old tables serve the sessions that started under them, then close.
       void change.oldSessionsEnded.then(() => previous.retire());
@@ -209,17 +237,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log,
     });
     listeners = await openListeners(await planListeners(runtime, { ...env, filters }));
-    // sendmail, mailq and smtpctl reach the daemon here (src/control).
-    const control: ControlTarget = {
-      runtime: live,
-      stats,
-      paused,
-      log,
-      reload: async () => {
-        const result = await reload();
-        return result.ok ? { exit: EX.OK } : { exit: EX.FAILURE, error: result.errors.join("\n") };
-      },
-    };
     // A front's parent names the socket: the front may not write where the name goes.
     localInterface = await startLocalInterface(
       live,
@@ -228,10 +245,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       () => localSessionOptions(current, { ...env, ...(filters ? { filters } : {}) }),
       { nameSocket: !options.privileged },
     );
-    metrics = await startMetricsEndpoint(config, control, histograms, log);
+    await metrics.start(config);
   } catch (error) {
     await Promise.all([...listeners.values()].map((l) => l.server.close()));
     await localInterface?.close();
+    await metrics.close();
     await filters?.close();
     await scheduler.stop();
     await runtime.close();
@@ -258,7 +276,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await Promise.all([
         ...servers().map((s) => s.close(options)),
         localInterface?.close(),
-        metrics?.close(),
+        metrics.close(),
       ]);
       await filters?.close();
       if (!(await finishesBy(scheduler.stop(), deadline))) {

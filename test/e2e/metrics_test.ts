@@ -14,7 +14,7 @@ import {
   waitFor,
   waitListening,
 } from "../_helpers.ts";
-import { smtpctlJson } from "./_smtpctl.ts";
+import { smtpctl, smtpctlJson } from "./_smtpctl.ts";
 
 const PROMTOOL = ["/opt/promtool/usr/bin/promtool", "/usr/bin/promtool"].find((p) => {
   try {
@@ -167,3 +167,72 @@ match from any for domain "example.test" action "local"
     }
   },
 });
+
+async function refused(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+for (const separated of [false, true]) {
+  Deno.test(
+    `a reload moves, closes and opens the metrics endpoint; its counters go on${
+      separated ? " (privilege separation)" : ""
+    }`,
+    async () => {
+      const dir = await Deno.makeTempDir({ prefix: "smtpd-metrics-reload-" });
+      await Deno.chmod(dir, 0o755);
+      const [port, first, moved] = [freePort(), freePort(), freePort()];
+      const conf = `${dir}/smtpd.conf`;
+      const configuration = (metricsPort?: number) =>
+        `queue path "${dir}/queue"
+${metricsPort ? `metrics listen on 127.0.0.1 port ${metricsPort}` : ""}
+listen on 127.0.0.1 port ${port}
+action "local" maildir "${dir}/mail/%{rcpt.user:lowercase}/Maildir" virtual { "@example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
+match from any for domain "example.test" action "local"
+`;
+      await Deno.writeTextFile(conf, configuration(first));
+      const daemon = spawnLoggedDaemon(conf, {}, { separated });
+      const sessions = async (metricsPort: number) =>
+        samples(await scrape(metricsPort)).get("smtpd_sessions_total");
+      try {
+        await waitListening(port);
+        await waitListening(first);
+        const before = await waitFor("the probe session counted", async () => {
+          const n = await sessions(first);
+          return n && n >= 1 ? n : undefined;
+        });
+
+        // Moved: the old port closes, the new one serves the same counters.
+        await Deno.writeTextFile(conf, configuration(moved));
+        const reloaded = await smtpctl(conf, ["reload"]);
+        assertEquals([reloaded.code, reloaded.stdout], [0, "command succeeded\n"], reloaded.stderr);
+        assertTrue(await refused(first), "the old metrics port still accepts");
+        assertEquals(await sessions(moved), before);
+
+        // Removed: nothing listens. Added back: it serves again, still counting.
+        await Deno.writeTextFile(conf, configuration());
+        assertEquals((await smtpctl(conf, ["reload"])).code, 0);
+        assertTrue(await refused(moved), "a removed metrics endpoint still accepts");
+        await Deno.writeTextFile(conf, configuration(first));
+        assertEquals((await smtpctl(conf, ["reload"])).code, 0);
+        assertEquals(await sessions(first), before);
+
+        // A port that cannot be bound refuses the reload; the endpoint before it goes on.
+        using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        await Deno.writeTextFile(conf, configuration((taken.addr as Deno.NetAddr).port));
+        const refusal = await smtpctl(conf, ["reload"]);
+        assertTrue(refusal.code !== 0, refusal.stdout);
+        assertMatch(daemon.log(), /reload refused: the metrics endpoint cannot listen/);
+        assertEquals(await sessions(first), before);
+      } finally {
+        daemon.child.kill("SIGTERM");
+        await daemon.exited();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
+}
