@@ -388,6 +388,12 @@ export class Session {
       this.event("tls", { ciphers: tlsCiphers(this.#tlsDescription) });
       filtering.reportTls(this);
     });
+    // OpenSMTPD's smtp_io: a failed handshake ends the session as an io-error with its cause.
+    secure.once("error", (error: Error) => {
+      if (!this.facts.tls) {
+        this.endingBecause(quotedReason(`io-error: handshake failed: ${error.message}`));
+      }
+    });
     this.#conn.replaceSocket(secure);
   }
 

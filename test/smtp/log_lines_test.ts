@@ -113,3 +113,26 @@ Deno.test({
     assertMatch(lines[1]!, /^[0-9a-f]{16} smtp tls ciphers=TLSv1\.[23]:\S+:\d+$/);
   },
 });
+
+Deno.test({
+  name: "a TLS handshake that fails after STARTTLS is logged with its error as the reason",
+  ignore,
+  async fn() {
+    const lines: string[] = [];
+    const log: Logger = { info: (l) => lines.push(l), warn: (l) => lines.push(l), debug() {} };
+    await using server = await startDialogueServer({
+      log,
+      tls: { mode: "starttls", certificates: [certificate!] },
+    });
+    await using client = await server.greeted();
+    await client.send("STARTTLS");
+    await client.expect("220 ");
+    // Plain text where the ClientHello should be.
+    await client.sendRaw("EHLO client.test\r\n");
+    const line = await waitFor(
+      "the disconnected line",
+      () => lines.find((l) => l.includes(" disconnected")),
+    );
+    assertMatch(line, /^[0-9a-f]{16} smtp disconnected reason="io-error: handshake failed: .+"$/);
+  },
+});
