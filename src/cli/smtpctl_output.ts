@@ -68,6 +68,8 @@ export function formatEnvelope(e: ListedEnvelope, config: Config): string[] {
 export interface MonitorDigest {
   readonly connect: number;
   readonly disconnect: number;
+  /** Envelopes in the queue now, those found at start included (`scheduler.envelope`). */
+  readonly envelopes: number;
   readonly enqueued: number;
   readonly dequeued: number;
   readonly ok: number;
@@ -85,6 +87,7 @@ export function digestOf(stats: Record<string, number>): MonitorDigest {
   return {
     connect: v(STAT.sessionsOpened),
     disconnect: v(STAT.sessionsClosed),
+    envelopes: v(STAT.inQueue),
     enqueued: v(STAT.enqueued),
     dequeued: v(STAT.dequeued),
     ok: v(STAT.deliveryOk),
@@ -108,7 +111,7 @@ export function formatMonitorLine(now: MonitorDigest, last: MonitorDigest): stri
   const p = (n: number) => String(n).padStart(4);
   const d = (k: keyof MonitorDigest) => p(now[k] - last[k]);
   return `${p(now.connect - now.disconnect)} ${d("connect")} ${d("disconnect")}  ` +
-    `${p(now.enqueued - now.dequeued)} ${d("enqueued")} ${d("dequeued")} ` +
+    `${p(now.envelopes)} ${d("enqueued")} ${d("dequeued")} ` +
     `${d("ok")}    ${d("tempfail")}    ${d("permfail")} ${d("loop")}   ` +
     `${d("expired")}   ${d("removed")}   ${d("bounce")}`;
 }

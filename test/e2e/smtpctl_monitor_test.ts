@@ -3,8 +3,8 @@
 // standard input without a daemon, as smtpctl(8) says.
 
 import { assertEquals, assertMatch, assertTrue } from "../assert.ts";
-import { OWN_IDS, sendMessage, spawnLoggedDaemon, waitFor } from "../_helpers.ts";
-import { smtpctl } from "./_smtpctl.ts";
+import { freePort, OWN_IDS, sendMessage, spawnLoggedDaemon, waitFor } from "../_helpers.ts";
+import { smtpctl, smtpctlJson } from "./_smtpctl.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -74,6 +74,74 @@ match from any for domain "example.test" action "local"
     }
     daemon.child.kill("SIGTERM");
     await daemon.exited();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// monitor's first counters line, split into its 13 numbers.
+async function firstMonitorLine(conf: string): Promise<number[]> {
+  const monitor = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "smtpctl", "-f", conf, "monitor"],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let text = "";
+  const reading = monitor.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (text += chunk) }),
+  );
+  try {
+    const line = await waitFor("monitor's first line", () => text.split("\n")[2], 60_000);
+    return line.trim().split(/\s+/).map(Number);
+  } finally {
+    monitor.kill("SIGTERM");
+    await monitor.status;
+    await reading.catch(() => {});
+  }
+}
+
+Deno.test("smtpctl monitor counts the envelopes found in the queue at start, as show stats does", async () => {
+  const dir = await Deno.makeTempDir();
+  const [port, closed] = [freePort(), freePort()];
+  const conf = `${dir}/smtpd.conf`;
+  // Nothing listens on the relay's port: the envelopes wait in the queue.
+  await Deno.writeTextFile(
+    conf,
+    `queue path "${dir}/queue"
+listen on 127.0.0.1 port ${port}
+action "out" relay host smtp://127.0.0.1:${closed}
+match from any for domain "far.test" action "out"
+`,
+  );
+  const socket = () =>
+    waitFor("the daemon's socket", async () => {
+      const s = await Deno.lstat(`${dir}/queue-offline/smtpd.sock`).catch(() => undefined);
+      return s?.isSocket ? true : undefined;
+    }, 60_000);
+  try {
+    const first = spawnLoggedDaemon(conf);
+    try {
+      await socket();
+      await sendMessage(port, {
+        from: "a@client.test",
+        to: ["x@far.test", "y@far.test"],
+        body: "hi\n",
+      });
+    } finally {
+      first.child.kill("SIGTERM");
+      await first.exited();
+    }
+    const daemon = spawnLoggedDaemon(conf);
+    try {
+      await socket();
+      const stats = await smtpctlJson<Record<string, number>>(conf, ["show", "stats"]);
+      assertEquals(stats["scheduler.envelope"], 2);
+      // The envelope "curr" column.
+      assertEquals((await firstMonitorLine(conf))[3], 2);
+    } finally {
+      daemon.child.kill("SIGTERM");
+      await daemon.exited();
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
