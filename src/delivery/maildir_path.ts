@@ -26,7 +26,7 @@ export async function maildirPathFor(
   if (dir.startsWith("/")) return { dir };
   // OpenSMTPD falls back to "/" when the home is missing; one Maildir for such users
   // would mix their mail, so the delivery is refused instead.
-  if (!await isDirectory(identity.home)) {
+  if (await isDirectory(identity.home) === false) {
     const home = identity.home === ""
       ? "no home directory"
       : `no home directory "${identity.home}"`;
@@ -35,13 +35,19 @@ export async function maildirPathFor(
   return { dir: join(identity.home, dir) };
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+// Undefined when this process may not look: the unprivileged SMTP front has no read
+// access to users' homes (by its Deno flags or the home's modes). The mailbox writer,
+// running as the user, then makes the Maildir under the home itself.
+async function isDirectory(path: string): Promise<boolean | undefined> {
   if (!path.startsWith("/")) return false;
   try {
     return (await Deno.stat(path)).isDirectory;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       return false;
+    }
+    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      return undefined;
     }
     throw error;
   }

@@ -12,6 +12,7 @@ import {
   readMaildir,
   sendMessage,
   SmtpTestClient,
+  spawnLoggedDaemon,
   waitFor,
   waitListening,
 } from "../_helpers.ts";
@@ -329,6 +330,49 @@ Deno.test("the parent refuses to start without its front's user, naming the comm
       `the SMTP front's user "smtpd-no-such-user" does not exist: create it with`,
     );
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("separated, a virtual user's relative maildir lands under its userbase home, which the front cannot read", async () => {
+  const skip = skipReason() ?? await ensureFrontUser();
+  if (skip) {
+    console.log(`skipped: privsep userbase home test: ${skip}`);
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-privsep-home-" });
+  await Deno.chmod(dir, 0o755);
+  const { uid, gid } = await accountIds("nobody");
+  const home = `${dir}/vmail`;
+  await Deno.mkdir(home, { mode: 0o700 });
+  await Deno.chown(home, uid, gid);
+  const port = freePort();
+  await Deno.writeTextFile(
+    `${dir}/smtpd.conf`,
+    `queue path "${dir}/queue"
+listen on 127.0.0.1 port ${port}
+action "local" maildir "mail/%{rcpt.user:lowercase}/Maildir" virtual { "@example.test" = "vmail" } userbase { vmail = "${uid}:${gid}:${home}" }
+match from any for domain "example.test" action "local"
+`,
+  );
+  const daemon = spawnLoggedDaemon(`${dir}/smtpd.conf`, {}, { separated: true });
+  try {
+    await waitListening(port, 60_000);
+    await sendMessage(port, { from: "a@client.test", to: ["Alice@example.test"], body: "hi\n" });
+    const delivered = await waitFor("the message in the Maildir under the home", () => {
+      if (/result=TempFail/.test(daemon.log())) throw new Error(daemon.log());
+      try {
+        const names = [...Deno.readDirSync(`${home}/mail/alice/Maildir/new`)];
+        return names.length === 1 ? names[0]!.name : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 60_000);
+    const info = await Deno.stat(`${home}/mail/alice/Maildir/new/${delivered}`);
+    assertEquals([info.uid, info.gid], [uid, gid]);
+  } finally {
+    daemon.child.kill("SIGTERM");
+    await daemon.exited();
     await Deno.remove(dir, { recursive: true });
   }
 });
