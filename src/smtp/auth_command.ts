@@ -42,6 +42,7 @@ export async function continueSasl(s: Session, step: SaslStep): Promise<void> {
       return s.reply({ code: 334, text: step.text });
     case "error":
       s.endSasl();
+      s.loggedCommand = step.logged;
       return s.protocolError(
         step.reason === "cancelled" ? REPLIES.authCancelled : REPLIES.authSyntax,
       );

@@ -5,7 +5,12 @@
 export type SaslStep =
   | { readonly kind: "challenge"; readonly text: string }
   | { readonly kind: "credentials"; readonly user: string; readonly password: string }
-  | { readonly kind: "error"; readonly reason: "cancelled" | "malformed" };
+  | {
+    readonly kind: "error";
+    readonly reason: "cancelled" | "malformed";
+    /** The step that failed, as OpenSMTPD's log names it: `AUTH LOGIN (password)`. */
+    readonly logged: string;
+  };
 
 /** One exchange in progress: feed it the client's lines. */
 export interface SaslExchange {
@@ -39,12 +44,16 @@ function startPlain(initial: string | undefined) {
   return { exchange, first };
 }
 
+const PLAIN_STEP = "AUTH PLAIN (...)";
+
 function decodePlain(line: string): SaslStep {
-  if (line === "*") return { kind: "error", reason: "cancelled" };
+  if (line === "*") return { kind: "error", reason: "cancelled", logged: PLAIN_STEP };
   const text = decodeBase64(line === "=" ? "" : line);
-  if (text === undefined) return { kind: "error", reason: "malformed" };
+  if (text === undefined) return { kind: "error", reason: "malformed", logged: PLAIN_STEP };
   const parts = text.split("\0");
-  if (parts.length !== 3 || parts[1] === "") return { kind: "error", reason: "malformed" };
+  if (parts.length !== 3 || parts[1] === "") {
+    return { kind: "error", reason: "malformed", logged: PLAIN_STEP };
+  }
   return { kind: "credentials", user: parts[1]!, password: parts[2]! };
 }
 
@@ -54,9 +63,10 @@ const PASSWORD = btoa("Password:");
 function startLogin(initial: string | undefined) {
   let user: string | undefined;
   const take = (line: string): SaslStep => {
-    if (line === "*") return { kind: "error", reason: "cancelled" };
+    const logged = user === undefined ? "AUTH LOGIN (username)" : "AUTH LOGIN (password)";
+    if (line === "*") return { kind: "error", reason: "cancelled", logged };
     const text = decodeBase64(line);
-    if (text === undefined) return { kind: "error", reason: "malformed" };
+    if (text === undefined) return { kind: "error", reason: "malformed", logged };
     if (user === undefined) {
       user = text;
       return { kind: "challenge", text: PASSWORD };

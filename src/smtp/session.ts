@@ -172,7 +172,9 @@ export class Session {
   #timedOut(): void {
     this.endingBecause("timeout");
     filtering.report(this, "timeout", () => []);
-    this.reply(withText(REPLIES.timeout, `${this.context.hostname} ${REPLIES.timeout.text}`));
+    // Logged once, as the session's end (reason=timeout), not also as a failed command.
+    const text = `${this.context.hostname} ${REPLIES.timeout.text}`;
+    this.reply(withText(REPLIES.timeout, text), { logged: false });
     this.close();
   }
 
@@ -291,11 +293,11 @@ export class Session {
   }
 
   /** Queues a reply; replies go out together when the session waits (PIPELINING). */
-  reply(reply: Reply): void {
+  reply(reply: Reply, options: { readonly logged?: boolean } = {}): void {
     const text = formatReply(reply);
     trace("smtp", () => `${this.id}: >>> ${text.trimEnd().replaceAll("\r\n", " | ")}`);
     // OpenSMTPD's smtp_reply: every 4xx and 5xx is logged with the command it answers.
-    if (reply.code >= 400 && reply.code < 600) {
+    if (reply.code >= 400 && reply.code < 600 && options.logged !== false) {
       const first = text.slice(0, text.indexOf("\r\n")).replace(/^(\d{3})-/, "$1 ");
       this.event("failed-command", { command: quoted(this.#command), result: quoted(first) });
     }

@@ -136,3 +136,55 @@ Deno.test({
     assertMatch(line, /^[0-9a-f]{16} smtp disconnected reason="io-error: handshake failed: .+"$/);
   },
 });
+
+Deno.test("a session that times out logs only its disconnected line, reason=timeout", async () => {
+  const lines: string[] = [];
+  const log: Logger = { info: (l) => lines.push(l), warn: (l) => lines.push(l), debug() {} };
+  await using server = await startDialogueServer({ log, limits: { idleTimeoutMs: 150 } });
+  await using client = await server.greeted();
+  assertEquals(await client.reply(), "421 4.4.2 mx.example.test Timeout, closing connection");
+  await waitFor("the disconnected line", () => lines.find((l) => l.includes(" disconnected")));
+  const events = lines.map((l) => l.split(" ").slice(1).join(" "));
+  assertEquals(events, [
+    "smtp connected address=127.0.0.1 host=<unknown>",
+    "smtp disconnected reason=timeout",
+  ]);
+});
+
+Deno.test({
+  name: "a malformed AUTH LOGIN step is logged as the step, never with what the client sent",
+  ignore,
+  async fn() {
+    const lines: string[] = [];
+    const log: Logger = { info: (l) => lines.push(l), warn: (l) => lines.push(l), debug() {} };
+    await using server = await startDialogueServer({
+      log,
+      tls: { mode: "starttls", certificates: [certificate!] },
+      auth: { required: false, check: () => Promise.resolve({ ok: false }) },
+    });
+    await using client = await server.greeted();
+    await client.send("STARTTLS");
+    await client.expect("220 ");
+    await client.startTls({ hostname: "mx.example.test", caCerts: [certificate!.ca] });
+    await client.send("EHLO client.test");
+    await client.expect("250 ");
+    await client.send("AUTH LOGIN");
+    await client.expect("334 ");
+    await client.send("!!secret-user!!");
+    const user = await client.expect("501 ");
+    await client.send(`AUTH LOGIN ${btoa("joe")}`);
+    await client.expect("334 ");
+    await client.send("!!secret-password!!");
+    const password = await client.expect("501 ");
+    await client.send("QUIT");
+    await client.expect("221 ");
+    await waitFor("the disconnected line", () => lines.find((l) => l.includes(" disconnected")));
+    const failed = lines.filter((l) => l.includes(" failed-command "))
+      .map((l) => l.split(" ").slice(2).join(" "));
+    assertEquals(failed, [
+      `failed-command command="AUTH LOGIN (username)" result="${user}"`,
+      `failed-command command="AUTH LOGIN (password)" result="${password}"`,
+    ]);
+    assertEquals(lines.some((l) => l.includes("secret")), false);
+  },
+});
