@@ -17,8 +17,11 @@ export interface SignedName {
   TLSA?: [number, number, number, string][];
   /** The resolver validated this name's answers (AD set); false or absent: insecure. */
   secure?: boolean;
-  /** Every question about the name fails with SERVFAIL (a bogus or unreachable zone). */
-  servfail?: boolean;
+  /**
+   * Every question about the name fails with SERVFAIL (a bogus or unreachable zone), or
+   * only questions of the types listed (the others answer NOERROR).
+   */
+  servfail?: boolean | readonly string[];
   /** Over UDP the answer comes back truncated (TC), so only TCP gets it. */
   truncate?: boolean;
 }
@@ -86,8 +89,10 @@ function respond(zone: SignedZone, query: Buffer, via: "udp" | "tcp", seen: stri
   seen.push(`${question.name} ${question.type} ${via}`);
   const entry = zone[question.name.toLowerCase()];
   const answers: packet.Answer[] = [];
+  const servfail = entry?.servfail === true ||
+    (Array.isArray(entry?.servfail) && entry.servfail.includes(question.type));
   const base = { name: question.name, ttl: 60, class: "IN" as const };
-  if (entry && !entry.servfail) {
+  if (entry && !servfail) {
     if (question.type === "MX") {
       for (const [preference, exchange] of entry.MX ?? []) {
         answers.push({ ...base, type: "MX", data: { preference, exchange } });
@@ -112,7 +117,7 @@ function respond(zone: SignedZone, query: Buffer, via: "udp" | "tcp", seen: stri
   let flags = packet.AUTHORITATIVE_ANSWER | packet.RECURSION_AVAILABLE;
   if (entry?.secure) flags |= packet.AUTHENTIC_DATA;
   if (truncated) flags |= packet.TRUNCATED_RESPONSE;
-  const rcode = !entry ? "NXDOMAIN" : entry.servfail ? "SERVFAIL" : "NOERROR";
+  const rcode = !entry ? "NXDOMAIN" : servfail ? "SERVFAIL" : "NOERROR";
   return packet.encode({
     type: "response",
     id: request.id ?? 0,

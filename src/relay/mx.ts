@@ -22,9 +22,7 @@ export interface MxOptions {
 
 /** Looks a domain's mail hosts up. */
 export async function resolveMx(domain: string, options: MxOptions = {}): Promise<MxResult> {
-  const dns = options.nameServer
-    ? { nameServer: { ipAddr: options.nameServer.ipAddr, port: options.nameServer.port ?? 53 } }
-    : {};
+  const dns = resolverOf(options);
   // A literal address ([192.0.2.1]) is its own host.
   const literal = /^\[(?:IPv6:)?([^\]]+)\]$/i.exec(domain);
   if (literal) return { kind: "hosts", hosts: [literal[1]!] };
@@ -33,10 +31,16 @@ export async function resolveMx(domain: string, options: MxOptions = {}): Promis
     if (records.length === 1 && (records[0]!.exchange === "." || records[0]!.exchange === "")) {
       return permfail(`5.1.10 ${domain} does not accept mail (null MX)`);
     }
-    const sorted = [...records]
-      .sort((a, b) => a.preference - b.preference)
+    const named = records
       .map((r) => ({ host: r.exchange.replace(/\.$/, ""), preference: r.preference }))
       .filter((r) => r.host !== "");
+    // OpenSMTPD's dns.c: an MX named localhost is a null MX. Followed, it would bring the
+    // mail back to this host (or its neighbour on the loopback) until the hop count ran out.
+    const usable = named.filter((r) => r.host.toLowerCase() !== "localhost");
+    if (usable.length === 0 && named.length > 0) {
+      return permfail(`5.1.10 ${domain} does not accept mail (its MX is localhost)`);
+    }
+    const sorted = byPreference(usable);
     if (sorted.length > 0) {
       return {
         kind: "hosts",
@@ -48,46 +52,73 @@ export async function resolveMx(domain: string, options: MxOptions = {}): Promis
     if (error instanceof Deno.errors.NotFound) {
       // Deno says NotFound for SERVFAIL too (a DNSSEC-bogus or unreachable zone): that is
       // worth another try, never a bounce, and never a reason to use the address records.
-      const failed = await lookupFailure(domain, options);
-      if (failed) return failed;
-      // NXDOMAIN, or no MX: try the domain's own address records.
-      return await implicitMx(domain, dns);
+      const rcode = await lookupRcode(domain, "MX", options);
+      if (typeof rcode !== "string") return rcode;
+      if (rcode === "NXDOMAIN") return permfail(`5.1.2 domain ${domain} does not exist`);
+      // No MX: try the domain's own address records.
+      return await implicitMx(domain, options);
     }
     return tempfail(`4.4.3 MX lookup for ${domain} failed: ${errorMessage(error)}`);
   }
-  return await implicitMx(domain, dns);
+  return await implicitMx(domain, options);
 }
 
-// A temporary failure when the MX question itself failed (SERVFAIL, REFUSED, no answer).
-async function lookupFailure(
+// RFC 5321 §5.1: lowest preference first, and hosts of equal preference in random order
+// (the client MUST randomise them, so that they share the load).
+function byPreference<T extends { readonly preference: number }>(records: readonly T[]): T[] {
+  return records
+    .map((record) => ({ record, draw: Math.random() }))
+    .sort((a, b) => a.record.preference - b.record.preference || a.draw - b.draw)
+    .map(({ record }) => record);
+}
+
+// What the resolver answered (NOERROR or NXDOMAIN), after Deno's NotFound, which stands for
+// every other rcode as well; those, and no answer at all, are a temporary failure.
+async function lookupRcode(
   domain: string,
+  type: "MX" | "A" | "AAAA",
   options: MxOptions,
-): Promise<DeliveryFailure | undefined> {
+): Promise<"NOERROR" | "NXDOMAIN" | DeliveryFailure> {
   try {
-    const answer = await queryDns(domain, "MX", options.nameServer ? options : {});
-    if (answer.rcode === "NOERROR" || answer.rcode === "NXDOMAIN") return undefined;
-    return tempfail(`4.4.3 MX lookup for ${domain} failed: ${answer.rcode}`);
+    const answer = await queryDns(domain, type, options.nameServer ? options : {});
+    if (answer.rcode === "NOERROR" || answer.rcode === "NXDOMAIN") return answer.rcode;
+    return tempfail(`4.4.3 ${type} lookup for ${domain} failed: ${answer.rcode}`);
   } catch (error) {
-    return tempfail(`4.4.3 MX lookup for ${domain} failed: ${errorMessage(error)}`);
+    return tempfail(`4.4.3 ${type} lookup for ${domain} failed: ${errorMessage(error)}`);
   }
 }
 
-async function implicitMx(
-  domain: string,
-  dns: { nameServer?: { ipAddr: string; port: number } },
-): Promise<MxResult> {
+// RFC 5321 §5.1: without MX records, the domain itself is the host (its implicit MX).
+async function implicitMx(domain: string, options: MxOptions): Promise<MxResult> {
+  let exists = false;
   for (const type of ["A", "AAAA"] as const) {
     try {
-      if ((await Deno.resolveDns(domain, type, dns)).length > 0) {
+      if ((await Deno.resolveDns(domain, type, resolverOf(options))).length > 0) {
         return { kind: "hosts", hosts: [domain] };
       }
+      exists = true;
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
-        return tempfail(`4.4.3 lookup of ${domain} failed: ${errorMessage(error)}`);
+        return tempfail(`4.4.3 ${type} lookup for ${domain} failed: ${errorMessage(error)}`);
       }
+      const rcode = await lookupRcode(domain, type, options);
+      if (typeof rcode !== "string") return rcode;
+      exists ||= rcode === "NOERROR";
     }
   }
-  return permfail(`5.1.2 domain ${domain} does not exist`);
+  // RFC 5321 §5.1: an unusable implicit MX "MUST be reported as an error". Like Postfix,
+  // a name that exists but has no address is final: its owner published it so.
+  return permfail(
+    exists
+      ? `5.1.2 domain ${domain} has no MX and no address record`
+      : `5.1.2 domain ${domain} does not exist`,
+  );
+}
+
+function resolverOf(options: MxOptions): { nameServer?: { ipAddr: string; port: number } } {
+  return options.nameServer
+    ? { nameServer: { ipAddr: options.nameServer.ipAddr, port: options.nameServer.port ?? 53 } }
+    : {};
 }
 
 /** The addresses of a mail host (A, then AAAA), through the same resolver as its MX. */
