@@ -7,7 +7,7 @@ import * as packet from "dns-packet";
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import { Buffer } from "node:buffer";
-import { systemNameServers } from "./resolv_conf.ts";
+import { type ResolverSettings, systemResolver } from "./resolv_conf.ts";
 
 /** The resolver to ask: one named in the configuration or by a test, else the system's. */
 export interface NameServer {
@@ -17,8 +17,11 @@ export interface NameServer {
 
 /** Options of {@link queryDns}. */
 export interface DnsQueryOptions {
+  /** One server to ask, with resolv.conf(5)'s default timeout and attempts. */
   readonly nameServer?: NameServer;
-  /** Per attempt; two attempts over UDP. */
+  /** Settings to use instead of /etc/resolv.conf's (tests). */
+  readonly resolver?: ResolverSettings;
+  /** Per query sent, instead of the settings' timeout. */
   readonly timeoutMs?: number;
 }
 
@@ -63,6 +66,9 @@ export class DnsTransportError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_ATTEMPTS = 2;
+// `options rotate`: where the next query starts.
+let rotation = 0;
 
 /** Asks one question; throws {@link DnsTransportError} when no resolver answered. */
 export async function queryDns(
@@ -70,16 +76,28 @@ export async function queryDns(
   type: DnsRecordType,
   options: DnsQueryOptions = {},
 ): Promise<DnsAnswer> {
-  let servers: readonly NameServer[];
+  let settings: ResolverSettings;
   try {
-    servers = options.nameServer ? [options.nameServer] : await systemNameServers();
+    settings = options.nameServer
+      ? {
+        servers: [{ ipAddr: options.nameServer.ipAddr, port: options.nameServer.port ?? 53 }],
+        timeoutMs: DEFAULT_TIMEOUT_MS,
+        attempts: DEFAULT_ATTEMPTS,
+        rotate: false,
+      }
+      : options.resolver ?? await systemResolver();
   } catch (error) {
     throw new DnsTransportError(`DNS query ${name} ${type} failed: ${errorText(error)}`);
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? settings.timeoutMs;
+  const { servers } = settings;
+  const first = settings.rotate ? rotation++ % servers.length : 0;
   let lastError = "no name server";
-  for (const server of servers) {
-    for (let attempt = 0; attempt < 2; attempt++) {
+  // resolv.conf(5), as glibc does it: each round asks every server once, in turn, so a dead
+  // first server costs one timeout per query, not all its attempts.
+  for (let attempt = 0; attempt < settings.attempts; attempt++) {
+    for (let i = 0; i < servers.length; i++) {
+      const server = servers[(first + i) % servers.length]!;
       const id = crypto.getRandomValues(new Uint16Array(1))[0]!;
       const query = packet.encode({
         type: "query",

@@ -3,7 +3,13 @@
 
 import { assertEquals, assertRejects } from "../../test/assert.ts";
 import { startDnssecServer } from "../../test/_dnssec_server.ts";
-import { DnsTransportError, parseNameServers, queryDns } from "./mod.ts";
+import {
+  DnsTransportError,
+  parseNameServers,
+  parseResolvConf,
+  queryDns,
+  systemResolver,
+} from "./mod.ts";
 
 Deno.test("queryDns() reports the AD bit, each record type, and the rcode", async () => {
   const dns = await startDnssecServer({
@@ -82,4 +88,106 @@ Deno.test("parseNameServers() reads nameserver lines and skips comments and scop
     ),
     [{ ipAddr: "127.0.0.53", port: 53 }, { ipAddr: "::1", port: 53 }],
   );
+});
+
+Deno.test("parseResolvConf() reads timeout, attempts and rotate, with resolv.conf(5)'s defaults", () => {
+  assertEquals(parseResolvConf("nameserver 192.0.2.1\n"), {
+    servers: [{ ipAddr: "192.0.2.1", port: 53 }],
+    timeoutMs: 5_000,
+    attempts: 2,
+    rotate: false,
+  });
+  assertEquals(
+    parseResolvConf("nameserver 192.0.2.1\noptions edns0 timeout:1 attempts:3\noptions rotate\n"),
+    { servers: [{ ipAddr: "192.0.2.1", port: 53 }], timeoutMs: 1_000, attempts: 3, rotate: true },
+  );
+  // Bounded as resolv.conf(5) says; no server named: the local host's.
+  assertEquals(parseResolvConf("options timeout:99 attempts:9\n"), {
+    servers: [{ ipAddr: "127.0.0.1", port: 53 }],
+    timeoutMs: 30_000,
+    attempts: 5,
+    rotate: false,
+  });
+});
+
+Deno.test("systemResolver() reads the file again once it has changed", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/resolv.conf`;
+  try {
+    await Deno.writeTextFile(path, "nameserver 192.0.2.1\n");
+    assertEquals((await systemResolver(path)).servers, [{ ipAddr: "192.0.2.1", port: 53 }]);
+    await Deno.writeTextFile(path, "nameserver 192.0.2.22\noptions timeout:1\n");
+    const changed = await systemResolver(path);
+    assertEquals(changed.servers, [{ ipAddr: "192.0.2.22", port: 53 }]);
+    assertEquals(changed.timeoutMs, 1_000);
+    await Deno.remove(path);
+    assertEquals((await systemResolver(path)).servers, [{ ipAddr: "127.0.0.1", port: 53 }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A UDP socket that counts the queries it receives and answers none. */
+function deadServer() {
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const counter = { port: (socket.addr as Deno.NetAddr).port, received: 0 };
+  const reading = (async () => {
+    try {
+      for (;;) {
+        await socket.receive();
+        counter.received++;
+      }
+    } catch {
+      // Closed.
+    }
+  })();
+  return {
+    counter,
+    async stop() {
+      socket.close();
+      await reading;
+    },
+  };
+}
+
+Deno.test("queryDns() asks each server once per attempt, in turn, as resolv.conf says", async () => {
+  const dead = deadServer();
+  const live = await startDnssecServer({ "plain.test": { A: ["192.0.2.7"] } });
+  const settings = parseResolvConf("options timeout:1 attempts:2\n");
+  const server = (port: number) => ({ ipAddr: "127.0.0.1", port });
+  try {
+    // A dead first server costs one timeout, then the second answers.
+    const answer = await queryDns("plain.test", "A", {
+      resolver: { ...settings, servers: [server(dead.counter.port), server(live.port)] },
+    });
+    assertEquals(answer.records.map((r) => "value" in r && r.value), ["192.0.2.7"]);
+    assertEquals(dead.counter.received, 1);
+    assertEquals(live.queries, ["plain.test A udp"]);
+    // Nobody answers: attempts rounds over the servers, then the error.
+    await assertRejects(
+      () =>
+        queryDns("plain.test", "A", {
+          resolver: { ...settings, attempts: 3, servers: [server(dead.counter.port)] },
+          timeoutMs: 100,
+        }),
+      DnsTransportError,
+    );
+    assertEquals(dead.counter.received, 1 + 3);
+    // rotate: each query starts at the next server.
+    const other = await startDnssecServer({ "plain.test": { A: ["192.0.2.7"] } });
+    try {
+      const rotating = {
+        ...settings,
+        rotate: true,
+        servers: [server(live.port), server(other.port)],
+      };
+      for (let n = 0; n < 4; n++) await queryDns("plain.test", "A", { resolver: rotating });
+      assertEquals([live.queries.length - 1, other.queries.length], [2, 2]);
+    } finally {
+      await other.stop();
+    }
+  } finally {
+    await dead.stop();
+    await live.stop();
+  }
 });

@@ -12,4 +12,5 @@ export type {
   DnsRecordType,
   NameServer,
 } from "./dns_client.ts";
-export { parseNameServers } from "./resolv_conf.ts";
+export { parseNameServers, parseResolvConf, systemResolver } from "./resolv_conf.ts";
+export type { ResolverServer, ResolverSettings } from "./resolv_conf.ts";
