@@ -9,6 +9,7 @@ import { dotStuff } from "./dot_stuff.ts";
 import { runTransaction } from "./transaction.ts";
 import { replyText } from "./reply.ts";
 import { uniformTimeouts } from "./timeouts.ts";
+import type { DeliveryResult } from "../mail/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -310,4 +311,51 @@ Deno.test("runTransaction() sends DATA with MAIL and RCPT to a PIPELINING server
   conn.close();
   assertEquals(await done, "MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n");
   assertEquals([state.results, state.completed], [[{ kind: "ok" }], true]);
+});
+
+Deno.test("runTransaction() sends a non-ASCII domain as A-labels to a server without SMTPUTF8", async () => {
+  const server = scriptedServer(["220 mx.test\r\n"], {
+    EHLO: ["250-mx.test\r\n250 8BITMIME\r\n"],
+    MAIL: ["250 ok\r\n"],
+    RCPT: ["250 ok\r\n"],
+    DATA: ["354 go\r\n"],
+    ".": ["250 2.0.0 queued\r\n"],
+    QUIT: ["221 bye\r\n"],
+  });
+  const conn = await ClientConnection.open(
+    { transport: "tcp", host: "127.0.0.1", port: server.port },
+    { protocol: "smtp", timeouts: uniformTimeouts(10_000) },
+  );
+  await conn.greeting();
+  await conn.hello("c.test");
+  const state = {
+    results: new Array<DeliveryResult | undefined>(2).fill(undefined),
+    completed: false,
+  };
+  await runTransaction(conn, {
+    sender: "a@bücher.test",
+    recipients: ["u@münchen.test", "ü@münchen.test"],
+    content: encoder.encode("To: u@münchen.test\r\n\r\nbody\r\n"),
+  }, state);
+  await conn.quit();
+  await server.done;
+  // Only the envelope changes; a local part beyond ASCII has no ASCII form.
+  assertEquals(server.received, [
+    "EHLO c.test",
+    "MAIL FROM:<a@xn--bcher-kva.test> BODY=8BITMIME",
+    "RCPT TO:<u@xn--mnchen-3ya.test>",
+    "DATA",
+    "To: u@münchen.test",
+    "",
+    "body",
+    ".",
+    "QUIT",
+  ]);
+  assertEquals(state.results, [
+    { kind: "ok" },
+    {
+      kind: "permfail",
+      reason: "5.6.7 the address needs SMTPUTF8, which the server does not offer",
+    },
+  ]);
 });

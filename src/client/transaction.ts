@@ -4,6 +4,7 @@
 
 import { failureFromReply, permfail } from "../mail/mod.ts";
 import type { DeliveryResult } from "../mail/mod.ts";
+import { asciiAddress } from "./ascii_address.ts";
 import type { Capabilities } from "./capabilities.ts";
 import type { ClientConnection } from "./connection.ts";
 import { isPositive, type Reply, replyText } from "./reply.ts";
@@ -46,6 +47,7 @@ export interface TransactionState {
 }
 
 const OK: DeliveryResult = { kind: "ok" };
+const NO_SMTPUTF8 = "5.6.7 the address needs SMTPUTF8, which the server does not offer";
 
 /**
  * Runs the transaction, filling `state.results`. A ChannelError (connection lost, timeout,
@@ -62,22 +64,31 @@ export async function runTransaction(
     return;
   }
   const parameters = mailParameters(conn.capabilities, tx);
-  if (typeof parameters === "string") {
-    results.fill(permfail(parameters));
-    state.replies?.fill(parameters);
+  const sender = conn.capabilities.smtpUtf8 ? tx.sender : asciiAddress(tx.sender);
+  if (typeof parameters === "string" || sender === undefined) {
+    const refusal = typeof parameters === "string" ? parameters : NO_SMTPUTF8;
+    results.fill(permfail(refusal));
+    state.replies?.fill(refusal);
     return;
   }
+  // Without SMTPUTF8 only the envelope changes (RFC 6531 §3.2): the message, its header
+  // and DKIM signature, goes as it is.
+  const recipients = tx.recipients.map((r) => conn.capabilities.smtpUtf8 ? r : asciiAddress(r));
   const safe = tx.recipients.flatMap((recipient, index) => {
-    if (isSafeAddress(recipient)) return [index];
-    results[index] = permfail(`invalid recipient address "${recipient}"`);
+    if (!isSafeAddress(recipient)) {
+      results[index] = permfail(`invalid recipient address "${recipient}"`);
+    } else if (recipients[index] === undefined) {
+      results[index] = permfail(NO_SMTPUTF8);
+      if (state.replies) state.replies[index] = NO_SMTPUTF8;
+    } else return [index];
     return [];
   });
   const dsn = conn.capabilities.dsn ? tx.dsn : undefined;
   // With PIPELINING, DATA goes in the same write as MAIL and the RCPTs: one round trip less.
   const { mail, rcpts, dataStart } = await conn.envelope(
-    tx.sender,
+    sender,
     parameters,
-    safe.map((i) => tx.recipients[i]!),
+    safe.map((i) => recipients[i]!),
     safe.map((i) => rcptDsnParameters(dsn?.recipients?.[i])),
     { data: safe.length > 0 },
   );
@@ -123,8 +134,7 @@ function isSafeAddress(address: string): boolean {
 
 /**
  * The MAIL parameters the server's extensions call for, or why the message cannot go to
- * it at all: larger than its SIZE limit (RFC 1870 §6: refused before MAIL, 5.3.4), or
- * addresses that need SMTPUTF8 where it is not offered (RFC 6531 §3.2, 5.6.7).
+ * it at all: larger than its SIZE limit (RFC 1870 §6: refused before MAIL, 5.3.4).
  */
 function mailParameters(caps: Capabilities, tx: Transaction): string[] | string {
   const parameters = [...(tx.mailParameters ?? [])];
@@ -133,11 +143,9 @@ function mailParameters(caps: Capabilities, tx: Transaction): string[] | string 
     return `5.3.4 the message (${size} octets) is larger than the server accepts (${caps.maxSize})`;
   }
   if (caps.extensions.has("SIZE")) parameters.push(`SIZE=${size}`);
+  // Without the extension, addresses go in ASCII where they can (runTransaction()).
   const international = [tx.sender, ...tx.recipients].some((a) => /[^\p{ASCII}]/u.test(a));
-  if (international && !caps.smtpUtf8) {
-    return "5.6.7 the addresses need SMTPUTF8, which the server does not offer";
-  }
-  if (international) parameters.push("SMTPUTF8");
+  if (international && caps.smtpUtf8) parameters.push("SMTPUTF8");
   // RFC 3461 §4.3, §4.4: only to a server that offers DSN.
   if (caps.dsn && tx.dsn?.ret) parameters.push(`RET=${tx.dsn.ret}`);
   if (caps.dsn && tx.dsn?.envid !== undefined) parameters.push(`ENVID=${xtext(tx.dsn.envid)}`);
