@@ -106,3 +106,22 @@ export const GRAMMAR_KEYWORDS: ReadonlySet<string> = new Set([
   "warn-interval",
   "wrapper",
 ]);
+
+/** The keywords of the grammar before 6.4 (6.0's parse.y) that the modern one dropped. */
+export const LEGACY_ONLY_KEYWORDS: ReadonlySet<string> = new Set([
+  "accept",
+  "as",
+  "authenticated",
+  "bounce-warn",
+  "certificate",
+  "deliver",
+  "expire",
+  "mask-source",
+  "max-mta-deferred",
+  "sender",
+  "session",
+  "source",
+  "subaddressing-delimiter",
+  "to",
+  "via",
+]);

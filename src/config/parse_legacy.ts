@@ -5,6 +5,7 @@
 import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, type Mutable, parseTableArgument } from "./builder.ts";
 import type { Action, Criterion, DeliveryMethod, Match, RelayOptions, TableRef } from "./model.ts";
+import { GRAMMAR_KEYWORDS, LEGACY_ONLY_KEYWORDS } from "./grammar_keywords.ts";
 import { checkRelay, parseLocalOption, parseRelayOption } from "./parse_action.ts";
 import { sameFamily } from "./parse_match.ts";
 import { parseRelayTarget } from "./relay_url.ts";
@@ -317,6 +318,18 @@ function parseLegacyRelayOption(
     case "verify":
       relay.tls = "required";
       return true;
+    case "backup": {
+      // 6.0 parse.y: BACKUP [STRING]; a bare word is the MX name unless it is a keyword.
+      if (relay.backup) {
+        throw new StatementError("backup already specified for this dispatcher", word.position);
+      }
+      const next = stream.peek();
+      const named = next.kind === "string" ||
+        (next.kind === "word" && !GRAMMAR_KEYWORDS.has(next.value) &&
+          !LEGACY_ONLY_KEYWORDS.has(next.value));
+      relay.backup = named ? { mx: stream.next().value } : {};
+      return true;
+    }
     case "via": {
       const url = stream.value("a relay URL");
       const target = parseRelayTarget(modernRelayUrl(url.value));

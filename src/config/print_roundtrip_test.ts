@@ -109,6 +109,21 @@ Deno.test("legacy rules the modern grammar cannot say are refused where they are
   ]);
 });
 
+Deno.test("legacy relay backup [NAME] prints as the modern backup [mx NAME]", () => {
+  // smtpd.conf(5) 6.0: `relay backup [mx]`, the MX name a bare word or a quoted string.
+  for (const name of ["mx2.example.com", '"mx2.example.com"']) {
+    const printed = assertRoundTrip(`accept for any relay backup ${name}\n`);
+    assertEquals(printed.includes('relay backup mx "mx2.example.com"'), true, printed);
+  }
+  const named = assertRoundTrip("accept for any relay backup mx2.example.com tls\n");
+  assertEquals(named.includes('relay backup mx "mx2.example.com" tls no-verify'), true, named);
+  const plain = assertRoundTrip("accept for any relay backup\n");
+  assertEquals(/relay backup\n/.test(plain), true, plain);
+  assertEquals(errorsOf("accept for any relay backup a backup b\n"), [
+    "1:31: backup already specified for this dispatcher",
+  ]);
+});
+
 Deno.test("listen refuses a second TLS mode or port given by a legacy word", () => {
   assertEquals(errorsOf("listen on lo0 smtps secure\n"), ['1:21: "secure" conflicts with "smtps"']);
   assertEquals(errorsOf("listen on lo0 port 25 submission\n"), [
