@@ -316,6 +316,7 @@ function parseLegacyRelayOption(
       relay.tls = stream.accept("verify") ? "required" : "no-verify";
       return true;
     case "verify":
+      refuseInsecureVerify(relay.host, word);
       relay.tls = "required";
       return true;
     case "backup": {
@@ -342,6 +343,15 @@ function parseLegacyRelayOption(
     default:
       return parseRelayOption(stream, builder, relay, word);
   }
+}
+
+// 6.0 parse.y refused `via URL verify` unless the URL's protocol required TLS (F_SSL).
+function refuseInsecureVerify(host: RelayOptions["host"], word: Token): void {
+  if (!host || host.security === "starttls" || host.security === "smtps") return;
+  throw new StatementError(
+    'Cannot "verify" with an insecure protocol: relay via tls:// or smtps:// to verify',
+    word.position,
+  );
 }
 
 // Legacy URL schemes → modern ones (smtp+tls used to mean "TLS if offered").

@@ -124,6 +124,20 @@ Deno.test("legacy relay backup [NAME] prints as the modern backup [mx NAME]", ()
   ]);
 });
 
+Deno.test("legacy relay via refuses verify with a protocol that does not require TLS", () => {
+  // OpenSMTPD 6.0 parse.y: `cannot "verify" with insecure protocol`.
+  for (
+    const url of ["smtp://mx.test", "smtp+tls://mx.test", "backup://mx.test", "lmtp://mx.test:24"]
+  ) {
+    const column = "accept for any relay via ".length + url.length + 2;
+    assertEquals(errorsOf(`accept for any relay via ${url} verify\n`), [
+      `1:${column}: Cannot "verify" with an insecure protocol: relay via tls:// or smtps:// to verify`,
+    ]);
+  }
+  assertRoundTrip("accept for any relay via tls://mx.test verify\n");
+  assertRoundTrip("accept for any relay via smtps://mx.test verify\n");
+});
+
 Deno.test("listen refuses a second TLS mode or port given by a legacy word", () => {
   assertEquals(errorsOf("listen on lo0 smtps secure\n"), ['1:21: "secure" conflicts with "smtps"']);
   assertEquals(errorsOf("listen on lo0 port 25 submission\n"), [
