@@ -141,7 +141,10 @@ export async function startLocalInterface(
         ...(runtime.config.control?.group ? { group: runtime.config.control.group } : {}),
       })(uid),
   }).catch((error) => {
-    log.warn(`control: cannot listen on ${socketPath}: ${errorMessage(error)}; offline drops only`);
+    log.warn(
+      `control: cannot listen on ${socketPath}: ${errorMessage(error)}; offline drops only` +
+        missingSocketFlag(error, socketPath),
+    );
     return undefined;
   });
   const pickup = startOfflinePickup({
@@ -161,4 +164,13 @@ export async function startLocalInterface(
       await Promise.all([server?.close(), pickup.close()]);
     },
   };
+}
+
+/** The flag to add when Deno's permissions, not the file system, refused the socket. */
+function missingSocketFlag(error: unknown, socketPath: string): string {
+  if (!(error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)) {
+    return "";
+  }
+  if (!/Requires net access/.test(errorMessage(error))) return "";
+  return ` (add --allow-net=unix:${socketPath} for smtpctl and sendmail to reach this daemon)`;
 }

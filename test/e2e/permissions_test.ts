@@ -78,6 +78,31 @@ Deno.test("a Maildir the daemon writes itself needs no --allow-run: the start go
   const { dir, conf } = await configWith(
     `action "a" maildir "mail/%{rcpt.user}" userbase { alice = "${ids}:/nonexistent" }`,
   );
+  try {
+    assertStringIncludes(await logUntilReady(conf), "smtpd: ready");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("without net access to its control socket the daemon says which flag smtpctl needs", async () => {
+  const ids = `${Deno.uid()}:${Deno.gid()}`;
+  const { dir, conf } = await configWith(
+    `action "a" maildir "mail/%{rcpt.user}" userbase { alice = "${ids}:/nonexistent" }`,
+  );
+  try {
+    const log = await logUntilReady(conf);
+    const socket = `${dir}/queue-offline/smtpd.sock`;
+    assertStringIncludes(log, `control: cannot listen on ${socket}: `);
+    assertStringIncludes(log, `add --allow-net=unix:${socket} for smtpctl and sendmail to reach`);
+    assertEquals(log.split("cannot listen").length, 2, log);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Starts the daemon with NARROW permissions, reads its log up to "ready", stops it. */
+async function logUntilReady(conf: string): Promise<string> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...NARROW, CLI, "-d", "-u", "root", "-f", conf],
     stdout: "null",
@@ -91,12 +116,11 @@ Deno.test("a Maildir the daemon writes itself needs no --allow-run: the start go
       if (done) break;
       log += value;
     }
-    assertStringIncludes(log, "smtpd: ready");
+    return log;
   } finally {
     child.kill("SIGTERM");
     await child.status;
     reader.releaseLock();
     await child.stderr.cancel().catch(() => {});
-    await Deno.remove(dir, { recursive: true });
   }
-});
+}

@@ -1,6 +1,6 @@
 // The README's quick start on a fresh clone, exactly as a new user follows it: `git clone`,
 // `deno task start` in the background, a message from a real SMTP client, the Maildir
-// file, the daemon stopped by its pid. Once as the user running the tests (root in CI) and
+// file, `smtpctl show stats` answered by the daemon, the daemon stopped by its pid. Once as the user running the tests (root in CI) and
 // once as an ordinary user this test creates. The only change: `-D port=N` after the task,
 // so that the test does not take the README's fixed port 2525 from a parallel run.
 
@@ -111,6 +111,24 @@ async function quickStart(clone: string, user?: { name: string; home: string }) 
     const text = await Deno.readTextFile(`${maildir}/${files[0]}`);
     assertStringIncludes(text, "Delivered-To: alice@example.test");
     assertEquals(log.includes("Requires run access"), false, log);
+    // smtpctl, as the same user from the same clone, reaches the daemon through its socket.
+    const smtpctl = [
+      "run",
+      "-A",
+      "cli.ts",
+      "smtpctl",
+      "-f",
+      "examples/smtpd.conf",
+      "show",
+      "stats",
+    ];
+    const stats = user
+      ? await run("setpriv", [
+        ...["--reuid", user.name, "--regid", user.name, "--init-groups", "deno", ...smtpctl],
+      ], { cwd: clone, env })
+      : await run("deno", smtpctl, { cwd: clone });
+    assertStringIncludes(stats, "uptime=");
+    assertEquals(log.includes("control: cannot listen"), false, log);
     return { log, stat: await Deno.stat(`${maildir}/${files[0]}`) };
   } finally {
     // Stopped by its pid, as the README's Ctrl-C would (SIGTERM reaches the daemon through
