@@ -59,6 +59,45 @@ Deno.test("smtpd -h prints the flags and exits 0", async () => {
   }
 });
 
+/** The error lines (not warnings) of `smtpd -n`, without the file name. */
+function errorLines(stderr: string, file: string): string[] {
+  return stderr.split("\n").filter((l) => l.startsWith(`${file}:`) && !l.includes(" warning: "))
+    .map((l) => l.slice(file.length + 1));
+}
+
+Deno.test("smtpd -n refuses the seed's eye bleach for the reasons its comment gives", async () => {
+  const file = "examples/seed-eye-bleach.conf";
+  const comment = await Deno.readTextFile(`${ROOT}${file}`);
+  assertStringIncludes(comment, '"No rules, nothing to do"');
+  assertStringIncludes(comment, "both listeners bind 192.168.0.1 port 25");
+  const result = await smtpd("-n", "-f", file);
+  assertEquals(result.code, 1);
+  const lines = comment.split("\n");
+  const first = lines.indexOf("listen on $lan_addr") + 1;
+  const second = lines.indexOf("listen on $lan_addr tls auth") + 1;
+  assertEquals(errorLines(result.stderr, file), [
+    "1:1: No rules, nothing to do: add a `match` line, or every recipient is refused",
+    `${second}:1: listen on 192.168.0.1 port 25 binds 192.168.0.1 port 25, ` +
+    `as the listener at ${file}:${first}:1 does already`,
+  ]);
+});
+
+Deno.test("smtpd -n refuses the seed's complex example only for prism.mx's files and names", async () => {
+  const file = "examples/seed-complex.conf";
+  const comment = await Deno.readTextFile(`${ROOT}${file}`);
+  assertStringIncludes(comment, "the certificates and keys under\n# /etc/ssl are not there");
+  const result = await smtpd("-n", "-f", file);
+  assertEquals(result.code, 1);
+  const errors = errorLines(result.stderr, file);
+  assertEquals(errors.length, 6, errors.join("\n"));
+  for (const error of errors) {
+    const missing =
+      /^\d+:5: Cannot read the (certificate|key) of "(mx1|mail)\.prism\.mx" from "\/etc\/ssl\//;
+    const unnamed = /^\d+:11: No interface or host named "(mx1|mail)\.prism\.mx"/;
+    assertEquals(missing.test(error) || unnamed.test(error), true, error);
+  }
+});
+
 Deno.test("smtpd -n -v prints a legacy file converted to the modern grammar", async () => {
   const result = await smtpd("-n", "-v", "-f", "examples/seed-order.conf");
   assertEquals(result.code, 0);
