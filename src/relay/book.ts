@@ -319,6 +319,22 @@ export interface RelayTally {
   end(): void;
 }
 
+/**
+ * A result no host gave (no host reached, or no route at all: a domain that does not exist)
+ * names the relay's domain or smarthost, as OpenSMTPD's mta_flush logs it. One held back
+ * by a rate limit was not tried: it names no host.
+ */
+export function withRelayNamed(
+  options: RelayOptions,
+  rcpt: string,
+  result: DeliveryResult,
+): DeliveryResult {
+  if (result.hop) return result;
+  if (result.kind === "tempfail" && result.notBefore !== undefined) return result;
+  const domain = splitAddress(rcpt).domain.toLowerCase();
+  return { ...result, hop: { relay: options.host?.host ?? domain } };
+}
+
 /** Starts a task of the relay the batch goes to, and reports what it does to `book`. */
 export function tallyRelay(
   book: RelayBook | undefined,
@@ -348,12 +364,7 @@ export function tallyRelay(
         book?.delivered(recipients, results);
         return results;
       }
-      // Held back by a rate limit, it was not tried: no host to name.
-      if (results.hop || (results.kind === "tempfail" && results.notBefore !== undefined)) {
-        return results;
-      }
-      // No host took the transaction: OpenSMTPD's mta_flush names the relay's domain.
-      return { ...results, hop: { relay: options.host?.host ?? domain } };
+      return withRelayNamed(options, rcpt, results);
     },
     end,
   };

@@ -31,7 +31,7 @@ import { addressesOfFamily, connectionRate, leaseRequestFor, pickSource } from "
 import { DestinationPace } from "./pace.ts";
 import { heldBack, noteTooFast } from "./pacing.ts";
 import { type RelayRoute, RelaySession } from "./session.ts";
-import { type RelayBook, type RelayTally, tallyRelay } from "./book.ts";
+import { type RelayBook, type RelayTally, tallyRelay, withRelayNamed } from "./book.ts";
 
 export { rewriteSender } from "./outgoing_sender.ts";
 
@@ -137,7 +137,7 @@ async function relayBatch(
   context: RelayContext & { readonly relay: string; readonly ticket: string },
 ): Promise<DeliveryResult[] | DeliveryResult> {
   const found = await routesFor(options, message.rcpt, context);
-  if (!("routes" in found)) return found;
+  if (!("routes" in found)) return withRelayNamed(options, message.rcpt, found);
   const tally = tallyRelay(context.book, options, message.rcpt, found.routes);
   let taken: readonly BatchedRecipient[] = [];
   try {

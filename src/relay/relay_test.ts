@@ -4,6 +4,7 @@
 import { assertEquals, assertStringIncludes } from "../../test/assert.ts";
 import type { Logger } from "../log/mod.ts";
 import { parseRelayTarget, type RelayOptions } from "../config/mod.ts";
+import { startDnsServer } from "../../test/_dns_server.ts";
 import { relayEnvelope, rewriteSender } from "./relay.ts";
 
 const encoder = new TextEncoder();
@@ -145,4 +146,20 @@ Deno.test("relayEnvelope() defers, and does not crash, where the permissions for
     timeoutMs: 10_000,
   });
   assertEquals(result.kind, "tempfail");
+});
+
+Deno.test("relayEnvelope() names the recipient's domain as the relay when the domain does not exist", async () => {
+  // README (Logs): when no host could be reached, relay= is the relay's domain.
+  const dns = await startDnsServer({});
+  try {
+    const result = await relayEnvelope({}, { ...message, rcpt: "b@nowhere.test" }, {
+      hostname: "near.test",
+      dns: { nameServer: { ipAddr: "127.0.0.1", port: dns.port } },
+      timeoutMs: 10_000,
+    });
+    assertEquals(result.kind === "ok" ? undefined : result.kind, "permfail");
+    assertEquals(result.hop, { relay: "nowhere.test" });
+  } finally {
+    await dns.stop();
+  }
 });
