@@ -131,9 +131,13 @@ async function runWithFlags(flags: SmtpdFlags, role: SmtpdRole): Promise<number>
     }
     return EX.FAILURE;
   }
+  // At a start the daemon logs a listener's warnings itself as it binds (and at each
+  // reload): printed here too, they would be said twice.
+  const listenDiagnostics = (await checkListenAddresses(loaded.config))
+    .filter((d) => flags.noaction || d.severity !== "warning");
   const addressDiagnostics = [
     ...checkHasRules(loaded.config),
-    ...await checkListenAddresses(loaded.config),
+    ...listenDiagnostics,
     ...await checkPkiFiles(loaded.config, configDir(loaded.config)),
   ];
   printDiagnostics(

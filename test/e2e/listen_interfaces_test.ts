@@ -76,6 +76,30 @@ Deno.test("smtpd -n accepts lo0 as Linux's lo and says so", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("smtpd -d says once, as a log line, that lo0 is listened on as lo", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(
+    path,
+    `queue path "${dir}/queue"\nlisten on lo0 port 0\naction "a" maildir "${dir}/mail"\n` +
+      `match for local action "a"\n`,
+  );
+  const daemon = spawnLoggedDaemon(path);
+  try {
+    await waitFor(
+      "the daemon to be ready",
+      () => daemon.log().includes("smtpd: ready") || undefined,
+    );
+    const said = daemon.log().split("\n").filter((l) => l.includes("lo0 does not exist here"));
+    assertEquals(said.length, 1, daemon.log());
+    assertStringIncludes(said[0]!, `warn: smtpd: ${path}:2:11: Interface lo0 does not exist here`);
+  } finally {
+    daemon.child.kill("SIGTERM");
+    await daemon.exited();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("listen on lo binds the loopback addresses, each answering SMTP", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/smtpd.conf`;
