@@ -3,6 +3,7 @@
 
 import { envelopeIds, errorMessage } from "../mail/mod.ts";
 import { assembleMessage } from "./assemble_message.ts";
+import { rewriteHeader } from "./header_rewrite.ts";
 import {
   endTransaction,
   failClosed,
@@ -161,20 +162,23 @@ async function commitData(s: Session, tx: Transaction): Promise<void> {
   });
   s.filters?.endTransaction();
   if (!filtered) return;
+  // After the filters, on what they hand on, as OpenSMTPD parses its filters' output: a
+  // filter sees the message as the client sent it.
+  const content = rewriteHeader(filtered);
   try {
-    await ctx.submit(filtered === message.content ? message : { ...message, content: filtered });
+    await ctx.submit(content === message.content ? message : { ...message, content });
   } catch (error) {
     ctx.log.warn(`smtp-in: session ${s.id} message ${msgid} not queued: ${errorMessage(error)}`);
     reportRollback(s, msgid);
     return s.reply(REPLIES.queueFailure);
   }
-  report(s, "tx-commit", () => [msgid, String(filtered.byteLength)]);
+  report(s, "tx-commit", () => [msgid, String(content.byteLength)]);
   report(s, "tx-reset", () => [msgid]);
   s.messageAccepted();
   // OpenSMTPD's lines for a committed message: the message, then each envelope.
   s.event("message", {
     msgid,
-    size: message.content.byteLength,
+    size: content.byteLength,
     nrcpt: tx.recipients.length,
     proto: s.esmtp ? "ESMTP" : "SMTP",
   });

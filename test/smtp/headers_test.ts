@@ -1,0 +1,49 @@
+// What the server changes in the header of mail it receives, as the queue gets it.
+
+import { assertEquals, assertTrue } from "../assert.ts";
+import { contentText, startDialogueServer } from "./_server.ts";
+
+// What follows our Received: header (its last line is the date, `(UTC)`).
+function afterReceived(text: string): string {
+  return text.slice(text.indexOf("(UTC)\r\n") + "(UTC)\r\n".length);
+}
+
+const DATED = "Date: Fri, 2 Jan 2026 03:04:05 +0000\r\nMessage-ID: <m1@client.test>\r\n";
+
+Deno.test("Bcc: is dropped from mail received by DATA, its continuation lines too", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.startData("a@client.test", ["u@example.test", "secret@example.test"]);
+  const body = "Bcc: a body line is no header\r\n\r\n..dots stay\r\n";
+  await client.sendRaw(
+    "From: a@client.test\r\nTo: u@example.test\r\nbcc: secret@example.test,\r\n" +
+      "\tother@example.test\r\nSubject: s\r\n" + DATED + "\r\n" + body + ".\r\n",
+  );
+  await client.expect("250 ");
+  const message = server.submitted[0]!;
+  assertEquals(
+    afterReceived(contentText(message)),
+    "From: a@client.test\r\nTo: u@example.test\r\nSubject: s\r\n" + DATED + "\r\n" +
+      body.replace("..", "."),
+  );
+  assertEquals(message.envelopes.map((e) => e.rcpt), ["u@example.test", "secret@example.test"]);
+});
+
+Deno.test("Bcc: is dropped from mail received by BDAT, the body kept byte for byte", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.send("MAIL FROM:<a@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<u@example.test>");
+  await client.expect("250 ");
+  const body = "\r\n\x00\xff\r\n.\r\nBcc: x\r\n";
+  const content = "Subject: s\r\n" + DATED + "BCC: secret@example.test\r\n" + body;
+  const bytes = Uint8Array.from(content, (c) => c.charCodeAt(0));
+  await client.sendRaw(`BDAT ${bytes.byteLength} LAST\r\n`);
+  await client.sendBytes(bytes);
+  await client.expect("250 ");
+  const stored = server.submitted[0]!.content;
+  const expected = Uint8Array.from("Subject: s\r\n" + DATED + body, (c) => c.charCodeAt(0));
+  assertEquals(stored.subarray(stored.byteLength - expected.byteLength), expected);
+  assertTrue(!contentText(server.submitted[0]!).includes("secret"));
+});
