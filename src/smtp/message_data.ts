@@ -136,11 +136,12 @@ async function commitData(s: Session, tx: Transaction): Promise<void> {
   await s.rdnsLookup;
   const ctx = s.context;
   const tls = s.tlsDescription;
+  const date = new Date();
   const assembled = assembleMessage(tx, {
     facts: s.facts,
     hostname: ctx.hostname,
     msgid,
-    date: new Date(),
+    date,
     esmtp: s.esmtp,
     ...(tls === undefined ? {} : { tls }),
     ...(ctx.auth?.inReceived ? { receivedAuth: true } : {}),
@@ -164,7 +165,10 @@ async function commitData(s: Session, tx: Transaction): Promise<void> {
   if (!filtered) return;
   // After the filters, on what they hand on, as OpenSMTPD parses its filters' output: a
   // filter sees the message as the client sent it.
-  const content = rewriteHeader(filtered);
+  const content = rewriteHeader(filtered, {
+    hostname: ctx.hostname,
+    ...(ctx.fillsMissingHeaders ? { addMissing: { msgid, date } } : {}),
+  });
   try {
     await ctx.submit(content === message.content ? message : { ...message, content });
   } catch (error) {

@@ -14,6 +14,7 @@ import type { DataBudget } from "./data_budget.ts";
 import { Session } from "./session.ts";
 import type { RdnsAnswer, SessionContext } from "./session_context.ts";
 import { PendingHandshakes } from "./pending_handshakes.ts";
+import { fillsMissingHeaders } from "./header_rewrite.ts";
 import { type FilterPlan, type FilterSessionView, SessionFilters } from "../filters/mod.ts";
 import { createTlsContexts, type ListenerTls, upgradeToTls } from "./tls.ts";
 import { type ProxiedPeer, readProxyHeader } from "./proxy_v2.ts";
@@ -314,6 +315,7 @@ function sessionContext(
     ...(options.dsn === false ? { dsn: false } : {}),
     ...(options.maskSource ? { maskSource: true } : {}),
     ...(options.socketPath ? { unixSocket: true } : {}),
+    ...(fillsMissingHeaders(options) ? { fillsMissingHeaders: true } : {}),
     ...(options.authFailureDelayMs === undefined
       ? {}
       : { authFailureDelayMs: options.authFailureDelayMs }),
@@ -342,7 +344,8 @@ export async function runSmtpOnStreams(
   const limits: SmtpLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const ctx = sessionContext({ ...options, address: "local", port: 0 }, limits);
   const socket = new StreamSocket(input, write);
-  await new Session(socket as unknown as Socket, { ...ctx, unixSocket: true }).run();
+  const local = { unixSocket: true, fillsMissingHeaders: true } as const;
+  await new Session(socket as unknown as Socket, { ...ctx, ...local }).run();
   socket.destroy();
 }
 

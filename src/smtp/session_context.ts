@@ -62,6 +62,11 @@ export interface SessionContext {
   readonly dsn?: boolean;
   /** `listen … mask-src`: leave the client out of Received:. */
   readonly maskSource?: boolean;
+  /**
+   * Add Date: and Message-ID: to a message that has neither: a listener on the socket,
+   * 127.0.0.1 or ::1, or on port 587 (OpenSMTPD's `listener->local || port == 587`).
+   */
+  readonly fillsMissingHeaders?: boolean;
   /** The local enqueuer's unix socket: clients are local, and `from socket` matches. */
   readonly unixSocket?: boolean;
   /** The client's reverse DNS name; looked up at connect when given. Never rejects. */

@@ -65,7 +65,8 @@ async function sendInPieces(fx: Fixture, user: string, pieces: readonly string[]
   return reply;
 }
 
-// The delivered message from its first header of the client's on (ours come before it).
+// The delivered message from its first header of the client's on (ours come before it),
+// without the Date: and Message-ID: that a listener on 127.0.0.1 adds to it.
 async function delivered(fx: Fixture, user: string): Promise<string> {
   const files = await waitFor(`the delivery to ${user}`, async () => {
     const found = await readMaildir(fx.maildir(user));
@@ -73,7 +74,7 @@ async function delivered(fx: Fixture, user: string): Promise<string> {
   });
   assertEquals(files.length, 1);
   const text = files[0]!.text;
-  return text.slice(text.indexOf("X-Case: "));
+  return text.slice(text.indexOf("X-Case: ")).replace(/^Date: .*\nMessage-ID: <.*>\n/m, "");
 }
 
 const CASES: { name: string; pieces: string[]; expected: string }[] = [

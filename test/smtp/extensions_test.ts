@@ -4,6 +4,8 @@
 import { assertEquals, assertTrue } from "../assert.ts";
 import { contentText, startDialogueServer } from "./_server.ts";
 
+const DATED = "Date: Fri, 2 Jan 2026 03:04:05 +0000\r\nMessage-ID: <m1@client.test>\r\n";
+
 Deno.test("DSN parameters are validated and carried on the message and its envelopes", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
@@ -98,7 +100,8 @@ Deno.test("BDAT chunks make one message, binary as sent, no dot-unstuffing", asy
   await client.expect("250 ");
   await client.send("RCPT TO:<u@example.test>");
   await client.expect("250 ");
-  const first = "Subject: chunks\r\n\r\n.a dot stays\r\n";
+  // Dated, so that the local listener adds no Date: or Message-ID: to the header.
+  const first = `Subject: chunks\r\n${DATED}\r\n.a dot stays\r\n`;
   const second = "last part\r\n.\r\n";
   await client.sendRaw(`BDAT ${first.length}\r\n${first}`);
   assertEquals(await client.reply(), `250 2.0.0 ${first.length} octets received`);
@@ -129,7 +132,7 @@ Deno.test("BDAT content with 100 Received: headers is a loop; Received: lines in
   }
   assertEquals(await client.reply(), "554 5.4.6 Routing loop detected: Too many hops");
   // 99 in the header section and 100 more after it: accepted.
-  const accepted = hop.repeat(99) + "\r\n" + hop.repeat(100);
+  const accepted = hop.repeat(99) + DATED + "\r\n" + hop.repeat(100);
   await client.send("MAIL FROM:<a@client.test>");
   await client.expect("250 ");
   await client.send("RCPT TO:<u@example.test>");

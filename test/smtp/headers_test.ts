@@ -1,6 +1,8 @@
-// What the server changes in the header of mail it receives, as the queue gets it.
+// What the server changes in the header of mail it receives, as the queue gets it: Bcc:
+// dropped, bare names in From/To/Cc completed, Date: and Message-ID: added on a local
+// listener (this one listens on 127.0.0.1).
 
-import { assertEquals, assertTrue } from "../assert.ts";
+import { assertEquals, assertMatch, assertTrue } from "../assert.ts";
 import { contentText, startDialogueServer } from "./_server.ts";
 
 // What follows our Received: header (its last line is the date, `(UTC)`).
@@ -46,4 +48,38 @@ Deno.test("Bcc: is dropped from mail received by BDAT, the body kept byte for by
   const expected = Uint8Array.from("Subject: s\r\n" + DATED + body, (c) => c.charCodeAt(0));
   assertEquals(stored.subarray(stored.byteLength - expected.byteLength), expected);
   assertTrue(!contentText(server.submitted[0]!).includes("secret"));
+});
+
+Deno.test("a local listener adds Date: and Message-ID: and completes bare names in From, To and Cc", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.startData("a@client.test", ["u@example.test"]);
+  await client.sendRaw(
+    "From: me\r\nTo: bob,\r\n alice (Alice), <carol>, dave@example.test\r\n" +
+      'Cc: "Eve E" <eve>, team: x;\r\nReply-To: bare\r\nSubject: s\r\n\r\nTo: body\r\n.\r\n',
+  );
+  await client.expect("250 ");
+  const message = server.submitted[0]!;
+  const after = afterReceived(contentText(message));
+  const date = /\r\nDate: (.*)\r\n/.exec(after)?.[1] ?? "";
+  assertMatch(date, /^\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/);
+  assertEquals(
+    after,
+    "From: me@mx.example.test\r\n" +
+      "To: bob@mx.example.test,\r\n alice@mx.example.test (Alice), <carol@mx.example.test>," +
+      " dave@example.test\r\n" +
+      'Cc: "Eve E" <eve@mx.example.test>, team: x;\r\nReply-To: bare\r\nSubject: s\r\n' +
+      `Date: ${date}\r\nMessage-ID: <${message.msgid}@mx.example.test>\r\n` +
+      "\r\nTo: body\r\n",
+  );
+});
+
+Deno.test("a message that has its Date:, Message-ID: and whole addresses is queued as sent", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.startData("a@client.test", ["u@example.test"]);
+  const content = "From: A <a@client.test>\r\nTo: u@example.test\r\n" + DATED + "\r\nhi\r\n";
+  await client.sendRaw(content + ".\r\n");
+  await client.expect("250 ");
+  assertEquals(afterReceived(contentText(server.submitted[0]!)), content);
 });
