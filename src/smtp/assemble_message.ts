@@ -37,9 +37,10 @@ export function assembleMessage(tx: Transaction, origin: MessageOrigin): NewMess
     ip: facts.src,
     hostname: origin.hostname,
     msgid: origin.msgid,
-    // RFC 3848: ESMTP, then S for TLS and A for AUTH.
-    protocol: (origin.esmtp ? "ESMTP" : "SMTP") + (facts.tls ? "S" : "") +
-      (authUser !== undefined ? "A" : ""),
+    // RFC 3848: ESMTP, then S for TLS and A for AUTH; RFC 6531 §3.7.3: UTF8SMTP in
+    // place of ESMTP when MAIL carried SMTPUTF8 (which only EHLO offers).
+    protocol: (tx.smtputf8 ? "UTF8SMTP" : origin.esmtp ? "ESMTP" : "SMTP") +
+      (facts.tls ? "S" : "") + (authUser !== undefined ? "A" : ""),
     ...(origin.receivedAuth && authUser !== undefined ? { authUser } : {}),
     ...(facts.tls ? { tls: origin.tls ?? "TLS" } : {}),
     recipients: tx.recipients,

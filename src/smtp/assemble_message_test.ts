@@ -51,6 +51,9 @@ Deno.test("assembleMessage() names TLS and AUTH in the protocol, the user with r
   const received = text(assembleMessage(transaction("a@example.test", "\r\n"), origin).content);
   assertMatch(received, /with ESMTPSA id 0123abcd\r\n/);
   assertMatch(received, /\t\(TLSv1\.3:TLS_AES_256_GCM_SHA384:256:NO\) auth=yes user=joe\r\n/);
+  const utf8 = transaction("jörg@example.test", "\r\n");
+  utf8.smtputf8 = true;
+  assertMatch(text(assembleMessage(utf8, origin).content), /with UTF8SMTPSA id 0123abcd\r\n/);
 });
 
 Deno.test("assembleMessage() masquerades From: only for an authenticated sender", () => {

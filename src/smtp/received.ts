@@ -10,7 +10,7 @@ export interface ReceivedInfo {
   readonly ip: string;
   readonly hostname: string;
   readonly msgid: string;
-  /** ESMTP, ESMTPS, ESMTPA, ESMTPSA, or SMTP for HELO. */
+  /** ESMTP, ESMTPS, ESMTPA, ESMTPSA, SMTP for HELO, UTF8SMTP[S][A] for SMTPUTF8. */
   readonly protocol: string;
   /** Named only when the message has exactly one recipient. */
   readonly recipients: readonly string[];

@@ -1,6 +1,6 @@
 // What the server changes in the header of mail it receives, as the queue gets it: Bcc:
 // dropped, bare names in From/To/Cc completed, Date: and Message-ID: added on a local
-// listener (this one listens on 127.0.0.1).
+// listener (this one listens on 127.0.0.1), the Received: protocol of an SMTPUTF8 message.
 
 import { assertEquals, assertMatch, assertTrue } from "../assert.ts";
 import { contentText, startDialogueServer } from "./_server.ts";
@@ -82,4 +82,24 @@ Deno.test("a message that has its Date:, Message-ID: and whole addresses is queu
   await client.sendRaw(content + ".\r\n");
   await client.expect("250 ");
   assertEquals(afterReceived(contentText(server.submitted[0]!)), content);
+});
+
+Deno.test("Received: says UTF8SMTP for a transaction whose MAIL carried SMTPUTF8", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.send("MAIL FROM:<jörg@client.test> SMTPUTF8");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<u@example.test>");
+  await client.expect("250 ");
+  await client.send("DATA");
+  await client.expect("354 ");
+  await client.sendRaw("Subject: café\r\n" + DATED + "\r\nx\r\n.\r\n");
+  await client.expect("250 ");
+  await client.startData("a@client.test", ["u@example.test"]);
+  await client.sendRaw("Subject: plain\r\n" + DATED + "\r\nx\r\n.\r\n");
+  await client.expect("250 ");
+  const [utf8, plain] = server.submitted.map(contentText);
+  assertMatch(utf8!, /\r\n\tby mx\.example\.test \(OpenSMTPD\) with UTF8SMTP id /);
+  assertMatch(utf8!, /\r\nSubject: café\r\n/);
+  assertMatch(plain!, /\r\n\tby mx\.example\.test \(OpenSMTPD\) with ESMTP id /);
 });
