@@ -3,7 +3,7 @@
 // to add instead of failing every delivery later.
 
 import type { Action, Config } from "../config/mod.ts";
-import { MDA_PROGRAM } from "../delivery/mod.ts";
+import { findSetpriv, MDA_PROGRAM } from "../delivery/mod.ts";
 import type { Table } from "../tables/mod.ts";
 
 /** What {@link missingPermissions} needs to know about the daemon. */
@@ -59,6 +59,17 @@ export async function missingPermissions(
         `--allow-run=${Deno.execPath()}`,
         `action ${quoted(asOthers.map((a) => a.name))} writes mailboxes as their users, ` +
           "through a child started as each user",
+      );
+    }
+    // A spool writable by its group (Debian's) is entered with that group, by setpriv.
+    const mboxes = asOthers.filter((a) => a.method.kind === "mbox").map((a) => a.name);
+    const setpriv = findSetpriv();
+    if (mboxes.length > 0 && setpriv !== undefined) {
+      await need(
+        { name: "run", command: setpriv },
+        `--allow-run=${setpriv}`,
+        `action ${quoted(mboxes)} writes mbox as its users, ` +
+          "with the mail spool's group where only that group may write the spool",
       );
     }
   }

@@ -18,8 +18,13 @@ export interface DeliveryUser {
   readonly name: string;
   /** Its user id. */
   readonly uid: number;
-  /** Its group id. */
+  /** Its group id: for a writer, the group it writes with. */
   readonly gid: number;
+  /**
+   * The user's own group, where `gid` is another one its writes need (the mail spool's):
+   * the writer then runs with this as its real gid and `gid` as its effective one.
+   */
+  readonly realGid?: number;
   /** Its home directory ("" when it has none). */
   readonly home: string;
 }

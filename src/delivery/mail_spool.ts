@@ -22,7 +22,8 @@ export function isSpoolMailbox(
 
 /**
  * The identity the user's writer appends to `path` (a mailbox in `spool`) with: the user,
- * with the spool's group where the spool is writable by its group only. Where neither
+ * with the spool's group where the spool is writable by its group only (the user's own
+ * group kept as its real one, see mailbox_writer.ts). Where neither
  * the user, the group nor everyone may write the spool, the mailbox is created here (this
  * process is root), owned by the user, mode 0600.
  */
@@ -34,7 +35,9 @@ export async function spoolWriter(
   const info = await Deno.stat(spool);
   const mode = info.mode ?? 0;
   if (info.uid === user.uid || (mode & 0o002) !== 0) return user;
-  if ((mode & 0o020) !== 0 && info.gid !== null) return { ...user, gid: info.gid };
+  if ((mode & 0o020) !== 0 && info.gid !== null) {
+    return info.gid === user.gid ? user : { ...user, gid: info.gid, realGid: user.gid };
+  }
   await createMailbox(path, user);
   return user;
 }

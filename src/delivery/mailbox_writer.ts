@@ -12,6 +12,8 @@ import {
   performMailboxRequests,
 } from "./mailbox_request.ts";
 import { createWriterPool } from "./mailbox_writer_pool.ts";
+import { findSetpriv } from "./setpriv.ts";
+import { writerModuleCache } from "./writer_module_cache.ts";
 import {
   CHANNEL_HELLO_VARIABLE,
   CHANNEL_PATH_VARIABLE,
@@ -76,7 +78,6 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
       // Writes to a child that never connects fail on the channel with their reason.
       connected: Promise.resolve(true),
       exited: writer.process.status,
-      cleanup: writer.cleanup,
     };
   }, options);
 
@@ -102,8 +103,9 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
   };
 }
 
-// Under `deno run` the child is a second Deno with only file permissions and a fresh
-// module cache of its own; a compiled executable runs itself as `mailbox.writer`.
+// Under `deno run` the child is a second Deno with only file permissions, loading its
+// modules from a cache root made and the user cannot write (writer_module_cache.ts); a
+// compiled executable runs itself as `mailbox.writer`.
 //
 // A writer holds little between messages: its young generation is capped at 1 MiB a
 // semi-space (V8 grows it to 16 MiB under load) and the old one collected at 20% growth.
@@ -114,8 +116,6 @@ const WRITER_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--heap-growing-perce
 /** A started `mailbox.writer`. */
 export interface StartedWriter {
   readonly process: Deno.ChildProcess;
-  /** Removes its module cache, once it has exited. */
-  cleanup(): void;
 }
 
 /**
@@ -139,7 +139,6 @@ export function spawnMailboxWriter(
   const exec = Deno.execPath();
   const compiled = !/\/deno(\.exe)?$/.test(exec);
   const socket = options.connectTo;
-  let denoDir: string | undefined;
   const env: Record<string, string> = {
     PATH: "/usr/bin:/bin",
     HOME: user.home,
@@ -150,12 +149,8 @@ export function spawnMailboxWriter(
       : {}),
     ...(socket?.hello === undefined ? {} : { [CHANNEL_HELLO_VARIABLE]: socket.hello }),
   };
-  if (!compiled) {
-    denoDir = Deno.makeTempDirSync({ prefix: "smtpd-mailbox-writer-" });
-    Deno.chownSync(denoDir, user.uid, user.gid);
-    env["DENO_DIR"] = denoDir;
-  }
   const main = new URL("./mailbox_writer_child_main.ts", import.meta.url).pathname;
+  if (!compiled) env["DENO_DIR"] = writerModuleCache(main);
   const args = compiled ? ["mailbox.writer"] : [
     "run",
     "--quiet",
@@ -169,26 +164,55 @@ export function spawnMailboxWriter(
     ...(socket ? [`--allow-net=unix:${socket.path}`] : []),
     main,
   ];
-  const removeCache = () => {
-    if (denoDir) Deno.remove(denoDir, { recursive: true }).catch(() => {});
-  };
-  try {
-    const process = new Deno.Command(options.program ?? exec, {
-      args,
-      cwd: "/",
-      clearEnv: true,
-      env,
-      uid: user.uid,
-      gid: user.gid,
-      stdin: socket ? "null" : "piped",
-      stdout: socket ? "null" : "piped",
-      stderr: "inherit",
-    }).spawn();
-    return { process, cleanup: removeCache };
-  } catch (error) {
-    removeCache();
-    throw error;
+  const { program, identity } = writerCommand(user, options.program ?? exec, args);
+  const process = new Deno.Command(program, {
+    ...identity,
+    cwd: "/",
+    clearEnv: true,
+    env,
+    stdin: socket ? "null" : "piped",
+    stdout: socket ? "null" : "piped",
+    stderr: "inherit",
+  }).spawn();
+  return { process };
+}
+
+/**
+ * How a writer is started as its user. With the user's own group, by Deno.Command's uid
+ * and gid. With another (the mail spool's), through setpriv(1): real uid and gid the
+ * user's, effective gid that group, no supplementary groups, as a setgid mail.local runs.
+ * A process whose effective gid is not its real one at exec is made non-dumpable by the
+ * kernel, so the user can neither trace it nor open its /proc/PID/mem or environ; with
+ * real and effective ids all the user's, as Deno.Command sets them, the user could.
+ */
+function writerCommand(
+  user: DeliveryUser,
+  program: string,
+  args: readonly string[],
+): { program: string; identity: { args: string[]; uid?: number; gid?: number } } {
+  if (user.realGid === undefined || user.realGid === user.gid) {
+    return { program, identity: { args: [...args], uid: user.uid, gid: user.gid } };
   }
+  const setpriv = findSetpriv();
+  if (!setpriv) {
+    throw new Error(
+      `writing as ${user.name} with group ${user.gid} needs setpriv(1) (util-linux), not installed`,
+    );
+  }
+  return {
+    program: setpriv,
+    identity: {
+      args: [
+        `--reuid=${user.uid}`,
+        `--rgid=${user.realGid}`,
+        `--egid=${user.gid}`,
+        "--clear-groups",
+        "--",
+        program,
+        ...args,
+      ],
+    },
+  };
 }
 
 function safeUid(): number | null {

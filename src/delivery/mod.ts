@@ -28,6 +28,7 @@ export {
   RefusedRequest,
 } from "./mailbox_request_check.ts";
 export { MDA_PROGRAM } from "./mda.ts";
+export { findSetpriv } from "./setpriv.ts";
 export { createLocalAgents } from "./agents.ts";
 export type { DeliveryAgents, MdaActionRequest, PipeRequest } from "./agents.ts";
 export type { MailboxRequest, MailboxWriteResult } from "./mailbox_request.ts";

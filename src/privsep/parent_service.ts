@@ -272,7 +272,6 @@ export function createParentService(options: ParentServiceOptions): ParentServic
       running.delete(writer.process);
       if (running.size === 0) direct.delete(key);
       directCount--;
-      writer.cleanup();
     }
     return { kind: "writer-gone" } as const;
   }

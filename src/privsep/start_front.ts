@@ -6,6 +6,8 @@
 import { type ChannelOffer, channelStdio } from "../mail/mod.ts";
 import { prepareFrontCache } from "./front_cache.ts";
 
+export { findSetpriv } from "../delivery/mod.ts";
+
 /** The front's role name: its argv[0], and the command cli.ts runs for it. */
 export const SMTP_FRONT_ROLE = "smtpd: smtp";
 
@@ -88,17 +90,6 @@ const CLI_PATH = new URL("../../cli.ts", import.meta.url).pathname;
  * holds ~90 MB instead of ~200, for the same CPU time per message (bench/queue_scale.ts).
  */
 const FRONT_V8_FLAGS = ["--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20"];
-
-/** The setpriv(1) program, or undefined when util-linux's setpriv is not installed. */
-export function findSetpriv(): string | undefined {
-  return ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv"].find((path) => {
-    try {
-      return Deno.statSync(path).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /**
  * Starts the front; the channel to this parent is the socket offered (its standard input

@@ -126,6 +126,73 @@ Deno.test({
   },
 });
 
+// The writer that enters the spool with group mail holds what the user may not: it must be
+// started as setgid mail.local is, real gid the user's and effective gid mail, so the kernel
+// makes it non-dumpable (no ptrace, no /proc/PID/mem or environ for the user), and the
+// modules it loads must come from a cache the user cannot write.
+Deno.test({
+  name: "as root, the user's writer with group mail is out of the user's reach",
+  ignore: skip !== undefined,
+  async fn() {
+    const spool = await debianSpool();
+    let cache = "";
+    try {
+      await using fx = await spoolFixture(spool.path);
+      await fx.send("message 1\r\n");
+      await fx.waitForMessages(1);
+      const mail = await mailGroup();
+      const pid = await waitFor("the user's mailbox writer", () => writerOf(fx.uid));
+      const ids = await processIds(pid);
+      assertEquals(ids.gids.slice(0, 2), [fx.gid, mail], "real gid the user's, effective mail");
+      const asUser = (...command: string[]) =>
+        new Deno.Command("setpriv", {
+          args: [`--reuid=${fx.uid}`, `--regid=${fx.gid}`, "--clear-groups", "--", ...command],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+      for (const file of ["environ", "mem"]) {
+        const read = await asUser("cat", `/proc/${pid}/${file}`);
+        assertEquals(read.success, false, `the user read /proc/${pid}/${file}`);
+        assertStringIncludes(new TextDecoder().decode(read.stderr), "Permission denied");
+      }
+      // Under `deno run` (as here) the writer has a module cache; a compiled one has none.
+      cache = (await Deno.readTextFile(`/proc/${pid}/environ`)).split("\0")
+        .find((v) => v.startsWith("DENO_DIR="))?.slice("DENO_DIR=".length) ?? "";
+      const info = await Deno.stat(cache);
+      assertEquals([info.uid, info.mode! & 0o777], [0, 0o755], `${cache}: root's, 0755`);
+      const plant = await asUser("mkdir", "-p", `${cache}/gen/planted`);
+      assertEquals(plant.success, false, "the user wrote into the writer's module cache");
+      await fx.send("message 2\r\n");
+      await fx.waitForMessages(2);
+      await fx.lockGone();
+    } finally {
+      await spool.cleanup();
+    }
+    const left = await Deno.lstat(cache).then(() => true, () => false);
+    assertEquals(left, false, `${cache} is removed when the daemon exits`);
+  },
+});
+
+// The process of a mailbox writer running as `uid`, if one is running.
+async function writerOf(uid: number): Promise<number | undefined> {
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const ids = await processIds(Number(entry.name)).catch(() => undefined);
+    if (ids?.uids[0] !== uid) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (/mailbox/.test(cmdline)) return Number(entry.name);
+  }
+  return undefined;
+}
+
+// Real, effective, saved and file-system ids of a process, from /proc/PID/status.
+async function processIds(pid: number): Promise<{ uids: number[]; gids: number[] }> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const ids = (name: string) =>
+    (status.match(new RegExp(`^${name}:\\s+(.*)$`, "m"))?.[1] ?? "").split(/\s+/).map(Number);
+  return { uids: ids("Uid"), gids: ids("Gid") };
+}
+
 Deno.test({
   name:
     "as root, mbox in a spool only root may write is created for the user and appended as the user",

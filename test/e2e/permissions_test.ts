@@ -3,6 +3,7 @@
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { freePort } from "../_helpers.ts";
+import { findSetpriv } from "../../src/delivery/mod.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const NARROW = [
@@ -13,9 +14,9 @@ const NARROW = [
   "--allow-sys",
 ];
 
-async function startNarrow(conf: string) {
+async function startNarrow(conf: string, extra: readonly string[] = []) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...NARROW, CLI, "-d", "-u", "root", "-f", conf],
+    args: ["run", ...NARROW, ...extra, CLI, "-d", "-u", "root", "-f", conf],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -66,6 +67,24 @@ Deno.test({
       assertStringIncludes(
         result.stderr,
         `--allow-run=${Deno.execPath()}: action "a" writes mailboxes as their users`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "as root, mbox for other users without setpriv in --allow-run stops the start naming it",
+  ignore: skipUnlessRoot() || findSetpriv() === undefined,
+  async fn() {
+    const { dir, conf } = await configWith(`action "a" mbox`);
+    try {
+      const result = await startNarrow(conf, [`--allow-run=${Deno.execPath()}`]);
+      assertEquals(result.code, 1);
+      assertStringIncludes(
+        result.stderr,
+        `--allow-run=${findSetpriv()}: action "a" writes mbox as its users`,
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
