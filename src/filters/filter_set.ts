@@ -144,8 +144,9 @@ async function buildFilter(
 }
 
 /**
- * The uid and gid a filter runs as. As root: its `user` (default _smtpd), with that user's
- * group or its `group`, never root. Not root: the daemon's own (nothing to change).
+ * The uid and gid a filter runs as, and that user's name and home. As root: its `user`
+ * (default _smtpd), with that user's group or its `group`, never root. Not root: the
+ * daemon's own (nothing to change).
  */
 export async function filterIds(
   name: string,
@@ -153,7 +154,7 @@ export async function filterIds(
   options: Pick<FilterSetOptions, "asRoot" | "lookupUser" | "lookupGroup"> & {
     readonly log?: Logger;
   },
-): Promise<{ uid?: number; gid?: number }> {
+): Promise<{ uid?: number; gid?: number; user?: string; home?: string }> {
   if (!options.asRoot) {
     // Only root can start a process as another user: say so rather than ignore it.
     if (proc.user !== undefined || proc.group !== undefined) {
@@ -173,5 +174,5 @@ export async function filterIds(
     if (found === undefined) throw new Error(`Filter "${name}": no group "${proc.group}"`);
     gid = found;
   }
-  return { uid: user.uid, gid };
+  return { uid: user.uid, gid, user: user.name, home: user.home };
 }

@@ -29,6 +29,9 @@ export interface ProcFilterOptions {
   /** Run as this user and group (the daemon is root); absent: as the daemon. */
   readonly uid?: number;
   readonly gid?: number;
+  /** That user's name and home, for the filter's environment. */
+  readonly user?: string;
+  readonly home?: string;
   /** `config|smtp-session-timeout|…`, seconds. */
   readonly sessionTimeoutSeconds: number;
   /** `config|admd|…`: the authserv-id (`admd`, else the server's name). */
@@ -56,6 +59,10 @@ export interface FilterSpawnRequest {
   readonly uid?: number;
   /** The group id to run it as (its `group`). */
   readonly gid?: number;
+  /** The name of the user it runs as (its USER and LOGNAME). */
+  readonly user?: string;
+  /** That user's home directory (its HOME). */
+  readonly home?: string;
 }
 
 /** A running filter process: its three pipes, its exit, and a way to stop it. */
@@ -63,6 +70,9 @@ export type FilterProcess = Pick<
   Deno.ChildProcess,
   "stdin" | "stdout" | "stderr" | "pid" | "status" | "kill"
 >;
+
+/** The command path a filter starts with: the one mda commands get (delivery/mda.ts). */
+const FILTER_PATH = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin";
 
 /**
  * Starts `/bin/sh -c "exec CMD"` as the given user, with its three pipes. The shell
@@ -72,12 +82,39 @@ export type FilterProcess = Pick<
 export function spawnFilterProcess(request: FilterSpawnRequest): FilterProcess {
   return new Deno.Command("/bin/sh", {
     args: ["-c", `exec ${request.command}`],
+    clearEnv: true,
+    env: filterEnvironment(request),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
     ...(request.uid === undefined ? {} : { uid: request.uid }),
     ...(request.gid === undefined ? {} : { gid: request.gid }),
   }).spawn();
+}
+
+/**
+ * A filter's whole environment: PATH, SHELL, and HOME, USER and LOGNAME of the user it runs
+ * as (smtpd-filters(7) names no variable; /bin/sh adds PWD). Nothing of the daemon's own — a root parent's
+ * HOME, its queue key — reaches it. A daemon that is not root runs its filters as itself:
+ * they get its own HOME and USER, where it may read them.
+ */
+export function filterEnvironment(request: FilterSpawnRequest): Record<string, string> {
+  const user = request.user ?? ownVariable("USER") ?? ownVariable("LOGNAME");
+  const home = request.home ?? ownVariable("HOME");
+  return {
+    PATH: FILTER_PATH,
+    SHELL: "/bin/sh",
+    ...(home === undefined ? {} : { HOME: home }),
+    ...(user === undefined ? {} : { USER: user, LOGNAME: user }),
+  };
+}
+
+function ownVariable(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The process could not be started at all. */
@@ -137,7 +174,7 @@ export class ProcFilter implements ChainFilter {
 
   /** Spawns the process and completes the handshake. */
   async start(): Promise<void> {
-    const { command, uid, gid, log } = this.#options;
+    const { command, uid, gid, user, home, log } = this.#options;
     const generation = ++this.#generation;
     this.phases.clear();
     this.reports.clear();
@@ -149,6 +186,8 @@ export class ProcFilter implements ChainFilter {
         command,
         ...(uid === undefined ? {} : { uid }),
         ...(gid === undefined ? {} : { gid }),
+        ...(user === undefined ? {} : { user }),
+        ...(home === undefined ? {} : { home }),
       });
     } catch (error) {
       throw new SpawnFailure(`filter "${this.name}" could not be started: ${errorMessage(error)}`);

@@ -7,6 +7,7 @@ import { assertEquals, assertStringIncludes, assertTrue } from "../assert.ts";
 import { freePort, readMaildir, sendMessage, waitFor, waitListening } from "../_helpers.ts";
 import { accountIds, ensureFrontUser, skipReason } from "./_privsep.ts";
 import { echoFilterCommand, scratchDir } from "./_filters.ts";
+import { systemAccount } from "../_users.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -81,6 +82,20 @@ match from any for domain "example.test" action "local"
     );
     assertEquals((await psLine(filter.pid)).split(/\s+/)[0], String(smtpd.uid));
     assertStringIncludes(log, "filter echo: started for the SMTP front");
+    // Its environment is its own user's, with nothing of the root parent's.
+    const environ = new Map(
+      (await Deno.readTextFile(`/proc/${filter.pid}/environ`)).split("\0").filter((v) => v)
+        .map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]),
+    );
+    environ.delete("PWD"); // The shell's own: the directory it runs in.
+    const account = await systemAccount("_smtpd");
+    assertEquals(Object.fromEntries(environ), {
+      PATH: "/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin",
+      HOME: account.home,
+      USER: "_smtpd",
+      LOGNAME: "_smtpd",
+      SHELL: "/bin/sh",
+    });
   } finally {
     daemon.kill("SIGTERM");
     await daemon.status;
