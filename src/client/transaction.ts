@@ -42,6 +42,12 @@ export interface TransactionState {
   readonly results: (DeliveryResult | undefined)[];
   /** When given, the text of the reply that decided each recipient, for the log. */
   readonly replies?: (string | undefined)[];
+  /**
+   * When given, true for each recipient refused here, before the server was asked, for
+   * what the server does not offer (SMTPUTF8, room for a message this large): another
+   * server may take it.
+   */
+  readonly unsupported?: boolean[];
   /** True once the server has answered the final dot (the connection can take more). */
   completed: boolean;
 }
@@ -69,6 +75,7 @@ export async function runTransaction(
     const refusal = typeof parameters === "string" ? parameters : NO_SMTPUTF8;
     results.fill(permfail(refusal));
     state.replies?.fill(refusal);
+    state.unsupported?.fill(true);
     return;
   }
   // Without SMTPUTF8 only the envelope changes (RFC 6531 §3.2): the message, its header
@@ -80,6 +87,7 @@ export async function runTransaction(
     } else if (recipients[index] === undefined) {
       results[index] = permfail(NO_SMTPUTF8);
       if (state.replies) state.replies[index] = NO_SMTPUTF8;
+      if (state.unsupported) state.unsupported[index] = true;
     } else return [index];
     return [];
   });

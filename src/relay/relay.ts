@@ -94,6 +94,7 @@ const SHARED_BATCHER = new RecipientBatcher<BatchedRecipient>();
 // Without the queue file's cache: policies are kept for the life of the process.
 const SHARED_POLICIES = new MemoryPolicyCache();
 const NO_RESULT = tempfail("no result for the recipient");
+const NO_HOST = tempfail("4.4.4 no host to relay to");
 const actionIds = new WeakMap<RelayOptions, number>();
 let nextActionId = 0;
 
@@ -151,7 +152,9 @@ async function relayBatch(
   }
 }
 
-// The transaction of a batch: its routes in turn until one answers for the recipients.
+// The transaction of a batch: its routes in turn until one answers for the recipients. A
+// recipient a host was not asked about, for an extension it lacks (SMTPUTF8), goes on to
+// the next route; its refusal stands only once every route was reached and lacked it too.
 async function relayRoutes(
   options: RelayOptions,
   message: RelayMessage,
@@ -165,7 +168,17 @@ async function relayRoutes(
   const paced = { pace, destination, limits, log };
   const mail = pace.admit("mail", destination, limits.mailRate, context.ticket);
   if (!mail.go) return heldBack(paced, "mails", mail.at);
-  let last: DeliveryResult = tempfail("4.4.4 no host to relay to");
+  // The last route that could not be reached: it might have taken what the others could not.
+  let unreached: DeliveryResult | undefined;
+  // Once taken: each recipient's result so far, and those still looking for a host.
+  let results: DeliveryResult[] | undefined;
+  let taken: readonly BatchedRecipient[] = [];
+  let waiting: number[] = [];
+  const answer = (failure: DeliveryResult): DeliveryResult[] | DeliveryResult => {
+    if (!results) return failure;
+    for (const index of waiting) results[index] = failure;
+    return results;
+  };
   for (const route of routes) {
     let current = route;
     let fresh = false;
@@ -186,15 +199,15 @@ async function relayRoutes(
         );
         if (!connection.go) {
           await lease.release(undefined);
-          return heldBack(paced, "connections", connection.at);
+          return answer(heldBack(paced, "connections", connection.at));
         }
         const opened = await RelaySession.open(current, log);
         if (!(opened instanceof RelaySession)) {
           tally.failed(current, opened.failure.reason);
           await lease.release(undefined);
           noteTooFast(paced, [opened.failure]);
-          last = opened.failure;
-          if (opened.final) return last;
+          unreached = opened.failure;
+          if (opened.final) return answer(unreached);
           if (!opened.downgrade) break;
           // OpenSMTPD's "opportunistic TLS failed, downgrading to plain": the same host, in clear.
           current = { ...current, security: "none" };
@@ -207,9 +220,14 @@ async function relayRoutes(
         // still being read from the queue join the transaction.
         await new Promise((resolve) => setImmediate(resolve));
       }
-      const recipients = take();
+      if (!results) {
+        taken = take();
+        results = taken.map(() => NO_RESULT);
+        waiting = taken.map((_, index) => index);
+      }
+      const recipients = waiting.map((index) => taken[index]!);
       const { ret, envid } = message.dsn ?? {};
-      const results = await session.send({
+      const sent = await session.send({
         sender: outgoingSender(options, message, context),
         recipients: recipients.map((r) => r.rcpt),
         content: message.content,
@@ -220,16 +238,20 @@ async function relayRoutes(
         },
       });
       await lease.release(session);
-      noteTooFast(paced, results);
+      noteTooFast(paced, sent.results);
       // A reused session the server had given up on is no verdict: once more, on a new one.
-      if (reused && results.every((r) => r.kind === "tempfail") && !session.usable) {
+      if (reused && sent.results.every((r) => r.kind === "tempfail") && !session.usable) {
         fresh = true;
         continue;
       }
-      return results;
+      for (const [n, index] of waiting.entries()) results[index] = sent.results[n]!;
+      waiting = waiting.filter((_, n) => sent.unsupported[n]);
+      if (waiting.length === 0) return results;
+      break;
     }
   }
-  return last;
+  if (!results) return unreached ?? NO_HOST;
+  return unreached ? answer(unreached) : results;
 }
 
 // The next hops, best first, each with its TLS policy, credentials and HELO name.

@@ -58,6 +58,17 @@ export interface SessionFailure {
   readonly final?: boolean;
 }
 
+/** What one transaction came to. */
+export interface SentTransaction {
+  /** One result per recipient, in order. */
+  readonly results: DeliveryResult[];
+  /**
+   * True for each recipient refused here for what this server does not offer (SMTPUTF8,
+   * a SIZE large enough): the refusal is final only if no other host offers it either.
+   */
+  readonly unsupported: readonly boolean[];
+}
+
 /** An established session: transactions go through {@link RelaySession.send}. */
 export class RelaySession {
   readonly #conn: ClientConnection;
@@ -143,10 +154,11 @@ export class RelaySession {
   }
 
   /** One transaction; one result per recipient, in order. Never throws. */
-  async send(tx: Transaction): Promise<DeliveryResult[]> {
+  async send(tx: Transaction): Promise<SentTransaction> {
     const state = {
       results: new Array<DeliveryResult | undefined>(tx.recipients.length).fill(undefined),
       replies: new Array<string | undefined>(tx.recipients.length).fill(undefined),
+      unsupported: new Array<boolean>(tx.recipients.length).fill(false),
       completed: false,
     };
     let failure: DeliveryResult = tempfail("transaction ended early");
@@ -193,7 +205,7 @@ export class RelaySession {
           `via ${this.#route.host} [${this.#conn.peer}]: ${outcome.trimEnd()}`,
       );
     }
-    return results;
+    return { results, unsupported: state.unsupported };
   }
 
   /** QUIT and close. */
