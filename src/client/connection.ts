@@ -12,6 +12,17 @@ import { trace } from "../log/mod.ts";
 import { type ClientTimeouts, RFC5321_TIMEOUTS } from "./timeouts.ts";
 import { type ClientTls, handshake, type TlsSummary } from "./tls.ts";
 
+/**
+ * A host dialled by name whose name the system's resolver gave no address for (or could
+ * not answer for): nothing was connected to.
+ */
+export class HostNotFoundError extends ChannelError {
+  constructor(message: string) {
+    super(message);
+    this.name = "HostNotFoundError";
+  }
+}
+
 /** Where to connect: an address and port, or a unix socket. */
 export type ClientTarget =
   | {
@@ -312,10 +323,16 @@ function connectSocket(target: ClientTarget, timeoutMs: number): Promise<Socket>
         new ChannelError(`cannot connect to ${where}: no answer within ${timeoutMs / 1000} s`),
       );
     }, timeoutMs);
-    socket.once("error", (error: Error) => {
+    socket.once("error", (error: Error & { readonly syscall?: string }) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new ChannelError(`cannot connect to ${where}: ${error.message}`));
+      const message = `cannot connect to ${where}: ${error.message}`;
+      // ENOTFOUND, EAI_AGAIN: the name was looked up, and no address came of it.
+      reject(
+        error.syscall === "getaddrinfo"
+          ? new HostNotFoundError(message)
+          : new ChannelError(message),
+      );
     });
     socket.once("connect", () => {
       clearTimeout(timer);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { ClientConnection } from "./connection.ts";
+export { ClientConnection, HostNotFoundError } from "./connection.ts";
 export type { ClientTarget } from "./connection.ts";
 export { ChannelError } from "./channel.ts";
 export { isPositive, REPLY_LINES_LIMIT, replyText } from "./reply.ts";

@@ -160,7 +160,7 @@ async function relayRoutes(
   message: RelayMessage,
   take: () => readonly BatchedRecipient[],
   context: RelayContext & { readonly relay: string; readonly ticket: string },
-  { routes, destination, limits, tally }: Routes & { readonly tally: RelayTally },
+  { routes, destination, limits, byMx, tally }: Routes & { readonly tally: RelayTally },
 ): Promise<DeliveryResult[] | DeliveryResult> {
   const log = context.log ?? SILENT_LOGGER;
   const pool = context.pool ?? SHARED_POOL;
@@ -170,6 +170,8 @@ async function relayRoutes(
   if (!mail.go) return heldBack(paced, "mails", mail.at);
   // The last route that could not be reached: it might have taken what the others could not.
   let unreached: DeliveryResult | undefined;
+  // Hosts dialled by name whose names had no address, for when no route got further.
+  const nameless = new Set<string>();
   // Once taken: each recipient's result so far, and those still looking for a host.
   let results: DeliveryResult[] | undefined;
   let taken: readonly BatchedRecipient[] = [];
@@ -206,8 +208,9 @@ async function relayRoutes(
           tally.failed(current, opened.failure.reason);
           await lease.release(undefined);
           noteTooFast(paced, [opened.failure]);
-          unreached = opened.failure;
-          if (opened.final) return answer(unreached);
+          if (opened.noAddress) nameless.add(current.host);
+          else unreached = opened.failure;
+          if (opened.final) return answer(opened.failure);
           if (!opened.downgrade) break;
           // OpenSMTPD's "opportunistic TLS failed, downgrading to plain": the same host, in clear.
           current = { ...current, security: "none" };
@@ -250,6 +253,8 @@ async function relayRoutes(
       break;
     }
   }
+  // A real connection error says more than a name without an address.
+  if (!unreached && nameless.size > 0) unreached = noAddress(destination, byMx, [...nameless]);
   if (!results) return unreached ?? NO_HOST;
   return unreached ? answer(unreached) : results;
 }
@@ -325,7 +330,7 @@ async function routesFor(
     // /etc/hosts included, when the connection is made.
     const destination = target.socket ?? target.host.toLowerCase();
     const limits = limitsFor(context.config?.mtaLimits, destination);
-    const routes = (list: RelayRoute[]) => ({ routes: list, destination, limits });
+    const routes = (list: RelayRoute[]) => ({ routes: list, destination, limits, byMx: false });
     if (target.socket) return routes([route]);
     // With `inet4`/`inet6`, the system's resolver names them too, to pick the family.
     const addresses = context.dns || limits.family
@@ -380,7 +385,7 @@ async function routesFor(
     for (const address of usable) routes.push({ ...common, address, ...from(address) });
   }
   if (routes.length === 0 && mismatched) return familyMismatch(domain);
-  return { routes, destination: domain.toLowerCase(), limits };
+  return { routes, destination: domain.toLowerCase(), limits, byMx: true };
 }
 
 /** The next hops of a destination, and the limits that apply to them. */
@@ -389,9 +394,23 @@ interface Routes {
   /** The recipient domain, or the relay host's name: what `for domain` limits name. */
   readonly destination: string;
   readonly limits: MtaLimits;
+  /** The routes are the destination's MX hosts, not a relay host. */
+  readonly byMx: boolean;
 }
 
 // OpenSMTPD's words for a destination none of whose addresses is of the family asked for.
 function familyMismatch(destination: string): DeliveryResult {
   return tempfail(`4.4.4 Address family mismatch on destination MXs of ${destination}`);
+}
+
+// OpenSMTPD's words (mta.c) for a destination none of whose hosts had an address: "No MX
+// found for destination", or for a relay host "Host not found". Worth another try: the
+// names may resolve later (a SERVFAIL, a zone being fixed).
+function noAddress(destination: string, byMx: boolean, hosts: readonly string[]): DeliveryResult {
+  const why = `no address for ${hosts.join(", ")}`;
+  return tempfail(
+    byMx
+      ? `4.4.4 No MX found for destination ${destination}: ${why}`
+      : `4.4.4 Host not found: ${why}`,
+  );
 }

@@ -4,7 +4,10 @@
 
 import { assertEquals, assertStringIncludes } from "../../test/assert.ts";
 import { startDnsServer } from "../../test/_dns_server.ts";
+import { startDnssecServer } from "../../test/_dnssec_server.ts";
+import { underAllNetPermissions } from "../../test/_all_permissions.ts";
 import type { DeliveryResult } from "../mail/mod.ts";
+import { parseRelayTarget } from "../config/mod.ts";
 import { type BatchedRecipient, relayEnvelope } from "./relay.ts";
 import { RecipientBatcher } from "./batch.ts";
 
@@ -242,3 +245,53 @@ Deno.test("relayEnvelope() defers a recipient needing SMTPUTF8 while an MX host 
 function failureText(result: DeliveryResult): string {
   return result.kind === "ok" ? "(delivered)" : result.reason;
 }
+const NO_ADDRESS = "relayEnvelope() says No MX found when no MX host of the domain has an address";
+Deno.test(NO_ADDRESS, async () => {
+  // A host without an address is dialled by name, through the system's resolver.
+  if (!await underAllNetPermissions(import.meta.url, NO_ADDRESS)) return;
+  const refusing = Deno.listen({ hostname: "127.0.0.2", port: 0 });
+  const port = refusing.addr.port;
+  refusing.close();
+  const dns = await startDnssecServer({
+    "mxnx.test": { MX: [[10, "nohost.nowhere.test"]] },
+    "mxsf.test": { MX: [[10, "sf.mxsf.test"]] },
+    "sf.mxsf.test": { servfail: ["A", "AAAA"] },
+    "mixed.test": { MX: [[10, "refusing.mixed.test"], [20, "nohost.nowhere.test"]] },
+    "refusing.mixed.test": { A: ["127.0.0.2"] },
+  });
+  const context = {
+    hostname: "near.test",
+    dns: { nameServer: { ipAddr: "127.0.0.1", port: dns.port } },
+    mxPort: port,
+    timeoutMs: 10_000,
+  };
+  const message = { sender: "a@sender.test", content: encoder.encode("Subject: x\r\n\r\nx\r\n") };
+  try {
+    const none = await relayEnvelope({}, { ...message, rcpt: "b@mxnx.test" }, context);
+    assertEquals([none.kind, failureText(none)], [
+      "tempfail",
+      "4.4.4 No MX found for destination mxnx.test: no address for nohost.nowhere.test",
+    ]);
+    const servfail = await relayEnvelope({}, { ...message, rcpt: "b@mxsf.test" }, context);
+    assertEquals([servfail.kind, failureText(servfail)], [
+      "tempfail",
+      "4.4.4 No MX found for destination mxsf.test: no address for sf.mxsf.test",
+    ]);
+    const smarthost = parseRelayTarget(`smtp://nohost.nowhere.test:${port}`);
+    if (typeof smarthost === "string") throw new Error(smarthost);
+    const relayed = await relayEnvelope({ host: smarthost }, {
+      ...message,
+      rcpt: "b@mxnx.test",
+    }, context);
+    assertEquals(failureText(relayed), "4.4.4 Host not found: no address for nohost.nowhere.test");
+    // A host that was reached, and refused the connection, is what the sender hears of.
+    const mixed = await relayEnvelope({}, { ...message, rcpt: "b@mixed.test" }, context);
+    assertEquals(mixed.kind, "tempfail");
+    assertStringIncludes(
+      failureText(mixed),
+      `refusing.mixed.test: cannot connect to 127.0.0.2:${port}`,
+    );
+  } finally {
+    await dns.stop();
+  }
+});

@@ -9,6 +9,7 @@ import {
   type ClientTls,
   type Credentials,
   describeTls,
+  HostNotFoundError,
   isPositive,
   replyText,
   runTransaction,
@@ -56,6 +57,8 @@ export interface SessionFailure {
   readonly downgrade?: boolean;
   /** The answer stands for every host (AUTH refused): do not try the next one. */
   readonly final?: boolean;
+  /** The host was dialled by name and the name had no address: nothing was reached. */
+  readonly noAddress?: boolean;
 }
 
 /** What one transaction came to. */
@@ -134,7 +137,12 @@ export class RelaySession {
           downgrade ? "; opportunistic TLS failed, trying again in plain text" : ""
         }${policyOf(route)}`,
       );
-      return { kind: "failed", failure: tempfail(reason), ...(downgrade ? { downgrade } : {}) };
+      return {
+        kind: "failed",
+        failure: tempfail(reason),
+        ...(downgrade ? { downgrade } : {}),
+        ...(error instanceof HostNotFoundError ? { noAddress: true } : {}),
+      };
     }
   }
 
