@@ -179,3 +179,32 @@ export async function childrenOf(
 export async function frontOf(parent: number): Promise<number | undefined> {
   return (await childrenOf(parent)).find((c) => c.name === SMTP_FRONT_ROLE)?.pid;
 }
+
+/**
+ * A file of /proc/PID as root reads it (`environ`, `status`, `cmdline`), through cat(1):
+ * the runtime grants some /proc files only under -A, which the suite does not run with.
+ */
+export async function procFile(pid: number, file: string): Promise<string> {
+  const out = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/${file}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`cat /proc/${pid}/${file}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Every process of the user `uid` as ps shows it: pid and command line. */
+export async function processesOf(uid: number): Promise<{ pid: number; args: string }[]> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "pid=,args=", "-U", String(uid)],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
+    const match = /^\s*(\d+)\s+(.*)$/.exec(line);
+    return match ? [{ pid: Number(match[1]), args: match[2]! }] : [];
+  });
+}

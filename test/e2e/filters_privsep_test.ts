@@ -5,7 +5,7 @@
 
 import { assertEquals, assertStringIncludes, assertTrue } from "../assert.ts";
 import { freePort, readMaildir, sendMessage, waitFor, waitListening } from "../_helpers.ts";
-import { accountIds, ensureFrontUser, skipReason } from "./_privsep.ts";
+import { accountIds, ensureFrontUser, procFile, skipReason } from "./_privsep.ts";
 import { echoFilterCommand, scratchDir } from "./_filters.ts";
 import { systemAccount } from "../_users.ts";
 
@@ -84,7 +84,7 @@ match from any for domain "example.test" action "local"
     assertStringIncludes(log, "filter echo: started for the SMTP front");
     // Its environment is its own user's, with nothing of the root parent's.
     const environ = new Map(
-      (await Deno.readTextFile(`/proc/${filter.pid}/environ`)).split("\0").filter((v) => v)
+      (await procFile(filter.pid, "environ")).split("\0").filter((v) => v)
         .map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]),
     );
     environ.delete("PWD"); // The shell's own: the directory it runs in.

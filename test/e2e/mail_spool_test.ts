@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { createUser, removeUser } from "../_users.ts";
 import { freePort, sendMessage, spawnLoggedDaemon, waitFor, waitListening } from "../_helpers.ts";
+import { processesOf, procFile } from "./_privsep.ts";
 
 async function run(cmd: string, ...args: string[]): Promise<string> {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
@@ -156,7 +157,7 @@ Deno.test({
         assertStringIncludes(new TextDecoder().decode(read.stderr), "Permission denied");
       }
       // Under `deno run` (as here) the writer has a module cache; a compiled one has none.
-      cache = (await Deno.readTextFile(`/proc/${pid}/environ`)).split("\0")
+      cache = (await procFile(pid, "environ")).split("\0")
         .find((v) => v.startsWith("DENO_DIR="))?.slice("DENO_DIR=".length) ?? "";
       const info = await Deno.stat(cache);
       assertEquals([info.uid, info.mode! & 0o777], [0, 0o755], `${cache}: root's, 0755`);
@@ -175,19 +176,12 @@ Deno.test({
 
 // The process of a mailbox writer running as `uid`, if one is running.
 async function writerOf(uid: number): Promise<number | undefined> {
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const ids = await processIds(Number(entry.name)).catch(() => undefined);
-    if (ids?.uids[0] !== uid) continue;
-    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
-    if (/mailbox/.test(cmdline)) return Number(entry.name);
-  }
-  return undefined;
+  return (await processesOf(uid)).find((p) => /mailbox/.test(p.args))?.pid;
 }
 
 // Real, effective, saved and file-system ids of a process, from /proc/PID/status.
 async function processIds(pid: number): Promise<{ uids: number[]; gids: number[] }> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const status = await procFile(pid, "status");
   const ids = (name: string) =>
     (status.match(new RegExp(`^${name}:\\s+(.*)$`, "m"))?.[1] ?? "").split(/\s+/).map(Number);
   return { uids: ids("Uid"), gids: ids("Gid") };
