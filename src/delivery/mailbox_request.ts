@@ -5,7 +5,9 @@
 
 import { errorMessage, StreamBuffer } from "../mail/mod.ts";
 import { deliverToMaildir, isAlreadyDelivered, type MaildirWriteOptions } from "./maildir.ts";
+import { type HomeMaildir, missingHomeRefusal } from "./maildir_home.ts";
 import { deliverToMbox } from "./mbox.ts";
+import { RefusedRequest } from "./refused_request.ts";
 
 /** One write into a mailbox. */
 export type MailboxRequest =
@@ -14,6 +16,11 @@ export type MailboxRequest =
     readonly dir: string;
     /** A Maildir++ folder (`.tag` for `user+tag`) used instead when the user made it. */
     readonly folder?: string;
+    /**
+     * The home a relative path put `dir` under: a missing one refuses the write for good
+     * (the sender of the request may not have been able to look).
+     */
+    readonly home?: HomeMaildir;
     readonly returnPath: string;
     readonly deliveredTo: string;
     readonly evpid: string;
@@ -29,13 +36,17 @@ export type MailboxRequest =
     readonly namedFile?: boolean;
   };
 
-/** Performs a request in this process. */
+/** Performs a request in this process; rejects with a RefusedRequest when it never can. */
 export async function performMailboxRequest(
   request: MailboxRequest,
   content: Uint8Array,
   options: MaildirWriteOptions = {},
 ): Promise<void> {
   if (request.kind === "maildir") {
+    // Before the Maildir is made: making it would fail on permissions (a retry), or
+    // make the home itself where the user may create it.
+    const refusal = request.home && await missingHomeRefusal(request.home);
+    if (refusal) throw new RefusedRequest(refusal);
     const dir = request.folder === undefined ? request.dir : await folderOr(request);
     if (request.recovered && await isAlreadyDelivered(dir, request.evpid)) return;
     await deliverToMaildir(dir, content, {
@@ -86,7 +97,10 @@ export function performMailboxRequests(
     requests.map((request) =>
       performMailboxRequest(request, content, options).then(
         (): MailboxWriteResult => ({}),
-        (error): MailboxWriteResult => ({ error: errorMessage(error) }),
+        (error): MailboxWriteResult =>
+          error instanceof RefusedRequest
+            ? { error: errorMessage(error), permanent: true }
+            : { error: errorMessage(error) },
       )
     ),
   );

@@ -5,17 +5,10 @@
 
 import type { MailboxRequest, MailboxWriteResult } from "./mailbox_request.ts";
 import { MAILDIR_FOLDER_REGEXP } from "./mailbox_request.ts";
+import type { HomeMaildir } from "./maildir_home.ts";
+import { RefusedRequest } from "./refused_request.ts";
 
-/**
- * A request that fails a check. It would fail again: a delivery that meets one fails
- * for good (the router bounces it) instead of being retried.
- */
-export class RefusedRequest extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RefusedRequest";
-  }
-}
+export { RefusedRequest };
 
 /** The error a failed write's result stands for: a refusal when it is permanent. */
 export function mailboxWriteError(result: MailboxWriteResult & { error: string }): Error {
@@ -53,10 +46,12 @@ export function checkMailboxRequest(value: unknown): MailboxRequest {
     ) {
       throw new RefusedRequest(`bad Maildir folder "${folder}"`);
     }
+    const home = request["home"];
     return {
       kind: "maildir",
       dir: checkPath(request["dir"], "the Maildir"),
       ...(folder === undefined ? {} : { folder: folder as string }),
+      ...(home === undefined ? {} : { home: checkHomeMaildir(home) }),
       returnPath: checkString(request["returnPath"], "the sender"),
       deliveredTo: checkString(request["deliveredTo"], "the recipient"),
       evpid,
@@ -76,4 +71,15 @@ export function checkMailboxRequest(value: unknown): MailboxRequest {
     };
   }
   throw new RefusedRequest("unknown mailbox kind");
+}
+
+// The home is only looked at, never written: it needs the shape of the other paths only.
+function checkHomeMaildir(value: unknown): HomeMaildir {
+  const home = value as Record<string, unknown> | null;
+  if (typeof home !== "object" || home === null) throw new RefusedRequest("no home given");
+  return {
+    user: checkString(home["user"], "the user name", 256),
+    home: checkPath(home["home"], "the home"),
+    path: checkString(home["path"], "the maildir path"),
+  };
 }

@@ -11,6 +11,7 @@ import {
   performMailboxRequest,
   performMailboxRequests,
 } from "./mailbox_request.ts";
+import { mailboxWriteError } from "./mailbox_request_check.ts";
 import { createWriterPool } from "./mailbox_writer_pool.ts";
 import { findSetpriv } from "./setpriv.ts";
 import { writerModuleCache } from "./writer_module_cache.ts";
@@ -96,7 +97,8 @@ export function createMailboxWriter(options: MailboxWriterOptions): MailboxWrite
     async write(user, request, content) {
       if (!asUsers || user.uid === ownUid) return await performMailboxRequest(request, content);
       const [result] = await writeMany(user, [request], content);
-      if (result?.error !== undefined) throw new Error(result.error);
+      // A write the child refused for good (it failed a check) bounces rather than retries.
+      if (result?.error !== undefined) throw mailboxWriteError({ ...result, error: result.error });
     },
     writeMany,
     close: () => pool.close(),

@@ -5,9 +5,15 @@
 import { join } from "node:path";
 import type { DeliveryUser } from "./expand.ts";
 import { expandFormat, type FormatVars, needsDirectory } from "./format.ts";
+import { type HomeMaildir, missingHomeRefusal } from "./maildir_home.ts";
 
-/** The Maildir to deliver into, or why there is none (a permanent failure). */
-export type MaildirPath = { readonly dir: string } | { readonly refusal: string };
+/**
+ * The Maildir to deliver into — with, for a relative path, the home it is under, which
+ * the mailbox writer checks again — or why there is none (a permanent failure).
+ */
+export type MaildirPath =
+  | { readonly dir: string; readonly home?: HomeMaildir }
+  | { readonly refusal: string };
 
 /**
  * Expands the action's path for the recipient; a relative result is taken from the home of
@@ -25,30 +31,10 @@ export async function maildirPathFor(
   const dir = expandFormat(path, vars, { path: true });
   if (dir.startsWith("/")) return { dir };
   // OpenSMTPD falls back to "/" when the home is missing; one Maildir for such users
-  // would mix their mail, so the delivery is refused instead.
-  if (await isDirectory(identity.home) === false) {
-    const home = identity.home === ""
-      ? "no home directory"
-      : `no home directory "${identity.home}"`;
-    return { refusal: `user "${identity.name}" has ${home} for maildir "${dir}"` };
-  }
-  return { dir: join(identity.home, dir) };
-}
-
-// Undefined when this process may not look: the unprivileged SMTP front has no read
-// access to users' homes (by its Deno flags or the home's modes). The mailbox writer,
-// running as the user, then makes the Maildir under the home itself.
-async function isDirectory(path: string): Promise<boolean | undefined> {
-  if (!path.startsWith("/")) return false;
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
-    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-      return undefined;
-    }
-    throw error;
-  }
+  // would mix their mail, so the delivery is refused instead. This process may not be
+  // able to look (the unprivileged front): then the writer, as the user, refuses it.
+  const home = { user: identity.name, home: identity.home, path: dir };
+  const refusal = await missingHomeRefusal(home);
+  if (refusal !== undefined) return { refusal };
+  return { dir: join(identity.home, dir), home };
 }

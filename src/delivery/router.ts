@@ -232,13 +232,14 @@ async function deliverToUser(
     case "maildir": {
       const path = await maildirPathFor(method.path, vars, identity);
       if ("refusal" in path) return permfail(path.refusal);
-      const { dir } = path;
+      const { dir, home } = path;
       const junk = method.junk === true && isSpam(content);
       const folder = junk ? undefined : subaddressFolder(extension);
       await options.writer.write(identity, {
         kind: "maildir",
         dir: junk ? `${dir}/.Junk` : dir,
         ...(folder === undefined ? {} : { folder }),
+        ...(home === undefined ? {} : { home }),
         returnPath: envelope.sender,
         deliveredTo: envelope.rcpt,
         evpid: envelope.evpid,

@@ -81,9 +81,13 @@ Deno.test("checkMailboxRequest() takes plain absolute paths and nothing else", (
     recovered: false,
   };
   assertEquals(checkMailboxRequest(maildir), maildir);
+  const home = { user: "alice", home: "/home/alice", path: "Maildir" };
+  assertEquals(checkMailboxRequest({ ...maildir, home }), { ...maildir, home });
   for (
     const bad of [
       { ...maildir, dir: "Maildir" },
+      { ...maildir, home: { ...home, home: "home/alice" } },
+      { ...maildir, home: "/home/alice" },
       { ...maildir, dir: "/home/alice/../../etc" },
       { ...maildir, dir: "/home/alice\0/x" },
       { ...maildir, evpid: "../x" },

@@ -26,7 +26,7 @@ import {
   removeUser,
   skipReason,
 } from "./_privsep.ts";
-import { smtpctlOk } from "./_smtpctl.ts";
+import { smtpctlJson, smtpctlOk } from "./_smtpctl.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const PASSWORD = "s3cret-privsep";
@@ -376,3 +376,86 @@ match from any for domain "example.test" action "local"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// A userbase home that does not exist: OpenSMTPD would deliver from "/", and one Maildir
+// there would mix such users' mail, so the delivery fails for good. Separated, the front
+// cannot tell a missing home from one it may not read: the writer, as the user, tells.
+for (const separated of [true, false]) {
+  const mode = separated ? "separated" : "not separated (-u root)";
+  Deno.test(`${mode}, a virtual user's relative maildir under a missing userbase home bounces at once`, async () => {
+    const skip = skipReason() ?? await ensureFrontUser();
+    if (skip) {
+      console.log(`skipped: privsep missing home test: ${skip}`);
+      return;
+    }
+    const dir = await Deno.makeTempDir({ prefix: "smtpd-privsep-nohome-" });
+    await Deno.chmod(dir, 0o755);
+    const { uid, gid } = await accountIds("nobody");
+    const home = `${dir}/vmail`;
+    const missing = `${dir}/missing`;
+    await Deno.mkdir(home, { mode: 0o700 });
+    await Deno.chown(home, uid, gid);
+    const port = freePort();
+    const conf = `${dir}/smtpd.conf`;
+    // The report for alice@ goes to postmaster@, whose home exists.
+    await Deno.writeTextFile(
+      conf,
+      `queue path "${dir}/queue"
+listen on 127.0.0.1 port ${port}
+action "local" maildir "mail/%{rcpt.user:lowercase}/Maildir" virtual { "postmaster@example.test" = "vmail", "@example.test" = "ghost" } userbase { vmail = "${uid}:${gid}:${home}", ghost = "${uid}:${gid}:${missing}" }
+match from any for domain "example.test" action "local"
+`,
+    );
+    const daemon = spawnLoggedDaemon(conf, {}, { separated });
+    try {
+      await waitListening(port, 60_000);
+      await sendMessage(port, {
+        from: "postmaster@example.test",
+        to: ["Alice@example.test"],
+        body: "Subject: to a ghost\n\nhi\n",
+      });
+      const reason = `user "ghost" has no home directory "${missing}" for maildir ` +
+        `"mail/alice/Maildir"`;
+      const result = await waitFor("alice@'s delivery result", () => {
+        const line = / rcpt=<Alice@example\.test> .* result=(\w+) stat=(.*)/.exec(daemon.log());
+        return line ? { result: line[1], stat: line[2] } : undefined;
+      }, 60_000);
+      assertEquals(result.result, "PermFail", daemon.log());
+      assertEquals(result.stat, reason); // the same status text in both modes
+      const bounce = await waitFor("the failure report for alice@", () => {
+        try {
+          const inbox = `${home}/mail/postmaster/Maildir/new`;
+          const names = [...Deno.readDirSync(inbox)];
+          return names.length === 1
+            ? Deno.readTextFileSync(`${inbox}/${names[0]!.name}`)
+            : undefined;
+        } catch {
+          return undefined;
+        }
+      }, 60_000);
+      assertStringIncludes(bounce, "Delivery status notification: failed");
+      assertStringIncludes(bounce, reason);
+      assertEquals(daemon.log().match(/result=TempFail/g), null, daemon.log());
+      assertEquals(await exists(missing), false);
+      // Nothing left to retry: alice@'s envelope failed, and the report was delivered.
+      await waitFor("an empty queue", async () => {
+        const queue = await smtpctlJson<{ envelopes: unknown[] }>(conf, ["show", "queue"]);
+        return queue.envelopes.length === 0 || undefined;
+      }, 60_000);
+    } finally {
+      daemon.child.kill("SIGTERM");
+      await daemon.exited();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
