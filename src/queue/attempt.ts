@@ -63,6 +63,8 @@ export interface AttemptOptions {
   readonly warnIntervals?: readonly number[];
   /** Which agent delivers an envelope, for its log line and retries: `mda` (default) or `mta`. */
   readonly agentOf?: (envelope: QueuedEnvelope) => DeliveryAgent;
+  /** Reads the content of an envelope handed over without it (default: from the queue). */
+  readonly readContent?: (msgid: string) => Promise<Uint8Array | undefined>;
 }
 
 /** An envelope ready to be tried. */
@@ -88,6 +90,7 @@ export function createAttempt(
   options: AttemptOptions,
 ): (item: ReadyEnvelope) => Promise<AttemptResult> {
   const { queue, deliver, log, clock, reporter } = options;
+  const readContent = options.readContent ?? ((msgid: string) => queue.content(msgid));
   const baseMs = (agent: DeliveryAgent) =>
     (options.retryBase?.(agent) ?? DEFAULT_RETRY_BASE[agent]) * 1000;
   const warnIntervals = options.warnIntervals ?? [4 * 3600];
@@ -100,7 +103,7 @@ export function createAttempt(
     // An envelope due at its expiry (or found after it) is still tried: that is its last
     // try, and only a temporary failure of it expires the envelope.
     try {
-      content ??= await queue.content(envelope.msgid);
+      content ??= await readContent(envelope.msgid);
       outcome = content
         ? await tryDelivery(item, content)
         : permfail("message content missing from the queue");
@@ -268,6 +271,8 @@ export interface DeliveryLoopOptions {
   readonly warnIntervals?: readonly number[];
   /** Which agent delivers an envelope (its log line, its retries): see {@link AttemptOptions}. */
   readonly agentOf?: (envelope: QueuedEnvelope) => DeliveryAgent;
+  /** Where the content of an envelope handed over without it is read: see {@link AttemptOptions}. */
+  readonly readContent?: (msgid: string) => Promise<Uint8Array | undefined>;
   /** This host's name, for reports (default "localhost"). */
   readonly hostname?: string;
   /** Routes a report to its recipient (default: reports are dropped with a log line). */
@@ -303,6 +308,7 @@ export function createDeliveryLoop(
     ...(options.retryBase === undefined ? {} : { retryBase: options.retryBase }),
     ...(options.warnIntervals === undefined ? {} : { warnIntervals: options.warnIntervals }),
     ...(options.agentOf === undefined ? {} : { agentOf: options.agentOf }),
+    ...(options.readContent === undefined ? {} : { readContent: options.readContent }),
   });
   return { reporter, attempt };
 }

@@ -101,6 +101,12 @@ export interface QueuedEnvelope {
   readonly expanded?: readonly string[];
 }
 
+/** A queued envelope claimed for delivery, with the size of its message. */
+export interface DueEnvelope extends QueuedEnvelope {
+  /** The message's content as received, bytes: what holding it in memory takes. */
+  readonly size: number;
+}
+
 /** Where an envelope is in its life. */
 export type EnvelopeState =
   /** Waiting for (another) delivery attempt. */

@@ -6,6 +6,7 @@
  * @module
  */
 export type {
+  DueEnvelope,
   EnvelopeState,
   ListedEnvelope,
   NewEnvelope,

@@ -2,7 +2,8 @@
 // failures on OpenSMTPD's schedule, expires and reports what cannot be delivered, and
 // after a restart picks up whatever is still queued. It also notices mail written into
 // the file by other processes (`sendmail` while the daemon runs). A queue that cannot be
-// written (full disk, I/O error) pauses it, never stops it.
+// written (full disk, I/O error) pauses it, never stops it. The message content it holds
+// in memory, waiting or being delivered, is bounded in bytes (held_content.ts).
 
 import { errorMessage } from "../mail/mod.ts";
 import {
@@ -13,6 +14,7 @@ import {
 } from "./attempt.ts";
 import { backoffMs } from "./backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
+import { HeldContent, READY_CONTENT_BYTES, RUNNING_CONTENT_BYTES } from "./held_content.ts";
 import { isBusy } from "./sqlite_errors.ts";
 
 export type { DeliverFunction, DeliveryOutcome } from "./attempt.ts";
@@ -24,6 +26,10 @@ export interface SchedulerOptions extends Omit<DeliveryLoopOptions, "clock"> {
   readonly concurrency?: number;
   /** How often the file is looked at for other processes' mail, ms (default 1000). */
   readonly pollMs?: number;
+  /** Content committed messages keep on their waiting envelopes, bytes (default 16 MiB). */
+  readonly readyContentBytes?: number;
+  /** Content the running attempts may hold, bytes (default 32 MiB); one attempt always runs. */
+  readonly runningContentBytes?: number;
 }
 
 /** A running scheduler. */
@@ -32,6 +38,13 @@ export interface Scheduler {
   stop(): Promise<void>;
   /** Deliveries in flight now. */
   readonly inFlight: number;
+  /** Bytes of message content held now: kept on waiting envelopes, and by running attempts. */
+  readonly heldContent: { readonly ready: number; readonly running: number };
+}
+
+// A waiting envelope, with the size of its message, known without its content.
+interface WaitingEnvelope extends ReadyEnvelope {
+  readonly size: number;
 }
 
 const REFILL_BATCH = 1024;
@@ -45,8 +58,18 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   const { queue, log } = options;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const concurrency = options.concurrency ?? 64;
-  const { reporter, attempt } = createDeliveryLoop({ ...options, clock, retryReports: true });
-  const ready: ReadyEnvelope[] = [];
+  // Messages counted once however many of their envelopes share their content: those kept
+  // on waiting envelopes, and those the running attempts hold (one read from the queue
+  // serves all of a message's attempts that run at once).
+  const waitingContent = new HeldContent(options.readyContentBytes ?? READY_CONTENT_BYTES);
+  const runningContent = new HeldContent(options.runningContentBytes ?? RUNNING_CONTENT_BYTES);
+  const { reporter, attempt } = createDeliveryLoop({
+    ...options,
+    clock,
+    retryReports: true,
+    readContent: (msgid) => runningContent.shared(msgid, () => queue.content(msgid)),
+  });
+  const ready: WaitingEnvelope[] = [];
   const known = new Set<string>(); // evpids ready, in flight, or with a result to write
   const running = new Set<Promise<void>>();
   const recordTimers = new Set<number>();
@@ -61,11 +84,18 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   let ownLeasesFreed = false;
   let reportsClaimed = false;
 
+  // A committed message is delivered from memory while the content kept that way fits its
+  // bound; past it, its envelopes wait without it and their attempt reads it back.
   queue.onCommit((envelopes, content, info) => {
     if (stopped) return;
+    const size = content.byteLength;
     for (const envelope of envelopes) {
       known.add(envelope.evpid);
-      ready.push({ envelope, content, recovered: false, ...(info ? { info } : {}) });
+      const item = waitingContent.fits(envelope.msgid, size)
+        ? { envelope, size, content, recovered: false }
+        : { envelope, size, recovered: false };
+      if (item.content) waitingContent.hold(envelope.msgid, size);
+      ready.push(info ? { ...item, info } : item);
     }
     pump();
   });
@@ -161,7 +191,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       // gone: it may have been delivered just before a crash (or a full disk kept the
       // result from being written), so the delivery agent checks before writing it again.
       const recovered = queue.takenBack(envelope.evpid) || envelope.createdAt < startedAt;
-      ready.push({ envelope, recovered });
+      ready.push({ envelope, size: envelope.size, recovered });
     }
   }
 
@@ -169,20 +199,34 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     if (stopped) return;
     if (ready.length === 0) refill();
     // The rest of a message's recipients start with its first (up to MESSAGE_RUN past the
-    // limit): started together, a user's mailbox writes go as one request.
+    // limit): started together, a user's mailbox writes go as one request. An attempt
+    // whose content would take the running ones past their bound waits, in its turn,
+    // unless none holds any: a message of any size is delivered.
     let message: string | undefined;
     while (ready.length > 0) {
-      const next = ready[0]!.envelope.msgid;
+      const item = ready[0]!;
+      const next = item.envelope.msgid;
       const room = running.size < concurrency ||
         (next === message && running.size < concurrency + MESSAGE_RUN);
-      if (!room) break;
-      const item = ready.shift()!;
+      if (!room || (runningContent.bytes > 0 && !runningContent.fits(next, item.size))) break;
+      ready.shift();
       message = next;
-      launch(item, () => attempt(item), 0);
+      if (item.content) waitingContent.release(next);
+      runningContent.hold(next, item.size, item.content);
+      launch(item, () => attemptHolding(item), 0);
     }
     if (ready.length === 0 && running.size === 0 && clock.now() >= pausedUntil) {
       const next = readOrUndefined(() => queue.nextTry());
       if (next !== undefined) wakeAt(next);
+    }
+  }
+
+  // An attempt, whose content is given back once it ends.
+  async function attemptHolding(item: WaitingEnvelope): Promise<AttemptResult> {
+    try {
+      return await attempt(item);
+    } finally {
+      runningContent.release(item.envelope.msgid);
     }
   }
 
@@ -225,6 +269,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   return {
     get inFlight() {
       return running.size;
+    },
+    get heldContent() {
+      return { ready: waitingContent.bytes, running: runningContent.bytes };
     },
     async stop() {
       stopped = true;

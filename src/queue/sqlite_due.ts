@@ -3,7 +3,7 @@
 // envelopes no live process holds are picked, and picking leases them.
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { EnvelopeState, QueuedEnvelope } from "./envelope.ts";
+import type { DueEnvelope, EnvelopeState, QueuedEnvelope } from "./envelope.ts";
 import { FREE_OF_LEASE, type Leases } from "./sqlite_leases.ts";
 import { ENVELOPE_COLUMNS, type EnvelopeRow, rowToEnvelope } from "./sqlite_rows.ts";
 
@@ -19,7 +19,7 @@ export class DueEnvelopes {
     const from = "FROM envelopes e JOIN messages m USING (msgid)";
     this.#stmt = {
       due: db.prepare(
-        `SELECT ${ENVELOPE_COLUMNS} ${from} WHERE e.state = 'queued' AND e.paused = 0 AND e.next_try <= ? AND ${FREE_OF_LEASE} ORDER BY e.next_try LIMIT ?`,
+        `SELECT ${ENVELOPE_COLUMNS}, m.size ${from} WHERE e.state = 'queued' AND e.paused = 0 AND e.next_try <= ? AND ${FREE_OF_LEASE} ORDER BY e.next_try LIMIT ?`,
       ),
       reports: db.prepare(
         `SELECT ${ENVELOPE_COLUMNS}, e.state ${from} WHERE e.state IN ('failed', 'delivered') AND ${FREE_OF_LEASE} LIMIT ?`,
@@ -33,10 +33,11 @@ export class DueEnvelopes {
     };
   }
 
-  /** Leases queued envelopes due at `now`, oldest due first. */
-  claimDue(now: number, limit: number): QueuedEnvelope[] {
+  /** Leases queued envelopes due at `now`, oldest due first, with their messages' sizes. */
+  claimDue(now: number, limit: number): DueEnvelope[] {
     return this.#leases.claim(() =>
-      (this.#stmt.due.all(now, now, limit) as unknown as EnvelopeRow[]).map(rowToEnvelope)
+      (this.#stmt.due.all(now, now, limit) as unknown as (EnvelopeRow & { size: number })[])
+        .map((row) => ({ ...rowToEnvelope(row), size: row.size }))
     );
   }
 

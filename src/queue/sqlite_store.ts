@@ -10,6 +10,7 @@ import type { Logger } from "../log/mod.ts";
 import { envelopeIds, randomHex } from "../mail/mod.ts";
 import { type ContentCodec, createContentCodec } from "./content_codec.ts";
 import type {
+  DueEnvelope,
   EnvelopeState,
   ListedEnvelope,
   NewEnvelope,
@@ -280,7 +281,7 @@ export class Queue {
   }
 
   /** Leases queued envelopes due at `now`, oldest due first, skipping those another process holds. */
-  claimDue(now: number, limit: number): QueuedEnvelope[] {
+  claimDue(now: number, limit: number): DueEnvelope[] {
     return this.#writer.closed ? [] : this.#due.claimDue(now, limit);
   }
 
