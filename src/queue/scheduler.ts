@@ -71,6 +71,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   });
   const ready: WaitingEnvelope[] = [];
   const known = new Set<string>(); // evpids ready, in flight, or with a result to write
+  // Claimed again while their last attempt was still ending: they go once it has.
+  const claimedAgain = new Map<string, WaitingEnvelope>();
   const running = new Set<Promise<void>>();
   const recordTimers = new Set<number>();
   const startedAt = clock.now();
@@ -185,13 +187,19 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     if (rows === undefined) return;
     queueMayHaveDue = rows.length === REFILL_BATCH;
     for (const envelope of rows) {
-      if (known.has(envelope.evpid)) continue;
-      known.add(envelope.evpid);
       // Committed before this process started, or taken back from a process that is
       // gone: it may have been delivered just before a crash (or a full disk kept the
       // result from being written), so the delivery agent checks before writing it again.
       const recovered = queue.takenBack(envelope.evpid) || envelope.createdAt < startedAt;
-      ready.push({ envelope, size: envelope.size, recovered });
+      const item = { envelope, size: envelope.size, recovered };
+      // Its last result is written (the claim found it free) but its attempt has not yet
+      // ended: it waits for that, rather than stay leased and untried.
+      if (known.has(envelope.evpid)) {
+        claimedAgain.set(envelope.evpid, item);
+        continue;
+      }
+      known.add(envelope.evpid);
+      ready.push(item);
     }
   }
 
@@ -236,12 +244,23 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     const task = work().then((result) => {
       if (result.retryAt !== undefined) wakeAt(result.retryAt);
       if (result.recordAgain && !stopped) return holdResult(item, result.recordAgain, failures + 1);
-      known.delete(item.envelope.evpid);
-    }, () => void known.delete(item.envelope.evpid)).finally(() => {
+      ended(item.envelope.evpid);
+    }, () => ended(item.envelope.evpid)).finally(() => {
       running.delete(task);
       pump();
     });
     running.add(task);
+  }
+
+  // An envelope's attempt and the write of its result are over.
+  function ended(evpid: string): void {
+    const again = claimedAgain.get(evpid);
+    if (again === undefined) {
+      known.delete(evpid);
+      return;
+    }
+    claimedAgain.delete(evpid);
+    ready.push(again);
   }
 
   function holdResult(item: ReadyEnvelope, write: () => Promise<AttemptResult>, failures: number) {
