@@ -93,11 +93,40 @@ export function createAttempt(
   const readContent = options.readContent ?? ((msgid: string) => queue.content(msgid));
   const baseMs = (agent: DeliveryAgent) =>
     (options.retryBase?.(agent) ?? DEFAULT_RETRY_BASE[agent]) * 1000;
-  const warnIntervals = options.warnIntervals ?? [4 * 3600];
+  const warnIntervals = [...(options.warnIntervals ?? [4 * 3600])].sort((a, b) => a - b);
+  const agentOf = (envelope: QueuedEnvelope) => options.agentOf?.(envelope) ?? "mda";
+  // smtpd.conf(5): a warning goes "when a message has been in the queue for the given
+  // delay", so each interval is a moment of its own (OpenSMTPD's scheduler schedules the
+  // delayed bounce at creation + interval when the next try falls past it).
+  const warnTimes = (envelope: QueuedEnvelope) =>
+    warnIntervals.map((s) => envelope.createdAt + s * 1000);
+  const warningsPassed = (envelope: QueuedEnvelope, at: number) =>
+    warnTimes(envelope).filter((t) => t <= at).length;
+  const nextWarning = (envelope: QueuedEnvelope, after: number) =>
+    warnTimes(envelope).find((t) => t > after && t < envelope.expiresAt);
+  // The try the retry schedule holds after the last failed one, before expiry.
+  const scheduledTry = (envelope: QueuedEnvelope) =>
+    Math.min(
+      nextRetry({
+        createdAt: envelope.createdAt,
+        retries: envelope.attempts,
+        baseMs: baseMs(agentOf(envelope)),
+        now: envelope.lastTry ?? envelope.createdAt,
+      }),
+      envelope.expiresAt,
+    );
 
   return async (item) => {
     const { envelope } = item;
     const started = clock.now();
+    // Woken at a warning's moment before its next try: the warning goes, no delivery is
+    // tried, and the envelope waits for its try (or the next warning).
+    if (
+      envelope.attempts > 0 && warningsPassed(envelope, started) > envelope.warned &&
+      scheduledTry(envelope) > started
+    ) {
+      return await sendWarning(envelope, started);
+    }
     let outcome: DeliveryOutcome;
     let content = item.content;
     // An envelope due at its expiry (or found after it) is still tried: that is its last
@@ -193,13 +222,17 @@ export function createAttempt(
           const due = held ? Math.max(now, outcome.notBefore!) : nextRetry({
             createdAt: envelope.createdAt,
             retries: envelope.attempts + 1,
-            baseMs: baseMs(options.agentOf?.(envelope) ?? "mda"),
+            baseMs: baseMs(agentOf(envelope)),
             now,
           });
           // The last try is at the moment of expiry, so the envelope expires on time; one
           // held back past it waits for its slot.
-          const next = held && now >= envelope.expiresAt ? due : Math.min(due, envelope.expiresAt);
-          const passed = warnIntervals.filter((s) => envelope.createdAt + s * 1000 <= now).length;
+          const next = Math.min(
+            held && now >= envelope.expiresAt ? due : Math.min(due, envelope.expiresAt),
+            // A warning due before then wakes the envelope for itself.
+            nextWarning(envelope, now) ?? Infinity,
+          );
+          const passed = warningsPassed(envelope, now);
           delivery("TempFail", outcome.reason);
           return async () => {
             await queue.markDeferred(
@@ -225,6 +258,24 @@ export function createAttempt(
       }
     }
   };
+
+  // A delay warning on its own: it tells of the last failed attempt, and that attempt
+  // still counts as the last (no try is made).
+  async function sendWarning(envelope: QueuedEnvelope, now: number): Promise<AttemptResult> {
+    const next = Math.min(scheduledTry(envelope), nextWarning(envelope, now) ?? Infinity);
+    const reason = envelope.lastError ?? "";
+    try {
+      await queue.markDeferred(envelope, next, reason, warningsPassed(envelope, now), {
+        attempted: false,
+      });
+    } catch (error) {
+      // Not written: the envelope's lease runs out and the warning's moment comes again.
+      log.warn(`bounce: cannot record delay warning for ${envelope.evpid}: ${errorMessage(error)}`);
+      return { transition: "unrecorded", recordAgain: () => sendWarning(envelope, now) };
+    }
+    reporter.delayed({ ...envelope, lastError: reason });
+    return { transition: "deferred", retryAt: next };
+  }
 
   async function tryDelivery(item: ReadyEnvelope, content: Uint8Array): Promise<DeliveryOutcome> {
     try {

@@ -24,8 +24,8 @@ interface Harness {
   clock: ManualClock;
   /** Every attempt, in order: recipient, the attempt number and the clock's time. */
   attempts: { rcpt: string; sender: string; attempts: number; at: number }[];
-  /** Reports delivered to their recipients (the original senders). */
-  reports: { rcpt: string; sender: string; text: string; raw: Uint8Array }[];
+  /** Reports delivered to their recipients (the original senders), and the clock's time. */
+  reports: { rcpt: string; sender: string; text: string; raw: Uint8Array; at: number }[];
   /** Deliveries the scheduler has in flight. */
   readonly inFlight: number;
   stop(): Promise<void>;
@@ -68,6 +68,7 @@ async function harness(options: { ttlSeconds?: number; warnIntervals?: number[] 
           sender: e.sender,
           text: new TextDecoder().decode(content),
           raw: content,
+          at: clock.now(),
         });
         return Promise.resolve({ kind: "ok" });
       }
@@ -302,7 +303,7 @@ Deno.test("bounce warn-interval sends one delay warning per interval, headers on
   const h = await harness({ warnIntervals: [60, 600] });
   await h.queue.commit(message(["temp@example.test"]));
   await settle(() => h.attempts.length === 1, "the first attempt");
-  // Tries at 10 s, 40 s, 90 s (first warning), 160 s, …, 490 s, 640 s (second warning), …
+  // Tries at 10 s, 40 s, 90 s, 160 s, …; warnings at 60 s and 600 s.
   for (let i = 0; i < 120; i++) await step(h, 10_000);
   await settle(() => h.reports.length === 2, "two warnings");
   for (const report of h.reports) {
@@ -315,6 +316,38 @@ Deno.test("bounce warn-interval sends one delay warning per interval, headers on
   }
   const [envelope] = h.queue.envelopes();
   assertEquals([envelope?.state, envelope?.warned], ["queued", 2]);
+  await h.stop();
+});
+
+Deno.test("bounce warn-interval warns when the interval has passed, between two tries", async () => {
+  const h = await harness({ warnIntervals: [600, 60] });
+  const arrival = h.clock.now();
+  await h.queue.commit(message(["temp@example.test"]));
+  await settle(() => h.attempts.length === 1, "the first attempt");
+  // Tries at 10 s, 40 s, 90 s, 160 s, 250 s, 360 s, 490 s, 640 s: both warnings fall between.
+  for (let i = 0; i < 650; i++) await step(h, 1_000);
+  await settle(() => h.reports.length === 2, "two warnings");
+  // Each goes out when its delay has passed (and the report's gathering second with it).
+  const late = h.reports.map((r) => (r.at - arrival) / 1000);
+  assertTrue(late[0]! >= 60 && late[0]! <= 62, `first warning ${late[0]} s after arrival`);
+  assertTrue(late[1]! >= 600 && late[1]! <= 602, `second warning ${late[1]} s after arrival`);
+  // A warning is no delivery attempt: the retry schedule is the same as without them.
+  const tries = h.attempts.map((a) => (a.at - arrival) / 1000);
+  const expected = [0, 10, 40, 90, 160, 250, 360, 490, 640];
+  assertEquals(tries.map((t, i) => Math.abs(t - expected[i]!) <= 1), expected.map(() => true));
+  assertEquals(h.attempts.map((a) => a.attempts), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  await h.stop();
+});
+
+Deno.test("bounce warn-interval sends no warning at or after the envelope's expiry", async () => {
+  const h = await harness({ ttlSeconds: 100, warnIntervals: [100, 200] });
+  await h.queue.commit(message(["temp@example.test"]));
+  await settle(() => h.attempts.length === 1, "the first attempt");
+  for (let i = 0; i < 50; i++) await step(h, 5_000);
+  await settle(() => h.reports.length === 1, "the failure report");
+  await step(h, 5_000);
+  assertEquals(h.reports.length, 1);
+  assertEquals((await parseMail(h.reports[0]!.raw)).subject?.includes("delayed"), false);
   await h.stop();
 });
 
