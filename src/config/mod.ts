@@ -28,4 +28,5 @@ export { formatDuration } from "./units.ts";
 export { filtersLocalMail } from "./model_filters.ts";
 export { printConfig } from "./print.ts";
 export { parseRelayTarget } from "./relay_url.ts";
+export { parseQueueKey } from "./queue_key.ts";
 export { listenerPkiNames } from "./listener_pki.ts";

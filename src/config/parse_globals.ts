@@ -6,6 +6,7 @@ import { type ConfigBuilder, parseCount, parseDurationToken, parseInlineTable } 
 import type { ProcDecl } from "./model.ts";
 import { parseMtaLimit, parseMtaRate } from "./parse_mta.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
+import { parseQueueKey } from "./queue_key.ts";
 import { parseSize } from "./units.ts";
 
 /** `table NAME [backend:]CONFIG` or `table NAME { … }`. */
@@ -106,8 +107,16 @@ export function parseQueue(stream: TokenStream, builder: ConfigBuilder): void {
     case "encryption": {
       // Legacy spelling: `queue encryption key K`.
       stream.accept("key");
-      const key = stream.atEnd() ? undefined : stream.value("a key").value;
-      builder.queue.encryption = key === undefined ? {} : { key };
+      const key = stream.atEnd() ? undefined : stream.value("a key");
+      builder.queue.encryption = key === undefined ? {} : { key: key.value };
+      // A key in the file is checked here; `stdin` and `-` are read at start.
+      if (key && key.value.toLowerCase() !== "stdin" && key.value !== "-") {
+        try {
+          parseQueueKey(key.value);
+        } catch (error) {
+          throw new StatementError((error as Error).message, key.position);
+        }
+      }
       return;
     }
     case "ttl":

@@ -574,6 +574,23 @@ Deno.test("parseConfig() refuses an smtp timeout of zero with its position", () 
   assertEquals(errorsOf("smtp timeout 0s\n"), ["1:14: The smtp timeout is at least 1s"]);
 });
 
+Deno.test("parseConfig() refuses a queue encryption key that is not 32 bytes, at the key", () => {
+  const refused = "The queue encryption key must be 32 bytes: 64 hex digits, base64 of 32 bytes, " +
+    "or 32 characters";
+  assertEquals(errorsOf(`queue encryption "abc"\n`), [`1:18: ${refused} (got 3 characters)`]);
+  assertEquals(errorsOf(`queue encryption key ${"a".repeat(63)}\n`), [
+    `1:22: ${refused} (got 63 characters)`,
+  ]);
+  assertEquals(errorsOf(`queue encryption ${"a".repeat(65)}\n`).length, 1);
+  assertEquals(errorsOf(`queue encryption "${btoa("x".repeat(31))}"\n`).length, 1);
+  assertEquals(errorsOf(`queue encryption "${btoa("x".repeat(33))}"\n`).length, 1);
+  for (
+    const good of ["ab".repeat(32), `"${btoa("x".repeat(32))}"`, "k".repeat(32), "stdin", "-", ""]
+  ) {
+    assertEquals(errorsOf(`queue encryption ${good}\n`), [], good);
+  }
+});
+
 Deno.test("parseConfig() reads smtp greeting-delay (an extension) and prints it back", () => {
   const config = parse("smtp greeting-delay 2s\n");
   assertEquals(config.smtp.greetingDelay, 2);

@@ -2,8 +2,8 @@
 // per action — and the route reports take through the ruleset. Shared by the daemon
 // and the commands that open the queue themselves (sendmail, mailq, queue flush).
 
-import type { Config } from "../config/mod.ts";
-import { openQueue, parseQueueKey, type Queue, type QueueOptions } from "../queue/mod.ts";
+import { type Config, parseQueueKey } from "../config/mod.ts";
+import { openQueue, type Queue, type QueueOptions } from "../queue/mod.ts";
 import type { Ruleset, SessionFacts } from "../rules/mod.ts";
 
 /** Opens the queue of a configuration; a bad or wrong key is an error here. */

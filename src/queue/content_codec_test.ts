@@ -1,6 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../../test/assert.ts";
-import { parseQueueKey } from "./content_codec.ts";
+import { parseQueueKey } from "../config/mod.ts";
 import { openQueue } from "./sqlite_store.ts";
 
 const KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";

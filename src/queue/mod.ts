@@ -23,7 +23,6 @@ export { startScheduler } from "./scheduler.ts";
 export type { DeliverFunction, DeliveryOutcome, Scheduler, SchedulerOptions } from "./scheduler.ts";
 export type { Clock } from "./clock.ts";
 export { ManualClock } from "./clock.ts";
-export { parseQueueKey } from "./content_codec.ts";
 export { flushQueue } from "./flush.ts";
 export type { FlushOptions, FlushSummary } from "./flush.ts";
 export { secureQueueDirectory } from "./queue_modes.ts";

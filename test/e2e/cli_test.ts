@@ -51,6 +51,25 @@ Deno.test("smtpd -D overrides a macro of the file", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("smtpd -n refuses a queue encryption key the start would refuse, at its position", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/key.conf`;
+  await Deno.writeTextFile(
+    path,
+    `queue path "${dir}/queue"\nqueue encryption "abc"\nlisten on 127.0.0.1 port 0\n` +
+      `action "a" maildir\nmatch for local action "a"\n`,
+  );
+  const result = await smtpd("-n", "-f", path);
+  assertEquals(result.code, 1);
+  assertStringIncludes(
+    result.stderr,
+    `${path}:2:18: The queue encryption key must be 32 bytes: 64 hex digits, base64 of 32 bytes, ` +
+      "or 32 characters (got 3 characters)",
+  );
+  assertEquals(result.stdout, "");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("smtpd -h prints the flags and exits 0", async () => {
   const result = await smtpd("-h");
   assertEquals(result.code, 0);
