@@ -13,6 +13,8 @@ export interface DetachOptions {
   readonly pidFile: string;
   /** How long the child may take to start (default 2 minutes: tables may be large). */
   readonly startTimeoutMs?: number;
+  /** Variables the child gets besides this process's own (the queue key read here). */
+  readonly env?: Record<string, string>;
 }
 
 /** How the background start went. */
@@ -67,6 +69,7 @@ export function detachRefusal(): string | undefined {
 export async function detachDaemon(options: DetachOptions): Promise<DetachResult> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [...(await ownCommandLine()), DETACHED_CHILD_FLAG],
+    ...(options.env ? { env: options.env } : {}),
     stdin: "null",
     stdout: "null",
     stderr: "null",

@@ -14,6 +14,7 @@ export type { RdnsOptions } from "./rdns.ts";
 export type { StopOptions } from "./stopping.ts";
 export type { ReloadResult } from "./reload.ts";
 export { LOCAL_SESSION, openConfiguredQueue } from "./queue_setup.ts";
+export { keyComesFromInput, QUEUE_KEY_VARIABLE, readQueueKeyInput } from "./queue_key_input.ts";
 export { withRcptExpansion } from "./rcpt_decision.ts";
 export { checkListenAddresses, resolveListenAddresses } from "./listen_addresses.ts";
 export { checkPkiFiles } from "./certificates.ts";

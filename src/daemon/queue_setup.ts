@@ -5,6 +5,7 @@
 import { type Config, parseQueueKey } from "../config/mod.ts";
 import { openQueue, type Queue, type QueueOptions } from "../queue/mod.ts";
 import type { Ruleset, SessionFacts } from "../rules/mod.ts";
+import { keyComesFromInput, readQueueKeyInput } from "./queue_key_input.ts";
 
 /** Opens the queue of a configuration; a bad or wrong key is an error here. */
 export async function openConfiguredQueue(
@@ -21,22 +22,16 @@ export async function openConfiguredQueue(
   return await openQueue(dir, {
     ...options,
     compression: config.queue.compression,
-    ...(config.queue.encryption ? { key: await queueKey(config.queue.encryption.key) } : {}),
+    ...(config.queue.encryption ? { key: await queueKey(config) } : {}),
     ttl: (action) => ttls.get(action) ?? config.queue.ttl,
   });
 }
 
-// `queue encryption KEY`; without a key, or with `stdin` or `-`, the key is taken from
-// $SMTPD_QUEUE_KEY when set, else read from standard input as OpenSMTPD reads it. The
-// commands that read a message from standard input (sendmail) need the variable.
-async function queueKey(text: string | undefined): Promise<Uint8Array> {
-  if (text !== undefined && text !== "stdin" && text !== "-") return parseQueueKey(text);
-  const fromEnv = Deno.env.get("SMTPD_QUEUE_KEY");
-  if (fromEnv) return parseQueueKey(fromEnv);
-  const input = await new Response(Deno.stdin.readable).text();
-  const line = input.split("\n")[0] ?? "";
-  if (line.trim() === "") throw new Error("queue encryption: no key on standard input");
-  return parseQueueKey(line);
+// `queue encryption KEY`, or the key from the environment or standard input.
+async function queueKey(config: Config): Promise<Uint8Array> {
+  const text = config.queue.encryption?.key;
+  if (!keyComesFromInput(config)) return parseQueueKey(text!);
+  return parseQueueKey(await readQueueKeyInput());
 }
 
 /** A submission from this machine's own socket, as the ruleset sees it. */

@@ -8,6 +8,7 @@ import { errorMessage, EX } from "../mail/mod.ts";
 import { startDaemon } from "./daemon.ts";
 import { detachDaemon, detachRefusal } from "./detach.ts";
 import { checkPidFile, pidFilePath, writePidFile } from "./pidfile.ts";
+import { keyComesFromInput, QUEUE_KEY_VARIABLE, readQueueKeyInput } from "./queue_key_input.ts";
 import { queueDirectory } from "./runtime.ts";
 import { describeStalls, startStallMonitor } from "./stall_monitor.ts";
 import { stopGraceMs, type StopOptions } from "./stopping.ts";
@@ -70,7 +71,16 @@ export async function runService(config: Config, options: ServiceOptions): Promi
     console.error(`smtpd: ${refusal}`);
     return EX.FAILURE;
   }
-  const result = await detachDaemon({ pidFile });
+  // The background copy has no standard input: the key is read here, before it starts,
+  // as OpenSMTPD reads it before daemon(3).
+  let env: Record<string, string> = {};
+  try {
+    if (keyComesFromInput(config)) env = { [QUEUE_KEY_VARIABLE]: await readQueueKeyInput() };
+  } catch (error) {
+    console.error(`smtpd: ${errorMessage(error)}`);
+    return EX.FAILURE;
+  }
+  const result = await detachDaemon({ pidFile, env });
   if (result.kind === "ready") {
     console.error(`smtpd: running in the background, pid ${result.pid} (${pidFile})`);
     return EX.OK;

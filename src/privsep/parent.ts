@@ -7,9 +7,12 @@ import type { Config } from "../config/mod.ts";
 import {
   configDir,
   describeMissing,
+  keyComesFromInput,
   missingPermissions,
   nameSocket,
+  QUEUE_KEY_VARIABLE,
   queueDirectory,
+  readQueueKeyInput,
   type ServedDaemon,
 } from "../daemon/mod.ts";
 import { type Logger, writesTextToStderr } from "../log/mod.ts";
@@ -293,12 +296,8 @@ function passedEnvironment(): Record<string, string> {
 // the parent's, so the parent reads the key and hands it on as $SMTPD_QUEUE_KEY (which only the
 // front's user and root can read in /proc).
 async function queueKeyFromStdin(config: Config): Promise<Record<string, string>> {
-  const key = config.queue.encryption?.key;
-  if (!config.queue.encryption || (key !== undefined && key !== "stdin" && key !== "-")) return {};
-  if (Deno.env.get("SMTPD_QUEUE_KEY")) return {};
-  const line = (await new Response(Deno.stdin.readable).text()).split("\n")[0]?.trim() ?? "";
-  if (line === "") throw new Error("queue encryption: no key on standard input");
-  return { SMTPD_QUEUE_KEY: line };
+  if (!keyComesFromInput(config)) return {};
+  return { [QUEUE_KEY_VARIABLE]: await readQueueKeyInput() };
 }
 
 function signal(child: Deno.ChildProcess, name: Deno.Signal): void {

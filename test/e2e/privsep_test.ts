@@ -283,9 +283,10 @@ Deno.test("separated, an encrypted queue takes its key from the parent's standar
       stderr: "null",
     }).spawn();
     const stdin = daemon.stdin.getWriter();
+    // One line, and the pipe left open: the parent starts on the line alone.
     await stdin.write(new TextEncoder().encode(`${"ab".repeat(32)}\n`));
-    await stdin.close();
     await waitListening(port, 60_000);
+    await stdin.close();
     await sendMessage(port, {
       from: "sender@client.test",
       to: [`${user}@maildir.test`],
