@@ -253,6 +253,7 @@ async function withRuntime(
   try {
     runtime = await openRuntime(config, {
       log: flags.v ? createLogger({ verbose: true }) : SILENT_LOGGER,
+      inputHoldsMessageOf: "sendmail",
     });
   } catch (error) {
     console.error(`sendmail: ${errorMessage(error)}`);

@@ -5,32 +5,47 @@
 import { type Config, parseQueueKey } from "../config/mod.ts";
 import { openQueue, type Queue, type QueueOptions } from "../queue/mod.ts";
 import type { Ruleset, SessionFacts } from "../rules/mod.ts";
-import { keyComesFromInput, readQueueKeyInput } from "./queue_key_input.ts";
+import { keyComesFromInput, QUEUE_KEY_VARIABLE, readQueueKeyInput } from "./queue_key_input.ts";
 
 /** Opens the queue of a configuration; a bad or wrong key is an error here. */
 export async function openConfiguredQueue(
   config: Config,
   dir: string,
-  options: Pick<
-    QueueOptions,
-    "log" | "leaseOnCommit" | "now" | "busyTimeoutMs" | "backgroundCheckpoints"
-  > = {},
+  options:
+    & Pick<
+      QueueOptions,
+      "log" | "leaseOnCommit" | "now" | "busyTimeoutMs" | "backgroundCheckpoints"
+    >
+    & KeyInputOptions = {},
 ): Promise<Queue> {
   const ttls = new Map(
     config.actions.flatMap((a) => a.ttl === undefined ? [] : [[a.name, a.ttl] as const]),
   );
+  const { inputHoldsMessageOf, ...queueOptions } = options;
   return await openQueue(dir, {
-    ...options,
+    ...queueOptions,
     compression: config.queue.compression,
-    ...(config.queue.encryption ? { key: await queueKey(config) } : {}),
+    ...(config.queue.encryption ? { key: await queueKey(config, inputHoldsMessageOf) } : {}),
     ttl: (action) => ttls.get(action) ?? config.queue.ttl,
   });
 }
 
+/** Options of {@link openConfiguredQueue} about where a key may come from. */
+export interface KeyInputOptions {
+  /** The command whose standard input is the message (sendmail): no key can come from it. */
+  readonly inputHoldsMessageOf?: string;
+}
+
 // `queue encryption KEY`, or the key from the environment or standard input.
-async function queueKey(config: Config): Promise<Uint8Array> {
+async function queueKey(config: Config, inputHoldsMessageOf?: string): Promise<Uint8Array> {
   const text = config.queue.encryption?.key;
   if (!keyComesFromInput(config)) return parseQueueKey(text!);
+  if (inputHoldsMessageOf !== undefined && !Deno.env.get(QUEUE_KEY_VARIABLE)) {
+    throw new Error(
+      `queue encryption: ${inputHoldsMessageOf} needs the key in $${QUEUE_KEY_VARIABLE} or in ` +
+        "the configuration file (standard input holds the message)",
+    );
+  }
   return parseQueueKey(await readQueueKeyInput());
 }
 

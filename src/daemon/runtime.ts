@@ -71,6 +71,8 @@ export interface RuntimeOptions extends RuntimeSettings {
   readonly backgroundCheckpoints?: boolean;
   /** How long one queue statement may block waiting for another process's lock, ms. */
   readonly busyTimeoutMs?: number;
+  /** The command whose standard input is the message: the queue key cannot come from it. */
+  readonly inputHoldsMessageOf?: string;
 }
 
 /** A configuration opened for work: what the daemon runs on, and what the commands use. */
@@ -142,6 +144,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions): Prom
         ...(options.leaseOnCommit ? { leaseOnCommit: true } : {}),
         ...(options.backgroundCheckpoints ? { backgroundCheckpoints: true } : {}),
         ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+        ...(options.inputHoldsMessageOf === undefined
+          ? {}
+          : { inputHoldsMessageOf: options.inputHoldsMessageOf }),
       }),
     );
   } catch (error) {

@@ -135,6 +135,34 @@ Deno.test("sendmail exit codes: refused recipient 67, bad flags 64, broken confi
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("sendmail with the queue key left to standard input says it needs $SMTPD_QUEUE_KEY", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-sendmail-key-" });
+  const conf = `${dir}/smtpd.conf`;
+  for (const word of ["", "stdin"]) {
+    await Deno.writeTextFile(
+      conf,
+      `queue path "${dir}/queue"\nqueue encryption ${word}\nlisten on 127.0.0.1 port 0\n` +
+        `action "a" maildir "${dir}/mail"\nmatch from local for any action "a"\n`,
+    );
+    const result = await cli(["sendmail", "-C", conf, "a@example.test"], "Subject: s\n\nbody\n", {
+      SMTPD_QUEUE_KEY: "",
+    });
+    assertEquals(result.code, 75);
+    assertEquals(
+      result.stderr,
+      "sendmail: queue encryption: sendmail needs the key in $SMTPD_QUEUE_KEY or in the " +
+        "configuration file (standard input holds the message)\n",
+    );
+  }
+  // With the variable it queues.
+  const key = "cd".repeat(32);
+  const queued = await cli(["sendmail", "-C", conf, "root@example.test"], "Subject: s\n\nb\n", {
+    SMTPD_QUEUE_KEY: key,
+  });
+  assertEquals([queued.code, queued.stderr], [0, ""]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("sendmail finds its configuration in SMTPD_CONFIG, and answers to its link name", async () => {
   const { dir, conf } = await setup();
   const viaEnv = await cli(["sendmail", "dave@example.test"], "Subject: env\n\nx\n", {
