@@ -20,7 +20,7 @@ import {
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import type { EnvelopeSelector, Queue } from "../queue/mod.ts";
-import { formatAnswer } from "./smtpctl_output.ts";
+import { describeControlFailure, formatAnswer } from "./smtpctl_output.ts";
 import { runMonitor } from "./smtpctl_monitor.ts";
 import { runSpfWalk } from "./spf_walk.ts";
 
@@ -119,11 +119,7 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
 }
 
 function failed(error: unknown): number {
-  console.error(
-    error instanceof ControlUnavailable
-      ? `smtpctl: smtpd doesn't seem to be running (${errorMessage(error)})`
-      : `smtpctl: ${errorMessage(error)}`,
-  );
+  console.error(describeControlFailure(error));
   return EX.FAILURE;
 }
 

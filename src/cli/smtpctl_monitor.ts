@@ -2,9 +2,10 @@
 // first line current values, then what changed since the line before (absolute values
 // for the current clients and envelopes), the header again every 25 lines.
 
-import { errorMessage, EX } from "../mail/mod.ts";
+import { EX } from "../mail/mod.ts";
 import type { SmtpctlContext } from "./smtpctl.ts";
 import {
+  describeControlFailure,
   digestOf,
   formatMonitorLine,
   MONITOR_HEADER,
@@ -26,7 +27,7 @@ export async function runMonitor(context: SmtpctlContext): Promise<number> {
       }
       stats = answer.data as Record<string, number>;
     } catch (error) {
-      console.error(`smtpctl: ${errorMessage(error)}`);
+      console.error(describeControlFailure(error));
       return EX.FAILURE;
     }
     const digest = digestOf(stats);

@@ -5,8 +5,9 @@
 import { formatQueueLine } from "../compat/mod.ts";
 import type { Config } from "../config/mod.ts";
 import type { ControlCommand } from "../control/mod.ts";
-import { STAT } from "../control/mod.ts";
+import { ControlUnavailable, STAT } from "../control/mod.ts";
 import type { ListedEnvelope } from "../queue/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
 import {
   formatHosts,
   formatHoststats,
@@ -163,4 +164,11 @@ export function formatAnswer(
     default:
       return ["command succeeded"];
   }
+}
+
+/** What smtpctl says when the daemon could not be asked: no socket, or no answer on it. */
+export function describeControlFailure(error: unknown): string {
+  return error instanceof ControlUnavailable
+    ? `smtpctl: smtpd doesn't seem to be running (${errorMessage(error)})`
+    : `smtpctl: ${errorMessage(error)}`;
 }

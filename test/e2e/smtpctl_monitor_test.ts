@@ -157,3 +157,17 @@ Deno.test("smtpctl encrypt hashes the argument, or each line of standard input",
   assertEquals(hashes.length, 2);
   assertTrue(hashes[0] !== hashes[1]);
 });
+
+Deno.test("smtpctl monitor without a daemon says smtpd doesn't seem to be running, exit 1", async () => {
+  const dir = await Deno.makeTempDir();
+  const conf = `${dir}/smtpd.conf`;
+  await Deno.writeTextFile(
+    conf,
+    `queue path "${dir}/queue"\nlisten on 127.0.0.1 port 0\n` +
+      `action "a" maildir "${dir}/mail"\nmatch for local action "a"\n`,
+  );
+  const result = await smtpctl(conf, ["monitor"]);
+  assertEquals([result.code, result.stdout], [1, ""]);
+  assertMatch(result.stderr, /^smtpctl: smtpd doesn't seem to be running \(.*\)\n$/);
+  await Deno.remove(dir, { recursive: true });
+});
