@@ -100,7 +100,8 @@ export function formatQueueLine(
     flags,
     e.sender,
     e.rcpt,
-    e.user ? `${e.user}` : e.rcpt,
+    // OpenSMTPD prints dest.user@dest.domain: the address after expansion, as show envelope.
+    e.dest ?? e.rcpt,
     seconds(e.createdAt),
     seconds(e.expiresAt),
     seconds(e.lastTry),

@@ -102,6 +102,13 @@ Deno.test("sendmail queues while no daemon runs; mailq lists it; queue flush del
     "bob@example.test",
     "carol@example.test",
   ]);
+  // The dest column is an address, as OpenSMTPD's show_queue_envelope prints it
+  // (dest.user@dest.domain), not the user the mailbox belongs to.
+  assertEquals(lines.map((l) => l.split("|")[6]).sort(), [
+    "alice@example.test",
+    "bob@example.test",
+    "carol@example.test",
+  ]);
 
   const flushed = await cli(["queue", "flush", "-f", conf, "--json"]);
   assertEquals(flushed.code, 0, flushed.stderr);
