@@ -121,7 +121,8 @@ async function make(name: string): Promise<TestCertificate | undefined> {
   }
 }
 
-async function openssl(dir: string, args: string[]): Promise<void> {
+/** Runs openssl in `dir`; throws with its error output when it fails. */
+export async function openssl(dir: string, args: string[]): Promise<void> {
   const output = await new Deno.Command("openssl", {
     args,
     cwd: dir,

@@ -3,7 +3,11 @@
 
 import { createServer, isIP, type Server, type Socket } from "node:net";
 import { StreamSocket } from "./stream_socket.ts";
-import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
+import {
+  createServer as createTlsServer,
+  type Server as TlsServer,
+  type TLSSocket,
+} from "node:tls";
 import type { Logger } from "../log/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { EnvelopeFacts, RuleVerdict, SessionFacts } from "../rules/mod.ts";
@@ -16,7 +20,13 @@ import type { RdnsAnswer, SessionContext } from "./session_context.ts";
 import { PendingHandshakes } from "./pending_handshakes.ts";
 import { fillsMissingHeaders } from "./header_rewrite.ts";
 import { type FilterPlan, type FilterSessionView, SessionFilters } from "../filters/mod.ts";
-import { createTlsContexts, type ListenerTls, upgradeToTls } from "./tls.ts";
+import {
+  clientCertificateRefusal,
+  createTlsContexts,
+  type ListenerTls,
+  type TlsContexts,
+  upgradeToTls,
+} from "./tls.ts";
 import { type ProxiedPeer, readProxyHeader } from "./proxy_v2.ts";
 
 /** Options of {@link startSmtpServer}. */
@@ -149,13 +159,25 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     const session = new Session(socket, named ? { ...ctx, hostname: named } : ctx, peer);
     sessions.set(session, session.run().finally(() => sessions.delete(session)));
   };
-  // SMTPS on a plain server (behind a proxy): the session starts once the handshake is done,
-  // as the TLS server starts it.
+  // SMTPS: the session starts once the handshake is done and, on a `verify` listener, the
+  // client's certificate checked; a refused client gets no banner, as a failed libtls
+  // handshake gives none.
+  const admitTls = (secure: TLSSocket, tls: TlsContexts, peer?: ProxiedPeer) => {
+    const refusal = clientCertificateRefusal(secure, tls);
+    if (!refusal) return accept(secure, peer);
+    const client = peer?.address ?? secure.remoteAddress ?? "";
+    current.options.log.info(
+      `smtp-in: refused connection from ${client}: client certificate refused: ${refusal}`,
+    );
+    secure.on("error", () => {});
+    secure.destroy();
+  };
+  // SMTPS on a plain server (behind a proxy, or verifying clients).
   const acceptTls = (raw: Socket, peer?: ProxiedPeer) => {
     const tls = current.contexts ?? contexts;
     if (!tls) return raw.destroy();
     const secure = upgradeToTls(raw, tls);
-    secure.once("secure", () => accept(secure, peer));
+    secure.once("secure", () => admitTls(secure, tls, peer));
     secure.once("error", () => raw.destroy());
   };
   // Behind a proxy the header comes first, then the session. Read per connection, so a
@@ -174,16 +196,18 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
     });
   };
   // SMTPS: TLS from the first byte; otherwise plain, upgraded by STARTTLS when offered.
-  const server: Server = smtps && !options.proxyV2
+  // `smtps verify` is a plain server upgrading each connection, so that its clients are
+  // checked as STARTTLS ones are: Deno's TLS server checks them with a verifier of its own,
+  // which refuses X.509 version 1 certificates that OpenSSL takes (and without an
+  // SNICallback fails every handshake that asks for a certificate).
+  const server: Server = smtps && !options.proxyV2 && !contexts.verifyClient
     ? createTlsServer({
       noDelay: true,
       allowHalfOpen: true,
       secureContext: contexts.secureContext,
       // Through the current contexts, so a reload's certificates serve new handshakes.
       SNICallback: (name, done) => (current.contexts ?? contexts).SNICallback(name, done),
-      requestCert: contexts.verifyClient,
-      rejectUnauthorized: contexts.verifyClient,
-    }, accept)
+    }, (secure: TLSSocket) => admitTls(secure, current.contexts ?? contexts))
     : createServer({ noDelay: true, allowHalfOpen: true }, acceptPlain);
   // Every accepted connection, sessions or not yet (an SMTPS client before its handshake),
   // so that closing the listener ends them all.
@@ -221,6 +245,12 @@ export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServe
           if (smtps && next.proxyV2 && !options.proxyV2) {
             next.log.warn(
               `smtp-in: ${options.address} port ${port}: proxy-v2 on an SMTPS listener takes effect at the next start`,
+            );
+          }
+          // Until then a TLS server asks for no certificate: every client is refused.
+          if (smtps && next.tls?.verifyClient && !contexts.verifyClient && !options.proxyV2) {
+            next.log.warn(
+              `smtp-in: ${options.address} port ${port}: verify on an SMTPS listener takes effect at the next start; until then its clients are refused`,
             );
           }
           current = listenerState(next);

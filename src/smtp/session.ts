@@ -16,7 +16,7 @@ import { formatReply, REPLIES, type Reply, withText } from "./replies.ts";
 import type { SaslExchange } from "./sasl.ts";
 import type { SessionContext } from "./session_context.ts";
 import type { SessionState } from "./states.ts";
-import { describeTls, upgradeToTls } from "./tls.ts";
+import { clientCertificateRefusal, describeTls, peerCertificateHash, upgradeToTls } from "./tls.ts";
 import type { Transaction } from "./transaction.ts";
 import type { SessionFilters } from "../filters/mod.ts";
 import * as filtering from "./filtering.ts";
@@ -120,7 +120,15 @@ export class Session {
   /** The TLS parameters for Received:, once the session is encrypted. */
   get tlsDescription(): string | undefined {
     if (!this.facts.tls) return undefined;
-    return this.#tlsDescription ?? describeTls(this.#conn.socket);
+    return this.#tlsDescription ?? describeTls(this.#conn.socket, this.clientVerified);
+  }
+
+  /**
+   * The client's certificate was verified: on a `verify` listener a session goes on over
+   * TLS only once it was (OpenSMTPD's SF_VERIFIED).
+   */
+  get clientVerified(): boolean {
+    return this.facts.tls && this.context.tls?.contexts.verifyClient === true;
   }
 
   /** The pending reverse DNS lookup, if it has not finished yet. */
@@ -135,7 +143,7 @@ export class Session {
     if (this.#rdns) await this.#rdns;
     this.event("connected", { address: this.facts.src, host: this.facts.rdns ?? "<unknown>" });
     // SMTPS: the handshake is done before the session starts.
-    if (this.facts.tls) this.event("tls", { ciphers: tlsCiphers(this.tlsDescription) });
+    if (this.facts.tls) this.#tlsStarted();
     if (this.limits.greetingDelayMs > 0) {
       await new Promise((r) => setTimeout(r, this.limits.greetingDelayMs));
       // RFC 5321 §4.3.1: the client waits for the greeting; one that talks first is not
@@ -385,9 +393,16 @@ export class Session {
     this.enter("greeting");
     const secure = upgradeToTls(this.#conn.socket, tls.contexts);
     secure.once("secure", () => {
+      // OpenSMTPD's libtls fails such a handshake: the session ends unanswered.
+      const refusal = clientCertificateRefusal(secure, tls.contexts);
+      if (refusal) {
+        const why = `io-error: handshake failed: client certificate refused: ${refusal}`;
+        this.endingBecause(quotedReason(why));
+        return this.close();
+      }
       this.facts.tls = true;
-      this.#tlsDescription = describeTls(secure);
-      this.event("tls", { ciphers: tlsCiphers(this.#tlsDescription) });
+      this.#tlsDescription = describeTls(secure, this.clientVerified);
+      this.#tlsStarted();
       filtering.reportTls(this);
     });
     // OpenSMTPD's smtp_io: a failed handshake ends the session as an io-error with its cause.
@@ -397,6 +412,16 @@ export class Session {
       }
     });
     this.#conn.replaceSocket(secure);
+  }
+
+  // OpenSMTPD's IO_TLSREADY and smtp_tls_started(): the ciphers, and the certificate's check.
+  #tlsStarted(): void {
+    this.event("tls", { ciphers: tlsCiphers(this.tlsDescription) });
+    const hash = peerCertificateHash(this.#conn.socket);
+    if (hash) {
+      const result = this.clientVerified ? "verified" : "unchecked";
+      this.event("cert-check", { result: quoted(result), fingerprint: quoted(hash) });
+    }
   }
 
   /** True when AUTH is offered now: configured, over TLS, not yet done. */

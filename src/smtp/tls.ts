@@ -1,8 +1,10 @@
 // TLS for listeners, the only file that touches node:tls: certificate contexts chosen by
 // SNI, STARTTLS upgrades of an accepted socket, and the cipher line of Received:.
 
+import type { X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
+import { checkClientCertificate, parseCertificates } from "./client_certificate.ts";
 
 /** A certificate and its key, PEM text, under the name clients ask for (SNI). */
 export interface Certificate {
@@ -35,8 +37,13 @@ export type TlsVersionName = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
 /** Contexts ready for handshakes: the first certificate unless SNI names another. */
 export interface TlsContexts {
   readonly secureContext: SecureContext;
-  /** Ask for a client certificate and refuse the handshake without a valid one. */
+  /**
+   * Ask for a client certificate (the handshake fails without one); the session then
+   * checks it against `authorities` ({@link clientCertificateRefusal}).
+   */
   readonly verifyClient: boolean;
+  /** The certificates of the listener's ca file. */
+  readonly authorities: readonly X509Certificate[];
   SNICallback(servername: string, done: (error: Error | null, ctx?: SecureContext) => void): void;
 }
 
@@ -50,6 +57,10 @@ export function createTlsContexts(
 ): TlsContexts {
   if (certificates.length === 0) throw new Error("TLS needs at least one certificate");
   if (options.verifyClient && !options.ca) throw new Error("verify needs a ca to check against");
+  const authorities = options.ca ? parseCertificates(options.ca) : [];
+  if (options.verifyClient && authorities.length === 0) {
+    throw new Error("verify needs a ca file that holds a certificate");
+  }
   const secureContext = (c: Certificate) => {
     try {
       return createSecureContext({
@@ -74,6 +85,7 @@ export function createTlsContexts(
   return {
     secureContext: fallback,
     verifyClient: options.verifyClient ?? false,
+    authorities,
     SNICallback(servername, done) {
       const name = servername.toLowerCase();
       const found = contexts.find((c) => c.name === name) ??
@@ -84,7 +96,13 @@ export function createTlsContexts(
   };
 }
 
-/** Upgrades an accepted plain socket to TLS as the server side (STARTTLS). */
+/**
+ * Upgrades an accepted plain socket to TLS as the server side (STARTTLS, and SMTPS on a
+ * plain listener). With `verify`, the runtime only makes sure a certificate is sent:
+ * Deno's node:tls checks neither its issuer nor its dates on a TLSSocket (`authorized` is
+ * always false), so the caller checks it with {@link clientCertificateRefusal} once the
+ * handshake is done.
+ */
 export function upgradeToTls(socket: Socket, contexts: TlsContexts): TLSSocket {
   socket.pause();
   const secure = new TLSSocket(socket, {
@@ -99,11 +117,35 @@ export function upgradeToTls(socket: Socket, contexts: TlsContexts): TLSSocket {
   return secure;
 }
 
-/** `TLSv1.3:TLS_AES_256_GCM_SHA384:256:NO`, as OpenSMTPD writes it into Received:. */
-export function describeTls(socket: Socket): string | undefined {
+/**
+ * Why a `verify` listener refuses the client of a finished handshake (see
+ * {@link checkClientCertificate}), or undefined when it takes it or does not verify.
+ */
+export function clientCertificateRefusal(
+  socket: TLSSocket,
+  contexts: TlsContexts,
+): string | undefined {
+  if (!contexts.verifyClient) return undefined;
+  return checkClientCertificate(socket.getPeerX509Certificate(), contexts.authorities);
+}
+
+/** The client certificate's hash as libtls's tls_peer_cert_hash() gives it: `SHA256:hex`. */
+export function peerCertificateHash(socket: Socket): string | undefined {
+  if (!(socket instanceof TLSSocket)) return undefined;
+  const fingerprint = socket.getPeerX509Certificate()?.fingerprint256;
+  return fingerprint && `SHA256:${fingerprint.replaceAll(":", "").toLowerCase()}`;
+}
+
+/**
+ * `TLSv1.3:TLS_AES_256_GCM_SHA384:256:NO`, as OpenSMTPD writes it into Received:; YES when
+ * the client's certificate was verified.
+ */
+export function describeTls(socket: Socket, verified = false): string | undefined {
   if (!(socket instanceof TLSSocket)) return undefined;
   const protocol = socket.getProtocol() ?? "TLS";
   const cipher = socket.getCipher();
   const bits = /_(\d{3})_/.exec(cipher?.standardName ?? cipher?.name ?? "")?.[1] ?? "0";
-  return `${protocol}:${cipher?.standardName ?? cipher?.name ?? "unknown"}:${bits}:NO`;
+  return `${protocol}:${cipher?.standardName ?? cipher?.name ?? "unknown"}:${bits}:${
+    verified ? "YES" : "NO"
+  }`;
 }
