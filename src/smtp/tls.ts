@@ -1,10 +1,11 @@
 // TLS for listeners, the only file that touches node:tls: certificate contexts chosen by
-// SNI, STARTTLS upgrades of an accepted socket, and the cipher line of Received:.
+// SNI (sni.ts), STARTTLS upgrades of an accepted socket, and the cipher line of Received:.
 
 import type { X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import { checkClientCertificate, parseCertificates } from "./client_certificate.ts";
+import { certificateNames, selectCertificate } from "./sni.ts";
 
 /** A certificate and its key, PEM text, under the name clients ask for (SNI). */
 export interface Certificate {
@@ -34,7 +35,10 @@ export interface ListenerTls {
 /** A TLS version as node:tls names it. */
 export type TlsVersionName = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
 
-/** Contexts ready for handshakes: the first certificate unless SNI names another. */
+/**
+ * Contexts ready for handshakes: the first certificate unless SNI asks for a name another
+ * one is for (see {@link selectCertificate}).
+ */
 export interface TlsContexts {
   readonly secureContext: SecureContext;
   /**
@@ -78,8 +82,10 @@ export function createTlsContexts(
     }
   };
   const contexts = certificates.map((c) => ({
-    name: c.name.toLowerCase(),
+    // The context first: a certificate it cannot use is refused with its error.
     context: secureContext(c),
+    names: certificateNames(c.cert),
+    pki: c.name.toLowerCase(),
   }));
   const fallback = contexts[0]!.context;
   return {
@@ -87,11 +93,7 @@ export function createTlsContexts(
     verifyClient: options.verifyClient ?? false,
     authorities,
     SNICallback(servername, done) {
-      const name = servername.toLowerCase();
-      const found = contexts.find((c) => c.name === name) ??
-        contexts.find((c) => c.name.startsWith("*.") && name.endsWith(c.name.slice(1))) ??
-        contexts.find((c) => c.name === "*");
-      done(null, found?.context ?? fallback);
+      done(null, contexts[selectCertificate(servername, contexts)]?.context ?? fallback);
     },
   };
 }

@@ -219,6 +219,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "SNI picks the certificate whose names match, whatever its pki is called",
+  ignore,
+  async fn() {
+    // OpenSMTPD hands libtls every pki's keypair; libtls matches the certificates' names.
+    const other = (await testCertificate("other.example.test"))!;
+    const wildcard = (await testCertificate("*.wild.example.test"))!;
+    await using server = await startDialogueServer({
+      tls: {
+        mode: "smtps",
+        certificates: [
+          { ...certificate!, name: "first" },
+          { ...other, name: "second" },
+          { ...wildcard, name: "third" },
+        ],
+      },
+    });
+    for (
+      const [hostname, ca] of [
+        ["other.example.test", other.ca],
+        ["mx.example.test", certificate!.ca],
+        ["a.wild.example.test", wildcard.ca],
+      ] as const
+    ) {
+      await using client = await SmtpTestClient.connectTls(server.port, {
+        hostname,
+        caCerts: [ca],
+      });
+      await client.expect("220 ");
+    }
+  },
+});
+
+Deno.test({
   name:
     "SMTPS clients that leave or stay silent before their handshake do not keep the listener open",
   ignore,
