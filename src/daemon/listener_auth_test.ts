@@ -73,7 +73,7 @@ Deno.test({
     await using srv = await server();
     await using client = await srv.greeted();
     await client.send(`AUTH PLAIN ${b64("\0alice\0wonderland")}`);
-    assertEquals(await client.reply(), "502 5.5.1 Invalid command: Command not supported");
+    assertEquals(await client.reply(), "503 5.5.1 Invalid command: Command not supported");
   },
 });
 

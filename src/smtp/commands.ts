@@ -126,8 +126,10 @@ export const COMMANDS: ReadonlyMap<string, Command<unknown>> = new Map(
       verb: "STARTTLS",
       // RFC 3207 §4: not inside a transaction; only where offered, and only once.
       allowedIn: ["greeting", "ready"],
-      check: (s, args) =>
-        s.canStartTls ? noArguments(s, args) : protocolError(REPLIES.notSupported),
+      check: (s, args) => {
+        if (s.canStartTls) return noArguments(s, args);
+        return protocolError(s.offersStartTls ? REPLIES.alreadySecured : REPLIES.notSupported);
+      },
       run: (s) => s.startTls(),
     }),
     command({

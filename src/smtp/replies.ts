@@ -111,7 +111,14 @@ export const REPLIES = {
   shuttingDown: { code: 421, enhanced: "4.3.2", text: "Service shutting down, closing connection" },
   readyToStartTls: { code: 220, enhanced: "2.0.0", text: "Ready to start TLS" },
   tlsRequired: { code: 530, enhanced: "5.7.0", text: "Must issue a STARTTLS command first" },
-  notSupported: { code: 502, enhanced: "5.5.1", text: "Invalid command: Command not supported" },
+  // OpenSMTPD's smtp_check_auth() and smtp_check_starttls(): 503, not 502, for a command
+  // this listener does not offer.
+  notSupported: { code: 503, enhanced: "5.5.1", text: "Invalid command: Command not supported" },
+  alreadySecured: {
+    code: 503,
+    enhanced: "5.5.1",
+    text: "Invalid command: Channel already secured",
+  },
   authOk: { code: 235, enhanced: "2.0.0", text: "Authentication succeeded" },
   authFailed: { code: 535, enhanced: "5.7.8", text: "Authentication failed" },
   // RFC 4954 §6: the credentials could not be checked now.

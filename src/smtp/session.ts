@@ -367,10 +367,15 @@ export class Session {
     }
   }
 
+  /** True when this listener offers STARTTLS (`tls`, `tls-require`). */
+  get offersStartTls(): boolean {
+    const mode = this.context.tls?.mode;
+    return mode === "starttls" || mode === "starttls-require";
+  }
+
   /** True when STARTTLS is offered and the session is not yet encrypted. */
   get canStartTls(): boolean {
-    const mode = this.context.tls?.mode;
-    return (mode === "starttls" || mode === "starttls-require") && !this.facts.tls;
+    return this.offersStartTls && !this.facts.tls;
   }
 
   /** True when this listener requires STARTTLS and the session has not done it yet. */

@@ -32,7 +32,8 @@ Deno.test({
     const ehlo = await client.reply();
     assertEquals(ehlo.includes("STARTTLS"), false, "no STARTTLS once encrypted");
     await client.send("STARTTLS");
-    await client.expect("502 5.5.1 ");
+    // OpenSMTPD's smtp_check_starttls().
+    assertEquals(await client.reply(), "503 5.5.1 Invalid command: Channel already secured");
     await client.startData("a@client.test", ["u@example.test"]);
     await client.sendRaw("Subject: tls\r\n\r\nsecret\r\n.\r\n");
     await client.expect("250 ");
@@ -72,12 +73,14 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a listener without tls does not offer or accept STARTTLS",
+  name: "a listener without tls or auth does not offer or accept STARTTLS or AUTH",
   async fn() {
     await using server = await startDialogueServer();
     await using client = await server.greeted();
     await client.send("STARTTLS");
-    assertEquals(await client.reply(), "502 5.5.1 Invalid command: Command not supported");
+    assertEquals(await client.reply(), "503 5.5.1 Invalid command: Command not supported");
+    await client.send("AUTH PLAIN");
+    assertEquals(await client.reply(), "503 5.5.1 Invalid command: Command not supported");
   },
 });
 
@@ -90,6 +93,8 @@ Deno.test({
     await client.expect("220 mx.example.test ESMTP");
     await client.send("EHLO client.test");
     assertEquals((await client.reply()).includes("STARTTLS"), false);
+    await client.send("STARTTLS");
+    assertEquals(await client.reply(), "503 5.5.1 Invalid command: Command not supported");
   },
 });
 
