@@ -1,6 +1,8 @@
 // The DNS lookups SPF, DKIM and DMARC checks make, through Deno.resolveDns with the
 // daemon's resolver settings, answering as node:dns does (the shape npm:mailauth expects).
 
+import { queryDns } from "../dns/mod.ts";
+
 /** The daemon's DNS settings (the same as reverse DNS and MX lookups use). */
 export interface DnsSettings {
   /** A name server of its own (tests run one on 127.0.0.1); default the system's. */
@@ -11,7 +13,7 @@ export interface DnsSettings {
 
 /** A node:dns style error: `code` says what kind of failure. */
 export class DnsLookupError extends Error {
-  readonly code: "ENOTFOUND" | "ETIMEOUT" | "ESERVFAIL";
+  readonly code: "ENOTFOUND" | "ENODATA" | "ETIMEOUT" | "ESERVFAIL" | "EREFUSED";
   constructor(code: DnsLookupError["code"], message: string) {
     super(message);
     this.name = "DnsLookupError";
@@ -50,10 +52,9 @@ export function createMailAuthResolver(settings: DnsSettings = {}): MailAuthReso
       }
       return records as string[] | string[][];
     } catch (error) {
-      // NXDOMAIN and an empty answer are both NotFound here; both are "no record" to SPF/DMARC.
-      if (error instanceof Deno.errors.NotFound) {
-        throw new DnsLookupError("ENOTFOUND", `${name} ${type}: no record`);
-      }
+      // Deno says NotFound for NXDOMAIN, an empty answer and SERVFAIL alike: only the rcode
+      // tells "no record" from a failure that must be a temperror (RFC 7208 §5, RFC 6376 §6.1.2).
+      if (error instanceof Deno.errors.NotFound) throw await notFoundError(name, type, settings);
       const timedOut = error instanceof Deno.errors.TimedOut ||
         (error instanceof DOMException && error.name === "TimeoutError");
       const failure = new DnsLookupError(
@@ -65,3 +66,33 @@ export function createMailAuthResolver(settings: DnsSettings = {}): MailAuthReso
     }
   };
 }
+
+// Deno's NotFound asked again with our own client, which sees the rcode: NXDOMAIN and
+// NOERROR stay "no record" (ENOTFOUND, ENODATA, as node:dns names them), anything else is
+// the temporary failure npm:mailauth reports as temperror.
+async function notFoundError(
+  name: string,
+  type: string,
+  settings: DnsSettings,
+): Promise<DnsLookupError> {
+  if (!RCODE_TYPES.has(type)) return new DnsLookupError("ENOTFOUND", `${name} ${type}: no record`);
+  let rcode: string;
+  try {
+    const answer = await queryDns(name, type as "TXT", {
+      ...(settings.nameServer ? { nameServer: settings.nameServer } : {}),
+      ...(settings.timeoutMs ? { timeoutMs: settings.timeoutMs } : {}),
+    });
+    rcode = answer.rcode;
+  } catch (error) {
+    return new DnsLookupError("ESERVFAIL", `${name} ${type}: ${String(error)}`);
+  }
+  if (rcode === "NXDOMAIN") return new DnsLookupError("ENOTFOUND", `${name} ${type}: no such name`);
+  if (rcode === "NOERROR") return new DnsLookupError("ENODATA", `${name} ${type}: no record`);
+  return new DnsLookupError(
+    rcode === "REFUSED" ? "EREFUSED" : "ESERVFAIL",
+    `${name} ${type}: ${rcode}`,
+  );
+}
+
+// The types our own client asks for (PTR and NS are left to Deno's NotFound).
+const RCODE_TYPES = new Set(["A", "AAAA", "MX", "TXT", "CNAME"]);

@@ -6,6 +6,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { assertEquals, assertMatch } from "../assert.ts";
 import { dkimPublicRecord, signDkim } from "../../src/mail_auth/mod.ts";
 import { type DnsZone, startDnsServer } from "../_dns_server.ts";
+import { startDnssecServer } from "../_dnssec_server.ts";
 import { sendRaw, startMailAuthFixture } from "./_mail_auth.ts";
 
 const KEY = {
@@ -213,4 +214,30 @@ Deno.test("auth-verify with its DNS server down accepts with temperror or answer
       "451 4.7.0 Temporary failure checking SPF, DKIM and DMARC; try again later",
     );
   }, dns);
+});
+
+Deno.test("auth-verify answers 451 or accepts with temperror when DNS answers SERVFAIL, never 550", async () => {
+  // sfspf.test publishes p=reject but its SPF zone is broken: that is worth another try.
+  const dns = await startDnssecServer({
+    "sfspf.test": { servfail: true },
+    "_dmarc.sfspf.test": { TXT: ["v=DMARC1; p=reject"] },
+  });
+  const lines = message("a@sfspf.test", "servfail");
+  try {
+    await withDaemon("reject-dmarc on-temperror tempfail", async (fx) => {
+      const reply = await sendRaw(fx.port, { from: "a@sfspf.test", to: "bob@example.test", lines });
+      assertEquals(
+        reply,
+        "451 4.7.0 Temporary failure checking SPF, DKIM and DMARC; try again later",
+      );
+    }, { port: dns.port, timeoutMs: 5000 });
+    await withDaemon("reject-dmarc", async (fx) => {
+      const reply = await sendRaw(fx.port, { from: "a@sfspf.test", to: "bob@example.test", lines });
+      assertMatch(reply, /^250 /);
+      const [text] = await fx.delivered("bob");
+      assertMatch(field(text!), /spf=temperror /);
+    }, { port: dns.port, timeoutMs: 5000 });
+  } finally {
+    await dns.stop();
+  }
 });

@@ -10,6 +10,7 @@ import {
   verifyMessage,
 } from "../../src/mail_auth/mod.ts";
 import { type DnsZone, startDnsServer } from "../_dns_server.ts";
+import { type SignedZone, startDnssecServer } from "../_dnssec_server.ts";
 
 const KEY = {
   algorithm: "ed25519-sha256" as const,
@@ -150,4 +151,67 @@ Deno.test("dropForgedResults() sees our id past folds, comments and a space befo
     "Authentication-Results: mx.example.test; in the body",
   ];
   assertEquals(dropForgedResults(lines, "mx.example.test"), lines.slice(5));
+});
+
+// Names whose server answers SERVFAIL (a broken or DNSSEC-bogus zone), beside working ones.
+const FAILING_ZONE: SignedZone = {
+  "sfspf.test": { servfail: true },
+  "_dmarc.sfspf.test": { TXT: ["v=DMARC1; p=reject"] },
+  "inclsf.test": { TXT: ["v=spf1 include:broken.test -all"] },
+  "broken.test": { servfail: true },
+  "_dmarc.inclsf.test": { TXT: ["v=DMARC1; p=reject"] },
+  "example.org": { TXT: ["v=spf1 ip4:192.0.2.1 -all"] },
+  "_dmarc.example.org": { TXT: ["v=DMARC1; p=reject"] },
+  "sf._domainkey.example.org": { servfail: true },
+  "dsf.test": { TXT: ["v=spf1 ip4:192.0.2.1 -all"] },
+  "_dmarc.dsf.test": { servfail: true },
+};
+
+async function checkFailing(lines: string[], sender: string) {
+  const dns = await startDnssecServer(FAILING_ZONE);
+  try {
+    return await verifyMessage(lines, { ip: "127.0.0.1", helo: "client.example.org", sender }, {
+      authservId: "mx.example.test",
+      dns: { nameServer: { ipAddr: "127.0.0.1", port: dns.port }, timeoutMs: 5000 },
+    });
+  } finally {
+    await dns.stop();
+  }
+}
+
+Deno.test("verifyMessage() says spf=temperror when the SPF record's lookup answers SERVFAIL", async () => {
+  const verdict = await checkFailing(message("a@sfspf.test"), "a@sfspf.test");
+  assertEquals([verdict.spf, verdict.temperror], ["temperror", true]);
+  assertMatch(verdict.header.join("\r\n"), /spf=temperror /);
+});
+
+Deno.test("verifyMessage() says spf=temperror for an include: whose lookup answers SERVFAIL", async () => {
+  // RFC 7208 §5.2: an include whose check returns temperror returns temperror.
+  const verdict = await checkFailing(message("a@inclsf.test"), "a@inclsf.test");
+  assertEquals([verdict.spf, verdict.temperror], ["temperror", true]);
+});
+
+Deno.test("verifyMessage() says dkim=temperror when the key's lookup answers SERVFAIL", async () => {
+  // RFC 6376 §6.1.2: a key query that fails is TEMPFAIL, not "no key".
+  const lines = message("alice@example.org");
+  const signed = [
+    ...signDkim(lines, { domain: "example.org", selector: "sf", key: KEY }),
+    ...lines,
+  ];
+  const verdict = await checkFailing(signed, "x@elsewhere.test");
+  assertEquals([verdict.dkim, verdict.temperror], ["temperror", true]);
+  assertMatch(verdict.header.join("\r\n"), /dkim=temperror /);
+});
+
+Deno.test("verifyMessage() says dmarc=temperror when the _dmarc lookup answers SERVFAIL", async () => {
+  const verdict = await checkFailing(message("a@dsf.test"), "x@elsewhere.test");
+  assertEquals([verdict.dmarc, verdict.temperror], ["temperror", true]);
+  assertMatch(verdict.header.join("\r\n"), /dmarc=temperror /);
+});
+
+Deno.test("verifyMessage() keeps NXDOMAIN and an empty answer as no record", async () => {
+  // nowhere.test is NXDOMAIN, _dmarc.example.org answers NOERROR with no A record: neither
+  // is a temperror.
+  const verdict = await checkFailing(message("a@nowhere.test"), "a@nowhere.test");
+  assertEquals([verdict.spf, verdict.dmarc, verdict.temperror], ["none", "none", false]);
 });
