@@ -60,6 +60,8 @@ export async function verifyMessage(
     sender: origin.sender || (origin.helo ? `postmaster@${origin.helo}` : ""),
     mta: options.authservId,
     resolver: createMailAuthResolver(options.dns),
+    // RFC 8301 §3.1: rsa-sha1 signatures MUST NOT be considered valid (dkim=policy).
+    rejectRsaSha1: true,
     disableArc: true,
     disableBimi: true,
   });

@@ -2,7 +2,7 @@
 // the test's own, as they appear in the Authentication-Results field.
 
 import { assertEquals, assertMatch } from "../assert.ts";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import {
   dkimPublicRecord,
   dropForgedResults,
@@ -214,4 +214,82 @@ Deno.test("verifyMessage() keeps NXDOMAIN and an empty answer as no record", asy
   // is a temperror.
   const verdict = await checkFailing(message("a@nowhere.test"), "a@nowhere.test");
   assertEquals([verdict.spf, verdict.dmarc, verdict.temperror], ["none", "none", false]);
+});
+
+const RSA = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+
+// A zone with the keys of the signatures below: an RSA one, one revoked (empty p=).
+const SIGNED_ZONE: DnsZone = {
+  ...ZONE,
+  "rsa._domainkey.example.org": {
+    TXT: [dkimPublicRecord({ algorithm: "rsa-sha256", key: RSA })],
+  },
+  "gone._domainkey.example.org": { TXT: ["v=DKIM1; k=ed25519; p="] },
+};
+
+async function checkSigned(lines: string[]) {
+  const dns = await startDnsServer(SIGNED_ZONE);
+  try {
+    // From an address SPF does not allow: only the signature can carry DMARC.
+    return await verifyMessage(lines, {
+      ip: "192.0.2.99",
+      helo: "client.example.org",
+      sender: "alice@example.org",
+    }, {
+      authservId: "mx.example.test",
+      dns: { nameServer: { ipAddr: "127.0.0.1", port: dns.port }, timeoutMs: 5000 },
+    });
+  } finally {
+    await dns.stop();
+  }
+}
+
+// A signature made by npm:mailauth's signer, for algorithms and times ours does not make.
+async function signedBy(
+  lines: string[],
+  options: {
+    algorithm?: string;
+    selector: string;
+    key: KeyObject;
+    signTime?: Date;
+    expires?: Date;
+  },
+): Promise<string[]> {
+  const { dkimSign } = await import("mailauth");
+  const text = lines.map((l) => `${l}\r\n`).join("");
+  const signed = await dkimSign(
+    text,
+    {
+      canonicalization: "relaxed/relaxed",
+      ...(options.signTime ? { signTime: options.signTime } : {}),
+      ...(options.expires ? { expires: options.expires } : {}),
+      signatureData: [{
+        signingDomain: "example.org",
+        selector: options.selector,
+        privateKey: options.key.export({ format: "pem", type: "pkcs8" }) as string,
+        ...(options.algorithm ? { algorithm: options.algorithm } : {}),
+      }],
+    } as Parameters<typeof dkimSign>[1],
+  );
+  return [...signed.signatures.replace(/\r\n$/, "").split("\r\n"), ...lines];
+}
+
+Deno.test("verifyMessage() does not pass an rsa-sha1 signature, and DMARC fails for it", async () => {
+  // RFC 8301 §3.1: verifiers MUST NOT consider rsa-sha1 signatures valid.
+  const signed = await signedBy(message("alice@example.org"), {
+    algorithm: "rsa-sha1",
+    selector: "rsa",
+    key: RSA,
+  });
+  const verdict = await checkSigned(signed);
+  assertEquals([verdict.dkim, verdict.dmarc, verdict.dmarcPolicy], ["policy", "fail", "reject"]);
+  const header = verdict.header.join("\r\n");
+  assertMatch(header, /dkim=policy \(weak algorithm\) policy\.dkim-rules=weak-algorithm /);
+  assertMatch(header, /dmarc=fail /);
+});
+
+Deno.test("verifyMessage() still passes an rsa-sha256 signature", async () => {
+  const signed = await signedBy(message("alice@example.org"), { selector: "rsa", key: RSA });
+  const verdict = await checkSigned(signed);
+  assertEquals([verdict.dkim, verdict.dmarc], ["pass", "pass"]);
 });
