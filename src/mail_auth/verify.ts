@@ -2,6 +2,8 @@
 // summed up as an Authentication-Results field (RFC 8601) and a verdict a filter acts on.
 
 import { Buffer } from "node:buffer";
+import { formatAuthResults } from "./auth_results.ts";
+import { type DkimRow, reportDkim } from "./dkim_results.ts";
 import { createMailAuthResolver, type DnsSettings } from "./dns_resolver.ts";
 
 /** Where the message came from, as the session saw it. */
@@ -43,6 +45,7 @@ let mailauth: Promise<typeof import("mailauth")> | undefined;
 
 interface Status {
   readonly status?: { readonly result?: string };
+  readonly info?: string;
 }
 
 /** Runs SPF, DKIM and DMARC on the message (lines of octets, no line ends). */
@@ -67,8 +70,8 @@ export async function verifyMessage(
   });
   const spfResult = result.spf as Status | false;
   const spf = (spfResult && spfResult.status?.result) || "none";
-  const dkimResults = ((result.dkim as { results?: Status[] }).results ?? [])
-    .map((r) => r.status?.result ?? "none");
+  const dkimReports = ((result.dkim as { results?: DkimRow[] }).results ?? []).map(reportDkim);
+  const dkimResults = dkimReports.map((r) => r.result);
   const dkim = dkimResults.includes("pass")
     ? "pass"
     : dkimResults.includes("temperror")
@@ -78,8 +81,13 @@ export async function verifyMessage(
     | (Status & { policy?: string; domain?: string })
     | false;
   const dmarc = dmarcResult ? dmarcResult.status?.result ?? "none" : "none";
+  const texts = [
+    ...dkimReports.map((r) => r.info),
+    ...(spfResult && spfResult.info ? [spfResult.info] : []),
+    ...(dmarcResult && dmarcResult.info ? [dmarcResult.info] : []),
+  ];
   return {
-    header: authResultsLines(result.headers as string),
+    header: formatAuthResults(authservIdOf(result.headers as string), texts),
     spf,
     dkim,
     dmarc,
@@ -89,12 +97,12 @@ export async function verifyMessage(
   };
 }
 
-// The Authentication-Results field out of the fields mailauth prepares (Received-SPF too).
-function authResultsLines(headers: string): string[] {
-  const lines = headers.split("\r\n");
-  const start = lines.findIndex((l) => /^authentication-results:/i.test(l));
-  if (start < 0) throw new Error("The checks produced no Authentication-Results field");
-  let end = start + 1;
-  while (end < lines.length && /^[ \t]/.test(lines[end]!)) end++;
-  return lines.slice(start, end);
+const AUTHSERV_ID_REGEXP = /^authentication-results: (.*);$/im;
+
+// The authserv-id as mailauth writes it (quoted when it is not a token, RFC 8601 §2.2),
+// from the field it prepared; the results are written here.
+function authservIdOf(headers: string): string {
+  const id = AUTHSERV_ID_REGEXP.exec(headers)?.[1];
+  if (id === undefined) throw new Error("The checks produced no Authentication-Results field");
+  return id;
 }

@@ -293,3 +293,53 @@ Deno.test("verifyMessage() still passes an rsa-sha256 signature", async () => {
   const verdict = await checkSigned(signed);
   assertEquals([verdict.dkim, verdict.dmarc], ["pass", "pass"]);
 });
+
+Deno.test("verifyMessage() says dkim=fail for a body changed after signing", async () => {
+  // RFC 6376 §6.1.3: a body hash that does not verify is PERMFAIL; RFC 8601 §2.7.1: fail.
+  const lines = message("alice@example.org");
+  const signed = [
+    ...signDkim(lines, { domain: "example.org", selector: "s1", key: KEY }),
+    ...lines,
+  ];
+  signed[signed.length - 1] = "Hello, changed";
+  const verdict = await checkSigned(signed);
+  assertEquals([verdict.dkim, verdict.dmarc], ["fail", "fail"]);
+  assertMatch(verdict.header.join("\r\n"), /dkim=fail \(body hash did not verify\) header\.i=/);
+});
+
+Deno.test("verifyMessage() says dkim=fail for an expired signature", async () => {
+  const day = 86_400_000;
+  const signed = await signedBy(message("alice@example.org"), {
+    selector: "s1",
+    key: KEY.key,
+    signTime: new Date(Date.now() - 2 * day),
+    expires: new Date(Date.now() - day),
+  });
+  const verdict = await checkSigned(signed);
+  assertEquals(verdict.dkim, "fail");
+  assertMatch(verdict.header.join("\r\n"), /dkim=fail \(expired\) header\.i=/);
+});
+
+Deno.test("verifyMessage() says dkim=fail for a signature whose key is revoked", async () => {
+  // RFC 6376 §6.1.2 step 6: an empty p= is a revoked key, PERMFAIL.
+  const lines = message("alice@example.org");
+  const signed = [
+    ...signDkim(lines, { domain: "example.org", selector: "gone", key: KEY }),
+    ...lines,
+  ];
+  const verdict = await checkSigned(signed);
+  assertEquals(verdict.dkim, "fail");
+  assertMatch(verdict.header.join("\r\n"), /dkim=fail \(key revoked\) header\.i=/);
+});
+
+Deno.test("verifyMessage() keeps dkim=neutral for a signature it cannot process", async () => {
+  // RFC 8601 §2.7.1: neutral is for signatures with syntax errors or that cannot be processed.
+  const lines = message("alice@example.org");
+  const signed = [
+    "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s1; h=subject; bh=x; b=y",
+    ...lines,
+  ];
+  const verdict = await checkSigned(signed);
+  assertEquals(verdict.dkim, "neutral");
+  assertMatch(verdict.header.join("\r\n"), /dkim=neutral \(From field not signed\)/);
+});
