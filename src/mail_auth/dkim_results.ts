@@ -9,12 +9,15 @@ export interface DkimRow {
   readonly rr?: string;
   /** The result as Authentication-Results writes it: `dkim=RESULT (comment) …`. */
   readonly info?: string;
+  /** `d=`. */
+  readonly signingDomain?: string;
 }
 
 /** A signature's result and its Authentication-Results text, as reported here. */
 export interface DkimReport {
   readonly result: string;
   readonly info: string;
+  readonly row: DkimRow;
 }
 
 // The comments mailauth gives, with `neutral`, to a signature that was checked and failed.
@@ -30,17 +33,18 @@ const REVOKED_KEY_REGEXP = /(?:^|;)[ \t]*p[ \t]*=[ \t]*(?:;|$)/;
 export function reportDkim(row: DkimRow): DkimReport {
   const result = row.status?.result ?? "none";
   const info = row.info ?? `dkim=${result}`;
-  if (result !== "neutral") return { result, info };
+  if (result !== "neutral") return { result, info, row };
   const comment = row.status?.comment ?? "";
-  if (FAILED_COMMENTS.has(comment)) return { result: "fail", info: relabel(info, "fail") };
+  if (FAILED_COMMENTS.has(comment)) return { result: "fail", info: relabel(info, "fail"), row };
   // §6.1.2 step 6: a revoked key is PERMFAIL (key revoked); mailauth says "invalid public key".
   if (comment === "invalid public key" && row.rr && REVOKED_KEY_REGEXP.test(row.rr)) {
     return {
       result: "fail",
       info: relabel(info, "fail").replace("(invalid public key)", "(key revoked)"),
+      row,
     };
   }
-  return { result, info };
+  return { result, info, row };
 }
 
 function relabel(info: string, result: string): string {

@@ -73,7 +73,10 @@ export interface AuthVerifyFilterOptions {
   /** The authserv-id (`admd`, else the server's name). */
   readonly authservId: string;
   readonly dns?: DnsSettings;
-  /** `reject-dmarc`: DMARC fail under `p=reject` is refused (550 5.7.1). */
+  /**
+   * `reject-dmarc`: DMARC fail under `p=reject` is refused (550 5.7.1), and so is a message
+   * DMARC cannot check (no From: field, or several).
+   */
   readonly rejectDmarc: boolean;
   /** `on-temperror`: accept with temperror in the field, or refuse for now (451 4.7.0). */
   readonly onTemperror: "accept" | "tempfail";
@@ -124,6 +127,15 @@ function verifyLink(view: FilterSessionView, options: AuthVerifyFilterOptions): 
           reply: `550 5.7.1 Delivery not authorized, message refused due to DMARC policy of ${
             found.fromDomain ?? "the sender's domain"
           }`,
+        });
+      }
+      if (options.rejectDmarc && !found.temperror && found.dmarcProblem) {
+        // RFC 7489 §6.6.1: a message with no From: field or several is "typically rejected";
+        // passed on, it would carry no DMARC verdict for the domain a reader sees.
+        return Promise.resolve({
+          kind: "reject",
+          reply:
+            `550 5.7.1 Delivery not authorized, message refused: DMARC cannot check a message with ${found.dmarcProblem}`,
         });
       }
       if (found.temperror && options.onTemperror === "tempfail") {

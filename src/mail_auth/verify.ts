@@ -4,6 +4,7 @@
 import { Buffer } from "node:buffer";
 import { formatAuthResults } from "./auth_results.ts";
 import { type DkimRow, reportDkim } from "./dkim_results.ts";
+import { checkDmarcAuthors, type DmarcRow } from "./dmarc_authors.ts";
 import { createMailAuthResolver, type DnsSettings } from "./dns_resolver.ts";
 
 /** Where the message came from, as the session saw it. */
@@ -28,6 +29,8 @@ export interface AuthVerdict {
   readonly dmarcPolicy?: string;
   /** The From: domain DMARC looked at. */
   readonly fromDomain?: string;
+  /** Why DMARC could not check the message (its result is permerror): no From: field, two… */
+  readonly dmarcProblem?: string;
   /** A check could not finish because DNS failed (its result is temperror). */
   readonly temperror: boolean;
 }
@@ -55,20 +58,23 @@ export async function verifyMessage(
   options: VerifyOptions,
 ): Promise<AuthVerdict> {
   const message = Buffer.from(lines.map((l) => `${l}\r\n`).join(""), "latin1");
-  const { authenticate } = await (mailauth ??= import("mailauth"));
+  const { authenticate, dmarc: mailauthDmarc } = await (mailauth ??= import("mailauth"));
+  const resolver = createMailAuthResolver(options.dns);
   const result = await authenticate(message, {
     ip: origin.ip.replace(/^::ffff:/, ""),
     ...(origin.helo ? { helo: origin.helo } : {}),
     // RFC 7208 §2.4: a null sender is checked as postmaster@ the HELO name.
     sender: origin.sender || (origin.helo ? `postmaster@${origin.helo}` : ""),
     mta: options.authservId,
-    resolver: createMailAuthResolver(options.dns),
+    resolver,
     // RFC 8301 §3.1: rsa-sha1 signatures MUST NOT be considered valid (dkim=policy).
     rejectRsaSha1: true,
     disableArc: true,
+    // DMARC is checked below, for every author domain.
+    disableDmarc: true,
     disableBimi: true,
   });
-  const spfResult = result.spf as Status | false;
+  const spfResult = result.spf as (Status & { domain?: string }) | false;
   const spf = (spfResult && spfResult.status?.result) || "none";
   const dkimReports = ((result.dkim as { results?: DkimRow[] }).results ?? []).map(reportDkim);
   const dkimResults = dkimReports.map((r) => r.result);
@@ -77,23 +83,34 @@ export async function verifyMessage(
     : dkimResults.includes("temperror")
     ? "temperror"
     : dkimResults[0] ?? "none";
-  const dmarcResult = result.dmarc as
-    | (Status & { policy?: string; domain?: string })
-    | false;
-  const dmarc = dmarcResult ? dmarcResult.status?.result ?? "none" : "none";
+  const signed = result.dkim as { headerFrom?: string[]; fromFields?: number };
+  const dmarc = await checkDmarcAuthors({
+    addresses: signed.headerFrom ?? [],
+    fields: signed.fromFields ?? 0,
+    check: async (addresses) =>
+      await mailauthDmarc({
+        headerFrom: [...addresses],
+        spfDomains: spfResult && spf === "pass" && spfResult.domain ? [spfResult.domain] : [],
+        dkimDomains: dkimReports.flatMap((r) =>
+          r.result === "pass" && r.row.signingDomain ? [{ domain: r.row.signingDomain }] : []
+        ),
+        resolver,
+      }) as DmarcRow | false,
+  });
   const texts = [
     ...dkimReports.map((r) => r.info),
     ...(spfResult && spfResult.info ? [spfResult.info] : []),
-    ...(dmarcResult && dmarcResult.info ? [dmarcResult.info] : []),
+    ...dmarc.texts,
   ];
   return {
     header: formatAuthResults(authservIdOf(result.headers as string), texts),
     spf,
     dkim,
-    dmarc,
-    ...(dmarcResult && dmarcResult.policy ? { dmarcPolicy: dmarcResult.policy } : {}),
-    ...(dmarcResult && dmarcResult.domain ? { fromDomain: dmarcResult.domain } : {}),
-    temperror: [spf, dkim, dmarc].includes("temperror"),
+    dmarc: dmarc.result,
+    ...(dmarc.policy ? { dmarcPolicy: dmarc.policy } : {}),
+    ...(dmarc.domain ? { fromDomain: dmarc.domain } : {}),
+    ...(dmarc.problem ? { dmarcProblem: dmarc.problem } : {}),
+    temperror: [spf, dkim, dmarc.result].includes("temperror"),
   };
 }
 

@@ -241,3 +241,37 @@ Deno.test("auth-verify answers 451 or accepts with temperror when DNS answers SE
     await dns.stop();
   }
 });
+
+Deno.test("auth-verify with reject-dmarc refuses a p=reject author hidden beside another", async () => {
+  const refusal =
+    "550 5.7.1 Delivery not authorized, message refused due to DMARC policy of bank.test";
+  const twoMailboxes = message("ceo@bank.test", "two mailboxes");
+  twoMailboxes[0] = "From: <ceo@bank.test>, <a@nowhere.test>";
+  const twoFields = message("ceo@bank.test", "two fields");
+  twoFields.splice(1, 0, "From: <a@nowhere.test>");
+  const noFrom = message("ceo@bank.test", "no from").slice(1);
+  await withDaemon("reject-dmarc", async (fx) => {
+    const send = (lines: string[]) =>
+      sendRaw(fx.port, { from: "mallory@example.org", to: "bob@example.test", lines });
+    assertEquals(await send(twoMailboxes), refusal);
+    assertEquals(
+      await send(twoFields),
+      "550 5.7.1 Delivery not authorized, message refused: DMARC cannot check a message with 2 From: fields",
+    );
+    assertEquals(
+      await send(noFrom),
+      "550 5.7.1 Delivery not authorized, message refused: DMARC cannot check a message with no From: field",
+    );
+  });
+  // Without reject-dmarc they are accepted, the results written down.
+  await withDaemon("", async (fx) => {
+    const reply = await sendRaw(fx.port, {
+      from: "mallory@example.org",
+      to: "bob@example.test",
+      lines: twoFields,
+    });
+    assertMatch(reply, /^250 /);
+    const [text] = await fx.delivered("bob");
+    assertMatch(field(text!), /dmarc=permerror \(2 From: fields\)/);
+  });
+});

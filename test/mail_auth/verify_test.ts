@@ -343,3 +343,29 @@ Deno.test("verifyMessage() keeps dkim=neutral for a signature it cannot process"
   assertEquals(verdict.dkim, "neutral");
   assertMatch(verdict.header.join("\r\n"), /dkim=neutral \(From field not signed\)/);
 });
+
+Deno.test("verifyMessage() applies the strictest policy of a From: with several domains", async () => {
+  // RFC 7489 §6.6.1: each domain is checked, the most strict policy among failures applies.
+  const lines = message("ceo@bank.test");
+  lines[0] = "From: <ceo@bank.test>, <a@nowhere.test>";
+  const verdict = await check(lines, "mallory@example.org");
+  assertEquals([verdict.dmarc, verdict.dmarcPolicy, verdict.fromDomain], [
+    "fail",
+    "reject",
+    "bank.test",
+  ]);
+  const header = verdict.header.join("\r\n");
+  assertMatch(header, /dmarc=fail .*header\.from=bank\.test/);
+  assertMatch(header, /dmarc=none header\.from=nowhere\.test/);
+});
+
+Deno.test("verifyMessage() says dmarc=permerror for two From: fields or none", async () => {
+  const two = message("ceo@bank.test");
+  two.splice(1, 0, "From: <a@nowhere.test>");
+  const twice = await check(two, "mallory@example.org");
+  assertEquals([twice.dmarc, twice.temperror], ["permerror", false]);
+  assertMatch(twice.header.join("\r\n"), /dmarc=permerror \(2 From: fields\)$/);
+  const none = await check(message("x@bank.test").slice(1), "mallory@example.org");
+  assertEquals(none.dmarc, "permerror");
+  assertMatch(none.header.join("\r\n"), /dmarc=permerror \(no From: field\)$/);
+});
