@@ -41,7 +41,8 @@ const RESULT_RANK: Record<string, number> = { pass: 0, none: 1, temperror: 2 };
 
 /** Checks DMARC for each author domain and picks the strictest result. */
 export async function checkDmarcAuthors(authors: DmarcAuthors): Promise<DmarcOutcome> {
-  // RFC 5322 §3.6: exactly one From: field; RFC 7489 §6.6.1: without it, "typically rejected".
+  // RFC 5322 §3.6: exactly one From: field; RFC 7489 §6.6.1: other messages are typically
+  // rejected.
   if (authors.fields !== 1) {
     return permerror(authors.fields === 0 ? "no From: field" : `${authors.fields} From: fields`);
   }

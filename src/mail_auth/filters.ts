@@ -130,7 +130,7 @@ function verifyLink(view: FilterSessionView, options: AuthVerifyFilterOptions): 
         });
       }
       if (options.rejectDmarc && !found.temperror && found.dmarcProblem) {
-        // RFC 7489 §6.6.1: a message with no From: field or several is "typically rejected";
+        // RFC 7489 §6.6.1: a message with no From: field or several is typically rejected;
         // passed on, it would carry no DMARC verdict for the domain a reader sees.
         return Promise.resolve({
           kind: "reject",

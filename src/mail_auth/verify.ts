@@ -1,10 +1,11 @@
-// Inbound checks of SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 7489) by npm:mailauth,
+// Inbound checks of SPF (RFC 7208), DKIM (RFC 6376) and DMARC (RFC 9989) by npm:mailauth,
 // summed up as an Authentication-Results field (RFC 8601) and a verdict a filter acts on.
 
 import { Buffer } from "node:buffer";
 import { formatAuthResults } from "./auth_results.ts";
 import { type DkimRow, reportDkim } from "./dkim_results.ts";
 import { checkDmarcAuthors, type DmarcRow } from "./dmarc_authors.ts";
+import { readDmarcRecords } from "./dmarc_records.ts";
 import { createMailAuthResolver, type DnsSettings } from "./dns_resolver.ts";
 
 /** Where the message came from, as the session saw it. */
@@ -59,7 +60,7 @@ export async function verifyMessage(
 ): Promise<AuthVerdict> {
   const message = Buffer.from(lines.map((l) => `${l}\r\n`).join(""), "latin1");
   const { authenticate, dmarc: mailauthDmarc } = await (mailauth ??= import("mailauth"));
-  const resolver = createMailAuthResolver(options.dns);
+  const resolver = readDmarcRecords(createMailAuthResolver(options.dns));
   const result = await authenticate(message, {
     ip: origin.ip.replace(/^::ffff:/, ""),
     ...(origin.helo ? { helo: origin.helo } : {}),

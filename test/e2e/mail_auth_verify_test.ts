@@ -275,3 +275,24 @@ Deno.test("auth-verify with reject-dmarc refuses a p=reject author hidden beside
     assertMatch(field(text!), /dmarc=permerror \(2 From: fields\)/);
   });
 });
+
+Deno.test("auth-verify with reject-dmarc accepts mail of a p=reject domain that set pct=0", async () => {
+  const dns = await startDnsServer({
+    "pct.test": { TXT: ["v=spf1 -all"] },
+    "_dmarc.pct.test": { TXT: ["v=DMARC1; p=reject; pct=0"] },
+  });
+  try {
+    await withDaemon("reject-dmarc", async (fx) => {
+      const reply = await sendRaw(fx.port, {
+        from: "a@pct.test",
+        to: "bob@example.test",
+        lines: message("a@pct.test", "pct0"),
+      });
+      assertMatch(reply, /^250 /);
+      const [text] = await fx.delivered("bob");
+      assertMatch(field(text!), /dmarc=fail .*policy\.dmarc=quarantine/);
+    }, { port: dns.port, timeoutMs: 5000 });
+  } finally {
+    await dns.stop();
+  }
+});

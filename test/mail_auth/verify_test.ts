@@ -38,8 +38,8 @@ function message(from: string): string[] {
   ];
 }
 
-async function check(lines: string[], sender: string, ip = "127.0.0.1") {
-  const dns = await startDnsServer(ZONE);
+async function check(lines: string[], sender: string, ip = "127.0.0.1", zone = ZONE) {
+  const dns = await startDnsServer(zone);
   try {
     return await verifyMessage(lines, { ip, helo: "client.example.org", sender }, {
       authservId: "mx.example.test",
@@ -368,4 +368,47 @@ Deno.test("verifyMessage() says dmarc=permerror for two From: fields or none", a
   const none = await check(message("x@bank.test").slice(1), "mallory@example.org");
   assertEquals(none.dmarc, "permerror");
   assertMatch(none.header.join("\r\n"), /dmarc=permerror \(no From: field\)$/);
+});
+
+// co.uk is a public suffix that publishes a record without psd=y; below it, two unrelated
+// registrable domains. pct.test asks for its policy to be applied to none of its mail.
+const SUFFIX_ZONE: DnsZone = {
+  "_dmarc.co.uk": { TXT: ["v=DMARC1; p=none"] },
+  "_dmarc.example.co.uk": { TXT: ["v=DMARC1; p=reject"] },
+  "evil.co.uk": { TXT: ["v=spf1 ip4:127.0.0.1 -all"] },
+  "elsewhere.test": { TXT: ["v=spf1 ip4:192.0.2.1 -all"] },
+  "pct.test": { TXT: ["v=spf1 -all"] },
+  "_dmarc.pct.test": { TXT: ["v=DMARC1; p=reject; pct=0"] },
+  "pct10.test": { TXT: ["v=spf1 -all"] },
+  "_dmarc.pct10.test": { TXT: ["v=DMARC1; p=reject; pct=10"] },
+};
+
+Deno.test("verifyMessage() does not align two registrable domains below a public suffix", async () => {
+  const verdict = await check(
+    message("ceo@example.co.uk"),
+    "x@evil.co.uk",
+    "127.0.0.1",
+    SUFFIX_ZONE,
+  );
+  assertEquals([verdict.spf, verdict.dmarc, verdict.dmarcPolicy], ["pass", "fail", "reject"]);
+  assertMatch(verdict.header.join("\r\n"), /dmarc=fail .*header\.from=example\.co\.uk/);
+});
+
+Deno.test("verifyMessage() applies the registrable domain's policy to its subdomains", async () => {
+  const verdict = await check(
+    message("a@a.b.example.co.uk"),
+    "x@elsewhere.test",
+    "127.0.0.1",
+    SUFFIX_ZONE,
+  );
+  assertEquals([verdict.dmarc, verdict.dmarcPolicy], ["fail", "reject"]);
+});
+
+Deno.test("verifyMessage() reads pct= below 100 as test mode: p=reject is applied as quarantine", async () => {
+  // RFC 9989 removes pct; its t=y (the policy one level down) stands for pct=0.
+  for (const domain of ["pct.test", "pct10.test"]) {
+    const verdict = await check(message(`a@${domain}`), `a@${domain}`, "127.0.0.1", SUFFIX_ZONE);
+    assertEquals([verdict.dmarc, verdict.dmarcPolicy], ["fail", "quarantine"]);
+    assertMatch(verdict.header.join("\r\n"), /dmarc=fail .*policy\.dmarc=quarantine/);
+  }
 });
