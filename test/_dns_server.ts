@@ -1,4 +1,4 @@
-// A small authoritative DNS server on 127.0.0.1 (UDP) for tests: MX, A, PTR and TXT records from a
+// A small authoritative DNS server on 127.0.0.1 (UDP) for tests: MX, A, AAAA, PTR and TXT records from a
 // table, NXDOMAIN for names it does not know. Enough for Deno.resolveDns's nameServer.
 
 import { createSocket } from "node:dgram";
@@ -9,6 +9,7 @@ export interface DnsZone {
   readonly [name: string]: {
     readonly MX?: readonly (readonly [number, string])[];
     readonly A?: readonly string[];
+    readonly AAAA?: readonly string[];
     /** Each record one string (split into 255-octet pieces on the wire). */
     readonly TXT?: readonly string[];
     /** Names for a reverse name (`4.3.2.1.in-addr.arpa`). */
@@ -48,6 +49,8 @@ export function startDnsServer(zone: DnsZone): Promise<DnsServer> {
       for (const ip of records.A ?? []) {
         answers.push(answer(1, Buffer.from(ip.split(".").map(Number))));
       }
+    } else if (records && type === 28) {
+      for (const ip of records.AAAA ?? []) answers.push(answer(28, ipv6Bytes(ip)));
     }
     const header = Buffer.alloc(12);
     query.copy(header, 0, 0, 2); // id
@@ -109,6 +112,15 @@ function txtData(text: string): Buffer {
     pieces.push(Buffer.from([piece.length]), piece);
   }
   return Buffer.concat(pieces);
+}
+
+// The 16 octets of an IPv6 address written with at most one "::".
+function ipv6Bytes(ip: string): Buffer {
+  const [head = "", tail] = ip.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  return Buffer.concat(groups.map((g) => u16(parseInt(g, 16))));
 }
 
 function u16(n: number): Buffer {

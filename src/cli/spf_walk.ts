@@ -1,6 +1,6 @@
 // `smtpctl spf walk`: for each domain read from standard input, its SPF record (RFC 7208)
-// followed through include: and redirect=, printing every address and network it allows,
-// one a line, each once. Macros (RFC 7208 §7) need a connection to expand: they are
+// followed through include: and redirect=, printing every address and network it allows
+// (its + and ? terms), one a line, each once. Macros (RFC 7208 §7) need a connection to expand: they are
 // skipped, as OpenSMTPD's spfwalk skips them.
 
 import { errorMessage, EX } from "../mail/mod.ts";
@@ -65,7 +65,11 @@ async function walk(domain: string, w: Walk): Promise<void> {
   const deeper = { ...w, depth: w.depth + 1 };
   for (const record of records) {
     for (const term of record.split(/\s+/).slice(1)) {
-      const mechanism = term.replace(/^[+?~-]/, "");
+      // What the walk lists is what the record allows: a fail (-) or softfail (~) term names
+      // senders it does not, and is skipped, as OpenSMTPD's spfwalk does; neutral (?) and
+      // pass (+) terms are walked, as there.
+      if (term.startsWith("-") || term.startsWith("~")) continue;
+      const mechanism = term.replace(/^[+?]/, "");
       const [name = "", rawArg] = mechanism.split(/[:=](.*)/s, 2);
       const arg = rawArg === undefined ? undefined : rawArg.replace(/\/\d+$/, "");
       const cidr = rawArg?.match(/\/\d+$/)?.[0] ?? "";
