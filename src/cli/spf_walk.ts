@@ -62,40 +62,73 @@ interface Walk {
 async function walk(domain: string, w: Walk): Promise<void> {
   if (w.depth > MAX_DEPTH) return;
   const records = (await w.resolve(domain, "TXT")).filter((r) => /^v=spf1(\s|$)/i.test(r));
-  const deeper = { ...w, depth: w.depth + 1 };
   for (const record of records) {
     for (const term of record.split(/\s+/).slice(1)) {
       // What the walk lists is what the record allows: a fail (-) or softfail (~) term names
       // senders it does not, and is skipped, as OpenSMTPD's spfwalk does; neutral (?) and
       // pass (+) terms are walked, as there.
-      if (term.startsWith("-") || term.startsWith("~")) continue;
-      const mechanism = term.replace(/^[+?]/, "");
-      const [name = "", rawArg] = mechanism.split(/[:=](.*)/s, 2);
-      const arg = rawArg === undefined ? undefined : rawArg.replace(/\/\d+$/, "");
-      const cidr = rawArg?.match(/\/\d+$/)?.[0] ?? "";
-      if (arg?.includes("%")) continue; // a macro: only a connection can expand it
-      switch (name.toLowerCase()) {
-        case "ip4":
-        case "ip6":
-          if (rawArg) w.print(rawArg);
-          break;
-        case "a":
-          for (const type of ["A", "AAAA"] as const) {
-            for (const ip of await w.resolve(arg ?? domain, type)) w.print(`${ip}${cidr}`);
-          }
-          break;
-        case "mx":
-          for (const host of await w.resolve(arg ?? domain, "MX")) {
-            for (const type of ["A", "AAAA"] as const) {
-              for (const ip of await w.resolve(host, type)) w.print(`${ip}${cidr}`);
-            }
-          }
-          break;
-        case "include":
-        case "redirect":
-          if (arg) await walk(arg.toLowerCase(), deeper);
-          break;
+      if (term === "" || term.startsWith("-") || term.startsWith("~")) continue;
+      try {
+        await walkTerm(term.replace(/^[+?]/, ""), domain, w);
+      } catch (error) {
+        // One term that cannot be read or looked up does not hide what the others allow.
+        console.error(
+          `smtpctl: spf walk ${domain}: term "${term}" skipped: ${errorMessage(error)}`,
+        );
       }
     }
   }
+}
+
+// RFC 7208 §5.6: a: and mx: take a domain-spec, then a dual-cidr-length: "/N" for the A
+// records, "//N" for the AAAA ones, either or both.
+const TARGET_REGEXP = /^([^/]*)(?:\/(\d+))?(?:\/\/(\d+))?$/;
+
+/** A domain and the prefix lengths to print its addresses with ("" for none). */
+interface Target {
+  readonly domain: string;
+  readonly cidr4: string;
+  readonly cidr6: string;
+}
+
+function parseTarget(arg: string, fallback: string): Target {
+  const found = TARGET_REGEXP.exec(arg);
+  if (!found) throw new Error("bad CIDR length");
+  const [, name = "", v4, v6] = found;
+  if ((v4 !== undefined && Number(v4) > 32) || (v6 !== undefined && Number(v6) > 128)) {
+    throw new Error("bad CIDR length");
+  }
+  return {
+    domain: name === "" ? fallback : name,
+    cidr4: v4 === undefined ? "" : `/${v4}`,
+    cidr6: v6 === undefined ? "" : `/${v6}`,
+  };
+}
+
+async function walkTerm(mechanism: string, domain: string, w: Walk): Promise<void> {
+  // The name, then what follows ":" or "=" (include:x, redirect=x) or the CIDR part (a/24).
+  const [, rawName = "", separator = "", rest = ""] =
+    /^([a-z0-9]+)([:=]?)(.*)$/is.exec(mechanism) ??
+      [];
+  const name = rawName.toLowerCase();
+  if (rest.includes("%")) return; // a macro: only a connection can expand it
+  if (name === "ip4" || name === "ip6") {
+    if (separator === ":" && rest !== "") w.print(rest);
+    return;
+  }
+  if (name === "a" || name === "mx") {
+    if (separator === "=") return;
+    const target = parseTarget(rest, domain);
+    const hosts = name === "a" ? [target.domain] : await w.resolve(target.domain, "MX");
+    for (const host of hosts) await printAddresses(host, target, w);
+    return;
+  }
+  if ((name === "include" && separator === ":") || (name === "redirect" && separator === "=")) {
+    if (rest !== "") await walk(rest.toLowerCase(), { ...w, depth: w.depth + 1 });
+  }
+}
+
+async function printAddresses(host: string, target: Target, w: Walk): Promise<void> {
+  for (const ip of await w.resolve(host, "A")) w.print(`${ip}${target.cidr4}`);
+  for (const ip of await w.resolve(host, "AAAA")) w.print(`${ip}${target.cidr6}`);
 }

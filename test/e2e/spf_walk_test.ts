@@ -47,3 +47,30 @@ Deno.test("smtpctl spf walk prints what + and ? allow, never what - or ~ deny", 
     "2001:db8:900d::/48",
   ]);
 });
+
+Deno.test("smtpctl spf walk gives A results the ip4 length and AAAA results the ip6 one", async () => {
+  // RFC 7208 §5.6: a:host/24//64 is /24 for its A records and /64 for its AAAA records.
+  const run = await walk("cidr.walk.test\n");
+  assertEquals([run.code, run.stderr], [0, ""]);
+  assertEquals(run.stdout.split("\n").filter((l) => l !== ""), [
+    "203.0.113.5/24",
+    "2001:db8:1::5",
+    "203.0.113.6/24",
+    "2001:db8:2::6/64",
+    "203.0.113.7",
+    "2001:db8:3::7/96",
+    "203.0.113.8/28",
+    "2001:db8:4::8",
+    "192.0.2.9",
+  ]);
+});
+
+Deno.test("smtpctl spf walk skips a term it cannot read and walks the rest", async () => {
+  const run = await walk("bad.walk.test\n");
+  assertEquals(run.code, 0);
+  assertEquals(run.stdout, "192.0.2.10\n");
+  assertEquals(
+    run.stderr,
+    'smtpctl: spf walk bad.walk.test: term "a:h.walk.test/99" skipped: bad CIDR length\n',
+  );
+});
