@@ -25,11 +25,16 @@ export interface NetworkLimits {
 /** The keys {@link readNetworkLimits} reads. */
 export const LIMIT_KEYS: readonly string[] = ["pool_size", "query_timeout", "cache_ttl"];
 
+// The key, and the one blank or `:` that ends it (strsep(3) on " \t:").
+const CONFIG_LINE_REGEXP = /^([^\s:]+)[\s:]?(.*)$/s;
+// What table_mysql.c skips before a value: blanks, and a `:` only when a blank follows.
+const VALUE_LEAD_REGEXP = /^(?:\s|:(?=\s))*/;
 const DURATION_REGEXP = /^(\d+(?:\.\d+)?)(ms|s|m)?$/;
 
 /**
  * Splits configuration text into its keys, as table_postgres.c and table_mysql.c read it:
- * the key ends at the first blank or `:`, the value is the rest of the line. A key given
+ * the key ends at the first blank or `:`; after it, blanks and a `:` followed by a blank
+ * are skipped, and the value is the rest of the line (`password :x` is `:x`). A key given
  * twice or without a value is a {@link TableContentError} naming the line.
  */
 export function parseConfigEntries(text: string): Map<string, ConfigEntry> {
@@ -38,9 +43,9 @@ export function parseConfigEntries(text: string): Map<string, ConfigEntry> {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === "" || line.startsWith("#")) continue;
-    const match = /^([^\s:]+)[\s:]*(.*)$/s.exec(line)!;
+    const match = CONFIG_LINE_REGEXP.exec(line)!;
     const key = match[1]!;
-    const value = match[2]!.trim();
+    const value = match[2]!.replace(VALUE_LEAD_REGEXP, "").trim();
     if (value === "") throw new TableContentError(`"${key}" needs a value`, i + 1);
     const first = entries.get(key);
     if (first) {
