@@ -8,15 +8,20 @@ import { errorMessage } from "../mail/mod.ts";
 /** Checks a user name and password; never throws. */
 export type Authenticator = (user: string, password: string) => Promise<PasswordCheck>;
 
-/** Credentials from a table: `user hash` entries (or `user:hash` from SQL tables). */
+/**
+ * Credentials from a table: `user hash` entries, or `name:hash` (from SQL, Redis and LDAP
+ * tables, or a file's `user name:hash`). As OpenSMTPD's table_parse_lookup, the hash is
+ * what follows the first `:` (crypt(3) hashes hold none), and the name is not compared
+ * with the login: the row was found by the login, its name may be spelled otherwise.
+ */
 export function tableAuthenticator(table: Table): Authenticator {
   return async (user, password) => {
     try {
       // A table answered by a server waits for it here.
       const value = await withTableLookups(() => table.lookup("credentials", user));
       if (value === undefined) return { ok: false, reason: "unknown user" };
-      const hash = value.startsWith(`${user}:`) ? value.slice(user.length + 1) : value;
-      return checkPassword(hash, password);
+      // Without a ':' (indexOf -1) the whole value is the hash.
+      return checkPassword(value.slice(value.indexOf(":") + 1), password);
     } catch (error) {
       // Not a wrong password: the client may try again (RFC 4954 §6, 454).
       return {

@@ -29,6 +29,19 @@ Deno.test("tableAuthenticator() reads user hash and user:hash values", async () 
   assertEquals(await check("carol", "pw"), { ok: false, reason: "unknown user" });
 });
 
+Deno.test("tableAuthenticator() checks the hash of a name:hash row whatever its name", async () => {
+  const hash = hashPassword("pw");
+  // What SQL, Redis and LDAP tables answer: the row's name is not always the login.
+  const table = new StaticTable("creds", "map", [
+    ["carol@example.org", `Carol@Example.org:${hash}`],
+    ["alice@example.org", `alice:${hash}`],
+  ]);
+  const check = tableAuthenticator(table);
+  assertEquals(await check("carol@example.org", "pw"), { ok: true });
+  assertEquals(await check("alice@example.org", "pw"), { ok: true });
+  assertEquals(await check("alice@example.org", "nope"), { ok: false, reason: "wrong password" });
+});
+
 Deno.test("systemAuthenticator() checks shadow(5) entries", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(

@@ -7,6 +7,7 @@ import { assertStringIncludes, assertTrue } from "../assert.ts";
 import { readMaildir, SmtpTestClient, waitFor } from "../_helpers.ts";
 import { testCertificate } from "../_certificate.ts";
 import { MARIADB_ADMIN, mariadbMissing, startMariadb } from "../_databases.ts";
+import { hashPassword } from "../../src/auth/mod.ts";
 import { addUser, createSchema, startSiteNode, USER_PASSWORD } from "../_sql_sites.ts";
 
 const PASSWORD = "site db password";
@@ -31,6 +32,11 @@ if (server && db) {
   await createSchema(execute);
   await execute("INSERT INTO domains VALUES ('example.test')");
   await addUser(execute, "bob@example.test", ph);
+  // A row whose name is not spelled as the login (the column compares ignoring case).
+  await execute("INSERT INTO credentials VALUES (?, ?)", [
+    "Carol@Example.test",
+    hashPassword(USER_PASSWORD),
+  ]);
   await execute("INSERT INTO virtuals VALUES ('abuse@example.test', 'bob@example.test')");
   // The sample mysql.conf of OpenSMTPD-extras, with this server's port.
   const connection = `host 127.0.0.1
@@ -100,6 +106,17 @@ Deno.test({
       await s.expect("535 ");
       await s.send(`AUTH PLAIN ${btoa(`\0bob@example.test\0${USER_PASSWORD}`)}`);
       await s.expect("235 ");
+      await using carol = await SmtpTestClient.connect(node.submission);
+      await carol.expect("220 ");
+      await carol.send("EHLO client.test");
+      await carol.expect("250 ");
+      await carol.send("STARTTLS");
+      await carol.expect("220 ");
+      await carol.startTls({ hostname: "mx.example.test", caCerts: [cert!.ca] });
+      await carol.send("EHLO client.test");
+      await carol.expect("250 ");
+      await carol.send(`AUTH PLAIN ${btoa(`\0carol@example.test\0${USER_PASSWORD}`)}`);
+      await carol.expect("235 ");
     } finally {
       await node.stop();
     }
