@@ -63,7 +63,7 @@ class LdapBackend implements NetworkBackend {
     return this.#config.queries.has(service);
   }
 
-  /** Searches the base for the service's filter with the key (lowercased, as smtpd does). */
+  /** Searches the base for the service's filter with the key (NetworkTable lowercased it). */
   async query(service: TableService, key: string, signal: AbortSignal): Promise<Rows> {
     const query = this.#config.queries.get(service);
     if (!query) throw new Error(`no ${service}_filter in the ldap table configuration`);
@@ -75,7 +75,7 @@ class LdapBackend implements NetworkBackend {
     try {
       ({ searchEntries: entries } = await client.search(this.#config.basedn, {
         scope: "sub",
-        filter: ldapFilter(query, key.toLowerCase()),
+        filter: ldapFilter(query, key),
         attributes: [...query.attributes],
       }));
     } catch (error) {

@@ -87,6 +87,24 @@ test("mysql table: rows added and removed are seen by the next lookup", async ()
   }
 });
 
+test("mysql table: the key is asked lowercased, as smtpd asks every table", async () => {
+  // A column that compares bytes: only the lowercased login finds the row.
+  await admin!.query("CREATE TABLE logins (email VARBINARY(255), password VARCHAR(255))");
+  await admin!.query("INSERT INTO logins VALUES ('alice@example.org', 'hash')");
+  const path = await writeConfig("logins", [
+    "query_credentials SELECT email, password FROM logins WHERE email=?",
+  ]);
+  const table = await openMysqlTable("logins", path);
+  try {
+    assertEquals(
+      await withTableLookups(() => table.lookup("credentials", "Alice@Example.org")),
+      "alice@example.org:hash",
+    );
+  } finally {
+    await table.close();
+  }
+});
+
 test("mysql table: a query past query_timeout fails the lookup", async () => {
   const path = await writeConfig("slow", [
     "query_domain SELECT ? FROM (SELECT SLEEP(30)) AS s",

@@ -74,6 +74,23 @@ test("postgres table: rows added and removed are seen by the next lookup", async
   }
 });
 
+test("postgres table: the key is asked lowercased, as smtpd asks every table", async () => {
+  await admin!.unsafe("CREATE TABLE logins (email TEXT, password TEXT)");
+  await admin!.unsafe("INSERT INTO logins VALUES ('alice@example.org', 'hash')");
+  const path = await writeConfig("logins", [
+    "query_credentials SELECT email, password FROM logins WHERE email = $1",
+  ]);
+  const table = await openPostgresTable("logins", path);
+  try {
+    assertEquals(
+      await withTableLookups(() => table.lookup("credentials", "Alice@Example.org")),
+      "alice@example.org:hash",
+    );
+  } finally {
+    await table.close();
+  }
+});
+
 test("postgres table: a query past query_timeout fails the lookup and is cancelled", async () => {
   const path = await writeConfig("slow", [
     "query_domain SELECT $1::text FROM pg_sleep(30)",

@@ -75,11 +75,11 @@ class RedisBackend implements NetworkBackend {
     return this.#config.queries.has(service);
   }
 
-  /** Runs the service's command with the key (lowercased, as smtpd looks keys up). */
+  /** Runs the service's command with the key (NetworkTable lowercased it). */
   async query(service: TableService, key: string, signal: AbortSignal): Promise<Rows> {
     const words = this.#config.queries.get(service);
     if (!words) throw new Error(`no query_${service} in the redis table configuration`);
-    const [command, ...args] = redisCommand(words, key.toLowerCase());
+    const [command, ...args] = redisCommand(words, key);
     // The slave answers whenever the master is not connected (table_redis.c does the same).
     const client = this.#slave && this.#master.status !== "ready" ? this.#slave : this.#master;
     await ready(client, signal);

@@ -108,9 +108,10 @@ export class SqliteTable implements Table {
     return isSqliteService(service) && this.#statements[service] !== undefined;
   }
 
+  // Keys are asked lowercased, as OpenSMTPD's table_lookup() asks every backend.
   match(service: TableService, key: string): boolean {
     const statement = this.#statement(service);
-    const has = (k: string) => statement.get(k) !== undefined;
+    const has = (k: string) => statement.get(k.toLowerCase()) !== undefined;
     switch (service) {
       case "domain":
         return matchDomainKey(key, has);
@@ -126,7 +127,7 @@ export class SqliteTable implements Table {
 
   lookup(service: TableService, key: string): string | undefined {
     const statement = this.#statement(service);
-    const rows = statement.all(key);
+    const rows = statement.all(key.toLowerCase());
     const first = rows[0];
     if (first === undefined) return undefined;
     if (COLUMN_JOINED.has(service as SqliteService)) return Object.values(first).join(":");

@@ -54,6 +54,9 @@ Deno.test("SqliteTable formats multi-column and multi-row answers as table-sqlit
   assertEquals(table.lookup("alias", "staff"), "eric, gilles");
   assertEquals(table.lookup("userinfo", "gilles"), "1000:1000:/home/gilles");
   assertEquals(table.lookup("credentials", "gilles"), "gilles:$2b$08$abc");
+  // The key is asked lowercased, as smtpd asks every table (the column compares bytes).
+  assertEquals(table.lookup("credentials", "Gilles"), "gilles:$2b$08$abc");
+  assertEquals(table.lookup("alias", "STAFF"), "eric, gilles");
   assertEquals(table.lookup("userinfo", "nobody"), undefined);
   assertEquals(table.serves("domain"), false);
   assertThrows(

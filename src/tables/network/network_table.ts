@@ -138,15 +138,19 @@ export class NetworkTable implements Table {
     return this.#backend.close().catch(() => {});
   }
 
-  /** Runs the query now, through the guard (for callers that can wait). */
+  /**
+   * Runs the query now, through the guard (for callers that can wait). The backend is
+   * asked with the key lowercased, as OpenSMTPD's table_lookup() asks every backend.
+   */
   async query(service: TableService, key: string): Promise<Rows> {
-    const rows = await this.#guard.run((signal) => this.#backend.query(service, key, signal));
-    this.#cache?.set(`${service}\0${key}`, rows);
+    const lower = key.toLowerCase();
+    const rows = await this.#guard.run((signal) => this.#backend.query(service, lower, signal));
+    this.#cache?.set(`${service}\0${lower}`, rows);
     return rows;
   }
 
   #rows(service: TableService, key: string): Rows {
-    const id = `${service}\0${key}`;
+    const id = `${service}\0${key.toLowerCase()}`;
     const cached = this.#cache?.get(id);
     if (cached) return cached;
     const scope = currentLookupScope();
