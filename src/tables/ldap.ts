@@ -5,6 +5,7 @@
 import { Client, ResultCodeError } from "ldapts";
 import { errorMessage } from "../mail/mod.ts";
 import { type LdapConfig, ldapFilter, parseLdapConfig } from "./ldap_config.ts";
+import { describeLdapFailure, LdapRefusal } from "./ldap_result.ts";
 import type { GuardLog } from "./network/backend_guard.ts";
 import { readNetworkLimits } from "./network/network_config.ts";
 import { type NetworkBackend, NetworkTable, type Rows } from "./network/network_table.ts";
@@ -80,7 +81,7 @@ class LdapBackend implements NetworkBackend {
       }));
     } catch (error) {
       if (!(error instanceof ResultCodeError)) this.#drop(client);
-      throw error;
+      throw describeLdapFailure(error, `search of ${this.#config.basedn}`);
     } finally {
       signal.removeEventListener("abort", giveUp);
     }
@@ -89,7 +90,7 @@ class LdapBackend implements NetworkBackend {
 
   /** A failure without an LDAP result code is the connection's: the server is unreachable. */
   isUnreachable(error: unknown): boolean {
-    return !(error instanceof ResultCodeError);
+    return !(error instanceof LdapRefusal || error instanceof ResultCodeError);
   }
 
   async close(): Promise<void> {
@@ -119,7 +120,7 @@ class LdapBackend implements NetworkBackend {
         return client;
       }, (error) => {
         this.#drop(client);
-        throw error;
+        throw describeLdapFailure(error, `bind as ${username}`);
       });
     this.#binding = binding;
     return binding;

@@ -14,6 +14,8 @@ import { type ContractContents, runTableContract } from "./_table_contract.ts";
 import { withTableLookups } from "./network/lookup_scope.ts";
 import { openLdapTable } from "./ldap.ts";
 import { escapeFilterValue, parseLdapConfig } from "./ldap_config.ts";
+import { LDAP_RESULT_NAMES, ldapResultText } from "./ldap_result.ts";
+import { InsufficientAccessError, InvalidCredentialsError, UnknownStatusCodeError } from "ldapts";
 
 const missing = kvServersMissing();
 type Slapd = Awaited<ReturnType<typeof startSlapd>>;
@@ -188,7 +190,8 @@ if (missing) {
       await assertRejects(
         async () => await withTableLookups(() => table.match("domain", "example.org")),
         Error,
-        `Table "badbind": ldap ldap://127.0.0.1:${s.port} query failed`,
+        `Table "badbind": ldap ldap://127.0.0.1:${s.port} query failed: ` +
+          `bind as ${LDAP_ADMIN} refused: invalid credentials (LDAP 49)`,
       );
     } finally {
       table.close();
@@ -278,4 +281,17 @@ Deno.test("parseLdapConfig() reads table_ldap.c files and names the line of a mi
     }
     assertEquals(message.includes(error), true, `${JSON.stringify(text)} gave ${message}`);
   }
+});
+
+Deno.test("ldapResultText() names the result code and keeps the server's own words", () => {
+  assertEquals(ldapResultText(new InvalidCredentialsError("")), "invalid credentials (LDAP 49)");
+  assertEquals(
+    ldapResultText(new InsufficientAccessError("no read access to userPassword")),
+    "insufficient access rights (LDAP 50): no read access to userPassword",
+  );
+  assertEquals(ldapResultText(new UnknownStatusCodeError(4096, "")), "result (LDAP 4096)");
+  assertEquals(
+    new Set(Object.values(LDAP_RESULT_NAMES)).size,
+    Object.keys(LDAP_RESULT_NAMES).length,
+  );
 });
