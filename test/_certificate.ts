@@ -55,7 +55,10 @@ async function make(name: string): Promise<TestCertificate | undefined> {
     ]);
     await Deno.writeTextFile(
       `${dir}/leaf.ext`,
-      `basicConstraints=CA:FALSE\nsubjectAltName=DNS:${name}\nextendedKeyUsage=serverAuth\n`,
+      // A name that is an IPv4 address (a server a client reaches as ldaps://127.0.0.1).
+      `basicConstraints=CA:FALSE\nsubjectAltName=${
+        /^\d+(\.\d+){3}$/.test(name) ? "IP" : "DNS"
+      }:${name}\nextendedKeyUsage=serverAuth\n`,
     );
     await openssl(dir, [
       "x509",

@@ -148,14 +148,29 @@ export const LDAP_PASSWORD = "ldap-secret";
 
 const SCHEMAS = ["core", "cosine", "inetorgperson", "nis", "misc"];
 
-/** Starts slapd (mdb backend, slapd.conf) on a free port, holding only the suffix entry. */
-export async function startSlapd(): Promise<
-  TestServer & { add(ldif: string): Promise<void>; modify(ldif: string): Promise<void> }
+/**
+ * Starts slapd (mdb backend, slapd.conf) on a free port, holding only the suffix entry;
+ * with `tls`, also speaking ldaps:// on `tlsPort` with that certificate and key (PEM).
+ */
+export async function startSlapd(options: { tls?: { cert: string; key: string } } = {}): Promise<
+  TestServer & {
+    tlsPort: number;
+    add(ldif: string): Promise<void>;
+    modify(ldif: string): Promise<void>;
+  }
 > {
   const dir = await Deno.makeTempDir({ prefix: "slapd-test-" });
   await Deno.mkdir(`${dir}/data`);
   const port = freePort();
+  const tlsPort = options.tls ? freePort() : 0;
+  if (options.tls) {
+    await Deno.writeTextFile(`${dir}/tls.crt`, options.tls.cert);
+    await Deno.writeTextFile(`${dir}/tls.key`, options.tls.key, { mode: 0o600 });
+  }
   const conf = [
+    ...(options.tls
+      ? [`TLSCertificateFile ${dir}/tls.crt`, `TLSCertificateKeyFile ${dir}/tls.key`]
+      : []),
     ...SCHEMAS.map((s) => `include /etc/ldap/schema/${s}.schema`),
     `pidfile ${dir}/slapd.pid`,
     "modulepath /usr/lib/ldap",
@@ -199,7 +214,7 @@ export async function startSlapd(): Promise<
         "-d",
         "0",
         "-h",
-        `ldap://127.0.0.1:${port}/`,
+        `ldap://127.0.0.1:${port}/${options.tls ? ` ldaps://127.0.0.1:${tlsPort}/` : ""}`,
         "-f",
         `${dir}/slapd.conf`,
         ...(asRoot ? ["-u", "openldap", "-g", "openldap"] : []),
@@ -234,6 +249,7 @@ export async function startSlapd(): Promise<
   );
   return {
     port,
+    tlsPort,
     dir,
     stop,
     start,

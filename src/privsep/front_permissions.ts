@@ -7,7 +7,7 @@ import { type Config, CONFIG_PATH_VARIABLE } from "../config/mod.ts";
 import { offlineDirectory } from "../control/mod.ts";
 import { configDir, queueDirectory } from "../daemon/mod.ts";
 import { CHANNEL_PATH_VARIABLE, CHANNEL_TOKEN_VARIABLE } from "../mail/mod.ts";
-import { BACKENDS, parseSqliteConfig, resolvePath } from "../tables/mod.ts";
+import { BACKENDS, networkTablePaths, parseSqliteConfig, resolvePath } from "../tables/mod.ts";
 
 /** What the front may read and write. */
 export interface FrontAccess {
@@ -48,6 +48,9 @@ export const FRONT_ENV: readonly string[] = [
 /** What the front asks of the system: its host name, its addresses, its own ids. */
 export const FRONT_SYS: readonly string[] = ["hostname", "networkInterfaces", "uid", "gid"];
 
+// The backends whose tables are answered by a server, whose files may name more files.
+const NETWORK_BACKENDS: ReadonlySet<string> = new Set(["postgres", "mysql", "redis", "ldap"]);
+
 /** Files every front reads: the accounts (user lookups). */
 // The accounts (a `control group`'s members among them), and services(5) for the port
 // names of `listen on … port NAME`.
@@ -73,6 +76,8 @@ export function frontAccess(
 ): FrontAccess {
   const { baseDir, queueDir } = options;
   const read = new Set<string>(SYSTEM_READS);
+  // Unix sockets the front connects to as a client: Deno counts that a read and a write.
+  const sockets: string[] = [];
   for (const source of options.sources) read.add(resolve(source));
   read.add(resolve(config.file));
   for (const table of config.tables) {
@@ -80,7 +85,18 @@ export function frontAccess(
     if (source.kind !== "backend" || !Object.hasOwn(BACKENDS, source.backend)) continue;
     const path = resolvePath(baseDir, source.config);
     read.add(path);
-    if (source.backend === "sqlite") {
+    if (NETWORK_BACKENDS.has(source.backend)) {
+      // What the table's file names: an ldap ca_file, a database's unix socket.
+      let text: string | undefined;
+      try {
+        text = Deno.readTextFileSync(path);
+      } catch {
+        // The front reports an unreadable table configuration itself, at start.
+      }
+      const named = text === undefined ? undefined : networkTablePaths(source.backend, text);
+      for (const file of named?.files ?? []) read.add(file);
+      sockets.push(...named?.sockets ?? []);
+    } else if (source.backend === "sqlite") {
       try {
         const dbpath = parseSqliteConfig(Deno.readTextFileSync(path), path).dbpath;
         for (const suffix of ["", "-wal", "-shm", "-journal"]) read.add(`${dbpath}${suffix}`);
@@ -109,9 +125,11 @@ export function frontAccess(
   const offline = offlineDirectory(queueDir);
   read.add(offline);
   // Deno asks for read and write access to a unix socket a client connects to: an `lmtp`
-  // action's socket is the one place besides the queue the front "writes".
-  const sockets = config.actions.flatMap((a) =>
-    a.method.kind === "lmtp" && a.method.destination.startsWith("/") ? [a.method.destination] : []
+  // action's socket and a table's server are the places besides the queue the front "writes".
+  sockets.push(
+    ...config.actions.flatMap((a) =>
+      a.method.kind === "lmtp" && a.method.destination.startsWith("/") ? [a.method.destination] : []
+    ),
   );
   if (options.channel) sockets.unshift(options.channel);
   // The front's own sockets for its mailbox writers.

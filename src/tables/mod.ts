@@ -22,6 +22,8 @@ export type { AliasesError, ParsedAliases } from "./aliases_text.ts";
 export { TableReloadError } from "./reloadable.ts";
 export { TableSet } from "./table_set.ts";
 export { parseSqliteConfig } from "./sqlite_config.ts";
+export { networkTablePaths } from "./network_table_paths.ts";
+export type { NetworkTablePaths } from "./network_table_paths.ts";
 export { compileRegexTable, testRegexKeys } from "./regex_table.ts";
 export { hostnameMatch, matchWildcardAddresses, wildcardAddressOf } from "./key_match.ts";
 export type { WildcardAddress } from "./key_match.ts";
