@@ -63,7 +63,10 @@ const OFFLINE: Partial<Readonly<Record<ControlCommand, Offline>>> = {
   "remove all": (q, p) => ({ count: q.removeSelected(select(p)) }),
 };
 
-/** Runs `smtpctl [-f FILE] COMMAND [ARGUMENT…] [--json]`; resolves with the exit code. */
+/**
+ * Runs `smtpctl [-f FILE] [-D NAME=VALUE]… COMMAND [ARGUMENT…] [--json]`; resolves with
+ * the exit code.
+ */
 export async function runSmtpctl(args: readonly string[]): Promise<number> {
   // The password may start with a dash: nothing after `encrypt` is an option.
   const configFlagWords = 2; // `-f FILE` before the command
@@ -72,15 +75,18 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
   if (first?.command === "encrypt" && args.length <= at + 2) return await runEncrypt(args[at + 1]);
   const program = new Command("smtpctl")
     .description("control the SMTP daemon (smtpctl(8))")
-    .usage("[-f file] command [argument ...] [--json]")
+    .usage("[-f file] [-D name=value]... command [argument ...] [--json]")
     .option("-f <file>", "use this configuration file")
+    .option("-D <name=value>", "define a macro of the file, as smtpd -D does", collect, [])
     .option("--json", "print what a command returns as JSON")
     .argument("[command...]", "a command, or an unambiguous prefix of each of its words")
     .addHelpText("after", `\nCommands:\n  ${CONTROL_COMMANDS.join("\n  ")}`)
     .helpOption("-h, --help", "show this help");
   const ended = parseCommandLine(program, args);
   if (ended !== undefined) return ended;
-  const { f: file, json = false } = program.opts<{ f?: string; json?: boolean }>();
+  const { f: file, D: macros, json = false } = program.opts<
+    { f?: string; D: string[]; json?: boolean }
+  >();
   const words = program.args;
   const matched = matchCommand(words);
   if (!matched) {
@@ -90,7 +96,7 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
   const { command, params } = matched;
   const local = LOCAL[command];
   if (local) return await local(params);
-  const loaded = await loadCommandConfig("smtpctl", file);
+  const loaded = await loadCommandConfig("smtpctl", file, macros);
   if ("exit" in loaded) return loaded.exit;
   const offlineDir = offlineDirectory(queueDirectory(loaded.config));
   const context: SmtpctlContext = {
@@ -116,6 +122,10 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
     answer = await runOffline(loaded.config, (queue) => onFile(queue, params));
   }
   return print(context, answer, offline);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function failed(error: unknown): number {

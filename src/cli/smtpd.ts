@@ -2,7 +2,7 @@
 // then either a configuration check or a running daemon until SIGINT/SIGTERM.
 
 import { Command, Option } from "commander";
-import { parseCommandLine } from "../compat/mod.ts";
+import { parseCommandLine, parseMacroDefinitions } from "../compat/mod.ts";
 import {
   checkHasRules,
   type Config,
@@ -110,15 +110,12 @@ async function runWithFlags(flags: SmtpdFlags, role: SmtpdRole): Promise<number>
   }
   const traces = flags.trace.filter((t) => t !== "stall");
   for (const t of traces) setTracing(t, true);
-  const defines: Record<string, string> = {};
-  for (const d of flags.define) {
-    const eq = d.indexOf("=");
-    if (eq <= 0) {
-      console.error(`smtpd: -D ${d}: expected name=value`);
-      return EX.USAGE;
-    }
-    defines[d.slice(0, eq)] = d.slice(eq + 1);
+  const macros = parseMacroDefinitions(flags.define);
+  if ("invalid" in macros) {
+    console.error(`smtpd: -D ${macros.invalid}: expected name=value`);
+    return EX.USAGE;
   }
+  const { defines } = macros;
 
   let loaded;
   try {

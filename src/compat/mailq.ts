@@ -12,18 +12,19 @@ import type { ListedEnvelope } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 
-/** Runs `mailq [-C FILE]`; prints the queue; resolves with a sysexits(3) code. */
+/** Runs `mailq [-C FILE] [-D NAME=VALUE]…`; prints the queue; resolves with a sysexits(3) code. */
 export async function runMailq(args: readonly string[]): Promise<number> {
   const program = new Command("mailq")
     .description("list the queue, one line per envelope")
     .option("-C <file>", "use this configuration file")
     .option("-f <file>", "use this configuration file")
+    .option("-D <name=value>", "define a macro of the file, as smtpd -D does", collect, [])
     // sendmail -bp passes its own flags through; the listing has none of its own.
     .option("-v", "ignored");
   const ended = parseCommandLine(program, args);
   if (ended !== undefined) return ended;
-  const flags = program.opts<{ C?: string; f?: string }>();
-  const loaded = await loadCommandConfig("mailq", flags.C ?? flags.f);
+  const flags = program.opts<{ C?: string; f?: string; D: string[] }>();
+  const loaded = await loadCommandConfig("mailq", flags.C ?? flags.f, flags.D);
   if ("exit" in loaded) return loaded.exit;
   const dir = queueDirectory(loaded.config);
   // Each page is printed as it comes: the first line does not wait for the whole queue.
@@ -110,4 +111,8 @@ export function formatQueueLine(
     offline ? "" : String(delay),
     error,
   ].join("|");
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

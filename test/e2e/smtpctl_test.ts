@@ -264,3 +264,59 @@ Deno.test("smtpctl commands against a running daemon, then offline on the queue 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("smtpctl and mailq take -D macros, to address one node of a shared smtpd.conf", async () => {
+  const dir = await Deno.makeTempDir();
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  await Deno.writeTextFile(`${dir}/virtuals`, "carol@example.test vmail\n");
+  // The README's "More than one MX" recipe: what differs per node is given with -D.
+  const conf = `${dir}/site.conf`;
+  await Deno.writeTextFile(
+    conf,
+    `queue path $queue
+table virtuals file:${dir}/virtuals
+listen on 127.0.0.1 port $port
+action "vmail" maildir "${dir}/mail/%{rcpt.user}" virtual <virtuals> userbase { vmail = "${OWN_IDS}:/nonexistent" }
+match from any for domain "example.test" action "vmail"
+`,
+  );
+  const node = ["-D", `queue=${dir}/mx1`, "-D", `port=${port}`];
+  // The node started as the recipe starts it, with its macros.
+  const cli = new URL("../../cli.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, "-d", "-u", "root", "-f", conf, ...node],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitFor("the node to listen", async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, 60_000);
+    const updated = await smtpctl(conf, [...node, "update", "table", "virtuals"]);
+    assertEquals([updated.code, updated.stderr], [0, ""]);
+    const mailq = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", cli, "mailq", "-C", conf, ...node],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals([mailq.code, new TextDecoder().decode(mailq.stderr)], [0, ""]);
+    // Without them the file does not load, and smtpctl says which macro is missing.
+    const bare = await smtpctl(conf, ["update", "table", "virtuals"]);
+    assertEquals(bare.code, 78);
+    assertStringIncludes(bare.stderr, 'Undefined macro "$queue"');
+    const bad = await smtpctl(conf, ["-D", "queue", "update", "table", "virtuals"]);
+    assertEquals(bad.code, 64);
+    assertStringIncludes(bad.stderr, "-D queue: expected name=value");
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
