@@ -10,8 +10,6 @@ const LF = 0x0a;
 const DOT = 0x2e;
 const EMPTY = Buffer.alloc(0);
 
-/** A command line taken from the input. */
-
 /**
  * The longest line of an AUTH exchange, octets with its CRLF: RFC 4954 §4 asks servers to
  * take the longest encoded response of their mechanisms whatever their command line
@@ -20,9 +18,20 @@ const EMPTY = Buffer.alloc(0);
 export const SASL_LINE_MAX = 12288;
 // "auth " in lower case; `| 0x20` folds the line's letters and leaves the space as it is.
 const AUTH_PREFIX = [0x61, 0x75, 0x74, 0x68, 0x20];
+// "bdat" in lower case, before a blank.
+const BDAT_VERB = [0x62, 0x64, 0x61, 0x74];
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/**
+ * A command line taken from the input. A `BDAT` line too long to read is told apart: its
+ * chunk size is lost with it, so where the chunk ends (and the next command starts) is
+ * unknown.
+ */
 export type CommandLine =
   | { readonly kind: "line"; readonly text: string }
-  | { readonly kind: "too-long" };
+  | { readonly kind: "too-long" }
+  | { readonly kind: "bdat-too-long" };
 
 /** Where message data goes while it is read. */
 export interface DataSink {
@@ -124,10 +133,11 @@ export class LineReader {
       if (eol === -1) {
         if (this.#buf.length - this.#start > max) {
           // Too long already: drop what we have and the rest of the line when it comes.
+          const refused = this.#tooLong(saslResponse);
           this.#start = this.#buf.length;
           if (!this.#discardingCommand) {
             this.#discardingCommand = true;
-            return { kind: "too-long" };
+            return refused;
           }
         }
         if (this.#advance()) continue;
@@ -140,18 +150,30 @@ export class LineReader {
         continue;
       }
       const end = eol > begin && this.#buf[eol - 1] === CR ? eol - 1 : eol;
-      if (end - begin + 2 > max) return { kind: "too-long" };
+      if (end - begin + 2 > max) return this.#tooLong(saslResponse, begin);
       return { kind: "line", text: this.#buf.toString("utf8", begin, end) };
     }
+  }
+
+  // The refusal of a line too long, starting at `at`: a BDAT command's is its own (an
+  // AUTH exchange's lines are never commands).
+  #tooLong(saslResponse: boolean, at = this.#start): CommandLine {
+    if (saslResponse || !this.#startsWith(BDAT_VERB, at)) return { kind: "too-long" };
+    const blank = this.#buf[at + BDAT_VERB.length];
+    return blank === SPACE || blank === TAB ? { kind: "bdat-too-long" } : { kind: "too-long" };
   }
 
   // Whether the buffered line begins with `AUTH ` (any case): its initial response may
   // be longer than a command.
   #startsAuth(): boolean {
-    const at = this.#start;
-    if (this.#buf.length - at < AUTH_PREFIX.length) return false;
-    for (let i = 0; i < AUTH_PREFIX.length; i++) {
-      if ((this.#buf[at + i]! | 0x20) !== AUTH_PREFIX[i]) return false;
+    return this.#startsWith(AUTH_PREFIX, this.#start);
+  }
+
+  // Whether the buffer holds these lower-case letters (in any case) at `at`.
+  #startsWith(prefix: readonly number[], at: number): boolean {
+    if (this.#buf.length - at < prefix.length) return false;
+    for (let i = 0; i < prefix.length; i++) {
+      if ((this.#buf[at + i]! | 0x20) !== prefix[i]) return false;
     }
     return true;
   }

@@ -76,6 +76,26 @@ Deno.test("LineReader.takeCommand() splits commands and refuses long ones once",
   assertEquals(reader.takeCommand(), { kind: "line", text: "QUIT" });
 });
 
+Deno.test("LineReader.takeCommand() tells a BDAT line too long from other long lines", () => {
+  const reader = new LineReader(LIMITS);
+  // Whole lines, and lines whose end has not come yet.
+  for (const tail of ["\r\n", ""]) {
+    for (const line of ["BDAT 10" + " ".repeat(600), "bDaT\t" + "9".repeat(600)]) {
+      reader.push(encoder.encode(line + tail));
+      assertEquals(reader.takeCommand(), { kind: "bdat-too-long" }, line);
+      if (!tail) reader.push(encoder.encode("\r\n"));
+    }
+    for (const line of ["BDATX" + " ".repeat(600), "NOOP BDAT " + "x".repeat(600)]) {
+      reader.push(encoder.encode(line + tail));
+      assertEquals(reader.takeCommand(), { kind: "too-long" }, line);
+      if (!tail) reader.push(encoder.encode("\r\n"));
+    }
+  }
+  // In an AUTH exchange a line is a response, whatever it starts with.
+  reader.push(encoder.encode("BDAT " + "x".repeat(20_000) + "\r\n"));
+  assertEquals(reader.takeCommand(true), { kind: "too-long" });
+});
+
 // Pushes every piece before reading: the pieces wait in the reader, and lines across them
 // are joined there.
 function readQueued(pieces: readonly Uint8Array[]) {

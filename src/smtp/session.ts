@@ -263,8 +263,12 @@ export class Session {
         this.endSasl();
         this.protocolError(REPLIES.authLineTooLong);
       } else if (line.kind === "too-long") this.protocolError(REPLIES.lineTooLong);
-      else if (this.#state === "auth") await continueSasl(this, this.#sasl!.next(line.text.trim()));
-      else await this.#dispatch(line.text);
+      else if (line.kind === "bdat-too-long") {
+        // The chunk size went with the line: reading on would run the chunk as commands.
+        this.hangUp(REPLIES.bdatSyntax);
+      } else if (this.#state === "auth") {
+        await continueSasl(this, this.#sasl!.next(line.text.trim()));
+      } else await this.#dispatch(line.text);
     }
   }
 

@@ -201,6 +201,38 @@ Deno.test("a BDAT line that cannot be parsed closes the session before its chunk
   }
 });
 
+Deno.test("a BDAT line over the command line limit closes the session before its chunk is read", async () => {
+  // The size is not read from a line that is dropped, so the chunk's end is unknown: its
+  // bytes must not run as commands of a second transaction.
+  const chunk = "RSET\r\nMAIL FROM:<evil@x.test>\r\nRCPT TO:<u@example.test>\r\nDATA\r\n" +
+    "Subject: smuggled\r\n\r\nhi\r\n.\r\n";
+  for (const verb of ["BDAT", "bdat", "BdAt"]) {
+    for (const pad of [" ".repeat(2100), "\t".repeat(3000), " ".repeat(5000) + "x"]) {
+      await using server = await startDialogueServer();
+      await using client = await server.greeted();
+      await client.send("MAIL FROM:<a@client.test>");
+      await client.expect("250 ");
+      await client.send("RCPT TO:<u@example.test>");
+      await client.expect("250 ");
+      await client.sendRaw(`${verb} ${chunk.length}${pad}\r\n${chunk}`);
+      assertEquals(await client.reply(), "521 5.5.4 Syntax: BDAT count [LAST]", verb);
+      assertTrue(await client.closedByServer(), verb);
+      assertEquals(server.submitted.length, 0);
+    }
+  }
+});
+
+Deno.test("an over-long line that is not BDAT is refused and the session goes on", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  for (const line of ["BDATX" + " ".repeat(2100), "NOOP " + "x".repeat(2100)]) {
+    await client.sendRaw(`${line}\r\n`);
+    assertEquals(await client.reply(), "500 5.5.2 Line too long");
+  }
+  await client.send("NOOP");
+  assertEquals(await client.reply(), "250 2.0.0 Ok");
+});
+
 Deno.test("a BDAT message over the size limit is read whole and refused", async () => {
   await using server = await startDialogueServer({ limits: { maxMessageSize: 100 } });
   await using client = await server.greeted();
