@@ -1,9 +1,11 @@
 // What the server changes in the header of a message it received over SMTP, as
 // OpenSMTPD's smtp_tx_dataline() does: Bcc: dropped, bare names in From/To/Cc completed
-// with the listener's name, and on a submission listener a missing Date: or Message-ID:
-// added. The header is walked once, by bytes; the body is never read.
+// with the listener's name (and folded where that makes a line too long), and on a
+// submission listener a missing Date: or Message-ID: added. The header is walked once, by
+// bytes; the body is never read.
 
 import { indexOfByte, rfc5322Date } from "../mail/mod.ts";
+import { foldCompletedLines } from "./fold_completed_lines.ts";
 import { qualifyAddresses } from "./qualify_addresses.ts";
 
 /** Options of {@link rewriteHeader}. */
@@ -79,7 +81,10 @@ export function rewriteHeader(content: Uint8Array, options: HeaderRewrite): Uint
       const valueStart = pos + colon + 1;
       const value = binaryString(content.subarray(valueStart, end));
       const qualified = qualifyAddresses(value, options.hostname);
-      if (qualified !== value) edits.push({ start: valueStart, end, text: qualified });
+      if (qualified !== value) {
+        const text = foldCompletedLines(value, { completed: qualified, nameLength: colon + 1 });
+        edits.push({ start: valueStart, end, text });
+      }
     } else if (name === "date") hasDate = true;
     else if (name === "message-id") hasMessageId = true;
     pos = end;

@@ -54,6 +54,34 @@ Deno.test("rewriteHeader() completes From, To and Cc only, keeping 8-bit octets"
   );
 });
 
+Deno.test("rewriteHeader() folds after a comma a line that completion takes past 998 octets", () => {
+  const names = Array.from({ length: 150 }, (_, i) => `n${i}`);
+  const out = text(rewriteHeader(bytes(`Cc: ${names.join(",")}\r\nSubject: s\r\n\r\nb\r\n`), MX));
+  const lines = out.split("\r\n");
+  assertTrue(lines.length > 4 && lines.every((line) => line.length <= 998));
+  // A comma with no blank after it gets one to fold with; unfolded, the value is the same.
+  assertEquals(
+    out.replaceAll("\r\n ", ""),
+    `Cc: ${names.map((n) => `${n}@mx.test`).join(",")}\r\nSubject: s\r\n\r\nb\r\n`,
+  );
+  // Fold at commas only: none in quotes or comments, and the last one that fits.
+  const quoted = `To: "a, b" <x>, ${"y".repeat(960)} (c, d), z\r\n`;
+  assertEquals(
+    text(rewriteHeader(bytes(quoted), MX)),
+    `To: "a, b" <x@mx.test>,\r\n ${"y".repeat(960)}@mx.test (c, d), z@mx.test\r\n`,
+  );
+});
+
+Deno.test("rewriteHeader() leaves a line that was over 998 octets before completion as it was", () => {
+  const long = `To: ${"a@b.test, ".repeat(100)}c\r\n`;
+  assertEquals(text(rewriteHeader(bytes(long), MX)), long.replace(", c\r\n", ", c@mx.test\r\n"));
+  // Only the line completion took past the limit is folded, not the others of the field.
+  const field = `To: ${"a@b.test, ".repeat(100)}c,\r\n ${"d, ".repeat(320)}e\r\n`;
+  const out = text(rewriteHeader(bytes(field), MX)).split("\r\n");
+  assertEquals(out[0], `To: ${"a@b.test, ".repeat(100)}c@mx.test,`);
+  assertTrue(out.length > 3 && out.slice(1).every((line) => line.length <= 998));
+});
+
 Deno.test("qualifyAddresses() appends the domain where an address has none", () => {
   const cases: [string, string][] = [
     [" bob", " bob@mx.test"],

@@ -2,6 +2,8 @@
 // OpenSMTPD's header_domain_append_callback() does for From, To and Cc. Works on the value
 // as a binary string (one character per octet), so 8-bit text passes through as it was.
 
+import { AddressScanner } from "./_address_scanner.ts";
+
 /**
  * The value with `@domain` after every address that has no domain; the same string when
  * none lacks one. Groups, empty and unbalanced entries are left alone.
@@ -16,7 +18,7 @@
 export function qualifyAddresses(value: string, domain: string): string {
   let out = "";
   let start = 0;
-  const scan = new Scanner();
+  const scan = new AddressScanner();
   for (let i = 0; i < value.length; i++) {
     if (scan.step(value[i]!) && value[i] === ",") {
       out += qualifyOne(value.slice(start, i), domain) + ",";
@@ -30,7 +32,7 @@ export function qualifyAddresses(value: string, domain: string): string {
 // One entry of the list: `name <local>` gets the domain before `>`, a bare `local` (with
 // comments around it, perhaps) after its last character outside a comment.
 function qualifyOne(entry: string, domain: string): string {
-  const scan = new Scanner();
+  const scan = new AddressScanner();
   let open = -1;
   let close = -1;
   let last = -1;
@@ -58,43 +60,3 @@ function qualifyOne(entry: string, domain: string): string {
 }
 
 const WHITESPACE = new Set([" ", "\t", "\r", "\n"]);
-
-// RFC 5322 lexical state: quoted strings, (nested) comments and quoted pairs in both.
-class Scanner {
-  comment = 0;
-  quoted = false;
-  #escaped = false;
-
-  /** Takes one character; true when it stands outside quotes, comments and escapes. */
-  step(c: string): boolean {
-    if (this.#escaped) {
-      this.#escaped = false;
-      return false;
-    }
-    if (c === "\\" && (this.quoted || this.comment > 0)) {
-      this.#escaped = true;
-      return false;
-    }
-    if (this.quoted) {
-      if (c === '"') this.quoted = false;
-      return false;
-    }
-    if (c === "(") {
-      this.comment++;
-      return false;
-    }
-    if (this.comment > 0) {
-      if (c === ")") this.comment--;
-      return false;
-    }
-    if (c === '"') {
-      this.quoted = true;
-      return false;
-    }
-    return true;
-  }
-
-  get balanced(): boolean {
-    return this.comment === 0 && !this.quoted && !this.#escaped;
-  }
-}

@@ -74,6 +74,30 @@ Deno.test("a local listener adds Date: and Message-ID: and completes bare names 
   );
 });
 
+Deno.test("completing bare names folds a To: line it takes past 998 octets after commas", async () => {
+  // 100 bare names fit in one 904-octet line; completed they would not (RFC 5322 §2.1.1),
+  // and a strict next hop would refuse the message this server accepted.
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.startData("a@client.test", ["u@example.test"]);
+  const names = Array.from({ length: 100 }, (_, i) => `user${String(i).padStart(3, "0")}`);
+  const header = "From: a@client.test\r\nTo: " + names.join(", ") + "\r\n" + DATED;
+  assertTrue(header.length < 1000);
+  await client.sendRaw(header + "\r\nbody\r\n.\r\n");
+  await client.expect("250 ");
+  const after = afterReceived(contentText(server.submitted[0]!));
+  const lines = after.split("\r\n");
+  assertTrue(lines.every((line) => line.length <= 998), String(lines.map((l) => l.length)));
+  const to = /^To:(.*?)\r\n(?![ \t])/ms.exec(after)?.[1] ?? "";
+  assertTrue(to.includes(",\r\n "));
+  // Unfolded, the field says what the client wrote, completed.
+  assertEquals(
+    to.replaceAll("\r\n", ""),
+    " " + names.map((n) => n + "@mx.example.test").join(", "),
+  );
+  assertTrue(after.endsWith(DATED + "\r\nbody\r\n"));
+});
+
 Deno.test("a message that has its Date:, Message-ID: and whole addresses is queued as sent", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
