@@ -4,6 +4,7 @@
 import { envelopeIds, errorMessage } from "../mail/mod.ts";
 import { assembleMessage } from "./assemble_message.ts";
 import { rewriteHeader } from "./header_rewrite.ts";
+import { isParsableHeader } from "./header_syntax.ts";
 import {
   endTransaction,
   failClosed,
@@ -117,6 +118,13 @@ const REFUSALS: Readonly<Record<NonNullable<Transaction["problem"]>, Reply>> = {
   "over-budget": REPLIES.dataBudgetFull,
 };
 
+// OpenSMTPD's reply to it (smtp_session.c, TX_ERROR_MALFORMED), word for word.
+const HEADER_NOT_PARSABLE: Reply = {
+  code: 550,
+  enhanced: "5.7.1",
+  text: "Delivery not authorized, message refused: Message is not RFC 2822 compliant",
+};
+
 async function commitData(s: Session, tx: Transaction): Promise<void> {
   s.enter("ready");
   tx.countHops();
@@ -163,6 +171,11 @@ async function commitData(s: Session, tx: Transaction): Promise<void> {
   });
   s.filters?.endTransaction();
   if (!filtered) return;
+  // OpenSMTPD parses what its filters hand on, and refuses a header it cannot parse.
+  if (!isParsableHeader(filtered)) {
+    reportRollback(s, msgid);
+    return s.reply(HEADER_NOT_PARSABLE);
+  }
   // After the filters, on what they hand on, as OpenSMTPD parses its filters' output: a
   // filter sees the message as the client sent it.
   const content = rewriteHeader(filtered, {

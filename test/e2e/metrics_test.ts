@@ -78,7 +78,11 @@ match from any for domain "example.test" action "local"
       await waitListening(metricsPort);
       // The load: two messages (three envelopes), one refused recipient, one wrong
       // password over TLS.
-      await sendMessage(port, { from: "a@client.test", to: ["alice@example.test"], body: "x" });
+      await sendMessage(port, {
+        from: "a@client.test",
+        to: ["alice@example.test"],
+        body: "Subject: x\n\nx",
+      });
       await sendMessage(port, {
         from: "a@client.test",
         to: ["bob@example.test", "carol@example.test"],

@@ -359,7 +359,11 @@ match from any for domain "example.test" action "local"
   const daemon = spawnLoggedDaemon(`${dir}/smtpd.conf`, {}, { separated: true });
   try {
     await waitListening(port, 60_000);
-    await sendMessage(port, { from: "a@client.test", to: ["Alice@example.test"], body: "hi\n" });
+    await sendMessage(port, {
+      from: "a@client.test",
+      to: ["Alice@example.test"],
+      body: "Subject: hi\n\nhi\n",
+    });
     const delivered = await waitFor("the message in the Maildir under the home", () => {
       if (/result=TempFail/.test(daemon.log())) throw new Error(daemon.log());
       try {

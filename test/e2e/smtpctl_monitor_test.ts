@@ -57,7 +57,11 @@ match from any for domain "example.test" action "local"
       // One message per monitor interval is enough to move every column.
       if (Date.now() - lastSent >= 1000) {
         lastSent = Date.now();
-        await sendMessage(port, { from: "a@client.test", to: ["x@example.test"], body: "hi\n" });
+        await sendMessage(port, {
+          from: "a@client.test",
+          to: ["x@example.test"],
+          body: "Subject: hi\n\nhi\n",
+        });
       }
       return lines().slice(2).map((l) => l.trim().split(/\s+/).map(Number))
         .find((v) => v.length === 13 && v[1]! > 0 && v[4]! > 0 && v[6]! > 0);
@@ -124,7 +128,7 @@ match from any for domain "far.test" action "out"
       await sendMessage(port, {
         from: "a@client.test",
         to: ["x@far.test", "y@far.test"],
-        body: "hi\n",
+        body: "Subject: hi\n\nhi\n",
       });
     } finally {
       first.child.kill("SIGTERM");

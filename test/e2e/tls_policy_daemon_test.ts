@@ -50,7 +50,11 @@ match from any for domain { ${domains.map((d) => `"${d}"`).join(", ")} } action 
     });
     try {
       for (const domain of domains) {
-        await sendMessage(port, { from: "a@sender.test", to: [`bob@${domain}`], body: "x\n" });
+        await sendMessage(port, {
+          from: "a@sender.test",
+          to: [`bob@${domain}`],
+          body: "Subject: x\n\nx\n",
+        });
       }
       const received = (domain: string) =>
         waitFor(

@@ -304,7 +304,7 @@ Deno.test("a queue that cannot write answers 451 and never 250", async () => {
   await using server = await startDialogueServer({ failSubmit: true });
   await using client = await server.greeted();
   await client.startData("a@client.test", ["a@example.test"]);
-  await client.sendRaw("x\r\n.\r\n");
+  await client.sendRaw("\r\nx\r\n.\r\n");
   assertEquals(await client.reply(), "451 4.3.0 Temporary failure: message not queued");
   await client.send("NOOP");
   await client.expect("250 ");
@@ -346,7 +346,7 @@ Deno.test("the message limit per session answers 452", async () => {
   await using server = await startDialogueServer({ limits: { maxMails: 1 } });
   await using client = await server.greeted();
   await client.startData("a@client.test", ["a@example.test"]);
-  await client.sendRaw("x\r\n.\r\n");
+  await client.sendRaw("\r\nx\r\n.\r\n");
   await client.expect("250 ");
   await client.send("MAIL FROM:<a@client.test>");
   assertEquals(await client.reply(), "452 4.5.3 Too many messages sent");

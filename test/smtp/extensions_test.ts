@@ -155,7 +155,7 @@ Deno.test("BDAT without recipients is read and refused; DATA after BDAT is refus
   assertEquals(await client.reply(), "250 2.0.0 Ok");
   await client.send("RCPT TO:<u@example.test>");
   await client.expect("250 ");
-  await client.sendRaw("BDAT 3\r\nabc");
+  await client.sendRaw("BDAT 3\r\n\r\na");
   await client.expect("250 ");
   await client.send("DATA");
   assertEquals(
@@ -175,7 +175,7 @@ Deno.test("BDAT takes a chunk size with leading zeros and blanks around its word
   await client.expect("250 ");
   await client.send("RCPT TO:<u@example.test>");
   await client.expect("250 ");
-  const chunk = "RSET\r\nMAIL FROM:<evil@x.test>\r\n";
+  const chunk = "\r\nRSET\r\nMAIL FROM:<evil@x.test>\r\n";
   await client.sendRaw(`BDAT ${String(chunk.length).padStart(21, "0")}  LAST \r\n${chunk}`);
   await client.expect("250 2.0.0 ");
   await client.send("NOOP");

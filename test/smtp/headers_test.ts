@@ -98,6 +98,69 @@ Deno.test("completing bare names folds a To: line it takes past 998 octets after
   assertTrue(after.endsWith(DATED + "\r\nbody\r\n"));
 });
 
+// OpenSMTPD's reply to a header it cannot parse (smtp_session.c, TX_ERROR_MALFORMED).
+const MALFORMED = "550 5.7.1 Delivery not authorized, message refused: " +
+  "Message is not RFC 2822 compliant";
+
+// Sends `content` as one message by DATA (dot-stuffed) or by one BDAT LAST chunk.
+async function sendMessage(
+  client: Awaited<ReturnType<Awaited<ReturnType<typeof startDialogueServer>>["greeted"]>>,
+  content: string,
+  by: "DATA" | "BDAT",
+): Promise<string> {
+  if (by === "DATA") {
+    await client.startData("a@client.test", ["u@example.test"]);
+    await client.sendRaw(content.replaceAll(/^\./gm, "..") + ".\r\n");
+  } else {
+    await client.send("MAIL FROM:<a@client.test>");
+    await client.expect("250 ");
+    await client.send("RCPT TO:<u@example.test>");
+    await client.expect("250 ");
+    await client.sendRaw(`BDAT ${new TextEncoder().encode(content).length} LAST\r\n${content}`);
+  }
+  return await client.reply();
+}
+
+Deno.test("a header with a line that is neither a field nor a continuation is refused", async () => {
+  // The walk would stop at such a line: a Bcc: after it would reach the recipients.
+  const refused = [
+    "Subject: s\r\nX-Broken no colon\r\nBcc: hidden@x.test\r\nTo: bob\r\n\r\nbody\r\n",
+    "hello world\r\nsecond\r\n",
+    "Note: this is body text\r\nmore\r\n",
+    "X-Ok: 1\r\n\tfolded\r\n: empty name\r\nno\r\n\r\nbody\r\n",
+  ];
+  for (const by of ["DATA", "BDAT"] as const) {
+    await using server = await startDialogueServer();
+    await using client = await server.greeted();
+    for (const content of refused) {
+      assertEquals(await sendMessage(client, content, by), MALFORMED, `${by} ${content}`);
+    }
+    assertEquals(server.submitted.length, 0);
+    // The session goes on, and takes a message whose header ends with its empty line.
+    assertEquals((await sendMessage(client, DATED + "\r\nok\r\n", by)).slice(0, 4), "250 ");
+  }
+});
+
+Deno.test("a message with no header, or no body, is taken as OpenSMTPD takes it", async () => {
+  for (const by of ["DATA", "BDAT"] as const) {
+    await using server = await startDialogueServer();
+    await using client = await server.greeted();
+    // Only a body after the empty line: Date: and Message-ID: go before that line.
+    assertEquals((await sendMessage(client, "\r\nhello world\r\n", by)).slice(0, 4), "250 ");
+    // Only a header, with no empty line after it.
+    assertEquals((await sendMessage(client, "To: bob\r\nSubject: x\r\n", by)).slice(0, 4), "250 ");
+    const [bodyOnly, headerOnly] = server.submitted.map((m) => afterReceived(contentText(m)));
+    assertMatch(
+      bodyOnly!,
+      /^Date: [^\r]+\r\nMessage-ID: <[0-9a-f]+@mx.example.test>\r\n\r\nhello world\r\n$/,
+    );
+    assertMatch(
+      headerOnly!,
+      /^To: bob@mx.example.test\r\nSubject: x\r\nDate: [^\r]+\r\nMessage-ID: <[^>]+>\r\n$/,
+    );
+  }
+});
+
 Deno.test("a message that has its Date:, Message-ID: and whole addresses is queued as sent", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();

@@ -51,7 +51,7 @@ Deno.test("BDAT chunks and RSET log their transitions; a refused command logs no
   await client.expect("250 ");
   await client.send("RCPT TO:<b@example.test>");
   await client.expect("250 ");
-  await client.sendRaw("BDAT 4\r\nab\r\n");
+  await client.sendRaw("BDAT 4\r\n\r\nab");
   await client.expect("250 ");
   await client.sendRaw("BDAT 0 LAST\r\n");
   await client.expect("250 ");
