@@ -162,18 +162,35 @@ function mailParameters(caps: Capabilities, tx: Transaction): string[] | string 
   return parameters;
 }
 
-// RFC 3461 §4.1, §4.2: NOTIFY=… and ORCPT=addr-type;xtext.
+// RFC 3461 §4.1, §4.2: NOTIFY=… and ORCPT=addr-type;xtext (RFC 6533: a utf-8 address
+// in its own 7-bit form, which any server may be sent).
 function rcptDsnParameters(dsn: RecipientDsn | undefined): string[] | undefined {
   if (!dsn) return undefined;
   const parameters: string[] = [];
   if (dsn.notify?.length) parameters.push(`NOTIFY=${dsn.notify.join(",")}`);
   const semicolon = dsn.orcpt?.indexOf(";") ?? -1;
   if (dsn.orcpt && semicolon > 0) {
-    parameters.push(
-      `ORCPT=${dsn.orcpt.slice(0, semicolon)};${xtext(dsn.orcpt.slice(semicolon + 1))}`,
-    );
+    const type = dsn.orcpt.slice(0, semicolon);
+    const address = dsn.orcpt.slice(semicolon + 1);
+    const encoded = type.toLowerCase() === "utf-8" ? utf8AddrXtext(address) : xtext(address);
+    parameters.push(`ORCPT=${type};${encoded}`);
   }
   return parameters;
+}
+
+/**
+ * RFC 6533 §3: utf-8-addr-xtext, "\x{HEX}" (the code point) for "+", "=", "\" and
+ * anything outside printable ASCII.
+ */
+export function utf8AddrXtext(value: string): string {
+  let out = "";
+  for (const c of value) {
+    const point = c.codePointAt(0)!;
+    out += point > 0x20 && point < 0x7f && c !== "+" && c !== "=" && c !== "\\"
+      ? c
+      : `\\x{${point.toString(16).toUpperCase().padStart(2, "0")}}`;
+  }
+  return out;
 }
 
 /** RFC 3461 §4: xtext, "+XX" for "+", "=" and anything outside printable ASCII. */

@@ -19,7 +19,9 @@ const DOT_ATOM_REGEXP =
 const QUOTED_REGEXP = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
 const DOMAIN_REGEXP =
   /^[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?(?:\.[A-Za-z0-9\u0080-\uffff](?:[A-Za-z0-9\u0080-\uffff-]{0,61}[A-Za-z0-9\u0080-\uffff])?)*\.?$/;
-const PARAM_REGEXP = /^([A-Za-z0-9][A-Za-z0-9-]*)(?:=([\x21-\x3c\x3e-\x7e]+))?$/;
+// RFC 5321 §4.1.2 esmtp-value, widened by RFC 6531 §3.3 to UTF-8 (which parameter may
+// hold it, and when, is for the parameter's own check).
+const PARAM_REGEXP = /^([A-Za-z0-9][A-Za-z0-9-]*)(?:=([\x21-\x3c\x3e-\x7e\u0080-\uffff]+))?$/;
 
 /**
  * Why {@link parsePathArgument} refused its text: the path itself, a word after it that is

@@ -1,5 +1,8 @@
 // Delivery Status Notification parameters (RFC 3461): RET and ENVID on MAIL, NOTIFY and
-// ORCPT on RCPT, validated here and carried on the message and its envelopes.
+// ORCPT on RCPT (RFC 6533's utf-8 addresses too), validated here and carried on the
+// message and its envelopes.
+
+import { isValidMailbox } from "./address.ts";
 
 /** The DSN parameters of MAIL FROM. */
 export interface MailDsn {
@@ -11,7 +14,10 @@ export interface MailDsn {
 export interface RcptDsn {
   /** NEVER alone, or any of SUCCESS, FAILURE, DELAY. */
   readonly notify?: readonly ("NEVER" | "SUCCESS" | "FAILURE" | "DELAY")[];
-  /** `addr-type;xtext`, e.g. `rfc822;user@example.org`. */
+  /**
+   * `addr-type;address`, the address decoded: `rfc822;user@example.org`, or RFC 6533's
+   * `utf-8;jörg@example.org`.
+   */
   readonly orcpt?: string;
 }
 
@@ -52,9 +58,13 @@ export function parseMailDsn(
   return { dsn };
 }
 
-/** Reads NOTIFY/ORCPT; a message for the reply when a value is invalid. */
+/**
+ * Reads NOTIFY/ORCPT; a message for the reply when a value is invalid. `smtputf8`: the
+ * transaction's MAIL said SMTPUTF8, so a `utf-8` ORCPT may hold UTF-8 as it is.
+ */
 export function parseRcptDsn(
   params: ReadonlyMap<string, string>,
+  options: { readonly smtputf8: boolean },
 ): { dsn: RcptDsn } | { error: string } {
   const dsn: { notify?: NonNullable<RcptDsn["notify"]>; orcpt?: string } = {};
   const notify = params.get("NOTIFY");
@@ -73,8 +83,47 @@ export function parseRcptDsn(
   const orcpt = params.get("ORCPT");
   if (orcpt !== undefined) {
     const m = /^([A-Za-z0-9-]+);(.+)$/.exec(orcpt);
-    if (!m || !isXtext(m[2]!)) return { error: "Invalid ORCPT parameter" };
-    dsn.orcpt = `${m[1]!.toLowerCase()};${decodeXtext(m[2]!)}`;
+    if (!m) return { error: "Invalid ORCPT parameter" };
+    const type = m[1]!.toLowerCase();
+    const value = m[2]!;
+    // RFC 6533 §3: a utf-8 address has its own encoding; the others are xtext.
+    const address = type === "utf-8"
+      ? decodeUtf8Address(value, options)
+      : isXtext(value)
+      ? decodeXtext(value)
+      : undefined;
+    if (address === undefined) return { error: "Invalid ORCPT parameter" };
+    dsn.orcpt = `${type};${address}`;
   }
   return { dsn };
+}
+
+// RFC 6533 §3, utf-8-addr-xtext and (with SMTPUTF8) utf-8-addr-unitext: QCHARs (printable
+// ASCII but "+", "=" and "\"), UTF-8 as it is in unitext, and "\x{HEXPOINT}" for "\" or a
+// code point outside ASCII (HEXPOINT also names the xtext specials, but not ASCII letters).
+const QCHAR = String.raw`[\x21-\x2a\x2c-\x3c\x3e-\x5b\x5d-\x7e]`;
+const HEX = "[0-9A-Fa-f]";
+// Two digits for the specials, "\" and U+0080–U+00FF; then 3 to 6 digits, no surrogates.
+const HEXPOINT = `(?:[01][1-9]|10|20|2[Bb]|3[Dd]|7[Ff]|5[Cc]|[89A-Fa-f]${HEX}|` +
+  `[1-9A-Fa-f]${HEX}{2}|[1-9A-Ca-cEeFf]${HEX}{3}|[Dd][0-7]${HEX}{2}|[1-9A-Fa-f]${HEX}{4}|` +
+  `10${HEX}{4})`;
+const EMBEDDED_UNICODE = String.raw`\\x\{` + HEXPOINT + String.raw`\}`;
+const UTF8_ADDR_XTEXT_REGEXP = new RegExp(`^(?:${QCHAR}|${EMBEDDED_UNICODE})+$`);
+const UTF8_ADDR_UNITEXT_REGEXP = new RegExp(
+  `^(?:${QCHAR}|[\\u0080-\\uffff]|${EMBEDDED_UNICODE})+$`,
+);
+
+// The address of a `utf-8` ORCPT, decoded; undefined when it is in neither form, or is no
+// mailbox once decoded (RFC 6533: it MUST follow utf-8-address then).
+function decodeUtf8Address(
+  value: string,
+  options: { readonly smtputf8: boolean },
+): string | undefined {
+  const form = options.smtputf8 ? UTF8_ADDR_UNITEXT_REGEXP : UTF8_ADDR_XTEXT_REGEXP;
+  if (!form.test(value)) return undefined;
+  const address = value.replace(
+    /\\x\{([0-9A-Fa-f]+)\}/g,
+    (_m, hex: string) => String.fromCodePoint(parseInt(hex, 16)),
+  );
+  return isValidMailbox(address) ? address : undefined;
 }

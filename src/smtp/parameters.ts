@@ -47,8 +47,9 @@ function checkMailParameter(
     case "BODY":
       return /^(7BIT|8BITMIME)$/i.test(value) ? undefined : REPLIES.syntax;
     case "AUTH":
-      // RFC 4954 §5: accepted, and ignored without an authenticated session.
-      return undefined;
+      // RFC 4954 §5: accepted, and ignored without an authenticated session; xtext, so
+      // ASCII.
+      return /^[\x21-\x7e]+$/.test(value) ? undefined : REPLIES.syntax;
     case "SMTPUTF8":
       return value === "" ? undefined : REPLIES.syntax;
     case "RET":

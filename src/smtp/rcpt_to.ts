@@ -32,7 +32,7 @@ export function checkRcptTo(s: Session, args: string): CheckResult<RcptToArgumen
   if (path.address === "") return protocolError(REPLIES.recipientSyntax);
   const badParameter = checkRcptParameters(path.params, { dsn: s.context.dsn !== false });
   if (badParameter) return refusal(badParameter);
-  const dsn = parseRcptDsn(path.params);
+  const dsn = parseRcptDsn(path.params, { smtputf8: s.transaction?.smtputf8 === true });
   if ("error" in dsn) return refusal(withText(REPLIES.syntax, dsn.error));
   if (isUtf8Address(path.address) && s.transaction?.smtputf8 !== true) {
     return refusal(REPLIES.utf8Required);

@@ -70,7 +70,12 @@ function startRecorder(offerDsn: boolean) {
   };
 }
 
-async function sendWithDsn(port: number, rcpt: string, subject: string) {
+async function sendWithDsn(
+  port: number,
+  rcpt: string,
+  subject: string,
+  orcpt = "rfc822;orig+2Bbox@example.test",
+) {
   await using client = await SmtpTestClient.connect(port);
   await client.expect("220 ");
   await client.send("EHLO client.test");
@@ -78,7 +83,7 @@ async function sendWithDsn(port: number, rcpt: string, subject: string) {
   await client.send("MAIL FROM:<alice@example.test> RET=HDRS ENVID=env+2Bid");
   await client.expect("250 ");
   await client.send(
-    `RCPT TO:<${rcpt}> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;orig+2Bbox@example.test`,
+    `RCPT TO:<${rcpt}> NOTIFY=SUCCESS,FAILURE ORCPT=${orcpt}`,
   );
   await client.expect("250 ");
   await client.send("DATA");
@@ -157,6 +162,45 @@ match from any for domain "plain.test" action "plain"
     await daemon.stop();
     await withDsn.stop();
     await withoutDsn.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("relay: a utf-8 ORCPT goes on in RFC 6533's 7-bit form", async () => {
+  const withDsn = startRecorder(true);
+  const dir = await Deno.makeTempDir({ prefix: "smtpd-relay-dsn-" });
+  const port = freePort();
+  await Deno.writeTextFile(
+    `${dir}/smtpd.conf`,
+    `queue path "${dir}/queue"
+listen on 127.0.0.1 port ${port}
+action "dsn" relay host smtp://127.0.0.1:${withDsn.port}
+match from any for domain "dsn.test" action "dsn"
+`,
+  );
+  const daemon = await startDaemon({
+    config: await loadConfig(`${dir}/smtpd.conf`),
+    log: SILENT_LOGGER,
+  });
+  try {
+    // "+" and "\\" are no QCHARs: they go as \\x{2B} and \\x{5C}, as "ö" and "ü" do.
+    await sendWithDsn(
+      port,
+      "bob@dsn.test",
+      "utf-8 orcpt",
+      "utf-8;j\\x{F6}rg\\x{2B}1@b\\x{FC}cher.test",
+    );
+    await waitFor(
+      "the message at the DSN server",
+      () => withDsn.lines.some((l) => l === "DATA") || undefined,
+    );
+    assertEquals(
+      withDsn.lines.find((l) => l.startsWith("RCPT TO:")),
+      "RCPT TO:<bob@dsn.test> NOTIFY=SUCCESS,FAILURE ORCPT=utf-8;j\\x{F6}rg\\x{2B}1@b\\x{FC}cher.test",
+    );
+  } finally {
+    await daemon.stop();
+    await withDsn.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -37,6 +37,49 @@ Deno.test("DSN parameters are validated and carried on the message and its envel
   assertEquals(await client.reply(), "501 5.5.4 Invalid RET parameter");
 });
 
+Deno.test("ORCPT=utf-8 takes RFC 6533's forms, raw UTF-8 only with SMTPUTF8", async () => {
+  await using server = await startDialogueServer();
+  await using client = await server.greeted();
+  await client.send("MAIL FROM:<a@client.test> SMTPUTF8");
+  await client.expect("250 ");
+  // utf-8-addr-unitext, and its 7-bit form utf-8-addr-xtext (\x{HEX} for a code point).
+  for (
+    const orcpt of ["utf-8;u@münchen.test", "UTF-8;u@m\\x{FC}nchen.test", "utf-8;a\\x{2B}b@x.test"]
+  ) {
+    await client.send(`RCPT TO:<u@münchen.example.test> NOTIFY=FAILURE ORCPT=${orcpt}`);
+    assertEquals(await client.reply(), "250 2.1.5 Destination address valid: Recipient ok", orcpt);
+  }
+  const refused = [
+    "utf-8;a+2Bb@x.test", // "+" and "=" are not QCHARs: no xtext escapes here
+    "utf-8;a\\b@x.test", // a backslash only as \x{5C}
+    "utf-8;\\x{41}@x.test", // ASCII letters are written as themselves
+    "utf-8;a\\x{D800}@x.test", // no surrogates
+    "utf-8;a\\x{110000}@x.test",
+    "utf-8;not-a-mailbox",
+    "rfc822;u@münchen.test", // rfc822 stays xtext, ASCII
+  ];
+  for (const orcpt of refused) {
+    await client.send(`RCPT TO:<v@example.test> ORCPT=${orcpt}`);
+    assertEquals(await client.reply(), "501 5.5.4 Invalid ORCPT parameter", orcpt);
+  }
+  await client.send("DATA");
+  await client.expect("354 ");
+  await client.sendRaw("Subject: orcpt\r\n\r\nx\r\n.\r\n");
+  await client.expect("250 ");
+  assertEquals(server.submitted[0]!.envelopes.map((e) => e.dsnOrcpt), [
+    "utf-8;u@münchen.test",
+    "utf-8;u@münchen.test",
+    "utf-8;a+b@x.test",
+  ]);
+  // Without SMTPUTF8 the 7-bit form is still safe; raw UTF-8 is not.
+  await client.send("MAIL FROM:<a@client.test>");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<u@example.test> ORCPT=utf-8;u@m\\x{FC}nchen.test");
+  await client.expect("250 ");
+  await client.send("RCPT TO:<u@example.test> ORCPT=utf-8;u@münchen.test");
+  assertEquals(await client.reply(), "501 5.5.4 Invalid ORCPT parameter");
+});
+
 Deno.test("MAIL and RCPT lines made long by DSN and AUTH parameters are accepted", async () => {
   // RFC 3461 §4 and RFC 4954 §5 raise the 512-octet command limit of RFC 5321 §4.5.3.1.4;
   // Postfix sends ORCPT=rfc822;<address> with every RCPT to a server offering DSN.
