@@ -28,7 +28,8 @@ match from any for domain "example.test" action "local"
   await Deno.chmod(conf, 0o644);
   const daemon = spawnLoggedDaemon(conf);
   let sent = 0;
-  // Each message is delivered before the log is read: its lines are all written by then.
+  // Each message is delivered and its session gone before the log is read: its lines are
+  // all written by then (the session's last state change comes with its disconnection).
   const send = async () => {
     const n = ++sent;
     await sendMessage(port, {
@@ -43,6 +44,11 @@ match from any for domain "example.test" action "local"
           l.includes(" mda delivery ") && l.includes(`to=<user${n}@example.test>`) &&
           l.includes("result=Ok")
         ) || undefined,
+      60_000,
+    );
+    await waitFor(
+      `session ${n} disconnected`,
+      () => count(daemon.log(), / smtp disconnected reason=/) >= n || undefined,
       60_000,
     );
     return daemon.log();
