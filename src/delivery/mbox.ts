@@ -1,9 +1,11 @@
 // mbox delivery, as mail.local(8) does it: a `From ` separator line, `>From ` quoting
 // (mboxrd: `>From `, `>>From `, …), a blank line after the message, and the two locks
-// other mail programs respect — a `NAME.lock` dot-lock and an advisory flock(2). A write
-// that fails halfway is cut back, so the mailbox never keeps half a message.
+// other mail programs respect — a `NAME.lock` dot-lock (mbox_lock.ts) and an advisory
+// flock(2). A write that fails halfway is cut back, by this writer or, if it dies, by the
+// next one, so the mailbox never keeps half a message.
 
 import { indexOfByte } from "../mail/mod.ts";
+import { lockMbox, type MboxCutBack } from "./mbox_lock.ts";
 import { openMbox } from "./mbox_open.ts";
 
 /** What is added around the stored message. */
@@ -24,8 +26,6 @@ export interface MboxDelivery {
   readonly namedFile?: boolean;
 }
 
-const STALE_LOCK_MS = 5 * 60 * 1000;
-
 /**
  * Appends one message to an mbox file, created 0600 when missing; one that is a link, has
  * other names or belongs to someone else is refused (openMbox()).
@@ -36,29 +36,66 @@ export async function deliverToMbox(
   delivery: MboxDelivery,
 ): Promise<void> {
   const data = formatMboxEntry(content, delivery);
-  const release = await dotLock(`${path}.lock`, delivery.lockTimeoutMs ?? 30_000);
+  const lock = await lockMbox(path, delivery.lockTimeoutMs ?? 30_000);
+  let file: Deno.FsFile | undefined;
   try {
-    const file = delivery.namedFile
+    file = delivery.namedFile
       ? await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 })
       : await openMbox(path);
+    await file.lock(true);
+    if (lock.cutBack) await cutBackDeadWrite(file, lock.cutBack);
+    const size = await file.seek(0, Deno.SeekMode.End);
+    await lock.record(size, (await file.stat()).ino ?? 0);
     try {
-      await file.lock(true);
-      const size = await file.seek(0, Deno.SeekMode.End);
-      try {
-        let offset = 0;
-        while (offset < data.byteLength) offset += await file.write(data.subarray(offset));
-        await file.syncData();
-      } catch (error) {
-        // Cut the mailbox back to where it was: no half message for the reader.
-        await file.truncate(size).catch(() => {});
-        throw error;
-      }
-    } finally {
-      file.close();
+      await writeAll(file, await missingMessageEnd(file, size));
+      await writeAll(file, data);
+      await file.syncData();
+    } catch (error) {
+      // Cut the mailbox back to where it was: no half message for the reader.
+      await file.truncate(size).catch(() => {});
+      throw error;
     }
   } finally {
-    await release();
+    // The dot-lock goes while the flock is still held: a lock left standing with the flock
+    // free is then known to be a dead writer's (mbox_lock.ts).
+    await lock.release();
+    file?.close();
   }
+}
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < data.byteLength) offset += await file.write(data.subarray(offset));
+}
+
+// A writer killed mid-append left half a message after the size its lock recorded: cut it
+// off, so the retry lands whole. Only if nothing was written since its lock was broken, and
+// a From_ line of ours starts at that size (after at most the two line ends we add first).
+async function cutBackDeadWrite(file: Deno.FsFile, cutBack: MboxCutBack): Promise<void> {
+  const now = await file.stat();
+  if (now.ino !== cutBack.ino || now.size !== cutBack.seenSize) return;
+  await file.seek(cutBack.size, Deno.SeekMode.Start);
+  const head = new Uint8Array(FROM_.byteLength + 2);
+  const read = (await file.read(head)) ?? 0;
+  if (!DEAD_WRITE_START_REGEXP.test(decoder.decode(head.subarray(0, read)))) return;
+  await file.truncate(cutBack.size);
+}
+
+// mboxo and mboxrd end each message with a blank line before the next From_ line, and a
+// mailbox cut short (by a crash, a full disk, another program) lacks it, or even the last
+// line end: without them our From_ line would sit inside that message and hide ours. Like
+// dovecot's mbox_seek_to_end(), which adds a missing last line end, only also the blank line.
+async function missingMessageEnd(file: Deno.FsFile, size: number): Promise<Uint8Array> {
+  if (size === 0) return new Uint8Array();
+  const tail = new Uint8Array(2);
+  const from = Math.max(0, size - 2);
+  await file.seek(from, Deno.SeekMode.Start);
+  const read = (await file.read(tail)) ?? 0;
+  await file.seek(0, Deno.SeekMode.End);
+  const last = tail.subarray(0, read);
+  if (last[last.byteLength - 1] !== LF) return encoder.encode("\n\n");
+  if (last.byteLength === 2 && last[0] !== LF) return encoder.encode("\n");
+  return new Uint8Array();
 }
 
 /**
@@ -91,6 +128,8 @@ export function formatMboxEntry(content: Uint8Array, delivery: MboxDelivery): Ui
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const DEAD_WRITE_START_REGEXP = /^\n{0,2}From /;
 const CR = 0x0d;
 const LF = 0x0a;
 const GT = 0x3e;
@@ -117,48 +156,6 @@ function isFromLine(content: Uint8Array, start: number, end: number): boolean {
   if (end - at < FROM_.byteLength) return false;
   for (let i = 0; i < FROM_.byteLength; i++) if (content[at + i] !== FROM_[i]) return false;
   return true;
-}
-
-// A dot-lock made with O_EXCL, as lockspool(1) and mutt make it; a lock older than five
-// minutes is a leftover of a crash and is taken over. In a spool only root may write (the
-// daemon created the mailbox for its user), no one else can make a dot-lock either: the
-// flock(2) lock alone guards the mailbox there.
-async function dotLock(path: string, timeoutMs: number): Promise<() => Promise<void>> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    try {
-      const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-      file.close();
-      return () => Deno.remove(path).catch(() => {});
-    } catch (error) {
-      if (error instanceof Deno.errors.PermissionDenied && !(await spoolWritable(path))) {
-        return () => Promise.resolve();
-      }
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-    try {
-      const info = await Deno.stat(path);
-      if (info.mtime && Date.now() - info.mtime.getTime() > STALE_LOCK_MS) {
-        await Deno.remove(path).catch(() => {});
-        continue;
-      }
-    } catch {
-      continue; // Removed meanwhile: try again at once.
-    }
-    if (Date.now() >= deadline) throw new Error(`mailbox is locked: ${path} exists`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-// Whether the lock's directory could be written by anyone but root: if so, a refused
-// dot-lock is a real error, not the root-only spool.
-async function spoolWritable(lockPath: string): Promise<boolean> {
-  const dir = lockPath.slice(0, lockPath.lastIndexOf("/")) || "/";
-  try {
-    return ((await Deno.stat(dir)).mode ?? 0) & 0o022 ? true : false;
-  } catch {
-    return true;
-  }
 }
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

@@ -365,3 +365,125 @@ Deno.test("deliverToMbox: a /file target is appended to wherever its name leads"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// A writer killed in the middle of an append, for real: a file size limit without SIGXFSZ
+// ignored kills the child Deno at the limit, leaving half a message and its dot-lock. The
+// script is compiled first and without a code cache, so the limit meets only the mailbox.
+async function deliverAndDieMidway(dir: string, path: string, content: Uint8Array) {
+  const script = `${dir}/deliver_and_die.ts`;
+  const moduleUrl = new URL("./mbox.ts", import.meta.url).href;
+  await Deno.writeFile(`${dir}/message`, content);
+  await Deno.writeTextFile(
+    script,
+    `import { deliverToMbox } from ${JSON.stringify(moduleUrl)};\n` +
+      `await deliverToMbox(Deno.args[0], await Deno.readFile(Deno.args[1]), ` +
+      `{ sender: "bob@example.net", deliveredTo: "alice@example.org" });\n`,
+  );
+  await new Deno.Command(Deno.execPath(), {
+    args: ["cache", "--no-config", "--no-lock", script],
+    stderr: "null",
+  }).output();
+  const shell = `ulimit -f 16; exec "$0" run --no-config --no-lock --no-code-cache ` +
+    `--allow-read --allow-write --allow-sys=uid "$1" "$2" "$3"`;
+  const output = await new Deno.Command("bash", {
+    args: ["-c", shell, Deno.execPath(), script, path, `${dir}/message`],
+    cwd: dir,
+  }).output();
+  assertEquals(output.signal, "SIGXFSZ", decoder.decode(output.stderr));
+}
+
+Deno.test("deliverToMbox: a writer killed mid-append is cut back by the next one", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    const delivery = { sender: "bob@example.net", deliveredTo: "alice@example.org" };
+    await deliverToMbox(path, message("first", ["one"]), delivery);
+    const sizeBefore = (await Deno.stat(path)).size;
+    const big = message(
+      "second",
+      Array.from({ length: 2000 }, (_, i) => `line ${i} ${"x".repeat(60)}`),
+    );
+
+    await deliverAndDieMidway(dir, path, big);
+    assertTrue((await Deno.stat(path)).size > sizeBefore, "half the message was written");
+    const [, recordedSize] = (await Deno.readTextFile(`${path}.lock`)).split(" ");
+    assertEquals(Number(recordedSize), sizeBefore, "the lock holds the size before the append");
+
+    // The retry: at once, not five minutes later, since the lock's writer is gone.
+    await deliverToMbox(path, big, { ...delivery, lockTimeoutMs: 2_000 });
+    const parsed = await parseWithPython(path);
+    assertEquals(parsed.map((m) => m.subject), ["first", "second"]);
+    assertTrue(parsed[1]!.body.endsWith(`line 1999 ${"x".repeat(60)}\n`), "the message is whole");
+    const entry = formatMboxEntry(big, delivery);
+    assertEquals((await Deno.stat(path)).size - sizeBefore, entry.byteLength);
+    assertEquals(await exists(`${path}.lock`), false);
+  });
+});
+
+Deno.test("deliverToMbox: a mailbox cut short gets its missing line end and blank line first", async () => {
+  for (const tail of ["xxxx", "xxxx\n"]) {
+    await withTempDir(async (dir) => {
+      const path = `${dir}/alice`;
+      const cut = `From carol@example.net Wed Nov 25 05:38:26 2026\nSubject: cut\n\n${tail}`;
+      await Deno.writeTextFile(path, cut);
+      await deliverToMbox(path, message("next", ["body"]), {
+        sender: "bob@example.net",
+        now: fixedNow,
+      });
+      const text = await Deno.readTextFile(path);
+      assertTrue(
+        text.startsWith(
+          "From carol@example.net Wed Nov 25 05:38:26 2026\nSubject: cut\n\nxxxx\n\n" +
+            "From bob@example.net Wed Nov 25 05:38:26 2026\n",
+        ),
+        JSON.stringify(text.slice(0, 120)),
+      );
+      assertEquals((await parseWithPython(path)).map((m) => m.subject), ["cut", "next"]);
+    });
+  }
+});
+
+Deno.test("deliverToMbox: an old lock's record for another file cuts nothing back", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    const cut = "From carol@example.net Wed Nov 25 05:38:26 2026\nSubject: cut\n\nxxxx";
+    await Deno.writeTextFile(path, cut);
+    await Deno.writeTextFile(`${dir}/other`, "");
+    const otherIno = (await Deno.stat(`${dir}/other`)).ino;
+    await Deno.writeTextFile(`${path}.lock`, `12345 0 ${otherIno}\n`);
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
+    await Deno.utime(`${path}.lock`, tenMinutesAgo, tenMinutesAgo);
+
+    await deliverToMbox(path, message("next", ["body"]), {
+      sender: "bob@example.net",
+      lockTimeoutMs: 2_000,
+    });
+    assertEquals((await parseWithPython(path)).map((m) => m.subject), ["cut", "next"]);
+    assertEquals(await exists(`${path}.lock`), false);
+  });
+});
+
+Deno.test("deliverToMbox: a recorded lock whose writer holds the flock is waited for", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/alice`;
+    const cut = "From carol@example.net Wed Nov 25 05:38:26 2026\nSubject: cut\n\nxxxx";
+    await Deno.writeTextFile(path, cut);
+    await Deno.writeTextFile(`${path}.lock`, `12345 0 ${(await Deno.stat(path)).ino}\n`);
+    // The writer, alive and appending: it holds the mailbox's flock.
+    const writer = await Deno.open(path, { read: true });
+    await writer.lock(true);
+    try {
+      await assertRejects(
+        () =>
+          deliverToMbox(path, message("next", ["body"]), {
+            sender: "bob@example.net",
+            lockTimeoutMs: 250,
+          }),
+        Error,
+        "locked",
+      );
+      assertEquals(await Deno.readTextFile(path), cut);
+    } finally {
+      writer.close();
+    }
+  });
+});
