@@ -112,6 +112,11 @@ export interface SmtpServer {
 // On SMTPS, a connection has the session timeout to finish its handshake (PendingHandshakes).
 const LISTEN_BACKLOG = 511;
 
+// How long a closing listener waits for the commits under way to answer (a commit is a
+// write and an fsync to the local queue); within the privileged parent's margin for a
+// stopping front (src/privsep/parent.ts).
+const COMMIT_ANSWER_MS = 3_000;
+
 /** Starts a listener. */
 export function startSmtpServer(options: SmtpListenerOptions): Promise<SmtpServer> {
   const sockets = new Set<Socket>();
@@ -295,17 +300,17 @@ async function closeServer(
     for (const session of sessions.keys()) session.shutdown();
     await drained([...sessions.values()], graceMs);
   }
+  // Every session left gets its 421 now, but one whose message is being committed gets the
+  // commit's answer first; one still without it after a while is closed unanswered.
+  for (const session of sessions.keys()) session.stop();
+  const answering = [...sessions].filter(([session]) => session.committingData);
+  await drained(answering.map(([, end]) => end), COMMIT_ANSWER_MS);
   await new Promise<void>((resolve) => {
     closed.then(resolve);
-    for (const socket of sockets) {
-      if (socket.destroyed) continue;
-      socket.end(formatReply(REPLIES.shuttingDown));
-      // Give the reply a moment to go out, then make sure nothing lingers.
-      const timer = setTimeout(() => socket.destroy(), 100);
-      socket.once("close", () => clearTimeout(timer));
-    }
-    // Connections without a session (an SMTPS handshake not done) have nothing to say.
+    // Give the replies a moment to go out, then make sure nothing lingers; connections
+    // without a session (an SMTPS handshake not done) have nothing to say.
     setTimeout(() => {
+      for (const socket of sockets) socket.destroy();
       for (const raw of connections) raw.destroy();
     }, 100);
   });

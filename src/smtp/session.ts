@@ -59,7 +59,12 @@ export class Session {
   #rdns: Promise<void> | undefined;
   #tlsDescription: string | undefined;
   #sasl: SaslExchange | undefined;
-  #draining = false;
+  /** The server is stopping: after the transaction in progress ({@link shutdown}), or now. */
+  #stopping: "no" | "after-transaction" | "now" = "no";
+  /** The 421 of a stopping server has been said. */
+  #toldShuttingDown = false;
+  /** A message's data has ended and its commit has not answered yet. */
+  #committingData = false;
   /** The command a 4xx/5xx answers, as `smtp failed-command` names it (AUTH without secrets). */
   #command = "";
   /** Why the session ended, for `smtp disconnected reason=`. */
@@ -162,6 +167,8 @@ export class Session {
       this.close();
       return this.event("disconnected", { reason: "disconnect" });
     }
+    // Told 421 while its greeting was delayed (the server stops): it gets no 220 after it.
+    if (this.#toldShuttingDown) return this.#end();
     if (!(await filtering.filterConnect(this))) return this.#end();
     this.reply({ code: 220, text: `${this.context.hostname} ESMTP OpenSMTPD` });
     filtering.report(this, "link-greeting", () => [this.context.hostname]);
@@ -236,20 +243,19 @@ export class Session {
     while (this.#state !== "closing") {
       // A client that leaves its replies unread gets no more of its input read.
       if (conn.backlogged && !(await conn.drained())) return;
-      if (this.#draining && !IN_TRANSACTION.has(this.#state)) {
-        this.reply(REPLIES.shuttingDown);
-        this.close();
-        return;
+      const stopping = this.#stopping;
+      if (stopping === "now" || (stopping !== "no" && !IN_TRANSACTION.has(this.#state))) {
+        return this.#tellShuttingDown();
       }
       if (this.#state === "data") {
-        if (conn.reader.takeData(this.transaction!)) await endOfData(this);
+        if (conn.reader.takeData(this.transaction!)) await this.#answerData(() => endOfData(this));
         else if (!(await conn.moreInput())) return;
         continue;
       }
       if (this.#state === "bdat") {
         const chunk = this.chunk!;
         chunk.remaining -= conn.reader.takeBytes(chunk.remaining, chunk.write);
-        if (chunk.remaining === 0) await endOfChunk(this, chunk);
+        if (chunk.remaining === 0) await this.#answerData(() => endOfChunk(this, chunk));
         else if (!(await conn.moreInput())) return;
         continue;
       }
@@ -342,8 +348,42 @@ export class Session {
    * the queue has it), then, or at once when there is none, the session ends with 421.
    */
   shutdown(): void {
-    this.#draining = true;
+    this.#stopping = "after-transaction";
     this.#conn.interrupt();
+  }
+
+  /**
+   * The server stops now: the session gets 421 and ends, and reads nothing more. A message
+   * whose commit is under way gets the commit's answer first (its 250, or the failure):
+   * a 421 over it would say "not accepted" for a message that may be in the queue.
+   */
+  stop(): void {
+    this.#stopping = "now";
+    if (!this.#committingData) this.#tellShuttingDown();
+  }
+
+  /** True while a message's commit runs and its answer is not given yet. */
+  get committingData(): boolean {
+    return this.#committingData;
+  }
+
+  // The end of a message's data (or a BDAT chunk): from here to its answer, a stopping
+  // server waits rather than speaking over it.
+  async #answerData(answer: () => Promise<void>): Promise<void> {
+    this.#committingData = true;
+    try {
+      await answer();
+    } finally {
+      this.#committingData = false;
+    }
+  }
+
+  // The stopping server's 421, said once, and the session's end.
+  #tellShuttingDown(): void {
+    if (this.#toldShuttingDown) return;
+    this.#toldShuttingDown = true;
+    this.reply(REPLIES.shuttingDown);
+    this.close();
   }
 
   /**

@@ -25,6 +25,8 @@ export interface DialogueOptions {
   readonly failSubmit?: boolean;
   /** Make every submit take this long (a queue waiting for its fsync). */
   readonly submitDelayMs?: number;
+  /** Make every submit wait for this (a commit the test lets finish when it chooses). */
+  readonly submitGate?: Promise<void>;
   /** Connections start with a PROXY v2 header (`listen … proxy-v2`). */
   readonly proxyV2?: boolean;
   /** Where the listener logs; silent by default. */
@@ -39,6 +41,7 @@ export interface DialogueOptions {
  */
 export async function startDialogueServer(options: DialogueOptions = {}) {
   const submitted: NewMessage[] = [];
+  const committing = Promise.withResolvers<void>();
   const server = await startSmtpServer({
     address: "127.0.0.1",
     port: 0,
@@ -63,6 +66,8 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
       return { kind: "reject", reason: "test" };
     },
     submit: async (message) => {
+      committing.resolve();
+      await options.submitGate;
       if (options.submitDelayMs) await new Promise((r) => setTimeout(r, options.submitDelayMs));
       if (options.failSubmit) throw new Error("disk full");
       submitted.push(message);
@@ -81,6 +86,10 @@ export async function startDialogueServer(options: DialogueOptions = {}) {
       await client.expect("250 ");
       return client;
     },
+    /** Resolves once a submit has begun (a message's commit is under way). */
+    committing: committing.promise,
+    /** Closes the listener as a stopping daemon does. */
+    close: (close?: { readonly graceMs?: number }) => server.close(close),
     [Symbol.asyncDispose]: () => server.close(),
   };
 }
