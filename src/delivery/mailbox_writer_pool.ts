@@ -97,10 +97,13 @@ export function createWriterPool(
     pool.push(writer);
     pools.set(key, pool);
     live.add(writer);
-    void readAnswers(writer).finally(() => {
+    void readAnswers(writer).finally(async () => {
       retire(writer);
       live.delete(writer);
-      for (const p of writer.pending.values()) p.reject(new Error("mailbox writer exited"));
+      // readAnswers returns once the writer is gone: its status is there.
+      const how = exitNote(await connection.exited.catch(() => undefined));
+      const gone = new Error(`mailbox writer for ${user.name} exited${how}`);
+      for (const p of writer.pending.values()) p.reject(gone);
       writer.pending.clear();
       if (writer.idle !== undefined) clearTimeout(writer.idle);
       connection.cleanup?.();
@@ -180,4 +183,12 @@ export function createWriterPool(
       }
     },
   };
+}
+
+// How a writer ended, when its status says: a writer of the front's ends with the
+// parent's answer, which has none.
+function exitNote(status: unknown): string {
+  if (typeof status !== "object" || status === null || !("code" in status)) return "";
+  const { code, signal } = status as Deno.CommandStatus;
+  return signal ? ` (signal ${signal.replace(/^SIG/, "")})` : ` (status ${code})`;
 }

@@ -4,6 +4,7 @@
 import { assertEquals, assertTrue } from "../../test/assert.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
 import { createMailboxWriter } from "./mailbox_writer.ts";
+import { createWriterPool } from "./mailbox_writer_pool.ts";
 
 // An account of its own (ids no other test's children run as: test modules share this
 // process, and ps(1) counts its children by uid).
@@ -75,4 +76,38 @@ Deno.test("a burst of writes for one user goes through at most two children runn
   assertEquals(most, 2, `children seen at once: ${most}`);
   assertTrue((await childrenAs(POOL_USER.uid)).length === 0, "a child outlived close()");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("createWriterPool() fails a write its writer never answered with the user and how the writer ended", async () => {
+  const requests = new TransformStream<Uint8Array, Uint8Array>();
+  const answers = new TransformStream<Uint8Array, Uint8Array>();
+  const killed = Promise.withResolvers<Deno.CommandStatus>();
+  const pool = createWriterPool(() => ({
+    channel: {
+      readable: answers.readable,
+      writable: requests.writable,
+      close: () => Promise.resolve(),
+    },
+    connected: Promise.resolve(true),
+    exited: killed.promise,
+  }), { log: SILENT_LOGGER });
+  const request = {
+    kind: "maildir" as const,
+    dir: "/nonexistent/Maildir",
+    returnPath: "a@client.test",
+    deliveredTo: "bob@example.test",
+    evpid: "e1",
+    recovered: false,
+  };
+  const write = pool.writeMany(POOL_USER, [request], new TextEncoder().encode("body\r\n"));
+  // The writer reads its request, then is killed before it answers.
+  const reader = requests.readable.getReader();
+  await reader.read();
+  killed.resolve({ success: false, code: 137, signal: "SIGKILL" });
+  await answers.writable.close();
+  const failure = await write.then(() => "written", (error: Error) => error.message);
+  assertEquals(failure, "mailbox writer for poolwriter exited (signal KILL)");
+  reader.releaseLock();
+  await requests.readable.cancel();
+  await pool.close();
 });

@@ -147,8 +147,9 @@ function refusalError(answer: PrivsepAnswer): Error {
   return isPermanent(answer) ? new RefusedRequest(refusal(answer)) : new Error(refusal(answer));
 }
 
+// A "refused" answer that is not permanent is a request the parent could not do (a writer
+// killed, a channel gone): its reason says what happened, and nothing was refused.
 function refusal(answer: PrivsepAnswer): string {
-  return answer.kind === "refused"
-    ? `the privileged parent refused: ${answer.reason}`
-    : `the privileged parent answered "${answer.kind}"`;
+  if (answer.kind !== "refused") return `the privileged parent answered "${answer.kind}"`;
+  return answer.permanent ? `the privileged parent refused: ${answer.reason}` : answer.reason;
 }

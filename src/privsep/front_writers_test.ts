@@ -184,7 +184,7 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
     await alice.request();
     alice.conn.close();
     await writeFrame(parent, { id: ask["id"], kind: "writer-gone" });
-    assertEquals(await lost, "mailbox writer exited");
+    assertEquals(await lost, "mailbox writer for alice exited");
     // The next write asks for a new writer.
     const after = outcome(writer.write(ALICE, maildir("r5"), content));
     const ask2 = await nextHeader();
