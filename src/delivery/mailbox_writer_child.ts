@@ -38,17 +38,31 @@ export async function runMailboxWriterChild(): Promise<number> {
     if (answers.length === 0) queueMicrotask(flush);
     answers.push(JSON.stringify(line) + "\n");
   };
-  for await (const { header, content } of readRequests(channel.readable)) {
-    const task = performChecked(header.requests, content)
-      .then((results) => answer({ id: header.id, results }))
-      .finally(() => running.delete(task));
-    running.add(task);
+  // A channel that fails (reset by a front that died) ends the requests as its end does:
+  // the writes under way are made, then the child exits, saying so once.
+  let failure: string | undefined;
+  try {
+    for await (const { header, content } of readRequests(channel.readable)) {
+      const task = performChecked(header.requests, content)
+        .then((results) => answer({ id: header.id, results }))
+        .finally(() => running.delete(task));
+      running.add(task);
+    }
+  } catch (error) {
+    failure = errorMessage(error);
   }
+  const underWay = running.size;
   await Promise.all([...running]);
   // The last answers are queued in a microtask: wait for them to be written.
   await new Promise<void>((resolve) => queueMicrotask(resolve));
   await written;
-  await channel.close();
+  await channel.close().catch(() => {});
+  if (failure !== undefined) {
+    console.error(
+      `smtpd: mailbox writer (uid ${Deno.uid()}): its channel failed (${failure}): ` +
+        `exiting, the writes under way (${underWay}) made`,
+    );
+  }
   return EX.OK;
 }
 
