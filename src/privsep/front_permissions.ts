@@ -45,8 +45,14 @@ export const FRONT_ENV: readonly string[] = [
   WRITER_SOCKETS_VARIABLE,
 ];
 
-/** What the front asks of the system: its host name, its addresses, its own ids. */
-export const FRONT_SYS: readonly string[] = ["hostname", "networkInterfaces", "uid", "gid"];
+/** What the front asks of the system: its host name, its addresses, its own ids, the uptime (its lease name, lease_holder.ts). */
+export const FRONT_SYS: readonly string[] = [
+  "hostname",
+  "networkInterfaces",
+  "uid",
+  "gid",
+  "osUptime",
+];
 
 // The backends whose tables are answered by a server, whose files may name more files.
 const NETWORK_BACKENDS: ReadonlySet<string> = new Set(["postgres", "mysql", "redis", "ldap"]);

@@ -24,7 +24,7 @@ import {
   offerChannel,
   reusedChunks,
 } from "../mail/mod.ts";
-import { secureQueueDirectory } from "../queue/mod.ts";
+import { releaseGoneLeases, secureQueueDirectory } from "../queue/mod.ts";
 import { controlSocketPath, offlineDirectory, prepareOfflineDirectory } from "../control/mod.ts";
 import { createUserLookup, TableSet } from "../tables/mod.ts";
 import { serveFilterSockets } from "../filters/mod.ts";
@@ -71,6 +71,14 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   const setpriv = findSetpriv();
   if (!setpriv) throw new Error("setpriv (util-linux) is needed to start the SMTP front");
   const queueDir = queueDirectory(config);
+  // The front may not read /proc, so it cannot tell that the front before it was killed:
+  // the leases of that one (and of any other process gone) are taken back here, first.
+  try {
+    const released = releaseGoneLeases(`${queueDir}/queue.sqlite`);
+    if (released > 0) log.info(`privsep: took back ${released} envelope(s) from gone processes`);
+  } catch (error) {
+    log.warn(`privsep: cannot take back the leases of gone processes: ${errorMessage(error)}`);
+  }
   // The front reads and writes the queue as its user: it is theirs, 0700 and 0600.
   await secureQueueDirectory(queueDir, { owner: account, log });
   // The offline directory beside the queue is the front's too (it may not create it).

@@ -26,3 +26,4 @@ export { ManualClock } from "./clock.ts";
 export { flushQueue } from "./flush.ts";
 export type { FlushOptions, FlushSummary } from "./flush.ts";
 export { secureQueueDirectory } from "./queue_modes.ts";
+export { releaseGoneLeases } from "./gone_holders.ts";

@@ -84,7 +84,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   let pausedUntil = 0;
   // Start-up work, done before the first claim, and again until it succeeds.
   let ownLeasesFreed = false;
-  let reportsClaimed = false;
+  // Settled envelopes whose reports are still to be queued may be free to claim: at
+  // start-up, and once leases were freed or may have ended.
+  let reportsMayBeDue = true;
+  // Lease holders whose liveness could not be told, said once each.
+  const undecidedSaid = new Set<string>();
 
   // A committed message is delivered from memory while the content kept that way fits its
   // bound; past it, its envelopes wait without it and their attempt reads it back.
@@ -118,11 +122,16 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     const now = Date.now();
     if (now - lastStaleCheck >= STALE_LEASE_CHECK_MS) {
       lastStaleCheck = now;
-      if (
-        (guarded("free the leases of gone processes", () => queue.releaseStaleLeases()) ?? 0) > 0
-      ) {
-        queueMayHaveDue = true;
-      }
+      const released = guarded(
+        "free the leases of gone processes",
+        () => queue.releaseStaleLeases(),
+      );
+      if (released) log.info(`scheduler: took back ${released} envelope(s) from gone processes`);
+      sayUndecided();
+      // Freed leases, and those that ended meanwhile (their holder could not be told
+      // gone): their envelopes are due, and so are their reports.
+      queueMayHaveDue = true;
+      reportsMayBeDue = true;
     }
     if (version !== dataVersion) {
       dataVersion = version;
@@ -167,17 +176,32 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       if (released > 0) {
         log.info(`scheduler: took back ${released} envelope(s) from gone processes`);
       }
+      sayUndecided();
       return true;
     }) ?? false;
     if (!ownLeasesFreed) return false;
-    reportsClaimed ||= guarded("claim reports", () => {
-      for (const envelope of queue.claimReports(100_000)) {
-        if (envelope.state === "failed") reporter.failed(envelope);
-        else reporter.delivered(envelope);
-      }
-      return true;
-    }) ?? false;
-    return reportsClaimed;
+    if (reportsMayBeDue) {
+      reportsMayBeDue = !(guarded("claim reports", () => {
+        for (const envelope of queue.claimReports(100_000)) {
+          if (envelope.state === "failed") reporter.failed(envelope);
+          else reporter.delivered(envelope);
+        }
+        return true;
+      }) ?? false);
+    }
+    return !reportsMayBeDue;
+  }
+
+  // Where /proc cannot be read (the SMTP front), a holder that is gone cannot be told
+  // from one that runs: its envelopes wait for its leases to end.
+  function sayUndecided(): void {
+    for (const owner of queue.undecidedLeaseHolders) {
+      if (undecidedSaid.has(owner)) continue;
+      undecidedSaid.add(owner);
+      log.warn(
+        `scheduler: cannot tell whether ${owner}, which holds envelopes, still runs: they wait for the end of its leases`,
+      );
+    }
   }
 
   // Loads due envelopes from the file: at start-up and when a retry comes due.

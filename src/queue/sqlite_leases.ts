@@ -1,8 +1,15 @@
-// Leases: an envelope being delivered names the process holding it (host:pid) until a
+// Leases: an envelope being delivered names the process holding it (lease_holder.ts) until a
 // deadline, so a daemon and a `queue flush` sharing the file never deliver the same
 // envelope twice; the leases of a holder that died are freed for another try.
 
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import {
+  type HolderState,
+  holderState,
+  type LeaseHolder,
+  ownerName,
+  parseOwner,
+} from "./lease_holder.ts";
 import { rollback } from "./sqlite_errors.ts";
 
 /** How long a lease lasts, should its holder die without a trace. */
@@ -16,7 +23,7 @@ export const FREE_OF_LEASE = "(e.lease_owner IS NULL OR e.lease_until <= ?)";
 
 /** Options of {@link Leases}. */
 export interface LeaseOptions {
-  /** The name leases are taken under (default host:pid). */
+  /** The name leases are taken under (default host:pid@start, lease_holder.ts). */
   readonly owner?: string;
   readonly leaseMs?: number;
   readonly now: () => number;
@@ -32,11 +39,12 @@ export class Leases {
   #lease: StatementSync;
   /** Envelopes whose lease this process took back from a gone holder, and when. */
   #takenBack = new Map<string, number>();
+  #undecided: readonly string[] = [];
 
   constructor(db: DatabaseSync, options: LeaseOptions) {
     this.#db = db;
     this.#now = options.now;
-    this.owner = options.owner ?? defaultOwner();
+    this.owner = options.owner ?? ownerName();
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.#lease = db.prepare(
       "UPDATE envelopes SET lease_owner = ?, lease_until = ? WHERE evpid = ?",
@@ -69,34 +77,47 @@ export class Leases {
   /**
    * Frees the leases of processes on this host that are gone (killed, crashed), and with
    * `own` those under this process's name — at start-up they are from an earlier life
-   * with the same pid. Returns how many envelopes were freed.
+   * with the same pid. A holder whose state cannot be told keeps its leases until they
+   * end, and is named in {@link undecided}. Returns how many envelopes were freed.
    */
-  releaseStale(options: { own?: boolean; isAlive?: (pid: number) => boolean } = {}): number {
-    const isAlive = options.isAlive ?? processIsAlive;
+  releaseStale(
+    options: { own?: boolean; stateOf?: (holder: LeaseHolder) => HolderState } = {},
+  ): number {
+    const stateOf = options.stateOf ?? holderState;
     const forgetBefore = Date.now() - TAKEN_BACK_MEMORY_MS;
     for (const [evpid, at] of this.#takenBack) if (at < forgetBefore) this.#takenBack.delete(evpid);
     const owners = this.#db.prepare(
       "SELECT DISTINCT lease_owner AS owner FROM envelopes WHERE lease_owner IS NOT NULL",
     ).all() as { owner: string }[];
-    const host = this.owner.slice(0, this.owner.lastIndexOf(":"));
+    const host = parseOwner(this.owner)?.host;
+    const undecided: string[] = [];
     let released = 0;
     for (const { owner } of owners) {
-      const colon = owner.lastIndexOf(":");
-      const sameHost = owner.slice(0, colon) === host;
-      const pid = Number(owner.slice(colon + 1));
+      const holder = parseOwner(owner);
       const mine = owner === this.owner;
-      if ((mine && options.own) || (!mine && sameHost && !isAlive(pid))) {
-        const evpids = this.#db.prepare("SELECT evpid FROM envelopes WHERE lease_owner = ?")
-          .all(owner) as { evpid: string }[];
-        for (const { evpid } of evpids) this.#takenBack.set(evpid, Date.now());
-        released += Number(
-          this.#db.prepare(
-            "UPDATE envelopes SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?",
-          ).run(owner).changes,
-        );
+      let free = mine && options.own === true;
+      if (!mine && holder !== undefined && holder.host === host) {
+        const state = stateOf(holder);
+        if (state === "unknown") undecided.push(owner);
+        free = state === "gone";
       }
+      if (!free) continue;
+      const evpids = this.#db.prepare("SELECT evpid FROM envelopes WHERE lease_owner = ?")
+        .all(owner) as { evpid: string }[];
+      for (const { evpid } of evpids) this.#takenBack.set(evpid, Date.now());
+      released += Number(
+        this.#db.prepare(
+          "UPDATE envelopes SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?",
+        ).run(owner).changes,
+      );
     }
+    this.#undecided = undecided;
     return released;
+  }
+
+  /** The holders the last {@link releaseStale} could not tell alive or gone. */
+  get undecided(): readonly string[] {
+    return this.#undecided;
   }
 
   /**
@@ -106,35 +127,5 @@ export class Leases {
    */
   takenBack(evpid: string): boolean {
     return this.#takenBack.delete(evpid);
-  }
-}
-
-function defaultOwner(): string {
-  let host = "localhost";
-  try {
-    host = Deno.hostname();
-  } catch {
-    // Without --allow-sys the pid alone still tells processes of this host apart.
-  }
-  return `${host}:${Deno.pid}`;
-}
-
-// A process is alive while /proc has it (Linux). Where /proc cannot be read, a lease
-// is taken as held, and only its expiry frees it.
-function processIsAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      try {
-        Deno.statSync("/proc/self");
-        return false;
-      } catch {
-        return true;
-      }
-    }
-    return true;
   }
 }

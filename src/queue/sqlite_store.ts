@@ -20,6 +20,7 @@ import type {
 import { DueEnvelopes } from "./sqlite_due.ts";
 import { GroupCommit } from "./sqlite_group_commit.ts";
 import { checkQueueKey } from "./sqlite_key_check.ts";
+import type { HolderState, LeaseHolder } from "./lease_holder.ts";
 import { Leases } from "./sqlite_leases.ts";
 import { type EnvelopeSelector, QueueAdmin } from "./sqlite_admin.ts";
 import { type MessageInfo, QueueReads } from "./sqlite_reads.ts";
@@ -345,9 +346,17 @@ export class Queue {
    * with the same pid. Their envelopes can then be delivered again.
    */
   releaseStaleLeases(
-    options: { own?: boolean; isAlive?: (pid: number) => boolean } = {},
+    options: { own?: boolean; stateOf?: (holder: LeaseHolder) => HolderState } = {},
   ): number {
     return this.#leases.releaseStale(options);
+  }
+
+  /**
+   * The holders of leases the last {@link releaseStaleLeases} could not tell alive or
+   * gone (no access to /proc): their envelopes wait for the leases to end.
+   */
+  get undecidedLeaseHolders(): readonly string[] {
+    return this.#leases.undecided;
   }
 
   /**

@@ -101,7 +101,7 @@ Deno.test("leases: two processes sharing the file never claim the same envelope"
   assertEquals(new Set([...first, ...second].map((e) => e.evpid)).size, 10);
   assertEquals(a.claimDue(now, 100).length, 0, "nothing is left free");
   // Process 2 dies: its leases are taken back; process 1 is alive and keeps its own.
-  assertEquals(a.releaseStaleLeases({ isAlive: (pid) => pid !== 2 }), 4);
+  assertEquals(a.releaseStaleLeases({ stateOf: (h) => h.pid === 2 ? "gone" : "alive" }), 4);
   assertEquals(a.claimDue(now, 100).length, 4);
   // A deferred envelope is free again once due.
   await a.markDeferred(first[0]!, now, "busy");

@@ -16,6 +16,8 @@ export interface LoggedDaemon {
   stop(): Promise<number>;
   /** SIGKILL, for a test that failed before stop(); nothing when stopped already. */
   kill(): Promise<void>;
+  /** Its exit code once it exited by itself (its front killed, say) and its log is done. */
+  exited(): Promise<number>;
 }
 
 /**
@@ -53,6 +55,12 @@ export async function startLoggedDaemon(
       stopped = true;
       child.kill("SIGKILL");
       await child.status;
+    },
+    async exited() {
+      const { code } = await child.status;
+      stopped = true;
+      await reading;
+      return code;
     },
   };
   try {
