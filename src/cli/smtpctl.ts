@@ -19,7 +19,7 @@ import {
 } from "../control/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
-import type { EnvelopeSelector, Queue } from "../queue/mod.ts";
+import type { EnvelopeSelector, Queue, RemoveCount } from "../queue/mod.ts";
 import { describeControlFailure, formatAnswer } from "./smtpctl_output.ts";
 import { runMonitor } from "./smtpctl_monitor.ts";
 import { runSpfWalk } from "./spf_walk.ts";
@@ -46,6 +46,8 @@ const LOCAL: Partial<Readonly<Record<ControlCommand, Local>>> = {
 const select = (params: readonly string[]): EnvelopeSelector =>
   params[0] === undefined ? { all: true } : { id: params[0].toLowerCase() };
 
+const removeAnswer = ({ removed, inFlight }: RemoveCount) => ({ count: removed, inFlight });
+
 /** Queue commands that work on the queue file when no daemon runs. */
 const OFFLINE: Partial<Readonly<Record<ControlCommand, Offline>>> = {
   "show queue": (q) => ({ envelopes: q.envelopes(), now: Date.now() }),
@@ -59,8 +61,8 @@ const OFFLINE: Partial<Readonly<Record<ControlCommand, Offline>>> = {
   },
   "schedule <id>": (q, p) => ({ count: q.schedule(select(p), Date.now()) }),
   "schedule all": (q, p) => ({ count: q.schedule(select(p), Date.now()) }),
-  "remove <id>": (q, p) => ({ count: q.removeSelected(select(p)) }),
-  "remove all": (q, p) => ({ count: q.removeSelected(select(p)) }),
+  "remove <id>": (q, p) => removeAnswer(q.removeSelected(select(p))),
+  "remove all": (q, p) => removeAnswer(q.removeSelected(select(p))),
 };
 
 /**

@@ -151,8 +151,11 @@ export function formatAnswer(
     case "schedule all":
       return [plural(n, "scheduled")];
     case "remove <id>":
-    case "remove all":
-      return [plural(n, "removed")];
+    case "remove all": {
+      // OpenSMTPD's line, and the envelopes left to the deliveries holding them.
+      const held = (data as { inFlight?: number } | undefined)?.inFlight ?? 0;
+      return [plural(n, "removed") + (held > 0 ? `, ${held} in flight not removed` : "")];
+    }
     case "pause envelope <id>":
     case "pause envelope all":
       return [plural(n, "paused")];

@@ -134,8 +134,8 @@ const HANDLERS: Partial<Readonly<Record<ControlCommand, Handler>>> = {
   "schedule all": envelopeCommand((t, s) => t.runtime.queue.schedule(s, Date.now())),
   // Nothing is moved into this queue by hand: discovering is scheduling what is there.
   "discover <id>": envelopeCommand((t, s) => t.runtime.queue.schedule(s, Date.now())),
-  "remove <id>": envelopeCommand(removeEnvelopes),
-  "remove all": envelopeCommand(removeEnvelopes),
+  "remove <id>": (t, params) => Promise.resolve(removeEnvelopes(t, selector(params))),
+  "remove all": (t, params) => Promise.resolve(removeEnvelopes(t, selector(params))),
   "pause envelope <id>": envelopeCommand((t, s) => t.runtime.queue.pause(s, true)),
   "pause envelope all": envelopeCommand((t, s) => t.runtime.queue.pause(s, true)),
   "resume envelope <id>": envelopeCommand((t, s) => t.runtime.queue.pause(s, false)),
@@ -165,12 +165,13 @@ const HANDLERS: Partial<Readonly<Record<ControlCommand, Handler>>> = {
   reload: (t) => t.reload(),
 };
 
-function removeEnvelopes(t: ControlTarget, s: EnvelopeSelector): number {
-  const n = t.runtime.queue.removeSelected(s);
+// Envelopes being delivered are not removed; how many were left is told, not kept silent.
+function removeEnvelopes(t: ControlTarget, s: EnvelopeSelector): ControlAnswer {
+  const { removed: n, inFlight } = t.runtime.queue.removeSelected(s);
   t.stats.increment(STAT.removed, n);
   t.stats.increment(STAT.dequeued, n);
   if (n > 0) t.log.info(`control: ${n} envelope${n === 1 ? "" : "s"} removed`);
-  return n;
+  return { exit: 0, data: { count: n, inFlight } };
 }
 
 // String.fromCharCode takes its arguments on the stack: a large message goes in pieces.

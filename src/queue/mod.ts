@@ -17,7 +17,7 @@ export { openQueue, Queue } from "./sqlite_store.ts";
 export type { PolicyCache, StoredPolicy } from "./sqlite_policies.ts";
 export type { CommitListener, CommitOptions, QueueOptions, QueueStats } from "./sqlite_store.ts";
 export type { MessageInfo } from "./sqlite_reads.ts";
-export type { EnvelopeSelector } from "./sqlite_admin.ts";
+export type { EnvelopeSelector, RemoveCount } from "./sqlite_admin.ts";
 export { freeMsgid } from "./free_msgid.ts";
 export { startScheduler } from "./scheduler.ts";
 export type { DeliverFunction, DeliveryOutcome, Scheduler, SchedulerOptions } from "./scheduler.ts";

@@ -11,9 +11,15 @@ export type EnvelopeSelector = { readonly all: true } | { readonly id: string };
 const MATCH = "(? = 1 OR evpid = ? OR msgid = ?)";
 const FREE = "(lease_owner IS NULL OR lease_until <= ?)";
 
+/** What `smtpctl remove` did: envelopes removed, and those left to their deliveries. */
+export interface RemoveCount {
+  readonly removed: number;
+  readonly inFlight: number;
+}
+
 /** The operator's commands on the queue file. */
 export class QueueAdmin {
-  #stmt: Record<"schedule" | "pause" | "remove" | "orphans", StatementSync>;
+  #stmt: Record<"schedule" | "pause" | "remove" | "held" | "orphans", StatementSync>;
 
   constructor(db: DatabaseSync) {
     this.#stmt = {
@@ -24,6 +30,9 @@ export class QueueAdmin {
         `UPDATE envelopes SET paused = ? WHERE state = 'queued' AND paused != ? AND ${MATCH}`,
       ),
       remove: db.prepare(`DELETE FROM envelopes WHERE state = 'queued' AND ${FREE} AND ${MATCH}`),
+      held: db.prepare(
+        `SELECT count(*) AS n FROM envelopes WHERE state = 'queued' AND NOT ${FREE} AND ${MATCH}`,
+      ),
       orphans: db.prepare(
         "DELETE FROM messages WHERE msgid NOT IN (SELECT DISTINCT msgid FROM envelopes)",
       ),
@@ -41,11 +50,15 @@ export class QueueAdmin {
     return Number(this.#stmt.pause.run(flag, flag, ...matchArgs(selector)).changes);
   }
 
-  /** Removes the selected free envelopes, and messages left with none; returns how many. */
-  remove(selector: EnvelopeSelector, now: number): number {
-    const n = Number(this.#stmt.remove.run(now, ...matchArgs(selector)).changes);
-    if (n > 0) this.#stmt.orphans.run();
-    return n;
+  /**
+   * Removes the selected free envelopes, and messages left with none; returns how many,
+   * and how many selected it left because a process is delivering them.
+   */
+  remove(selector: EnvelopeSelector, now: number): RemoveCount {
+    const removed = Number(this.#stmt.remove.run(now, ...matchArgs(selector)).changes);
+    if (removed > 0) this.#stmt.orphans.run();
+    const held = this.#stmt.held.get(now, ...matchArgs(selector)) as { n: number };
+    return { removed, inFlight: held.n };
   }
 }
 

@@ -37,13 +37,13 @@ Deno.test("Queue.removeSelected() removes by envelope, by message, or all; a hel
   const first = await queue.commit(message(["a@example.test", "b@example.test"]));
   const third = await queue.commit(message(["d@example.test"]));
   const a = queue.envelopes().find((e) => e.msgid === first);
-  assertEquals(queue.removeSelected({ id: a!.evpid }), 1);
-  assertEquals(queue.removeSelected({ id: first }), 1);
+  assertEquals(queue.removeSelected({ id: a!.evpid }), { removed: 1, inFlight: 0 });
+  assertEquals(queue.removeSelected({ id: first }), { removed: 1, inFlight: 0 });
   assertEquals(await queue.content(first), undefined, "a message without envelopes is gone");
   // d is being delivered (leased): remove all leaves it, and removes what is free.
   assertEquals(queue.claimDue(Date.now() + 1000, 10).map((e) => e.msgid), [third]);
   const second = await queue.commit(message(["c@example.test"]));
-  assertEquals(queue.removeSelected({ all: true }), 1);
+  assertEquals(queue.removeSelected({ all: true }), { removed: 1, inFlight: 1 });
   assertEquals(await queue.content(second), undefined);
   assertEquals(queue.envelopes().map((e) => e.msgid), [third]);
   queue.close();

@@ -22,7 +22,7 @@ import { GroupCommit } from "./sqlite_group_commit.ts";
 import { checkQueueKey } from "./sqlite_key_check.ts";
 import type { HolderState, LeaseHolder } from "./lease_holder.ts";
 import { Leases } from "./sqlite_leases.ts";
-import { type EnvelopeSelector, QueueAdmin } from "./sqlite_admin.ts";
+import { type EnvelopeSelector, QueueAdmin, type RemoveCount } from "./sqlite_admin.ts";
 import { type MessageInfo, QueueReads } from "./sqlite_reads.ts";
 import { buildEnvelope } from "./sqlite_rows.ts";
 import { openQueueDatabase } from "./sqlite_schema.ts";
@@ -329,10 +329,16 @@ export class Queue {
     for (const listener of this.#dueListeners) listener();
   }
 
-  /** Removes the selected queued envelopes no process is delivering (`smtpctl remove`). */
-  removeSelected(selector: EnvelopeSelector): number {
+  /**
+   * Removes the selected queued envelopes no process is delivering (`smtpctl remove`),
+   * those of processes that are gone included; says how many it left in flight.
+   */
+  removeSelected(selector: EnvelopeSelector): RemoveCount {
     const now = this.#now();
-    return retryWhileBusy(() => this.#admin.remove(selector, now), COMMAND_BUSY_DEADLINE_MS);
+    return retryWhileBusy(() => {
+      this.#leases.releaseStale();
+      return this.#admin.remove(selector, now);
+    }, COMMAND_BUSY_DEADLINE_MS);
   }
 
   /** Leases failed and delivered envelopes whose reports are still to be queued. */
