@@ -11,10 +11,17 @@
 export const READY_CONTENT_BYTES = 16 * 1024 * 1024;
 
 /**
- * The content the running attempts may hold at once: 32 MiB. An attempt that would go
- * past it waits for others to end; one attempt always runs, whatever its message's size.
+ * The content of large messages the running attempts may hold at once: 32 MiB. An
+ * attempt that would go past it waits for others to end; one large attempt always runs,
+ * whatever its message's size.
  */
 export const RUNNING_CONTENT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * From what size a message counts against {@link RUNNING_CONTENT_BYTES}: 1 MiB. Smaller
+ * ones never wait behind large ones; what they hold is bounded by the count of attempts.
+ */
+export const LARGE_MESSAGE_BYTES = 1024 * 1024;
 
 interface Holding {
   readonly size: number;

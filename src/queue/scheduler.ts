@@ -3,7 +3,8 @@
 // after a restart picks up whatever is still queued. It also notices mail written into
 // the file by other processes (`sendmail` while the daemon runs). A queue that cannot be
 // written (full disk, I/O error) pauses it, never stops it. The message content it holds
-// in memory, waiting or being delivered, is bounded in bytes (held_content.ts).
+// in memory, waiting or being delivered, is bounded in bytes (held_content.ts), and a
+// large message waiting for room never holds up small ones behind it.
 
 import { errorMessage } from "../mail/mod.ts";
 import {
@@ -14,7 +15,12 @@ import {
 } from "./attempt.ts";
 import { backoffMs } from "./backoff.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
-import { HeldContent, READY_CONTENT_BYTES, RUNNING_CONTENT_BYTES } from "./held_content.ts";
+import {
+  HeldContent,
+  LARGE_MESSAGE_BYTES,
+  READY_CONTENT_BYTES,
+  RUNNING_CONTENT_BYTES,
+} from "./held_content.ts";
 import { isBusy } from "./sqlite_errors.ts";
 
 export type { DeliverFunction, DeliveryOutcome } from "./attempt.ts";
@@ -28,8 +34,13 @@ export interface SchedulerOptions extends Omit<DeliveryLoopOptions, "clock"> {
   readonly pollMs?: number;
   /** Content committed messages keep on their waiting envelopes, bytes (default 16 MiB). */
   readonly readyContentBytes?: number;
-  /** Content the running attempts may hold, bytes (default 32 MiB); one attempt always runs. */
+  /**
+   * Content of large messages the running attempts may hold, bytes (default 32 MiB); one
+   * large attempt always runs.
+   */
   readonly runningContentBytes?: number;
+  /** From what size a message is large, bytes (default 1 MiB). */
+  readonly largeMessageBytes?: number;
 }
 
 /** A running scheduler. */
@@ -62,7 +73,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   // on waiting envelopes, and those the running attempts hold (one read from the queue
   // serves all of a message's attempts that run at once).
   const waitingContent = new HeldContent(options.readyContentBytes ?? READY_CONTENT_BYTES);
-  const runningContent = new HeldContent(options.runningContentBytes ?? RUNNING_CONTENT_BYTES);
+  const runningContent = new HeldContent(Infinity);
+  // Of those, the large messages: they alone count against the bound of running content.
+  const runningLarge = new HeldContent(options.runningContentBytes ?? RUNNING_CONTENT_BYTES);
+  const largeBytes = options.largeMessageBytes ?? LARGE_MESSAGE_BYTES;
   const { reporter, attempt } = createDeliveryLoop({
     ...options,
     clock,
@@ -70,6 +84,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     readContent: (msgid) => runningContent.shared(msgid, () => queue.content(msgid)),
   });
   const ready: WaitingEnvelope[] = [];
+  // Large envelopes waiting, in their turn, for the running large ones to leave room.
+  const largeWaiting: WaitingEnvelope[] = [];
   const known = new Set<string>(); // evpids ready, in flight, or with a result to write
   // Claimed again while their last attempt was still ending: they go once it has.
   const claimedAgain = new Map<string, WaitingEnvelope>();
@@ -229,28 +245,57 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 
   function pump(): void {
     if (stopped) return;
-    if (ready.length === 0) refill();
+    // Large envelopes set aside do not keep the rest of the due ones in the file, up to a
+    // batch of them.
+    if (ready.length === 0 && largeWaiting.length < REFILL_BATCH) refill();
+    // A large envelope waiting for room goes first once there is room: it is not starved
+    // by those behind it.
+    while (largeWaiting.length > 0 && running.size < concurrency) {
+      const item = largeWaiting[0]!;
+      if (runningLarge.bytes > 0 && !runningLarge.fits(item.envelope.msgid, item.size)) break;
+      largeWaiting.shift();
+      start(item);
+    }
     // The rest of a message's recipients start with its first (up to MESSAGE_RUN past the
-    // limit): started together, a user's mailbox writes go as one request. An attempt
-    // whose content would take the running ones past their bound waits, in its turn,
-    // unless none holds any: a message of any size is delivered.
+    // limit): started together, a user's mailbox writes go as one request. A large one
+    // whose content would take the running large ones past their bound (unless none
+    // runs: a message of any size is delivered), or that comes after one waiting so,
+    // waits aside, in its turn; the small ones behind it go on.
     let message: string | undefined;
     while (ready.length > 0) {
       const item = ready[0]!;
       const next = item.envelope.msgid;
       const room = running.size < concurrency ||
         (next === message && running.size < concurrency + MESSAGE_RUN);
-      if (!room || (runningContent.bytes > 0 && !runningContent.fits(next, item.size))) break;
+      if (!room) break;
       ready.shift();
+      if (
+        item.size > largeBytes &&
+        (largeWaiting.length > 0 ||
+          (runningLarge.bytes > 0 && !runningLarge.fits(next, item.size)))
+      ) {
+        largeWaiting.push(item);
+        continue;
+      }
       message = next;
-      if (item.content) waitingContent.release(next);
-      runningContent.hold(next, item.size, item.content);
-      launch(item, () => attemptHolding(item), 0);
+      start(item);
     }
-    if (ready.length === 0 && running.size === 0 && clock.now() >= pausedUntil) {
+    if (
+      ready.length === 0 && largeWaiting.length === 0 && running.size === 0 &&
+      clock.now() >= pausedUntil
+    ) {
       const next = readOrUndefined(() => queue.nextTry());
       if (next !== undefined) wakeAt(next);
     }
+  }
+
+  // Starts an envelope's attempt, holding its message's content while it runs.
+  function start(item: WaitingEnvelope): void {
+    const msgid = item.envelope.msgid;
+    if (item.content) waitingContent.release(msgid);
+    runningContent.hold(msgid, item.size, item.content);
+    if (item.size > largeBytes) runningLarge.hold(msgid, item.size);
+    launch(item, () => attemptHolding(item), 0);
   }
 
   // An attempt, whose content is given back once it ends.
@@ -259,6 +304,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       return await attempt(item);
     } finally {
       runningContent.release(item.envelope.msgid);
+      if (item.size > largeBytes) runningLarge.release(item.envelope.msgid);
     }
   }
 

@@ -1,6 +1,7 @@
 // The message content the scheduler holds while accepting outruns delivering: kept on
-// waiting envelopes within one bound, held by running attempts within another, each
-// message counted once, and every message still delivered whole.
+// waiting envelopes within one bound, held by running attempts of large messages within
+// another (small ones never wait behind them), each message counted once, and every
+// message still delivered whole.
 
 import { assertEquals, assertTrue } from "../../test/assert.ts";
 import { SILENT_LOGGER } from "../log/mod.ts";
@@ -128,7 +129,7 @@ Deno.test("startScheduler() holds the content of large waiting messages within i
   }
 });
 
-Deno.test("startScheduler() runs one attempt of a message larger than its bound for running attempts", async () => {
+Deno.test("startScheduler() runs one attempt of a message larger than its bound for running attempts, and small ones beside it", async () => {
   const dir = await Deno.makeTempDir();
   const queue = await openQueue(`${dir}/queue`);
   const mailbox = new GatedMailbox(await Deno.makeTempDir({ dir }));
@@ -140,19 +141,70 @@ Deno.test("startScheduler() runs one attempt of a message larger than its bound 
     runningContentBytes: MB,
   });
   try {
-    const large = largeMessage(0, 2 * MB);
-    const small = largeMessage(1, 1000);
-    await commitMessage(queue, large, ["a0@example.test"]);
-    await commitMessage(queue, small, ["a1@example.test"]);
-    // The large one runs alone; the small one waits for it, with its content.
-    await mailbox.arrived(1);
-    assertEquals(scheduler.heldContent, { ready: small.length, running: large.length });
+    const large = [largeMessage(0, 2 * MB), largeMessage(1, 2 * MB)];
+    const small = largeMessage(2, 1000);
+    await commitMessage(queue, large[0]!, ["a0@example.test"]);
+    await commitMessage(queue, large[1]!, ["a1@example.test"]);
+    await commitMessage(queue, small, ["a2@example.test"]);
+    // The first large one runs alone past the bound; the second waits for it (without its
+    // content, past the waiting bound); the small one does not wait behind it.
+    await mailbox.arrived(2);
+    assertEquals(scheduler.inFlight, 2);
+    assertEquals(scheduler.heldContent, { ready: 0, running: large[0]!.length + small.length });
     mailbox.release();
     await mailbox.arrived(1);
-    assertEquals(scheduler.heldContent, { ready: 0, running: small.length });
+    assertEquals(mailbox.waiting.map((w) => w.content), [large[1]!]);
+    assertEquals(scheduler.heldContent, { ready: 0, running: large[1]!.length });
     await drained(queue, mailbox, scheduler);
     const files = [...Deno.readDirSync(mailbox.dir)].map((entry) => entry.name).sort();
-    assertEquals(files.length, 2);
+    assertEquals(files.length, 3);
+  } finally {
+    mailbox.open();
+    await scheduler.stop();
+    queue.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("startScheduler() delivers small messages while large ones wait for room, and the large ones still in their turn", async () => {
+  const dir = await Deno.makeTempDir();
+  const queue = await openQueue(`${dir}/queue`);
+  const mailbox = new GatedMailbox(await Deno.makeTempDir({ dir }));
+  const scheduler = startScheduler({
+    queue,
+    log: SILENT_LOGGER,
+    deliver: mailbox.deliver,
+    runningContentBytes: 3 * MB,
+  });
+  try {
+    // Three 2 MB messages for one user: one runs, the other two wait for room.
+    const large = [0, 1, 2].map((n) => largeMessage(n, 2 * MB));
+    for (const [n, content] of large.entries()) {
+      await commitMessage(queue, content, [`big${n}@example.test`]);
+    }
+    // Twenty small ones for another, committed behind them: none waits.
+    for (let n = 0; n < 20; n++) {
+      await commitMessage(queue, largeMessage(10 + n, 1000), [`small${n}@example.test`]);
+    }
+    await mailbox.arrived(21);
+    assertEquals(scheduler.inFlight, 21);
+    assertEquals(mailbox.waiting.filter((w) => w.content.length > MB).map((w) => w.content), [
+      large[0]!,
+    ]);
+    // Small ones keep coming while the first large one runs; the next large one still goes
+    // as soon as the first leaves room.
+    for (let n = 20; n < 25; n++) {
+      await commitMessage(queue, largeMessage(10 + n, 1000), [`small${n}@example.test`]);
+    }
+    await mailbox.arrived(26);
+    mailbox.release();
+    await mailbox.arrived(1);
+    assertEquals(mailbox.waiting.map((w) => w.content), [large[1]!]);
+    mailbox.release();
+    await mailbox.arrived(1);
+    assertEquals(mailbox.waiting.map((w) => w.content), [large[2]!]);
+    await drained(queue, mailbox, scheduler);
+    assertEquals([...Deno.readDirSync(mailbox.dir)].length, 28);
   } finally {
     mailbox.open();
     await scheduler.stop();
