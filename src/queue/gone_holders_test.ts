@@ -3,6 +3,7 @@ import type { NewMessage } from "./envelope.ts";
 import { releaseGoneLeases } from "./gone_holders.ts";
 import { ownerName, parseOwner } from "./lease_holder.ts";
 import { openQueue } from "./sqlite_store.ts";
+import { underProcAccess } from "../../test/_all_permissions.ts";
 
 function message(rcpts: string[]): NewMessage {
   return {
@@ -24,6 +25,12 @@ async function holdUnder(dir: string, owner: string): Promise<void> {
 }
 
 Deno.test("releaseGoneLeases() frees what a killed process held, its reports included", async () => {
+  if (
+    !(await underProcAccess(
+      import.meta.url,
+      "releaseGoneLeases() frees what a killed process held, its reports included",
+    ))
+  ) return;
   const dir = await Deno.makeTempDir();
   const gone = new Deno.Command("true").spawn();
   await gone.status;
@@ -39,6 +46,12 @@ Deno.test("releaseGoneLeases() frees what a killed process held, its reports inc
 });
 
 Deno.test("releaseGoneLeases() frees the leases of a pid now another process's, keeps a running holder's", async () => {
+  if (
+    !(await underProcAccess(
+      import.meta.url,
+      "releaseGoneLeases() frees the leases of a pid now another process's, keeps a running holder's",
+    ))
+  ) return;
   const dir = await Deno.makeTempDir();
   const running = new Deno.Command("cat", { stdin: "piped", stdout: "null" }).spawn();
   try {
@@ -58,6 +71,12 @@ Deno.test("releaseGoneLeases() frees the leases of a pid now another process's, 
 });
 
 Deno.test("releaseGoneLeases() leaves a holder it cannot tell gone (no access to /proc)", async () => {
+  if (
+    !(await underProcAccess(
+      import.meta.url,
+      "releaseGoneLeases() leaves a holder it cannot tell gone (no access to /proc)",
+    ))
+  ) return;
   const dir = await Deno.makeTempDir();
   const gone = new Deno.Command("true").spawn();
   await gone.status;
