@@ -51,10 +51,11 @@ async function readOneLine(): Promise<string | undefined> {
 // mode Ctrl-C still interrupts; erasing is done here, as the terminal no longer does it.
 async function promptWithoutEcho(): Promise<string | undefined> {
   const encoder = new TextEncoder();
-  await Deno.stderr.write(encoder.encode(PROMPT));
+  // Echo goes off before the prompt shows: a key typed as soon as it appears is not echoed.
   Deno.stdin.setRaw(true, { cbreak: true });
   const bytes: number[] = [];
   try {
+    await Deno.stderr.write(encoder.encode(PROMPT));
     const one = new Uint8Array(1);
     for (;;) {
       const n = await Deno.stdin.read(one);
