@@ -71,7 +71,6 @@ function expandToken(spec: string, vars: FormatVars, options: FormatOptions): st
   if (!m) throw new Error(`Bad format specifier "%{${spec}}"`);
   const [, name, from, to, modifiers] = m as unknown as [string, string, string?, string?, string?];
   let value = tokenValue(name, vars);
-  if (from !== undefined) value = slice(value, from, to);
   let raw = false;
   for (const modifier of modifiers ? modifiers.split("|") : []) {
     switch (modifier) {
@@ -91,6 +90,8 @@ function expandToken(spec: string, vars: FormatVars, options: FormatOptions): st
         throw new Error(`Unknown format modifier "${modifier}" in "%{${spec}}"`);
     }
   }
+  // mda_expand_token slices the modified value (`:strip` changes its length).
+  if (from !== undefined) value = slice(value, from, to, spec);
   if (options.path && ENVELOPE_TOKENS.has(name)) value = pathSafe(value);
   if (options.escape) return options.escape(value);
   return raw ? value : value.replace(UNSAFE_REGEXP, ":");
@@ -134,17 +135,24 @@ function tokenValue(name: string, vars: FormatVars): string {
   }
 }
 
-// Python-like slice offsets; `[n]` alone is the single character at n. Bounds clamp.
-function slice(value: string, from: string, to: string | undefined): string {
+// Offsets as OpenSMTPD's mda_expand_token reads them: `[n]` is `[n:n]`, the end is
+// inclusive, a negative begin counts from the end and a negative end from the last
+// character (so `[0:-4]` of "example.org" is "example", and `[-1]` ends before it
+// begins). An end past the value is its end; a begin past it, or an end before the
+// begin, makes the whole expansion fail. An empty value stays empty.
+function slice(value: string, from: string, to: string | undefined, spec: string): string {
+  const bad = () => new Error(`Bad format specifier "%{${spec}}"`);
+  if (from === "" && to === undefined) throw bad();
+  let begin = from === "" ? 0 : Number(from);
+  let end = to === undefined ? begin : to === "" ? Infinity : Number(to);
   const length = value.length;
-  const index = (text: string, fallback: number) => {
-    if (text === "") return fallback;
-    const n = Number(text);
-    return Math.min(length, Math.max(0, n < 0 ? length + n : n));
-  };
-  const begin = index(from, 0);
-  if (to === undefined) return value.slice(begin, begin + 1);
-  return value.slice(begin, Math.max(begin, index(to, length)));
+  if (length === 0) return "";
+  if (begin >= length) throw bad();
+  if (end >= length) end = length - 1;
+  if (begin < 0) begin += length;
+  if (end < 0) end += length - 1;
+  if (begin < 0 || end < 0 || end < begin) throw bad();
+  return value.slice(begin, end + 1);
 }
 
 function stripTag(value: string): string {

@@ -31,7 +31,7 @@ const CASES: readonly [string, string][] = [
   ["%{rcpt.domain[1]}", "x"],
   ["%{rcpt.domain[8:]}", "test"],
   ["%{rcpt.domain[-4:]}", "test"],
-  ["%{rcpt.domain[0:7]}", "Example"],
+  ["%{rcpt.domain[0:6]}", "Example"],
   ["%{rcpt.domain[0:-5]}", "Example"],
   ["%{rcpt.domain[0:100]}", "Example.test"],
   ["~/Maildir", "/home/bob/Maildir"],
@@ -42,6 +42,45 @@ const CASES: readonly [string, string][] = [
 Deno.test("expandFormat() expands every specifier, slice and modifier", () => {
   for (const [template, expected] of CASES) {
     assertEquals(expandFormat(template, VARS), expected, template);
+  }
+});
+
+Deno.test("expandFormat() slices with an inclusive end, as smtpd.conf(5) shows", () => {
+  const manual = { ...VARS, rcpt: "user@example.org" };
+  const examples: readonly [string, string][] = [
+    ["%{rcpt.domain[0]}", "e"],
+    ["%{rcpt.domain[1]}", "x"],
+    ["%{rcpt.domain[8:]}", "org"],
+    ["%{rcpt.domain[-3:]}", "org"],
+    ["%{rcpt.domain[0:6]}", "example"],
+    ["%{rcpt.domain[0:-4]}", "example"],
+    ["%{rcpt.domain[-3:-1]}", "or"],
+    ["%{rcpt.domain[:2]}", "exa"],
+    ["%{rcpt.domain[0:100]}", "example.org"],
+  ];
+  for (const [template, expected] of examples) {
+    assertEquals(expandFormat(template, manual), expected, template);
+  }
+  // An empty value stays empty whatever the offsets.
+  assertEquals(expandFormat("<%{sender[5:9]}>", { ...VARS, sender: "" }), "<>");
+  // The slice is taken after the modifiers, so it counts the stripped value.
+  assertEquals(expandFormat("%{rcpt[0:4]:strip}", VARS), "Bob@E");
+});
+
+Deno.test("expandFormat() refuses a slice that mda_expand_token refuses", () => {
+  const manual = { ...VARS, rcpt: "user@example.org" };
+  // A begin past the end, an end before the begin (a negative end is one further left
+  // than a negative begin, so `[-1]` ends before it starts), an empty bracket.
+  for (
+    const template of [
+      "%{rcpt.domain[11]}",
+      "%{rcpt.domain[-1]}",
+      "%{rcpt.domain[5:2]}",
+      "%{rcpt.domain[-12:]}",
+      "%{rcpt.domain[]}",
+    ]
+  ) {
+    assertThrows(() => expandFormat(template, manual), Error, "Bad format specifier");
   }
 });
 
@@ -66,7 +105,7 @@ Deno.test("expandFormat() in a path lets no envelope value add a component or na
     expandFormat("/var/vmail/%{rcpt.user:raw}", quoted, path),
     '/var/vmail/"x:..:..:..:etc"',
   );
-  assertEquals(expandFormat("/m/%{sender.user[1:2]}/x", quoted, path), "/m/:/x");
+  assertEquals(expandFormat("/m/%{sender.user[1:2]}/x", quoted, path), "/m/:./x");
   assertEquals(
     expandFormat("/m/%{sender.user}", { ...VARS, sender: "..@evil.test" }, path),
     "/m/:.",
