@@ -19,7 +19,8 @@ export interface FormatVars {
 
 // Characters that could mean something to a shell or a path, replaced unless `raw`.
 const UNSAFE_REGEXP = /[!#$%&'*?`{|}~]/g;
-const TOKEN_REGEXP = /%\{([^}]*)\}/g;
+// mda_expand_format: `%%` is a literal `%`, `%{…}` a token; any other `%` is kept.
+const TOKEN_REGEXP = /%%|%\{([^}]*)\}/g;
 const SPEC_REGEXP = /^([a-z.]+)(?:\[(-?\d*)(?::(-?\d*))?\])?(?::([a-z|]+))?$/;
 
 /** Options of {@link expandFormat}. */
@@ -50,7 +51,7 @@ const ENVELOPE_TOKENS = new Set([
   "dest.domain",
 ]);
 
-/** Expands every `%{…}` of a template; throws on an unknown token or modifier. */
+/** Expands every `%{…}` (and `%%`) of a template; throws on an unknown token or modifier. */
 export function expandFormat(
   template: string,
   vars: FormatVars,
@@ -58,7 +59,10 @@ export function expandFormat(
 ): string {
   let text = template;
   if (text.startsWith("~/")) text = `%{user.directory}${text.slice(1)}`;
-  return text.replace(TOKEN_REGEXP, (_all, spec: string) => expandToken(spec, vars, options));
+  return text.replace(
+    TOKEN_REGEXP,
+    (_all, spec: string | undefined) => spec === undefined ? "%" : expandToken(spec, vars, options),
+  );
 }
 
 /** True when the template needs the user's home directory. */

@@ -84,6 +84,13 @@ Deno.test("expandFormat() refuses a slice that mda_expand_token refuses", () => 
   }
 });
 
+Deno.test("expandFormat() turns %% into % and leaves any other % alone", () => {
+  assertEquals(expandFormat("100%%", VARS), "100%");
+  assertEquals(expandFormat("%%{rcpt.user}", VARS), "%{rcpt.user}");
+  assertEquals(expandFormat("50% %d %", VARS), "50% %d %");
+  assertEquals(expandFormat("%%%{user.username}", VARS), "%bob");
+});
+
 Deno.test("expandFormat() replaces shell and path metacharacters unless raw", () => {
   const hostile = { ...VARS, sender: "`rm -rf ~`;$(x)|y&z@evil.test" };
   assertEquals(
