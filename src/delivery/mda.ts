@@ -1,7 +1,7 @@
 // Running a mail delivery agent as OpenSMTPD does: `/bin/sh -c COMMAND` in the user's
 // home, in a session of its own, the message on standard input, the environment smtpd(8)
-// gives an MDA, and the exit status read as sysexits(3): 0 delivered, 71 or 75 try
-// again, anything else failed.
+// gives an MDA, and the exit status read as sysexits(3): 0 delivered (once it has read
+// the whole message), 71 or 75 try again, anything else failed.
 
 import { DEFAULT_DELIVERY_TIMEOUTS } from "../config/mod.ts";
 import {
@@ -107,19 +107,22 @@ export async function runMda(run: MdaRun): Promise<DeliveryResult> {
   const input = mdaInput(run);
   const out = tail(child.stdout);
   const err = tail(child.stderr);
-  void feed(child.stdin, input);
+  const fed = feed(child.stdin, input);
   const status = await child.status;
   clearTimeout(timer);
   // A background process the command left behind may hold the pipes open: what it has
-  // not written a moment after the command ended is not waited for.
+  // not written, or not read, a moment after the command ended is not waited for.
   const grace = setTimeout(() => {
     out.stop();
     err.stop();
+    fed.stop();
   }, 200);
-  const [stdout, stderr] = await Promise.all([out.text, err.text]);
+  const [stdout, stderr, fedAll] = await Promise.all([out.text, err.text, fed.done]);
   clearTimeout(grace);
   if (timedOut) return tempfail("mda timed out");
-  if (status.success) return DELIVERED;
+  // OpenSMTPD mda.c: a command that exits 0 with part of the message still unwritten
+  // has not delivered it (smtpd.conf(5): it is expected to read all the content).
+  if (status.success) return fedAll ? DELIVERED : tempfail("mda exited prematurely");
   const said = lastLine(stderr) ?? lastLine(stdout);
   if (status.signal) {
     return permfail(`mda killed by signal ${status.signal}${said ? `: ${said}` : ""}`);
@@ -157,15 +160,23 @@ const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((path) => {
 /** The program an mda command is started with (setsid, or the shell): what --allow-run needs. */
 export const MDA_PROGRAM: string = SETSID ?? "/bin/sh";
 
-// A child that exits without reading its input closes the pipe: that is not our failure.
-async function feed(stdin: WritableStream<Uint8Array>, data: Uint8Array): Promise<void> {
+// Writes the whole message and closes the pipe; `done` is false when that did not
+// complete (EPIPE: the command closed its input early; or `stop` gave up on it).
+function feed(
+  stdin: WritableStream<Uint8Array>,
+  data: Uint8Array,
+): { done: Promise<boolean>; stop(): void } {
   const writer = stdin.getWriter();
-  try {
-    await writer.write(data);
-    await writer.close();
-  } catch {
-    // EPIPE: the command did not want (all of) the message.
-  }
+  const done = (async () => {
+    try {
+      await writer.write(data);
+      await writer.close();
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return { done, stop: () => void writer.abort().catch(() => {}) };
 }
 
 // Keeps the last few KiB of a stream: only the last line matters, but all must be read

@@ -170,10 +170,24 @@ Deno.test("runMda does not throw when the command never reads a large message", 
     const line = "x".repeat(1023) + "\r\n";
     const content = encoder.encode("Subject: big\r\n\r\n" + line.repeat(1024));
     assertTrue(content.byteLength > 1024 * 1024);
-    assertEquals(await runMda(mdaRun(home, "exit 0", { content })), { kind: "ok" });
+    const unread = await runMda(mdaRun(home, "exit 0", { content }));
+    assertEquals(unread.kind, "tempfail");
     const failed = await runMda(mdaRun(home, "echo nope >&2; exit 67", { content }));
     assertEquals(failed.kind, "permfail");
     assertMatch(reasonOf(failed), /nope$/);
+  });
+});
+
+Deno.test("runMda tries again later when the command exits 0 without reading all the message", async () => {
+  await withHome(async (home) => {
+    const line = "y".repeat(1023) + "\r\n";
+    const content = encoder.encode("Subject: big\r\n\r\n" + line.repeat(400));
+    const result = await runMda(mdaRun(home, "head -c 100 > kept.txt; exit 0", { content }));
+    // smtpd.conf(5): the command is expected to read all the mail content.
+    assertEquals(result, { kind: "tempfail", reason: "mda exited prematurely" });
+    assertEquals((await Deno.stat(`${home}/kept.txt`)).size, 100);
+    // Read to the end, the same message is delivered.
+    assertEquals(await runMda(mdaRun(home, "cat > all.txt", { content })), { kind: "ok" });
   });
 });
 
