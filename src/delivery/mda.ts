@@ -1,8 +1,9 @@
 // Running a mail delivery agent as OpenSMTPD does: `/bin/sh -c COMMAND` in the user's
 // home, in a session of its own, the message on standard input, the environment smtpd(8)
 // gives an MDA, and the exit status read as sysexits(3): 0 delivered (once it has read
-// the whole message), 71 or 75 try again, anything else failed.
+// the whole message), 71 or 75 or a signal try again, anything else failed.
 
+import { constants as osConstants } from "node:os";
 import { DEFAULT_DELIVERY_TIMEOUTS } from "../config/mod.ts";
 import {
   DELIVERED,
@@ -125,7 +126,10 @@ export async function runMda(run: MdaRun): Promise<DeliveryResult> {
   if (status.success) return fedAll ? DELIVERED : tempfail("mda exited prematurely");
   const said = lastLine(stderr) ?? lastLine(stdout);
   if (status.signal) {
-    return permfail(`mda killed by signal ${status.signal}${said ? `: ${said}` : ""}`);
+    // smtpd.c reads a child killed by a signal as a temporary failure.
+    const number = (osConstants.signals as Record<string, number | undefined>)[status.signal] ??
+      status.signal;
+    return tempfail(`mda terminated; signal ${number}${said ? `: ${said}` : ""}`);
   }
   const reason = `mda exited with status ${status.code}: ${said ?? "exited abnormally"}`;
   // sysexits(3): EX_OSERR and EX_TEMPFAIL ask for another try.
