@@ -13,7 +13,7 @@ export interface NewEnvelope {
   readonly user?: string;
   /** DSN NOTIFY (RFC 3461): NEVER, or any of SUCCESS, FAILURE, DELAY. */
   readonly dsnNotify?: readonly string[];
-  /** DSN ORCPT: `addr-type;address`. */
+  /** DSN ORCPT: `addr-type;address`, the address decoded from its xtext (or utf-8 form). */
   readonly dsnOrcpt?: string;
   /** The address after alias or virtual expansion (`%{dest}`); the recipient when absent. */
   readonly dest?: string;

@@ -195,7 +195,7 @@ Deno.test("NOTIFY=SUCCESS gets a delivered report with the headers only", async 
       rcpt: "ok@example.test",
       action: "local",
       dsnNotify: ["SUCCESS"],
-      dsnOrcpt: "rfc822;Ok+2BTag@example.test",
+      dsnOrcpt: "rfc822;Ok+Tag@example.test", // as the envelope keeps it: xtext decoded
     }],
   });
   await settle(() => h.attempts.length === 1, "the delivery");

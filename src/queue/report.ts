@@ -200,16 +200,27 @@ function statusFields(input: ReportInput): string[] {
   return lines;
 }
 
-// ORCPT arrives as `rfc822;address` in xtext (RFC 3461 §4.2); the report shows it as
-// `rfc822; address` with the +XX escapes decoded.
+// The envelope keeps ORCPT as `type;address`, its xtext already decoded (src/smtp/dsn.ts):
+// the report shows it as `type; address`. A message/delivery-status part is ASCII, so a
+// utf-8 address is written in RFC 6533's utf-8-addr-xtext: `\x{HEX}` for every code point
+// outside its QCHARs.
 function formatOrcpt(orcpt: string): string {
   const semi = orcpt.indexOf(";");
   const type = semi === -1 ? "rfc822" : orcpt.slice(0, semi);
-  const value = (semi === -1 ? orcpt : orcpt.slice(semi + 1)).replace(
-    /\+([0-9A-F]{2})/g,
-    (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)),
-  );
+  const address = semi === -1 ? orcpt : orcpt.slice(semi + 1);
+  const value = type.toLowerCase() === "utf-8" ? utf8AddrXtext(address) : address;
   return `${type}; ${oneLine(value)}`;
+}
+
+// QCHAR (RFC 6533 §3): printable ASCII but "+", "=" and "\".
+function utf8AddrXtext(address: string): string {
+  let out = "";
+  for (const char of address) {
+    const code = char.codePointAt(0)!;
+    const qchar = code >= 0x21 && code <= 0x7e && char !== "+" && char !== "=" && char !== "\\";
+    out += qchar ? char : `\\x{${code.toString(16).toUpperCase()}}`;
+  }
+  return out;
 }
 
 function oneLine(text: string): string {

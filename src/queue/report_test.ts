@@ -7,12 +7,17 @@ import { buildReport, type ReportKind, statusOf } from "./report.ts";
 const ARRIVAL = Date.UTC(2024, 0, 2, 3, 4, 5);
 
 /** The report's text for one recipient whose delivery ended for `reason`. */
-function reportText(kind: ReportKind, reason: string): string {
+function reportText(kind: ReportKind, reason: string, orcpt?: string): string {
   return new TextDecoder().decode(buildReport({
     kind,
     hostname: "mx.example.test",
     to: "alice@example.test",
-    recipients: [{ rcpt: "bob@far.test", reason, lastAttempt: ARRIVAL + 60_000 }],
+    recipients: [{
+      rcpt: "bob@far.test",
+      reason,
+      lastAttempt: ARRIVAL + 60_000,
+      ...(orcpt === undefined ? {} : { orcpt }),
+    }],
     original: new TextEncoder().encode("Subject: hi\r\n\r\nbody\r\n"),
     arrival: ARRIVAL,
     now: ARRIVAL + 60_000,
@@ -59,5 +64,19 @@ Deno.test("statusOf() keeps the class of the Status to the one the Action calls 
   assertEquals(
     cases.map(([kind, reason]) => statusOf(kind, reason)),
     cases.map(([, , status]) => status),
+  );
+});
+
+Deno.test("buildReport() shows ORCPT as the envelope keeps it, decoded once", () => {
+  // RCPT … ORCPT=rfc822;a+2B41@far.test is kept as the address a+41@far.test.
+  const text = reportText("failed", "550 5.1.1 no such user", "rfc822;a+41@far.test");
+  assertStringIncludes(text, "Original-Recipient: rfc822; a+41@far.test\r\n");
+});
+
+Deno.test("buildReport() writes a utf-8 ORCPT in RFC 6533's ASCII form", () => {
+  const text = reportText("failed", "550 5.1.1 no such user", "utf-8;j\u00f6rg+x@b\u00fccher.test");
+  assertStringIncludes(
+    text,
+    "Original-Recipient: utf-8; j\\x{F6}rg\\x{2B}x@b\\x{FC}cher.test\r\n",
   );
 });
