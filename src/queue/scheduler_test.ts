@@ -5,8 +5,10 @@ import type { QueuedEnvelope } from "./envelope.ts";
 import { type DeliveryOutcome, startScheduler } from "./scheduler.ts";
 import { openQueue, type Queue } from "./sqlite_store.ts";
 
+/** Waits, bounded in real time and generously (a loaded disk is slow), for the condition. */
 async function settle(queue: Queue, until: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !until(); i++) await new Promise((r) => setTimeout(r, 5));
+  const deadline = Date.now() + 30_000;
+  while (!until() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   assertTrue(until(), "the scheduler did not settle");
   void queue;
 }
