@@ -27,8 +27,28 @@ const START_SLACK_SECONDS = 3;
 
 const OWNER_REGEXP = /^(.*):(\d+)(?:@(\d+))?$/;
 
-/** This process's owner name: host:pid@start, or host:pid where the uptime is not granted. */
+// Two names of one process: the start second is reckoned from the uptime's whole seconds
+// and the clock, so two reckonings may differ by one.
+const NAME_START_JITTER_SECONDS = 1;
+
+let ownName: string | undefined;
+
+/**
+ * This process's owner name: host:pid@start, or host:pid where the uptime is not granted.
+ * It is reckoned once, so that every queue this process opens takes leases under one name.
+ */
 export function ownerName(): string {
+  return ownName ??= reckonOwnerName();
+}
+
+/** Whether two names stand for one process: same host and pid, starts a second apart at most. */
+export function sameProcess(a: LeaseHolder, b: LeaseHolder): boolean {
+  if (a.host !== b.host || a.pid !== b.pid) return false;
+  if (a.startedAt === undefined || b.startedAt === undefined) return a.startedAt === b.startedAt;
+  return Math.abs(a.startedAt - b.startedAt) <= NAME_START_JITTER_SECONDS;
+}
+
+function reckonOwnerName(): string {
   let host = "localhost";
   try {
     host = Deno.hostname();

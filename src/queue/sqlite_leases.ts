@@ -9,6 +9,7 @@ import {
   type LeaseHolder,
   ownerName,
   parseOwner,
+  sameProcess,
 } from "./lease_holder.ts";
 import { rollback } from "./sqlite_errors.ts";
 
@@ -89,12 +90,14 @@ export class Leases {
     const owners = this.#db.prepare(
       "SELECT DISTINCT lease_owner AS owner FROM envelopes WHERE lease_owner IS NOT NULL",
     ).all() as { owner: string }[];
-    const host = parseOwner(this.owner)?.host;
+    const me = parseOwner(this.owner);
+    const host = me?.host;
     const undecided: string[] = [];
     let released = 0;
     for (const { owner } of owners) {
       const holder = parseOwner(owner);
-      const mine = owner === this.owner;
+      const mine = owner === this.owner ||
+        (me !== undefined && holder !== undefined && sameProcess(holder, me));
       let free = mine && options.own === true;
       if (!mine && holder !== undefined && holder.host === host) {
         const state = stateOf(holder);

@@ -111,6 +111,33 @@ Deno.test("leases: two processes sharing the file never claim the same envelope"
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("leases: a process knows its own leases though its name's start second came out one off", async () => {
+  // The start second is reckoned from the uptime's whole seconds and the clock: two
+  // reckonings in one process may differ by one, and its leases are still its own.
+  const dir = await Deno.makeTempDir();
+  const before = await openQueue(dir, { owner: "host:7@1000" });
+  await before.commit(message(1, ["u@example.test"]));
+  const now = Date.now() + 1;
+  assertEquals(before.claimDue(now, 10).length, 1);
+  before.close();
+  const after = await openQueue(dir, { owner: "host:7@1001" });
+  const asked: string[] = [];
+  const stateOf = (h: { pid: number }) => {
+    asked.push(String(h.pid));
+    return "unknown" as const;
+  };
+  assertEquals(after.releaseStaleLeases({ own: true, stateOf }), 1);
+  assertEquals(asked, [], "its own lease is not taken for another process's");
+  assertEquals(after.claimDue(now, 10).length, 1);
+  after.close();
+  // Three seconds apart, the same pid is another process (a reused pid): asked about.
+  const later = await openQueue(dir, { owner: "host:7@1004" });
+  assertEquals(later.releaseStaleLeases({ own: true, stateOf }), 0);
+  assertEquals(asked, ["7"]);
+  later.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("the queue migrates a version 2 file, keeping its envelopes", async () => {
   const dir = await Deno.makeTempDir();
   const db = new DatabaseSync(`${dir}/queue.sqlite`);
