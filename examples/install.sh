@@ -55,7 +55,11 @@ else
   # --unstable-net: unix datagram sockets, for syslog (/dev/log). -A: the daemon binds
   # ports, reads its tables, writes the queue, and starts its per-user delivery children.
   # deno compile reads DENORT_BIN from the environment itself.
-  if ! deno compile --unstable-net -A -o "$BUILT" cli.ts; then
+  # --v8-flags: a compiled executable takes V8's flags only from its build (not from
+  # DENO_V8_FLAGS), and its front and mailbox writers are itself: the heap bounds that
+  # `deno run` gives them (src/privsep/start_front.ts) are built in here.
+  if ! deno compile --unstable-net -A --v8-flags=--max-semi-space-size=2,--heap-growing-percent=20 \
+    -o "$BUILT" cli.ts; then
     echo "install.sh: deno compile failed; it needs denort $(deno --version | head -n 1 |
       cut -d' ' -f2) for this machine, downloaded from dl.deno.land or named by DENORT_BIN" >&2
     echo "install.sh: without it, run from source: deno run -A cli.ts" >&2
