@@ -161,6 +161,7 @@ export class ProcFilter implements ChainFilter {
   #pending = new Map<string, Pending>();
   #ready: { resolve(): void; reject(e: Error): void } | undefined;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #registering = { phases: new Set<FilterPhase>(), reports: new Set<string>() };
 
   constructor(options: ProcFilterOptions) {
     this.name = options.name;
@@ -176,8 +177,10 @@ export class ProcFilter implements ChainFilter {
   async start(): Promise<void> {
     const { command, uid, gid, user, home, log } = this.#options;
     const generation = ++this.#generation;
-    this.phases.clear();
-    this.reports.clear();
+    // The last registration stands until the new process has made its own: while the
+    // filter is down its phases are still asked, and fail closed (a session of an earlier
+    // process, or one that came while none runs, is never let through unfiltered).
+    this.#registering = { phases: new Set(), reports: new Set() };
     const spawn = this.#options.spawn ?? spawnFilterProcess;
     let child: FilterProcess;
     try {
@@ -274,6 +277,8 @@ export class ProcFilter implements ChainFilter {
       case "register":
         return this.#register(out.stream, out.event);
       case "register-ready":
+        replaceWith(this.phases, this.#registering.phases);
+        replaceWith(this.reports, this.#registering.reports);
         this.#up = true;
         this.#restarts = 0;
         this.#options.log.info(`filter ${this.name}: ready (pid ${this.#child?.pid})`);
@@ -292,12 +297,12 @@ export class ProcFilter implements ChainFilter {
       if (!(FILTER_PHASES as readonly string[]).includes(event)) {
         return this.#protocolError(`registers unknown phase "${event}"`);
       }
-      this.phases.add(event as FilterPhase);
+      this.#registering.phases.add(event as FilterPhase);
     } else {
       if (!REPORT_EVENTS.includes(event)) {
         return this.#protocolError(`registers unknown report event "${event}"`);
       }
-      this.reports.add(event);
+      this.#registering.reports.add(event);
     }
   }
 
@@ -408,4 +413,9 @@ async function readLines(
   } catch {
     // The process is gone; its exit is handled where its status resolves.
   }
+}
+
+function replaceWith<T>(target: Set<T>, source: ReadonlySet<T>): void {
+  target.clear();
+  for (const item of source) target.add(item);
 }

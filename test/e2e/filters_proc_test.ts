@@ -153,6 +153,51 @@ Deno.test("a filter killed mid-session fails that session closed; once restarted
   );
 });
 
+Deno.test("a filter that cannot be started again fails closed every session, old and new, at the phases it had", async () => {
+  const dir = await scratchDir();
+  const echo = await echoFilterCommand(dir);
+  // The first start runs the filter; every later one fails before it registers anything.
+  const marks = `${dir}/marks`;
+  await Deno.mkdir(marks, { mode: 0o777 });
+  await Deno.chmod(marks, 0o777);
+  await Deno.writeTextFile(
+    `${dir}/once.sh`,
+    `if [ -e ${marks}/started ]; then echo "cannot start" >&2; exit 1; fi\n` +
+      `touch ${marks}/started\nexec ${echo}\n`,
+  );
+  await using fx = await startFilterFixture({
+    dir,
+    head: `filter "echo" proc-exec "/bin/sh ${dir}/once.sh"`,
+    listen: `filter "echo"`,
+  });
+  const pid = await waitFor("the filter's pid", () => fx.daemon.filterPid("echo"));
+  await using before = await SmtpTestClient.connect(fx.port);
+  await before.expect("220 ");
+  await before.send("EHLO client.test");
+  await before.expect("250 ");
+  Deno.kill(pid, "SIGKILL");
+  await waitFor(
+    "a restart that fails",
+    () => fx.log.some((l) => l.includes("filter echo: cannot start")) || undefined,
+  );
+  const closed = "421 4.3.0 Temporary failure: filter unavailable, closing connection";
+  // Open before the filter died: its recipient is refused, not let through unfiltered.
+  await before.send("MAIL FROM:<sender@client.test>");
+  await before.expect("250 ");
+  await before.send("RCPT TO:<alice@example.test>");
+  assertEquals(await before.reply(), closed);
+  // Connected while the filter is down.
+  await using after = await SmtpTestClient.connect(fx.port);
+  await after.expect("220 ");
+  await after.send("EHLO client.test");
+  await after.expect("250 ");
+  await after.send("MAIL FROM:<sender@client.test>");
+  await after.expect("250 ");
+  await after.send("RCPT TO:<alice@example.test>");
+  assertEquals(await after.reply(), closed);
+  assertEquals(await fx.delivered("alice").catch(() => []), []);
+});
+
 Deno.test("a proc-exec filter's rewrite of MAIL FROM and RCPT TO gets the command's own syntax check", async () => {
   const dir = await scratchDir();
   const command = await fixtureFilterCommand(dir, "rewrite_filter.py");
