@@ -266,3 +266,16 @@ export function spawnLoggedDaemon(
     },
   };
 }
+
+/**
+ * Whether `command args` runs and exits 0: false when it is not installed. Spawning a
+ * program that does not exist throws at once rather than rejecting, so both are caught.
+ */
+export async function commandSucceeds(command: string, args: string[]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}

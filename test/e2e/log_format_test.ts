@@ -7,6 +7,7 @@ import { parseEventText } from "../../src/log/mod.ts";
 import { assertEquals, assertMatch, assertTrue } from "../assert.ts";
 import { testCertificate } from "../_certificate.ts";
 import {
+  commandSucceeds,
   freePort,
   OWN_IDS,
   sendMessage,
@@ -20,8 +21,7 @@ const certificate = await testCertificate();
 const FILTER = new URL("../../examples/fail2ban/opensmtpd.conf", import.meta.url).pathname;
 const COMMON = "/etc/fail2ban/filter.d/common.conf";
 const haveFail2ban = await Deno.stat(COMMON).then(() => true, () => false) &&
-  await new Deno.Command("fail2ban-regex", { args: ["--version"], stdout: "null", stderr: "null" })
-    .output().then((o) => o.success, () => false);
+  await commandSucceeds("fail2ban-regex", ["--version"]);
 if (!certificate) console.log("log format tests skipped: openssl is not installed");
 if (!haveFail2ban) console.log("fail2ban check skipped: fail2ban-regex is not installed");
 

@@ -3,6 +3,7 @@
 
 import { assertMatch, assertStringIncludes } from "../assert.ts";
 import {
+  commandSucceeds,
   freePort,
   OWN_IDS,
   readMaildir,
@@ -11,12 +12,8 @@ import {
   waitListening,
 } from "../_helpers.ts";
 
-async function have(tool: string, args: string[]): Promise<boolean> {
-  return await new Deno.Command(tool, { args, stdout: "null", stderr: "null" }).output()
-    .then((o) => o.success, () => false);
-}
-const haveHaproxy = await have("haproxy", ["-v"]);
-const haveSwaks = await have("swaks", ["--version"]);
+const haveHaproxy = await commandSucceeds("haproxy", ["-v"]);
+const haveSwaks = await commandSucceeds("swaks", ["--version"]);
 if (!haveHaproxy) console.log("HAProxy test skipped: haproxy is not installed");
 if (!haveSwaks) console.log("HAProxy test skipped: swaks is not installed");
 

@@ -2,7 +2,7 @@
 // one line of a pipe (which may stay open), or a prompt without echo on a terminal.
 
 import { assertEquals, assertStringIncludes, assertTrue } from "../assert.ts";
-import { freePort, waitListening } from "../_helpers.ts";
+import { commandSucceeds, freePort, waitListening } from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const KEY = "ab".repeat(32);
@@ -69,9 +69,7 @@ sys.stdout.flush()
 `;
 
 Deno.test("smtpd asks for the queue key on a terminal, and does not echo it", async () => {
-  const python = await new Deno.Command("python3", { args: ["-c", "import pty"] }).output()
-    .catch(() => undefined);
-  if (!python?.success) {
+  if (!await commandSucceeds("python3", ["-c", "import pty"])) {
     console.log("skipped: no python3 with a pty module");
     return;
   }

@@ -3,15 +3,20 @@
 // the reason printed, when the tests do not run as root.
 
 import { assertEquals } from "../assert.ts";
-import { freePort, readMaildir, sendMessage, waitFor, waitListening } from "../_helpers.ts";
+import {
+  commandSucceeds,
+  freePort,
+  readMaildir,
+  sendMessage,
+  waitFor,
+  waitListening,
+} from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const NAMES = ["smtpdtesta", "smtpdtestb"];
 
-async function run(command: string, ...args: string[]): Promise<boolean> {
-  const out = await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output()
-    .catch(() => ({ success: false }));
-  return out.success;
+function run(command: string, ...args: string[]): Promise<boolean> {
+  return commandSucceeds(command, args);
 }
 
 Deno.test("as root, each delivery is written by the user it is for", async () => {
