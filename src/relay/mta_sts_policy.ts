@@ -14,7 +14,9 @@ export interface MtaStsPolicy {
 
 // RFC 8461 §3.2: max_age is at most 31557600 s (a year).
 const MAX_AGE_LIMIT = 31_557_600;
-const KEY_REGEXP = /^[A-Za-z0-9_]+$/;
+// §3.2 sts-policy-ext-name: a letter or digit, then up to 31 of those, "_", "-" or ".".
+// Unknown keys are extensions and are ignored; only a line that is no key at all fails.
+const KEY_REGEXP = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
 /** Parses a policy body; a string says why it is not a policy. */
 export function parseMtaStsPolicy(text: string, id: string): MtaStsPolicy | string {

@@ -19,6 +19,27 @@ Deno.test("parseMtaStsPolicy() reads every field, with LF or CRLF lines, in any 
   );
 });
 
+Deno.test("parseMtaStsPolicy() ignores extension fields, whose names may hold '-' and '.'", () => {
+  assertEquals(
+    parseMtaStsPolicy(
+      "version: STSv1\nmode: enforce\nmx: mx.example.org\nmax_age: 86400\n" +
+        "x-policy-note: hello\nfuture.ext: 1\nfuture_ext: 2\n",
+      "3",
+    ),
+    { mode: "enforce", mx: ["mx.example.org"], maxAge: 86400, id: "3" },
+  );
+  // A name longer than 32 characters, or one that starts with a sign, is no field.
+  const long = `x${"-".repeat(32)}`;
+  assertEquals(
+    parseMtaStsPolicy(`version: STSv1\nmode: none\nmax_age: 1\n${long}: 1\n`, "1"),
+    `not a "key: value" line: "${long}: 1"`,
+  );
+  assertEquals(
+    parseMtaStsPolicy("version: STSv1\nmode: none\nmax_age: 1\n-x: 1\n", "1"),
+    'not a "key: value" line: "-x: 1"',
+  );
+});
+
 Deno.test("parseMtaStsPolicy() says why a text is not a policy", () => {
   assertEquals(parseMtaStsPolicy("mode: enforce\nmx: a\nmax_age: 1\n", "1"), 'no "version: STSv1"');
   assertEquals(
