@@ -4,7 +4,13 @@
 // setpriv, or without the servers.
 
 import mysql from "mysql2/promise";
-import { freePort, SmtpTestClient, spawnLoggedDaemon, waitListening } from "../_helpers.ts";
+import {
+  freePort,
+  OWN_IDS,
+  SmtpTestClient,
+  spawnLoggedDaemon,
+  waitListening,
+} from "../_helpers.ts";
 import { testCertificate } from "../_certificate.ts";
 import { MARIADB_ADMIN, mariadbMissing, startMariadb } from "../_databases.ts";
 import {
@@ -62,13 +68,14 @@ Deno.test("separated, the front reads a mysql table over its socket and an ldaps
         "query_timeout 5s\n",
     );
     const port = freePort();
+    // The recipients are virtual users: no system user "bob" need exist on the machine.
     await Deno.writeTextFile(
       `${dir}/smtpd.conf`,
       `queue path "${dir}/queue"
 table sqldomains mysql:${dir}/mysql.conf
 table ldapdomains ldap:${dir}/ldap.conf
 listen on 127.0.0.1 port ${port}
-action "local" maildir "${dir}/mail"
+action "local" maildir "${dir}/mail" virtual { "@sql.example.test" = "vmail", "@ldap.example.test" = "vmail" } userbase { vmail = "${OWN_IDS}:/nonexistent" }
 match from any for domain <sqldomains> action "local"
 match from any for domain <ldapdomains> action "local"
 `,
