@@ -8,6 +8,7 @@ import { controlDaemon, ControlUnavailable, offlineDirectory } from "../control/
 import { queueDirectory } from "../daemon/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import {
+  type DbSourceInfo,
   DbTable,
   DuplicateKeyError,
   parseAliases,
@@ -210,10 +211,15 @@ async function buildDb(
   { argv0, say }: Reporter,
 ): Promise<number> {
   let text: string;
+  let source: DbSourceInfo | undefined;
   try {
-    text = file === "-"
-      ? await new Response(Deno.stdin.readable).text()
-      : await Deno.readTextFile(file);
+    if (file === "-") {
+      text = await new Response(Deno.stdin.readable).text();
+    } else {
+      const info = await Deno.stat(file);
+      source = { mode: info.mode ?? 0o644, uid: info.uid ?? 0, gid: info.gid ?? 0 };
+      text = await Deno.readTextFile(file);
+    }
   } catch (error) {
     say(`${argv0}: cannot read "${file}": ${errorMessage(error)}`);
     return EX.NOINPUT;
@@ -224,7 +230,11 @@ async function buildDb(
     return EX.DATAERR;
   }
   try {
-    await writeDbTable(output, parsed.contents);
+    // The db carries the source's mode and owner, as OpenSMTPD's makemap does.
+    const { ownerNotKept } = await writeDbTable(output, parsed.contents, source);
+    if (ownerNotKept !== undefined) {
+      say(`${argv0}: couldn't carry ownership to "${output}": ${ownerNotKept}`);
+    }
   } catch (error) {
     // As OpenSMTPD's makemap: a key written twice is an error, and no db is written.
     if (error instanceof DuplicateKeyError) {

@@ -63,6 +63,48 @@ Deno.test("runMakemap() answers with sysexits codes and says why", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("runMakemap() gives the db its source's mode and owner, again at every rebuild", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/creds`, "bob $6$abc\n");
+  await Deno.chmod(`${dir}/creds`, 0o600);
+  assertEquals(await runMakemap([`${dir}/creds`]), 0);
+  assertEquals((await Deno.stat(`${dir}/creds.db`)).mode! & 0o777, 0o600);
+  // A mode set on the db is not what counts: the source's is.
+  await Deno.chmod(`${dir}/creds.db`, 0o644);
+  await Deno.chmod(`${dir}/creds`, 0o640);
+  assertEquals(await runMakemap([`${dir}/creds`]), 0);
+  assertEquals((await Deno.stat(`${dir}/creds.db`)).mode! & 0o777, 0o640);
+  if (Deno.uid() === 0) {
+    await Deno.chown(`${dir}/creds`, 65534, 65534);
+    assertEquals(await runMakemap([`${dir}/creds`]), 0);
+    const db = await Deno.stat(`${dir}/creds.db`);
+    assertEquals([db.uid, db.gid, db.mode! & 0o777], [65534, 65534, 0o640]);
+  } else {
+    console.log("the owner half skipped: only root can give a db away");
+  }
+  // From standard input there is no source: 0644 less the umask, as before.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../cli.ts", import.meta.url).pathname,
+      "makemap",
+      "-o",
+      `${dir}/stdin.db`,
+      "-",
+    ],
+    stdin: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode("key value\n"));
+  await writer.close();
+  assertEquals((await child.status).code, 0);
+  const umask = Deno.umask(0o022);
+  Deno.umask(umask);
+  assertEquals((await Deno.stat(`${dir}/stdin.db`)).mode! & 0o777, 0o644 & ~umask);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("runMakemap() refuses a key written twice, naming its line, and writes no db", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/map`, "root gilles\n");

@@ -24,6 +24,15 @@ const SCHEMA = `
 /** What writing a db table did. */
 export interface DbWriteResult {
   readonly entries: number;
+  /** Why the source's owner could not be carried over (the db keeps the writer's). */
+  readonly ownerNotKept?: string;
+}
+
+/** The mode and owner a db takes from the file it was built from, as makemap(8) does. */
+export interface DbSourceInfo {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
 }
 
 /** A key written again, ignoring case, and the 1-based line of the repeat when known. */
@@ -59,8 +68,14 @@ export function blockBaseKey(block: NetBlock): string {
  * Writes a table db at `path` atomically: it is built in a temporary file beside it,
  * synced, and renamed over `path`, so a reader never sees half a table. Throws a
  * {@link DuplicateKeyError}, leaving `path` as it was, when a key is there twice.
+ * With `source`, the db gets that file's mode and owner (a root-only credentials file
+ * makes a root-only db); without, mode 0644 less the umask.
  */
-export async function writeDbTable(path: string, contents: TableEntries): Promise<DbWriteResult> {
+export async function writeDbTable(
+  path: string,
+  contents: TableEntries,
+  source?: DbSourceInfo,
+): Promise<DbWriteResult> {
   const slash = path.lastIndexOf("/");
   const base = path.slice(slash + 1);
   const dir = slash === -1 ? "." : path.slice(0, slash) || "/";
@@ -68,11 +83,20 @@ export async function writeDbTable(path: string, contents: TableEntries): Promis
   if (duplicates.length > 0) throw new DuplicateKeyError(duplicates);
   const temp = `${dir}/.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
+    // Owner-only until it has its source's mode: no other user opens it meanwhile. Without
+    // a source, 0644 less the umask, as SQLite would create it.
+    const mode = source ? 0o600 : 0o644;
+    (await Deno.open(temp, { write: true, createNew: true, mode })).close();
     const result = buildDb(temp, contents);
+    let ownerNotKept: string | undefined;
+    if (source) {
+      ownerNotKept = await chownOrReason(temp, source);
+      await Deno.chmod(temp, source.mode & 0o7777);
+    }
     using file = await Deno.open(temp, { read: true, write: true });
     await file.sync();
     await Deno.rename(temp, path);
-    return result;
+    return ownerNotKept === undefined ? result : { ...result, ownerNotKept };
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
     throw error;
@@ -117,4 +141,16 @@ function duplicateKeys(contents: TableEntries): DuplicateKey[] {
     seen.add(lower);
   });
   return duplicates;
+}
+
+// Only root may give a file away; anyone else keeps it and hears why.
+async function chownOrReason(path: string, source: DbSourceInfo): Promise<string | undefined> {
+  try {
+    const own = await Deno.stat(path);
+    if (own.uid === source.uid && own.gid === source.gid) return undefined;
+    await Deno.chown(path, source.uid, source.gid);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }

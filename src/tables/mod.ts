@@ -16,7 +16,7 @@ export { BACKENDS, openTable, openTables, resolvePath } from "./registry.ts";
 export type { OpenTableOptions, OpenTablesOptions } from "./registry.ts";
 export { DbTable } from "./db.ts";
 export { DuplicateKeyError, writeDbTable } from "./db_format.ts";
-export type { DbWriteResult, DuplicateKey } from "./db_format.ts";
+export type { DbSourceInfo, DbWriteResult, DuplicateKey } from "./db_format.ts";
 export { parseAliases, splitValues } from "./aliases_text.ts";
 export type { AliasesError, ParsedAliases } from "./aliases_text.ts";
 export { TableReloadError } from "./reloadable.ts";
