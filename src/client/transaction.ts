@@ -2,7 +2,7 @@
 // recipient's result comes from the reply that decided it (RFC 5321 §4.2.1: 2yz done,
 // 4yz later, 5yz never), and for LMTP from its own reply after the dot (RFC 2033 §4.2).
 
-import { failureFromReply, permfail } from "../mail/mod.ts";
+import { encodeXtext, failureFromReply, permfail } from "../mail/mod.ts";
 import type { DeliveryResult } from "../mail/mod.ts";
 import { asciiAddress } from "./ascii_address.ts";
 import type { Capabilities } from "./capabilities.ts";
@@ -156,7 +156,9 @@ function mailParameters(caps: Capabilities, tx: Transaction): string[] | string 
   if (international && caps.smtpUtf8) parameters.push("SMTPUTF8");
   // RFC 3461 §4.3, §4.4: only to a server that offers DSN.
   if (caps.dsn && tx.dsn?.ret) parameters.push(`RET=${tx.dsn.ret}`);
-  if (caps.dsn && tx.dsn?.envid !== undefined) parameters.push(`ENVID=${xtext(tx.dsn.envid)}`);
+  if (caps.dsn && tx.dsn?.envid !== undefined) {
+    parameters.push(`ENVID=${encodeXtext(tx.dsn.envid)}`);
+  }
   // RFC 6152: 8-bit content is declared where the server takes it.
   if (caps.eightBitMime && tx.content.some((byte) => byte > 0x7f)) parameters.push("BODY=8BITMIME");
   return parameters;
@@ -172,7 +174,7 @@ function rcptDsnParameters(dsn: RecipientDsn | undefined): string[] | undefined 
   if (dsn.orcpt && semicolon > 0) {
     const type = dsn.orcpt.slice(0, semicolon);
     const address = dsn.orcpt.slice(semicolon + 1);
-    const encoded = type.toLowerCase() === "utf-8" ? utf8AddrXtext(address) : xtext(address);
+    const encoded = type.toLowerCase() === "utf-8" ? utf8AddrXtext(address) : encodeXtext(address);
     parameters.push(`ORCPT=${type};${encoded}`);
   }
   return parameters;
@@ -189,17 +191,6 @@ export function utf8AddrXtext(value: string): string {
     out += point > 0x20 && point < 0x7f && c !== "+" && c !== "=" && c !== "\\"
       ? c
       : `\\x{${point.toString(16).toUpperCase().padStart(2, "0")}}`;
-  }
-  return out;
-}
-
-/** RFC 3461 §4: xtext, "+XX" for "+", "=" and anything outside printable ASCII. */
-export function xtext(value: string): string {
-  let out = "";
-  for (const byte of new TextEncoder().encode(value)) {
-    out += byte < 33 || byte > 126 || byte === 0x2b || byte === 0x3d
-      ? `+${byte.toString(16).toUpperCase().padStart(2, "0")}`
-      : String.fromCharCode(byte);
   }
   return out;
 }

@@ -33,7 +33,7 @@ import { loadCommandConfig } from "./config_file.ts";
 import { runMailq } from "./mailq.ts";
 import { runNewaliases } from "./makemap.ts";
 import { runFlush } from "./flush_command.ts";
-import { errorMessage, EX } from "../mail/mod.ts";
+import { encodeXtext, errorMessage, EX, isPrintableEnvid } from "../mail/mod.ts";
 
 interface SendmailFlags {
   b?: string;
@@ -285,7 +285,13 @@ function dsnOptions(
     if (ret !== "FULL" && ret !== "HDRS") return { error: `-R ${flags.R}: expected full or hdrs` };
     out.ret = ret;
   }
-  if (flags.V !== undefined) out.envid = flags.V;
+  if (flags.V !== undefined) {
+    // What MAIL FROM's ENVID= may carry (RFC 3461 §4.4): printable ASCII, 100 octets as xtext.
+    if (!isPrintableEnvid(flags.V) || encodeXtext(flags.V).length > 100) {
+      return { error: `-V: the envelope id must be printable ASCII, 100 characters at most` };
+    }
+    out.envid = flags.V;
+  }
   return out;
 }
 

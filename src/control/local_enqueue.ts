@@ -3,7 +3,7 @@
 // byte for byte (enqueue.ts), every recipient through the rules as from the local socket,
 // one commit. The answer is a sysexits(3) code and the reason.
 
-import { errorMessage, EX, randomHex } from "../mail/mod.ts";
+import { encodeXtext, errorMessage, EX, randomHex } from "../mail/mod.ts";
 import type { NewMessage } from "../queue/mod.ts";
 import type { EnvelopeFacts, RuleVerdict } from "../rules/mod.ts";
 import { EnqueueError, prepareMessage } from "./enqueue.ts";
@@ -127,7 +127,7 @@ function sessionSubmission(
 ): SessionSubmission {
   const mail = [
     ...(submission.ret ? [`RET=${submission.ret}`] : []),
-    ...(submission.envid ? [`ENVID=${xtext(submission.envid)}`] : []),
+    ...(submission.envid ? [`ENVID=${encodeXtext(submission.envid)}`] : []),
   ];
   return {
     sender: prepared.sender,
@@ -136,14 +136,6 @@ function sessionSubmission(
     ...(mail.length ? { mailParameters: mail.join(" ") } : {}),
     ...(submission.notify ? { rcptParameters: `NOTIFY=${submission.notify.join(",")}` } : {}),
   };
-}
-
-// RFC 3461 §4: "+" and "=", and what is not printable ASCII, as "+XX".
-function xtext(value: string): string {
-  return value.replace(
-    /[^!-*,-<>-~]/g,
-    (c) => `+${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
-  );
 }
 
 // A refused recipient is an unknown user (67), a refusal for now a tempfail (75), any

@@ -8,6 +8,7 @@ export { DELIVERED, failureFromReply, permfail, tempfail } from "./outcome.ts";
 export type { DeliveryFailure, DeliveryResult, RelayHop } from "./outcome.ts";
 export { errorMessage } from "./error_message.ts";
 export { EX } from "./sysexits.ts";
+export { encodeXtext, isPrintableEnvid } from "./xtext.ts";
 export { splitAddress, untaggedLocal, virtualKeys } from "./address.ts";
 export { rfc5322Date } from "./date.ts";
 export { envelopeIds, randomHex } from "./ids.ts";

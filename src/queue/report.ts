@@ -184,7 +184,7 @@ function humanText(input: ReportInput, full: boolean): string[] {
 
 function statusFields(input: ReportInput): string[] {
   const lines = [`Reporting-MTA: dns; ${input.hostname}`];
-  if (input.envid !== undefined) lines.push(`Original-Envelope-Id: ${input.envid}`);
+  if (input.envid !== undefined) lines.push(`Original-Envelope-Id: ${oneLine(input.envid)}`);
   lines.push(`Arrival-Date: ${rfc5322Date(input.arrival)}`, "");
   for (const r of input.recipients) {
     lines.push(`Final-Recipient: rfc822; ${r.rcpt}`);

@@ -2,6 +2,7 @@
 // ORCPT on RCPT (RFC 6533's utf-8 addresses too), validated here and carried on the
 // message and its envelopes.
 
+import { isPrintableEnvid } from "../mail/mod.ts";
 import { isValidMailbox } from "./address.ts";
 
 /** The DSN parameters of MAIL FROM. */
@@ -50,10 +51,11 @@ export function parseMailDsn(
   }
   const envid = params.get("ENVID");
   if (envid !== undefined) {
-    if (envid === "" || envid.length > 100 || !isXtext(envid)) {
+    const decoded = isXtext(envid) ? decodeXtext(envid) : "";
+    if (envid.length > 100 || !isPrintableEnvid(decoded)) {
       return { error: "Invalid ENVID parameter" };
     }
-    dsn.envid = decodeXtext(envid);
+    dsn.envid = decoded;
   }
   return { dsn };
 }

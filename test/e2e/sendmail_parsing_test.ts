@@ -78,6 +78,28 @@ Deno.test("sendmail refuses with exit 64 an address the SMTP server refuses, que
   await Deno.remove(scratch.dir, { recursive: true });
 });
 
+Deno.test("sendmail -V refuses an envelope id that is not printable ASCII or too long, queueing nothing", async () => {
+  const scratch = await sendmailScratch();
+  const message = encode("Subject: x\n\nx\n");
+  const refused = "sendmail: -V: the envelope id must be printable ASCII, 100 characters at most\n";
+  for (const envid of ["abc\r\nX-Injected: yes", "tab\there", "é", "+".repeat(34)]) {
+    const run = await runSendmailProcess(scratch, ["-V", envid, "bob@example.test"], message);
+    assertEquals([run.code, run.stderr], [64, refused], JSON.stringify(envid));
+  }
+  assertEquals(await queuedEnvelopes(scratch), [], "nothing is queued");
+  // Printable, with a space and "+", within 100 octets as xtext: taken as given.
+  const run = await runSendmailProcess(scratch, ["-V", "id 1+2", "bob@example.test"], message);
+  assertEquals(run.code, 0, run.stderr);
+  const queue = await openQueue(`${scratch.dir}/queue`);
+  try {
+    assertEquals(queue.envelopes().length, 1);
+    assertEquals(queue.messageInfo(run.msgid!)?.dsnEnvid, "id 1+2");
+  } finally {
+    queue.close();
+  }
+  await Deno.remove(scratch.dir, { recursive: true });
+});
+
 Deno.test("sendmail ends the headers at the first line that is not a header", async () => {
   const scratch = await sendmailScratch();
   const run = await runSendmailProcess(

@@ -9,6 +9,11 @@ const DATED = "Date: Fri, 2 Jan 2026 03:04:05 +0000\r\nMessage-ID: <m1@client.te
 Deno.test("DSN parameters are validated and carried on the message and its envelopes", async () => {
   await using server = await startDialogueServer();
   await using client = await server.greeted();
+  // RFC 3461 §4.4: the decoded ENVID is printable ASCII; a CR LF would write a report line.
+  for (const envid of ["abc+0D+0AX-Injected:+20yes", "a+00b", "+7F"]) {
+    await client.send(`MAIL FROM:<a@client.test> ENVID=${envid}`);
+    assertEquals(await client.reply(), "501 5.5.4 Invalid ENVID parameter", envid);
+  }
   await client.send("MAIL FROM:<a@client.test> RET=HDRS ENVID=QQ+2B314");
   assertEquals(await client.reply(), "250 2.0.0 Ok");
   await client.send(
