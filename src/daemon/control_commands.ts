@@ -21,6 +21,16 @@ export interface PauseSwitches {
   mda: boolean;
   mta: boolean;
   smtp: boolean;
+  /**
+   * The envelopes each paused kind turned away (evpids): they, and no other, go again
+   * when it resumes; the rest keep their schedule.
+   */
+  readonly held: { readonly mda: Set<string>; readonly mta: Set<string> };
+}
+
+/** Switches with everything running. */
+export function runningSwitches(): PauseSwitches {
+  return { mda: false, mta: false, smtp: false, held: { mda: new Set(), mta: new Set() } };
 }
 
 /** What the commands act on. */
@@ -50,13 +60,18 @@ function envelopeCommand(
   return (t, params) => Promise.resolve(count(act(t, selector(params))));
 }
 
-function pauseSwitch(which: keyof PauseSwitches, on: boolean): Handler {
+function pauseSwitch(which: "mda" | "mta" | "smtp", on: boolean): Handler {
   return (t) => {
     t.paused[which] = on;
     t.log.info(`control: ${which} ${on ? "paused" : "resumed"}`);
     // Deliveries refused while paused were tried once: they go now instead of at their
-    // next retry.
-    if (!on && which !== "smtp") t.runtime.queue.schedule({ all: true }, Date.now());
+    // next retry. Only those: an envelope waiting out a retry keeps its time.
+    if (!on && which !== "smtp") {
+      const held = t.paused.held[which];
+      const now = Date.now();
+      for (const evpid of held) t.runtime.queue.schedule({ id: evpid }, now);
+      held.clear();
+    }
     return Promise.resolve(OK);
   };
 }

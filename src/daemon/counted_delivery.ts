@@ -18,7 +18,10 @@ export function countedDelivery(
   const { config, stats, paused } = options;
   return async (envelope, content, context) => {
     const kind = agentOfAction(config())(envelope);
-    if (paused[kind]) return tempfail(`${kind} is paused (smtpctl pause ${kind})`);
+    if (paused[kind]) {
+      paused.held[kind].add(envelope.evpid);
+      return tempfail(`${kind} is paused (smtpctl pause ${kind})`);
+    }
     trace("scheduler", () => `${envelope.evpid}: to ${kind}, attempt ${envelope.attempts + 1}`);
     const outcome = await deliver(envelope, content, context);
     trace(

@@ -26,7 +26,7 @@ import {
 } from "./listener_set.ts";
 import { liveRuntime } from "./live_runtime.ts";
 import { type ReloadResult, rereadConfig } from "./reload.ts";
-import { type ControlTarget, type PauseSwitches } from "./control_commands.ts";
+import { type ControlTarget, type PauseSwitches, runningSwitches } from "./control_commands.ts";
 import { countedDelivery } from "./counted_delivery.ts";
 import { DaemonStats, STAT } from "../control/mod.ts";
 import { observingLogger, setTraceOutput } from "../log/mod.ts";
@@ -123,7 +123,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     (message: Parameters<Queue["commit"]>[0]) => queue.commit(message),
     histograms,
   );
-  const paused: PauseSwitches = { mda: false, mta: false, smtp: false };
+  const paused: PauseSwitches = runningSwitches();
   queue.onCommit((envelopes) => stats.increment(STAT.enqueued, envelopes.length));
   const scheduler: Scheduler = startScheduler({
     queue,
