@@ -31,8 +31,15 @@ export interface SmtpctlContext {
   readonly config: Config;
   /** `--json`: print the data, not OpenSMTPD's text. */
   readonly json: boolean;
-  /** Asks the running daemon; throws ControlUnavailable when none answers. */
-  ask(command: ControlCommand, params?: readonly string[]): Promise<ControlAnswer>;
+  /**
+   * Asks the running daemon; throws ControlUnavailable when none answers. `onPage` gets
+   * each page of a listing that comes in pages, as it comes.
+   */
+  ask(
+    command: ControlCommand,
+    params?: readonly string[],
+    onPage?: (envelopes: unknown[], data: Record<string, unknown>) => void,
+  ): Promise<ControlAnswer>;
 }
 
 type Local = (params: readonly string[]) => Promise<number>;
@@ -106,16 +113,27 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
     params,
     config: loaded.config,
     json,
-    ask: (c, p = []) => {
+    ask: (c, p = [], onPage) => {
       const via = loaded.config.control?.socket;
-      return controlDaemon(offlineDir, { command: c, params: p }, via ? { via } : {});
+      return controlDaemon(offlineDir, { command: c, params: p }, {
+        ...(via ? { via } : {}),
+        ...(onPage ? { onPage } : {}),
+      });
     },
   };
   if (command === "monitor") return await runMonitor(context);
   let answer: ControlAnswer;
   let offline = false;
   try {
-    answer = await context.ask(command, params);
+    // A listing's text is printed page by page: the first line does not wait for the
+    // whole queue, and no answer has to hold it all (--json gathers it to print one object).
+    const printPage = command === "show queue" && !json
+      ? (envelopes: unknown[], data: Record<string, unknown>) => {
+        const lines = formatAnswer(command, { ...data, envelopes }, { config: loaded.config });
+        if (lines.length > 0) console.log(lines.join("\n"));
+      }
+      : undefined;
+    answer = await context.ask(command, params, printPage);
   } catch (error) {
     const onFile = OFFLINE[command];
     if (!(error instanceof ControlUnavailable) || !onFile) return failed(error);

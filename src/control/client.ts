@@ -178,7 +178,14 @@ export async function showQueuePagesFromDaemon(
 export async function controlDaemon(
   offlineDir: string,
   request: ControlRequest,
-  options: { readonly via?: string } = {},
+  options: {
+    readonly via?: string;
+    /**
+     * Called with each page of a listing that comes in pages (`show queue`), as it comes;
+     * without, the pages are gathered into the answer's `data.envelopes`.
+     */
+    readonly onPage?: (envelopes: unknown[], data: Record<string, unknown>) => void;
+  } = {},
 ): Promise<ControlAnswer> {
   const opened = await open(offlineDir, options.via);
   const { conn, reader } = opened;
@@ -189,8 +196,26 @@ export async function controlDaemon(
     } catch (error) {
       throw new ControlUnavailable(`cannot write a proof of identity: ${errorMessage(error)}`);
     }
-    await writeFrame(conn, { kind: "control", command: request.command, params: request.params });
-    return parseControlAnswer((await reader.read()).header);
+    await writeFrame(conn, {
+      kind: "control",
+      command: request.command,
+      params: request.params,
+      paged: true,
+    });
+    const gathered: unknown[] = [];
+    while (true) {
+      const header = (await reader.read()).header;
+      const answer = parseControlAnswer(header);
+      const data = answer.data as Record<string, unknown> | undefined;
+      const page = data?.["envelopes"];
+      if (header["more"] !== true) {
+        if (gathered.length === 0 || !Array.isArray(page)) return answer;
+        return { ...answer, data: { ...data, envelopes: [...gathered, ...page] } };
+      }
+      if (!Array.isArray(page)) throw new Error(`unexpected page ${JSON.stringify(header)}`);
+      if (options.onPage) options.onPage(page, data!);
+      else for (const envelope of page) gathered.push(envelope);
+    }
   } finally {
     if (proof) await removeProof(proof);
     conn.close();

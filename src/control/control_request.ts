@@ -10,7 +10,11 @@ export interface ControlRequest {
   readonly params: readonly string[];
 }
 
-/** `{kind: "control-result", exit, data?, error?}`. */
+/**
+ * `{kind: "control-result", exit, data?, error?}`; a listing that comes in pages is one
+ * such frame per page, `more: true` on all but the last, each page's envelopes in
+ * `data.envelopes`.
+ */
 export interface ControlAnswer {
   /** 0 when the command succeeded. */
   readonly exit: number;
@@ -18,6 +22,11 @@ export interface ControlAnswer {
   readonly data?: unknown;
   /** Why it failed. */
   readonly error?: string;
+  /**
+   * The daemon's side only: a listing read page by page as it is written (`show queue`),
+   * so that no frame has to hold a queue of any size. Each page goes out with `data`.
+   */
+  readonly pages?: Iterable<readonly unknown[]>;
 }
 
 const KNOWN: ReadonlySet<string> = new Set(CONTROL_COMMANDS);

@@ -121,7 +121,8 @@ async function answer(conn: Deno.Conn, options: ControlServerOptions): Promise<v
     if (kind === "submit") {
       await writeFrame(conn, await submit(request.header, request.body, challenge, options));
     } else if (kind === "control") {
-      await writeFrame(conn, await control(request.header, challenge, options));
+      const result = await control(request.header, challenge, options);
+      await writeControlAnswer(conn, result, request.header["paged"] === true, options);
     } else if (kind === "show-queue") {
       await writeFrame(conn, { kind: "queue", envelopes: options.handlers.listQueue() });
     } else if (kind === "show-queue-pages") {
@@ -149,6 +150,31 @@ async function writeQueuePages(conn: Deno.Conn, options: ControlServerOptions): 
       await writeFrame(conn, { kind: "queue", envelopes: page, more: true });
     }
     await writeFrame(conn, { kind: "queue", envelopes: [] });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// An answer with pages: one frame a page to a client that reads them (`paged: true`),
+// else all of them in one frame (the whole listing must then fit its size limit).
+async function writeControlAnswer(
+  conn: Deno.Conn,
+  result: Record<string, unknown> & { pages?: Iterable<readonly unknown[]> },
+  paged: boolean,
+  options: ControlServerOptions,
+): Promise<void> {
+  const { pages, ...answer } = result;
+  if (pages === undefined) return await writeFrame(conn, answer);
+  const data = (answer["data"] ?? {}) as Record<string, unknown>;
+  if (!paged) {
+    return await writeFrame(conn, { ...answer, data: { ...data, envelopes: [...pages].flat() } });
+  }
+  const timer = closeAfter(conn, options.requestTimeoutMs ?? 120_000);
+  try {
+    for (const page of pages) {
+      await writeFrame(conn, { ...answer, data: { ...data, envelopes: page }, more: true });
+    }
+    await writeFrame(conn, { ...answer, data: { ...data, envelopes: [] } });
   } finally {
     clearTimeout(timer);
   }

@@ -47,6 +47,9 @@ type Handler = (target: ControlTarget, params: readonly string[]) => Promise<Con
 
 const OK: ControlAnswer = { exit: 0 };
 
+// Envelopes a `show queue` frame holds: a queue of any size goes out in frames of this many.
+const LISTING_PAGE = 1000;
+
 function selector(params: readonly string[]): EnvelopeSelector {
   const id = params[0];
   return id === undefined ? { all: true } : { id: id.toLowerCase() };
@@ -117,7 +120,11 @@ export function currentStats(t: ControlTarget): Record<string, number> {
 
 const HANDLERS: Partial<Readonly<Record<ControlCommand, Handler>>> = {
   "show queue": (t) =>
-    Promise.resolve({ exit: 0, data: { envelopes: t.runtime.queue.envelopes(), now: Date.now() } }),
+    Promise.resolve({
+      exit: 0,
+      data: { now: Date.now() },
+      pages: t.runtime.queue.envelopePages(LISTING_PAGE),
+    }),
   "show envelope <evpid>": (t, [id]) => {
     const found = t.runtime.queue.envelopes().find((e) => e.evpid === id?.toLowerCase());
     return Promise.resolve(

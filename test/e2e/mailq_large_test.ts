@@ -1,6 +1,6 @@
-// mailq on a large queue (a receiver down for long): the daemon sends its listing in
-// pages as it reads them, so a listing larger than one frame may carry (16 MB) is
-// printed whole, oldest first, by the daemon and from the file alike.
+// mailq and smtpctl show queue on a large queue (a receiver down for long): the daemon
+// sends its listing in pages as it reads them, so a listing larger than one frame may
+// carry (16 MB) is printed whole, oldest first, by the daemon and from the file alike.
 
 import { assertEquals } from "../assert.ts";
 import { openQueue } from "../../src/queue/mod.ts";
@@ -11,8 +11,12 @@ const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const ENVELOPES = 60_000;
 
 async function mailq(conf: string): Promise<{ code: number; lines: string[]; stderr: string }> {
+  return await run(["mailq", "-C", conf]);
+}
+
+async function run(args: string[]): Promise<{ code: number; lines: string[]; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "mailq", "-C", conf],
+    args: ["run", "-A", CLI, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -24,7 +28,7 @@ async function mailq(conf: string): Promise<{ code: number; lines: string[]; std
   };
 }
 
-Deno.test(`mailq lists ${ENVELOPES} deferred envelopes through the daemon and from the file`, async () => {
+Deno.test(`mailq and smtpctl show queue list ${ENVELOPES} deferred envelopes through the daemon and from the file`, async () => {
   const dir = await Deno.makeTempDir({ prefix: "smtpd-mailq-large-" });
   const port = freePort();
   const conf = `${dir}/smtpd.conf`;
@@ -73,6 +77,14 @@ match from any for domain "down.test" action "down"
     assertEquals(created.every((c, n) => n === 0 || created[n - 1]! <= c), true);
     assertEquals(listed.lines.map(rcptOf).sort(), expected);
     assertEquals(listed.lines.every((l) => l.split("|")[11] === "pending"), true);
+    // smtpctl asks as root, through the privileged command: the same listing, in pages too.
+    const shown = await run(["smtpctl", "-f", conf, "show", "queue"]);
+    assertEquals(shown.code, 0, shown.stderr);
+    assertEquals(shown.lines.map(rcptOf).sort(), expected);
+    const json = await run(["smtpctl", "-f", conf, "show", "queue", "--json"]);
+    assertEquals(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.lines.join("\n")) as { envelopes: { rcpt: string }[] };
+    assertEquals(parsed.envelopes.map((e) => e.rcpt).sort(), expected);
   } finally {
     daemon.kill("SIGTERM");
     await daemon.status;
