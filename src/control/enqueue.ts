@@ -97,7 +97,10 @@ export function prepareMessage(request: EnqueueRequest): PreparedMessage {
   const qualified = unique(recipients.map((r) => qualify(r, request.hostname)));
   if (qualified.length === 0) throw new EnqueueError("no recipients given");
 
-  const kept = headers.filter((h) => h.name !== "bcc");
+  // Bcc: is for the envelope only. A Return-Path: is the delivering server's to write (RFC
+  // 5321 §4.4): one given here would stand beside it, a forged bounce address, so it is
+  // dropped as OpenSMTPD's enqueuer drops it (here with its continuation lines too).
+  const kept = headers.filter((h) => h.name !== "bcc" && h.name !== "return-path");
   const has = (name: string) => kept.some((h) => h.name === name);
   const added: string[] = [];
   if (!has("date")) added.push(`Date: ${rfc5322Date(request.now.getTime())}`);

@@ -117,6 +117,25 @@ Deno.test("sendmail ends the headers at the first line that is not a header", as
   await Deno.remove(scratch.dir, { recursive: true });
 });
 
+Deno.test("sendmail drops a Return-Path: header with its continuation, and keeps one in the body", async () => {
+  const scratch = await sendmailScratch();
+  const run = await runSendmailProcess(
+    scratch,
+    ["carol@example.test"],
+    encode(
+      "return-path: <forged@evil.test>\n\t(folded)\nSubject: rp\n\nReturn-Path: <body@text>\n",
+    ),
+  );
+  assertEquals(run.code, 0, run.stderr);
+  assertTrue(run.msgid, run.stderr);
+  assertEquals(
+    await queuedAfterDate(scratch, run.msgid),
+    `From: ${await loginName()}@mx.example.test\r\nSubject: rp\r\n\r\n` +
+      "Return-Path: <body@text>\r\n",
+  );
+  await Deno.remove(scratch.dir, { recursive: true });
+});
+
 Deno.test("sendmail drops an mbox From line before the headers, with and without -t", async () => {
   const scratch = await sendmailScratch();
   const input = encode(
