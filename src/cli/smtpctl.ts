@@ -58,6 +58,10 @@ const removeAnswer = ({ removed, inFlight }: RemoveCount) => ({ count: removed, 
 /** Queue commands that work on the queue file when no daemon runs. */
 const OFFLINE: Partial<Readonly<Record<ControlCommand, Offline>>> = {
   "show queue": (q) => ({ envelopes: q.envelopes(), now: Date.now() }),
+  "show queue <msgid>": (q, [id = ""]) => ({
+    envelopes: q.envelopes().filter((e) => e.evpid.startsWith(id.toLowerCase())),
+    now: Date.now(),
+  }),
   "show envelope <evpid>": (q, [id = ""]) =>
     q.envelopes().find((e) => e.evpid === id.toLowerCase()) ??
       Promise.reject(new Error("unable to retrieve envelope")),

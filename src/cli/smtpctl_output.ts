@@ -127,7 +127,8 @@ export function formatAnswer(
 ): string[] {
   const n = (data as { count?: number } | undefined)?.count ?? 0;
   switch (command) {
-    case "show queue": {
+    case "show queue":
+    case "show queue <msgid>": {
       const { envelopes, now } = data as { envelopes: ListedEnvelope[]; now: number };
       return envelopes.map((e) => formatQueueLine(e, context.config, now, context.offline));
     }

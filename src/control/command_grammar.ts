@@ -32,6 +32,7 @@ export const CONTROL_COMMANDS = [
   "show hoststats",
   "show message <id>",
   "show queue",
+  "show queue <msgid>",
   "show relays",
   "show routes",
   "show stats",
@@ -66,6 +67,7 @@ export interface MatchedCommand {
 const PARAMETERS: Readonly<Record<string, RegExp>> = {
   "<id>": /^(?:[0-9a-f]{8}|[0-9a-f]{16})$/i,
   "<evpid>": /^[0-9a-f]{16}$/i,
+  "<msgid>": /^[0-9a-f]{8}$/i,
   "<routeid>": /^[0-9]+$/,
 };
 

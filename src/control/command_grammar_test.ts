@@ -7,6 +7,8 @@ Deno.test("CONTROL_COMMANDS holds each command once, and every one is matched by
     const words = command.split(" ").map((t) =>
       t === "<evpid>" || t === "<id>"
         ? "0123456789abcdef"
+        : t === "<msgid>"
+        ? "0123abcd"
         : t === "<routeid>"
         ? "7"
         : t.startsWith("<")
@@ -22,6 +24,12 @@ Deno.test("CONTROL_COMMANDS holds each command once, and every one is matched by
 
 Deno.test("matchCommand() takes unambiguous prefixes and refuses ambiguous or unknown words", () => {
   assertEquals(matchCommand(["sh", "q"]), { command: "show queue", params: [] });
+  assertEquals(matchCommand(["sh", "q", "0123ABCD"]), {
+    command: "show queue <msgid>",
+    params: ["0123ABCD"],
+  });
+  // A message id, not an envelope id: OpenSMTPD's show queue takes a msgid alone.
+  assertEquals(matchCommand(["show", "queue", "0123456789abcdef"]), undefined);
   assertEquals(matchCommand(["sh", "ro"]), { command: "show routes", params: [] });
   assertEquals(matchCommand(["sch", "a"]), { command: "schedule all", params: [] });
   assertEquals(matchCommand(["remove", "0123abcd"]), {

@@ -125,6 +125,12 @@ const HANDLERS: Partial<Readonly<Record<ControlCommand, Handler>>> = {
       data: { now: Date.now() },
       pages: t.runtime.queue.envelopePages(LISTING_PAGE),
     }),
+  // One message's envelopes (smtpctl.c's `show queue <msgid>`): an evpid starts with its msgid.
+  "show queue <msgid>": (t, [id = ""]) => {
+    const msgid = id.toLowerCase();
+    const envelopes = t.runtime.queue.envelopes().filter((e) => e.evpid.startsWith(msgid));
+    return Promise.resolve({ exit: 0, data: { envelopes, now: Date.now() } });
+  },
   "show envelope <evpid>": (t, [id]) => {
     const found = t.runtime.queue.envelopes().find((e) => e.evpid === id?.toLowerCase());
     return Promise.resolve(

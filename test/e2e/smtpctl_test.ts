@@ -116,6 +116,13 @@ Deno.test("smtpctl commands against a running daemon, then offline on the queue 
         `^${deferred.evpid}\\|inet4\\|mda\\|\\|sender@client\\.test\\|bob@example\\.test\\|`,
       ),
     );
+    // show queue MSGID: that message's envelopes only; another id lists none.
+    assertEquals(
+      await smtpctlOk(conf, ["show", "queue", deferred.evpid.slice(0, 8).toUpperCase()]),
+      `${line}\n`,
+    );
+    const other = deferred.evpid.startsWith("0") ? "10000000" : "00000000";
+    assertEquals(await smtpctlOk(conf, ["show", "queue", other]), "");
     assertMatch(
       await smtpctlOk(conf, ["show", "envelope", deferred.evpid]),
       /^rcpt: bob@example\.test$/m,
