@@ -1,12 +1,13 @@
 // mailq(8), which is `smtpctl show queue` in OpenSMTPD: one line per envelope,
 // `evpid|family|type|flags|sender|rcpt|dest|ctime|expire|lasttry|retries|state|delay|error`.
-// It asks the running daemon over its socket, so any user can list the private queue;
-// without a daemon it reads the queue file, where it may.
+// It asks the running daemon over its socket, as root (or the control group) alone: the
+// listing names every user's correspondents. Without a daemon it reads the queue file,
+// where it may.
 
 import { Command } from "commander";
 import { parseCommandLine } from "./command_line.ts";
 import type { Config } from "../config/mod.ts";
-import { ControlUnavailable, offlineDirectory, showQueuePagesFromDaemon } from "../control/mod.ts";
+import { controlDaemon, ControlUnavailable, offlineDirectory } from "../control/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import type { ListedEnvelope } from "../queue/mod.ts";
 import { loadCommandConfig } from "./config_file.ts";
@@ -37,7 +38,19 @@ export async function runMailq(args: readonly string[]): Promise<number> {
     writeAllSync(encoder.encode(`${text}\n`));
   };
   try {
-    await showQueuePagesFromDaemon(offlineDirectory(dir), print);
+    const via = loaded.config.control?.socket;
+    const answer = await controlDaemon(
+      offlineDirectory(dir),
+      { command: "show queue", params: [] },
+      { ...(via ? { via } : {}), onPage: (envelopes) => print(envelopes) },
+    );
+    if (answer.exit !== 0) {
+      console.error(`mailq: ${answer.error ?? "the daemon refused the listing"}`);
+      return EX.FAILURE;
+    }
+    // A daemon that sent the listing whole, or the last page.
+    const rest = (answer.data as { envelopes?: unknown[] } | undefined)?.envelopes ?? [];
+    if (rest.length > 0) print(rest);
   } catch (error) {
     if (!(error instanceof ControlUnavailable)) {
       console.error(`mailq: the daemon did not answer: ${errorMessage(error)}`);

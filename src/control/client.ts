@@ -2,7 +2,7 @@
 // is the daemon's — in a sticky offline directory, owned by that directory's owner, so a
 // socket another user planted is never trusted — then send one request.
 
-import { errorMessage, EX } from "../mail/mod.ts";
+import { errorMessage } from "../mail/mod.ts";
 import { removeProof, writeProof } from "./peer_identity.ts";
 import { CONTROL_PROTOCOL_VERSION, FrameReader, writeFrame } from "./protocol.ts";
 import { controlSocketPath } from "./paths.ts";
@@ -127,48 +127,6 @@ export async function submitToDaemon(
     if (proof) await removeProof(proof);
     conn.close();
   }
-}
-
-/** The queue listing from the running daemon; {@link ControlUnavailable} when none answers. */
-export async function showQueueFromDaemon(offlineDir: string): Promise<unknown[]> {
-  const { conn, reader } = await open(offlineDir);
-  try {
-    await writeFrame(conn, { kind: "show-queue" });
-    const answer = (await reader.read()).header;
-    if (answer["kind"] !== "queue" || !Array.isArray(answer["envelopes"])) {
-      throw new Error(`unexpected answer ${JSON.stringify(answer)}`);
-    }
-    return answer["envelopes"];
-  } finally {
-    conn.close();
-  }
-}
-
-/**
- * The queue listing from the running daemon, page by page as it sends them (`onPage` is
- * called with each); {@link ControlUnavailable} when none answers. A daemon that does
- * not know paged listings is asked for the whole listing at once.
- */
-export async function showQueuePagesFromDaemon(
-  offlineDir: string,
-  onPage: (envelopes: unknown[]) => void,
-): Promise<void> {
-  const { conn, reader } = await open(offlineDir);
-  try {
-    await writeFrame(conn, { kind: "show-queue-pages" });
-    while (true) {
-      const answer = (await reader.read()).header;
-      if (answer["kind"] === "error" && answer["exit"] === EX.USAGE) break;
-      if (answer["kind"] !== "queue" || !Array.isArray(answer["envelopes"])) {
-        throw new Error(`unexpected answer ${JSON.stringify(answer)}`);
-      }
-      if (answer["envelopes"].length > 0) onPage(answer["envelopes"]);
-      if (answer["more"] !== true) return;
-    }
-  } finally {
-    conn.close();
-  }
-  onPage(await showQueueFromDaemon(offlineDir));
 }
 
 /**

@@ -29,13 +29,7 @@ export type {
   ControlServerOptions,
   ReceivedSubmission,
 } from "./server.ts";
-export {
-  controlDaemon,
-  ControlUnavailable,
-  showQueueFromDaemon,
-  showQueuePagesFromDaemon,
-  submitToDaemon,
-} from "./client.ts";
+export { controlDaemon, ControlUnavailable, submitToDaemon } from "./client.ts";
 export {
   CONTROL_COMMANDS,
   matchCommand,

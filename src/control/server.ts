@@ -1,7 +1,7 @@
 // The daemon's side of the local socket: listens on smtpd.sock (0666) in the offline
 // directory, greets each connection with a one-time challenge, checks who the peer is
-// (peer_identity.ts), and answers one request: a submission, the queue listing, or an
-// smtpctl command (a privileged one only for root, or whom `mayControl` names).
+// (peer_identity.ts), and answers one request: a submission, or an smtpctl command (a
+// privileged one, the queue listing among them, only for root or whom `mayControl` names).
 
 import { type Logger, profile, trace } from "../log/mod.ts";
 import { errorMessage, EX, randomHex } from "../mail/mod.ts";
@@ -24,10 +24,6 @@ export interface ReceivedSubmission {
 export interface ControlHandlers {
   /** Queues a submission; resolves with the sysexits(3) code and the id or the reason. */
   submit(request: ReceivedSubmission): Promise<{ exit: number; msgid?: string; error?: string }>;
-  /** The queue listing, one plain object per envelope. */
-  listQueue(): readonly unknown[];
-  /** The same listing in pages, read as they are sent (a queue of any size). */
-  listQueuePages?(): Iterable<readonly unknown[]>;
   /** Runs an smtpctl command for a peer whose uid was proven; absent: none are served. */
   control?(request: ControlRequest & { readonly uid: number }): Promise<ControlAnswer>;
 }
@@ -123,10 +119,6 @@ async function answer(conn: Deno.Conn, options: ControlServerOptions): Promise<v
     } else if (kind === "control") {
       const result = await control(request.header, challenge, options);
       await writeControlAnswer(conn, result, request.header["paged"] === true, options);
-    } else if (kind === "show-queue") {
-      await writeFrame(conn, { kind: "queue", envelopes: options.handlers.listQueue() });
-    } else if (kind === "show-queue-pages") {
-      await writeQueuePages(conn, options);
     } else {
       await writeFrame(conn, {
         kind: "error",
@@ -134,22 +126,6 @@ async function answer(conn: Deno.Conn, options: ControlServerOptions): Promise<v
         error: `unknown request ${JSON.stringify(kind)}`,
       });
     }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-// One frame per page, `more: true` on all but the last, each written before the next page
-// is read. A peer that stops reading is cut off at the deadline: the listing's snapshot
-// of the file must not stay open.
-async function writeQueuePages(conn: Deno.Conn, options: ControlServerOptions): Promise<void> {
-  const { handlers } = options;
-  const timer = closeAfter(conn, options.requestTimeoutMs ?? 120_000);
-  try {
-    for (const page of handlers.listQueuePages?.() ?? [handlers.listQueue()]) {
-      await writeFrame(conn, { kind: "queue", envelopes: page, more: true });
-    }
-    await writeFrame(conn, { kind: "queue", envelopes: [] });
   } finally {
     clearTimeout(timer);
   }

@@ -28,13 +28,6 @@ import { withRcptExpansion } from "./rcpt_decision.ts";
 import type { Runtime } from "./runtime.ts";
 import { type ControlTarget, runControlCommand } from "./control_commands.ts";
 
-/**
- * Envelopes per frame of a paged queue listing. A page's JSON (~300 bytes an envelope)
- * stays below V8's large-object size (128 KiB): pages of 1,000 went to the large-object
- * space, where a 100,000-envelope listing left ~60 MB of heap the daemon kept.
- */
-const LISTING_PAGE = 100;
-
 /** The running local interface. */
 export interface LocalInterface {
   /** Stops the socket and the pickup; what they are queueing finishes first. */
@@ -128,8 +121,6 @@ export async function startLocalInterface(
     offlineDir,
     handlers: {
       submit: (request) => submit("socket", request),
-      listQueue: () => runtime.queue.envelopes(),
-      listQueuePages: () => runtime.queue.envelopePages(LISTING_PAGE),
       ...(control ? { control: (request) => runControlCommand(control, request) } : {}),
     },
     maxBody: maxBytes,

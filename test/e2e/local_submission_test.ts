@@ -2,7 +2,8 @@
 // SMTP front as _smtpd, owning the 0700 queue); `nobody`, who cannot write the queue,
 // sends with `sendmail -t` while it runs (through its socket) and while it is stopped (an
 // offline file, picked up at the next start); both arrive byte for byte, mailq lists the
-// private queue through the daemon, and a file that is not an offline file is moved aside
+// private queue through the daemon to root and not to nobody, and a file that is not an
+// offline file is moved aside
 // with a log line. Skipped, with the reason printed, unless run as root with setpriv.
 
 import { assertEquals, assertMatch, assertStringIncludes, assertTrue } from "../assert.ts";
@@ -179,14 +180,28 @@ Deno.test("any user submits through the daemon's socket, or offline while it is 
       "no proof or drop is left in the offline directory",
     );
 
-    // mailq as nobody: the private queue, listed by the daemon (the relay copy waits).
+    // mailq: the private queue, listed by the daemon to root (the relay copy waits); to
+    // nobody, as OpenSMTPD's mailq, not at all: it names every user's correspondents.
     const listed = await waitFor("the deferred copy in mailq", async () => {
-      const run = await asNobody([...deno, "mailq", "-C", conf], env);
-      return run.code === 0 && run.stdout.includes("|late@later.test|") ? run : undefined;
+      const run = await new Deno.Command(deno[0]!, {
+        args: [...deno.slice(1), "mailq", "-C", conf],
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(run.stdout);
+      return run.code === 0 && stdout.includes("|late@later.test|") ? stdout : undefined;
     }, 60_000);
-    const fields = listed.stdout.trim().split("|");
+    const fields = listed.trim().split("|");
     assertEquals([fields[1], fields[2], fields[5]], ["local", "mta", "late@later.test"]);
     assertMatch(fields[4]!, /^nobody@/, "the sender is the submitting user");
+    const refused = await asNobody([...deno, "mailq", "-C", conf], env);
+    assertEquals([refused.code, refused.stdout, refused.stderr], [
+      1,
+      "",
+      "mailq: need root privileges\n",
+    ]);
+    assertStringIncludes(running.log(), 'control: uid 65534 refused "show queue"');
 
     // 2. The daemon is stopped: sendmail leaves the message in the offline directory.
     await stopDaemon(running);
