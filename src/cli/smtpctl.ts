@@ -5,7 +5,7 @@
 
 import { hashPassword } from "../auth/mod.ts";
 import { Command } from "commander";
-import { loadCommandConfig, parseCommandLine } from "../compat/mod.ts";
+import { loadCommandConfig, noDaemonForBrokenConfig, parseCommandLine } from "../compat/mod.ts";
 import type { Config } from "../config/mod.ts";
 import {
   CONTROL_COMMANDS,
@@ -109,7 +109,7 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
   const { command, params } = matched;
   const local = LOCAL[command];
   if (local) return await local(params);
-  const loaded = await loadCommandConfig("smtpctl", file, macros);
+  const loaded = await loadCommandConfig("smtpctl", file, macros, { daemonOnly: true });
   if ("exit" in loaded) return loaded.exit;
   const offlineDir = offlineDirectory(queueDirectory(loaded.config));
   const context: SmtpctlContext = {
@@ -141,6 +141,8 @@ export async function runSmtpctl(args: readonly string[]): Promise<number> {
   } catch (error) {
     const onFile = OFFLINE[command];
     if (!(error instanceof ControlUnavailable) || !onFile) return failed(error);
+    // Working on the file takes its queue settings, which may be among what did not parse.
+    if (loaded.broken) return noDaemonForBrokenConfig("smtpctl", errorMessage(error));
     console.error(`smtpctl: smtpd is not running (${errorMessage(error)}): working offline`);
     offline = true;
     answer = await runOffline(loaded.config, (queue) => onFile(queue, params));

@@ -28,15 +28,29 @@ export function parseMacroDefinitions(
   return { defines };
 }
 
+/** A configuration loaded for a command, or one with errors that can only find the daemon. */
+export type CommandConfig =
+  | { readonly config: Config; readonly broken?: false }
+  | {
+    /** What parsed of a file with errors: its `queue path` and `control socket` only. */
+    readonly config: Config;
+    readonly broken: true;
+  };
+
 /**
  * Loads the configuration with the `-D` macros given, or prints why not and gives the
- * exit code (EX_USAGE for a `-D` that is not `name=value`).
+ * exit code (EX_USAGE for a `-D` that is not `name=value`). With `daemonOnly`, a file
+ * with errors (an edit not reloaded yet) still names where the running daemon listens:
+ * its errors are printed and what parsed comes back `broken`, for asking that daemon,
+ * which runs on the file it loaded, and nothing else; as OpenSMTPD's sendmail, mailq
+ * and smtpctl, which never parse smtpd.conf, keep working through a typo.
  */
 export async function loadCommandConfig(
   program: string,
   flag: string | undefined,
   macros: readonly string[] = [],
-): Promise<{ config: Config } | { exit: number }> {
+  options: { readonly daemonOnly?: boolean } = {},
+): Promise<CommandConfig | { exit: number }> {
   const parsed = parseMacroDefinitions(macros);
   if ("invalid" in parsed) {
     console.error(`${program}: -D ${parsed.invalid}: expected name=value`);
@@ -48,8 +62,31 @@ export async function loadCommandConfig(
     return { config: loaded.config };
   } catch (error) {
     for (const line of configFailureLines(program, path, error)) console.error(line);
+    if (options.daemonOnly && error instanceof ConfigError && locatesDaemon(error)) {
+      console.error(`${program}: ${path} has errors: asking the running daemon only`);
+      return { config: error.partial!, broken: true };
+    }
     return { exit: EX.CONFIG };
   }
+}
+
+// Whether what parsed still says where the daemon is: no error is on a line that may set
+// it (`queue`, `control`, an `include` that may hold them) or on one with a macro, which
+// may be the queue's. Else the defaults could lead to another daemon than the file's.
+function locatesDaemon(error: ConfigError): boolean {
+  if (!error.partial) return false;
+  return error.diagnostics.every((d) => {
+    if (d.severity !== "error") return true;
+    const text = error.sources?.get(d.position.file)?.split("\n")[d.position.line - 1];
+    if (text === undefined) return false;
+    return !/^\s*(?:queue|control|include)\b/.test(text) && !text.includes("$");
+  });
+}
+
+/** What a command that could only ask the daemon says when none answers: it gives up. */
+export function noDaemonForBrokenConfig(program: string, why: string): number {
+  console.error(`${program}: no daemon answers (${why}), and the configuration has errors`);
+  return EX.CONFIG;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Config } from "../config/mod.ts";
 import { controlDaemon, ControlUnavailable, offlineDirectory } from "../control/mod.ts";
 import { openConfiguredQueue, queueDirectory } from "../daemon/mod.ts";
 import type { ListedEnvelope } from "../queue/mod.ts";
-import { loadCommandConfig } from "./config_file.ts";
+import { loadCommandConfig, noDaemonForBrokenConfig } from "./config_file.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 
 /** Runs `mailq [-C FILE] [-D NAME=VALUE]…`; prints the queue; resolves with a sysexits(3) code. */
@@ -25,7 +25,9 @@ export async function runMailq(args: readonly string[]): Promise<number> {
   const ended = parseCommandLine(program, args);
   if (ended !== undefined) return ended;
   const flags = program.opts<{ C?: string; f?: string; D: string[] }>();
-  const loaded = await loadCommandConfig("mailq", flags.C ?? flags.f, flags.D);
+  const loaded = await loadCommandConfig("mailq", flags.C ?? flags.f, flags.D, {
+    daemonOnly: true,
+  });
   if ("exit" in loaded) return loaded.exit;
   const dir = queueDirectory(loaded.config);
   // Each page is printed as it comes: the first line does not wait for the whole queue.
@@ -56,6 +58,8 @@ export async function runMailq(args: readonly string[]): Promise<number> {
       console.error(`mailq: the daemon did not answer: ${errorMessage(error)}`);
       return EX.TEMPFAIL;
     }
+    // The file's queue settings (its key, compression) may be among what did not parse.
+    if (loaded.broken) return noDaemonForBrokenConfig("mailq", errorMessage(error));
     try {
       const queue = await openConfiguredQueue(loaded.config, dir);
       try {

@@ -9,5 +9,9 @@ export type { MakemapOptions } from "./makemap.ts";
 export { runSendmail } from "./sendmail.ts";
 export { formatQueueLine, runMailq } from "./mailq.ts";
 export { runFlush } from "./flush_command.ts";
-export { loadCommandConfig, parseMacroDefinitions } from "./config_file.ts";
+export {
+  loadCommandConfig,
+  noDaemonForBrokenConfig,
+  parseMacroDefinitions,
+} from "./config_file.ts";
 export { parseCommandLine } from "./command_line.ts";

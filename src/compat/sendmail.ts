@@ -29,7 +29,7 @@ import type { EnvelopeFacts, SessionFacts } from "../rules/mod.ts";
 import { createLogger, SILENT_LOGGER } from "../log/mod.ts";
 import { runSmtpOnStreams } from "../smtp/mod.ts";
 import { parsePasswd } from "../tables/mod.ts";
-import { loadCommandConfig } from "./config_file.ts";
+import { loadCommandConfig, noDaemonForBrokenConfig } from "./config_file.ts";
 import { runMailq } from "./mailq.ts";
 import { runNewaliases } from "./makemap.ts";
 import { runFlush } from "./flush_command.ts";
@@ -155,7 +155,7 @@ async function enqueue(
     console.error(`sendmail: ${errorMessage(error)}`);
     return error instanceof EnqueueError ? EX.USAGE : EX.SOFTWARE;
   }
-  const loaded = await loadCommandConfig("sendmail", configFlag);
+  const loaded = await loadCommandConfig("sendmail", configFlag, [], { daemonOnly: true });
   if ("exit" in loaded) return loaded.exit;
   const queueDir = queueDirectory(loaded.config);
   const offlineDir = offlineDirectory(queueDir);
@@ -172,6 +172,9 @@ async function enqueue(
       console.error(`sendmail: the daemon did not answer: ${errorMessage(error)}`);
       return EX.TEMPFAIL;
     }
+    // A file with errors may name the queue wrongly: no message is left where no daemon
+    // may ever look, nor queued by rules that did not all parse.
+    if (loaded.broken) return noDaemonForBrokenConfig("sendmail", errorMessage(error));
     unavailable.push(`no daemon answers: ${errorMessage(error)}`);
   }
   // 2. Into the queue itself, when it is this user's (or not made yet) and no filter

@@ -1,6 +1,8 @@
 // Positions and diagnostics of the configuration language: every token, node and
 // message carries where it came from, so a check names FILE:LINE:COLUMN.
 
+import type { Config } from "./model.ts";
+
 /** A place in a configuration file; line and column are 1-based. */
 export interface SourcePosition {
   /** The file's name as it was given. */
@@ -30,12 +32,22 @@ export class ConfigError extends Error {
   readonly diagnostics: readonly Diagnostic[];
   /** The text of each file read, by name, to show the offending lines. */
   readonly sources?: ReadonlyMap<string, string>;
+  /**
+   * What the statements that did parse make, errors left out: good enough to find the
+   * running daemon's socket (`queue path`, `control socket`), never to run on.
+   */
+  readonly partial?: Config;
   /** An error whose message is every diagnostic, one `FILE:LINE:COLUMN: message` a line. */
-  constructor(diagnostics: readonly Diagnostic[], sources?: ReadonlyMap<string, string>) {
+  constructor(
+    diagnostics: readonly Diagnostic[],
+    sources?: ReadonlyMap<string, string>,
+    partial?: Config,
+  ) {
     super(diagnostics.map(formatDiagnosticLine).join("\n"));
     this.name = "ConfigError";
     this.diagnostics = diagnostics;
     if (sources) this.sources = sources;
+    if (partial) this.partial = partial;
   }
 }
 

@@ -26,7 +26,7 @@ export interface ParseConfigOptions {
 export function parseConfig(
   text: string,
   options: ParseConfigOptions,
-): { config?: Config; diagnostics: Diagnostic[] } {
+): { config?: Config; partial: Config; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const config = parseTokens(text, options, diagnostics, options.sources);
   validateConfig(config, diagnostics);
@@ -34,7 +34,7 @@ export function parseConfig(
     a.position.line - b.position.line || a.position.column - b.position.column
   );
   const failed = diagnostics.some((d) => d.severity === "error");
-  return failed ? { diagnostics } : { config, diagnostics };
+  return failed ? { partial: config, diagnostics } : { config, partial: config, diagnostics };
 }
 
 /** Options of {@link loadConfig}. */
@@ -63,14 +63,14 @@ export async function loadConfigWithDiagnostics(
     throw new Error(`Cannot read configuration "${path}": ${why}`);
   }
   const sources = new Map<string, string>();
-  const { config, diagnostics } = parseConfig(text, {
+  const { config, partial, diagnostics } = parseConfig(text, {
     file: path,
     sources,
     readFile: (included) => Deno.readTextFileSync(included),
     services: readSystemServices(),
     ...(options.defines ? { defines: options.defines } : {}),
   });
-  if (!config) throw new ConfigError(diagnostics, sources);
+  if (!config) throw new ConfigError(diagnostics, sources, partial);
   return { config, diagnostics, sources };
 }
 
