@@ -207,10 +207,13 @@ Deno.test("a reload changes rules, listeners and certificates for new sessions o
     assertMatch(errors[1]!, /smtpd: reload refused: .*smtpd\.conf:8:\d+: /);
     assertEquals(await rcptReply(first, "new3@example.test"), "250");
     assertEquals(await rcptReply(added, "new4@example.test"), "250");
-    // smtpctl reads the same file to find the daemon: it says what is wrong (EX_CONFIG).
+    // smtpctl reads the same file to find the daemon: it says what is wrong, asks the
+    // daemon all the same, and the daemon refuses the reload (exit 1).
     const broken = await smtpctl(conf, ["reload"]);
-    assertEquals(broken.code, 78);
+    assertEquals(broken.code, 1);
     assertStringIncludes(broken.stderr, "smtpd.conf:7:");
+    assertStringIncludes(broken.stderr, "has errors: asking the running daemon only");
+    assertMatch(broken.stderr, /^smtpctl: .*smtpd\.conf:7:\d+: /m);
 
     // The listener a reload leaves out closes.
     await Deno.writeTextFile(
