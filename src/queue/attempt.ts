@@ -140,10 +140,18 @@ export function createAttempt(
       outcome = tempfail(errorMessage(error));
     }
     // A backend that held the envelope back (a rate limit) names its moment, and it is no
-    // attempt: the last try is still to come.
+    // attempt: what the envelope last failed with is still its last try's error (the
+    // hold's own reason only when nothing was tried yet).
     const held = outcome.kind === "tempfail" && outcome.notBefore !== undefined;
+    const heldBecause = held && outcome.kind === "tempfail" ? outcome.reason : undefined;
+    if (held && outcome.kind === "tempfail") {
+      outcome = { ...outcome, reason: envelope.lastError ?? outcome.reason };
+    }
     let expired = false;
-    if (outcome.kind === "tempfail" && !held && clock.now() >= envelope.expiresAt) {
+    // Past its expiry it expires, held back or not, as OpenSMTPD expires an envelope when
+    // its time is up: a pace slot later on would keep it past its ttl, more so the longer
+    // the destination's backlog.
+    if (outcome.kind === "tempfail" && clock.now() >= envelope.expiresAt) {
       expired = true;
       outcome = expiryOf(envelope, outcome);
     }
@@ -225,15 +233,15 @@ export function createAttempt(
             baseMs: baseMs(agentOf(envelope)),
             now,
           });
-          // The last try is at the moment of expiry, so the envelope expires on time; one
-          // held back past it waits for its slot.
+          // The last try is at the moment of expiry, so the envelope expires on time.
           const next = Math.min(
-            held && now >= envelope.expiresAt ? due : Math.min(due, envelope.expiresAt),
+            Math.min(due, envelope.expiresAt),
             // A warning due before then wakes the envelope for itself.
             nextWarning(envelope, now) ?? Infinity,
           );
           const passed = warningsPassed(envelope, now);
-          delivery("TempFail", outcome.reason);
+          // The log says what happened now: the hold, when it was one.
+          delivery("TempFail", heldBecause ?? outcome.reason);
           return async () => {
             await queue.markDeferred(
               envelope,

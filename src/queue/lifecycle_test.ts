@@ -84,6 +84,16 @@ async function harness(options: { ttlSeconds?: number; warnIntervals?: number[] 
       if (local.startsWith("temp")) {
         return Promise.resolve({ kind: "tempfail", reason: "452 4.2.2 mailbox full" });
       }
+      // Fails once, then is held back by its destination's pace for an hour at every try.
+      if (local.startsWith("held")) {
+        return Promise.resolve(
+          e.attempts === 0 ? { kind: "tempfail", reason: "451 4.3.0 try later" } : {
+            kind: "tempfail",
+            reason: "4.7.0 pace of 1 mails per 1h reached",
+            notBefore: clock.now() + HOUR,
+          },
+        );
+      }
       return Promise.resolve({ kind: "ok" });
     },
   });
@@ -286,6 +296,27 @@ Deno.test("an envelope due at its expiry gets that last try before it is reporte
   // The report is written later than the try; it dates the try.
   assertTrue(h.clock.now() > arrived + 12_000);
   assertStringIncludes(text, `Last-Attempt-Date: ${rfc5322Date(arrived + 12_000)}`);
+  await settle(() => h.queue.stats().messages === 0, "an empty queue");
+  await h.stop();
+});
+
+Deno.test("an envelope held back by its destination's pace still expires at its ttl, with its last try's error", async () => {
+  const h = await harness({ ttlSeconds: 12 });
+  await h.queue.commit(message(["held@example.test"]));
+  await settle(() => h.queue.envelopes()[0]?.attempts === 1, "the first deferral");
+  const arrived = h.clock.now();
+  await step(h, 10_000); // the retry: held for an hour, so woken again at the expiry
+  await settle(() => h.attempts.length === 2, "the held retry");
+  assertEquals(h.queue.envelopes()[0]?.nextTry, arrived + 12_000);
+  // The listing keeps the last try's error, not the hold's.
+  assertEquals(h.queue.envelopes()[0]?.lastError, "451 4.3.0 try later");
+  await step(h, 2_000);
+  await advanceUntil(h, () => h.reports.length === 1, "the expiry report");
+  assertTrue(h.reports[0]!.at < arrived + 20_000, `reported at ${h.reports[0]!.at - arrived}`);
+  const text = (await parseMail(h.reports[0]!.raw)).text ?? "";
+  assertStringIncludes(text, "Status: 5.4.7");
+  assertStringIncludes(text, "Envelope expired after 12 seconds in the queue");
+  assertStringIncludes(text, "last error: 451 4.3.0 try later");
   await settle(() => h.queue.stats().messages === 0, "an empty queue");
   await h.stop();
 });
