@@ -208,7 +208,7 @@ export function createAttempt(
           const report = envelope.sender !== "" &&
             envelope.dsnNotify?.includes("SUCCESS") === true && outcome.dsn !== "passed";
           return async () => {
-            await queue.markDelivered(envelope, report);
+            await queue.markDelivered(envelope, report, { relayed: outcome.dsn === "relayed" });
             if (report && outcome.dsn === "relayed") {
               reporter.relayed({ ...envelope, lastError: "relayed" });
             } else if (report) reporter.delivered({ ...envelope, lastError: "delivered" });

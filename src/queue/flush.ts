@@ -69,6 +69,7 @@ export async function flushQueue(options: FlushOptions): Promise<FlushSummary> {
   busyWait(() => queue.releaseStaleLeases({ own: true }));
   for (const envelope of busyWait(() => queue.claimReports(100_000))) {
     if (envelope.state === "failed") reporter.failed(envelope);
+    else if (envelope.lastError === "relayed") reporter.relayed(envelope);
     else reporter.delivered(envelope);
   }
 

@@ -386,6 +386,44 @@ Deno.test("bounce warn-interval sends no warning at or after the envelope's expi
   await h.stop();
 });
 
+Deno.test("a relayed success report says relayed after a restart between the relay and the report", async () => {
+  const dir = await Deno.makeTempDir();
+  const clock = new ManualClock();
+  const first = await openQueue(dir, { now: () => clock.now() });
+  const relayed = message(["far@example.test"]);
+  await first.commit({
+    ...relayed,
+    envelopes: relayed.envelopes.map((e) => ({ ...e, dsnNotify: ["SUCCESS"] })),
+  });
+  const [envelope] = first.claimDue(clock.now(), 10);
+  // Handed to a server without DSN; the process stops before the report is queued.
+  await first.markDelivered(envelope!, true, { relayed: true });
+  first.close();
+  const queue = await openQueue(dir, { now: () => clock.now() });
+  const reports: string[] = [];
+  const scheduler = startScheduler({
+    queue,
+    clock,
+    log: SILENT_LOGGER,
+    routeReport: () => ({ action: "reports" }),
+    deliver: (e, content) => {
+      if (e.action === "reports") reports.push(new TextDecoder().decode(content));
+      return Promise.resolve({ kind: "ok" });
+    },
+  });
+  const deadline = Date.now() + 30_000;
+  while (reports.length === 0 && Date.now() < deadline) {
+    clock.advance(250);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await settle(() => reports.length === 1, "the report after the restart");
+  assertStringIncludes(reports[0]!, "Action: relayed");
+  assertEquals(reports[0]!.includes("Action: delivered"), false);
+  await scheduler.stop();
+  queue.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("a failure report survives a restart between the failure and the report", async () => {
   const dir = await Deno.makeTempDir();
   const clock = new ManualClock();

@@ -200,6 +200,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       reportsMayBeDue = !(guarded("claim reports", () => {
         for (const envelope of queue.claimReports(100_000)) {
           if (envelope.state === "failed") reporter.failed(envelope);
+          else if (envelope.lastError === "relayed") reporter.relayed(envelope);
           else reporter.delivered(envelope);
         }
         return true;

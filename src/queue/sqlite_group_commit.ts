@@ -22,7 +22,7 @@ export type QueueWrite =
     /** Envelopes whose report this message is: removed in the same transaction. */
     consumes: readonly QueuedEnvelope[];
   }
-  | { kind: "delivered"; envelope: QueuedEnvelope; keepForReport: boolean }
+  | { kind: "delivered"; envelope: QueuedEnvelope; keepForReport: boolean; relayed?: boolean }
   | {
     kind: "deferred";
     envelope: QueuedEnvelope;
@@ -353,7 +353,8 @@ export class GroupCommit {
         return;
       case "delivered":
         if (write.keepForReport) {
-          s.settle.run("delivered", now, null, write.envelope.evpid);
+          // The success report tells "relayed" from "delivered" by this, after a restart too.
+          s.settle.run("delivered", now, write.relayed ? "relayed" : null, write.envelope.evpid);
         } else {
           this.#removeEnvelope(write.envelope);
         }

@@ -233,10 +233,17 @@ export class Queue {
 
   /**
    * Records a successful delivery; the message goes once no envelope is left. With
-   * `keepForReport` the envelope stays, as 'delivered', until its success report is queued.
+   * `keepForReport` the envelope stays, as 'delivered', until its success report is queued;
+   * `relayed` (handed to a server without DSN) is kept in its last error, so that a report
+   * sent after a restart still says "relayed", not "delivered".
    */
-  markDelivered(envelope: QueuedEnvelope, keepForReport = false): Promise<void> {
-    return this.#writer.write({ kind: "delivered", envelope, keepForReport });
+  markDelivered(
+    envelope: QueuedEnvelope,
+    keepForReport = false,
+    options: { readonly relayed?: boolean } = {},
+  ): Promise<void> {
+    const relayed = options.relayed === true;
+    return this.#writer.write({ kind: "delivered", envelope, keepForReport, relayed });
   }
 
   /**
