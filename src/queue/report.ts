@@ -120,12 +120,14 @@ export function statusOf(kind: ReportKind, reason: string): string {
   return `${wanted}.0.0`;
 }
 
-// RFC 3461 §4.3: RET=HDRS returns the headers, RET=FULL the whole message. Without RET,
-// failures return the whole message and other reports only the headers.
+// RFC 3461 §4.3: RET=FULL asks for the whole message in a "failed" report, RET=HDRS for
+// the headers; without RET, failures return the whole message. Warnings and success
+// reports return the headers only, whatever RET says: the sender still has the message
+// on its way.
 function originalPart(
   input: ReportInput,
 ): { included: Uint8Array; type: string; full: boolean } {
-  const full = input.ret === "FULL" || (input.ret === undefined && input.kind === "failed");
+  const full = input.kind === "failed" && input.ret !== "HDRS";
   if (full) return { included: withFinalCrlf(input.original), type: "message/rfc822", full };
   return { included: headersOf(input.original), type: "text/rfc822-headers", full };
 }
@@ -145,15 +147,12 @@ function humanText(input: ReportInput, full: boolean): string[] {
       );
       break;
     case "delayed": {
-      const days = input.retryUntil === undefined
-        ? undefined
-        : Math.max(0, Math.round((input.retryUntil - input.arrival) / 86_400_000));
       lines.push(
         "Delivery of a message has been delayed for the following list of recipients.",
-        days === undefined
+        input.retryUntil === undefined
           ? "It is kept in the queue and will be tried again."
-          : `It is kept in the queue for up to ${days} day${
-            days === 1 ? "" : "s"
+          : `It is kept in the queue for up to ${
+            durationWords(input.retryUntil - input.arrival)
           } and tried again.`,
         "Nothing needs to be done yet:",
       );
@@ -187,7 +186,7 @@ function statusFields(input: ReportInput): string[] {
   if (input.envid !== undefined) lines.push(`Original-Envelope-Id: ${oneLine(input.envid)}`);
   lines.push(`Arrival-Date: ${rfc5322Date(input.arrival)}`, "");
   for (const r of input.recipients) {
-    lines.push(`Final-Recipient: rfc822; ${r.rcpt}`);
+    lines.push(`Final-Recipient: ${finalRecipient(r.rcpt)}`);
     if (r.orcpt !== undefined) lines.push(`Original-Recipient: ${formatOrcpt(r.orcpt)}`);
     lines.push(`Action: ${input.kind}`, `Status: ${statusOf(input.kind, r.reason)}`);
     if (/^[245]\d\d[ -]/.test(r.reason)) lines.push(`Diagnostic-Code: smtp; ${oneLine(r.reason)}`);
@@ -210,6 +209,25 @@ function formatOrcpt(orcpt: string): string {
   const address = semi === -1 ? orcpt : orcpt.slice(semi + 1);
   const value = type.toLowerCase() === "utf-8" ? utf8AddrXtext(address) : address;
   return `${type}; ${oneLine(value)}`;
+}
+
+// An ASCII address as rfc822; a UTF-8 one as RFC 6533's utf-8 type in utf-8-addr-xtext,
+// since a message/delivery-status part is ASCII.
+function finalRecipient(rcpt: string): string {
+  return /^[\x20-\x7e]*$/.test(rcpt) ? `rfc822; ${rcpt}` : `utf-8; ${utf8AddrXtext(rcpt)}`;
+}
+
+// How long, as OpenSMTPD's bounce_duration() says it: the largest whole unit.
+function durationWords(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const [count, unit] = seconds < 60
+    ? [seconds, "second"]
+    : seconds < 3600
+    ? [Math.floor(seconds / 60), "minute"]
+    : seconds < 86_400
+    ? [Math.floor(seconds / 3600), "hour"]
+    : [Math.floor(seconds / 86_400), "day"];
+  return `${count} ${unit}${count === 1 ? "" : "s"}`;
 }
 
 // QCHAR (RFC 6533 §3): printable ASCII but "+", "=" and "\".

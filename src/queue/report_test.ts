@@ -80,3 +80,50 @@ Deno.test("buildReport() writes a utf-8 ORCPT in RFC 6533's ASCII form", () => {
     "Original-Recipient: utf-8; j\\x{F6}rg\\x{2B}x@b\\x{FC}cher.test\r\n",
   );
 });
+
+function build(input: Partial<Parameters<typeof buildReport>[0]>): string {
+  return new TextDecoder().decode(buildReport({
+    kind: "delayed",
+    hostname: "mx.example.test",
+    to: "alice@example.test",
+    recipients: [{ rcpt: "bob@far.test", reason: "451 4.3.0 later" }],
+    original: new TextEncoder().encode("Subject: hi\r\n\r\nthe body\r\n"),
+    arrival: ARRIVAL,
+    now: ARRIVAL + 60_000,
+    ...input,
+  }));
+}
+
+Deno.test("buildReport() returns the whole message with RET=FULL only in a failure", () => {
+  for (const kind of ["delayed", "delivered", "relayed"] as const) {
+    const text = build({ kind, ret: "FULL" });
+    assertStringIncludes(text, "Content-Type: text/rfc822-headers");
+    assertEquals(text.includes("the body"), false, kind);
+  }
+  const failed = build({ kind: "failed", ret: "FULL" });
+  assertStringIncludes(failed, "Content-Type: message/rfc822");
+  assertStringIncludes(failed, "the body");
+  assertEquals(build({ kind: "failed", ret: "HDRS" }).includes("the body"), false);
+});
+
+Deno.test("buildReport() says how long a delayed message is kept in the largest whole unit", () => {
+  const kept = (ms: number) =>
+    /kept in the queue for up to ([^\r\n]+) and tried again/.exec(
+      build({ retryUntil: ARRIVAL + ms }),
+    )?.[1];
+  assertEquals(kept(8_000), "8 seconds");
+  assertEquals(kept(60_000), "1 minute");
+  assertEquals(kept(3_600_000), "1 hour");
+  assertEquals(kept(5 * 3_600_000 + 59_000), "5 hours");
+  assertEquals(kept(4 * 86_400_000), "4 days");
+});
+
+Deno.test("buildReport() writes a UTF-8 recipient as RFC 6533 utf-8-addr-xtext, the status part ASCII", () => {
+  const text = build({
+    kind: "failed",
+    recipients: [{ rcpt: "jörg@bücher.test", reason: "550 5.1.1 unknown" }],
+  });
+  assertStringIncludes(text, "Final-Recipient: utf-8; j\\x{F6}rg@b\\x{FC}cher.test\r\n");
+  const status = text.slice(text.indexOf("message/delivery-status"), text.indexOf("Status:"));
+  assertEquals([...status].every((c) => c.charCodeAt(0) < 0x80), true, status);
+});
