@@ -70,7 +70,8 @@ export const EXPANSION_DEPTH = 10;
 export const EXPANDED_KEPT = 1000;
 
 interface Found {
-  users: { name: string; noForward: boolean }[];
+  /** `via`: in a virtual expansion, the nearest address the user was reached by. */
+  users: { name: string; noForward: boolean; via?: string }[];
   commands: { value: string; runAs: string }[];
   files: { value: string; runAs: string }[];
   addresses: string[];
@@ -122,25 +123,28 @@ export async function expandEnvelope(
     start = value === undefined ? [named] : splitValues(value);
   }
   const walk = { seen, found, ctx, virtual, alias, runAs: ctx.aliasUser };
-  const problem = await resolveValues(start, 0, walk);
+  // Through a virtual table each user is delivered for the address that named it (its
+  // %{dest}), once per such address, as OpenSMTPD's expand tree keeps a user node for each
+  // address ancestor: team@ → gilles@, eric@ → vmail is two deliveries, not one.
+  const problem = await resolveValues(start, 0, walk, virtual ? `${local}@${domain}` : undefined);
   if (problem) return problem;
 
   // Users exist, and their ~/.forward (when safe) replaces plain delivery. A user a
   // .forward names is looked up like one of the aliases table, and its own .forward read.
-  const users: DeliveryUser[] = [];
-  const deliverOnce = (user: DeliveryUser) => {
-    if (seen.has(userKey(user.name, true))) return;
-    seen.add(userKey(user.name, true));
-    users.push(user);
+  const users: { user: DeliveryUser; via?: string }[] = [];
+  const deliverOnce = (user: DeliveryUser, via: string | undefined) => {
+    if (seen.has(userKey(user.name, true, via))) return;
+    seen.add(userKey(user.name, true, via));
+    users.push({ user, ...(via === undefined ? {} : { via }) });
   };
   let looped = 0;
   for (let n = 0; n < found.users.length; n++) {
-    const { name, noForward } = found.users[n]!;
-    if (seen.has(userKey(name, noForward))) {
+    const { name, noForward, via } = found.users[n]!;
+    if (seen.has(userKey(name, noForward, via))) {
       looped++;
       continue;
     }
-    if (!noForward) seen.add(userKey(name, false));
+    if (!noForward) seen.add(userKey(name, false, via));
     const user = await ctx.lookupUser(name);
     if (!user) {
       found.errors.push({ reason: `5.1.1 unknown user "${name}"`, dest: `${name}@${domain}` });
@@ -148,7 +152,7 @@ export async function expandEnvelope(
     }
     const forward = noForward || ctx.action.user ? undefined : await ctx.readForward(user);
     if (!forward) {
-      deliverOnce(user);
+      deliverOnce(user, via);
       continue;
     }
     for (const entry of forward) {
@@ -157,10 +161,10 @@ export async function expandEnvelope(
       else if (value.startsWith("/")) found.files.push({ value, runAs: user.name });
       else if (value.includes("@") || value.includes(":")) found.addresses.push(value);
       // Naming oneself (or `\self`) keeps a copy in the user's own mailbox.
-      else if (value.replace(/^\\/, "").toLowerCase() === user.name) deliverOnce(user);
+      else if (value.replace(/^\\/, "").toLowerCase() === user.name) deliverOnce(user, via);
       else {
         // aliases(5)'s `user`, as forward(5) allows: a local user (or an alias).
-        const nested = await resolveValues([value], 1, walk);
+        const nested = await resolveValues([value], 1, walk, via);
         if (nested) return nested;
       }
     }
@@ -200,23 +204,23 @@ export async function expandEnvelope(
   }
   // The common case: the recipient is just the user it names.
   if (
-    users.length === 1 && users[0]!.name === named && delivering === 1 &&
+    users.length === 1 && users[0]!.user.name === named && delivering === 1 &&
     found.errors.length === 0 && envelope.target === undefined
   ) {
     return {
       kind: "deliver",
-      user: users[0]!,
+      user: users[0]!.user,
       ...(extension === undefined ? {} : { extension }),
     };
   }
 
   const children: NewEnvelope[] = [];
-  for (const user of users) {
+  for (const { user, via } of users) {
     children.push({
       rcpt: envelope.rcpt,
       action: actionName,
       user: user.name,
-      dest: `${user.name}@${domain}`,
+      dest: via ?? `${user.name}@${domain}`,
       target: user.name,
       hops: next,
     });
@@ -262,9 +266,9 @@ export async function expandEnvelope(
 }
 
 // A user reached by the expansion: `\name` is delivered as it is, `~name` has its
-// ~/.forward read.
-function userKey(name: string, noForward: boolean): string {
-  return `${noForward ? "\\" : "~"}${name}`;
+// ~/.forward read; through a virtual table, once for each address that reached it.
+function userKey(name: string, noForward: boolean, via?: string): string {
+  return `${noForward ? "\\" : "~"}${name}${via === undefined ? "" : ` ${via}`}`;
 }
 
 /** What a walk through alias values carries along. */
@@ -283,15 +287,17 @@ async function resolveValues(
   values: readonly string[],
   depth: number,
   walk: Walk,
+  via: string | undefined,
 ): Promise<Expansion | undefined> {
   if (depth > EXPANSION_DEPTH) {
     return { kind: "error", permanent: true, reason: "5.4.6 alias expansion loop or too deep" };
   }
   const { seen, found } = walk;
-  // Each nested list (an include, a chained virtual entry, a nested alias) is walked once.
-  const descend = (key: string, nested: readonly string[]) => {
+  // Each nested list (an include, a chained virtual entry, a nested alias) is walked once;
+  // a chained virtual entry is the nearest address of what it names.
+  const descend = (key: string, nested: readonly string[], reachedBy = via) => {
     seen.add(key);
-    return resolveValues(nested, depth + 1, walk);
+    return resolveValues(nested, depth + 1, walk, reachedBy);
   };
   for (const raw of values) {
     const value = unquote(raw);
@@ -322,7 +328,7 @@ async function resolveValues(
       const chained = walk.virtual && !seen.has(key)
         ? walk.virtual.lookup("alias", key)
         : undefined;
-      if (chained !== undefined) problem = await descend(key, splitValues(chained));
+      if (chained !== undefined) problem = await descend(key, splitValues(chained), key);
       else found.addresses.push(value);
     } else {
       const noForward = value.startsWith("\\");
@@ -331,7 +337,7 @@ async function resolveValues(
         ? walk.alias.lookup("alias", name)
         : undefined;
       if (nested !== undefined) problem = await descend(name, splitValues(nested));
-      else found.users.push({ name, noForward });
+      else found.users.push({ name, noForward, ...(via === undefined ? {} : { via }) });
     }
     if (problem) return problem;
   }

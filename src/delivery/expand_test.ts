@@ -175,3 +175,45 @@ Deno.test("expandEnvelope(): a .forward loop through addresses is cut where it b
   );
   assertEquals(bare.kind === "error" && bare.reason.startsWith("5.4.6 "), true);
 });
+
+Deno.test("expandEnvelope(): chained virtual entries deliver once per address, each its own %{dest}", async () => {
+  const ctx = context({});
+  const virtuals = {
+    "abuse@example.org": "gilles@example.org",
+    "gilles@example.org": "vmail",
+    "eric@example.org": "vmail",
+    "team@example.org": "gilles@example.org, eric@example.org",
+    "all@example.org": "team@example.org, gilles@example.org",
+  };
+  const virtualCtx: ExpandContext = {
+    ...ctx,
+    action: {
+      name: "local",
+      method: { kind: "maildir", junk: false },
+      virtual: { name: "virtuals", position },
+      position,
+    },
+    tables: new Map([["virtuals", new StaticTable("virtuals", "map", Object.entries(virtuals))]]),
+    lookupUser: (name) =>
+      Promise.resolve(
+        name === "vmail" ? { name, uid: 4242, gid: 4242, home: "/var/vmail" } : undefined,
+      ),
+  };
+  const dests = async (rcpt: string) => {
+    const result = await expandEnvelope(envelope(rcpt), virtualCtx);
+    assertEquals(result.kind, "expand", rcpt);
+    return result.kind === "expand" ? result.children.map((c) => [c.target, c.dest]) : [];
+  };
+  // abuse@ is gilles@'s mail: it goes where gilles@'s goes.
+  assertEquals(await dests("abuse@example.org"), [["vmail", "gilles@example.org"]]);
+  // A list: one copy for each member, not one for the user they share.
+  assertEquals(await dests("team@example.org"), [
+    ["vmail", "gilles@example.org"],
+    ["vmail", "eric@example.org"],
+  ]);
+  // A member reached twice still gets one copy.
+  assertEquals(await dests("all@example.org"), [
+    ["vmail", "gilles@example.org"],
+    ["vmail", "eric@example.org"],
+  ]);
+});
