@@ -128,6 +128,8 @@ export function createLocalAgents(options: LocalAgentsOptions): DeliveryAgents {
  */
 export function mdaCommandFor(config: Config, action: Action, vars: FormatVars): string {
   if (action.method.kind !== "mda") throw new Error(`action "${action.name}" is not an mda`);
+  // `:strip` cuts where this configuration says (the privileged parent gets no delimiter).
+  vars = { ...vars, subAddrDelim: config.smtp.subAddrDelim };
   let command = expandFormat(action.method.command, vars, { escape: shellSafe });
   const wrapper = action.wrapper ? config.mdaWrappers.get(action.wrapper) : undefined;
   if (wrapper !== undefined) {

@@ -1,7 +1,7 @@
 // OpenSMTPD's format specifiers (smtpd.conf(5) FORMAT SPECIFIERS): `%{rcpt.user}`,
 // `%{sender.domain[0:3]}`, `%{user.username:lowercase|strip}`, `~/` for the home.
 
-import { splitAddress, untaggedLocal } from "../mail/mod.ts";
+import { splitAddress } from "../mail/mod.ts";
 
 /** The values a format may refer to. */
 export interface FormatVars {
@@ -15,6 +15,8 @@ export interface FormatVars {
   readonly username: string;
   /** The user's home directory, when known. */
   readonly directory?: string;
+  /** `smtp sub-addr-delim`, where `:strip` cuts a local part (default "+"). */
+  readonly subAddrDelim?: string;
 }
 
 // Characters that could mean something to a shell or a path, replaced unless `raw`.
@@ -85,7 +87,7 @@ function expandToken(spec: string, vars: FormatVars, options: FormatOptions): st
         value = value.toUpperCase();
         break;
       case "strip":
-        value = stripTag(value);
+        value = stripTag(value, vars.subAddrDelim ?? "+");
         break;
       case "raw":
         raw = true;
@@ -98,7 +100,9 @@ function expandToken(spec: string, vars: FormatVars, options: FormatOptions): st
   if (from !== undefined) value = slice(value, from, to, spec);
   if (options.path && ENVELOPE_TOKENS.has(name)) value = pathSafe(value);
   if (options.escape) return options.escape(value);
-  return raw ? value : value.replace(UNSAFE_REGEXP, ":");
+  // The home directory is the system's (or the userbase's) word, used as it is, as
+  // mda_expand_token does: a `#` in it would otherwise lead to another directory.
+  return raw || name === "user.directory" ? value : value.replace(UNSAFE_REGEXP, ":");
 }
 
 // `/` becomes `:` and so does a leading dot, so that the value is one file name that is
@@ -159,7 +163,9 @@ function slice(value: string, from: string, to: string | undefined, spec: string
   return value.slice(begin, end + 1);
 }
 
-function stripTag(value: string): string {
+// mod_strip: the local part ends at the sub-address delimiter.
+function stripTag(value: string, delimiter: string): string {
   const { local } = splitAddress(value);
-  return untaggedLocal(local) + value.slice(local.length);
+  const cut = local.indexOf(delimiter);
+  return (cut > 0 ? local.slice(0, cut) : local) + value.slice(local.length);
 }

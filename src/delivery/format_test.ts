@@ -132,3 +132,23 @@ Deno.test("expandFormat() refuses unknown specifiers and modifiers", () => {
     "home directory is unknown",
   );
 });
+
+Deno.test("expandFormat() :strip cuts at smtp sub-addr-delim", () => {
+  const vars = { ...VARS, rcpt: "foo-bar@v.test", subAddrDelim: "-" };
+  assertEquals(expandFormat("%{rcpt.user:strip}", vars), "foo");
+  assertEquals(expandFormat("%{rcpt:strip}", vars), "foo@v.test");
+  // The default "+" is not cut then, and the default cuts only "+".
+  assertEquals(expandFormat("%{rcpt.user:strip}", { ...vars, rcpt: "a+b@v.test" }), "a+b");
+  assertEquals(expandFormat("%{rcpt.user:strip}", { ...VARS, rcpt: "foo-bar@v.test" }), "foo-bar");
+});
+
+Deno.test("expandFormat() takes the home directory as it is, ~/ included", () => {
+  const vars = { ...VARS, directory: "/home/bob#1" };
+  assertEquals(expandFormat("~/Maildir", vars, { path: true }), "/home/bob#1/Maildir");
+  assertEquals(expandFormat("%{user.directory}/mail", vars), "/home/bob#1/mail");
+  // Values from the envelope are still made safe beside it.
+  assertEquals(
+    expandFormat("~/%{rcpt.user}", { ...vars, rcpt: "a#b@x.test" }, { path: true }),
+    "/home/bob#1/a:b",
+  );
+});

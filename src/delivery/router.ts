@@ -226,6 +226,7 @@ async function deliverToUser(
     dest,
     username: user.name,
     directory: user.home,
+    subAddrDelim: options.config.smtp.subAddrDelim,
   };
   const method = action.method;
   switch (method.kind) {
