@@ -1,6 +1,7 @@
 // A DNS server on 127.0.0.1 (UDP and TCP, one port) for tests that need what a validating
 // resolver says: each name's answers carry the AD bit or not, as the zone says; a name can
-// be made to answer SERVFAIL, or to truncate over UDP so the client must ask over TCP.
+// be made to answer SERVFAIL, to truncate over UDP so the client must ask over TCP, or to
+// never answer.
 
 // @ts-types="npm:@types/dns-packet@5.6.5"
 import * as packet from "dns-packet";
@@ -24,6 +25,8 @@ export interface SignedName {
   servfail?: boolean | readonly string[];
   /** Over UDP the answer comes back truncated (TC), so only TCP gets it. */
   truncate?: boolean;
+  /** No answer comes at all (a zone whose servers never answer): the client times out. */
+  silent?: boolean;
 }
 
 /** The zone by lower-case name; a test may change it while the server runs. */
@@ -49,6 +52,7 @@ export async function startDnssecServer(zone: SignedZone): Promise<DnssecServer>
         const query = received.subarray(2, 2 + received.readUInt16BE(0));
         received = received.subarray(2 + query.length);
         const reply = respond(zone, query, "tcp", queries);
+        if (!reply) continue;
         const length = Buffer.alloc(2);
         length.writeUInt16BE(reply.length);
         socket.write(Buffer.concat([length, reply]));
@@ -59,7 +63,8 @@ export async function startDnssecServer(zone: SignedZone): Promise<DnssecServer>
   for (let attempt = 0;; attempt++) {
     const udp = createSocket("udp4");
     udp.on("message", (query: Buffer, from: { address: string; port: number }) => {
-      udp.send(respond(zone, query, "udp", queries), from.port, from.address);
+      const reply = respond(zone, query, "udp", queries);
+      if (reply) udp.send(reply, from.port, from.address);
     });
     await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", () => resolve()));
     const port = udp.address().port;
@@ -83,11 +88,17 @@ export async function startDnssecServer(zone: SignedZone): Promise<DnssecServer>
   }
 }
 
-function respond(zone: SignedZone, query: Buffer, via: "udp" | "tcp", seen: string[]): Buffer {
+function respond(
+  zone: SignedZone,
+  query: Buffer,
+  via: "udp" | "tcp",
+  seen: string[],
+): Buffer | undefined {
   const request = packet.decode(query);
   const question = request.questions![0]!;
   seen.push(`${question.name} ${question.type} ${via}`);
   const entry = zone[question.name.toLowerCase()];
+  if (entry?.silent) return undefined;
   const answers: packet.Answer[] = [];
   const servfail = entry?.servfail === true ||
     (Array.isArray(entry?.servfail) && entry.servfail.includes(question.type));

@@ -1,6 +1,7 @@
 // The DNS lookups SPF, DKIM and DMARC checks make, through Deno.resolveDns with the
 // daemon's resolver settings, answering as node:dns does (the shape npm:mailauth expects).
 
+import { organizationalDomain } from "./organizational_domain.ts";
 import { queryDns } from "../dns/mod.ts";
 
 /** The daemon's DNS settings (the same as reverse DNS and MX lookups use). */
@@ -27,17 +28,20 @@ export type MailAuthResolver = (name: string, type: string) => Promise<string[] 
 const TYPES = new Set(["A", "AAAA", "MX", "TXT", "PTR", "CNAME", "NS"]);
 
 /**
- * A resolver for one message's checks. Once a query has timed out, the rest of this
- * message's queries fail at once: a server that is down costs one timeout, not one per
- * lookup, and every result that needed it is a temperror.
+ * A resolver for one message's checks. Once a query about a domain has timed out, this
+ * message's other queries about that organizational domain fail at once: a zone that does
+ * not answer costs one timeout, not one per lookup. Other domains are still asked, so a
+ * sender whose own zone never answers cannot make the From: domain's DMARC record fail.
  */
 export function createMailAuthResolver(settings: DnsSettings = {}): MailAuthResolver {
   const server = settings.nameServer;
   const timeoutMs = settings.timeoutMs ?? 10_000;
-  let down: DnsLookupError | undefined;
+  const down = new Map<string, DnsLookupError>();
   return async (name, type) => {
     if (!TYPES.has(type)) throw new DnsLookupError("ESERVFAIL", `DNS type ${type} not supported`);
-    if (down) throw down;
+    const zone = organizationalDomain(name);
+    const failed = down.get(zone);
+    if (failed) throw failed;
     const options = {
       ...(server ? { nameServer: { ipAddr: server.ipAddr, port: server.port ?? 53 } } : {}),
       signal: AbortSignal.timeout(timeoutMs),
@@ -61,7 +65,7 @@ export function createMailAuthResolver(settings: DnsSettings = {}): MailAuthReso
         timedOut ? "ETIMEOUT" : "ESERVFAIL",
         `${name} ${type}: ${timedOut ? "timed out" : String(error)}`,
       );
-      if (timedOut) down = failure;
+      if (timedOut) down.set(zone, failure);
       throw failure;
     }
   };

@@ -7,6 +7,7 @@ import { type DkimRow, reportDkim } from "./dkim_results.ts";
 import { checkDmarcAuthors, type DmarcRow } from "./dmarc_authors.ts";
 import { readDmarcRecords } from "./dmarc_records.ts";
 import { createMailAuthResolver, type DnsSettings } from "./dns_resolver.ts";
+import { organizationalDomain } from "./organizational_domain.ts";
 
 /** Where the message came from, as the session saw it. */
 export interface MessageOrigin {
@@ -32,7 +33,12 @@ export interface AuthVerdict {
   readonly fromDomain?: string;
   /** Why DMARC could not check the message (its result is permerror): no From: field, two… */
   readonly dmarcProblem?: string;
-  /** A check could not finish because DNS failed (its result is temperror). */
+  /**
+   * DMARC could not be decided because DNS failed: the DMARC record's lookup, or, when
+   * DMARC did not pass, an SPF or DKIM check of a domain aligned with the From: domain.
+   * A temperror of an unaligned domain (the sender's choice) decides nothing: DMARC fails
+   * without it all the same (RFC 7489 §4.2, §6.6.2).
+   */
   readonly temperror: boolean;
 }
 
@@ -111,7 +117,13 @@ export async function verifyMessage(
     ...(dmarc.policy ? { dmarcPolicy: dmarc.policy } : {}),
     ...(dmarc.domain ? { fromDomain: dmarc.domain } : {}),
     ...(dmarc.problem ? { dmarcProblem: dmarc.problem } : {}),
-    temperror: [spf, dkim, dmarc.result].includes("temperror"),
+    temperror: dmarc.result === "temperror" ||
+      (dmarc.result !== "pass" && dmarc.domain !== undefined && (
+        (spf === "temperror" && aligned(spfDomainOf(spfResult, origin), dmarc.domain)) ||
+        dkimReports.some((r) =>
+          r.result === "temperror" && aligned(r.row.signingDomain, dmarc.domain!)
+        )
+      )),
   };
 }
 
@@ -123,4 +135,20 @@ function authservIdOf(headers: string): string {
   const id = AUTHSERV_ID_REGEXP.exec(headers)?.[1];
   if (id === undefined) throw new Error("The checks produced no Authentication-Results field");
   return id;
+}
+
+// Relaxed alignment (RFC 7489 §3.1): the same organizational domain. Strict alignment is
+// narrower, so a temperror counted here as aligned may be more than DMARC would count.
+function aligned(domain: string | undefined, fromDomain: string): boolean {
+  return domain !== undefined && organizationalDomain(domain) === organizationalDomain(fromDomain);
+}
+
+// The domain SPF checked: MAIL FROM's, or the HELO name's for the null sender.
+function spfDomainOf(
+  result: (Status & { domain?: string }) | false,
+  origin: MessageOrigin,
+): string | undefined {
+  if (result && result.domain) return result.domain;
+  const at = origin.sender?.lastIndexOf("@") ?? -1;
+  return at >= 0 ? origin.sender!.slice(at + 1) : origin.helo;
 }

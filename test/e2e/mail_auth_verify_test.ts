@@ -242,6 +242,65 @@ Deno.test("auth-verify answers 451 or accepts with temperror when DNS answers SE
   }
 });
 
+Deno.test("auth-verify: a DNS failure of a domain not aligned with From: does not lift reject-dmarc", async () => {
+  // The sender chooses its own domains: one that answers SERVFAIL, one that never answers,
+  // a DKIM key that SERVFAILs. None is bank.test's, so DMARC fails all the same.
+  const dns = await startDnssecServer({
+    "bank.test": { TXT: ["v=spf1 ip4:192.0.2.7 -all"] },
+    "_dmarc.bank.test": { TXT: ["v=DMARC1; p=reject"] },
+    "attacker.test": { servfail: true },
+    "slow.test": { silent: true },
+    "example.org": { TXT: ["v=spf1 ip4:127.0.0.1 -all"] },
+    "_dmarc.example.org": { TXT: ["v=DMARC1; p=reject"] },
+    "s1._domainkey.foreign.test": { servfail: true },
+  });
+  const refused =
+    "550 5.7.1 Delivery not authorized, message refused due to DMARC policy of bank.test";
+  try {
+    await withDaemon("reject-dmarc on-temperror tempfail", async (fx) => {
+      const forged = message("ceo@bank.test", "forged");
+      for (const from of ["mallory@attacker.test", "mallory@slow.test"]) {
+        assertEquals(
+          await sendRaw(fx.port, { from, to: "bob@example.test", lines: forged }),
+          refused,
+          from,
+        );
+      }
+      const signed = [
+        ...signDkim(forged, { domain: "foreign.test", selector: "s1", key: KEY }),
+        ...forged,
+      ];
+      assertEquals(
+        await sendRaw(fx.port, {
+          from: "mallory@example.org",
+          to: "bob@example.test",
+          lines: signed,
+        }),
+        refused,
+      );
+      // Aligned SPF passes: a foreign signature whose key cannot be read asks no retry.
+      const good = message("alice@example.org", "list");
+      const listed = [
+        ...signDkim(good, { domain: "foreign.test", selector: "s1", key: KEY }),
+        ...good,
+      ];
+      assertMatch(
+        await sendRaw(fx.port, {
+          from: "alice@example.org",
+          to: "bob@example.test",
+          lines: listed,
+        }),
+        /^250 /,
+      );
+      const [text] = await fx.delivered("bob");
+      assertMatch(field(text!), /dkim=temperror/);
+      assertMatch(field(text!), /dmarc=pass/);
+    }, { port: dns.port, timeoutMs: 1000 });
+  } finally {
+    await dns.stop();
+  }
+});
+
 Deno.test("auth-verify with reject-dmarc refuses a p=reject author hidden beside another", async () => {
   const refusal =
     "550 5.7.1 Delivery not authorized, message refused due to DMARC policy of bank.test";
