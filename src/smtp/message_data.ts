@@ -166,7 +166,16 @@ async function commitData(s: Session, tx: Transaction): Promise<void> {
   };
   s.flush();
   s.committing = tx;
-  const filtered = await throughFilters(s, tx, message.content, evpids).finally(() => {
+  const rewrite = (bytes: Uint8Array) =>
+    rewriteHeader(bytes, {
+      hostname: ctx.hostname,
+      ...(ctx.fillsMissingHeaders ? { addMissing: { msgid, date } } : {}),
+    });
+  // Filters that read the data get the header as it is queued (Bcc: gone, bare names
+  // completed, a missing Date: added), so that a signer signs what goes out: rewritten
+  // after it, a signed To: bob became To: bob@host and the signature broke.
+  const toFilter = s.filters?.filtersData ? rewrite(message.content) : message.content;
+  const filtered = await throughFilters(s, tx, toFilter, evpids).finally(() => {
     s.committing = undefined;
   });
   s.filters?.endTransaction();
@@ -176,12 +185,9 @@ async function commitData(s: Session, tx: Transaction): Promise<void> {
     reportRollback(s, msgid);
     return s.reply(HEADER_NOT_PARSABLE);
   }
-  // After the filters, on what they hand on, as OpenSMTPD parses its filters' output: a
-  // filter sees the message as the client sent it.
-  const content = rewriteHeader(filtered, {
-    hostname: ctx.hostname,
-    ...(ctx.fillsMissingHeaders ? { addMissing: { msgid, date } } : {}),
-  });
+  // After the filters too, on what they hand on, as OpenSMTPD parses its filters' output
+  // (nothing changes unless a filter wrote a bare name).
+  const content = rewrite(filtered);
   try {
     await ctx.submit(content === message.content ? message : { ...message, content });
   } catch (error) {

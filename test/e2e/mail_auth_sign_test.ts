@@ -108,6 +108,47 @@ filter "sign" chain { "rsa", "ed" }`,
   },
 });
 
+Deno.test({
+  name:
+    "dkim-sign signs the header as it is queued: bare names completed with the listener's name still verify",
+  ignore: !HAVE_DKIM,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "smtpd-dkim-bare-" });
+    const key = pem("ed25519");
+    await Deno.writeTextFile(`${dir}/ed.key`, key);
+    const dns = await startDnsServer({
+      "e1._domainkey.example.test": { TXT: [dkimPublicRecord(parseDkimKey(key))] },
+    });
+    try {
+      await using fx = await startMailAuthFixture({
+        dir,
+        dnsPort: dns.port,
+        head: `filter "sign" dkim-sign domain example.test selector e1 key "${dir}/ed.key"`,
+        listen: `filter "sign"`,
+      });
+      // A cron job's mail: From: and To: without a domain, completed as mx.example.test's.
+      const lines = ["From: root (Cron Daemon)", "To: bob", "Cc: postmaster", "Subject: cron", ""];
+      assertMatch(
+        await sendRaw(fx.port, { from: "root@mx.example.test", to: "bob@example.test", lines }),
+        /^250 /,
+      );
+      const [text] = await fx.delivered("bob");
+      assertMatch(text!, /^From: root@mx\.example\.test \(Cron Daemon\)$/m);
+      assertMatch(text!, /^To: bob@mx\.example\.test$/m);
+      const verified = await run(
+        PYTHON,
+        [VERIFY, String(dns.port)],
+        text!.replace(/\r?\n/g, "\r\n"),
+      );
+      assertEquals(verified.code, 0, verified.text);
+      assertMatch(verified.text, /signature 0: pass a=ed25519-sha256 h=from:from:[^ ]*to/);
+    } finally {
+      await dns.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("a dkim-sign key that cannot be read stops the start, naming the filter's line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "smtpd-dkim-" });
   try {
