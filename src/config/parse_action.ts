@@ -295,6 +295,13 @@ export function checkRelay(relay: RelayOptions, position: Action["position"]): v
   if (relay.backup && (host || relay.domain)) {
     throw new StatementError('"backup" cannot be used with "host" or "domain"', position);
   }
+  // One smarthost slot, as in OpenSMTPD's grammar: with "host" the "domain" map is never read.
+  if (host && relay.domain) {
+    throw new StatementError(
+      '"host" and "domain" both say where to relay: give one (a host mapping is already specified)',
+      position,
+    );
+  }
   if (relay.auth && !host) {
     throw new StatementError('"auth" needs a "host" to authenticate to', position);
   }

@@ -240,12 +240,18 @@ export function parseMda(stream: TokenStream, builder: ConfigBuilder): void {
   if (option.value === "limit") return ignoreRest(stream, builder, "mda limit", option);
   if (option.value !== "wrapper") throw stream.unknown(option, ["wrapper", "limit"]);
   const name = stream.value("a wrapper name");
+  if (builder.mdaWrappers.has(name.value)) {
+    throw new StatementError(`mda wrapper "${name.value}" is already declared`, name.position);
+  }
   builder.mdaWrappers.set(name.value, stream.value("a command").value);
 }
 
 /** `proc NAME "CMD" [user U] [group G] [chroot DIR]`. */
 export function parseProc(stream: TokenStream, builder: ConfigBuilder): void {
   const name = stream.value("a proc name");
+  if (builder.procs.some((p) => p.name === name.value)) {
+    throw new StatementError(`Proc "${name.value}" is already declared`, name.position);
+  }
   const proc: { -readonly [K in keyof ProcDecl]: ProcDecl[K] } = {
     name: name.value,
     command: stream.value("a command").value,

@@ -437,6 +437,15 @@ const BAD: readonly [string, string][] = [
     '1:1: "backup" cannot be used with "host" or "domain"',
   ],
   [
+    'table d { "x.test" = "smtp://y" }\naction "a" relay host smtp://x domain <d>\n',
+    '2:1: "host" and "domain" both say where to relay: give one (a host mapping is already specified)',
+  ],
+  [
+    'mda wrapper w "/bin/true"\nmda wrapper w "/bin/false"\n',
+    '2:13: mda wrapper "w" is already declared',
+  ],
+  ['proc p "/bin/cat"\nproc p "/bin/cat"\n', '2:6: Proc "p" is already declared'],
+  [
     'action "a" relay host "bad url!"\n',
     '1:23: Bad relay URL "bad url!": expected [proto://][label@]host[:port]',
   ],
