@@ -92,7 +92,7 @@ export async function checkListenAddresses(
   interfaces?: InterfaceList,
 ): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
-  const bound = new Map<string, Listener>();
+  const bound: Bound[] = [];
   for (const listener of config.listeners) {
     if (listener.address === "socket") continue;
     try {
@@ -147,7 +147,7 @@ export async function listenerBindings(
   log: { warn(line: string): void },
 ): Promise<[Listener, string][]> {
   const bindings: [Listener, string][] = [];
-  const bound = new Map<string, Listener>();
+  const bound: Bound[] = [];
   for (const listener of listeners) {
     if (listener.address === "socket") {
       bindings.push([listener, "socket"]);
@@ -169,24 +169,34 @@ export async function listenerBindings(
   return bindings;
 }
 
+interface Bound {
+  readonly address: string;
+  readonly port: number;
+  readonly listener: Listener;
+}
+
 /**
- * Says so when an earlier listener binds the same address and port: only one socket can
- * hold it, so the second listener's settings would never answer anyone.
+ * Says so when an earlier listener binds the same address and port, or a wildcard that
+ * takes it (0.0.0.0 every IPv4 address; "::" every address, IPv4 too on a dual stack):
+ * only one socket can hold it, so the second listener would never start.
  */
-function boundTwice(
-  bound: Map<string, Listener>,
-  listener: Listener,
-  address: string,
-): string | undefined {
+function boundTwice(bound: Bound[], listener: Listener, address: string): string | undefined {
   // Port 0 takes a free port of the system's choosing: never the same twice.
   if (listener.port === 0) return undefined;
-  const key = `[${address}]:${listener.port}`;
-  const first = bound.get(key);
+  const first = bound.find((b) =>
+    b.port === listener.port && b.listener !== listener && overlaps(b.address, address)
+  );
   if (!first) {
-    bound.set(key, listener);
+    bound.push({ address, port: listener.port, listener });
     return undefined;
   }
-  if (first === listener) return undefined;
+  const how = first.address === address ? "does already" : `does already, as ${first.address}`;
   return `listen on ${listener.address} port ${listener.port} binds ${address} port ` +
-    `${listener.port}, as the listener at ${formatPosition(first.position)} does already`;
+    `${listener.port}, as the listener at ${formatPosition(first.listener.position)} ${how}`;
+}
+
+function overlaps(a: string, b: string): boolean {
+  if (a === b || a === "::" || b === "::") return true;
+  if (a === "0.0.0.0") return isIP(b) === 4;
+  return b === "0.0.0.0" && isIP(a) === 4;
 }

@@ -37,6 +37,39 @@ Deno.test("smtpd -n refuses an unknown interface at its line and column, listing
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("smtpd -n refuses a listener on an address a wildcard on the same port already takes", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/smtpd.conf`;
+  const port = freePort();
+  // Only checked, never started: the wildcard would bind every address of the machine.
+  for (
+    const [first, second, taken] of [
+      ["any", "127.0.0.1", "0.0.0.0"],
+      ["127.0.0.1", "any", "127.0.0.1"],
+      ["any inet6", "127.0.0.1", "::"],
+    ]
+  ) {
+    await Deno.writeTextFile(
+      path,
+      `queue path "${dir}/queue"\nlisten on ${first} port ${port}\n` +
+        `listen on ${second} port ${port}\naction "a" mbox\nmatch for local action "a"\n`,
+    );
+    const result = await smtpdCheck(path);
+    assertEquals(result.code, 1, `${first} then ${second}`);
+    assertStringIncludes(result.stderr, `as the listener at ${path}:2:1 does already`);
+    if (taken !== "127.0.0.1") assertStringIncludes(result.stderr, `, as ${taken}`);
+  }
+  // Another port is another socket.
+  await Deno.writeTextFile(
+    path,
+    `queue path "${dir}/queue"\nlisten on any port ${port}\nlisten on 127.0.0.1 port ${
+      port === 65535 ? port - 1 : port + 1
+    }\naction "a" mbox\nmatch for local action "a"\n`,
+  );
+  assertEquals((await smtpdCheck(path)).code, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("two listeners on one address and port are refused by smtpd -n and at the start", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/smtpd.conf`;
