@@ -133,14 +133,12 @@ async function runWithFlags(flags: SmtpdFlags, role: SmtpdRole): Promise<number>
   const listenDiagnostics = (await checkListenAddresses(loaded.config))
     .filter((d) => flags.noaction || d.severity !== "warning");
   const addressDiagnostics = [
+    ...unsupportedBackends(loaded.config),
     ...checkHasRules(loaded.config),
     ...listenDiagnostics,
     ...await checkPkiFiles(loaded.config, configDir(loaded.config)),
   ];
-  printDiagnostics(
-    [...loaded.diagnostics, ...unsupportedBackends(loaded.config), ...addressDiagnostics],
-    loaded.sources,
-  );
+  printDiagnostics([...loaded.diagnostics, ...addressDiagnostics], loaded.sources);
   if (addressDiagnostics.some((d) => d.severity === "error")) return EX.FAILURE;
   if (flags.noaction) {
     // -n -v prints the normalized model: a legacy file comes out in the modern grammar.
@@ -200,13 +198,15 @@ function printDiagnostics(
   }
 }
 
-// Tables whose backend this build lacks parse, and are refused when the daemon starts.
+// A table whose backend this build lacks (OpenSMTPD's socketmap:, or a typo) parses, and
+// would stop the start: -n says so as an error, as OpenSMTPD's table_create() fails there.
 function unsupportedBackends(config: Config): Diagnostic[] {
   return config.tables.flatMap((t): Diagnostic[] =>
     t.source.kind === "backend" && !Object.hasOwn(BACKENDS, t.source.backend)
       ? [{
-        severity: "warning",
-        message: `Table "${t.name}": backend "${t.source.backend}" is not supported by this build`,
+        severity: "error",
+        message: `Table "${t.name}": backend "${t.source.backend}" is not supported by this ` +
+          `build (backends: ${Object.keys(BACKENDS).join(", ")})`,
         position: t.position,
       }]
       : []

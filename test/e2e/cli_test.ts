@@ -141,19 +141,27 @@ Deno.test("smtpd -n prints warnings but accepts the file", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("smtpd -n warns about a table backend this build does not have", async () => {
+Deno.test("smtpd -n refuses a table backend this build does not have, as the start does", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/socketmap.conf`;
-  await Deno.writeTextFile(
-    path,
-    'table users socketmap:/var/run/smtpd-socketmap\naction "a" mbox\nmatch for local action "a"\n',
-  );
-  const result = await smtpd("-n", "-f", path);
-  assertEquals(result.code, 0);
-  assertStringIncludes(
-    result.stderr,
-    `${path}:1:7: warning: Table "users": backend "socketmap" is not supported by this build`,
-  );
+  for (
+    const [name, backend] of [["socketmap", "socketmap:/var/run/smtpd-socketmap"], [
+      "fiel",
+      "fiel:/etc/mail/aliases",
+    ]]
+  ) {
+    await Deno.writeTextFile(
+      path,
+      `table users ${backend}\naction "a" mbox\nmatch for local action "a"\n`,
+    );
+    const result = await smtpd("-n", "-f", path);
+    assertEquals(result.code, 1);
+    assertStringIncludes(
+      result.stderr,
+      `${path}:1:7: Table "users": backend "${name}" is not supported by this build (backends: `,
+    );
+    assertEquals(result.stdout.includes("configuration OK"), false);
+  }
   await Deno.remove(dir, { recursive: true });
 });
 
