@@ -233,11 +233,15 @@ export function parsePort(stream: TokenStream, services: ReadonlyMap<string, num
 /** `NAME` or `{ a, b }`. */
 export function parseNames(stream: TokenStream, what: string): string[] {
   if (stream.peek().kind !== "{") return [stream.value(what).value];
-  stream.next();
+  const open = stream.next();
   const names: string[] = [];
   while (true) {
     stream.skipNewlines();
     const token = stream.next();
+    // An empty list would name nothing and do nothing: OpenSMTPD's grammar refuses it.
+    if (token.kind === "}" && names.length === 0) {
+      throw new StatementError(`An empty list: expected ${what} in { }`, open.position);
+    }
     if (token.kind === "}") return names;
     if (token.kind === ",") continue;
     if (token.kind !== "word" && token.kind !== "string") throw stream.unexpected(token, what);

@@ -446,6 +446,10 @@ const BAD: readonly [string, string][] = [
   ],
   ['proc p "/bin/cat"\nproc p "/bin/cat"\n', '2:6: Proc "p" is already declared'],
   [
+    'action "a" mbox\nmatch for any filter { } action "a"\n',
+    "2:22: An empty list: expected a filter name in { }",
+  ],
+  [
     'action "a" relay host "bad url!"\n',
     '1:23: Bad relay URL "bad url!": expected [proto://][label@]host[:port]',
   ],
