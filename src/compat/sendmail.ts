@@ -19,7 +19,8 @@ import {
   submitToDaemon,
 } from "../control/mod.ts";
 import {
-  LOCAL_SESSION,
+  localSubmissionNoDsn,
+  localSubmissionSession,
   openRuntime,
   queueDirectory,
   type Runtime,
@@ -189,9 +190,11 @@ async function enqueue(
         maxMessageSize: runtime.config.smtp.maxMessageSize,
         decide: withRcptExpansion(
           runtime,
-          (envelope: EnvelopeFacts) => runtime.ruleset(LOCAL_SESSION, envelope),
+          (envelope: EnvelopeFacts) =>
+            runtime.ruleset(localSubmissionSession(runtime.config), envelope),
         ),
         commit: (message) => runtime.queue.commit(message),
+        ...(localSubmissionNoDsn(runtime.config) ? { noDsn: true } : {}),
       }, { submission, input, user: loginName() });
       if ("error" in outcome) console.error(`sendmail: ${outcome.error}`);
       else if (flags.v) console.error(`sendmail: queued as ${outcome.msgid}`);

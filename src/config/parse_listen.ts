@@ -33,10 +33,17 @@ const LISTEN_OPTIONS = [
   "secure",
 ];
 
+// What `listen on socket` takes (parse.y's opt_sock_listen): the socket has no port, no
+// TLS, no AUTH and no name of its own to offer.
+const SOCKET_OPTIONS = new Set(["filter", "mask-src", "mask-source", "no-dsn", "tag"]);
+
 /** Parses the statement after `listen`. */
 export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: Token): void {
   stream.expectKeyword("on");
   const address = stream.value("an address or interface");
+  if (address.value === "socket" && builder.listeners.some((l) => l.address === "socket")) {
+    throw new StatementError("listen on socket is already declared", first.position);
+  }
   const listener: Mutable<Listener> = {
     address: address.value,
     addressPosition: address.position,
@@ -55,6 +62,13 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
   let caToken: Token | undefined;
   while (!stream.atEnd()) {
     const option = stream.expectWord("a listen option");
+    if (address.value === "socket" && !SOCKET_OPTIONS.has(option.value)) {
+      throw new StatementError(
+        `"${option.value}" cannot be used on listen on socket: it takes filter, mask-src, ` +
+          "no-dsn and tag",
+        option.position,
+      );
+    }
     switch (option.value) {
       case "port":
         once(option, "port");

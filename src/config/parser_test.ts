@@ -450,6 +450,11 @@ const BAD: readonly [string, string][] = [
     "2:22: An empty list: expected a filter name in { }",
   ],
   [
+    "listen on socket port 2525\n",
+    '1:18: "port" cannot be used on listen on socket: it takes filter, mask-src, no-dsn and tag',
+  ],
+  ["listen on socket tag A\nlisten on socket\n", "2:1: listen on socket is already declared"],
+  [
     'action "a" relay host "bad url!"\n',
     '1:23: Bad relay URL "bad url!": expected [proto://][label@]host[:port]',
   ],

@@ -24,6 +24,8 @@ export interface LocalEnqueueContext {
    * commits it, in place of `decide` and `commit`.
    */
   throughSession?(message: SessionSubmission): Promise<SessionSubmissionOutcome>;
+  /** `listen on socket no-dsn`: the submission's DSN requests (-N, -R, -V) are dropped. */
+  readonly noDsn?: boolean;
 }
 
 /** A prepared message as a session is given it. */
@@ -50,7 +52,7 @@ export async function queueLocalSubmission(
   context: LocalEnqueueContext,
   request: { submission: LocalSubmission; input: Uint8Array; user: string; now?: Date },
 ): Promise<LocalEnqueueOutcome> {
-  const { submission } = request;
+  const submission = context.noDsn ? withoutDsn(request.submission) : request.submission;
   const msgid = randomHex(4);
   let prepared;
   try {
@@ -156,4 +158,9 @@ function fromSession(
   const code = /(?:^|: )([245])\d\d[ -]/.exec(reply)?.[1];
   const exit = code === "4" ? EX.TEMPFAIL : outcome.step === "rcpt" ? EX.NOUSER : EX.UNAVAILABLE;
   return { exit, error: reply };
+}
+
+function withoutDsn(submission: LocalSubmission): LocalSubmission {
+  const { notify: _notify, ret: _ret, envid: _envid, ...rest } = submission;
+  return rest;
 }

@@ -22,7 +22,7 @@ import type { Logger } from "../log/mod.ts";
 import { submitInSession } from "../smtp/mod.ts";
 import { errorMessage, EX } from "../mail/mod.ts";
 import { DEFAULTS } from "../config/mod.ts";
-import { LOCAL_SESSION } from "./queue_setup.ts";
+import { localSubmissionNoDsn, localSubmissionSession } from "./queue_setup.ts";
 import type { EnvelopeFacts } from "../rules/mod.ts";
 import { withRcptExpansion } from "./rcpt_decision.ts";
 import type { Runtime } from "./runtime.ts";
@@ -98,9 +98,10 @@ export async function startLocalInterface(
       decide: withRcptExpansion(
         runtime,
         (envelope: EnvelopeFacts) =>
-          withTableLookups(() => runtime.ruleset(LOCAL_SESSION, envelope)),
+          withTableLookups(() => runtime.ruleset(localSubmissionSession(runtime.config), envelope)),
       ),
       commit: (message) => runtime.queue.commit(message),
+      ...(localSubmissionNoDsn(runtime.config) ? { noDsn: true } : {}),
       ...(options ? { throughSession: (message) => submitInSession(options, message) } : {}),
     }, { ...request, user });
     if (outcome.exit === EX.OK && "msgid" in outcome) {

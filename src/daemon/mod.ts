@@ -13,7 +13,12 @@ export type { PrivilegedParent, Runtime, RuntimeOptions, RuntimeSettings } from 
 export type { RdnsOptions } from "./rdns.ts";
 export type { StopOptions } from "./stopping.ts";
 export type { ReloadResult } from "./reload.ts";
-export { LOCAL_SESSION, openConfiguredQueue } from "./queue_setup.ts";
+export {
+  LOCAL_SESSION,
+  localSubmissionNoDsn,
+  localSubmissionSession,
+  openConfiguredQueue,
+} from "./queue_setup.ts";
 export { keyComesFromInput, QUEUE_KEY_VARIABLE, readQueueKeyInput } from "./queue_key_input.ts";
 export { withRcptExpansion } from "./rcpt_decision.ts";
 export { checkListenAddresses, resolveListenAddresses } from "./listen_addresses.ts";

@@ -53,6 +53,20 @@ async function queueKey(config: Config, inputHoldsMessageOf?: string): Promise<U
 export const LOCAL_SESSION: SessionFacts = { src: "local", local: true, socket: true, tls: false };
 
 /**
+ * The session of mail sendmail submits, as the rules see it: {@link LOCAL_SESSION} with
+ * the `tag` of `listen on socket`, the listener local mail comes in through.
+ */
+export function localSubmissionSession(config: Config): SessionFacts {
+  const tag = config.listeners.find((l) => l.address === "socket")?.tag;
+  return tag === undefined ? LOCAL_SESSION : { ...LOCAL_SESSION, tag };
+}
+
+/** Whether `listen on socket no-dsn` turns DSN off for local submissions. */
+export function localSubmissionNoDsn(config: Config): boolean {
+  return config.listeners.some((l) => l.address === "socket" && l.noDsn === true);
+}
+
+/**
  * An address an expansion produced (an alias to another address, a virtual entry naming
  * an external one) goes back through the rules as a local submission from the sender;
  * a report goes the same way from the null sender (OpenSMTPD's behaviour). The first
