@@ -53,7 +53,7 @@ Deno.test("the seed's complex configuration converts to the modern grammar", () 
     rules,
     `action "mda" mda "/usr/local/bin/prism-mda.py %{user.username}" alias <aliases> userbase <userinfo>
 action "relay" relay helo-src <names> src <sources>
-action "relay-2" relay host "smtp://127.0.0.1:10027"
+action "relay-2" relay host "smtp+notls://127.0.0.1:10027"
 
 match from any for domain "prism.mx" action "mda"
 match from local tag "DKIM" for any action "relay"

@@ -354,8 +354,10 @@ function refuseInsecureVerify(host: RelayOptions["host"], word: Token): void {
   );
 }
 
-// Legacy URL schemes → modern ones (smtp+tls used to mean "TLS if offered").
+// Legacy URL schemes → modern ones (smtp+tls used to mean "TLS if offered", and smtp
+// plain SMTP: 6.0's mta_session forced plain text for a relay without a TLS flag).
 const LEGACY_SCHEMES: Readonly<Record<string, string>> = {
+  "smtp": "smtp+notls",
   "smtp+tls": "smtp",
   "tls": "smtp+tls",
   "tls+auth": "smtp+tls",

@@ -538,7 +538,7 @@ const BAD: readonly [string, string][] = [
   ],
   [
     'table s { l = "u:p" }\naccept for any relay via smtp://l@x auth <s>\n',
-    '2:1: "auth" sends credentials only over TLS: use smtp+tls:// or smtps:// instead of "smtp://l@x"',
+    '2:1: "auth" sends credentials only over TLS: use smtp+tls:// or smtps:// instead of "smtp+notls://l@x"',
   ],
   ['action "a" relay hots smtp://x\n', '1:18: Unknown relay option "hots": did you mean "host"?'],
   ["queue compresion\n", '1:7: Unknown queue option "compresion": did you mean "compression"?'],

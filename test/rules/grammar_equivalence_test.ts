@@ -28,7 +28,7 @@ table senders { "@spam.test", "bad@example.net" }
 action "maildir" maildir "/var/mail/%{user.username}" alias <aliases>
 action "mda" mda "/usr/bin/procmail"
 action "relay" relay
-action "relay-2" relay host "smtp://127.0.0.1:10027"
+action "relay-2" relay host "smtp+notls://127.0.0.1:10027"
 action "mbox" mbox
 match from any mail-from <senders> for any reject
 match from any for domain "example.org" action "maildir"
