@@ -202,6 +202,7 @@ export function parseInlineTable(
 ): TableDecl {
   stream.expect("{");
   const values: string[] = [];
+  const positions: SourcePosition[] = [];
   const entries: [string, string][] = [];
   while (true) {
     stream.skipNewlines();
@@ -216,6 +217,7 @@ export function parseInlineTable(
       entries.push([token.value, stream.value("a value").value]);
     } else {
       values.push(token.value);
+      positions.push(token.position);
     }
   }
   if (values.length > 0 && entries.length > 0) {
@@ -226,7 +228,7 @@ export function parseInlineTable(
   }
   const source = entries.length > 0
     ? { kind: "map" as const, entries }
-    : { kind: "list" as const, values };
+    : { kind: "list" as const, values, positions };
   return { name, source, anonymous, position };
 }
 

@@ -23,7 +23,12 @@ export interface TableRef {
 
 /** Where a table's entries come from. */
 export type TableSource =
-  | { readonly kind: "list"; readonly values: readonly string[] }
+  | {
+    readonly kind: "list";
+    readonly values: readonly string[];
+    /** Where each value was written, for an error about one of them (inline lists). */
+    readonly positions?: readonly SourcePosition[];
+  }
   | { readonly kind: "map"; readonly entries: readonly (readonly [string, string])[] }
   | { readonly kind: "backend"; readonly backend: string; readonly config: string };
 

@@ -48,7 +48,11 @@ Deno.test("parseConfig() reads tables: lists, maps over several lines, backends"
     'table l { a, "b c" }\ntable m {\n  k = v,\n  k2 => "v 2"\n}\ntable f file:/etc/mail/t\ntable d db:/etc/mail/aliases.db\ntable p /etc/mail/plain\n',
   );
   assertEquals(config.tables.map((t) => [t.name, t.source]), [
-    ["l", { kind: "list", values: ["a", "b c"] }],
+    ["l", {
+      kind: "list",
+      values: ["a", "b c"],
+      positions: [{ file: "t.conf", line: 1, column: 11 }, { file: "t.conf", line: 1, column: 14 }],
+    }],
     ["m", { kind: "map", entries: [["k", "v"], ["k2", "v 2"]] }],
     ["f", { kind: "backend", backend: "file", config: "/etc/mail/t" }],
     ["d", { kind: "backend", backend: "db", config: "/etc/mail/aliases.db" }],
@@ -478,7 +482,11 @@ const BAD: readonly [string, string][] = [
   ["table t { a, b = c }\n", "1:7: A table holds either values or key = value pairs, not both"],
   [
     "match from src { 192.0.2.1, 300.1.1.1 } reject\n",
-    '1:16: Bad address or network "300.1.1.1": expected an IP address or CIDR block',
+    '1:29: Bad address or network "300.1.1.1": expected an IP address or CIDR block',
+  ],
+  [
+    "table t {\n  10.0.0.0/8,\n  300.1.1.1\n}\nmatch from src <t> reject\nmatch from src <t> for any reject\n",
+    '3:3: Bad address or network "300.1.1.1": expected an IP address or CIDR block',
   ],
   [
     'table t { a, b }\naction "a" maildir alias <t>\nmatch for local action "a"\n',

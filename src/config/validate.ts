@@ -32,17 +32,20 @@ export function validateConfig(config: Config, diagnostics: Diagnostic[]): void 
     diagnostics.push({ severity: "warning", message, position });
 
   // Inline networks are checked now; file tables when they are loaded.
+  // Each bad entry is named once, where it is written (else where the table is used).
+  const badEntries = new Set<string>();
   const checkAddresses = (ref: TableRef) => {
     const decl = tableDecls.get(ref.name);
     if (decl?.source.kind !== "list") return;
-    for (const value of decl.source.values) {
-      if (!parseNetBlock(value)) {
-        error(
-          `Bad address or network "${value}": expected an IP address or CIDR block`,
-          ref.position,
-        );
-      }
-    }
+    const { values, positions } = decl.source;
+    values.forEach((value, n) => {
+      if (parseNetBlock(value)) return;
+      const position = positions?.[n] ?? ref.position;
+      const key = `${position.file}:${position.line}:${position.column}:${value}`;
+      if (badEntries.has(key)) return;
+      badEntries.add(key);
+      error(`Bad address or network "${value}": expected an IP address or CIDR block`, position);
+    });
   };
   const checkTable = (ref: { name: string; position: Diagnostic["position"] } | undefined) => {
     if (ref && !tables.has(ref.name)) {

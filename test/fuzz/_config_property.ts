@@ -66,7 +66,7 @@ export function canonicalModel(config: Config): string {
   return JSON.stringify(
     { ...rest, ...ignoredOnce, tables: config.tables.filter((t) => !t.anonymous) },
     (key, v) => {
-      if (key === "position" || key === "addressPosition") return undefined;
+      if (key === "position" || key === "positions" || key === "addressPosition") return undefined;
       if (v instanceof Map) return [...v];
       if (v && typeof v === "object" && "name" in v && "position" in v && inline.has(v.name)) {
         return { inline: inline.get(v.name) };
