@@ -1,6 +1,7 @@
 // Top-level statements other than listeners and rules: tables, certificates, queue and
 // SMTP settings, bounces, filters and procs.
 
+import { CIPHERS_NOT_APPLIED } from "./tls_protocols.ts";
 import type { Token } from "./lexer.ts";
 import { type ConfigBuilder, parseCount, parseDurationToken, parseInlineTable } from "./builder.ts";
 import type { ProcDecl } from "./model.ts";
@@ -162,9 +163,12 @@ export function parseSmtp(stream: TokenStream, builder: ConfigBuilder): void {
       }
       return;
     }
-    case "ciphers":
-      builder.smtp.ciphers = stream.value("a cipher list").value;
+    case "ciphers": {
+      const list = stream.value("a cipher list");
+      stream.warn(CIPHERS_NOT_APPLIED, list);
+      builder.smtp.ciphers = list.value;
       return;
+    }
     case "sub-addr-delim":
       return parseSubAddrDelim(stream, builder);
     case "greeting-delay":

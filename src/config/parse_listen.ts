@@ -5,7 +5,7 @@ import { type ConfigBuilder, type Mutable, parseTableArgument, startsTable } fro
 import { WELL_KNOWN_PORTS } from "./defaults.ts";
 import type { Listener } from "./model.ts";
 import { StatementError, type TokenStream } from "./stream.ts";
-import { parseTlsProtocols } from "./tls_protocols.ts";
+import { CIPHERS_NOT_APPLIED, parseTlsProtocols } from "./tls_protocols.ts";
 
 const LISTEN_OPTIONS = [
   "port",
@@ -103,10 +103,13 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
         once(option);
         listener.hostnames = parseTableArgument(stream, builder);
         break;
-      case "ciphers":
+      case "ciphers": {
         once(option);
-        listener.ciphers = stream.value("an OpenSSL cipher list").value;
+        const list = stream.value("an OpenSSL cipher list");
+        stream.warn(CIPHERS_NOT_APPLIED, list);
+        listener.ciphers = list.value;
         break;
+      }
       case "protocols": {
         once(option);
         const value = stream.value("a TLS protocol list");

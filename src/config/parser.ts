@@ -1,6 +1,7 @@
 // The statement loop of smtpd.conf: dispatches each statement to its parser, reports
 // errors with their positions and resumes at the next line, so one check finds them all.
 
+import { CIPHERS_NOT_APPLIED } from "./tls_protocols.ts";
 import { ConfigBuilder, parseCount } from "./builder.ts";
 import type { Diagnostic } from "./errors.ts";
 import type { Token } from "./lexer.ts";
@@ -84,7 +85,9 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   },
   "subaddressing-delimiter": (stream, builder) => parseSubAddrDelim(stream, builder),
   ciphers: (stream, builder) => {
-    builder.smtp.ciphers = stream.value("a cipher list").value;
+    const list = stream.value("a cipher list");
+    stream.warn(CIPHERS_NOT_APPLIED, list);
+    builder.smtp.ciphers = list.value;
   },
   limit: (stream, builder) => {
     const scope = stream.expectWord("session, mta, mda or scheduler");

@@ -631,3 +631,12 @@ Deno.test("parseConfig() warns that a listener's ca without tls checks nothing",
     ["2:21: ca has no effect without tls or smtps on the same listener"],
   );
 });
+
+Deno.test("parseConfig() warns that a ciphers list is not applied, wherever it is written", () => {
+  const note =
+    "ciphers is not applied: the TLS library chooses among its own AEAD suites (protocols does bound the TLS versions)";
+  assertEquals(
+    warningsOf('smtp ciphers "HIGH"\nciphers "HIGH:!aNULL"\nlisten on 127.0.0.1 ciphers "HIGH"\n'),
+    [`1:14: ${note}`, `2:9: ${note}`, `3:29: ${note}`],
+  );
+});

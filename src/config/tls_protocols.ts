@@ -60,3 +60,10 @@ export function parseTlsProtocols(text: string): TlsVersionRange | { error: stri
   }
   return { min, max };
 }
+
+/**
+ * What a `ciphers` list gets said of it: Deno's TLS (rustls) negotiates among its own AEAD
+ * suites and takes no OpenSSL cipher list, so the word is kept but does nothing.
+ */
+export const CIPHERS_NOT_APPLIED =
+  "ciphers is not applied: the TLS library chooses among its own AEAD suites (protocols does bound the TLS versions)";

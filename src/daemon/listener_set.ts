@@ -59,13 +59,7 @@ export async function planListeners(
   const plan: ListenerPlan = new Map();
   for (const [listener, address] of await listenerBindings(config.listeners, env.log)) {
     const tls = await listenerTls(config, listener, { baseDir, serverName });
-    if (tls?.ciphers !== undefined) {
-      // Deno's server-side TLS (rustls) negotiates among its own AEAD suites whatever the
-      // list says: say so rather than let the word look applied.
-      env.log.warn(
-        `listen on ${listener.address}: ciphers "${tls.ciphers}" is checked but not applied: the TLS library chooses among its own AEAD suites`,
-      );
-    }
+    // A `ciphers` list is warned of where the configuration is read (-n, the start).
     const auth = listenerAuth(listener, tables, env.authenticate);
     plan.set(listenerKey(listener, address), {
       ...(listener.address === "socket" ? { socketPath: `${queueDir}/smtpd.sock` } : {}),
