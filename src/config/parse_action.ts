@@ -233,7 +233,7 @@ export function parseRelayOption(
       return true;
     case "pki":
       refuseRepeat(relay.pki, "pki", option);
-      relay.pki = stream.value("a pki name").value;
+      relay.pki = stream.value("a pki name").value.toLowerCase();
       return true;
     case "ca":
       refuseRepeat(relay.ca, "ca", option);

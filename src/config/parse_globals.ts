@@ -38,7 +38,8 @@ export function parseTable(stream: TokenStream, builder: ConfigBuilder): void {
  */
 export function parsePki(stream: TokenStream, builder: ConfigBuilder): void {
   const name = stream.value("a pki name");
-  const pki = builder.pki(name.value, name.position);
+  // A pki is named after a host: its name is one case-insensitively, as parse.y lowercases it.
+  const pki = builder.pki(name.value.toLowerCase(), name.position);
   do {
     const what = stream.expectWord("cert, key or dhe");
     switch (what.value) {

@@ -160,11 +160,12 @@ export function parseListen(stream: TokenStream, builder: ConfigBuilder, first: 
       case "pki": {
         // Several pki are presented by SNI; the same one twice is a slip.
         const name = stream.value("a pki name");
-        if (listener.pki?.includes(name.value)) {
+        const pki = name.value.toLowerCase();
+        if (listener.pki?.includes(pki)) {
           throw new StatementError(`pki "${name.value}" already specified`, name.position);
         }
         pkiToken ??= option;
-        listener.pki = [...(listener.pki ?? []), name.value];
+        listener.pki = [...(listener.pki ?? []), pki];
         break;
       }
       case "ca":

@@ -640,3 +640,12 @@ Deno.test("parseConfig() warns that a ciphers list is not applied, wherever it i
     [`1:14: ${note}`, `2:9: ${note}`, `3:29: ${note}`],
   );
 });
+
+Deno.test("parseConfig() names a pki case-insensitively, as a host name", () => {
+  const config = parse(
+    'pki MX.Example.org cert "/c"\npki MX.Example.org key "/k"\n' +
+      "listen on 127.0.0.1 tls pki mx.example.ORG\n",
+  );
+  assertEquals(config.pkis.map((p) => p.name), ["mx.example.org"]);
+  assertEquals(config.listeners[0]!.pki, ["mx.example.org"]);
+});
