@@ -9,7 +9,7 @@ import { describeLdapFailure, LdapRefusal } from "./ldap_result.ts";
 import type { GuardLog } from "./network/backend_guard.ts";
 import { readNetworkLimits } from "./network/network_config.ts";
 import { type NetworkBackend, NetworkTable, type Rows } from "./network/network_table.ts";
-import { TableLoadError } from "./table_error.ts";
+import { TableLoadError, UnusableAnswerError } from "./table_error.ts";
 import { parseTableText } from "./table_text.ts";
 import type { TableService } from "./table.ts";
 
@@ -90,7 +90,8 @@ class LdapBackend implements NetworkBackend {
 
   /** A failure without an LDAP result code is the connection's: the server is unreachable. */
   isUnreachable(error: unknown): boolean {
-    return !(error instanceof LdapRefusal || error instanceof ResultCodeError);
+    return !(error instanceof LdapRefusal || error instanceof ResultCodeError ||
+      error instanceof UnusableAnswerError);
   }
 
   async close(): Promise<void> {
@@ -162,7 +163,9 @@ export function entryRows(
   if (service === "credentials" || service === "userinfo") {
     return [attributes.map((attribute) => {
       const value = values(first, attribute)[0];
-      if (value === undefined) throw new Error(`the entry ${String(first.dn)} has no ${attribute}`);
+      if (value === undefined) {
+        throw new UnusableAnswerError(`the entry ${String(first.dn)} has no ${attribute}`);
+      }
       return value;
     })];
   }

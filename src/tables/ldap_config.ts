@@ -132,5 +132,8 @@ export function escapeFilterValue(key: string): string {
 
 /** The service's filter with every `%s` replaced by the escaped key. */
 export function ldapFilter(query: LdapQuery, key: string): string {
-  return query.filter.replaceAll("%s", escapeFilterValue(key));
+  // A function, so that "$&", "$'" and the like in the key are the key's own characters:
+  // a string replacement would read them as patterns and write filter syntax.
+  const escaped = escapeFilterValue(key);
+  return query.filter.replaceAll("%s", () => escaped);
 }

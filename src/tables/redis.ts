@@ -3,6 +3,7 @@
 // cannot be reached, under the shared network table machinery; replies read as
 // table_redis.c reads them.
 
+import { UnusableAnswerError } from "./table_error.ts";
 import type { Redis } from "ioredis";
 import type { GuardLog } from "./network/backend_guard.ts";
 import { readNetworkLimits } from "./network/network_config.ts";
@@ -89,7 +90,8 @@ class RedisBackend implements NetworkBackend {
 
   /** A failure of the connection (not an error reply of the server) means unreachable. */
   isUnreachable(error: unknown): boolean {
-    return !(error instanceof Error && error.name === "ReplyError");
+    return !(error instanceof UnusableAnswerError ||
+      (error instanceof Error && error.name === "ReplyError"));
   }
 
   async close(): Promise<void> {
@@ -160,10 +162,14 @@ export function replyRows(service: TableService, reply: unknown): Rows {
     const values = reply.map((v) => v === null ? null : typeof v === "string" ? v : String(v));
     if (values.every((v) => v === null) || values.length === 0) return [];
     if (values.some((v) => v === null)) {
-      throw new Error(`the ${service} reply lacks some of its fields: ${JSON.stringify(values)}`);
+      throw new UnusableAnswerError(
+        `the ${service} reply lacks some of its fields: ${JSON.stringify(values)}`,
+      );
     }
     const texts = values as string[];
     return COLUMN_SERVICES.has(service) ? [texts] : texts.map((v) => [v]);
   }
-  throw new Error(`unexpected reply to the ${service} command: ${JSON.stringify(reply)}`);
+  throw new UnusableAnswerError(
+    `unexpected reply to the ${service} command: ${JSON.stringify(reply)}`,
+  );
 }

@@ -108,7 +108,8 @@ function address(host: string, port: number): RedisAddress {
 
 /** The command's words with every `%s` replaced by the key (each word one argument). */
 export function redisCommand(words: readonly string[], key: string): string[] {
-  return words.map((w) => w.replaceAll("%s", key));
+  // A function, so that "$'" and the like in the key are inserted as they are.
+  return words.map((w) => w.replaceAll("%s", () => key));
 }
 
 /** `redis 127.0.0.1:6379` or `redis unix:/path`, for log lines. */

@@ -18,6 +18,17 @@ export class TableContentError extends Error {
   }
 }
 
+/**
+ * A server answered, but not in a form the table can use (a record without a field the
+ * service needs): that query fails, and the server is not taken for down.
+ */
+export class UnusableAnswerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnusableAnswerError";
+  }
+}
+
 /** Where a table failed to load. */
 export interface TableErrorPlace {
   /** The table's name, as declared. */
