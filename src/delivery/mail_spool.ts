@@ -16,7 +16,7 @@ export function isSpoolMailbox(
   request: MailboxRequest,
   user: DeliveryUser,
   spool: string,
-): request is Extract<MailboxRequest, { kind: "mbox" }> {
+): boolean {
   return request.kind === "mbox" && request.path === `${spool}/${user.name}`;
 }
 

@@ -164,3 +164,7 @@ export async function* readRequests(
     yield { header, content };
   }
 }
+
+/** Set for a writer that serves the SMTP front: it writes Maildirs only (an mbox or a
+ * `/file` goes through the daemon, which checks which one the user's writer may append to). */
+export const MAILDIR_ONLY_VARIABLE = "SMTPD_WRITER_MAILDIR_ONLY";

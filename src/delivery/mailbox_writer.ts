@@ -12,6 +12,7 @@ import {
   performMailboxRequests,
 } from "./mailbox_request.ts";
 import { mailboxWriteError } from "./mailbox_request_check.ts";
+import { MAILDIR_ONLY_VARIABLE } from "./mailbox_request.ts";
 import { createWriterPool } from "./mailbox_writer_pool.ts";
 import { findSetpriv } from "./setpriv.ts";
 import { writerModuleCache } from "./writer_module_cache.ts";
@@ -136,7 +137,12 @@ export interface WriterSocket {
  */
 export function spawnMailboxWriter(
   user: DeliveryUser,
-  options: { readonly program?: string; readonly connectTo?: WriterSocket } = {},
+  options: {
+    readonly program?: string;
+    readonly connectTo?: WriterSocket;
+    /** For the SMTP front's own writes: Maildirs only (an mbox goes through the daemon). */
+    readonly maildirOnly?: boolean;
+  } = {},
 ): StartedWriter {
   const exec = Deno.execPath();
   const compiled = !/\/deno(\.exe)?$/.test(exec);
@@ -150,6 +156,7 @@ export function spawnMailboxWriter(
       ? { [CHANNEL_PATH_VARIABLE]: socket.path, [CHANNEL_TOKEN_VARIABLE]: socket.token }
       : {}),
     ...(socket?.hello === undefined ? {} : { [CHANNEL_HELLO_VARIABLE]: socket.hello }),
+    ...(options.maildirOnly ? { [MAILDIR_ONLY_VARIABLE]: "1" } : {}),
   };
   const main = new URL("./mailbox_writer_child_main.ts", import.meta.url).pathname;
   if (!compiled) env["DENO_DIR"] = writerModuleCache(main);
@@ -162,7 +169,7 @@ export function spawnMailboxWriter(
     "--allow-write",
     // uid: an existing mbox must be the writer's own (mbox_open.ts).
     "--allow-sys=hostname,uid",
-    `--allow-env=${CHANNEL_PATH_VARIABLE},${CHANNEL_TOKEN_VARIABLE},${CHANNEL_HELLO_VARIABLE}`,
+    `--allow-env=${CHANNEL_PATH_VARIABLE},${CHANNEL_TOKEN_VARIABLE},${CHANNEL_HELLO_VARIABLE},${MAILDIR_ONLY_VARIABLE}`,
     ...(socket ? [`--allow-net=unix:${socket.path}`] : []),
     main,
   ];

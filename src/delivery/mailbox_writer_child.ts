@@ -10,6 +10,7 @@
 import {
   type MailboxRequest,
   type MailboxWriteResult,
+  MAILDIR_ONLY_VARIABLE,
   performMailboxRequests,
   readRequests,
   type ResponseLine,
@@ -73,9 +74,16 @@ async function performChecked(requests: unknown, content: Uint8Array) {
   const results: MailboxWriteResult[] = new Array(requests.length);
   const checked: MailboxRequest[] = [];
   const at: number[] = [];
+  // Serving the front (the channel is a socket it listens on), only Maildirs are written:
+  // which mbox or file a user's writer may append to is the daemon's to check.
+  const forFront = servesFront();
   requests.forEach((request: unknown, n) => {
     try {
-      checked.push(checkMailboxRequest(request));
+      const mailbox = checkMailboxRequest(request);
+      if (forFront && mailbox.kind !== "maildir") {
+        throw new Error("an mbox is written through the daemon, not for the SMTP front");
+      }
+      checked.push(mailbox);
       at.push(n);
     } catch (error) {
       results[n] = { error: errorMessage(error), permanent: true };
@@ -85,4 +93,13 @@ async function performChecked(requests: unknown, content: Uint8Array) {
   const written = await performMailboxRequests(checked, content, { blocking: true });
   written.forEach((result, i) => results[at[i]!] = result);
   return results;
+}
+
+// Started for the SMTP front's own writes (the daemon says so): Maildirs only.
+function servesFront(): boolean {
+  try {
+    return Deno.env.get(MAILDIR_ONLY_VARIABLE) === "1";
+  } catch {
+    return false;
+  }
 }

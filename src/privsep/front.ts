@@ -3,7 +3,6 @@
 // the parent over the channel it offered (a unix socket, src/mail/child_channel.ts).
 
 import type { Config } from "../config/mod.ts";
-import { systemMailSpool } from "../delivery/mod.ts";
 import { queueDirectory, type ServedDaemon, startDaemon } from "../daemon/mod.ts";
 import { filterSocketSpawner } from "../filters/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -29,7 +28,7 @@ export async function startSmtpFront(options: SmtpFrontOptions): Promise<ServedD
   const privileged = {
     ...parentServices(
       client,
-      writerSockets ? { dir: writerSockets, spool: systemMailSpool(), log } : undefined,
+      writerSockets ? { dir: writerSockets, log } : undefined,
     ),
     spawnFilter: filterSocketSpawner(queueDirectory(config), config),
   };

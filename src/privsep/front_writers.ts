@@ -3,15 +3,14 @@
 // parent to start a writer as that user that connects there ("writer"); the writes then
 // go from the front to the writer and back, two processes woken per message instead of
 // three. The parent checks the user as it checks a write, and the writer checks each
-// write as the parent would. A write to the user's mailbox in the system spool, which
-// the parent may make as another identity, and a user the parent starts no writer for
-// go through the parent as before.
+// write as the parent would. Maildirs only: an mbox (the user's mailbox in the system
+// spool, which the parent may write as another identity, or a `/file` whose naming the
+// parent checks) and a user the parent starts no writer for go through the parent.
 
 import {
   createWriterPool,
   type DeliveryUser,
   deliveryUserKey,
-  isSpoolMailbox,
   type MailboxRequest,
   mailboxWriteError,
   type MailboxWriter,
@@ -32,8 +31,6 @@ const CONNECT_WAIT_MS = 30_000;
 export interface DirectWriterOptions {
   /** The directory the parent made for the front's writer sockets. */
   readonly dir: string;
-  /** The system mail spool (SMTPD_MAIL_SPOOL), whose mailboxes go through the parent. */
-  readonly spool: string;
   readonly log: Logger;
 }
 
@@ -43,7 +40,7 @@ export function directMailboxWriter(
   viaParent: MailboxWriter,
   options: DirectWriterOptions,
 ): MailboxWriter {
-  const { dir, spool, log } = options;
+  const { dir, log } = options;
   // Users whose writer could not be had, until when they go through the parent.
   const throughParent = new Map<string, number>();
   const pool = createWriterPool((user) => startWriter(user), { log });
@@ -92,9 +89,9 @@ export function directMailboxWriter(
   }
 
   function direct(user: DeliveryUser, requests: readonly MailboxRequest[]): boolean {
-    if (requests.some((r) => isSpoolMailbox(r, user, spool))) {
-      return false;
-    }
+    // An mbox (the spool's, or a /file) is the parent's to check and write: a writer of
+    // the front's writes Maildirs only.
+    if (requests.some((r) => r.kind === "mbox")) return false;
     const key = deliveryUserKey(user);
     const until = throughParent.get(key);
     if (until === undefined) return true;

@@ -95,7 +95,7 @@ Deno.test(FRONT_WRITERS_TEST, async () => {
   const toParent = new TransformStream<Uint8Array, Uint8Array>();
   const toFront = new TransformStream<Uint8Array, Uint8Array>();
   const client = openPrivsepClient(toFront.readable, toParent.writable);
-  const { writer } = parentServices(client, { dir, spool: "/var/mail", log: SILENT_LOGGER });
+  const { writer } = parentServices(client, { dir, log: SILENT_LOGGER });
   const parent = toFront.writable.getWriter();
   const frames = readFrames(toParent.readable);
   const nextFrame = async () => (await within(frames.next(), "a frame to the parent")).value!;

@@ -121,24 +121,53 @@ export async function checkPipeCommand(
   command: string,
   action: Action,
   user: DeliveryUser,
-  ctx: CheckContext & {
-    readonly readForward: (user: DeliveryUser) => Promise<string[] | undefined>;
-    readonly readInclude: (path: string) => Promise<string>;
-  },
+  ctx: TargetCheckContext,
 ): Promise<void> {
-  const wanted = `|${command}`;
-  const forward = await ctx.readForward(user);
-  if (forward?.some((entry) => unquote(entry) === wanted)) return;
-  const aliasUser = action.user ?? "nobody";
-  if (user.name === aliasUser) {
-    for (const ref of [action.alias, action.virtual]) {
-      const table = ref ? ctx.tables.get(ref.name) : undefined;
-      if (table && await tableNames(table, wanted, ctx.readInclude)) return;
-    }
-  }
+  if (await namedTarget(`|${command}`, [action], user, ctx)) return;
   throw new RefusedRequest(
     `command "${command}" for ${user.name} is in neither its ~/.forward nor the aliases`,
   );
+}
+
+/** What checking a `|command` or `/file` target reads: the user's ~/.forward, includes. */
+export type TargetCheckContext = CheckContext & {
+  readonly readForward: (user: DeliveryUser) => Promise<string[] | undefined>;
+  readonly readInclude: (path: string) => Promise<string>;
+};
+
+/**
+ * A `/file` the front asks to append to as `user` (an mbox that is not the user's spool
+ * mailbox): only one the user's own ~/.forward names, or, for an action's aliases user,
+ * its `alias`/`virtual` table or an `:include:` file. A front that is taken over cannot
+ * make a user's writer append to its ~/.profile.
+ */
+export async function checkNamedFile(
+  path: string,
+  user: DeliveryUser,
+  ctx: TargetCheckContext,
+): Promise<void> {
+  if (await namedTarget(path, ctx.config.actions, user, ctx)) return;
+  throw new RefusedRequest(
+    `file "${path}" for ${user.name} is in neither its ~/.forward nor the aliases`,
+  );
+}
+
+async function namedTarget(
+  wanted: string,
+  actions: readonly Action[],
+  user: DeliveryUser,
+  ctx: TargetCheckContext,
+): Promise<boolean> {
+  const forward = await ctx.readForward(user);
+  if (forward?.some((entry) => unquote(entry) === wanted)) return true;
+  for (const action of actions) {
+    if (user.name !== (action.user ?? "nobody")) continue;
+    for (const ref of [action.alias, action.virtual]) {
+      const table = ref ? ctx.tables.get(ref.name) : undefined;
+      if (table && await tableNames(table, wanted, ctx.readInclude)) return true;
+    }
+  }
+  return false;
 }
 
 async function tableNames(
@@ -169,11 +198,21 @@ async function tableNames(
 
 /**
  * Reads an `:include:` file for the front only when anyone may read it anyway (a regular
- * file, world-readable, checked on the open file): the parent's rights never show the
- * front a secret.
+ * file, world-readable, checked on the open file, in directories anyone may enter): the
+ * parent's rights never show the front a secret, not even one in a private home.
  */
 export async function readIncludeForFront(value: unknown): Promise<string> {
   const path = checkPath(value, "the include file");
+  for (
+    let dir = path.slice(0, path.lastIndexOf("/"));
+    dir !== "";
+    dir = dir.slice(0, dir.lastIndexOf("/"))
+  ) {
+    if (((await Deno.stat(dir)).mode ?? 0) & 0o001) continue;
+    throw new RefusedRequest(
+      `${path} is in ${dir}, which not everyone may enter, so it is not read for the front`,
+    );
+  }
   using file = await Deno.open(path, { read: true });
   const info = await file.stat();
   if (!info.isFile) throw new RefusedRequest(`${path} is not a regular file`);

@@ -134,7 +134,18 @@ Deno.test("checkPipeCommand() runs a command only where the user's .forward or t
 
 Deno.test("readIncludeForFront() reads only what anyone may read", async () => {
   const dir = await Deno.makeTempDir({ prefix: "smtpd-include-" });
+  await Deno.chmod(dir, 0o755);
   try {
+    // A world-readable file in a directory only its owner may enter is private all the same.
+    await Deno.mkdir(`${dir}/home`, { mode: 0o700 });
+    await Deno.chmod(`${dir}/home`, 0o700);
+    await Deno.writeTextFile(`${dir}/home/notes`, "password=hunter2\n", { mode: 0o644 });
+    await Deno.chmod(`${dir}/home/notes`, 0o644);
+    await assertRejects(
+      () => readIncludeForFront(`${dir}/home/notes`),
+      RefusedRequest,
+      `is in ${dir}/home, which not everyone may enter`,
+    );
     await Deno.writeTextFile(`${dir}/open`, "alice\n", { mode: 0o644 });
     await Deno.chmod(`${dir}/open`, 0o644);
     await Deno.writeTextFile(`${dir}/secret`, "root:hash\n", { mode: 0o640 });

@@ -25,6 +25,7 @@ import {
   checkAction,
   type CheckContext,
   checkMailboxRequest,
+  checkNamedFile,
   checkPipeCommand,
   checkString,
   checkTableName,
@@ -217,10 +218,21 @@ export function createParentService(options: ParentServiceOptions): ParentServic
   async function checkMailbox(userValue: unknown, requestValue: unknown, ctx: CheckContext) {
     const user = await checkUser(userValue, ctx);
     const mailbox = checkMailboxRequest(requestValue);
-    const writes = isSpoolMailbox(mailbox, user, spool)
-      ? await agents.spoolIdentity(user, spool, mailbox.path)
-      : user;
-    return { writes, mailbox };
+    if (mailbox.kind === "mbox") {
+      if (isSpoolMailbox(mailbox, user, spool)) {
+        return { writes: await agents.spoolIdentity(user, spool, mailbox.path), mailbox };
+      }
+      // Any other mbox is a `/file` the user's .forward or the aliases name.
+      if (mailbox.namedFile !== true) {
+        throw new RefusedRequest(`mbox "${mailbox.path}" is not ${user.name}'s mailbox`);
+      }
+      await checkNamedFile(mailbox.path, user, {
+        ...ctx,
+        readForward: agents.readForward,
+        readInclude: readIncludeForFront,
+      });
+    }
+    return { writes: user, mailbox };
   }
 
   // A writer as the user for the front's socket, which its writes then go to without this
@@ -257,6 +269,7 @@ export function createParentService(options: ParentServiceOptions): ParentServic
     const writer = spawnMailboxWriter(user, {
       ...(options.writerProgram ? { program: options.writerProgram } : {}),
       connectTo: socket,
+      maildirOnly: true,
     });
     running.add(writer.process);
     direct.set(key, running);
