@@ -55,7 +55,12 @@ export const FRONT_SYS: readonly string[] = [
 ];
 
 // The backends whose tables are answered by a server, whose files may name more files.
-const NETWORK_BACKENDS: ReadonlySet<string> = new Set(["postgres", "mysql", "redis", "ldap"]);
+export const NETWORK_BACKENDS: ReadonlySet<string> = new Set([
+  "postgres",
+  "mysql",
+  "redis",
+  "ldap",
+]);
 
 /** Files every front reads: the accounts (user lookups). */
 // The accounts (a `control group`'s members among them), and services(5) for the port

@@ -2,6 +2,7 @@
 // the SMTP front unprivileged (start_front.ts), answers its requests (parent_service.ts),
 // passes its log on, and relays reloads and stops to it. It reads nothing from the network.
 
+import { tablesTheParentReads, unlistedAliasTables } from "./parent_tables.ts";
 import { resolve } from "node:path";
 import type { Config } from "../config/mod.ts";
 import {
@@ -86,7 +87,16 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
     (fixes) => fixes.forEach((fix) => log.warn(`offline: ${fix}`)),
     (error) => log.warn(`offline: ${errorMessage(error)}; local submission is off`),
   );
-  const tables = await TableSet.open(config, { baseDir: configDir(config), log });
+  const tables = await TableSet.open(
+    { ...config, tables: tablesTheParentReads(config) },
+    { baseDir: configDir(config), log },
+  );
+  for (const name of unlistedAliasTables(config)) {
+    log.warn(
+      `privsep: a |command or /file in table "${name}" is refused: the parent cannot list ` +
+        "a table a server (or sqlite) answers; put such entries in a file: or db: table",
+    );
+  }
   // The parent starts the front and every per-user child: it needs to run them.
   const missing = await missingPermissions(config, {
     queueDir,
@@ -108,7 +118,8 @@ export async function startPrivsepParent(options: PrivsepParentOptions): Promise
   const service = createParentService({
     config,
     tables: () => tables.tables,
-    reloadTable: (name) => tables.reload(name),
+    // A table the parent does not read (the front's alone) has nothing to reload here.
+    reloadTable: (name) => tables.get(name) ? tables.reload(name) : Promise.resolve(),
     log,
     ...(roles.mailboxWriter ? { writerProgram: roles.mailboxWriter } : {}),
     writerSockets: { dir: writerSockets, uid: account.uid },
