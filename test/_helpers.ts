@@ -279,3 +279,11 @@ export async function commandSucceeds(command: string, args: string[]): Promise<
     return false;
   }
 }
+
+/** Waits until a daemon whose queue is `queueDir` serves its local socket (sendmail's). */
+export async function waitForLocalSocket(queueDir: string): Promise<void> {
+  await waitFor("the daemon's socket", async () => {
+    const s = await Deno.lstat(`${queueDir}-offline/smtpd.sock`).catch(() => undefined);
+    return s?.isSocket ? true : undefined;
+  }, 60_000);
+}

@@ -386,51 +386,19 @@ Deno.test("bounce warn-interval sends no warning at or after the envelope's expi
   await h.stop();
 });
 
-Deno.test("a relayed success report says relayed after a restart between the relay and the report", async () => {
+/**
+ * What the report says when the process stops between recording an outcome and queueing
+ * its report: `record` works on the first queue, a scheduler on the reopened one sends it.
+ */
+async function reportAfterRestart(
+  message: NewMessage,
+  record: (queue: Awaited<ReturnType<typeof openQueue>>, clock: ManualClock) => Promise<void>,
+): Promise<string> {
   const dir = await Deno.makeTempDir();
   const clock = new ManualClock();
   const first = await openQueue(dir, { now: () => clock.now() });
-  const relayed = message(["far@example.test"]);
-  await first.commit({
-    ...relayed,
-    envelopes: relayed.envelopes.map((e) => ({ ...e, dsnNotify: ["SUCCESS"] })),
-  });
-  const [envelope] = first.claimDue(clock.now(), 10);
-  // Handed to a server without DSN; the process stops before the report is queued.
-  await first.markDelivered(envelope!, true, { relayed: true });
-  first.close();
-  const queue = await openQueue(dir, { now: () => clock.now() });
-  const reports: string[] = [];
-  const scheduler = startScheduler({
-    queue,
-    clock,
-    log: SILENT_LOGGER,
-    routeReport: () => ({ action: "reports" }),
-    deliver: (e, content) => {
-      if (e.action === "reports") reports.push(new TextDecoder().decode(content));
-      return Promise.resolve({ kind: "ok" });
-    },
-  });
-  const deadline = Date.now() + 30_000;
-  while (reports.length === 0 && Date.now() < deadline) {
-    clock.advance(250);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  await settle(() => reports.length === 1, "the report after the restart");
-  assertStringIncludes(reports[0]!, "Action: relayed");
-  assertEquals(reports[0]!.includes("Action: delivered"), false);
-  await scheduler.stop();
-  queue.close();
-  await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("a failure report survives a restart between the failure and the report", async () => {
-  const dir = await Deno.makeTempDir();
-  const clock = new ManualClock();
-  const first = await openQueue(dir, { now: () => clock.now() });
-  await first.commit(message(["perm@example.test"]));
-  const [envelope] = first.claimDue(clock.now(), 10);
-  await first.markFailed(envelope!, "550 5.1.1 no such mailbox");
+  await first.commit(message);
+  await record(first, clock);
   first.close(); // the report was never queued
   const queue = await openQueue(dir, { now: () => clock.now() });
   const reports: string[] = [];
@@ -444,15 +412,40 @@ Deno.test("a failure report survives a restart between the failure and the repor
       return Promise.resolve({ kind: "ok" });
     },
   });
-  // The clock moves while waiting: a claim that found the file busy pauses on it.
-  const deadline = Date.now() + 30_000;
-  while (reports.length === 0 && Date.now() < deadline) {
-    clock.advance(250);
-    await new Promise((r) => setTimeout(r, 5));
+  try {
+    // The clock moves while waiting: a claim that found the file busy pauses on it.
+    const deadline = Date.now() + 30_000;
+    while (reports.length === 0 && Date.now() < deadline) {
+      clock.advance(250);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await settle(() => reports.length === 1, "the report after the restart");
+    return reports[0]!;
+  } finally {
+    await scheduler.stop();
+    queue.close();
+    await Deno.remove(dir, { recursive: true });
   }
-  await settle(() => reports.length === 1, "the report after the restart");
-  assertStringIncludes(reports[0]!, "550 5.1.1 no such mailbox");
-  await scheduler.stop();
-  queue.close();
-  await Deno.remove(dir, { recursive: true });
+}
+
+Deno.test("a relayed success report says relayed after a restart between the relay and the report", async () => {
+  const relayed = message(["far@example.test"]);
+  const report = await reportAfterRestart({
+    ...relayed,
+    envelopes: relayed.envelopes.map((e) => ({ ...e, dsnNotify: ["SUCCESS"] })),
+  }, async (queue, clock) => {
+    const [envelope] = queue.claimDue(clock.now(), 10);
+    // Handed to a server without DSN; the process stops before the report is queued.
+    await queue.markDelivered(envelope!, true, { relayed: true });
+  });
+  assertStringIncludes(report, "Action: relayed");
+  assertEquals(report.includes("Action: delivered"), false);
+});
+
+Deno.test("a failure report survives a restart between the failure and the report", async () => {
+  const report = await reportAfterRestart(message(["perm@example.test"]), async (queue, clock) => {
+    const [envelope] = queue.claimDue(clock.now(), 10);
+    await queue.markFailed(envelope!, "550 5.1.1 no such mailbox");
+  });
+  assertStringIncludes(report, "550 5.1.1 no such mailbox");
 });

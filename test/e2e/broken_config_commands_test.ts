@@ -3,7 +3,13 @@
 // daemon they give up (78), leaving no message where no daemon may look.
 
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { OWN_IDS, readMaildir, spawnLoggedDaemon, waitFor } from "../_helpers.ts";
+import {
+  OWN_IDS,
+  readMaildir,
+  spawnLoggedDaemon,
+  waitFor,
+  waitForLocalSocket,
+} from "../_helpers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -37,10 +43,7 @@ match from local for domain "example.test" action "local"
   const daemon = spawnLoggedDaemon(`${dir}/smtpd.conf`);
   let stopped = false;
   try {
-    await waitFor("the daemon's socket", async () => {
-      const s = await Deno.lstat(`${dir}/queue-offline/smtpd.sock`).catch(() => undefined);
-      return s?.isSocket ? true : undefined;
-    }, 60_000);
+    await waitForLocalSocket(`${dir}/queue`);
     const sent = await run(
       ["sendmail", "-C", broken, "alice@example.test"],
       "Subject: typo\n\nx\n",

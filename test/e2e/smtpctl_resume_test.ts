@@ -2,7 +2,14 @@
 // envelope waiting out its retry keeps its attempt count and its time.
 
 import { assertEquals } from "../assert.ts";
-import { freePort, OWN_IDS, sendMessage, spawnLoggedDaemon, waitFor } from "../_helpers.ts";
+import {
+  freePort,
+  OWN_IDS,
+  sendMessage,
+  spawnLoggedDaemon,
+  waitFor,
+  waitForLocalSocket,
+} from "../_helpers.ts";
 import { smtpctlJson, smtpctlOk } from "./_smtpctl.ts";
 
 interface Listed {
@@ -44,10 +51,7 @@ match from any for domain "far.test" action "out"
   );
   const daemon = spawnLoggedDaemon(conf);
   try {
-    await waitFor("the daemon's socket", async () => {
-      const s = await Deno.lstat(`${dir}/queue-offline/smtpd.sock`).catch(() => undefined);
-      return s?.isSocket ? true : undefined;
-    }, 60_000);
+    await waitForLocalSocket(`${dir}/queue`);
     await sendMessage(port, {
       from: "a@client.test",
       to: ["bob@far.test"],

@@ -2,7 +2,13 @@
 // queue itself) is seen by the rules with the socket's tag, and its DSN requests dropped.
 
 import { assertEquals } from "../assert.ts";
-import { OWN_IDS, readMaildir, spawnLoggedDaemon, waitFor } from "../_helpers.ts";
+import {
+  OWN_IDS,
+  readMaildir,
+  spawnLoggedDaemon,
+  waitFor,
+  waitForLocalSocket,
+} from "../_helpers.ts";
 import { smtpctlJson, smtpctlOk } from "./_smtpctl.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
@@ -40,10 +46,7 @@ match from local for domain "example.test" action "plain"
   assertEquals(await sendmail(conf, ["-N", "success", "first@example.test"]), 0);
   const daemon = spawnLoggedDaemon(conf);
   try {
-    await waitFor("the daemon's socket", async () => {
-      const s = await Deno.lstat(`${dir}/queue-offline/smtpd.sock`).catch(() => undefined);
-      return s?.isSocket ? true : undefined;
-    }, 60_000);
+    await waitForLocalSocket(`${dir}/queue`);
     await waitFor("the first message delivered", async () => {
       const files = await readMaildir(`${dir}/tagged`).catch(() => []);
       return files.length === 1 || undefined;
