@@ -287,3 +287,28 @@ export async function waitForLocalSocket(queueDir: string): Promise<void> {
     return s?.isSocket ? true : undefined;
   }, 60_000);
 }
+
+/** What one run of the command line (`deno run -A cli.ts ARGS…`) printed and how it ended. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `cli.ts ARGS…` as an operator would, with `input` on its standard input. */
+export async function runCli(args: readonly string[], input?: string): Promise<CliRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI_PATH, ...args],
+    stdin: input === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+  }
+  const out = await child.output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}

@@ -4,9 +4,8 @@
 // OpenSMTPD's enqueuer adds them. Pure: bytes in, bytes out, and every byte given that
 // is not a line end or a Bcc: header is queued as it was (8-bit ones included).
 
-import { rfc5322Date } from "../mail/mod.ts";
 import { isValidMailbox, MAX_PATH_LENGTH } from "../smtp/mod.ts";
-import { addressOf, splitAddressList } from "./address_list.ts";
+import { addressOf, rfc5322Date, splitAddressList } from "../mail/mod.ts";
 
 /** What the command line and the environment say. */
 export interface EnqueueRequest {

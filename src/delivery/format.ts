@@ -1,7 +1,7 @@
 // OpenSMTPD's format specifiers (smtpd.conf(5) FORMAT SPECIFIERS): `%{rcpt.user}`,
 // `%{sender.domain[0:3]}`, `%{user.username:lowercase|strip}`, `~/` for the home.
 
-import { splitAddress } from "../mail/mod.ts";
+import { splitAddress, untaggedLocal } from "../mail/mod.ts";
 
 /** The values a format may refer to. */
 export interface FormatVars {
@@ -166,6 +166,5 @@ function slice(value: string, from: string, to: string | undefined, spec: string
 // mod_strip: the local part ends at the sub-address delimiter.
 function stripTag(value: string, delimiter: string): string {
   const { local } = splitAddress(value);
-  const cut = local.indexOf(delimiter);
-  return (cut > 0 ? local.slice(0, cut) : local) + value.slice(local.length);
+  return untaggedLocal(local, delimiter) + value.slice(local.length);
 }

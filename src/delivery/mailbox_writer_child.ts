@@ -25,6 +25,7 @@ const MAX_WRITES = 1000;
 export async function runMailboxWriterChild(): Promise<number> {
   const encoder = new TextEncoder();
   const running = new Set<Promise<void>>();
+  const maildirOnly = servesFront();
   const channel = await parentChannel();
   const output = channel.writable.getWriter();
   // Answers of one turn of the loop go out in one write; a daemon gone takes them with it.
@@ -44,7 +45,7 @@ export async function runMailboxWriterChild(): Promise<number> {
   let failure: string | undefined;
   try {
     for await (const { header, content } of readRequests(channel.readable)) {
-      const task = performChecked(header.requests, content)
+      const task = performChecked(header.requests, content, maildirOnly)
         .then((results) => answer({ id: header.id, results }))
         .finally(() => running.delete(task));
       running.add(task);
@@ -69,18 +70,17 @@ export async function runMailboxWriterChild(): Promise<number> {
 
 // Each write of a request checked, then those that pass made; one that fails its check
 // gets the reason as its result, in its place.
-async function performChecked(requests: unknown, content: Uint8Array) {
+async function performChecked(requests: unknown, content: Uint8Array, maildirOnly: boolean) {
   if (!Array.isArray(requests) || requests.length > MAX_WRITES) return [];
   const results: MailboxWriteResult[] = new Array(requests.length);
   const checked: MailboxRequest[] = [];
   const at: number[] = [];
-  // Serving the front (the channel is a socket it listens on), only Maildirs are written:
-  // which mbox or file a user's writer may append to is the daemon's to check.
-  const forFront = servesFront();
+  // Serving the front, only Maildirs are written: which mbox or file a user's writer may
+  // append to is the daemon's to check.
   requests.forEach((request: unknown, n) => {
     try {
       const mailbox = checkMailboxRequest(request);
-      if (forFront && mailbox.kind !== "maildir") {
+      if (maildirOnly && mailbox.kind !== "maildir") {
         throw new Error("an mbox is written through the daemon, not for the SMTP front");
       }
       checked.push(mailbox);

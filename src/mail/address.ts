@@ -20,19 +20,21 @@ export function splitAddress(address: string): { local: string; domain: string }
 }
 
 /**
- * A local part without its `+tag` (smtpd.conf(5) and table(5): `user+tag` is `user`'s);
- * a `+` in first place is not a tag separator, so `+user` stays as it is.
+ * A local part without its `+tag` (smtpd.conf(5) and table(5): `user+tag` is `user`'s),
+ * or without what follows another delimiter (`smtp sub-addr-delim`); a delimiter in first
+ * place is not a tag separator, so `+user` stays as it is.
  *
  * @example
  * ```ts
  * import { untaggedLocal } from "./address.ts";
  * untaggedLocal("alice+lists"); // "alice"
  * untaggedLocal("+alice"); // "+alice"
+ * untaggedLocal("alice-lists", "-"); // "alice"
  * ```
  */
-export function untaggedLocal(local: string): string {
-  const plus = local.indexOf("+");
-  return plus > 0 ? local.slice(0, plus) : local;
+export function untaggedLocal(local: string, delimiter = "+"): string {
+  const cut = local.indexOf(delimiter);
+  return cut > 0 ? local.slice(0, cut) : local;
 }
 
 /**

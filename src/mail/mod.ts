@@ -10,6 +10,7 @@ export { errorMessage } from "./error_message.ts";
 export { EX } from "./sysexits.ts";
 export { encodeXtext, isPrintableEnvid } from "./xtext.ts";
 export { splitAddress, untaggedLocal, virtualKeys } from "./address.ts";
+export { addressOf, splitAddressList } from "./address_list.ts";
 export { rfc5322Date } from "./date.ts";
 export { envelopeIds, randomHex } from "./ids.ts";
 export { unmapIpv4 } from "./ipv4_mapped.ts";

@@ -4,6 +4,7 @@
 
 import type { ChainFilter, FilterLink, FilterSessionView } from "../filters/mod.ts";
 import { PROCEED } from "../filters/mod.ts";
+import { splitAddressList } from "../mail/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { splitMessage } from "./dkim_canon.ts";
 import type { DkimKey } from "./dkim_key.ts";
@@ -55,37 +56,15 @@ export function dkimSignFilter(options: DkimSignFilterOptions): ChainFilter {
   };
 }
 
-const ADDRESS_DOMAIN_REGEXP = /@([A-Za-z0-9.-]+)/;
-
-// The domain of the (first) address in the From: field, lower-cased (RFC 5322 §3.6.2).
+// The domain of the (first) address in the From: field, lower-cased (RFC 5322 §3.6.2),
+// read past display names in quotes and comments that look like addresses.
 function fromDomain(lines: readonly string[]): string | undefined {
   const from = splitMessage(lines).headers.find((h) => h.key === "from");
   if (!from) return undefined;
-  // A display name in quotes and comments may hold what looks like an address: they go.
-  const value = outsideQuotesAndComments(
-    from.lines.join("").slice(from.lines[0]!.indexOf(":") + 1),
-  );
-  // The address is in <…> when there is a display name; its domain is the part after @.
-  const angle = /<([^>]*)>/.exec(value)?.[1] ?? value;
-  return ADDRESS_DOMAIN_REGEXP.exec(angle)?.[1]?.toLowerCase().replace(/\.$/, "");
-}
-
-// The text of a field without its quoted strings and (nested) comments (RFC 5322 §3.2.2,
-// §3.2.4), a backslash quoting the next character in either.
-function outsideQuotesAndComments(value: string): string {
-  let out = "";
-  let quoted = false;
-  let depth = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    if ((quoted || depth > 0) && c === "\\") i++;
-    else if (quoted) quoted = c !== '"';
-    else if (c === "(") depth++;
-    else if (depth > 0) depth -= c === ")" ? 1 : 0;
-    else if (c === '"') quoted = true;
-    else out += c;
-  }
-  return out;
+  const value = from.lines.join("").slice(from.lines[0]!.indexOf(":") + 1);
+  const address = splitAddressList(value)[0];
+  const at = address?.lastIndexOf("@") ?? -1;
+  return at < 0 ? undefined : address!.slice(at + 1).toLowerCase().replace(/\.$/, "");
 }
 
 /** What an `auth-verify` filter does with the results. */

@@ -6,29 +6,11 @@ import { assertEquals, assertStringIncludes } from "../assert.ts";
 import {
   OWN_IDS,
   readMaildir,
+  runCli,
   spawnLoggedDaemon,
   waitFor,
   waitForLocalSocket,
 } from "../_helpers.ts";
-
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-
-async function run(args: string[], input?: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdin: input === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (input !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(input));
-    await writer.close();
-  }
-  const out = await child.output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
 
 Deno.test("with a typo in smtpd.conf, sendmail, mailq and smtpctl still reach the running daemon, and only it", async () => {
   const dir = await Deno.makeTempDir();
@@ -44,7 +26,7 @@ match from local for domain "example.test" action "local"
   let stopped = false;
   try {
     await waitForLocalSocket(`${dir}/queue`);
-    const sent = await run(
+    const sent = await runCli(
       ["sendmail", "-C", broken, "alice@example.test"],
       "Subject: typo\n\nx\n",
     );
@@ -59,24 +41,27 @@ match from local for domain "example.test" action "local"
       return files.length > 0 ? files : undefined;
     }, 60_000);
     assertStringIncludes(mail[0]!.text, "Subject: typo");
-    const listed = await run(["mailq", "-C", broken]);
+    const listed = await runCli(["mailq", "-C", broken]);
     assertEquals([listed.code, listed.stdout], [0, ""], listed.stderr);
-    const status = await run(["smtpctl", "-f", broken, "show", "status"]);
+    const status = await runCli(["smtpctl", "-f", broken, "show", "status"]);
     assertEquals([status.code, status.stdout], [0, "MDA running\nMTA running\nSMTP running\n"]);
 
     daemon.child.kill("SIGTERM");
     await daemon.exited();
     stopped = true;
-    const refused = await run(["sendmail", "-C", broken, "bob@example.test"], "Subject: no\n\nx\n");
+    const refused = await runCli(
+      ["sendmail", "-C", broken, "bob@example.test"],
+      "Subject: no\n\nx\n",
+    );
     assertEquals(refused.code, 78);
     assertStringIncludes(refused.stderr, "sendmail: no daemon answers (");
     assertStringIncludes(refused.stderr, "and the configuration has errors");
     const offline = [...Deno.readDirSync(`${dir}/queue-offline`)].map((e) => e.name);
     assertEquals(offline.filter((n) => !n.startsWith(".") && n !== "smtpd.sock"), []);
-    assertEquals((await run(["mailq", "-C", broken])).code, 78);
-    assertEquals((await run(["smtpctl", "-f", broken, "show", "queue"])).code, 78);
+    assertEquals((await runCli(["mailq", "-C", broken])).code, 78);
+    assertEquals((await runCli(["smtpctl", "-f", broken, "show", "queue"])).code, 78);
     // The good file still works without the daemon, from the queue file.
-    const onFile = await run(["smtpctl", "-f", `${dir}/smtpd.conf`, "show", "queue"]);
+    const onFile = await runCli(["smtpctl", "-f", `${dir}/smtpd.conf`, "show", "queue"]);
     assertEquals(onFile.code, 0, onFile.stderr);
   } finally {
     if (!stopped) {

@@ -5,25 +5,15 @@ import { assertEquals } from "../assert.ts";
 import {
   OWN_IDS,
   readMaildir,
+  runCli,
   spawnLoggedDaemon,
   waitFor,
   waitForLocalSocket,
 } from "../_helpers.ts";
 import { smtpctlJson, smtpctlOk } from "./_smtpctl.ts";
 
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-
 async function sendmail(conf: string, args: string[]): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "sendmail", "-C", conf, ...args],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode("Subject: local\n\nx\n"));
-  await writer.close();
-  return (await child.status).code;
+  return (await runCli(["sendmail", "-C", conf, ...args], "Subject: local\n\nx\n")).code;
 }
 
 Deno.test("listen on socket tag and no-dsn apply to what sendmail submits", async () => {

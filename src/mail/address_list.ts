@@ -1,6 +1,7 @@
-// The addresses in what sendmail is given: `-f`, recipient arguments and the To:, Cc: and
-// Bcc: headers of `-t` (RFC 5322 §3.4: names, comments, groups). Extraction only: whether
-// an address is one MAIL FROM or RCPT TO would take is enqueue.ts's check.
+// The addresses of a header value or an argument (sendmail's `-f`, recipients and `-t`'s
+// To:, Cc: and Bcc:; the From: a DKIM signer signs for), RFC 5322 §3.4: names, comments,
+// groups. Extraction only: whether an address is one MAIL FROM or RCPT TO would take is
+// the caller's check.
 
 /**
  * The addresses of a header value or argument: `A <a@x>, "B, C" <b@y>, c@z (Carl)`.
